@@ -1,0 +1,52 @@
+// minictr: a small, real container runtime. This file only wires the verbs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/verbs.h"
+#include "util/error.h"
+#include "util/paths.h"
+
+namespace mctr::cli {
+
+std::filesystem::path Globals::root() const { return resolve_root(root_flag); }
+
+void add_version(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("version", "Show the minictr version");
+  sub->callback([&g] {
+    std::cout << "minictr version 0.1.0\n";
+    g.exit_code = 0;
+  });
+}
+
+}  // namespace mctr::cli
+
+int main(int argc, char** argv) {
+  using namespace mctr::cli;
+  CLI::App app{"minictr: a small container runtime that shows what Docker does underneath"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  Globals g;
+  app.add_option("--root", g.root_flag, "State directory (default /var/lib/minictr, or $MINICTR_ROOT)");
+
+  add_version(app, g);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "minictr: %s\nSee 'minictr --help'.\n", e.what());
+    return mctr::kExitRuntimeError;
+  } catch (const mctr::Error& e) {
+    std::fprintf(stderr, "minictr: error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minictr: error: %s\n", e.what());
+    return mctr::kExitRuntimeError;
+  }
+  return g.exit_code;
+}

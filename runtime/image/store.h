@@ -1,0 +1,75 @@
+// The image store: loads OCI / docker-save archives into verified content
+// under <root>/, and resolves image references for `run`.
+//
+// Layout (owned by this module):
+//   <root>/layers/<diffid-hex>/        one unpacked layer, shared between images
+//   <root>/images/<id-hex>.json        one record per image (config + layer list + tags)
+//   <root>/tmp/                        unpack in progress (renamed into place when done)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mctr::image {
+
+// The parts of the OCI image config that `run` uses.
+struct ImageConfig {
+  std::vector<std::string> env;          // "KEY=value"
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;
+  std::string working_dir;
+  std::string user;
+  std::vector<std::string> exposed_ports;  // "8080/tcp"
+  std::vector<std::string> volumes;        // "/app/data"
+  std::map<std::string, std::string> labels;
+};
+
+struct Image {
+  std::string id;                     // "sha256:<hex>" of the config blob
+  std::vector<std::string> repo_tags; // "busybox:latest"
+  std::vector<std::string> diff_ids;  // "sha256:<hex>", lowest layer first
+  std::vector<std::filesystem::path> layer_dirs;  // absolute, same order as diff_ids
+  ImageConfig config;
+  std::string architecture, os;
+  std::string created;                // from the config, RFC 3339
+  uint64_t size = 0;                  // unpacked bytes of all layers
+};
+
+struct LoadLimits {
+  uint64_t max_unpacked_bytes = 64ull << 30;  // per layer; decompression bombs stop here
+  uint64_t max_entries = 10'000'000;           // per layer
+  size_t max_layers = 125;                     // Docker's limit
+};
+
+// Progress of one layer: bytes of the compressed stream read so far / total.
+using ProgressFn = std::function<void(const std::string& diff_id, uint64_t done, uint64_t total)>;
+
+class Store {
+ public:
+  explicit Store(std::filesystem::path root);
+
+  // Load every image in the archive (or only `tag` when given, for FILE.tar:tag).
+  // Throws mctr::Error with one clear line on corrupt or hostile input; a failed
+  // load leaves no partial layer or image record behind.
+  std::vector<Image> load(const std::filesystem::path& archive, const std::optional<std::string>& tag = {},
+                          const LoadLimits& limits = {}, const ProgressFn& progress = {});
+
+  // "name[:tag]", "sha256:<hex>", an id prefix, or a path to an archive
+  // ("FILE.tar" or "FILE.tar:tag", loaded implicitly).
+  Image resolve(const std::string& ref, const ProgressFn& progress = {});
+  std::optional<Image> find(const std::string& ref) const;
+  std::vector<Image> list() const;
+  // Remove the image record (or just one tag of it); layers no longer used by
+  // any image are deleted.
+  void remove(const std::string& ref);
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace mctr::image

@@ -1,0 +1,53 @@
+// One interface over cgroup v2 and cgroup v1 (hybrid/legacy hosts).
+// Containers live in <mount>/minictr/<id> (v2) or <mount>/<ctrl>/minictr/<id> (v1).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace mctr::cgroup {
+
+struct Resources {
+  std::optional<int64_t> memory;       // bytes; -m
+  std::optional<int64_t> memory_swap;  // bytes, memory+swap like Docker; -1 unlimited
+  std::optional<double> cpus;          // --cpus 0.5 -> quota 50000 / period 100000
+  std::optional<uint64_t> cpu_shares;  // --cpu-shares (v1 shares; v2 converted to weight)
+  std::optional<std::string> cpuset_cpus;
+  std::optional<std::string> cpuset_mems;
+  std::optional<int64_t> pids_limit;   // -1 unlimited
+};
+
+struct Stats {
+  uint64_t cpu_usage_ns = 0;   // total CPU time of the group
+  uint64_t memory_usage = 0;   // usage - inactive_file (Docker's MEM USAGE)
+  uint64_t memory_limit = 0;   // limit, or host RAM when unlimited
+  uint64_t blk_read = 0, blk_write = 0;
+  uint64_t pids_current = 0;
+  uint64_t pids_limit = 0;     // 0 = unlimited
+  bool oom_killed = false;     // the kernel OOM-killed a process in the group
+};
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+  virtual void create() = 0;                      // mkdir the group(s)
+  virtual void apply(const Resources& r) = 0;     // write limits (also used by `update`)
+  virtual void add_pid(pid_t pid) = 0;            // move a process in
+  virtual Stats stats() const = 0;
+  virtual void destroy() = 0;                     // kill leftovers, rmdir; idempotent
+  virtual std::string version() const = 0;        // "v1" or "v2"
+  // The group's path(s), for inspect / --explain.
+  virtual std::string path() const = 0;
+};
+
+// Probe the host and make the right manager for container `id`.
+// `cgroup_root` is /sys/fs/cgroup except in tests.
+std::unique_ptr<Manager> make_manager(const std::string& id,
+                                      const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
+}  // namespace mctr::cgroup

@@ -1,0 +1,142 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace mctr::fs {
+
+std::string read_file(const std::filesystem::path& p) {
+  auto s = read_file_if_exists(p);
+  if (!s) throw SysError("open", p, ENOENT);
+  return *s;
+}
+
+std::optional<std::string> read_file_if_exists(const std::filesystem::path& p) {
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_sys("open", p);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("read", p);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+static void write_all(int fd, const std::string& data, const std::filesystem::path& p) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("write", p);
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void write_file(const std::filesystem::path& p, const std::string& data) {
+  UniqueFd fd(check_sys(::open(p.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC), "open", p));
+  write_all(fd.get(), data, p);
+}
+
+void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode) {
+  std::filesystem::path tmp = p;
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
+  UniqueFd fd(check_sys(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), "open", tmp));
+  try {
+    write_all(fd.get(), data, tmp);
+    check_sys(::fsync(fd.get()), "fsync", tmp);
+    fd.reset();
+    check_sys(::rename(tmp.c_str(), p.c_str()), "rename", p);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+void mkdir_p(const std::filesystem::path& p, mode_t mode) {
+  std::filesystem::path cur;
+  for (const auto& part : p) {
+    cur /= part;
+    if (cur == "/") continue;
+    if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) throw_sys("mkdir", cur);
+  }
+}
+
+// Recursive removal relative to a directory fd: unlinkat never follows
+// symlinks, and we skip directories on another device (a mount point).
+static void remove_children(int dirfd, dev_t dev, const std::filesystem::path& where) {
+  int dup = check_sys(::dup(dirfd), "dup", where);
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    throw_sys("fdopendir", where);
+  }
+  while (dirent* e = ::readdir(d)) {
+    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    struct stat st;
+    if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (st.st_dev != dev) {
+        ::closedir(d);
+        throw SysError("remove", where / e->d_name, EBUSY);  // still a mount point
+      }
+      UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub) remove_children(sub.get(), dev, where / e->d_name);
+      if (::unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+        int err = errno;
+        ::closedir(d);
+        throw SysError("rmdir", where / e->d_name, err);
+      }
+    } else if (::unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
+      int err = errno;
+      ::closedir(d);
+      throw SysError("unlink", where / e->d_name, err);
+    }
+  }
+  ::closedir(d);
+}
+
+void remove_tree(const std::filesystem::path& p) {
+  struct stat st;
+  if (::lstat(p.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    throw_sys("lstat", p);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    check_sys(::unlink(p.c_str()), "unlink", p);
+    return;
+  }
+  {
+    UniqueFd fd(check_sys(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open", p));
+    remove_children(fd.get(), st.st_dev, p);
+  }
+  if (::rmdir(p.c_str()) < 0 && errno != ENOENT) throw_sys("rmdir", p);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+}  // namespace mctr::fs

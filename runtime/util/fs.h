@@ -1,0 +1,26 @@
+// Small file helpers that throw SysError with the path on failure.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace mctr::fs {
+
+std::string read_file(const std::filesystem::path& p);
+std::optional<std::string> read_file_if_exists(const std::filesystem::path& p);
+// Write by truncating the existing file (for cgroup and /proc files).
+void write_file(const std::filesystem::path& p, const std::string& data);
+// Write to a temp file in the same directory, fsync, rename over p: readers
+// see the old or the new content, never a torn one.
+void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode = 0644);
+void mkdir_p(const std::filesystem::path& p, mode_t mode = 0755);
+// Remove a tree without following symlinks and without crossing into
+// other mounts (a leftover bind mount must not lose the host's files).
+void remove_tree(const std::filesystem::path& p);
+// Trim trailing whitespace/newlines (kernel files end in "\n").
+std::string trim(std::string s);
+
+}  // namespace mctr::fs

@@ -1,0 +1,22 @@
+// FileLock: an exclusive flock(2) on a lock file, released on destruction.
+// Used for the state of each container, the IPAM file and image loads.
+#pragma once
+
+#include <filesystem>
+
+#include "util/fd.h"
+
+namespace mctr {
+
+class FileLock {
+ public:
+  // Blocks until the lock is held. Creates the file (and its directory).
+  explicit FileLock(const std::filesystem::path& path);
+  FileLock(FileLock&&) = default;
+  FileLock& operator=(FileLock&&) = default;
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace mctr

@@ -1,0 +1,25 @@
+// Where minictr keeps its state. Default /var/lib/minictr; `--root DIR` or
+// MINICTR_ROOT override it (tests always use a private temp root).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace mctr {
+
+// Resolve the state root from the --root flag (may be empty) and the environment.
+std::filesystem::path resolve_root(const std::string& flag_value);
+
+struct StorePaths {
+  std::filesystem::path root;
+  std::filesystem::path images() const { return root / "images"; }
+  std::filesystem::path layers() const { return root / "layers"; }
+  std::filesystem::path blobs() const { return root / "blobs"; }
+  std::filesystem::path containers() const { return root / "containers"; }
+  std::filesystem::path volumes() const { return root / "volumes"; }
+  std::filesystem::path network() const { return root / "network"; }
+  std::filesystem::path tmp() const { return root / "tmp"; }
+  std::filesystem::path locks() const { return root / "locks"; }
+};
+
+}  // namespace mctr

@@ -1,0 +1,53 @@
+# Sourced by every integration/security test script.
+# Gives each test a private state root under a temp dir, and a cleanup that
+# removes every container, mount and temp file the test made (even on failure).
+set -euo pipefail
+
+: "${MINICTR:?set MINICTR to the minictr binary (ctest does)}"
+: "${MINICTR_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${MINICTR_BUILD:=$MINICTR_SRC/build}"
+
+TEST_TMP=$(mktemp -d /tmp/minictr-test.XXXXXX)
+export MINICTR_ROOT=$TEST_TMP/root
+BUSYBOX_TAR=$MINICTR_BUILD/images/busybox.tar
+
+mctr() { "$MINICTR" "$@"; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# assert_eq EXPECTED ACTUAL MESSAGE
+assert_eq() {
+  if [[ "$1" != "$2" ]]; then fail "$3: expected '$1', got '$2'"; fi
+}
+
+# assert_contains HAYSTACK NEEDLE MESSAGE
+assert_contains() {
+  if [[ "$1" != *"$2"* ]]; then fail "$3: '$2' not in '$1'"; fi
+}
+
+# run_rc CMD...: run, print nothing, echo the exit code
+run_rc() {
+  set +e
+  "$@" >/dev/null 2>&1
+  local rc=$?
+  set -e
+  echo "$rc"
+}
+
+_cleanup() {
+  local rc=$?
+  set +e
+  if "$MINICTR" ps -a -q >/dev/null 2>&1; then
+    "$MINICTR" ps -a -q | xargs -r "$MINICTR" rm -f >/dev/null 2>&1
+  fi
+  # Anything still mounted below our temp dir (a test that failed half-way).
+  grep -o " $TEST_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+  rm -rf "$TEST_TMP"
+  exit "$rc"
+}
+trap _cleanup EXIT
