@@ -31,6 +31,25 @@ int main(int argc, char** argv) {
   app.add_option("--root", g.root_flag, "State directory (default /var/lib/minictr, or $MINICTR_ROOT)");
 
   add_version(app, g);
+  add_load(app, g);
+  add_images(app, g);
+  add_rmi(app, g);
+  add_image(app, g);
+  add_run(app, g);
+  add_create(app, g);
+  add_start(app, g);
+  add_ps(app, g);
+  add_logs(app, g);
+  add_stop(app, g);
+  add_kill(app, g);
+  add_rm(app, g);
+  add_inspect(app, g);
+  add_exec(app, g);
+  add_cp(app, g);
+  add_volume(app, g);
+  add_stats(app, g);
+  add_update(app, g);
+  add_system(app, g);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "util/error.h"
+
 namespace mctr::cli {
 
 struct Globals {
@@ -23,5 +25,24 @@ void add_rmi(CLI::App& app, Globals& g);
 void add_image(CLI::App& app, Globals& g);  // image inspect|ls|rm|load
 // Container verbs
 void add_version(CLI::App& app, Globals& g);
+void add_run(CLI::App& app, Globals& g);
+void add_create(CLI::App& app, Globals& g);
+void add_start(CLI::App& app, Globals& g);
+void add_ps(CLI::App& app, Globals& g);
+void add_logs(CLI::App& app, Globals& g);
+void add_stop(CLI::App& app, Globals& g);
+void add_kill(CLI::App& app, Globals& g);
+void add_rm(CLI::App& app, Globals& g);
+void add_inspect(CLI::App& app, Globals& g);
+void add_exec(CLI::App& app, Globals& g);
+void add_cp(CLI::App& app, Globals& g);
+void add_volume(CLI::App& app, Globals& g);
+void add_stats(CLI::App& app, Globals& g);
+void add_update(CLI::App& app, Globals& g);
+void add_system(CLI::App& app, Globals& g);
+
+// Start a created/stopped container: foreground (attach) follows it to its
+// exit code; detached returns once it runs. Used by run and start.
+int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty, bool print_id);
 
 }  // namespace mctr::cli

@@ -1,0 +1,110 @@
+// minictr inspect CONTAINER... : Docker-shaped JSON of config and state.
+#include <iostream>
+
+#include "cli/verbs.h"
+#include "container/state.h"
+#include "image/store.h"
+
+namespace mctr::cli {
+
+using nlohmann::json;
+
+static json inspect_json(const container::Config& c, const container::State& s) {
+  json ports = json::object();
+  json mounts = json::array();
+  for (const auto& m : c.mounts)
+    mounts.push_back({{"Type", m.type},
+                      {"Name", m.name},
+                      {"Source", m.source},
+                      {"Destination", m.destination},
+                      {"Mode", m.read_only ? "ro" : ""},
+                      {"RW", !m.read_only}});
+  json net = {{"IPAddress", ""}, {"IPPrefixLen", 0}, {"Gateway", ""}, {"MacAddress", ""}, {"Ports", ports}};
+  if (s.network) {
+    net["IPAddress"] = s.network->ip;
+    net["IPPrefixLen"] = s.network->prefix_len;
+    net["Gateway"] = s.network->gateway;
+    net["MacAddress"] = s.network->mac;
+    for (const auto& p : s.network->ports)
+      net["Ports"][std::to_string(p.container_port) + "/" + p.proto].push_back(
+          {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
+  }
+  json port_bindings = json::object();
+  for (const auto& p : c.ports)
+    port_bindings[std::to_string(p.container_port) + "/" + p.proto].push_back(
+        {{"HostIp", p.host_ip}, {"HostPort", p.host_port ? std::to_string(p.host_port) : ""}});
+  json resources = c.resources;
+  json host_config = {{"NetworkMode", c.network_mode},
+                      {"PortBindings", port_bindings},
+                      {"AutoRemove", c.auto_remove},
+                      {"Privileged", c.security.privileged},
+                      {"ReadonlyRootfs", c.read_only_rootfs},
+                      {"CapAdd", c.security.cap_add},
+                      {"CapDrop", c.security.cap_drop},
+                      {"SecurityOpt", json::array()},
+                      {"Binds", json::array()}};
+  for (auto it = resources.begin(); it != resources.end(); ++it) host_config[it.key()] = it.value();
+  for (const auto& m : c.mounts)
+    host_config["Binds"].push_back((m.type == "volume" ? m.name : m.source) + ":" + m.destination +
+                                   (m.read_only ? ":ro" : ""));
+  if (!c.security.seccomp.empty()) host_config["SecurityOpt"].push_back("seccomp=" + c.security.seccomp);
+  std::vector<std::string> cmd(c.args.begin() + (c.args.empty() ? 0 : 1), c.args.end());
+  return {{"Id", c.id},
+          {"Created", c.created},
+          {"Path", c.args.empty() ? "" : c.args[0]},
+          {"Args", cmd},
+          {"State",
+           {{"Status", s.status},
+            {"Running", s.status == "running"},
+            {"Paused", false},
+            {"Restarting", false},
+            {"OOMKilled", s.oom_killed},
+            {"Dead", false},
+            {"Pid", s.pid},
+            {"ExitCode", s.exit_code},
+            {"Error", s.error},
+            {"StartedAt", s.started_at.empty() ? "0001-01-01T00:00:00Z" : s.started_at},
+            {"FinishedAt", s.finished_at.empty() ? "0001-01-01T00:00:00Z" : s.finished_at}}},
+          {"Image", c.image_id},
+          {"Name", "/" + c.name},
+          {"RestartCount", s.restart_count},
+          {"Driver", "overlay"},
+          {"HostConfig", host_config},
+          {"Mounts", mounts},
+          {"Config",
+           {{"Hostname", c.hostname},
+            {"User", c.user},
+            {"Tty", c.tty},
+            {"OpenStdin", c.interactive},
+            {"Env", c.env},
+            {"Cmd", cmd},
+            {"Image", c.image},
+            {"WorkingDir", c.working_dir},
+            {"Entrypoint", json::array()}}},
+          {"NetworkSettings", net},
+          {"CgroupPath", s.cgroup_path}};
+}
+
+void add_inspect(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("inspect", "Return low-level information on containers as JSON");
+  auto refs = std::make_shared<std::vector<std::string>>();
+  sub->add_option("containers", *refs, "Containers")->required();
+  sub->callback([&g, refs] {
+    container::Store store(g.root());
+    json out = json::array();
+    int rc = 0;
+    for (const auto& ref : *refs) {
+      try {
+        std::string id = store.resolve(ref);
+        out.push_back(inspect_json(store.config(id), container::observed_state(store, id)));
+      } catch (const Error& e) {
+        std::cerr << "minictr: error: " << e.what() << "\n";
+        rc = 1;
+      }
+    }
+    std::cout << out.dump(4) << "\n";
+    g.exit_code = rc;
+  });
+}
+
+}  // namespace mctr::cli

@@ -1,0 +1,169 @@
+// minictr run [flags] IMAGE|FILE.tar [CMD...]
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/verbs.h"
+#include "container/lifecycle.h"
+#include "container/supervisor.h"
+#include "image/store.h"
+#include "linux/pty.h"
+#include "util/error.h"
+
+namespace mctr::cli {
+
+namespace {
+
+struct RunFlags {
+  container::RunOptions o;
+  std::string memory, memory_swap, entrypoint;
+  bool entrypoint_set = false;
+  double cpus = 0;
+  uint64_t cpu_shares = 0;
+  int64_t pids_limit = 0;
+  std::string cpuset_cpus, cpuset_mems;
+  std::vector<std::string> security_opts;
+};
+
+}  // namespace
+
+// Flags shared by `run` and `create`.
+static void add_run_flags(CLI::App* sub, RunFlags& f) {
+  auto& o = f.o;
+  sub->set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
+  sub->add_option("image", o.image, "Image reference or archive (FILE.tar[:tag])")->required();
+  sub->add_option("command", o.cmd, "Command and arguments");
+  sub->add_flag("-d,--detach", o.detach, "Run in the background and print the container ID");
+  sub->add_flag("-i,--interactive", o.interactive, "Keep STDIN open");
+  sub->add_flag("-t,--tty", o.tty, "Allocate a pseudo-TTY");
+  sub->add_flag("--rm", o.auto_remove, "Remove the container when it exits");
+  sub->add_option("--name", o.name, "Container name");
+  sub->add_option("--hostname,-h", o.hostname, "Container host name");
+  sub->add_option("-e,--env", o.env, "Set environment variables")->allow_extra_args(false);
+  sub->add_option("--env-file", o.env_files, "Read environment variables from a file")->allow_extra_args(false);
+  sub->add_option("-w,--workdir", o.workdir, "Working directory inside the container");
+  sub->add_option("-u,--user", o.user, "User (name|uid[:group|gid])");
+  sub->add_option("--entrypoint", f.entrypoint, "Overwrite the image's ENTRYPOINT")
+      ->each([&f](const std::string&) { f.entrypoint_set = true; });
+  sub->add_option("-v,--volume", o.volumes, "Bind mount or named volume SRC:DST[:ro]")->allow_extra_args(false);
+  sub->add_option("-p,--publish", o.ports, "Publish a port [hostip:]hostport:containerport[/proto]")
+      ->allow_extra_args(false);
+  sub->add_flag("-P,--publish-all", o.publish_all, "Publish all EXPOSEd ports to free host ports");
+  sub->add_option("--network,--net", o.network, "bridge (default), none or host");
+  sub->add_flag("--read-only", o.read_only, "Mount the container's root filesystem read-only");
+  sub->add_option("-m,--memory", f.memory, "Memory limit (e.g. 256m)");
+  sub->add_option("--memory-swap", f.memory_swap, "Memory + swap limit, -1 for unlimited swap");
+  sub->add_option("--cpus", f.cpus, "Number of CPUs (e.g. 0.5)");
+  sub->add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)");
+  sub->add_option("--cpuset-cpus", f.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  sub->add_option("--cpuset-mems", f.cpuset_mems, "Memory nodes in which to allow execution");
+  sub->add_option("--pids-limit", f.pids_limit, "Tune container pids limit (-1 for unlimited)");
+  sub->add_option("--cap-add", o.security.cap_add, "Add Linux capabilities")->allow_extra_args(false);
+  sub->add_option("--cap-drop", o.security.cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
+  sub->add_flag("--privileged", o.security.privileged, "Give extended privileges to this container");
+  sub->add_option("--security-opt", f.security_opts, "seccomp=unconfined|FILE, no-new-privileges[:true|false]")
+      ->allow_extra_args(false);
+  // Everything after the image is the command, flags included.
+  sub->positionals_at_end();
+}
+
+// Turn the parsed strings into the typed options.
+container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
+  auto o = f.o;
+  if (f.entrypoint_set) o.entrypoint = f.entrypoint;
+  auto& r = o.resources;
+  if (!f.memory.empty()) {
+    r.memory = container::parse_bytes(f.memory);
+    if (*r.memory < 6 * 1024 * 1024) throw Error("minimum memory limit allowed is 6MB");
+  }
+  if (!f.memory_swap.empty()) {
+    if (f.memory_swap == "-1") r.memory_swap = -1;
+    else r.memory_swap = container::parse_bytes(f.memory_swap);
+    if (!r.memory) throw Error("you should always set the memory limit when using the memory swap limit");
+    if (*r.memory_swap != -1 && *r.memory_swap < *r.memory)
+      throw Error("minimum memoryswap limit should be larger than memory limit");
+  }
+  if (sub->count("--cpus")) {
+    if (f.cpus <= 0 || f.cpus > static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)))
+      throw Error("range of CPUs is from 0.01 to " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + ".00, as there are only " +
+                  std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " CPUs available");
+    r.cpus = f.cpus;
+  }
+  if (sub->count("--cpu-shares")) r.cpu_shares = f.cpu_shares;
+  if (!f.cpuset_cpus.empty()) r.cpuset_cpus = f.cpuset_cpus;
+  if (!f.cpuset_mems.empty()) r.cpuset_mems = f.cpuset_mems;
+  if (sub->count("--pids-limit")) r.pids_limit = f.pids_limit <= 0 ? -1 : f.pids_limit;
+  for (const auto& so : f.security_opts) {
+    if (so.rfind("seccomp=", 0) == 0 || so.rfind("seccomp:", 0) == 0) {
+      o.security.seccomp = so.substr(8);
+    } else if (so == "no-new-privileges" || so == "no-new-privileges:true" || so == "no-new-privileges=true") {
+      o.security.no_new_privs = true;
+    } else if (so == "no-new-privileges:false" || so == "no-new-privileges=false") {
+      o.security.no_new_privs = false;
+    } else {
+      throw Error("invalid --security-opt: " + so);
+    }
+  }
+  if (o.detach && o.auto_remove) {
+    // fine: the supervisor removes it at exit
+  }
+  return o;
+}
+
+// Start a created container's supervisor and follow it (foreground) or not (-d).
+int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty, bool print_id) {
+  // With -t the terminal goes raw: ^C and friends reach the container as bytes.
+  std::optional<pty::RawMode> raw;
+  if (attach && tty && ::isatty(0)) raw.emplace(0);
+  auto sup = container::SupervisorHandle::launch(root, id, attach);
+  auto started = sup.wait_started();
+  if (!started.ok) {
+    raw.reset();
+    std::cerr << "minictr: error: " << started.error << "\n";
+    return started.exit_code;
+  }
+  if (!attach) {
+    if (print_id) std::cout << id << "\n";
+    return 0;
+  }
+  auto code = sup.wait_exited(started.pid);
+  raw.reset();
+  if (code) return *code;
+  // The supervisor vanished: the state file has the truth.
+  container::Store store(root);
+  try {
+    return container::observed_state(store, id).exit_code;
+  } catch (const Error&) {
+    return kExitRuntimeError;
+  }
+}
+
+void add_run(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("run", "Create and run a new container from an image");
+  auto f = std::make_shared<RunFlags>();
+  add_run_flags(sub, *f);
+  sub->callback([&g, f, sub] {
+    auto o = finish_run_flags(*f, sub);
+    auto root = g.root();
+    container::Store store(root);
+    image::Store images(root);
+    auto cfg = container::create_container(store, images, o);
+    g.exit_code = start_and_follow(root, cfg.id, !o.detach, o.tty, true);
+  });
+}
+
+void add_create(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("create", "Create a new container (start it with `minictr start`)");
+  auto f = std::make_shared<RunFlags>();
+  add_run_flags(sub, *f);
+  sub->callback([&g, f, sub] {
+    auto o = finish_run_flags(*f, sub);
+    auto root = g.root();
+    container::Store store(root);
+    image::Store images(root);
+    std::cout << container::create_container(store, images, o).id << "\n";
+    g.exit_code = 0;
+  });
+}
+
+}  // namespace mctr::cli

@@ -1,0 +1,173 @@
+// minictr stats [--no-stream] [--format table|json] [CONTAINER...]
+// Docker's formulas: CPU % = Δcontainer_cpu / Δhost_cpu × online CPUs × 100;
+// MEM USAGE = usage − inactive_file; NET I/O from the container's interfaces.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/format.h"
+#include "cli/verbs.h"
+#include "container/state.h"
+#include "linux/cgroup/host_stats.h"
+#include "linux/cgroup/manager.h"
+#include "linux/net/network.h"
+
+namespace mctr::cli {
+
+namespace {
+
+struct Sample {
+  std::string id, name;
+  bool running = false;
+  pid_t pid = 0;
+  bool netns = false;
+  cgroup::Stats cg;
+  net::Network::Counters net;
+  uint64_t host_cpu_ns = 0;
+};
+
+Sample take_sample(const container::Store& store, const std::string& id) {
+  Sample s;
+  s.id = id;
+  auto cfg = store.config(id);
+  auto st = container::observed_state(store, id);
+  s.name = cfg.name;
+  s.running = st.status == "running";
+  s.pid = st.pid;
+  s.netns = cfg.network_mode != "host";
+  s.host_cpu_ns = cgroup::host_cpu_usage_ns();
+  if (!s.running) return s;
+  try {
+    s.cg = cgroup::make_manager(id)->stats();
+    if (s.netns) s.net = net::Network::counters(s.pid);
+  } catch (const Error&) {
+    s.running = false;  // it exited between the state read and the counters
+  }
+  return s;
+}
+
+struct Row {
+  Sample now;
+  double cpu_percent = 0;
+};
+
+std::string json_row(const Row& r) {
+  const auto& c = r.now.cg;
+  double mem_pct = c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
+  char cpu[32], mem[32];
+  std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
+  std::snprintf(mem, sizeof mem, "%.2f%%", mem_pct);
+  nlohmann::json j = {
+      {"ID", r.now.id.substr(0, 12)},
+      {"Container", r.now.id},
+      {"Name", r.now.name},
+      {"CPUPerc", cpu},
+      {"MemUsage", binary_size(static_cast<double>(c.memory_usage)) + " / " + binary_size(static_cast<double>(c.memory_limit))},
+      {"MemPerc", mem},
+      {"NetIO", decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " + decimal_size(static_cast<double>(r.now.net.tx_bytes))},
+      {"BlockIO", decimal_size(static_cast<double>(c.blk_read)) + " / " + decimal_size(static_cast<double>(c.blk_write))},
+      {"PIDs", std::to_string(c.pids_current)},
+      // The raw numbers, for scripts and tests:
+      {"CPUPercent", r.cpu_percent},
+      {"CPUUsageNs", c.cpu_usage_ns},
+      {"MemUsageBytes", c.memory_usage},
+      {"MemLimitBytes", c.memory_limit},
+      {"NetRxBytes", r.now.net.rx_bytes},
+      {"NetTxBytes", r.now.net.tx_bytes},
+      {"BlkReadBytes", c.blk_read},
+      {"BlkWriteBytes", c.blk_write},
+      {"PidsCurrent", c.pids_current}};
+  return j.dump();
+}
+
+void print_table(const std::vector<Row>& rows) {
+  std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
+              "NET I/O", "BLOCK I/O", "PIDS");
+  for (const auto& r : rows) {
+    const auto& c = r.now.cg;
+    double mem_pct = c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
+    std::string mem = binary_size(static_cast<double>(c.memory_usage)) + " / " + binary_size(static_cast<double>(c.memory_limit));
+    std::string netio = decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " + decimal_size(static_cast<double>(r.now.net.tx_bytes));
+    std::string blk = decimal_size(static_cast<double>(c.blk_read)) + " / " + decimal_size(static_cast<double>(c.blk_write));
+    char cpu[32], mem_p[32];
+    std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
+    std::snprintf(mem_p, sizeof mem_p, "%.2f%%", mem_pct);
+    std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%llu\n", r.now.id.substr(0, 12).c_str(),
+                r.now.name.substr(0, 20).c_str(), cpu, mem.c_str(), mem_p, netio.c_str(), blk.c_str(),
+                static_cast<unsigned long long>(c.pids_current));
+  }
+}
+
+}  // namespace
+
+void add_stats(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("stats", "Display a live stream of container resource usage statistics");
+  struct F {
+    bool no_stream = false, all = false;
+    std::string format = "table";
+    std::vector<std::string> refs;
+  };
+  auto f = std::make_shared<F>();
+  sub->add_flag("--no-stream", f->no_stream, "Print one sample and exit");
+  sub->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
+  sub->add_option("--format", f->format, "table (default) or json");
+  sub->add_option("containers", f->refs, "Containers (default: all running)");
+  sub->callback([&g, f] {
+    if (f->format != "table" && f->format != "json") throw Error("--format must be table or json");
+    container::Store store(g.root());
+    unsigned cpus = cgroup::online_cpus();
+    std::map<std::string, Sample> prev;
+    auto pick_ids = [&] {
+      std::vector<std::string> ids;
+      if (!f->refs.empty()) {
+        for (const auto& r : f->refs) ids.push_back(store.resolve(r));
+        return ids;
+      }
+      for (const auto& id : store.ids()) {
+        try {
+          if (f->all || container::observed_state(store, id).status == "running") ids.push_back(id);
+        } catch (const Error&) {
+        }
+      }
+      return ids;
+    };
+    auto sample_all = [&] {
+      std::vector<Row> rows;
+      for (const auto& id : pick_ids()) {
+        Row r;
+        try {
+          r.now = take_sample(store, id);
+        } catch (const Error&) {
+          continue;
+        }
+        if (auto it = prev.find(id); it != prev.end() && r.now.running)
+          r.cpu_percent = cgroup::cpu_percent(it->second.cg.cpu_usage_ns, r.now.cg.cpu_usage_ns,
+                                              it->second.host_cpu_ns, r.now.host_cpu_ns, cpus);
+        prev[id] = r.now;
+        rows.push_back(r);
+      }
+      return rows;
+    };
+    // A first sample so CPU % has a previous point (Docker's precpu_stats).
+    sample_all();
+    for (bool first = true;; first = false) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(first ? 500 : 1000));
+      auto rows = sample_all();
+      if (f->format == "json") {
+        for (const auto& r : rows) std::cout << json_row(r) << "\n";
+      } else {
+        if (!f->no_stream && ::isatty(1)) std::cout << "\033[2J\033[H";  // redraw in place
+        print_table(rows);
+      }
+      std::cout.flush();
+      std::fflush(stdout);
+      if (f->no_stream) break;
+    }
+    g.exit_code = 0;
+  });
+}
+
+}  // namespace mctr::cli

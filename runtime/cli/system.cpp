@@ -1,0 +1,34 @@
+// minictr system prune: remove stopped containers, then the bridge and the
+// nftables table when no container uses them any more.
+#include <iostream>
+
+#include "cli/verbs.h"
+#include "container/lifecycle.h"
+#include "linux/net/network.h"
+
+namespace mctr::cli {
+
+void add_system(CLI::App& app, Globals& g) {
+  auto* sys = app.add_subcommand("system", "Manage minictr");
+  sys->require_subcommand(1);
+  auto* prune = sys->add_subcommand("prune", "Remove stopped containers and unused network pieces");
+  auto force = std::make_shared<bool>(false);
+  prune->add_flag("-f,--force", *force, "Do not prompt for confirmation (accepted for Docker compatibility)");
+  prune->callback([&g] {
+    container::Store store(g.root());
+    std::cout << "Deleted Containers:\n";
+    for (const auto& id : store.ids()) {
+      try {
+        if (container::observed_state(store, id).status == "running") continue;
+        container::remove_container(store, id, false);
+        std::cout << id << "\n";
+      } catch (const Error& e) {
+        std::cerr << "minictr: error: " << e.what() << "\n";
+      }
+    }
+    net::Network(g.root() / "network").prune();
+    g.exit_code = 0;
+  });
+}
+
+}  // namespace mctr::cli

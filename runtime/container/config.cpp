@@ -1,0 +1,139 @@
+#include "container/config.h"
+
+namespace mctr::cgroup {
+
+using nlohmann::json;
+
+template <typename T>
+static void put_opt(json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+template <typename T>
+static void get_opt(const json& j, const char* key, std::optional<T>& v) {
+  if (j.contains(key) && !j[key].is_null()) v = j[key].get<T>();
+}
+
+void to_json(json& j, const Resources& r) {
+  j = json::object();
+  put_opt(j, "Memory", r.memory);
+  put_opt(j, "MemorySwap", r.memory_swap);
+  put_opt(j, "NanoCpus", r.cpus ? std::optional<int64_t>(static_cast<int64_t>(*r.cpus * 1e9)) : std::nullopt);
+  put_opt(j, "CpuShares", r.cpu_shares);
+  put_opt(j, "CpusetCpus", r.cpuset_cpus);
+  put_opt(j, "CpusetMems", r.cpuset_mems);
+  put_opt(j, "PidsLimit", r.pids_limit);
+}
+
+void from_json(const json& j, Resources& r) {
+  get_opt(j, "Memory", r.memory);
+  get_opt(j, "MemorySwap", r.memory_swap);
+  std::optional<int64_t> nano;
+  get_opt(j, "NanoCpus", nano);
+  if (nano) r.cpus = static_cast<double>(*nano) / 1e9;
+  get_opt(j, "CpuShares", r.cpu_shares);
+  get_opt(j, "CpusetCpus", r.cpuset_cpus);
+  get_opt(j, "CpusetMems", r.cpuset_mems);
+  get_opt(j, "PidsLimit", r.pids_limit);
+}
+
+}  // namespace mctr::cgroup
+
+namespace mctr::container {
+
+using nlohmann::json;
+
+
+static json mount_json(const Mount& m) {
+  return {{"Type", m.type},
+          {"Source", m.source},
+          {"Name", m.name},
+          {"Destination", m.destination},
+          {"RW", !m.read_only}};
+}
+
+static Mount mount_from(const json& j) {
+  Mount m;
+  m.type = j.value("Type", "bind");
+  m.source = j.value("Source", "");
+  m.name = j.value("Name", "");
+  m.destination = j.value("Destination", "");
+  m.read_only = !j.value("RW", true);
+  return m;
+}
+
+static json port_json(const net::PortMapping& p) {
+  return {{"HostIp", p.host_ip},
+          {"HostPort", p.host_port},
+          {"ContainerPort", p.container_port},
+          {"Proto", p.proto}};
+}
+
+static net::PortMapping port_from(const json& j) {
+  net::PortMapping p;
+  p.host_ip = j.value("HostIp", "");
+  p.host_port = j.value("HostPort", 0);
+  p.container_port = j.value("ContainerPort", 0);
+  p.proto = j.value("Proto", "tcp");
+  return p;
+}
+
+void to_json(json& j, const Config& c) {
+  json mounts = json::array(), ports = json::array();
+  for (const auto& m : c.mounts) mounts.push_back(mount_json(m));
+  for (const auto& p : c.ports) ports.push_back(port_json(p));
+  j = {{"Id", c.id},
+       {"Name", c.name},
+       {"Image", c.image},
+       {"ImageId", c.image_id},
+       {"LayerDirs", c.layer_dirs},
+       {"Args", c.args},
+       {"Env", c.env},
+       {"WorkingDir", c.working_dir},
+       {"User", c.user},
+       {"Hostname", c.hostname},
+       {"Tty", c.tty},
+       {"OpenStdin", c.interactive},
+       {"AutoRemove", c.auto_remove},
+       {"ReadonlyRootfs", c.read_only_rootfs},
+       {"Mounts", mounts},
+       {"NetworkMode", c.network_mode},
+       {"Ports", ports},
+       {"Resources", c.resources},
+       {"CapAdd", c.security.cap_add},
+       {"CapDrop", c.security.cap_drop},
+       {"Privileged", c.security.privileged},
+       {"Seccomp", c.security.seccomp},
+       {"NoNewPrivileges", c.security.no_new_privs},
+       {"Created", c.created}};
+}
+
+void from_json(const json& j, Config& c) {
+  c.id = j.at("Id").get<std::string>();
+  c.name = j.value("Name", "");
+  c.image = j.value("Image", "");
+  c.image_id = j.value("ImageId", "");
+  c.layer_dirs = j.value("LayerDirs", std::vector<std::string>{});
+  c.args = j.value("Args", std::vector<std::string>{});
+  c.env = j.value("Env", std::vector<std::string>{});
+  c.working_dir = j.value("WorkingDir", "/");
+  c.user = j.value("User", "");
+  c.hostname = j.value("Hostname", "");
+  c.tty = j.value("Tty", false);
+  c.interactive = j.value("OpenStdin", false);
+  c.auto_remove = j.value("AutoRemove", false);
+  c.read_only_rootfs = j.value("ReadonlyRootfs", false);
+  c.mounts.clear();
+  for (const auto& m : j.value("Mounts", json::array())) c.mounts.push_back(mount_from(m));
+  c.network_mode = j.value("NetworkMode", "bridge");
+  c.ports.clear();
+  for (const auto& p : j.value("Ports", json::array())) c.ports.push_back(port_from(p));
+  if (j.contains("Resources")) c.resources = j["Resources"].get<cgroup::Resources>();
+  c.security.cap_add = j.value("CapAdd", std::vector<std::string>{});
+  c.security.cap_drop = j.value("CapDrop", std::vector<std::string>{});
+  c.security.privileged = j.value("Privileged", false);
+  c.security.seccomp = j.value("Seccomp", "");
+  c.security.no_new_privs = j.value("NoNewPrivileges", true);
+  c.created = j.value("Created", "");
+}
+
+}  // namespace mctr::container

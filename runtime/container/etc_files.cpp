@@ -1,0 +1,45 @@
+#include "container/etc_files.h"
+
+#include <sstream>
+
+#include "util/fs.h"
+
+namespace mctr::container {
+
+// The host's resolv.conf, minus loopback name servers (127.0.0.53 of
+// systemd-resolved is unreachable from the container's own network).
+static std::string container_resolv_conf(bool host_network) {
+  std::string host = fs::read_file_if_exists("/etc/resolv.conf").value_or("");
+  if (host_network) return host;
+  std::istringstream in(host);
+  std::string line, out;
+  bool has_server = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("nameserver", 0) == 0) {
+      if (line.find(" 127.") != std::string::npos || line.find(" ::1") != std::string::npos) continue;
+      has_server = true;
+    }
+    out += line + "\n";
+  }
+  if (!has_server) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
+                     const std::vector<std::pair<std::string, std::string>>& peers) {
+  fs::write_file_atomic(dir / "hostname", cfg.hostname + "\n");
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n"
+      "::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\n"
+      "ff02::1\tip6-allnodes\n"
+      "ff02::2\tip6-allrouters\n";
+  if (!ip.empty()) hosts += ip + "\t" + cfg.hostname + (cfg.name.empty() ? "" : " " + cfg.name) + "\n";
+  for (const auto& [name, peer_ip] : peers)
+    if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
+  fs::write_file_atomic(dir / "hosts", hosts);
+  fs::write_file_atomic(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host"));
+}
+
+}  // namespace mctr::container

@@ -1,0 +1,20 @@
+// /etc/hostname, /etc/hosts and /etc/resolv.conf of a container: written in
+// its state directory and bind-mounted over the image's files (as Docker does),
+// so the image layers are never changed.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "container/config.h"
+
+namespace mctr::container {
+
+// Writes the three files into `dir`; `ip` is "" without a bridge network.
+// `peers` are name -> ip of other containers on the same bridge.
+void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
+                     const std::vector<std::pair<std::string, std::string>>& peers);
+
+}  // namespace mctr::container

@@ -1,0 +1,167 @@
+#include "container/init.h"
+
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "linux/loopback.h"
+#include "linux/pty.h"
+#include "linux/security/security.h"
+#include "linux/user.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace mctr::container {
+
+static const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static bool has_key(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& e : env)
+    if (e.compare(0, key.size() + 1, key + "=") == 0) return true;
+  return false;
+}
+
+std::vector<std::string> container_env(const Config& cfg, const std::string& home) {
+  std::vector<std::string> env;
+  if (!has_key(cfg.env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
+  env.push_back("HOSTNAME=" + cfg.hostname);
+  for (const auto& e : cfg.env) env.push_back(e);
+  if (cfg.tty && !has_key(cfg.env, "TERM")) env.push_back("TERM=xterm");
+  if (!has_key(cfg.env, "HOME")) env.push_back("HOME=" + home);
+  return env;
+}
+
+std::string find_executable(const std::string& cmd, const std::vector<std::string>& env) {
+  auto check = [&](const std::string& path) -> int {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) return ENOENT;
+    if (S_ISDIR(st.st_mode) || ::access(path.c_str(), X_OK) < 0) return EACCES;
+    return 0;
+  };
+  if (cmd.empty()) throw Error("no command specified", kExitNotFound);
+  if (cmd.find('/') != std::string::npos) {
+    int err = check(cmd);
+    if (err == ENOENT) throw Error("exec: \"" + cmd + "\": stat " + cmd + ": no such file or directory", kExitNotFound);
+    if (err == EACCES) throw Error("exec: \"" + cmd + "\": permission denied", kExitCannotInvoke);
+    return cmd;
+  }
+  std::string path = kDefaultPath;
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  bool denied = false;
+  size_t start = 0;
+  for (;;) {
+    size_t end = path.find(':', start);
+    std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + cmd;
+    int err = check(candidate);
+    if (err == 0) return candidate;
+    if (err == EACCES) denied = true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (denied) throw Error("exec: \"" + cmd + "\": permission denied", kExitCannotInvoke);
+  throw Error("exec: \"" + cmd + "\": executable file not found in $PATH", kExitNotFound);
+}
+
+void apply_process_security(const Config& cfg, const std::string& user_spec) {
+  user::Identity id = user::resolve(user_spec);
+  // Capabilities first, while still root (bounding-set changes need
+  // CAP_SETPCAP); a later setuid() to non-root clears what is left.
+  security::drop_capabilities(security::resolve_capabilities(cfg.security));
+  user::switch_to(id);
+  if (cfg.security.no_new_privs || !cfg.security.privileged) security::set_no_new_privs();
+  // Seccomp last: from here on only the allowed syscalls work, and execve is one.
+  security::apply_seccomp(cfg.security);
+}
+
+static void setup_stdio(const InitStdio& stdio) {
+  if (!stdio.pty_slave.empty()) {
+    pty::make_controlling_terminal(stdio.pty_slave);
+    return;
+  }
+  check_sys(::setsid(), "setsid");
+  int fds[3] = {stdio.in, stdio.out, stdio.err};
+  for (int i = 0; i < 3; ++i)
+    if (fds[i] >= 0 && fds[i] != i) check_sys(::dup2(fds[i], i), "dup2");
+}
+
+static void enter_working_dir(const std::string& dir) {
+  std::string d = dir.empty() ? "/" : dir;
+  if (::chdir(d.c_str()) < 0) {
+    // Docker creates a missing WorkingDir.
+    fs::mkdir_p(d, 0755);
+    check_sys(::chdir(d.c_str()), "chdir", d);
+  }
+}
+
+// Every step that can fail throws; container_init reports the message to
+// the parent over the sync channel and exits.
+static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                           linux_ns::SyncChannel& sync) {
+  // 1. Wait until the parent has put us in our cgroup and network.
+  auto go = sync.recv_from_parent();
+  if (!go || *go != "go") throw Error("parent aborted setup");
+  // 2. Now that we are in our cgroup, a new cgroup namespace makes it our "/".
+  check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+  setup_stdio(stdio);
+  // 3. The root filesystem.
+  rootfs::make_mounts_private();
+  rootfs::mount_overlay(fs_spec);
+  rootfs::mount_proc_dev_sys(fs_spec);
+  rootfs::mount_binds(fs_spec);
+  rootfs::pivot_into(rootfs::merged_dir(fs_spec.container_dir));
+  security::mask_paths(cfg.security.privileged);
+  if (cfg.read_only_rootfs) rootfs::remount_root_readonly();
+  // 4. Host name and loopback.
+  check_sys(::sethostname(cfg.hostname.data(), cfg.hostname.size()), "sethostname", cfg.hostname);
+  if (cfg.network_mode != "host") linux_ns::bring_up_loopback();
+  // 5. The process: working dir, environment, user, privileges, then exec.
+  user::Identity id = user::resolve(cfg.user);
+  enter_working_dir(cfg.working_dir);
+  std::vector<std::string> env = container_env(cfg, id.home);
+  if (cfg.args.empty()) throw Error("no command specified", kExitRuntimeError);
+  std::string exe = find_executable(cfg.args[0], env);
+  apply_process_security(cfg, cfg.user);
+
+  std::vector<char*> argv, envp;
+  for (const auto& a : cfg.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  // Signals the supervisor ignored must be default again for the command.
+  for (int sig = 1; sig < NSIG; ++sig) std::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(exe.c_str(), argv.data(), envp.data());
+  int err = errno;
+  throw Error("exec: \"" + cfg.args[0] + "\": " + std::strerror(err),
+              err == ENOENT ? kExitNotFound : kExitCannotInvoke);
+}
+
+void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                    linux_ns::SyncChannel& sync) {
+  sync.become_child();
+  int code = kExitRuntimeError;
+  std::string msg;
+  try {
+    setup_and_exec(cfg, fs_spec, stdio, sync);
+  } catch (const Error& e) {
+    code = e.exit_code();
+    msg = e.what();
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
+  try {
+    sync.send_to_parent(std::to_string(code) + " " + msg);
+  } catch (...) {
+  }
+  ::_exit(code);
+}
+
+}  // namespace mctr::container

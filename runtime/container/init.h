@@ -1,0 +1,34 @@
+// The container's first process, between clone() and execve(): one linear
+// pipeline of setup steps. Runs in the child; never returns.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "container/config.h"
+#include "linux/namespaces.h"
+#include "linux/rootfs.h"
+
+namespace mctr::container {
+
+struct InitStdio {
+  int in = -1, out = -1, err = -1;  // dup2'ed onto 0, 1, 2 (when no pty)
+  std::string pty_slave;            // when -t
+};
+
+[[noreturn]] void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                                 linux_ns::SyncChannel& sync);
+
+// The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
+// (and TERM with -t) when not set, as Docker does.
+std::vector<std::string> container_env(const Config& cfg, const std::string& home);
+
+// Find `cmd` in PATH of `env` (when it has no '/'). Throws Error with exit
+// code 127 (not found) or 126 (not executable).
+std::string find_executable(const std::string& cmd, const std::vector<std::string>& env);
+
+// Apply the process-level settings shared by the init and `exec`:
+// user, capabilities, no_new_privs, seccomp.
+void apply_process_security(const Config& cfg, const std::string& user_spec);
+
+}  // namespace mctr::container

@@ -1,0 +1,226 @@
+#include "container/lifecycle.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "linux/cgroup/manager.h"
+#include "linux/net/network.h"
+#include "linux/proc.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace mctr::container {
+
+namespace stdfs = std::filesystem;
+
+int64_t parse_bytes(const std::string& s) {
+  if (s.empty()) throw Error("invalid size: empty");
+  size_t pos = 0;
+  double v;
+  try {
+    v = std::stod(s, &pos);
+  } catch (...) {
+    throw Error("invalid size: '" + s + "'");
+  }
+  std::string unit = s.substr(pos);
+  for (auto& c : unit) c = static_cast<char>(std::tolower(c));
+  if (!unit.empty() && unit.back() == 'b' && unit.size() > 1) unit.pop_back();  // "mb" -> "m"
+  double mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k") mult = 1024.0;
+  else if (unit == "m") mult = 1024.0 * 1024;
+  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
+  else throw Error("invalid size: '" + s + "'");
+  if (v < 0) throw Error("invalid size: '" + s + "'");
+  return static_cast<int64_t>(v * mult);
+}
+
+static bool valid_volume_name(const std::string& n) {
+  if (n.empty() || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+  for (char c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
+
+Mount parse_volume(const Store& store, const std::string& spec) {
+  // host:ctr[:ro|rw] ; a host part starting with / or . is a path, else a volume name.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t c; (c = spec.find(':', start)) != std::string::npos; start = c + 1) parts.push_back(spec.substr(start, c - start));
+  parts.push_back(spec.substr(start));
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
+    throw Error("invalid volume specification: '" + spec + "' (want SRC:DST[:ro])");
+  Mount m;
+  m.destination = parts[1];
+  if (m.destination[0] != '/') throw Error("invalid volume specification: '" + spec + "': destination must be absolute");
+  if (parts.size() == 3) {
+    if (parts[2] == "ro") m.read_only = true;
+    else if (parts[2] != "rw") throw Error("invalid volume specification: '" + spec + "': mode must be ro or rw");
+  }
+  if (parts[0][0] == '/' || parts[0][0] == '.') {
+    m.type = "bind";
+    m.source = stdfs::absolute(parts[0]).lexically_normal().string();
+    if (m.source.size() > 1 && m.source.back() == '/') m.source.pop_back();
+    // Docker creates a missing bind source directory.
+    if (!stdfs::exists(m.source)) fs::mkdir_p(m.source, 0755);
+  } else {
+    if (!valid_volume_name(parts[0])) throw Error("invalid volume name: '" + parts[0] + "'");
+    m.type = "volume";
+    m.name = parts[0];
+    auto data = store.volumes_dir() / m.name / "_data";
+    fs::mkdir_p(data, 0755);
+    m.source = data.string();
+  }
+  return m;
+}
+
+static void set_env(std::vector<std::string>& env, const std::string& kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  for (auto& e : env)
+    if (e.substr(0, e.find('=')) == key) {
+      e = kv;
+      return;
+    }
+  env.push_back(kv);
+}
+
+static std::string expand_env_flag(const std::string& e) {
+  if (e.find('=') != std::string::npos) return e;
+  const char* v = std::getenv(e.c_str());  // "-e KEY" takes our value
+  return v ? e + "=" + v : "";
+}
+
+static void read_env_file(const std::string& path, std::vector<std::string>& env) {
+  std::ifstream in(path);
+  if (!in) throw Error("open " + path + ": no such env file");
+  std::string line;
+  while (std::getline(in, line)) {
+    line = fs::trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    std::string kv = expand_env_flag(line);
+    if (!kv.empty()) set_env(env, kv);
+  }
+}
+
+Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
+  if (o.network != "bridge" && o.network != "none" && o.network != "host")
+    throw Error("network " + o.network + " not found (use bridge, none or host)");
+  if (o.network != "bridge" && (!o.ports.empty() || o.publish_all))
+    throw Error("published ports need the bridge network (--network " + o.network + " has none)");
+  image::Image img = images.resolve(o.image);
+  Config c;
+  c.name = o.name;
+  c.image = o.image;
+  c.image_id = img.id;
+  for (const auto& d : img.layer_dirs) c.layer_dirs.push_back(d.string());
+
+  // Docker's rule: --entrypoint replaces the image's entrypoint and drops its Cmd.
+  std::vector<std::string> entrypoint = img.config.entrypoint, cmd = img.config.cmd;
+  if (o.entrypoint) {
+    entrypoint = o.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*o.entrypoint};
+    cmd.clear();
+  }
+  if (!o.cmd.empty()) cmd = o.cmd;
+  c.args = entrypoint;
+  c.args.insert(c.args.end(), cmd.begin(), cmd.end());
+  if (c.args.empty()) throw Error("no command specified (the image has no Entrypoint or Cmd)");
+
+  c.env = img.config.env;
+  for (const auto& f : o.env_files) read_env_file(f, c.env);
+  for (const auto& e : o.env) {
+    std::string kv = expand_env_flag(e);
+    if (!kv.empty()) set_env(c.env, kv);
+  }
+  c.working_dir = !o.workdir.empty() ? o.workdir : (img.config.working_dir.empty() ? "/" : img.config.working_dir);
+  if (c.working_dir[0] != '/') throw Error("the working directory '" + c.working_dir + "' is invalid, it needs to be an absolute path");
+  c.user = !o.user.empty() ? o.user : img.config.user;
+  c.hostname = o.hostname;
+  c.tty = o.tty;
+  c.interactive = o.interactive;
+  c.auto_remove = o.auto_remove;
+  c.read_only_rootfs = o.read_only;
+  for (const auto& v : o.volumes) c.mounts.push_back(parse_volume(store, v));
+  c.network_mode = o.network;
+  for (const auto& p : o.ports) c.ports.push_back(net::parse_port_mapping(p));
+  if (o.publish_all)
+    for (const auto& m : net::publish_all(img.config.exposed_ports)) c.ports.push_back(m);
+  c.resources = o.resources;
+  c.security = o.security;
+  security::resolve_capabilities(c.security);  // reject unknown capability names now
+  Store& s = const_cast<Store&>(store);
+  s.create(c);
+  return c;
+}
+
+int parse_signal(const std::string& in) {
+  if (in.empty()) throw Error("invalid signal: empty");
+  if (std::isdigit(static_cast<unsigned char>(in[0]))) {
+    int n = std::atoi(in.c_str());
+    if (n <= 0 || n >= NSIG) throw Error("invalid signal: " + in);
+    return n;
+  }
+  std::string name = in;
+  for (auto& ch : name) ch = static_cast<char>(std::toupper(ch));
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int i = 1; i < NSIG; ++i) {
+    const char* abbrev = sigabbrev_np(i);
+    if (abbrev && name == abbrev) return i;
+  }
+  throw Error("invalid signal: " + in);
+}
+
+void kill_container(const Store& store, const std::string& id, int sig) {
+  State s = observed_state(store, id);
+  if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
+    throw Error("cannot kill container " + id.substr(0, 12) + ": container is not running", 1);
+  check_sys(::kill(s.pid, sig), "kill", std::to_string(s.pid));
+}
+
+bool wait_not_running(const Store& store, const std::string& id, int timeout_ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    State s = observed_state(store, id);
+    bool supervisor_alive = linux_proc::alive(s.supervisor_pid, s.supervisor_start);
+    if (s.status != "running") return true;
+    if (!linux_proc::alive(s.pid, s.pid_start) && !supervisor_alive) return true;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+StopResult stop_container(const Store& store, const std::string& id, int timeout_s) {
+  StopResult r;
+  State s = observed_state(store, id);
+  if (s.status != "running") return r;
+  r.was_running = true;
+  if (linux_proc::alive(s.pid, s.pid_start)) ::kill(s.pid, SIGTERM);
+  if (!wait_not_running(store, id, timeout_s * 1000)) {
+    if (linux_proc::alive(s.pid, s.pid_start)) ::kill(s.pid, SIGKILL);
+    wait_not_running(store, id, 10000);
+  }
+  return r;
+}
+
+void remove_container(const Store& store, const std::string& id, bool force) {
+  State s = observed_state(store, id);
+  bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);
+  if ((s.status == "running" || init_alive) && !force)
+    throw Error("cannot remove container " + id.substr(0, 12) + ": container is running: stop the container before removing or force remove", 1);
+  if (init_alive) ::kill(s.pid, SIGKILL);
+  // Give a live supervisor the chance to record the exit and clean up.
+  wait_not_running(store, id, 10000);
+  // Whatever a SIGKILLed supervisor left behind: processes in the cgroup,
+  // the cgroup itself, the veth and rules. All idempotent.
+  auto lock = store.lock(id);
+  cgroup::make_manager(id)->destroy();
+  net::Network(store.root() / "network").detach(id);
+  store.remove(id);
+}
+
+}  // namespace mctr::container

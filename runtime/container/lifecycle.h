@@ -1,0 +1,55 @@
+// What the verbs do to containers: create from an image, start, stop, kill,
+// remove. The CLI parses flags into a RunOptions and prints the results.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "container/config.h"
+#include "container/state.h"
+#include "image/store.h"
+
+namespace mctr::container {
+
+struct RunOptions {
+  std::string image;
+  std::vector<std::string> cmd;
+  std::optional<std::string> entrypoint;
+  std::vector<std::string> env;        // -e KEY=VALUE or -e KEY (from our env)
+  std::vector<std::string> env_files;  // --env-file
+  std::string workdir, user, hostname, name;
+  std::vector<std::string> volumes;    // -v host:ctr[:ro] | name:ctr[:ro]
+  std::vector<std::string> ports;      // -p
+  bool publish_all = false;            // -P
+  std::string network = "bridge";
+  bool tty = false, interactive = false, detach = false, auto_remove = false, read_only = false;
+  cgroup::Resources resources;
+  security::Options security;
+};
+
+// Merge image config and options into a new container (state "created").
+Config create_container(const Store& store, image::Store& images, const RunOptions& o);
+
+// Parse "-v" specs; named volumes live in <root>/volumes/<name>/_data.
+Mount parse_volume(const Store& store, const std::string& spec);
+
+// Parse "-m 256m", "1g", "512k", "1024" -> bytes.
+int64_t parse_bytes(const std::string& s);
+
+struct StopResult {
+  bool was_running = false;
+};
+void kill_container(const Store& store, const std::string& id, int sig);
+// SIGTERM, then SIGKILL after `timeout_s`; waits until the supervisor has recorded the exit.
+StopResult stop_container(const Store& store, const std::string& id, int timeout_s);
+// Remove the container; with force, kill it first. Also cleans what a killed
+// supervisor left: processes, cgroup, network.
+void remove_container(const Store& store, const std::string& id, bool force);
+// Wait until the container is no longer running (or timeout); true if stopped.
+bool wait_not_running(const Store& store, const std::string& id, int timeout_ms);
+
+// Parse "SIGKILL", "KILL", "9" -> 9. Throws Error on an unknown name.
+int parse_signal(const std::string& s);
+
+}  // namespace mctr::container

@@ -1,0 +1,225 @@
+#include "container/state.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <random>
+
+#include "linux/proc.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace mctr::container {
+
+using nlohmann::json;
+
+static json attachment_json(const net::Attachment& a) {
+  json ports = json::array();
+  for (const auto& p : a.ports)
+    ports.push_back({{"HostIp", p.host_ip},
+                     {"HostPort", p.host_port},
+                     {"ContainerPort", p.container_port},
+                     {"Proto", p.proto}});
+  return {{"IPAddress", a.ip}, {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway},
+          {"MacAddress", a.mac}, {"HostVeth", a.host_veth},   {"Ports", ports}};
+}
+
+static net::Attachment attachment_from(const json& j) {
+  net::Attachment a;
+  a.ip = j.value("IPAddress", "");
+  a.prefix_len = j.value("IPPrefixLen", 16);
+  a.gateway = j.value("Gateway", "");
+  a.mac = j.value("MacAddress", "");
+  a.host_veth = j.value("HostVeth", "");
+  for (const auto& p : j.value("Ports", json::array())) {
+    net::PortMapping m;
+    m.host_ip = p.value("HostIp", "");
+    m.host_port = p.value("HostPort", 0);
+    m.container_port = p.value("ContainerPort", 0);
+    m.proto = p.value("Proto", "tcp");
+    a.ports.push_back(m);
+  }
+  return a;
+}
+
+json state_to_json(const State& s) {
+  json j = {{"Status", s.status},
+            {"Pid", s.pid},
+            {"PidStart", s.pid_start},
+            {"SupervisorPid", s.supervisor_pid},
+            {"SupervisorStart", s.supervisor_start},
+            {"ExitCode", s.exit_code},
+            {"OOMKilled", s.oom_killed},
+            {"Error", s.error},
+            {"StartedAt", s.started_at},
+            {"FinishedAt", s.finished_at},
+            {"CgroupPath", s.cgroup_path},
+            {"RestartCount", s.restart_count}};
+  if (s.network) j["Network"] = attachment_json(*s.network);
+  return j;
+}
+
+State state_from_json(const json& j) {
+  State s;
+  s.status = j.value("Status", "created");
+  s.pid = j.value("Pid", 0);
+  s.pid_start = j.value("PidStart", uint64_t{0});
+  s.supervisor_pid = j.value("SupervisorPid", 0);
+  s.supervisor_start = j.value("SupervisorStart", uint64_t{0});
+  s.exit_code = j.value("ExitCode", 0);
+  s.oom_killed = j.value("OOMKilled", false);
+  s.error = j.value("Error", "");
+  s.started_at = j.value("StartedAt", "");
+  s.finished_at = j.value("FinishedAt", "");
+  s.cgroup_path = j.value("CgroupPath", "");
+  s.restart_count = j.value("RestartCount", 0);
+  if (j.contains("Network")) s.network = attachment_from(j["Network"]);
+  return s;
+}
+
+std::string now_rfc3339() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+static std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned v = rd() & 0xff;
+    s += hex[v >> 4];
+    s += hex[v & 15];
+  }
+  return s;
+}
+
+// Docker-style names: adjective_scientist.
+static std::string random_name() {
+  static const char* adj[] = {"brave", "calm", "eager", "fond", "gentle", "happy", "keen", "lucid",
+                              "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty"};
+  static const char* who[] = {"curie", "dijkstra", "hopper", "knuth", "lovelace", "noether",
+                              "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak"};
+  std::random_device rd;
+  return std::string(adj[rd() % std::size(adj)]) + "_" + who[rd() % std::size(who)];
+}
+
+Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(root_ / "containers") {}
+
+static bool valid_name(const std::string& n) {
+  if (n.empty() || n.size() > 128) return false;
+  if (!std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+void Store::create(Config& cfg) {
+  fs::mkdir_p(containers_, 0700);
+  FileLock store_lock(root_ / "locks" / "containers.lock");
+  std::vector<std::string> names;
+  for (const auto& id : ids()) {
+    try {
+      names.push_back(config(id).name);
+    } catch (const Error&) {
+      // a container being removed right now
+    }
+  }
+  if (cfg.name.empty()) {
+    do cfg.name = random_name();
+    while (std::find(names.begin(), names.end(), cfg.name) != names.end());
+  } else if (!valid_name(cfg.name)) {
+    throw Error("invalid container name \"" + cfg.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  } else if (std::find(names.begin(), names.end(), cfg.name) != names.end()) {
+    throw Error("the container name \"" + cfg.name + "\" is already in use");
+  }
+  cfg.id = random_hex(32);
+  cfg.created = now_rfc3339();
+  if (cfg.hostname.empty()) cfg.hostname = cfg.id.substr(0, 12);
+  fs::mkdir_p(dir(cfg.id), 0700);
+  fs::write_file_atomic(dir(cfg.id) / "config.json", json(cfg).dump(2) + "\n", 0600);
+  save_state(cfg.id, State{});
+}
+
+Config Store::config(const std::string& id) const {
+  try {
+    return json::parse(fs::read_file(dir(id) / "config.json")).get<Config>();
+  } catch (const json::exception& e) {
+    throw Error("container " + id + ": bad config.json: " + e.what());
+  }
+}
+
+void Store::save_config(const Config& c) const {
+  fs::write_file_atomic(dir(c.id) / "config.json", json(c).dump(2) + "\n", 0600);
+}
+
+State Store::state(const std::string& id) const {
+  try {
+    return state_from_json(json::parse(fs::read_file(dir(id) / "state.json")));
+  } catch (const json::exception& e) {
+    throw Error("container " + id + ": bad state.json: " + e.what());
+  }
+}
+
+void Store::save_state(const std::string& id, const State& s) const {
+  fs::write_file_atomic(dir(id) / "state.json", state_to_json(s).dump(2) + "\n", 0600);
+}
+
+FileLock Store::lock(const std::string& id) const { return FileLock(dir(id) / "lock"); }
+
+std::vector<std::string> Store::ids() const {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(containers_, ec)) {
+    if (!std::filesystem::exists(e.path() / "config.json")) continue;
+    struct stat st;
+    if (::stat((e.path() / "config.json").c_str(), &st) < 0) continue;
+    found.emplace_back(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e.path().filename());
+  }
+  std::sort(found.begin(), found.end(), std::greater<>());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::string Store::resolve(const std::string& ref) const {
+  if (ref.empty()) throw Error("No such container: (empty)", 1);
+  auto all = ids();
+  for (const auto& id : all)
+    if (id == ref) return id;
+  for (const auto& id : all) {
+    try {
+      if (config(id).name == ref) return id;
+    } catch (const Error&) {
+    }
+  }
+  std::vector<std::string> prefixed;
+  for (const auto& id : all)
+    if (id.rfind(ref, 0) == 0) prefixed.push_back(id);
+  if (prefixed.size() == 1) return prefixed[0];
+  if (prefixed.size() > 1) throw Error("multiple containers match \"" + ref + "\"", 1);
+  throw Error("No such container: " + ref, 1);
+}
+
+void Store::remove(const std::string& id) const { fs::remove_tree(dir(id)); }
+
+State observed_state(const Store& store, const std::string& id) {
+  State s = store.state(id);
+  if (s.status != "running") return s;
+  if (linux_proc::alive(s.pid, s.pid_start)) return s;
+  if (linux_proc::alive(s.supervisor_pid, s.supervisor_start)) return s;  // it will record the exit
+  s.status = "exited";
+  s.exit_code = 255;
+  s.error = "supervisor died; exit status unknown";
+  return s;
+}
+
+}  // namespace mctr::container

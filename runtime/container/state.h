@@ -1,0 +1,73 @@
+// Container state: <root>/containers/<id>/state.json, changed only under
+// the container's lock (<root>/containers/<id>/lock).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "container/config.h"
+#include "linux/net/network.h"
+#include "util/lock.h"
+
+namespace mctr::container {
+
+struct State {
+  std::string status = "created";  // created | running | exited
+  pid_t pid = 0;                   // the container's init, as seen from the host
+  uint64_t pid_start = 0;          // its /proc start time (guards against pid reuse)
+  pid_t supervisor_pid = 0;
+  uint64_t supervisor_start = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string error;
+  std::string started_at;   // RFC 3339, "" if never
+  std::string finished_at;  // RFC 3339, "" if not finished
+  std::string cgroup_path;
+  std::optional<net::Attachment> network;
+  int restart_count = 0;
+};
+
+nlohmann::json state_to_json(const State& s);
+State state_from_json(const nlohmann::json& j);
+
+// Current time as RFC 3339 with nanoseconds, UTC ("2026-11-22T19:28:00.123456789Z").
+std::string now_rfc3339();
+
+// The directory of all containers and the files of each one.
+class Store {
+ public:
+  explicit Store(std::filesystem::path root);  // the minictr state root
+
+  std::filesystem::path dir(const std::string& id) const { return containers_ / id; }
+  std::filesystem::path log_path(const std::string& id) const { return dir(id) / (id + "-json.log"); }
+  std::filesystem::path volumes_dir() const { return root_ / "volumes"; }
+  const std::filesystem::path& root() const { return root_; }
+
+  // Allocate an id, check the name is free, write config + initial state.
+  // Holds the store-wide lock so two runs cannot take the same name.
+  void create(Config& cfg);
+  Config config(const std::string& id) const;
+  void save_config(const Config& c) const;  // `update` changes the resources
+  State state(const std::string& id) const;
+  void save_state(const std::string& id, const State& s) const;
+  FileLock lock(const std::string& id) const;
+
+  // Full id, unique id prefix, or name -> id. Throws Error (exit 1) if none.
+  std::string resolve(const std::string& ref) const;
+  std::vector<std::string> ids() const;  // sorted by creation time, newest first
+  void remove(const std::string& id) const;
+
+ private:
+  std::filesystem::path root_, containers_;
+};
+
+// The state as it really is: a "running" container whose init is gone and
+// whose supervisor is gone too (SIGKILLed) is reported as exited.
+State observed_state(const Store& store, const std::string& id);
+
+}  // namespace mctr::container

@@ -1,0 +1,413 @@
+#include "container/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "container/etc_files.h"
+#include "container/init.h"
+#include "container/logfile.h"
+#include "container/state.h"
+#include "linux/cgroup/manager.h"
+#include "linux/namespaces.h"
+#include "linux/net/network.h"
+#include "linux/proc.h"
+#include "linux/pty.h"
+#include "linux/rootfs.h"
+#include "util/error.h"
+#include "util/scope_guard.h"
+
+namespace mctr::container {
+
+namespace {
+
+void send_msg(int fd, const std::string& msg) {
+  if (fd >= 0) ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+}
+
+std::optional<std::string> recv_msg(int fd) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+  }
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+void update_state(const Store& store, const std::string& id, const std::function<void(State&)>& change) {
+  auto lock = store.lock(id);
+  State s = store.state(id);
+  change(s);
+  store.save_state(id, s);
+}
+
+struct Pipes {
+  UniqueFd out_r, out_w, err_r, err_w;
+};
+
+Pipes make_pipes() {
+  int p1[2], p2[2];
+  check_sys(::pipe2(p1, O_CLOEXEC), "pipe2");
+  check_sys(::pipe2(p2, O_CLOEXEC), "pipe2");
+  return {UniqueFd(p1[0]), UniqueFd(p1[1]), UniqueFd(p2[0]), UniqueFd(p2[1])};
+}
+
+// Copy the container's output into the log (and to our stdout/stderr when
+// attached) until the init has exited and its output is closed.
+struct IoLoop {
+  LogWriter& log;
+  bool attached;
+  int out = -1, err = -1, master = -1;  // master: the pty with -t
+  int stdin_src = -1;                  // attached -t: our stdin -> the pty
+  int sigfd = -1;
+  pid_t pid = 0;
+  int status = 0;
+  bool exited = false;
+
+  void copy_out(int& fd, const char* stream, int to) {
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {  // EOF, or EIO from a pty whose last slave closed
+      fd = -1;
+      return;
+    }
+    log.write(stream, buf, static_cast<size_t>(n));
+    if (attached && ::write(to, buf, static_cast<size_t>(n)) < 0) attached = false;
+  }
+
+  void copy_in() {
+    char buf[4096];
+    ssize_t n = ::read(stdin_src, buf, sizeof buf);
+    if (n <= 0) {
+      stdin_src = -1;
+      return;
+    }
+    if (::write(master, buf, static_cast<size_t>(n)) < 0) stdin_src = -1;
+  }
+
+  void on_signal() {
+    signalfd_siginfo si;
+    while (::read(sigfd, &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGCHLD) {
+        int st;
+        if (!exited && ::waitpid(pid, &st, WNOHANG) == pid) {
+          status = st;
+          exited = true;
+        }
+      } else {
+        ::kill(pid, static_cast<int>(si.ssi_signo));  // forward SIGTERM/SIGINT/SIGHUP
+      }
+    }
+  }
+
+  void run() {
+    int deadline_ms = -1;
+    for (;;) {
+      bool outputs_open = out >= 0 || err >= 0 || master >= 0;
+      if (exited && !outputs_open) return;
+      pollfd p[5];
+      int n = 0;
+      auto add = [&](int fd) {
+        if (fd >= 0) p[n++] = {fd, POLLIN, 0};
+      };
+      add(sigfd), add(out), add(err), add(master), add(stdin_src);
+      // Once the init is gone, a process that escaped the PID namespace's
+      // kill could hold the pipe open forever: stop after one second.
+      int r = ::poll(p, static_cast<nfds_t>(n), exited ? 1000 : deadline_ms);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0 && exited) return;
+      for (int i = 0; i < n; ++i) {
+        if (!p[i].revents) continue;
+        if (p[i].fd == sigfd) on_signal();
+        else if (p[i].fd == out) copy_out(out, "stdout", 1);
+        else if (p[i].fd == err) copy_out(err, "stderr", 2);
+        else if (p[i].fd == master) copy_out(master, "stdout", 1);
+        else if (p[i].fd == stdin_src) copy_in();
+      }
+    }
+  }
+};
+
+std::vector<rootfs::BindMount> bind_mounts(const Config& cfg, const std::filesystem::path& dir) {
+  std::vector<rootfs::BindMount> binds;
+  for (const auto& m : cfg.mounts) binds.push_back({m.source, m.destination, m.read_only});
+  for (const char* f : {"hostname", "hosts", "resolv.conf"})
+    binds.push_back({(dir / f).string(), std::string("/etc/") + f, false});
+  return binds;
+}
+
+// The supervisor proper. Runs in its own process; returns the exit code.
+int supervise(const std::filesystem::path& root, const std::string& id, int status_fd, bool attached) {
+  Store store(root);
+  Config cfg = store.config(id);
+  const auto dir = store.dir(id);
+  const bool new_netns = cfg.network_mode != "host";
+
+  // Signals arrive through a signalfd, read in the I/O loop.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
+
+  rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns};
+  rootfs::prepare_dirs(spec);
+  write_etc_files(dir, cfg, "", {});
+
+  // The cgroup, before the child exists, so it can join it before it runs.
+  auto cg = cgroup::make_manager(id);
+  cg->create();
+  ScopeGuard undo_cgroup([&] { cg->destroy(); });
+  cg->apply(cfg.resources);
+
+  std::optional<pty::Pty> tty;
+  Pipes pipes;
+  InitStdio stdio;
+  UniqueFd devnull(check_sys(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+  if (cfg.tty) {
+    tty = pty::open_pty(attached ? 0 : -1);
+    stdio.pty_slave = tty->slave_path;
+    spec.console = tty->slave_path;
+  } else {
+    pipes = make_pipes();
+    stdio.in = (attached && cfg.interactive) ? 0 : devnull.get();
+    stdio.out = pipes.out_w.get();
+    stdio.err = pipes.err_w.get();
+  }
+
+  linux_ns::SyncChannel sync;
+  pid_t pid = linux_ns::clone_process(linux_ns::container_clone_flags(new_netns));
+  if (pid == 0) {
+    ::close(status_fd);
+    container_init(cfg, spec, stdio, sync);  // never returns
+  }
+  sync.become_parent();
+  pipes.out_w.reset();
+  pipes.err_w.reset();
+  ScopeGuard kill_child([&] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+
+  // From the outside: cgroup, then network, then "go".
+  cg->add_pid(pid);
+  std::optional<net::Attachment> attachment;
+  net::Network network(root / "network");
+  ScopeGuard undo_network([&] {
+    if (attachment) network.detach(id);
+  });
+  if (cfg.network_mode == "bridge") {
+    attachment = network.attach({id, cfg.name, cfg.ports}, pid);
+    std::vector<std::pair<std::string, std::string>> peers;
+    for (const auto& h : network.hosts())
+      if (h.container_id != id) peers.emplace_back(h.name, h.ip);
+    write_etc_files(dir, cfg, attachment->ip, peers);
+  }
+  update_state(store, id, [&](State& s) {
+    s.status = "running";
+    s.pid = pid;
+    s.pid_start = linux_proc::start_time(pid);
+    s.supervisor_pid = ::getpid();
+    s.supervisor_start = linux_proc::start_time(::getpid());
+    s.exit_code = 0;
+    s.oom_killed = false;
+    s.error.clear();
+    s.started_at = now_rfc3339();
+    s.finished_at.clear();
+    s.cgroup_path = cg->path();
+    s.network = attachment;
+  });
+  sync.send_to_child("go");
+
+  // The child either execs (its end of the socket closes: EOF) or reports an error.
+  if (auto err = sync.recv_from_child()) {
+    int code = std::atoi(err->c_str());
+    std::string msg = err->substr(std::min(err->size(), err->find(' ') + 1));
+    kill_child.dismiss();
+    ::waitpid(pid, nullptr, 0);
+    update_state(store, id, [&](State& s) {
+      s.status = "exited";
+      s.exit_code = code;
+      s.error = msg;
+      s.pid = 0;
+      s.finished_at = now_rfc3339();
+      s.network.reset();
+    });
+    send_msg(status_fd, "error " + std::to_string(code) + " " + msg);
+    return code;  // the guards tear down network and cgroup
+  }
+  kill_child.dismiss();
+  send_msg(status_fd, "started " + std::to_string(pid));
+  if (!attached) {
+    ::close(status_fd);
+    status_fd = -1;
+  }
+
+  LogWriter log(store.log_path(id));
+  IoLoop loop{log, attached};
+  loop.sigfd = sigfd.get();
+  loop.pid = pid;
+  if (tty) {
+    loop.master = tty->master.get();
+    if (attached && cfg.interactive) loop.stdin_src = 0;
+  } else {
+    loop.out = pipes.out_r.get();
+    loop.err = pipes.err_r.get();
+  }
+  loop.run();
+  if (!loop.exited) {
+    ::waitpid(pid, &loop.status, 0);
+  }
+  log.flush();
+  int code = exit_code_of(loop.status);
+  bool oom = false;
+  try {
+    oom = cg->stats().oom_killed;
+  } catch (const std::exception&) {
+  }
+  if (oom && WIFSIGNALED(loop.status)) code = 137;
+  undo_network.dismiss();
+  if (attachment) network.detach(id);
+  undo_cgroup.dismiss();
+  cg->destroy();
+  update_state(store, id, [&](State& s) {
+    s.status = "exited";
+    s.exit_code = code;
+    s.oom_killed = oom;
+    s.pid = 0;
+    s.finished_at = now_rfc3339();
+    s.network.reset();
+  });
+  send_msg(status_fd, "exited " + std::to_string(code));
+  if (cfg.auto_remove) store.remove(id);
+  return code;
+}
+
+[[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
+                                  bool attached) {
+  ::prctl(PR_SET_NAME, "minictr-shim");
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!attached) {
+    int null = ::open("/dev/null", O_RDWR);
+    for (int i = 0; i < 3; ++i) ::dup2(null, i);
+    if (null > 2) ::close(null);
+  }
+  int code = kExitRuntimeError;
+  try {
+    code = supervise(root, id, status_fd, attached);
+  } catch (const Error& e) {
+    send_msg(status_fd, "error " + std::to_string(e.exit_code()) + " " + e.what());
+    try {
+      Store store(root);
+      update_state(store, id, [&](State& s) {
+        s.status = "exited";
+        s.exit_code = e.exit_code();
+        s.error = e.what();
+        s.pid = 0;
+        s.finished_at = now_rfc3339();
+      });
+    } catch (...) {
+    }
+  } catch (const std::exception& e) {
+    send_msg(status_fd, "error 125 " + std::string(e.what()));
+  }
+  ::_exit(code & 0xff);
+}
+
+}  // namespace
+
+SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id, bool attached) {
+  int sv[2];
+  check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
+  SupervisorHandle h;
+  h.status_.reset(sv[0]);
+  UniqueFd theirs(sv[1]);
+  // Fork twice: the supervisor is re-parented to init (or a subreaper) and
+  // lives on in its own session when this CLI process exits.
+  pid_t mid = check_sys(::fork(), "fork");
+  if (mid == 0) {
+    ::setsid();
+    pid_t sup = ::fork();
+    if (sup == 0) {
+      ::close(sv[0]);
+      // Keep only 0-2 and the status socket.
+      ::close_range(3, static_cast<unsigned>(sv[1]) - 1, 0);
+      ::close_range(static_cast<unsigned>(sv[1]) + 1, ~0U, 0);
+      int flags = ::fcntl(sv[1], F_GETFD);
+      ::fcntl(sv[1], F_SETFD, flags | FD_CLOEXEC);
+      supervisor_main(root, id, sv[1], attached);
+    }
+    ::_exit(sup < 0 ? 1 : 0);
+  }
+  ::waitpid(mid, nullptr, 0);
+  return h;
+}
+
+StartResult SupervisorHandle::wait_started() {
+  StartResult r;
+  auto msg = recv_msg(status_.get());
+  if (!msg) {
+    r.exit_code = kExitRuntimeError;
+    r.error = "the container's supervisor exited before starting it";
+    return r;
+  }
+  if (msg->rfind("started ", 0) == 0) {
+    r.ok = true;
+    r.pid = std::atoi(msg->c_str() + 8);
+    return r;
+  }
+  // "error CODE message"
+  std::string rest = msg->substr(std::min(msg->size(), size_t{6}));
+  r.exit_code = std::atoi(rest.c_str());
+  r.error = rest.substr(std::min(rest.size(), rest.find(' ') + 1));
+  if (r.exit_code == 0) r.exit_code = kExitRuntimeError;
+  return r;
+}
+
+std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC), "signalfd"));
+  int interrupts = 0;
+  for (;;) {
+    pollfd p[2] = {{status_.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("poll");
+    }
+    if (p[1].revents) {
+      signalfd_siginfo si;
+      if (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        // PID 1 ignores signals it has no handler for; a second Ctrl-C
+        // (like Docker's CLI) kills the container.
+        if (sig == SIGINT && ++interrupts >= 2) sig = SIGKILL;
+        ::kill(container_pid, sig);
+      }
+    }
+    if (p[0].revents) {
+      auto msg = recv_msg(status_.get());
+      if (!msg) return std::nullopt;
+      if (msg->rfind("exited ", 0) == 0) return std::atoi(msg->c_str() + 7);
+    }
+  }
+}
+
+}  // namespace mctr::container

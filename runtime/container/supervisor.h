@@ -1,0 +1,42 @@
+// The per-container supervisor (like conmon / containerd-shim): a small
+// process that starts the container's init with clone(), sets up its cgroup
+// and network from the outside, writes its output to the json-file log,
+// reaps it, records the exit code and tears the cgroup and network down.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "util/fd.h"
+
+namespace mctr::container {
+
+// What the supervisor tells the CLI over the status socket.
+struct StartResult {
+  bool ok = false;
+  pid_t pid = 0;        // the container's init (host pid)
+  int exit_code = 0;    // when !ok
+  std::string error;    // when !ok
+};
+
+class SupervisorHandle {
+ public:
+  // Fork the supervisor for container `id`. With `attached`, it keeps our
+  // stdin/stdout/stderr and copies the container's I/O to them; otherwise
+  // it detaches from them completely (its own session, /dev/null).
+  static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);
+
+  StartResult wait_started();
+  // Attached mode: wait for "exited N", forwarding signals we receive to the
+  // container (a second Ctrl-C kills it). Returns the exit code, or nullopt
+  // if the supervisor went away without telling.
+  std::optional<int> wait_exited(pid_t container_pid);
+
+ private:
+  UniqueFd status_;
+};
+
+}  // namespace mctr::container

@@ -1,0 +1,53 @@
+#include "linux/namespaces.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+namespace mctr::linux_ns {
+
+int container_clone_flags(bool new_netns) {
+  int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (new_netns) flags |= CLONE_NEWNET;
+  return flags;
+}
+
+pid_t clone_process(int flags) {
+  // The raw syscall with a NULL stack behaves like fork(): the child gets a
+  // copy-on-write copy of our memory and returns here with 0. SIGCHLD makes
+  // the parent's waitpid() see the child like any forked one.
+  long pid = ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr, nullptr,
+                       nullptr);
+  if (pid < 0) throw_sys("clone");
+  return static_cast<pid_t>(pid);
+}
+
+SyncChannel::SyncChannel() {
+  int sv[2];
+  check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
+  parent_.reset(sv[0]);
+  child_.reset(sv[1]);
+}
+
+void SyncChannel::send(int fd, const std::string& msg) {
+  while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) throw_sys("send", "sync socket");
+  }
+}
+
+std::optional<std::string> SyncChannel::recv(int fd) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_sys("recv", "sync socket");
+    if (n == 0) return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace mctr::linux_ns

@@ -1,0 +1,45 @@
+// clone() into new namespaces, and the parent<->child sync channel.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "util/fd.h"
+
+namespace mctr::linux_ns {
+
+// Flags for a container: new PID, mount, UTS and IPC namespaces, plus a new
+// network namespace unless the container shares the host's network.
+// (The cgroup namespace is unshared later by the child itself, once the
+// parent has moved it into its cgroup: a cgroup namespace's root is the
+// cgroup the process is in when the namespace is created.)
+int container_clone_flags(bool new_netns);
+
+// clone(2) used like fork(2): the child continues on a copy of our stack.
+// Returns the child's pid in the parent and 0 in the child.
+pid_t clone_process(int flags);
+
+// A SOCK_SEQPACKET socketpair: each send() is one message, and when the child
+// execs, its CLOEXEC end closes, which the parent reads as "exec succeeded".
+class SyncChannel {
+ public:
+  SyncChannel();
+  // After fork/clone: each side keeps its end.
+  void become_parent() { child_.reset(); }
+  void become_child() { parent_.reset(); }
+  void send_to_child(const std::string& msg) { send(parent_.get(), msg); }
+  void send_to_parent(const std::string& msg) { send(child_.get(), msg); }
+  // nullopt when the other side closed (or exec'd).
+  std::optional<std::string> recv_from_child() { return recv(parent_.get()); }
+  std::optional<std::string> recv_from_parent() { return recv(child_.get()); }
+  int child_fd() const { return child_.get(); }
+
+ private:
+  static void send(int fd, const std::string& msg);
+  static std::optional<std::string> recv(int fd);
+  UniqueFd parent_, child_;
+};
+
+}  // namespace mctr::linux_ns

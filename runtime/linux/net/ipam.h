@@ -1,0 +1,50 @@
+// IP address management: which container holds which address (and host
+// ports), in one JSON file under the network state dir. Every reader and
+// writer holds an flock on ipam.lock, so two `minictr run` racing for an
+// address never get the same one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "linux/net/ipv4.h"
+#include "linux/net/network.h"
+#include "util/lock.h"
+
+namespace mctr::net {
+
+struct Lease {
+  std::string container_id;
+  std::string name;
+  std::string ip;
+  std::string host_veth;
+  std::vector<PortMapping> ports;  // with the host ports actually used
+  bool attached = false;           // false while attach() is still wiring it up
+  pid_t attaching_pid = 0;         // the process doing that wiring (while !attached)
+};
+
+class LeaseFile {
+ public:
+  // Locks <dir>/ipam.lock (blocking) and reads <dir>/ipam.json.
+  explicit LeaseFile(const std::filesystem::path& dir);
+  std::map<std::string, Lease>& leases() { return leases_; }
+  // Replace ipam.json by rename (readers never see a torn file).
+  void save();
+  // The lowest address of the subnet that is neither network, gateway,
+  // broadcast nor leased. Throws when the subnet is full.
+  uint32_t free_ip(const Subnet& subnet) const;
+  // Is this host port (proto, host ip) already published by some lease?
+  bool host_port_taken(const PortMapping& p) const;
+
+ private:
+  FileLock lock_;
+  std::filesystem::path file_;
+  std::map<std::string, Lease> leases_;
+};
+
+}  // namespace mctr::net

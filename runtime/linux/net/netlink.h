@@ -1,0 +1,69 @@
+// Links, addresses and routes through rtnetlink (libnl-route-3).
+//
+// A netlink socket talks to the network namespace it was *created* in. To
+// configure a container's interfaces, open an NlSocket on a thread that has
+// joined the container's netns (see netns.h); the socket stays bound to that
+// namespace for its whole life.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "linux/net/ipv4.h"
+
+struct nl_sock;
+
+namespace mctr::net {
+
+class NlSocket {
+ public:
+  NlSocket();  // NETLINK_ROUTE, in the calling thread's network namespace
+  ~NlSocket();
+  NlSocket(const NlSocket&) = delete;
+  NlSocket& operator=(const NlSocket&) = delete;
+  nl_sock* get() const { return sk_; }
+
+ private:
+  nl_sock* sk_ = nullptr;
+};
+
+// libnl reports errors as negative NLE_* codes: "rtnl_link_add(mctr0): Object exists".
+[[noreturn]] void throw_nl(const std::string& call, const std::string& what, int nl_err);
+
+// 0 when there is no such interface.
+int link_index(NlSocket& sk, const std::string& name);
+std::vector<std::string> link_names(NlSocket& sk);
+// Delete an interface; false if it did not exist. Deleting one end of a veth
+// pair deletes the other end too, wherever it lives.
+bool link_delete(NlSocket& sk, const std::string& name);
+void link_set_up(NlSocket& sk, const std::string& name);
+std::string link_mac(NlSocket& sk, const std::string& name);
+
+// Create a bridge (UP, with a fixed MAC so it doesn't change as ports come and
+// go). Returns false if it already existed.
+bool bridge_create(NlSocket& sk, const std::string& name, const std::string& mac);
+
+// Create a veth pair: `host_name` enslaved to the bridge and UP in this netns,
+// its peer created directly inside the netns of `netns_pid` as `peer_name`.
+void veth_create(NlSocket& sk, const std::string& host_name, int bridge_index, const std::string& peer_name,
+                 const std::string& peer_mac, pid_t netns_pid);
+
+// Add addr/prefix_len to an interface. Returns false if it was already there.
+bool addr_add(NlSocket& sk, int ifindex, uint32_t addr, int prefix_len);
+// IPv4 addresses of an interface, as "a.b.c.d/len".
+std::vector<std::string> addr_list(NlSocket& sk, int ifindex);
+
+void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex);
+
+struct RouteV4 {
+  Subnet dst;  // 0.0.0.0/0 for the default route
+  uint32_t gateway = 0;
+  int ifindex = 0;
+};
+// The IPv4 routes of the main table.
+std::vector<RouteV4> routes_v4(NlSocket& sk);
+
+}  // namespace mctr::net

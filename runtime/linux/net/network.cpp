@@ -1,0 +1,303 @@
+// Network: the steps of attaching a container, in order. The kernel work is
+// in netlink.cpp (links, addresses, routes), nft.cpp (NAT rules), netns.cpp
+// (entering the container's netns) and ipam.cpp (who has which address).
+#include "linux/net/network.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "linux/net/ipam.h"
+#include "linux/net/ipv4.h"
+#include "linux/net/netlink.h"
+#include "linux/net/netns.h"
+#include "linux/net/nft.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/scope_guard.h"
+
+namespace mctr::net {
+
+namespace {
+
+constexpr const char* kContainerIfname = "eth0";
+
+// Names end up in interface names and in nft rule text: allow only a safe set.
+void check_name(const char* what, const std::string& value, size_t max_len) {
+  bool ok = !value.empty() && value.size() <= max_len;
+  for (char c : value)
+    ok = ok && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    throw Error(std::string("invalid ") + what + " '" + value + "' (1.." + std::to_string(max_len) +
+                " of [A-Za-z0-9_.-])");
+}
+
+// Host side of the veth pair: "mctr" + the first 8 characters of the id
+// (interface names are at most 15 characters).
+std::string host_veth_name(const std::string& container_id) { return "mctr" + container_id.substr(0, 8); }
+
+// A MAC derived from the IP (Docker does the same with 02:42:...): locally
+// administered, unique on the bridge, and stable when an address is reused,
+// so stale ARP entries of other containers stay correct.
+std::string mac_for(uint32_t ip) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+                ip & 0xff);
+  return buf;
+}
+
+void write_sysctl(const std::string& path, const std::string& value) {
+  if (fs::trim(fs::read_file(path)) != value) fs::write_file(path, value);
+}
+
+void refuse_overlapping_routes(NlSocket& sk, const Subnet& subnet, const std::string& bridge) {
+  for (const RouteV4& r : routes_v4(sk)) {
+    if (r.dst.prefix_len == 0) continue;  // the default route overlaps everything
+    if (r.dst.overlaps(subnet))
+      throw Error("subnet " + subnet.cidr() + " for bridge " + bridge + " overlaps the host route " +
+                  r.dst.cidr() + "; choose another one with MINICTR_SUBNET");
+  }
+}
+
+// Inside the container's netns (called on the netns thread).
+std::string configure_container_side(uint32_t ip, const Subnet& subnet) {
+  NlSocket sk;  // opened in the container's netns
+  link_set_up(sk, "lo");
+  int eth0 = link_index(sk, kContainerIfname);
+  if (eth0 == 0) throw Error("eth0 did not appear in the container's network namespace");
+  addr_add(sk, eth0, ip, subnet.prefix_len);
+  link_set_up(sk, kContainerIfname);
+  route_add_default(sk, subnet.gateway(), eth0);
+  return link_mac(sk, kContainerIfname);
+}
+
+bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+}  // namespace
+
+Network::Options Network::default_options() {
+  Options o;
+  if (const char* s = std::getenv("MINICTR_SUBNET"); s && *s) o.subnet = s;
+  return o;
+}
+
+Network::Network(std::filesystem::path state_dir) : Network(std::move(state_dir), default_options()) {}
+
+Network::Network(std::filesystem::path state_dir, Options options)
+    : state_dir_(std::move(state_dir)), options_(std::move(options)) {
+  check_name("bridge name", options_.bridge, 15);
+  check_name("nftables table name", options_.table, 64);
+  Subnet::parse(options_.subnet);  // fail early on a bad MINICTR_SUBNET
+}
+
+void Network::ensure_bridge() {
+  const Subnet subnet = Subnet::parse(options_.subnet);
+  NlSocket sk;
+  if (link_index(sk, options_.bridge) == 0) {
+    refuse_overlapping_routes(sk, subnet, options_.bridge);
+    bridge_create(sk, options_.bridge, mac_for(subnet.gateway()));
+  }
+  int index = link_index(sk, options_.bridge);
+  if (index == 0) throw Error("bridge " + options_.bridge + " vanished while being set up");
+  addr_add(sk, index, subnet.gateway(), subnet.prefix_len);
+  link_set_up(sk, options_.bridge);
+  // Let packets with a 127.0.0.0/8 source be routed out of the bridge: after
+  // DNAT of `curl 127.0.0.1:8080` they still carry source 127.0.0.1 until
+  // postrouting masquerades them, and without this the kernel drops them.
+  write_sysctl("/proc/sys/net/ipv4/conf/" + options_.bridge + "/route_localnet", "1");
+  // Containers reaching beyond the bridge (and hairpin via the host) are routed.
+  if (options_.enable_ip_forward) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+}
+
+void Network::ensure_table() {
+  Nft nft;
+  if (!nft.table_exists(options_.table))
+    nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
+}
+
+void Network::drop_stale_leases(LeaseFile& lf) {
+  NlSocket sk;
+  Nft nft;
+  bool changed = false;
+  for (auto it = lf.leases().begin(); it != lf.leases().end();) {
+    const Lease& l = it->second;
+    // Attached, but the veth is gone: the container's netns died (the kernel
+    // deletes a veth pair when one end's namespace goes away). Half-attached
+    // and its attaching process is dead: minictr was killed mid-attach.
+    bool stale = l.attached ? link_index(sk, l.host_veth) == 0 : !process_alive(l.attaching_pid);
+    if (!stale) {
+      ++it;
+      continue;
+    }
+    link_delete(sk, l.host_veth);
+    delete_rules_tagged(nft, options_.table, l.container_id);
+    it = lf.leases().erase(it);
+    changed = true;
+  }
+  if (changed) lf.save();
+}
+
+Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
+  const std::string& id = req.container_id;
+  check_name("container id", id, 128);
+  const Subnet subnet = Subnet::parse(options_.subnet);
+
+  Attachment att;
+  att.prefix_len = subnet.prefix_len;
+  att.gateway = format_ipv4(subnet.gateway());
+  att.host_veth = host_veth_name(id);
+  uint32_t ip = 0;
+
+  // 1. Under the IPAM lock: bridge + table exist, an address and host ports
+  //    are reserved. The lease is written before any kernel object of this
+  //    container exists, so a concurrent prune() keeps the bridge.
+  {
+    LeaseFile lf(state_dir_);
+    drop_stale_leases(lf);
+    if (lf.leases().count(id)) throw Error("container " + id + " is already attached to the network");
+    for (const auto& [other, l] : lf.leases())
+      if (l.host_veth == att.host_veth)
+        throw Error("container " + id + " and " + other + " share the veth name " + att.host_veth);
+    ensure_bridge();
+    ensure_table();
+
+    ip = lf.free_ip(subnet);
+    Lease& lease = lf.leases()[id];
+    lease = Lease{id, req.name, format_ipv4(ip), att.host_veth, {}, false, ::getpid()};
+    for (PortMapping p : req.ports) {
+      if (p.host_port == 0) {
+        do p.host_port = pick_free_host_port(p.proto, p.host_ip);
+        while (lf.host_port_taken(p));
+      } else {
+        if (lf.host_port_taken(p))
+          throw Error("host port " + format_port_mapping(p) + " is already published by another container");
+        check_host_port_free(p);
+      }
+      lease.ports.push_back(p);
+    }
+    att.ports = lease.ports;
+    lf.save();
+  }
+  att.ip = format_ipv4(ip);
+  ScopeGuard undo_lease([&] {
+    LeaseFile lf(state_dir_);
+    lf.leases().erase(id);
+    lf.save();
+  });
+
+  // 2. The veth pair: host end on the bridge, other end born as eth0 in the
+  //    child's netns.
+  {
+    NlSocket sk;
+    int bridge = link_index(sk, options_.bridge);
+    if (bridge == 0) throw Error("bridge " + options_.bridge + " disappeared");
+    veth_create(sk, att.host_veth, bridge, kContainerIfname, mac_for(ip), child_pid);
+  }
+  ScopeGuard undo_veth([&] {
+    NlSocket sk;
+    link_delete(sk, att.host_veth);
+  });
+  // Hairpin: a container reaching its *own* published port via the host
+  // (10.88.0.1:8080 -> DNAT -> back to itself). With br_netfilter loaded the
+  // DNAT'ed frame is bridged, not routed, and must leave through the port it
+  // came in on, which a bridge refuses unless the port is in hairpin mode.
+  fs::write_file("/sys/class/net/" + att.host_veth + "/brport/hairpin_mode", "1");
+
+  // 3. Inside the netns: lo up, address, eth0 up, default route via the bridge.
+  run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet); });
+
+  // 4. Published ports: one DNAT rule each, tagged with the container id.
+  ScopeGuard undo_rules([&] {
+    Nft nft;
+    delete_rules_tagged(nft, options_.table, id);
+  });
+  if (!att.ports.empty()) {
+    std::vector<DnatRule> rules;
+    for (const PortMapping& p : att.ports)
+      rules.push_back({p.host_ip, p.host_port, p.proto, att.ip, p.container_port});
+    Nft nft;
+    nft.run(dnat_rules(options_.table, id, rules));
+  }
+
+  // 5. Done: mark the lease attached (from now on a vanished veth means the
+  //    container is gone).
+  {
+    LeaseFile lf(state_dir_);
+    auto it = lf.leases().find(id);
+    if (it == lf.leases().end()) throw Error("container " + id + " was detached while attaching");
+    it->second.attached = true;
+    it->second.attaching_pid = 0;
+    lf.save();
+  }
+  undo_rules.dismiss();
+  undo_veth.dismiss();
+  undo_lease.dismiss();
+  return att;
+}
+
+void Network::detach(const std::string& container_id) {
+  check_name("container id", container_id, 128);
+  LeaseFile lf(state_dir_);
+  auto it = lf.leases().find(container_id);
+  std::string veth = host_veth_name(container_id);
+  if (it != lf.leases().end()) veth = it->second.host_veth;
+  bool veth_is_ours = true;  // without a lease, only touch a veth no other lease claims
+  for (const auto& [other, l] : lf.leases())
+    if (other != container_id && l.host_veth == veth) veth_is_ours = false;
+
+  NlSocket sk;
+  if (veth_is_ours) link_delete(sk, veth);  // takes eth0 in the container with it
+  Nft nft;
+  delete_rules_tagged(nft, options_.table, container_id);
+  if (it != lf.leases().end()) {
+    lf.leases().erase(it);
+    lf.save();
+  }
+}
+
+void Network::prune() {
+  LeaseFile lf(state_dir_);
+  drop_stale_leases(lf);
+  if (!lf.leases().empty()) return;  // still in use
+  Nft nft;
+  if (nft.table_exists(options_.table)) nft.run("delete table ip " + options_.table);
+  NlSocket sk;
+  link_delete(sk, options_.bridge);
+}
+
+std::vector<HostEntry> Network::hosts() {
+  LeaseFile lf(state_dir_);
+  std::vector<HostEntry> out;
+  for (const auto& [id, l] : lf.leases())
+    if (l.attached) out.push_back({id, l.name, l.ip});
+  return out;
+}
+
+Network::Counters Network::counters(pid_t pid) {
+  // /proc/<pid>/net/dev lists the interfaces of the netns *that process* is
+  // in, so the host can read a container's counters without entering it.
+  const std::string path = "/proc/" + std::to_string(pid) + "/net/dev";
+  std::istringstream in(fs::read_file(path));
+  std::string line;
+  Counters c;
+  for (int i = 0; i < 2 && std::getline(in, line);) ++i;  // two header lines
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string ifname = line.substr(0, colon);
+    ifname.erase(0, ifname.find_first_not_of(' '));
+    if (ifname == "lo") continue;
+    // rx: bytes packets errs drop fifo frame compressed multicast | tx: bytes ...
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[9] = {};
+    for (auto& x : v) fields >> x;
+    if (!fields) throw Error("unexpected line in " + path + ": " + line);
+    c.rx_bytes += v[0];
+    c.tx_bytes += v[8];
+  }
+  return c;
+}
+
+}  // namespace mctr::net

@@ -1,0 +1,149 @@
+#include "linux/net/nft.h"
+
+#include <nftables/libnftables.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace mctr::net {
+
+Nft::Nft() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
+  if (!ctx_) throw Error("nft_ctx_new failed");
+  // Keep output and errors in memory instead of printing to stdout/stderr.
+  nft_ctx_buffer_output(ctx_);
+  nft_ctx_buffer_error(ctx_);
+}
+
+Nft::~Nft() { nft_ctx_free(ctx_); }
+
+// libnftables keeps appending to its output/error buffers; each get returns
+// what accumulated since the previous get and starts over.
+namespace {
+struct Result {
+  bool ok;
+  std::string output, error;
+};
+Result run_buffered(nft_ctx* ctx, const std::string& commands) {
+  bool ok = nft_run_cmd_from_buffer(ctx, commands.c_str()) == 0;
+  return {ok, nft_ctx_get_output_buffer(ctx), fs::trim(nft_ctx_get_error_buffer(ctx))};
+}
+}  // namespace
+
+void Nft::run(const std::string& commands) {
+  Result r = run_buffered(ctx_, commands);
+  if (!r.ok) throw Error("nftables: " + r.error);
+}
+
+std::string Nft::list_json(const std::string& command) {
+  unsigned flags = nft_ctx_output_get_flags(ctx_);
+  nft_ctx_output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  Result r = run_buffered(ctx_, command);
+  nft_ctx_output_set_flags(ctx_, flags);
+  if (!r.ok) throw Error("nftables: " + r.error);
+  return r.output;
+}
+
+bool Nft::table_exists(const std::string& table) {
+  Result r = run_buffered(ctx_, "list table ip " + table);
+  if (r.ok) return true;
+  if (r.error.find("No such file or directory") != std::string::npos) return false;
+  throw Error("nftables: " + r.error);
+}
+
+std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet) {
+  const std::string br = "\"" + bridge + "\"";
+  const std::string sub = subnet.cidr();
+  // Published ports: any packet addressed to one of this host's own addresses
+  // (`fib daddr type local`, like Docker's `-m addrtype --dst-type LOCAL`) goes
+  // through `hostports`, where each container has one DNAT rule per port.
+  // prerouting sees packets arriving from outside and from containers;
+  // output sees the host's own connections (curl 127.0.0.1:8080).
+  //
+  // postrouting, in order:
+  //  1. containers going anywhere but the bridge leave with the host's address;
+  //  2. localhost -> container: after DNAT in output the packet still has
+  //     source 127.0.0.1, which a container could never answer (and which the
+  //     kernel drops as martian unless route_localnet=1 on the bridge): give it
+  //     the bridge's address instead (CNI portmap and Docker do the same);
+  //  3. hairpin: container A -> host:8080 -> container B on the same bridge.
+  //     Without it B would answer A directly (same L2) with the wrong source.
+  //
+  // forward: accept traffic from and (established, or DNAT'ed) to the bridge.
+  // This only helps when the host's own forward policy lives in this table's
+  // priority; a drop in another table (e.g. iptables FORWARD DROP) still wins.
+  return "table ip " + table +
+         " {\n"
+         "  chain hostports {\n  }\n"
+         "  chain prerouting {\n"
+         "    type nat hook prerouting priority dstnat; policy accept;\n"
+         "    fib daddr type local jump hostports\n"
+         "  }\n"
+         "  chain output {\n"
+         "    type nat hook output priority -100; policy accept;\n"
+         "    fib daddr type local jump hostports\n"
+         "  }\n"
+         "  chain postrouting {\n"
+         "    type nat hook postrouting priority srcnat; policy accept;\n"
+         "    ip saddr " +
+         sub + " oifname != " + br +
+         " masquerade\n"
+         "    oifname " +
+         br +
+         " ip saddr 127.0.0.0/8 masquerade\n"
+         "    oifname " +
+         br + " ct status dnat ip saddr " + sub +
+         " masquerade\n"
+         "  }\n"
+         "  chain forward {\n"
+         "    type filter hook forward priority filter; policy accept;\n"
+         "    iifname " +
+         br +
+         " accept\n"
+         "    oifname " +
+         br +
+         " ct state established,related accept\n"
+         "    oifname " +
+         br +
+         " ct status dnat accept\n"
+         "  }\n"
+         "}\n";
+}
+
+std::string dnat_rules(const std::string& table, const std::string& container_id,
+                       const std::vector<DnatRule>& rules) {
+  std::string out;
+  for (const DnatRule& r : rules) {
+    out += "add rule ip " + table + " hostports ";
+    if (!r.host_ip.empty()) out += "ip daddr " + r.host_ip + " ";
+    out += r.proto + " dport " + std::to_string(r.host_port) + " dnat to " + r.container_ip + ":" +
+           std::to_string(r.container_port) + " comment \"" + container_id + "\"\n";
+  }
+  return out;
+}
+
+std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag) {
+  if (!nft.table_exists(table)) return {};
+  auto doc = nlohmann::json::parse(nft.list_json("list table ip " + table));
+  std::vector<TaggedRule> out;
+  for (const auto& item : doc.at("nftables")) {
+    if (!item.contains("rule")) continue;
+    const auto& rule = item["rule"];
+    if (rule.value("comment", "") != tag) continue;
+    out.push_back({rule.at("chain").get<std::string>(), rule.at("handle").get<uint64_t>()});
+  }
+  return out;
+}
+
+size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag) {
+  std::vector<TaggedRule> rules = rules_tagged(nft, table, tag);
+  if (rules.empty()) return 0;
+  std::string cmds;
+  for (const TaggedRule& r : rules)
+    cmds += "delete rule ip " + table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+  nft.run(cmds);
+  return rules.size();
+}
+
+}  // namespace mctr::net

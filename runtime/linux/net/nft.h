@@ -1,0 +1,59 @@
+// nftables through libnftables: the same rule language as the `nft` tool,
+// handed to the library as text (no shelling out). Each run is one atomic
+// transaction in the kernel: all of its commands apply, or none.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "linux/net/ipv4.h"
+
+struct nft_ctx;
+
+namespace mctr::net {
+
+class Nft {
+ public:
+  Nft();
+  ~Nft();
+  Nft(const Nft&) = delete;
+  Nft& operator=(const Nft&) = delete;
+
+  // Run commands; throws mctr::Error carrying nft's own error text.
+  void run(const std::string& commands);
+  // Run a `list ...` command and return its JSON output (with rule handles).
+  std::string list_json(const std::string& command);
+  // false if the table does not exist.
+  bool table_exists(const std::string& table);
+
+ private:
+  nft_ctx* ctx_ = nullptr;
+};
+
+// minictr's table: NAT for the bridge's subnet and a `hostports` chain that
+// holds one DNAT rule per published port (see nft.cpp for the why of each rule).
+std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet);
+
+struct DnatRule {
+  std::string host_ip;  // "" = any local address
+  uint16_t host_port = 0;
+  std::string proto;  // tcp | udp
+  std::string container_ip;
+  uint16_t container_port = 0;
+};
+// "add rule ..." lines for a container's published ports, each tagged with
+// `comment "<container id>"` so they can be found and deleted later.
+std::string dnat_rules(const std::string& table, const std::string& container_id,
+                       const std::vector<DnatRule>& rules);
+
+struct TaggedRule {
+  std::string chain;
+  uint64_t handle = 0;
+};
+// Rules of the table whose comment is exactly `tag` (empty if no table).
+std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag);
+// Delete them by handle in one transaction. Returns how many were deleted.
+size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag);
+
+}  // namespace mctr::net

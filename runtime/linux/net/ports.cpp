@@ -1,0 +1,118 @@
+// Port publishing specs: `-p [hostip:]hostport:containerport[/proto]`, `-P`.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <charconv>
+
+#include "linux/net/ipv4.h"
+#include "linux/net/network.h"
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace mctr::net {
+
+namespace {
+
+[[noreturn]] void bad_spec(const std::string& spec, const std::string& why) {
+  throw Error("invalid port mapping '" + spec + "': " + why);
+}
+
+// "1".."65535" only: no signs, spaces, ranges or leading junk.
+uint16_t parse_port(const std::string& spec, const std::string& text, const char* which) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    bad_spec(spec, std::string(which) + " '" + text + "' is not a number");
+  if (value == 0 || value > 65535) bad_spec(spec, std::string(which) + " must be 1..65535");
+  return static_cast<uint16_t>(value);
+}
+
+// Split off "/tcp" or "/udp" (default tcp).
+std::string take_proto(const std::string& spec, std::string& rest) {
+  auto slash = rest.rfind('/');
+  if (slash == std::string::npos) return "tcp";
+  std::string proto = rest.substr(slash + 1);
+  rest.resize(slash);
+  if (proto != "tcp" && proto != "udp") bad_spec(spec, "protocol must be tcp or udp");
+  return proto;
+}
+
+}  // namespace
+
+PortMapping parse_port_mapping(const std::string& spec) {
+  std::string rest = spec;
+  PortMapping p;
+  p.proto = take_proto(spec, rest);
+
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t colon; (colon = rest.find(':', start)) != std::string::npos; start = colon + 1)
+    parts.push_back(rest.substr(start, colon - start));
+  parts.push_back(rest.substr(start));
+  if (parts.size() > 3) bad_spec(spec, "expected [hostip:]hostport:containerport[/proto]");
+
+  p.container_port = parse_port(spec, parts.back(), "container port");
+  if (parts.size() >= 2) {
+    const std::string& host_port = parts[parts.size() - 2];
+    // "hostip::80" leaves the host port for attach() to choose.
+    if (!(parts.size() == 3 && host_port.empty())) p.host_port = parse_port(spec, host_port, "host port");
+  }
+  if (parts.size() == 3) {
+    try {
+      p.host_ip = format_ipv4(parse_ipv4(parts[0]));
+    } catch (const Error&) {
+      bad_spec(spec, "host IP '" + parts[0] + "' is not an IPv4 address");
+    }
+    if (p.host_ip == "0.0.0.0") p.host_ip.clear();  // all addresses, as with no IP
+  }
+  return p;
+}
+
+std::string format_port_mapping(const PortMapping& p) {
+  std::string s = p.host_ip.empty() ? "" : p.host_ip + ":";
+  return s + std::to_string(p.host_port) + ":" + std::to_string(p.container_port) + "/" + p.proto;
+}
+
+std::vector<PortMapping> publish_all(const std::vector<std::string>& exposed_ports) {
+  std::vector<PortMapping> out;
+  for (const std::string& e : exposed_ports) {
+    std::string rest = e;
+    PortMapping p;
+    p.proto = take_proto(e, rest);
+    p.container_port = parse_port(e, rest, "exposed port");
+    out.push_back(p);  // host_port 0: attach() picks a free one
+  }
+  return out;
+}
+
+// Bind a throwaway socket to host_ip:port (port 0: the kernel chooses) and
+// return the port it got.
+static uint16_t bind_probe(const std::string& proto, const std::string& host_ip, uint16_t port) {
+  UniqueFd s(
+      check_sys(::socket(AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0), "socket"));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(host_ip.empty() ? INADDR_ANY : parse_ipv4(host_ip));
+  addr.sin_port = htons(port);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    if (errno == EADDRINUSE)
+      throw Error("host port " + std::to_string(port) + "/" + proto + " is already in use");
+    if (errno == EADDRNOTAVAIL) throw Error("host IP " + host_ip + " is not an address of this host");
+    throw_sys("bind", (host_ip.empty() ? "0.0.0.0" : host_ip) + ":" + std::to_string(port));
+  }
+  socklen_t len = sizeof addr;
+  check_sys(::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len), "getsockname");
+  return ntohs(addr.sin_port);
+}
+
+uint16_t pick_free_host_port(const std::string& proto, const std::string& host_ip) {
+  // Let the kernel choose: bind to port 0 gives a port nobody is bound to.
+  // It stays free for the DNAT rule: the rule never binds, and conntrack
+  // keeps replies of the host's own connections from matching it.
+  return bind_probe(proto, host_ip, 0);
+}
+
+void check_host_port_free(const PortMapping& p) { bind_probe(p.proto, p.host_ip, p.host_port); }
+
+}  // namespace mctr::net

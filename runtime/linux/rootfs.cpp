@@ -1,0 +1,190 @@
+#include "linux/rootfs.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/fs.h"
+
+namespace mctr::rootfs {
+
+namespace stdfs = std::filesystem;
+
+stdfs::path merged_dir(const stdfs::path& container_dir) { return container_dir / "merged"; }
+
+void prepare_dirs(const Spec& s) {
+  const auto& d = s.container_dir;
+  fs::mkdir_p(d / "upper", 0755);
+  fs::mkdir_p(d / "work", 0700);
+  fs::mkdir_p(merged_dir(d), 0755);
+  fs::mkdir_p(d / "empty", 0755);  // lower dir of an image without layers
+  fs::remove_tree(d / "l");
+  fs::mkdir_p(d / "l", 0700);
+  for (size_t i = 0; i < s.layer_dirs.size(); ++i) {
+    auto link = d / "l" / std::to_string(i);
+    check_sys(::symlink(s.layer_dirs[i].c_str(), link.c_str()), "symlink", link);
+  }
+}
+
+static void do_mount(const char* src, const stdfs::path& target, const char* type, unsigned long flags,
+                     const std::string& data = "") {
+  if (::mount(src, target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
+    throw_sys(std::string("mount ") + (type ? type : "(bind)"), target);
+}
+
+void make_mounts_private() {
+  // Our mount namespace starts as a copy of the host's; with shared
+  // propagation, mounts we make would appear on the host too.
+  do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
+}
+
+void mount_overlay(const Spec& s) {
+  const auto& d = s.container_dir;
+  std::string lower;
+  if (s.layer_dirs.empty()) {
+    lower = (d / "empty").string();
+  } else {
+    // overlayfs lists the TOP layer first; we chdir into l/ so each lower
+    // dir is a short relative name ("3:2:1:0").
+    for (size_t i = s.layer_dirs.size(); i-- > 0;) {
+      if (!lower.empty()) lower += ':';
+      lower += std::to_string(i);
+    }
+  }
+  std::string data = "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
+  check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
+  do_mount("overlay", merged_dir(d), "overlay", 0, data);
+  check_sys(::chdir("/"), "chdir", "/");
+}
+
+int open_in_root(const stdfs::path& root, const std::string& path, bool create, bool is_dir) {
+  UniqueFd dir(check_sys(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root));
+  stdfs::path rel = stdfs::path(path).lexically_normal().relative_path();
+  std::vector<std::string> parts;
+  for (const auto& p : rel) parts.push_back(p.string());
+  if (parts.empty()) return dir.release();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    bool last = i + 1 == parts.size();
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    // Resolve from the root each time, so symlinks in the image stay inside it.
+    std::string sofar;
+    for (size_t k = 0; k <= i; ++k) sofar += (k ? "/" : "") + parts[k];
+    UniqueFd rootfd(check_sys(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root));
+    long fd = ::syscall(SYS_openat2, rootfd.get(), sofar.c_str(), &how, sizeof how);
+    if (fd < 0 && errno == ENOENT && create) {
+      // Create the missing component inside its (already resolved) parent.
+      if (!last || is_dir) {
+        if (::mkdirat(dir.get(), parts[i].c_str(), 0755) < 0 && errno != EEXIST)
+          throw_sys("mkdirat", root / sofar);
+      } else {
+        int f = ::openat(dir.get(), parts[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f < 0) throw_sys("openat", root / sofar);
+        ::close(f);
+      }
+      fd = ::syscall(SYS_openat2, rootfd.get(), sofar.c_str(), &how, sizeof how);
+    }
+    if (fd < 0) throw_sys("openat2", root / sofar);
+    dir.reset(static_cast<int>(fd));
+  }
+  return dir.release();
+}
+
+// Mount onto a target resolved safely inside the rootfs: the kernel follows
+// /proc/self/fd/N to exactly the inode we opened.
+static void mount_in_root(const char* src, const stdfs::path& root, const std::string& path, const char* type,
+                          unsigned long flags, const std::string& data, bool is_dir) {
+  UniqueFd target(open_in_root(root, path, true, is_dir));
+  std::string proc_path = "/proc/self/fd/" + std::to_string(target.get());
+  if (::mount(src, proc_path.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
+    throw_sys(std::string("mount ") + (type ? type : "(bind)"), root / path.substr(path[0] == '/'));
+}
+
+static void make_device(const stdfs::path& dev, const char* name, unsigned maj, unsigned min) {
+  auto p = dev / name;
+  if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(maj, min)) < 0) {
+    // In a user namespace mknod is refused: bind the host's node instead.
+    int f = check_sys(::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666), "open", p);
+    ::close(f);
+    do_mount((stdfs::path("/dev") / name).c_str(), p, nullptr, MS_BIND);
+  }
+  ::chmod(p.c_str(), 0666);  // mknod's mode is filtered by the umask
+}
+
+static void populate_dev(const stdfs::path& dev, const std::string& console) {
+  make_device(dev, "null", 1, 3);
+  make_device(dev, "zero", 1, 5);
+  make_device(dev, "full", 1, 7);
+  make_device(dev, "random", 1, 8);
+  make_device(dev, "urandom", 1, 9);
+  make_device(dev, "tty", 5, 0);
+  const std::pair<const char*, const char*> links[] = {{"fd", "/proc/self/fd"},    {"stdin", "/proc/self/fd/0"},
+                                                       {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+                                                       {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
+  for (auto [name, to] : links) check_sys(::symlink(to, (dev / name).c_str()), "symlink", dev / name);
+  fs::mkdir_p(dev / "pts", 0755);
+  // newinstance: the container gets its own pty numbering, not the host's.
+  do_mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  fs::mkdir_p(dev / "shm", 01777);
+  do_mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  fs::mkdir_p(dev / "mqueue", 0755);
+  do_mount("mqueue", dev / "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (!console.empty()) {
+    auto c = dev / "console";
+    int f = check_sys(::open(c.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "open", c);
+    ::close(f);
+    do_mount(console.c_str(), c, nullptr, MS_BIND);
+  }
+}
+
+void mount_proc_dev_sys(const Spec& s) {
+  stdfs::path root = merged_dir(s.container_dir);
+  // A fresh procfs shows only the processes of the new PID namespace.
+  mount_in_root("proc", root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
+  mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
+  populate_dev(root / "dev", s.console);
+  // sysfs shows the network devices of the mounting process's netns.
+  unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (s.new_netns) {
+    mount_in_root("sysfs", root, "/sys", "sysfs", ro, "", true);
+  } else {
+    mount_in_root("/sys", root, "/sys", nullptr, MS_BIND | MS_REC, "", true);
+    mount_in_root(nullptr, root, "/sys", nullptr, MS_BIND | MS_REMOUNT | ro, "", true);
+  }
+}
+
+void mount_binds(const Spec& s) {
+  stdfs::path root = merged_dir(s.container_dir);
+  for (const auto& b : s.binds) {
+    struct stat st;
+    check_sys(::stat(b.source.c_str(), &st), "stat", b.source);
+    bool is_dir = S_ISDIR(st.st_mode);
+    mount_in_root(b.source.c_str(), root, b.destination, nullptr, MS_BIND | MS_REC, "", is_dir);
+    if (b.read_only) {
+      // A bind mount takes the source's flags; read-only needs a second call.
+      mount_in_root(nullptr, root, b.destination, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, "", is_dir);
+    }
+  }
+}
+
+void pivot_into(const stdfs::path& new_root) {
+  // pivot_root(".", "."): put the old root on top of the new one, then
+  // detach it. Unlike chroot, the host's tree is then unreachable.
+  check_sys(::chdir(new_root.c_str()), "chdir", new_root);
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_sys("pivot_root", new_root);
+  check_sys(::umount2(".", MNT_DETACH), "umount2", "old root");
+  check_sys(::chdir("/"), "chdir", "/");
+}
+
+void remount_root_readonly() {
+  do_mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}
+
+}  // namespace mctr::rootfs

@@ -1,0 +1,46 @@
+// The container's root filesystem, built inside its new mount namespace:
+// overlayfs of the image layers -> /proc, /dev, /sys -> volumes and the
+// /etc files -> pivot_root. Runs in the child, before the user's command.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mctr::rootfs {
+
+struct BindMount {
+  std::string source;       // host path
+  std::string destination;  // path inside the container
+  bool read_only = false;
+};
+
+struct Spec {
+  std::vector<std::string> layer_dirs;  // lowest layer first
+  std::filesystem::path container_dir;  // holds upper/, work/, merged/, l/
+  std::vector<BindMount> binds;         // volumes and /etc/{hostname,hosts,resolv.conf}
+  std::string console;                  // pty slave to bind on /dev/console ("" = none)
+  bool new_netns = true;                // sysfs shows the container's own net devices
+};
+
+// Paths used by the overlay mount.
+std::filesystem::path merged_dir(const std::filesystem::path& container_dir);
+// Create upper/, work/, merged/ and the short layer links l/0..l/N (overlayfs
+// takes its options in one page, so long layer paths would not fit).
+void prepare_dirs(const Spec& s);
+
+// In the child, in order:
+void make_mounts_private();            // mount --make-rprivate /
+void mount_overlay(const Spec& s);     // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. merged
+void mount_proc_dev_sys(const Spec& s);
+void mount_binds(const Spec& s);
+void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root
+void remount_root_readonly();
+
+// Open `path` inside `root` the way the kernel would resolve it if `root`
+// were "/": symlinks and ".." cannot escape (openat2 RESOLVE_IN_ROOT).
+// Missing directories are created when `create_dirs`; the last component is
+// created as a directory (is_dir) or an empty file.
+int open_in_root(const std::filesystem::path& root, const std::string& path, bool create, bool is_dir);
+
+}  // namespace mctr::rootfs

@@ -1,0 +1,35 @@
+#include "linux/setns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "util/error.h"
+
+namespace mctr::linux_ns {
+
+NamespaceFds open_namespaces(pid_t pid) {
+  static const std::pair<const char*, int> kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+                                                      {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+                                                      {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  NamespaceFds out;
+  for (auto [name, type] : kinds) {
+    std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + name;
+    std::string ours = std::string("/proc/self/ns/") + name;
+    struct stat a, b;
+    check_sys(::stat(theirs.c_str(), &a), "stat", theirs);
+    // Same inode: the container shares this namespace with us (--network host).
+    if (::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
+    out.fds.emplace_back(type, UniqueFd(check_sys(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC), "open", theirs)));
+  }
+  return out;
+}
+
+void enter_namespaces(const NamespaceFds& ns) {
+  for (const auto& [type, fd] : ns.fds)
+    if (::setns(fd.get(), type) < 0) throw_sys("setns", "ns type " + std::to_string(type));
+}
+
+}  // namespace mctr::linux_ns

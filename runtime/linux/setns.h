@@ -1,0 +1,22 @@
+// Joining a running container's namespaces, as `nsenter -t PID -a` does.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "util/fd.h"
+
+namespace mctr::linux_ns {
+
+struct NamespaceFds {
+  std::vector<std::pair<int, UniqueFd>> fds;  // (CLONE_NEW* type, fd)
+};
+
+// Open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt} (those that differ from ours).
+NamespaceFds open_namespaces(pid_t pid);
+// setns() into each, the mount namespace last (it changes our root and cwd
+// to the container's). The PID namespace applies to children forked after.
+void enter_namespaces(const NamespaceFds& ns);
+
+}  // namespace mctr::linux_ns
