@@ -10,6 +10,10 @@ set -euo pipefail
 TEST_TMP=$(mktemp -d /tmp/minictr-test.XXXXXX)
 export MINICTR_ROOT=$TEST_TMP/root
 BUSYBOX_TAR=$MINICTR_BUILD/images/busybox.tar
+# A private bridge, subnet and nftables table per test, so tests can run in
+# parallel (and next to a user's minictr0) without sharing addresses.
+_n=$(( $$ % 200 + 20 ))
+export MINICTR_BRIDGE=mctrt$_n MINICTR_NFT_TABLE=minictr_t$_n MINICTR_SUBNET=10.199.$_n.0/24
 
 mctr() { "$MINICTR" "$@"; }
 
@@ -43,6 +47,7 @@ _cleanup() {
   if "$MINICTR" ps -a -q >/dev/null 2>&1; then
     "$MINICTR" ps -a -q | xargs -r "$MINICTR" rm -f >/dev/null 2>&1
   fi
+  "$MINICTR" system prune >/dev/null 2>&1  # the test bridge and nft table
   # Anything still mounted below our temp dir (a test that failed half-way).
   grep -o " $TEST_TMP[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null

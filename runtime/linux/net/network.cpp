@@ -79,7 +79,10 @@ bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno 
 
 Network::Options Network::default_options() {
   Options o;
+  // For tests and side-by-side installs: a private bridge, subnet and table.
   if (const char* s = std::getenv("MINICTR_SUBNET"); s && *s) o.subnet = s;
+  if (const char* s = std::getenv("MINICTR_BRIDGE"); s && *s) o.bridge = s;
+  if (const char* s = std::getenv("MINICTR_NFT_TABLE"); s && *s) o.table = s;
   return o;
 }
 
