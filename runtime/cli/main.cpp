@@ -1,4 +1,5 @@
 // minictr: a small, real container runtime. This file only wires the verbs.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,6 +7,7 @@
 
 #include "cli/verbs.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/paths.h"
 
 namespace mctr::cli {
@@ -29,6 +31,13 @@ int main(int argc, char** argv) {
   app.fallthrough();
   Globals g;
   app.add_option("--root", g.root_flag, "State directory (default /var/lib/minictr, or $MINICTR_ROOT)");
+  app.add_flag("--explain", g.explain,
+               "Print every kernel operation as a shell command you can replay (run, exec, stop, rm, ...)");
+  app.parse_complete_callback([&g] {
+    // A copy of stderr above 2, close-on-exec: the container's init inherits
+    // it for its own steps but never hands it to the user's command.
+    if (g.explain) mctr::explain::enable(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+  });
 
   add_version(app, g);
   add_load(app, g);

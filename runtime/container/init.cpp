@@ -12,6 +12,7 @@
 #include "linux/security/security.h"
 #include "linux/user.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 
 namespace mctr::container {
@@ -70,12 +71,27 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
 
 void apply_process_security(const Config& cfg, const std::string& user_spec) {
   user::Identity id = user::resolve(user_spec);
+  if (explain::on()) {
+    std::string caps;
+    for (auto c : security::resolve_capabilities(cfg.security)) {
+      for (auto& ch : c) ch = static_cast<char>(std::tolower(ch));
+      caps += (caps.empty() ? "cap_" : ",cap_") + c;
+    }
+    explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+eip") +
+                                         "'   # PR_CAPBSET_DROP all others, then capset");
+  }
   // Capabilities first, while still root (bounding-set changes need
   // CAP_SETPCAP); a later setuid() to non-root clears what is left.
   security::drop_capabilities(security::resolve_capabilities(cfg.security));
   user::switch_to(id);
-  if (cfg.security.no_new_privs || !cfg.security.privileged) security::set_no_new_privs();
+  if (cfg.security.no_new_privs && !cfg.security.privileged) {
+    explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
+    security::set_no_new_privs();
+  }
   // Seccomp last: from here on only the allowed syscalls work, and execve is one.
+  if (!cfg.security.privileged && cfg.security.seccomp != "unconfined")
+    explain::step("seccomp(2)", "# load the BPF syscall filter: " +
+                                    (cfg.security.seccomp.empty() ? std::string("Docker's default profile") : cfg.security.seccomp));
   security::apply_seccomp(cfg.security);
 }
 
@@ -107,6 +123,7 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   auto go = sync.recv_from_parent();
   if (!go || *go != "go") throw Error("parent aborted setup");
   // 2. Now that we are in our cgroup, a new cgroup namespace makes it our "/".
+  explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   setup_stdio(stdio);
   // 3. The root filesystem.
@@ -115,9 +132,12 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   rootfs::mount_proc_dev_sys(fs_spec);
   rootfs::mount_binds(fs_spec);
   rootfs::pivot_into(rootfs::merged_dir(fs_spec.container_dir));
+  if (!cfg.security.privileged)
+    explain::step("mount(2)", "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
   security::mask_paths(cfg.security.privileged);
   if (cfg.read_only_rootfs) rootfs::remount_root_readonly();
   // 4. Host name and loopback.
+  explain::step("sethostname(2)", "hostname " + explain::sh_quote(cfg.hostname));
   check_sys(::sethostname(cfg.hostname.data(), cfg.hostname.size()), "sethostname", cfg.hostname);
   if (cfg.network_mode != "host") linux_ns::bring_up_loopback();
   // 5. The process: working dir, environment, user, privileges, then exec.
@@ -138,6 +158,11 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (explain::on()) {
+    std::string cmd;
+    for (const auto& a : cfg.args) cmd += " " + explain::sh_quote(a);
+    explain::step("execve(2)", "exec" + cmd + "   # in " + cfg.working_dir + ", as PID 1 of the container");
+  }
   ::execve(exe.c_str(), argv.data(), envp.data());
   int err = errno;
   throw Error("exec: \"" + cfg.args[0] + "\": " + std::strerror(err),

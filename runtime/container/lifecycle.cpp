@@ -12,6 +12,7 @@
 #include "linux/net/network.h"
 #include "linux/proc.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 
 namespace mctr::container {
@@ -179,6 +180,8 @@ void kill_container(const Store& store, const std::string& id, int sig) {
   State s = observed_state(store, id);
   if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
     throw Error("cannot kill container " + id.substr(0, 12) + ": container is not running", 1);
+  explain::step("kill(2)", "kill -" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str()) +
+                              " " + std::to_string(s.pid));
   check_sys(::kill(s.pid, sig), "kill", std::to_string(s.pid));
 }
 
@@ -199,9 +202,15 @@ StopResult stop_container(const Store& store, const std::string& id, int timeout
   State s = observed_state(store, id);
   if (s.status != "running") return r;
   r.was_running = true;
-  if (linux_proc::alive(s.pid, s.pid_start)) ::kill(s.pid, SIGTERM);
+  if (linux_proc::alive(s.pid, s.pid_start)) {
+    explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " + std::to_string(timeout_s) + " s");
+    ::kill(s.pid, SIGTERM);
+  }
   if (!wait_not_running(store, id, timeout_s * 1000)) {
-    if (linux_proc::alive(s.pid, s.pid_start)) ::kill(s.pid, SIGKILL);
+    if (linux_proc::alive(s.pid, s.pid_start)) {
+      explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid) + "   # PID 1 ignored SIGTERM or took too long");
+      ::kill(s.pid, SIGKILL);
+    }
     wait_not_running(store, id, 10000);
   }
   return r;
@@ -212,14 +221,22 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);
   if ((s.status == "running" || init_alive) && !force)
     throw Error("cannot remove container " + id.substr(0, 12) + ": container is running: stop the container before removing or force remove", 1);
-  if (init_alive) ::kill(s.pid, SIGKILL);
+  if (init_alive) {
+    explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid));
+    ::kill(s.pid, SIGKILL);
+  }
   // Give a live supervisor the chance to record the exit and clean up.
   wait_not_running(store, id, 10000);
   // Whatever a SIGKILLed supervisor left behind: processes in the cgroup,
   // the cgroup itself, the veth and rules. All idempotent.
   auto lock = store.lock(id);
-  cgroup::make_manager(id)->destroy();
+  auto cg = cgroup::make_manager(id);
+  if (cg->exists()) {
+    explain::step("rmdir(2)", "rmdir " + cg->path());
+    cg->destroy();
+  }
   net::Network(store.root() / "network").detach(id);
+  explain::step("unlink/rmdir", "rm -rf " + store.dir(id).string() + "   # upper dir, logs, state");
   store.remove(id);
 }
 

@@ -22,6 +22,7 @@
 #include "linux/pty.h"
 #include "linux/rootfs.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/scope_guard.h"
 
 namespace mctr::container {
@@ -166,13 +167,20 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
   rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns};
+  explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
+                               (dir / "merged").string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(spec);
+  explain::step("write(2)", "write " + (dir / "hostname").string() + ", hosts, resolv.conf   # bind-mounted over /etc/*");
   write_etc_files(dir, cfg, "", {});
 
   // The cgroup, before the child exists, so it can join it before it runs.
   auto cg = cgroup::make_manager(id);
+  explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
   cg->create();
-  ScopeGuard undo_cgroup([&] { cg->destroy(); });
+  ScopeGuard undo_cgroup([&] {
+    explain::step("rmdir(2)", "rmdir " + cg->path());
+    cg->destroy();
+  });
   cg->apply(cfg.resources);
 
   std::optional<pty::Pty> tty;
@@ -232,6 +240,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     s.cgroup_path = cg->path();
     s.network = attachment;
   });
+  explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
   sync.send_to_child("go");
 
   // The child either execs (its end of the socket closes: EOF) or reports an error.
@@ -256,6 +265,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   if (!attached) {
     ::close(status_fd);
     status_fd = -1;
+    if (explain::on()) {  // the CLI has returned: nobody reads the rest
+      ::close(explain::fd());
+      explain::enable(-1);
+    }
   }
 
   LogWriter log(store.log_path(id));
@@ -270,6 +283,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     loop.err = pipes.err_r.get();
   }
   loop.run();
+  explain::step("waitpid(2)", "wait " + std::to_string(pid) + "   # reap the container's init, record its exit code");
   if (!loop.exited) {
     ::waitpid(pid, &loop.status, 0);
   }
@@ -284,6 +298,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   undo_network.dismiss();
   if (attachment) network.detach(id);
   undo_cgroup.dismiss();
+  explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
   cg->destroy();
   update_state(store, id, [&](State& s) {
     s.status = "exited";
@@ -345,9 +360,17 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     pid_t sup = ::fork();
     if (sup == 0) {
       ::close(sv[0]);
-      // Keep only 0-2 and the status socket.
-      ::close_range(3, static_cast<unsigned>(sv[1]) - 1, 0);
-      ::close_range(static_cast<unsigned>(sv[1]) + 1, ~0U, 0);
+      // Keep only 0-2, the status socket and the --explain output.
+      int keep[2] = {sv[1], explain::fd()};
+      if (keep[1] >= 0 && keep[1] < 3) keep[1] = -1;  // stays open as 0-2 when attached
+      if (keep[1] >= 0 && keep[1] < keep[0]) std::swap(keep[0], keep[1]);
+      unsigned from = 3;
+      for (int k : keep) {
+        if (k < 0) continue;
+        if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+        from = static_cast<unsigned>(k) + 1;
+      }
+      ::close_range(from, ~0U, 0);
       int flags = ::fcntl(sv[1], F_GETFD);
       ::fcntl(sv[1], F_SETFD, flags | FD_CLOEXEC);
       supervisor_main(root, id, sv[1], attached);

@@ -7,11 +7,13 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fd.h"
 
 namespace mctr::linux_ns {
 
 void bring_up_loopback() {
+  explain::step("ioctl(2)", "ip link set lo up   # SIOCSIFFLAGS IFF_UP");
   UniqueFd s(check_sys(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);

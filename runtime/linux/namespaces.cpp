@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/explain.h"
 
 namespace mctr::linux_ns {
 
@@ -17,6 +18,15 @@ int container_clone_flags(bool new_netns) {
 }
 
 pid_t clone_process(int flags) {
+  if (explain::on()) {
+    std::string cmd = "unshare --fork";
+    if (flags & CLONE_NEWPID) cmd += " --pid";
+    if (flags & CLONE_NEWNS) cmd += " --mount";
+    if (flags & CLONE_NEWUTS) cmd += " --uts";
+    if (flags & CLONE_NEWIPC) cmd += " --ipc";
+    if (flags & CLONE_NEWNET) cmd += " --net";
+    explain::step("clone(2)", cmd + "   # CLONE_NEW* flags: new namespaces for the child");
+  }
   // The raw syscall with a NULL stack behaves like fork(): the child gets a
   // copy-on-write copy of our memory and returns here with 0. SIGCHLD makes
   // the parent's waitpid() see the child like any forked one.

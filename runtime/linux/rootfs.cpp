@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fd.h"
 #include "util/fs.h"
 
@@ -32,8 +33,30 @@ void prepare_dirs(const Spec& s) {
   }
 }
 
+// The `mount` command line that does the same as mount(2) with these arguments.
+static std::string mount_replay(const char* src, const std::string& target, const char* type, unsigned long flags,
+                                const std::string& data) {
+  using explain::sh_quote;
+  if (flags & MS_PRIVATE) return std::string("mount --make-") + (flags & MS_REC ? "r" : "") + "private " + target;
+  std::string opts;
+  auto add = [&](const char* o) { opts += (opts.empty() ? "" : ",") + std::string(o); };
+  if (flags & MS_REMOUNT) add("remount");
+  if ((flags & MS_BIND) && (flags & MS_REMOUNT)) add("bind");
+  if (flags & MS_RDONLY) add("ro");
+  if (flags & MS_NOSUID) add("nosuid");
+  if (flags & MS_NODEV) add("nodev");
+  if (flags & MS_NOEXEC) add("noexec");
+  if (!data.empty()) add(data.c_str());
+  if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
+    return std::string("mount ") + (flags & MS_REC ? "--rbind " : "--bind ") + sh_quote(src) + " " + sh_quote(target);
+  if (flags & MS_REMOUNT) return "mount -o " + opts + " " + sh_quote(target);
+  return std::string("mount -t ") + type + (opts.empty() ? "" : " -o " + sh_quote(opts)) + " " + (src ? src : "none") +
+         " " + sh_quote(target);
+}
+
 static void do_mount(const char* src, const stdfs::path& target, const char* type, unsigned long flags,
                      const std::string& data = "") {
+  explain::step("mount(2)", mount_replay(src, target, type, flags, data));
   if (::mount(src, target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
     throw_sys(std::string("mount ") + (type ? type : "(bind)"), target);
 }
@@ -59,6 +82,7 @@ void mount_overlay(const Spec& s) {
   }
   std::string data = "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
   check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
+  explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
   do_mount("overlay", merged_dir(d), "overlay", 0, data);
   check_sys(::chdir("/"), "chdir", "/");
 }
@@ -102,6 +126,7 @@ int open_in_root(const stdfs::path& root, const std::string& path, bool create, 
 static void mount_in_root(const char* src, const stdfs::path& root, const std::string& path, const char* type,
                           unsigned long flags, const std::string& data, bool is_dir) {
   UniqueFd target(open_in_root(root, path, true, is_dir));
+  explain::step("openat2+mount", mount_replay(src, (root / stdfs::path(path).relative_path()).string(), type, flags, data));
   std::string proc_path = "/proc/self/fd/" + std::to_string(target.get());
   if (::mount(src, proc_path.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
     throw_sys(std::string("mount ") + (type ? type : "(bind)"), root / path.substr(path[0] == '/'));
@@ -109,6 +134,7 @@ static void mount_in_root(const char* src, const stdfs::path& root, const std::s
 
 static void make_device(const stdfs::path& dev, const char* name, unsigned maj, unsigned min) {
   auto p = dev / name;
+  explain::step("mknod(2)", "mknod -m 666 " + p.string() + " c " + std::to_string(maj) + " " + std::to_string(min));
   if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(maj, min)) < 0) {
     // In a user namespace mknod is refused: bind the host's node instead.
     int f = check_sys(::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666), "open", p);
@@ -128,7 +154,10 @@ static void populate_dev(const stdfs::path& dev, const std::string& console) {
   const std::pair<const char*, const char*> links[] = {{"fd", "/proc/self/fd"},    {"stdin", "/proc/self/fd/0"},
                                                        {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
                                                        {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
-  for (auto [name, to] : links) check_sys(::symlink(to, (dev / name).c_str()), "symlink", dev / name);
+  for (auto [name, to] : links) {
+    explain::step("symlink(2)", std::string("ln -s ") + to + " " + (dev / name).string());
+    check_sys(::symlink(to, (dev / name).c_str()), "symlink", dev / name);
+  }
   fs::mkdir_p(dev / "pts", 0755);
   // newinstance: the container gets its own pty numbering, not the host's.
   do_mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
@@ -177,8 +206,10 @@ void mount_binds(const Spec& s) {
 void pivot_into(const stdfs::path& new_root) {
   // pivot_root(".", "."): put the old root on top of the new one, then
   // detach it. Unlike chroot, the host's tree is then unreachable.
+  explain::step("pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
   check_sys(::chdir(new_root.c_str()), "chdir", new_root);
   if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_sys("pivot_root", new_root);
+  explain::step("umount2(2)", "umount -l .   # detach the host's old root");
   check_sys(::umount2(".", MNT_DETACH), "umount2", "old root");
   check_sys(::chdir("/"), "chdir", "/");
 }

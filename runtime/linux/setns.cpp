@@ -7,6 +7,7 @@
 #include <string>
 
 #include "util/error.h"
+#include "util/explain.h"
 
 namespace mctr::linux_ns {
 
@@ -15,6 +16,7 @@ NamespaceFds open_namespaces(pid_t pid) {
                                                       {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
                                                       {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
   NamespaceFds out;
+  out.pid = pid;
   for (auto [name, type] : kinds) {
     std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + name;
     std::string ours = std::string("/proc/self/ns/") + name;
@@ -28,6 +30,15 @@ NamespaceFds open_namespaces(pid_t pid) {
 }
 
 void enter_namespaces(const NamespaceFds& ns) {
+  if (explain::on()) {
+    std::string flags;
+    for (const auto& [type, fd] : ns.fds) {
+      (void)fd;
+      flags += type == CLONE_NEWIPC ? " --ipc" : type == CLONE_NEWUTS ? " --uts" : type == CLONE_NEWNET ? " --net"
+             : type == CLONE_NEWPID ? " --pid" : type == CLONE_NEWCGROUP ? " --cgroup" : " --mount";
+    }
+    explain::step("setns(2)", "nsenter --target " + std::to_string(ns.pid) + flags + "   # /proc/PID/ns/* of the container's init");
+  }
   for (const auto& [type, fd] : ns.fds)
     if (::setns(fd.get(), type) < 0) throw_sys("setns", "ns type " + std::to_string(type));
 }

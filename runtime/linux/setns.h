@@ -10,6 +10,7 @@
 namespace mctr::linux_ns {
 
 struct NamespaceFds {
+  pid_t pid = 0;
   std::vector<std::pair<int, UniqueFd>> fds;  // (CLONE_NEW* type, fd)
 };
 

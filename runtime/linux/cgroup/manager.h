@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mctr::cgroup {
 
@@ -19,35 +20,41 @@ struct Resources {
   std::optional<uint64_t> cpu_shares;  // --cpu-shares (v1 shares; v2 converted to weight)
   std::optional<std::string> cpuset_cpus;
   std::optional<std::string> cpuset_mems;
-  std::optional<int64_t> pids_limit;   // -1 unlimited
+  std::optional<int64_t> pids_limit;  // -1 unlimited
 };
 
 struct Stats {
-  uint64_t cpu_usage_ns = 0;   // total CPU time of the group
-  uint64_t memory_usage = 0;   // usage - inactive_file (Docker's MEM USAGE)
-  uint64_t memory_limit = 0;   // limit, or host RAM when unlimited
+  uint64_t cpu_usage_ns = 0;  // total CPU time of the group
+  uint64_t memory_usage = 0;  // usage - inactive_file (Docker's MEM USAGE)
+  uint64_t memory_limit = 0;  // limit, or host RAM when unlimited
   uint64_t blk_read = 0, blk_write = 0;
   uint64_t pids_current = 0;
-  uint64_t pids_limit = 0;     // 0 = unlimited
-  bool oom_killed = false;     // the kernel OOM-killed a process in the group
+  uint64_t pids_limit = 0;  // 0 = unlimited
+  bool oom_killed = false;  // the kernel OOM-killed a process in the group
 };
 
 class Manager {
  public:
   virtual ~Manager() = default;
-  virtual void create() = 0;                      // mkdir the group(s)
-  virtual void apply(const Resources& r) = 0;     // write limits (also used by `update`)
-  virtual void add_pid(pid_t pid) = 0;            // move a process in
+  virtual void create() = 0;                   // mkdir the group(s)
+  virtual void apply(const Resources& r) = 0;  // write limits (also used by `update`)
+  virtual void add_pid(pid_t pid) = 0;         // move a process in
   virtual Stats stats() const = 0;
-  virtual void destroy() = 0;                     // kill leftovers, rmdir; idempotent
-  virtual std::string version() const = 0;        // "v1" or "v2"
+  virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
+  virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.
   virtual std::string path() const = 0;
+  virtual bool exists() const = 0;              // the group directory is there
+  virtual std::vector<pid_t> pids() const = 0;  // processes in the group (cgroup.procs)
 };
 
 // Probe the host and make the right manager for container `id`.
 // `cgroup_root` is /sys/fs/cgroup except in tests.
 std::unique_ptr<Manager> make_manager(const std::string& id,
                                       const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
+// Ids of the minictr/<id> groups that exist now (in any hierarchy), so stale
+// containers' groups can be found and destroyed.
+std::vector<std::string> list_groups(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
 
 }  // namespace mctr::cgroup

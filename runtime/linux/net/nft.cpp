@@ -1,9 +1,11 @@
 #include "linux/net/nft.h"
 
+#include <sstream>
 #include <nftables/libnftables.h>
 
 #include <nlohmann/json.hpp>
 
+#include "util/explain.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -32,6 +34,17 @@ Result run_buffered(nft_ctx* ctx, const std::string& commands) {
 }  // namespace
 
 void Nft::run(const std::string& commands) {
+  if (explain::on()) {
+    if (commands.find('\n') == std::string::npos || commands.find('\n') == commands.size() - 1) {
+      explain::step("nft(netlink)", "nft " + commands.substr(0, commands.find('\n')));
+    } else {  // a whole ruleset: the same text works as `nft -f -` input
+      explain::step("nft(netlink)", "nft -f - <<'EOF'");
+      std::istringstream lines(commands);
+      for (std::string line; std::getline(lines, line);)
+        if (line.find_first_not_of(" \t") != std::string::npos) explain::step("", line);
+      explain::step("", "EOF");
+    }
+  }
   Result r = run_buffered(ctx_, commands);
   if (!r.ok) throw Error("nftables: " + r.error);
 }

@@ -1,0 +1,43 @@
+// Small file-level helpers shared by the v1 and v2 managers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mctr::cgroup::detail {
+
+using std::filesystem::path;
+
+// Read a cgroup file; nullopt when the file does not exist (controller missing).
+std::optional<std::string> read_opt(const path& file);
+// Read a number file, 0 when it does not exist.
+uint64_t read_u64_or_zero(const path& file);
+// Write one value to a cgroup file (throws SysError with the file's path).
+void write_value(const path& file, const std::string& value);
+
+// The pids listed in dir/cgroup.procs (this group only, not its children).
+std::vector<pid_t> read_procs(const path& dir);
+
+// SIGKILL every process in dir/cgroup.procs, again and again, until it is empty
+// (a process may fork between our read and our kill). False on timeout.
+bool kill_until_empty(const path& dir, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// Kill and remove a group and all groups below it, deepest first (rmdir of a
+// cgroup dir only works when it has no children and no processes). Missing
+// dirs are fine: destroy() is idempotent.
+void remove_group_tree(const path& dir);
+
+// Copy cpuset.cpus/cpuset.mems from the parent when empty: a v1 cpuset group
+// starts with none, and the kernel refuses to add tasks (ENOSPC) until set.
+void v1_init_cpuset(const path& dir);
+
+// Names of the direct subdirectories of dir (the container groups under minictr/).
+std::vector<std::string> child_dirs(const path& dir);
+
+}  // namespace mctr::cgroup::detail

@@ -1,0 +1,50 @@
+#include "linux/cgroup/manager.h"
+
+#include <algorithm>
+
+#include "linux/cgroup/common.h"
+#include "linux/cgroup/detect.h"
+#include "linux/cgroup/v1.h"
+#include "linux/cgroup/v2.h"
+#include "util/error.h"
+
+namespace mctr::cgroup {
+
+namespace {
+
+void check_id(const std::string& id) {
+  if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos)
+    throw Error("invalid cgroup name '" + id + "'");
+}
+
+}  // namespace
+
+std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesystem::path& cgroup_root) {
+  check_id(id);
+  HostLayout host = detect_layout(cgroup_root);
+  switch (host.layout) {
+    case Layout::kUnified:
+      return std::make_unique<V2Manager>(host.unified, id);
+    case Layout::kHybrid:  // hybrid: the controllers are on the v1 side
+    case Layout::kLegacy:
+      return std::make_unique<V1Manager>(host.v1, id);
+    case Layout::kNone:
+      break;
+  }
+  throw Error("no cgroup hierarchy found at " + cgroup_root.string());
+}
+
+std::vector<std::string> list_groups(const std::filesystem::path& cgroup_root) {
+  HostLayout host = detect_layout(cgroup_root);
+  std::vector<std::filesystem::path> parents;
+  if (host.layout == Layout::kUnified) parents.push_back(host.unified / "minictr");
+  for (const auto& [ctrl, mount] : host.v1) parents.push_back(mount / "minictr");
+  std::vector<std::string> ids;
+  for (const auto& p : parents)
+    for (auto& id : detail::child_dirs(p))
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace mctr::cgroup

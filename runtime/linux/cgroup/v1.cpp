@@ -1,0 +1,199 @@
+#include "linux/cgroup/v1.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <thread>
+
+#include "linux/cgroup/common.h"
+#include "linux/cgroup/host_stats.h"
+#include "linux/cgroup/parse.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/scope_guard.h"
+
+namespace mctr::cgroup {
+
+using namespace detail;
+
+namespace {
+
+// The hierarchies a container joins. freezer is only used to kill race-free.
+const char* const kControllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "freezer"};
+
+// v1 shows "no limit" as the largest page-aligned counter value, e.g.
+// 9223372036854771712 with 4 KiB pages. Anything this large means unlimited.
+constexpr uint64_t kV1Unlimited = 1ULL << 62;
+
+std::string limit_or_minus1(int64_t v) { return v > 0 ? std::to_string(v) : "-1"; }
+
+}  // namespace
+
+V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, std::string id) {
+  for (const char* c : kControllers) {
+    auto it = mounts.find(c);
+    if (it == mounts.end()) continue;
+    std::filesystem::path d = it->second / "minictr" / id;
+    dirs_[c] = d;
+    if (std::find(unique_dirs_.begin(), unique_dirs_.end(), d) == unique_dirs_.end())
+      unique_dirs_.push_back(d);
+  }
+  if (!dirs_.count("memory")) throw Error("cgroup v1: the memory controller is not mounted");
+}
+
+std::filesystem::path V1Manager::dir(const std::string& controller) const {
+  auto it = dirs_.find(controller);
+  return it == dirs_.end() ? std::filesystem::path() : it->second;
+}
+
+std::string V1Manager::path() const {
+  std::string out;
+  for (const auto& d : unique_dirs_) out += (out.empty() ? "" : " ") + d.string();
+  return out;
+}
+
+bool V1Manager::exists() const { return std::filesystem::is_directory(dir("memory")); }
+
+std::vector<pid_t> V1Manager::pids() const { return read_procs(dir("memory")); }
+
+void V1Manager::create() {
+  // On failure remove only what this call made (never a group that was there).
+  std::vector<std::filesystem::path> made;
+  ScopeGuard undo([&] {
+    for (auto it = made.rbegin(); it != made.rend(); ++it) remove_group_tree(*it);
+  });
+  for (const auto& d : unique_dirs_) {
+    std::filesystem::path parent = d.parent_path();
+    if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", parent);
+    bool is_cpuset = d == dir("cpuset");
+    if (is_cpuset) v1_init_cpuset(parent);
+    check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
+    made.push_back(d);
+    if (is_cpuset) v1_init_cpuset(d);
+  }
+  undo.dismiss();
+}
+
+// The kernel keeps memory.memsw.limit_in_bytes >= memory.limit_in_bytes at
+// every moment, so the order of the two writes matters: when the memsw limit
+// goes up, raise it first; when it goes down, lower memory first.
+void V1Manager::apply_memory(const Resources& r) {
+  std::filesystem::path mem = dir("memory");
+  std::filesystem::path memsw = mem / "memory.memsw.limit_in_bytes";
+  // Without swap accounting (swapaccount=0) there is no memsw file: like
+  // Docker, the swap limit is then silently not applied.
+  bool has_memsw = std::filesystem::exists(memsw);
+  bool set_swap = r.memory_swap && has_memsw;
+  if (r.memory && r.memory_swap && *r.memory > 0 && *r.memory_swap > 0 && *r.memory_swap < *r.memory)
+    throw Error("--memory-swap (memory+swap) must be at least --memory");
+
+  if (r.memory && set_swap) {
+    uint64_t current_memsw = parse_u64(fs::read_file(memsw));
+    uint64_t new_memsw = *r.memory_swap > 0 ? static_cast<uint64_t>(*r.memory_swap) : UINT64_MAX;
+    if (new_memsw > current_memsw) {
+      write_value(memsw, limit_or_minus1(*r.memory_swap));
+      write_value(mem / "memory.limit_in_bytes", limit_or_minus1(*r.memory));
+    } else {
+      write_value(mem / "memory.limit_in_bytes", limit_or_minus1(*r.memory));
+      write_value(memsw, limit_or_minus1(*r.memory_swap));
+    }
+    return;
+  }
+  if (r.memory) {
+    uint64_t want = *r.memory > 0 ? static_cast<uint64_t>(*r.memory) : UINT64_MAX;
+    if (has_memsw && want > parse_u64(fs::read_file(memsw)))
+      throw Error("memory limit above the current memory+swap limit: set --memory-swap too");
+    write_value(mem / "memory.limit_in_bytes", limit_or_minus1(*r.memory));
+  }
+  if (set_swap) write_value(memsw, limit_or_minus1(*r.memory_swap));
+}
+
+void V1Manager::apply(const Resources& r) {
+  apply_memory(r);
+  std::filesystem::path cpu = dir("cpu");
+  if (r.cpus) {
+    // --cpus 0.5 = 50ms of CPU time every 100ms period; -1 = no quota.
+    constexpr uint64_t period = 100000;
+    write_value(cpu / "cpu.cfs_period_us", std::to_string(period));
+    write_value(cpu / "cpu.cfs_quota_us",
+                *r.cpus > 0 ? std::to_string(std::llround(*r.cpus * period)) : "-1");
+  }
+  if (r.cpu_shares && *r.cpu_shares > 0) write_value(cpu / "cpu.shares", std::to_string(*r.cpu_shares));
+  if (r.cpuset_cpus) write_value(dir("cpuset") / "cpuset.cpus", *r.cpuset_cpus);
+  if (r.cpuset_mems) write_value(dir("cpuset") / "cpuset.mems", *r.cpuset_mems);
+  if (r.pids_limit) {
+    std::filesystem::path pids = dir("pids");
+    if (pids.empty()) throw Error("cgroup v1: the pids controller is not mounted");
+    write_value(pids / "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max");
+  }
+}
+
+void V1Manager::add_pid(pid_t pid) {
+  for (const auto& d : unique_dirs_) write_value(d / "cgroup.procs", std::to_string(pid));
+}
+
+Stats V1Manager::stats() const {
+  Stats s;
+  std::filesystem::path mem = dir("memory");
+  if (!exists()) throw Error("cgroup " + mem.string() + " does not exist");
+  std::filesystem::path acct = dir("cpuacct");
+  if (!acct.empty()) s.cpu_usage_ns = read_u64_or_zero(acct / "cpuacct.usage");
+
+  uint64_t usage = read_u64_or_zero(mem / "memory.usage_in_bytes");
+  uint64_t inactive = 0;
+  if (auto ms = read_opt(mem / "memory.stat")) inactive = parse_flat_keyed(*ms)["total_inactive_file"];
+  s.memory_usage = usage > inactive ? usage - inactive : 0;
+  uint64_t limit = read_u64_or_zero(mem / "memory.limit_in_bytes");
+  s.memory_limit = (limit == 0 || limit >= kV1Unlimited) ? host_memory_total() : limit;
+
+  std::filesystem::path blkio = dir("blkio");
+  if (!blkio.empty()) {
+    for (const char* f : {"blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes",
+                          "blkio.io_service_bytes_recursive"}) {
+      if (auto text = read_opt(blkio / f)) {
+        IoBytes b = parse_blkio_service_bytes(*text);
+        s.blk_read = b.read;
+        s.blk_write = b.write;
+        break;
+      }
+    }
+  }
+  std::filesystem::path pids = dir("pids");
+  if (!pids.empty()) {
+    s.pids_current = read_u64_or_zero(pids / "pids.current");
+    if (auto pm = read_opt(pids / "pids.max")) s.pids_limit = parse_limit(*pm).value_or(0);
+  }
+  // Newer kernels count kills in memory.oom_control ("oom_kill N"); older
+  // ones only say whether the group is in an OOM state right now.
+  if (auto oom = read_opt(mem / "memory.oom_control")) {
+    auto kv = parse_flat_keyed(*oom);
+    s.oom_killed = kv.count("oom_kill") ? kv["oom_kill"] > 0 : kv["under_oom"] > 0;
+  }
+  return s;
+}
+
+// v1 has no cgroup.kill. Freeze the group so nobody can fork, SIGKILL all,
+// thaw: the signals are delivered on thaw and nothing escapes (runc does this).
+void V1Manager::freeze_and_kill() {
+  std::filesystem::path fr = dir("freezer");
+  if (fr.empty() || !std::filesystem::is_directory(fr)) return;
+  write_value(fr / "freezer.state", "FROZEN");
+  for (int i = 0; i < 200 && fs::trim(fs::read_file(fr / "freezer.state")) != "FROZEN"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // FREEZING: not all tasks stopped yet
+  for (pid_t pid : read_procs(fr)) ::kill(pid, SIGKILL);
+  write_value(fr / "freezer.state", "THAWED");
+}
+
+void V1Manager::destroy() {
+  try {
+    freeze_and_kill();
+  } catch (const SysError&) {
+    // Fall back to killing pid by pid below.
+  }
+  for (const auto& d : unique_dirs_) remove_group_tree(d);
+}
+
+}  // namespace mctr::cgroup

@@ -1,0 +1,38 @@
+// cgroup v1 (legacy and hybrid hosts): one hierarchy per controller, each
+// mounted at <root>/<ctrl>. The container gets a group in each:
+// <root>/memory/minictr/<id>, <root>/cpu/minictr/<id>, ...
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include "linux/cgroup/manager.h"
+
+namespace mctr::cgroup {
+
+class V1Manager : public Manager {
+ public:
+  // mounts: controller -> mount point, as found by detect_layout().
+  V1Manager(const std::map<std::string, std::filesystem::path>& mounts, std::string id);
+
+  void create() override;
+  void apply(const Resources& r) override;
+  void add_pid(pid_t pid) override;
+  Stats stats() const override;
+  void destroy() override;
+  std::string version() const override { return "v1"; }
+  std::string path() const override;
+  bool exists() const override;
+  std::vector<pid_t> pids() const override;
+
+ private:
+  // The group directory of a controller; empty path when it is not mounted.
+  std::filesystem::path dir(const std::string& controller) const;
+  void apply_memory(const Resources& r);
+  void freeze_and_kill();
+
+  std::map<std::string, std::filesystem::path> dirs_;  // controller -> group dir
+  std::vector<std::filesystem::path> unique_dirs_;     // co-mounted controllers share one
+};
+
+}  // namespace mctr::cgroup

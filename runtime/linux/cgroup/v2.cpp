@@ -1,0 +1,153 @@
+#include "linux/cgroup/v2.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "linux/cgroup/common.h"
+#include "linux/cgroup/host_stats.h"
+#include "linux/cgroup/parse.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/scope_guard.h"
+
+namespace mctr::cgroup {
+
+using namespace detail;
+
+namespace {
+
+// The controllers a container's group uses.
+const std::set<std::string> kWanted = {"cpu", "cpuset", "io", "memory", "pids"};
+
+std::set<std::string> words(const std::string& s) {
+  std::set<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.insert(w);
+  return out;
+}
+
+void mkdir_if_missing(const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", dir);
+}
+
+// The "no internal processes" rule: a non-root group with processes cannot
+// hand controllers to children (EBUSY). This happens when our cgroup mount is
+// the root of a cgroup namespace (e.g. inside a container). Do what nsjail
+// and docker-in-docker do: move every process into a leaf group, then retry.
+void move_processes_to_leaf(const std::filesystem::path& dir) {
+  std::filesystem::path leaf = dir / "init";
+  mkdir_if_missing(leaf);
+  for (pid_t pid : read_procs(dir)) {
+    try {
+      write_value(leaf / "cgroup.procs", std::to_string(pid));
+    } catch (const SysError&) {
+      // ESRCH: exited meanwhile; EINVAL: a kernel thread that cannot move.
+    }
+  }
+}
+
+std::string limit_or_max(int64_t v) { return v > 0 ? std::to_string(v) : "max"; }
+
+}  // namespace
+
+V2Manager::V2Manager(std::filesystem::path mount, std::string id)
+    : mount_(std::move(mount)), parent_(mount_ / "minictr"), dir_(parent_ / id) {}
+
+bool V2Manager::exists() const { return std::filesystem::is_directory(dir_); }
+
+std::vector<pid_t> V2Manager::pids() const { return read_procs(dir_); }
+
+void V2Manager::enable_controllers(const std::filesystem::path& dir) const {
+  std::set<std::string> available = words(fs::read_file(dir / "cgroup.controllers"));
+  std::set<std::string> enabled = words(fs::read_file(dir / "cgroup.subtree_control"));
+  std::string request;
+  for (const auto& c : kWanted)
+    if (available.count(c) && !enabled.count(c)) request += "+" + c + " ";
+  if (request.empty()) return;
+  try {
+    write_value(dir / "cgroup.subtree_control", request);
+  } catch (const SysError& e) {
+    if (e.err() != EBUSY) throw;
+    move_processes_to_leaf(dir);
+    write_value(dir / "cgroup.subtree_control", request);
+  }
+}
+
+void V2Manager::create() {
+  enable_controllers(mount_);
+  mkdir_if_missing(parent_);
+  enable_controllers(parent_);
+  check_sys(::mkdir(dir_.c_str(), 0755), "mkdir", dir_);
+}
+
+void V2Manager::apply_memory(const Resources& r) {
+  if (r.memory) write_value(dir_ / "memory.max", limit_or_max(*r.memory));
+  if (!r.memory_swap) return;
+  // v2 limits swap alone (memory.swap.max); Docker's --memory-swap is memory+swap.
+  if (!std::filesystem::exists(dir_ / "memory.swap.max")) return;  // no swap accounting
+  if (*r.memory_swap < 0) {
+    write_value(dir_ / "memory.swap.max", "max");
+    return;
+  }
+  std::optional<uint64_t> mem = parse_limit(fs::read_file(dir_ / "memory.max"));
+  if (!mem) throw Error("--memory-swap needs a --memory limit");
+  if (static_cast<uint64_t>(*r.memory_swap) < *mem)
+    throw Error("--memory-swap (memory+swap) must be at least --memory");
+  write_value(dir_ / "memory.swap.max", std::to_string(static_cast<uint64_t>(*r.memory_swap) - *mem));
+}
+
+void V2Manager::apply(const Resources& r) {
+  apply_memory(r);
+  if (r.cpus) {
+    // --cpus 0.5 = 50ms of CPU time every 100ms period.
+    constexpr uint64_t period = 100000;
+    std::string quota = *r.cpus > 0 ? std::to_string(std::llround(*r.cpus * period)) : "max";
+    write_value(dir_ / "cpu.max", quota + " " + std::to_string(period));
+  }
+  if (r.cpu_shares && *r.cpu_shares > 0)
+    write_value(dir_ / "cpu.weight", std::to_string(shares_to_weight(*r.cpu_shares)));
+  if (r.cpuset_cpus) write_value(dir_ / "cpuset.cpus", *r.cpuset_cpus);
+  if (r.cpuset_mems) write_value(dir_ / "cpuset.mems", *r.cpuset_mems);
+  if (r.pids_limit) write_value(dir_ / "pids.max", limit_or_max(*r.pids_limit));
+}
+
+void V2Manager::add_pid(pid_t pid) { write_value(dir_ / "cgroup.procs", std::to_string(pid)); }
+
+Stats V2Manager::stats() const {
+  Stats s;
+  if (!exists()) throw Error("cgroup " + dir_.string() + " does not exist");
+  if (auto cpu = read_opt(dir_ / "cpu.stat")) s.cpu_usage_ns = parse_flat_keyed(*cpu)["usage_usec"] * 1000;
+
+  uint64_t usage = read_u64_or_zero(dir_ / "memory.current");
+  uint64_t inactive = 0;
+  if (auto ms = read_opt(dir_ / "memory.stat")) inactive = parse_flat_keyed(*ms)["inactive_file"];
+  s.memory_usage = usage > inactive ? usage - inactive : 0;
+  std::optional<uint64_t> limit;
+  if (auto m = read_opt(dir_ / "memory.max")) limit = parse_limit(*m);
+  s.memory_limit = limit ? *limit : host_memory_total();
+
+  if (auto io = read_opt(dir_ / "io.stat")) {
+    IoBytes b = parse_io_stat(*io);
+    s.blk_read = b.read;
+    s.blk_write = b.write;
+  }
+  s.pids_current = read_u64_or_zero(dir_ / "pids.current");
+  if (auto pm = read_opt(dir_ / "pids.max")) s.pids_limit = parse_limit(*pm).value_or(0);
+  if (auto ev = read_opt(dir_ / "memory.events")) s.oom_killed = parse_flat_keyed(*ev)["oom_kill"] > 0;
+  return s;
+}
+
+void V2Manager::destroy() {
+  if (!exists()) return;
+  // cgroup.kill (Linux 5.14+) SIGKILLs the whole subtree at once, with no
+  // race against fork; older kernels fall back to killing pid by pid.
+  if (std::filesystem::exists(dir_ / "cgroup.kill")) write_value(dir_ / "cgroup.kill", "1");
+  remove_group_tree(dir_);
+}
+
+}  // namespace mctr::cgroup

@@ -1,0 +1,33 @@
+// cgroup v2 (unified hierarchy): one tree, the container's group is
+// <mount>/minictr/<id>, limits are files like memory.max and cpu.max.
+#pragma once
+
+#include "linux/cgroup/manager.h"
+
+namespace mctr::cgroup {
+
+class V2Manager : public Manager {
+ public:
+  V2Manager(std::filesystem::path mount, std::string id);
+
+  void create() override;
+  void apply(const Resources& r) override;
+  void add_pid(pid_t pid) override;
+  Stats stats() const override;
+  void destroy() override;
+  std::string version() const override { return "v2"; }
+  std::string path() const override { return dir_; }
+  bool exists() const override;
+  std::vector<pid_t> pids() const override;
+
+ private:
+  // Let the children of `dir` use our controllers (cgroup.subtree_control).
+  void enable_controllers(const std::filesystem::path& dir) const;
+  void apply_memory(const Resources& r);
+
+  std::filesystem::path mount_;   // /sys/fs/cgroup
+  std::filesystem::path parent_;  // /sys/fs/cgroup/minictr
+  std::filesystem::path dir_;     // /sys/fs/cgroup/minictr/<id>
+};
+
+}  // namespace mctr::cgroup

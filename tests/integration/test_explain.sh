@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# --explain names every mechanism of a run, in the order minictr does it.
+source "$(dirname "$0")/lib.sh"
+mctr load "$BUSYBOX_TAR" >/dev/null
+
+trace=$(mctr run --explain --rm -m 64m -p "$((19000 + $$ % 500)):80" busybox echo hi 2>&1 >/dev/null)
+expect_in_order=(
+  "mkdir /sys/fs/cgroup"          # the cgroup
+  "67108864 >"                    # its memory limit
+  "clone(2)"                      # new namespaces
+  "> /sys/fs/cgroup/.*cgroup.procs"  # the child joins the cgroup
+  "type veth peer name eth0"      # network from the outside
+  "ip route add default"
+  "dnat to"                       # the published port
+  "unshare --cgroup"
+  "mount --make-rprivate /"
+  "mount -t overlay"
+  "mount -t proc"
+  "mount -t sysfs"
+  "pivot_root"
+  "umount -l"
+  "masked paths"
+  "sethostname(2)"
+  "capsh"
+  "no-new-privs"
+  "seccomp(2)"
+  "exec echo hi"
+  "waitpid(2)"
+  "ip link del"                   # teardown
+  "rmdir /sys/fs/cgroup"
+)
+line_no=0
+for pat in "${expect_in_order[@]}"; do
+  n=$(echo "$trace" | grep -n -- "$pat" | head -1 | cut -d: -f1)
+  [[ -n $n ]] || fail "--explain trace has no '$pat'"
+  [[ $n -gt $line_no ]] || fail "'$pat' (line $n) comes before the previous step (line $line_no)"
+  line_no=$n
+done
+echo "$trace" | grep -v '^\[explain\] ' && fail "a trace line without the [explain] prefix"
+
+echo "-- stop, exec and rm explain themselves too"
+mctr run -d --name ex --network none busybox sleep 100 >/dev/null
+out=$(mctr exec --explain ex true 2>&1)
+assert_contains "$out" "nsenter --target" "exec --explain"
+out=$(mctr stop --explain -t 1 ex 2>&1)
+assert_contains "$out" "kill -TERM" "stop --explain"
+out=$(mctr rm --explain ex 2>&1)
+assert_contains "$out" "rm -rf" "rm --explain"
+echo PASS
