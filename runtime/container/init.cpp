@@ -80,10 +80,13 @@ void apply_process_security(const Config& cfg, const std::string& user_spec) {
     explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+eip") +
                                          "'   # PR_CAPBSET_DROP all others, then capset");
   }
-  // Capabilities first, while still root (bounding-set changes need
-  // CAP_SETPCAP); a later setuid() to non-root clears what is left.
-  security::drop_capabilities(security::resolve_capabilities(cfg.security));
+  // Switch user first, keeping the permitted capabilities across setuid()
+  // (PR_SET_KEEPCAPS), so --cap-drop SETUID still lets us become -u USER;
+  // then set the capability sets. A non-root command's execve() then
+  // leaves it with none effective (no file capabilities, no ambient set).
+  security::keep_capabilities_across_setuid();
   user::switch_to(id);
+  security::drop_capabilities(security::resolve_capabilities(cfg.security));
   if (cfg.security.no_new_privs && !cfg.security.privileged) {
     explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
     security::set_no_new_privs();
@@ -141,9 +144,9 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   check_sys(::sethostname(cfg.hostname.data(), cfg.hostname.size()), "sethostname", cfg.hostname);
   if (cfg.network_mode != "host") linux_ns::bring_up_loopback();
   // 5. The process: working dir, environment, user, privileges, then exec.
-  user::Identity id = user::resolve(cfg.user);
+  std::string home = user::resolve(cfg.user).home;
   enter_working_dir(cfg.working_dir);
-  std::vector<std::string> env = container_env(cfg, id.home);
+  std::vector<std::string> env = container_env(cfg, home);
   if (cfg.args.empty()) throw Error("no command specified", kExitRuntimeError);
   std::string exe = find_executable(cfg.args[0], env);
   apply_process_security(cfg, cfg.user);

@@ -21,6 +21,8 @@
 #include "linux/proc.h"
 #include "linux/pty.h"
 #include "linux/rootfs.h"
+#include "linux/security/devices.h"
+#include "linux/security/security.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/scope_guard.h"
@@ -144,6 +146,23 @@ struct IoLoop {
   }
 };
 
+// Which device nodes the container may mknod and open: Docker's default
+// list (null, zero, random, tty, pts, ...), enforced by the cgroup.
+void apply_device_allow_list(const cgroup::Manager& cg, bool privileged) {
+  if (privileged) return;
+  auto rules = security::device_allow_list(false);
+  auto dir = cg.devices_dir();
+  if (dir.empty()) return;  // v1 host without the devices controller
+  if (cg.version() == "v1") {
+    explain::step("write(2)", "echo a > " + (dir / "devices.deny").string() + "; echo 'c 1:3 rwm' > " +
+                                  (dir / "devices.allow").string() + " ...   # device allow-list");
+    security::apply_devices_v1(dir, rules);
+  } else {
+    explain::step("bpf(2)", "# BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " + dir.string());
+    security::apply_devices_v2(dir, rules);
+  }
+}
+
 std::vector<rootfs::BindMount> bind_mounts(const Config& cfg, const std::filesystem::path& dir) {
   std::vector<rootfs::BindMount> binds;
   for (const auto& m : cfg.mounts) binds.push_back({m.source, m.destination, m.read_only});
@@ -158,6 +177,11 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   Config cfg = store.config(id);
   const auto dir = store.dir(id);
   const bool new_netns = cfg.network_mode != "host";
+  // --rm: remove the container last, after every other guard has torn down.
+  bool remove_after_teardown = false;
+  ScopeGuard auto_remove([&] {
+    if (remove_after_teardown) store.remove(id);
+  });
 
   // Signals arrive through a signalfd, read in the I/O loop.
   sigset_t mask;
@@ -182,6 +206,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     cg->destroy();
   });
   cg->apply(cfg.resources);
+  apply_device_allow_list(*cg, cfg.security.privileged);
+  security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
@@ -258,7 +284,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       s.network.reset();
     });
     send_msg(status_fd, "error " + std::to_string(code) + " " + msg);
-    return code;  // the guards tear down network and cgroup
+    if (cfg.auto_remove) remove_after_teardown = true;
+    return code;  // the guards tear down network and cgroup (then --rm removes the rest)
   }
   kill_child.dismiss();
   send_msg(status_fd, "started " + std::to_string(pid));
@@ -309,7 +336,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     s.network.reset();
   });
   send_msg(status_fd, "exited " + std::to_string(code));
-  if (cfg.auto_remove) store.remove(id);
+  remove_after_teardown = cfg.auto_remove;
   return code;
 }
 
@@ -352,13 +379,13 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  // Fork twice: the supervisor is re-parented to init (or a subreaper) and
-  // lives on in its own session when this CLI process exits.
-  pid_t mid = check_sys(::fork(), "fork");
-  if (mid == 0) {
-    ::setsid();
-    pid_t sup = ::fork();
-    if (sup == 0) {
+  // The supervisor gets its own session (setsid), so the terminal's ^C and
+  // hang-up do not reach it, and lives on when this CLI process exits (it is
+  // then re-parented to init or the nearest subreaper).
+  pid_t sup = check_sys(::fork(), "fork");
+  if (sup == 0) {
+    {
+      ::setsid();
       ::close(sv[0]);
       // Keep only 0-2, the status socket and the --explain output.
       int keep[2] = {sv[1], explain::fd()};
@@ -375,9 +402,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
       ::fcntl(sv[1], F_SETFD, flags | FD_CLOEXEC);
       supervisor_main(root, id, sv[1], attached);
     }
-    ::_exit(sup < 0 ? 1 : 0);
   }
-  ::waitpid(mid, nullptr, 0);
   return h;
 }
 
@@ -405,7 +430,12 @@ StartResult SupervisorHandle::wait_started() {
 std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    sigaddset(&mask, s);
+    // An ignored signal is dropped, never queued: a shell starts background
+    // jobs with SIGINT ignored, and we still want to forward it.
+    std::signal(s, SIG_DFL);
+  }
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC), "signalfd"));
   int interrupts = 0;

@@ -3,8 +3,10 @@
 //
 // Layout (owned by this module):
 //   <root>/layers/<diffid-hex>/        one unpacked layer, shared between images
+//   <root>/layers/<diffid-hex>.json    its size and entry count
 //   <root>/images/<id-hex>.json        one record per image (config + layer list + tags)
 //   <root>/tmp/                        unpack in progress (renamed into place when done)
+//   <root>/locks/                      store.lock (records), layer-<hex>.lock (one unpack at a time)
 #pragma once
 
 #include <cstdint>
@@ -17,9 +19,11 @@
 
 namespace mctr::image {
 
+class BlobReader;  // image/archive_source.h
+
 // The parts of the OCI image config that `run` uses.
 struct ImageConfig {
-  std::vector<std::string> env;          // "KEY=value"
+  std::vector<std::string> env;  // "KEY=value"
   std::vector<std::string> entrypoint;
   std::vector<std::string> cmd;
   std::string working_dir;
@@ -30,20 +34,32 @@ struct ImageConfig {
 };
 
 struct Image {
-  std::string id;                     // "sha256:<hex>" of the config blob
-  std::vector<std::string> repo_tags; // "busybox:latest"
-  std::vector<std::string> diff_ids;  // "sha256:<hex>", lowest layer first
+  std::string id;                                 // "sha256:<hex>" of the config blob
+  std::vector<std::string> repo_tags;             // "busybox:latest"
+  std::vector<std::string> diff_ids;              // "sha256:<hex>", lowest layer first
   std::vector<std::filesystem::path> layer_dirs;  // absolute, same order as diff_ids
   ImageConfig config;
   std::string architecture, os;
-  std::string created;                // from the config, RFC 3339
-  uint64_t size = 0;                  // unpacked bytes of all layers
+  std::string created;  // from the config, RFC 3339
+  uint64_t size = 0;    // unpacked bytes of all layers
 };
 
 struct LoadLimits {
   uint64_t max_unpacked_bytes = 64ull << 30;  // per layer; decompression bombs stop here
-  uint64_t max_entries = 10'000'000;           // per layer
-  size_t max_layers = 125;                     // Docker's limit
+  uint64_t max_entries = 10'000'000;          // per layer
+  size_t max_layers = 125;                    // Docker's limit
+  // Defaults overridden by MINICTR_MAX_LAYER_SIZE (bytes, or with k/m/g suffix)
+  // and MINICTR_MAX_LAYER_ENTRIES.
+  static LoadLimits from_env();
+};
+
+// Parse "512m", "64g", "1000" (bytes). Throws mctr::Error on garbage.
+uint64_t parse_size(const std::string& s);
+
+// What Store::remove did, for `rmi` to print like Docker does.
+struct RemoveResult {
+  std::vector<std::string> untagged;  // "busybox:latest"
+  std::vector<std::string> deleted;   // image id, then removed layers' diffIDs
 };
 
 // Progress of one layer: bytes of the compressed stream read so far / total.
@@ -66,9 +82,18 @@ class Store {
   std::vector<Image> list() const;
   // Remove the image record (or just one tag of it); layers no longer used by
   // any image are deleted.
-  void remove(const std::string& ref);
+  RemoveResult remove(const std::string& ref);
+
+  const std::filesystem::path& root() const { return root_; }
 
  private:
+  struct LayerJob;
+  void unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+                               const ProgressFn& progress);
+  Image read_record(const std::filesystem::path& record) const;
+  void remove_unused_layers(RemoveResult& result);
+  void clean_stale_tmp();
+
   std::filesystem::path root_;
 };
 

@@ -20,6 +20,23 @@ assert_eq 125 "$(run_rc r no-such-image:latest true)" "missing image"
 err=$(r busybox no-such-command 2>&1 >/dev/null || true)
 assert_contains "$err" "executable file not found" "error text"
 
+echo "-- signals to a foreground run are forwarded; a second Ctrl-C kills PID 1"
+"$MINICTR" run --name fg --network none busybox sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.1; done' > "$TEST_TMP/fg.out" &
+cli=$!
+for _ in $(seq 300); do grep -qs ready "$TEST_TMP/fg.out" && break; sleep 0.1; done
+kill -TERM $cli
+set +e; wait $cli; rc=$?; set -e
+assert_eq 42 "$rc" "SIGTERM forwarded to the container's trap"
+assert_contains "$(cat "$TEST_TMP/fg.out")" "got TERM" "the trap ran"
+mctr rm fg >/dev/null
+"$MINICTR" run --name fg2 --network none busybox sleep 100 &
+cli=$!
+for _ in $(seq 300); do grep -qs "\"running\"" <(mctr inspect fg2 2>/dev/null) && break; sleep 0.1; done
+kill -INT $cli; sleep 0.3; kill -INT $cli
+set +e; wait $cli; rc=$?; set -e
+assert_eq 137 "$rc" "two Ctrl-C stop a PID 1 that ignores SIGINT"
+mctr rm fg2 >/dev/null
+
 echo "-- env, -e, --env-file, workdir, user"
 out=$(r -e FOO=bar busybox sh -c 'echo $FOO')
 assert_eq "bar" "$out" "-e"

@@ -44,6 +44,9 @@ class Manager {
   virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.
   virtual std::string path() const = 0;
+  // Where the device allow-list goes: the v1 "devices" group (empty if that
+  // controller is not mounted), or the v2 group a BPF device program attaches to.
+  virtual std::filesystem::path devices_dir() const = 0;
   virtual bool exists() const = 0;              // the group directory is there
   virtual std::vector<pid_t> pids() const = 0;  // processes in the group (cgroup.procs)
 };

@@ -21,8 +21,9 @@ using namespace detail;
 
 namespace {
 
-// The hierarchies a container joins. freezer is only used to kill race-free.
-const char* const kControllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "freezer"};
+// The hierarchies a container joins. freezer is only used to kill race-free;
+// devices holds the device allow-list (written by the security room).
+const char* const kControllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "freezer", "devices"};
 
 // v1 shows "no limit" as the largest page-aligned counter value, e.g.
 // 9223372036854771712 with 4 KiB pages. Anything this large means unlimited.
@@ -51,7 +52,10 @@ std::filesystem::path V1Manager::dir(const std::string& controller) const {
 
 std::string V1Manager::path() const {
   std::string out;
-  for (const auto& d : unique_dirs_) out += (out.empty() ? "" : " ") + d.string();
+  for (const auto& d : unique_dirs_) {
+    if (!out.empty()) out += ' ';
+    out += d.string();
+  }
   return out;
 }
 

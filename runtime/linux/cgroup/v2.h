@@ -17,6 +17,7 @@ class V2Manager : public Manager {
   void destroy() override;
   std::string version() const override { return "v2"; }
   std::string path() const override { return dir_; }
+  std::filesystem::path devices_dir() const override { return dir_; }
   bool exists() const override;
   std::vector<pid_t> pids() const override;
 

@@ -1,6 +1,7 @@
 // Security settings applied in the container's init just before execve:
 // capabilities (Docker's default 14), no_new_privs, seccomp; masked and
-// read-only paths after pivot_root; the device allow-list on the cgroup.
+// read-only paths after pivot_root; the device allow-list on the cgroup
+// (devices.h).
 #pragma once
 
 #include <filesystem>
@@ -10,23 +11,50 @@
 namespace mctr::security {
 
 struct Options {
-  std::vector<std::string> cap_add;   // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
+  std::vector<std::string> cap_add;  // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
   std::vector<std::string> cap_drop;
   bool privileged = false;
-  std::string seccomp;                // "" = Docker's default, "unconfined", or a JSON profile path
+  std::string seccomp;  // "" = Docker's default, "unconfined", or a JSON profile path
   bool no_new_privs = true;
+  // The JSON text of the `seccomp` file, filled by read_seccomp_profile() on
+  // the host side: after pivot_root the host path is out of reach.
+  std::string seccomp_profile_json;
 };
 
 // Docker's default capability names (without CAP_), in a stable order.
 const std::vector<std::string>& default_capabilities();
-// The capabilities the container keeps, after --cap-add/--cap-drop/--privileged.
+// Every capability the kernel knows and our bounding set still holds
+// (what --privileged and --cap-add ALL give), without CAP_, CHOWN first.
+std::vector<std::string> all_capabilities();
+// The capabilities the container keeps, after --cap-add/--cap-drop/--privileged
+// (Docker's rules: "ALL" in cap_add keeps everything but cap_drop; "ALL" in
+// cap_drop keeps only cap_add). Names come back upper case without CAP_.
 // Throws mctr::Error on an unknown capability name.
 std::vector<std::string> resolve_capabilities(const Options& o);
+// "net_admin", "CAP_NET_ADMIN" -> "NET_ADMIN"; throws mctr::Error if unknown.
+std::string normalize_capability(const std::string& name);
 
 // Child side, in this order, after pivot_root and before execve:
-void mask_paths(bool privileged);             // Docker's masked + read-only /proc, /sys paths
-void drop_capabilities(const std::vector<std::string>& keep);  // bounding, inheritable, permitted, effective; ambient cleared
+void mask_paths(bool privileged);  // Docker's masked + read-only /proc, /sys paths
+// Bounding, permitted, effective set to `keep`; inheritable and ambient
+// emptied (Docker >= 20.10.14, CVE-2022-24769).
+// Works as root, or after a setuid away from root if PR_SET_KEEPCAPS was set
+// before it (see keep_capabilities_across_setuid).
+void drop_capabilities(const std::vector<std::string>& keep);
 void set_no_new_privs();
-void apply_seccomp(const Options& o);         // loads the filter (no-op when unconfined or privileged)
+void apply_seccomp(const Options& o);  // loads the filter (no-op when unconfined or privileged)
+
+// Host side, before clone: when o.seccomp names a file, read it into
+// o.seccomp_profile_json and check it parses, so a malformed profile fails
+// `run` with one line before any container exists.
+void read_seccomp_profile(Options& o);
+
+// Call before setuid()/setresuid() to a non-root user when drop_capabilities
+// runs afterwards: without it the kernel clears the permitted set on setuid.
+void keep_capabilities_across_setuid();
+
+// The paths Docker masks / makes read-only (exposed for tests and docs).
+const std::vector<std::string>& masked_paths();
+const std::vector<std::string>& readonly_paths();
 
 }  // namespace mctr::security

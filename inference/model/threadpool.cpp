@@ -1,0 +1,82 @@
+#include "model/threadpool.h"
+
+#include <immintrin.h>
+
+namespace mctr::infer {
+
+ThreadPool::ThreadPool(int n_threads) {
+  for (int i = 1; i < n_threads; i++) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::work_on(uint32_t gen) {
+  for (;;) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    uint32_t idx = static_cast<uint32_t>(s);
+    if (s >> 32 != gen || idx >= static_cast<uint32_t>(n_tasks_.load(std::memory_order_acquire))) return;
+    const std::function<void(int)>* fn = fn_.load(std::memory_order_acquire);
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
+    (*fn)(static_cast<int>(idx));
+    done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::worker_loop() {
+  uint32_t seen = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    uint32_t gen = static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32);
+    if (gen != seen) {
+      seen = gen;
+      work_on(gen);
+      continue;
+    }
+    // Spin a little for the next job, then sleep until run() posts one.
+    bool fresh = false;
+    for (int spin = 0; spin < 4000 && !fresh; spin++) {
+      _mm_pause();
+      fresh = static_cast<uint32_t>(state_.load(std::memory_order_relaxed) >> 32) != seen;
+    }
+    if (fresh) continue;
+    std::unique_lock lk(mu_);
+    sleepers_++;
+    wake_.wait(lk, [&] { return stop_ || static_cast<uint32_t>(state_.load() >> 32) != seen; });
+    sleepers_--;
+  }
+}
+
+void ThreadPool::run(int n, const std::function<void(int)>& fn) {
+  if (n <= 0) return;
+  std::lock_guard run_lk(run_mu_);
+  if (workers_.empty() || n == 1) {
+    for (int i = 0; i < n; i++) fn(i);
+    return;
+  }
+  // The previous job is fully done (done_ == its n), so no thread is inside fn_ now.
+  uint32_t gen = static_cast<uint32_t>(state_.load() >> 32) + 1;
+  fn_.store(&fn);
+  n_tasks_.store(n);
+  done_.store(0);
+  state_.store(static_cast<uint64_t>(gen) << 32);  // seq_cst: pairs with sleepers_ below
+  if (sleepers_.load() > 0) {
+    std::lock_guard lk(mu_);  // pairs with the waiters' predicate check
+    wake_.notify_all();
+  }
+  work_on(gen);
+  // Wait only for tasks other threads have claimed and are running.
+  for (int spin = 0; done_.load(std::memory_order_acquire) != n; spin++) {
+    if (spin < 4000)
+      _mm_pause();
+    else
+      std::this_thread::yield();
+  }
+}
+
+}  // namespace mctr::infer

@@ -1,0 +1,293 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace mctr::infer {
+
+namespace {
+
+int meta_int(const GgufFile& f, const std::string& arch, const char* key) {
+  return static_cast<int>(f.get_uint(arch + "." + key));
+}
+
+void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
+  double ss = 0;
+  for (int i = 0; i < n; i++) ss += static_cast<double>(x[i]) * x[i];
+  float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+// One matmul of the batch: out[b][r] = W.row(r) · x[b] for b < batch.
+struct MatJob {
+  const Weight* w;
+  const float* x;
+  const BlockQ8* xq;  // x quantized to Q8_0 when w is Q8_0
+  float* out;
+  int batch;
+};
+
+void matmul_rows(const MatJob& j, int r0, int r1) {
+  const int n = j.w->cols;
+  for (int r = r0; r < r1; r++) {
+    const uint8_t* row = j.w->row(r);
+    for (int b = 0; b < j.batch; b++) {
+      float v;
+      switch (j.w->type) {
+        case GgmlType::F32:
+          v = dot_f32(reinterpret_cast<const float*>(row), j.x + static_cast<size_t>(b) * n, n);
+          break;
+        case GgmlType::F16:
+          v = dot_f16(reinterpret_cast<const uint16_t*>(row), j.x + static_cast<size_t>(b) * n, n);
+          break;
+        default:
+          v = dot_q8_0(reinterpret_cast<const BlockQ8*>(row), j.xq + static_cast<size_t>(b) * (n / kQK8), n);
+      }
+      j.out[static_cast<size_t>(b) * j.w->rows + r] = v;
+    }
+  }
+}
+
+// Run several independent matmuls (e.g. Q, K and V) as one parallel job, split in row chunks.
+void matmul(ThreadPool& pool, std::initializer_list<MatJob> jobs) {
+  struct Chunk {
+    const MatJob* job;
+    int r0, r1;
+  };
+  std::vector<Chunk> chunks;
+  int total_rows = 0;
+  for (auto& j : jobs) total_rows += j.w->rows;
+  int per = std::max(4, total_rows / (pool.size() * 8));
+  for (auto& j : jobs)
+    for (int r = 0; r < j.w->rows; r += per) chunks.push_back({&j, r, std::min(j.w->rows, r + per)});
+  pool.run(static_cast<int>(chunks.size()),
+           [&](int i) { matmul_rows(*chunks[i].job, chunks[i].r0, chunks[i].r1); });
+}
+
+}  // namespace
+
+Weight Model::load_weight(const std::string& name, int rows, int cols) const {
+  const GgufTensor& t = file_.tensor(name);
+  if (t.dims.size() != 2 || t.dims[0] != static_cast<uint64_t>(cols) ||
+      t.dims[1] != static_cast<uint64_t>(rows))
+    throw Error("gguf " + file_.path() + ": tensor " + name + " has shape [" + std::to_string(t.dims[0]) +
+                (t.dims.size() > 1 ? ", " + std::to_string(t.dims[1]) : "") + "], expected [" +
+                std::to_string(cols) + ", " + std::to_string(rows) + "]");
+  if (t.type == GgmlType::Q8_0 && cols % kQK8 != 0)
+    throw Error("gguf " + file_.path() + ": tensor " + name + " is Q8_0 but its rows are not whole blocks");
+  Weight w;
+  w.type = t.type;
+  w.data = t.data;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = type_row_bytes(t.type, cols);
+  return w;
+}
+
+std::vector<float> Model::load_vector(const std::string& name, int n) const {
+  const GgufTensor& t = file_.tensor(name);
+  if (t.n_elements() != static_cast<uint64_t>(n))
+    throw Error("gguf " + file_.path() + ": tensor " + name + " has " + std::to_string(t.n_elements()) +
+                " elements, expected " + std::to_string(n));
+  std::vector<float> v(n);
+  dequantize_row(t.type, t.data, v.data(), n);
+  return v;
+}
+
+Model::Model(const std::string& path) : file_(path) {
+  std::string arch = file_.get_string("general.architecture");
+  if (arch != "llama")
+    throw Error("gguf " + path + ": architecture '" + arch + "' is not supported (llama is)");
+  cfg_.dim = meta_int(file_, arch, "embedding_length");
+  cfg_.n_layers = meta_int(file_, arch, "block_count");
+  cfg_.n_heads = meta_int(file_, arch, "attention.head_count");
+  cfg_.n_kv_heads = static_cast<int>(file_.get_uint(arch + ".attention.head_count_kv", cfg_.n_heads));
+  cfg_.hidden_dim = meta_int(file_, arch, "feed_forward_length");
+  cfg_.ctx_len = meta_int(file_, arch, "context_length");
+  cfg_.norm_eps = static_cast<float>(file_.get_float(arch + ".attention.layer_norm_rms_epsilon", 1e-5));
+  cfg_.rope_base = static_cast<float>(file_.get_float(arch + ".rope.freq_base", 10000.0));
+  if (cfg_.dim <= 0 || cfg_.n_layers <= 0 || cfg_.n_heads <= 0 || cfg_.n_kv_heads <= 0 ||
+      cfg_.hidden_dim <= 0 || cfg_.ctx_len <= 0 || cfg_.dim % cfg_.n_heads != 0 ||
+      cfg_.n_heads % cfg_.n_kv_heads != 0 || cfg_.dim > 65536 || cfg_.n_layers > 1024 ||
+      cfg_.hidden_dim > 1 << 20)
+    throw Error("gguf " + path + ": inconsistent llama hyperparameters");
+  cfg_.head_dim = cfg_.dim / cfg_.n_heads;
+  cfg_.rope_dim = static_cast<int>(file_.get_uint(arch + ".rope.dimension_count", cfg_.head_dim));
+  if (cfg_.rope_dim > cfg_.head_dim || cfg_.rope_dim % 2)
+    throw Error("gguf " + path + ": bad rope.dimension_count");
+
+  tok_ = Tokenizer(file_);
+  cfg_.n_vocab = tok_.n_vocab();
+
+  tok_embd_ = load_weight("token_embd.weight", cfg_.n_vocab, cfg_.dim);
+  output_norm_ = load_vector("output_norm.weight", cfg_.dim);
+  // Models with tied embeddings have no output.weight: the embedding matrix doubles as it.
+  output_ =
+      file_.find_tensor("output.weight") ? load_weight("output.weight", cfg_.n_vocab, cfg_.dim) : tok_embd_;
+  for (int l = 0; l < cfg_.n_layers; l++) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.attn_norm = load_vector(p + "attn_norm.weight", cfg_.dim);
+    w.ffn_norm = load_vector(p + "ffn_norm.weight", cfg_.dim);
+    w.wq = load_weight(p + "attn_q.weight", cfg_.q_dim(), cfg_.dim);
+    w.wk = load_weight(p + "attn_k.weight", cfg_.kv_dim(), cfg_.dim);
+    w.wv = load_weight(p + "attn_v.weight", cfg_.kv_dim(), cfg_.dim);
+    w.wo = load_weight(p + "attn_output.weight", cfg_.dim, cfg_.q_dim());
+    w.w_gate = load_weight(p + "ffn_gate.weight", cfg_.hidden_dim, cfg_.dim);
+    w.w_up = load_weight(p + "ffn_up.weight", cfg_.hidden_dim, cfg_.dim);
+    w.w_down = load_weight(p + "ffn_down.weight", cfg_.dim, cfg_.hidden_dim);
+    layers_.push_back(std::move(w));
+  }
+  for (int i = 0; i < cfg_.rope_dim; i += 2)
+    inv_freq_.push_back(
+        std::pow(static_cast<double>(cfg_.rope_base), -static_cast<double>(i) / cfg_.rope_dim));
+}
+
+Session::Session(const Model& m, int n_ctx) : n_ctx_(n_ctx) {
+  const ModelConfig& c = m.config();
+  if (n_ctx <= 0) throw Error("context size must be positive");
+  size_t kv = static_cast<size_t>(c.n_layers) * n_ctx * c.kv_dim();
+  k_cache_.assign(kv, 0.0f);
+  v_cache_.assign(kv, 0.0f);
+  const size_t B = kMaxBatch;
+  x_.resize(B * c.dim);
+  xb_.resize(B * c.dim);
+  q_.resize(B * c.q_dim());
+  k_.resize(B * c.kv_dim());
+  v_.resize(B * c.kv_dim());
+  att_out_.resize(B * c.q_dim());
+  hb_.resize(B * c.hidden_dim);
+  hb2_.resize(B * c.hidden_dim);
+  logits_.resize(c.n_vocab);
+  rope_cos_.resize(B * c.rope_dim / 2);
+  rope_sin_.resize(B * c.rope_dim / 2);
+  xq_.resize(B * (std::max({c.dim, c.hidden_dim, c.q_dim()}) / kQK8 + 1));
+}
+
+const float* Model::forward(Session& s, const std::vector<int>& tokens, ThreadPool& pool) const {
+  if (tokens.empty()) throw Error("forward: no tokens");
+  if (s.n_past_ + static_cast<int>(tokens.size()) > s.n_ctx_)
+    throw Error("forward: context overflow (" + std::to_string(s.n_past_ + tokens.size()) + " > " +
+                std::to_string(s.n_ctx_) + " tokens)");
+  for (int t : tokens)
+    if (!tok_.valid(t)) throw Error("forward: token id " + std::to_string(t) + " out of range");
+  for (size_t i = 0; i < tokens.size(); i += Session::kMaxBatch) {
+    int n = static_cast<int>(std::min<size_t>(Session::kMaxBatch, tokens.size() - i));
+    forward_batch(s, tokens.data() + i, n, pool);
+  }
+  return s.logits_.data();
+}
+
+void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool) const {
+  const ModelConfig& c = cfg_;
+  const int dim = c.dim, hd = c.head_dim, kv_dim = c.kv_dim(), q_dim = c.q_dim(), hidden = c.hidden_dim;
+  const int pos0 = s.n_past_;
+  float* x = s.x_.data();
+
+  for (int b = 0; b < B; b++)
+    dequantize_row(tok_embd_.type, tok_embd_.row(tokens[b]), x + static_cast<size_t>(b) * dim, dim);
+  const int half = c.rope_dim / 2;
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < half; i++) {
+      double theta = (pos0 + b) * inv_freq_[i];
+      s.rope_cos_[b * half + i] = static_cast<float>(std::cos(theta));
+      s.rope_sin_[b * half + i] = static_cast<float>(std::sin(theta));
+    }
+
+  // Quantize a batch of activations when the weights they meet are Q8_0.
+  auto quantize = [&](const float* in, int n, const Weight& w) -> const BlockQ8* {
+    if (w.type != GgmlType::Q8_0) return nullptr;
+    for (int b = 0; b < B; b++)
+      quantize_row_q8_0(in + static_cast<size_t>(b) * n, s.xq_.data() + static_cast<size_t>(b) * (n / kQK8),
+                        n);
+    return s.xq_.data();
+  };
+
+  for (int l = 0; l < c.n_layers; l++) {
+    const LayerWeights& w = layers_[l];
+    for (int b = 0; b < B; b++) rmsnorm(&s.xb_[b * dim], x + b * dim, w.attn_norm.data(), dim, c.norm_eps);
+    const BlockQ8* xq = quantize(s.xb_.data(), dim, w.wq);
+    matmul(pool, {{&w.wq, s.xb_.data(), xq, s.q_.data(), B},
+                  {&w.wk, s.xb_.data(), xq, s.k_.data(), B},
+                  {&w.wv, s.xb_.data(), xq, s.v_.data(), B}});
+
+    // RoPE on adjacent pairs of every head of q and k, then append k and v to the cache.
+    for (int b = 0; b < B; b++) {
+      auto rotate = [&](float* vec, int n_heads) {
+        for (int h = 0; h < n_heads; h++)
+          for (int i = 0; i < half; i++) {
+            float* p = vec + h * hd + 2 * i;
+            float cs = s.rope_cos_[b * half + i], sn = s.rope_sin_[b * half + i];
+            float x0 = p[0], x1 = p[1];
+            p[0] = x0 * cs - x1 * sn;
+            p[1] = x0 * sn + x1 * cs;
+          }
+      };
+      rotate(&s.q_[b * q_dim], c.n_heads);
+      rotate(&s.k_[b * kv_dim], c.n_kv_heads);
+      size_t at = (static_cast<size_t>(l) * s.n_ctx_ + pos0 + b) * kv_dim;
+      std::memcpy(&s.k_cache_[at], &s.k_[b * kv_dim], kv_dim * sizeof(float));
+      std::memcpy(&s.v_cache_[at], &s.v_[b * kv_dim], kv_dim * sizeof(float));
+    }
+
+    // Causal attention, one task per (token, head). Query heads share KV heads in groups.
+    const float* kc = &s.k_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
+    const float* vc = &s.v_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
+    const int group = c.n_heads / c.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    pool.run(B * c.n_heads, [&](int task) {
+      int b = task / c.n_heads, h = task % c.n_heads, kvh = h / group;
+      int n_keys = pos0 + b + 1;
+      thread_local std::vector<float> att;
+      att.resize(n_keys);
+      const float* q = &s.q_[b * q_dim + h * hd];
+      float maxv = -INFINITY;
+      for (int t = 0; t < n_keys; t++) {
+        att[t] = dot_f32(q, kc + static_cast<size_t>(t) * kv_dim + kvh * hd, hd) * scale;
+        maxv = std::max(maxv, att[t]);
+      }
+      float sum = 0;
+      for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
+      float* out = &s.att_out_[b * q_dim + h * hd];
+      std::fill(out, out + hd, 0.0f);
+      for (int t = 0; t < n_keys; t++) {
+        const float* v = vc + static_cast<size_t>(t) * kv_dim + kvh * hd;
+        float a = att[t] / sum;
+        for (int i = 0; i < hd; i++) out[i] += a * v[i];
+      }
+    });
+
+    xq = quantize(s.att_out_.data(), q_dim, w.wo);
+    matmul(pool, {{&w.wo, s.att_out_.data(), xq, s.xb_.data(), B}});
+    for (int i = 0; i < B * dim; i++) x[i] += s.xb_[i];
+
+    for (int b = 0; b < B; b++) rmsnorm(&s.xb_[b * dim], x + b * dim, w.ffn_norm.data(), dim, c.norm_eps);
+    xq = quantize(s.xb_.data(), dim, w.w_gate);
+    matmul(pool,
+           {{&w.w_gate, s.xb_.data(), xq, s.hb_.data(), B}, {&w.w_up, s.xb_.data(), xq, s.hb2_.data(), B}});
+    for (int i = 0; i < B * hidden; i++) {
+      float g = s.hb_[i];
+      s.hb_[i] = g / (1.0f + std::exp(-g)) * s.hb2_[i];  // SwiGLU: silu(gate) * up
+    }
+    xq = quantize(s.hb_.data(), hidden, w.w_down);
+    matmul(pool, {{&w.w_down, s.hb_.data(), xq, s.xb_.data(), B}});
+    for (int i = 0; i < B * dim; i++) x[i] += s.xb_[i];
+  }
+
+  // Logits only for the last token of the batch: that is all sampling needs.
+  float* last = x + static_cast<size_t>(B - 1) * dim;
+  rmsnorm(s.xb_.data(), last, output_norm_.data(), dim, c.norm_eps);
+  const BlockQ8* xq = nullptr;
+  if (output_.type == GgmlType::Q8_0) {
+    quantize_row_q8_0(s.xb_.data(), s.xq_.data(), dim);
+    xq = s.xq_.data();
+  }
+  matmul(pool, {{&output_, s.xb_.data(), xq, s.logits_.data(), 1}});
+  s.n_past_ += B;
+}
+
+}  // namespace mctr::infer

@@ -1,0 +1,421 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace mctr::infer {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Invalid UTF-8 (a byte token cut mid-character) must not make dump() throw.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// A client mistake: answered with 400 and the message.
+struct BadRequest : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void send_json(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(dump(j), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& msg) {
+  const char* type = status == 400   ? "invalid_request_error"
+                     : status == 503 ? "unavailable_error"
+                                     : "server_error";
+  send_json(res, {{"error", {{"code", status}, {"message", msg}, {"type", type}}}}, status);
+}
+
+json parse_body(const httplib::Request& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) throw BadRequest("request body is not valid JSON");
+  if (!body.is_object()) throw BadRequest("request body must be a JSON object");
+  return body;
+}
+
+// Reads an optional field, checking its JSON type (a string where a number belongs is a 400).
+template <typename T>
+T field(const json& body, const char* key, T fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  auto wrong = [&] { return BadRequest(std::string("field '") + key + "' has the wrong type or range"); };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!it->is_boolean()) throw wrong();
+    return it->get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    // Integers may arrive as 5 or 5.0; anything else, or out of range, is a client error.
+    if (!it->is_number()) throw wrong();
+    double d = it->get<double>();
+    if (!(d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+          d < static_cast<double>(std::numeric_limits<T>::max())) ||
+        d != std::floor(d))
+      throw wrong();
+    return it->is_number_integer() ? it->get<T>() : static_cast<T>(d);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number()) throw wrong();
+    return it->get<T>();
+  } else {
+    if (!it->is_string()) throw wrong();
+    return it->get<T>();
+  }
+}
+
+std::vector<std::string> stop_strings(const json& body) {
+  auto it = body.find("stop");
+  if (it == body.end() || it->is_null()) return {};
+  if (it->is_string()) return {it->get<std::string>()};
+  if (!it->is_array()) throw BadRequest("field 'stop' must be a string or an array of strings");
+  std::vector<std::string> out;
+  for (auto& s : *it) {
+    if (!s.is_string()) throw BadRequest("field 'stop' must be a string or an array of strings");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+SamplingParams sampling_from(const json& body) {
+  SamplingParams p;
+  p.temperature = field<float>(body, "temperature", p.temperature);
+  p.top_k = field<int>(body, "top_k", p.top_k);
+  p.top_p = field<float>(body, "top_p", p.top_p);
+  p.min_p = field<float>(body, "min_p", p.min_p);
+  p.repeat_penalty = field<float>(body, "repeat_penalty", p.repeat_penalty);
+  p.repeat_last_n = field<int>(body, "repeat_last_n", p.repeat_last_n);
+  p.seed = field<int64_t>(body, "seed", p.seed);
+  if (p.repeat_penalty <= 0) throw BadRequest("repeat_penalty must be positive");
+  return p;
+}
+
+json timings_json(const CompletionResult& r) {
+  return {{"prompt_n", r.prompt_n},
+          {"prompt_ms", r.prompt_ms},
+          {"prompt_per_token_ms", r.prompt_n ? r.prompt_ms / r.prompt_n : 0.0},
+          {"prompt_per_second", r.prompt_ms > 0 ? r.prompt_n * 1000.0 / r.prompt_ms : 0.0},
+          {"predicted_n", r.predicted_n},
+          {"predicted_ms", r.predicted_ms},
+          {"predicted_per_token_ms", r.predicted_n ? r.predicted_ms / r.predicted_n : 0.0},
+          {"predicted_per_second", r.predicted_ms > 0 ? r.predicted_n * 1000.0 / r.predicted_ms : 0.0}};
+}
+
+std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
+
+}  // namespace
+
+InferenceServer::InferenceServer(ServerOptions opt)
+    : opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()), metrics_log_(opt_.metrics_log) {}
+
+InferenceServer::~InferenceServer() { stop(); }
+
+int InferenceServer::start() {
+  // Enough HTTP workers that /health and /metrics answer while every slot is generating.
+  int workers = opt_.parallel + 4;
+  http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http_->set_payload_max_length(8 << 20);
+  routes();
+  int port = opt_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(opt_.host);
+    if (port < 0) throw Error("cannot bind " + opt_.host + " to a free port");
+  } else if (!http_->bind_to_port(opt_.host, port)) {
+    throw Error("cannot bind " + opt_.host + ":" + std::to_string(port) + " (in use, or not permitted)");
+  }
+  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  loader_ = std::thread([this] { load_model(); });
+  return port;
+}
+
+void InferenceServer::stop() {
+  if (http_) http_->stop();
+  if (listener_.joinable()) listener_.join();
+  if (loader_.joinable()) loader_.join();
+}
+
+void InferenceServer::load_model() {
+  try {
+    auto e = std::make_unique<Engine>(opt_.model_path, opt_.threads, opt_.ctx_size, opt_.parallel);
+    std::lock_guard lk(load_mu_);
+    engine_ = std::move(e);
+    state_ = State::Ready;
+  } catch (const std::exception& ex) {
+    std::lock_guard lk(load_mu_);
+    load_error_ = ex.what();
+    state_ = State::Failed;
+  }
+  loaded_.notify_all();
+}
+
+bool InferenceServer::wait_loaded() {
+  std::unique_lock lk(load_mu_);
+  loaded_.wait(lk, [&] { return state_ != State::Loading; });
+  return state_ == State::Ready;
+}
+
+std::string InferenceServer::load_error() const {
+  std::lock_guard lk(load_mu_);
+  return load_error_;
+}
+
+void InferenceServer::routes() {
+  // Every handler runs through `guard`: 503 until the model is loaded, and any exception
+  // becomes a JSON error instead of a dropped connection.
+  auto guard = [this](auto fn) {
+    return [this, fn](const httplib::Request& req, httplib::Response& res) {
+      if (state_ == State::Loading) return send_error(res, 503, "Loading model");
+      if (state_ == State::Failed) return send_error(res, 500, "model failed to load: " + load_error());
+      try {
+        fn(req, res);
+      } catch (const BadRequest& e) {
+        send_error(res, 400, e.what());
+      } catch (const json::exception& e) {
+        send_error(res, 400, std::string("bad request: ") + e.what());
+      } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+      }
+    };
+  };
+
+  http_->Get("/health", guard([](const httplib::Request&, httplib::Response& res) {
+               send_json(res, {{"status", "ok"}});
+             }));
+
+  http_->Post("/tokenize", guard([this](const httplib::Request& req, httplib::Response& res) {
+                json body = parse_body(req);
+                auto content = field<std::string>(body, "content", "");
+                bool add_special = field<bool>(body, "add_special", false);
+                auto ids = engine_->model().tokenizer().encode(content, add_special);
+                if (field<bool>(body, "with_pieces", false)) {
+                  json toks = json::array();
+                  for (int id : ids)
+                    toks.push_back({{"id", id}, {"piece", engine_->model().tokenizer().piece(id)}});
+                  return send_json(res, {{"tokens", toks}});
+                }
+                send_json(res, {{"tokens", ids}});
+              }));
+
+  http_->Post("/detokenize", guard([this](const httplib::Request& req, httplib::Response& res) {
+                json body = parse_body(req);
+                std::vector<int> ids;
+                if (body.contains("tokens")) {
+                  if (!body["tokens"].is_array())
+                    throw BadRequest("field 'tokens' must be an array of token ids");
+                  for (auto& t : body["tokens"]) {
+                    if (!t.is_number_integer())
+                      throw BadRequest("field 'tokens' must be an array of token ids");
+                    int id = t.get<int>();
+                    if (!engine_->model().tokenizer().valid(id)) throw BadRequest("token id out of range");
+                    ids.push_back(id);
+                  }
+                }
+                send_json(res, {{"content", engine_->model().tokenizer().decode(ids)}});
+              }));
+
+  http_->Get("/metrics", guard([this](const httplib::Request&, httplib::Response& res) {
+               const EngineStats& s = engine_->stats();
+               double prompt_s = s.prompt_us / 1e6, pred_s = s.predicted_us / 1e6;
+               std::string out;
+               auto metric = [&](const char* name, const char* type, const char* help, double v) {
+                 char line[64];
+                 std::snprintf(line, sizeof line, "%.6g", v);
+                 out += std::string("# HELP llamacpp:") + name + " " + help + "\n# TYPE llamacpp:" + name +
+                        " " + type + "\nllamacpp:" + name + " " + line + "\n";
+               };
+               metric("prompt_tokens_total", "counter", "Number of prompt tokens processed.",
+                      s.prompt_tokens);
+               metric("prompt_seconds_total", "counter", "Prompt process time.", prompt_s);
+               metric("tokens_predicted_total", "counter", "Number of generation tokens processed.",
+                      s.predicted_tokens);
+               metric("tokens_predicted_seconds_total", "counter", "Predict process time.", pred_s);
+               metric("requests_total", "counter", "Completed completion requests.", s.requests);
+               metric("prompt_tokens_seconds", "gauge", "Average prompt throughput in tokens/s.",
+                      prompt_s > 0 ? s.prompt_tokens / prompt_s : 0);
+               metric("predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s.",
+                      pred_s > 0 ? s.predicted_tokens / pred_s : 0);
+               metric("requests_processing", "gauge", "Number of requests processing.", s.processing);
+               metric("requests_deferred", "gauge", "Number of requests deferred.", s.deferred);
+               metric("n_slots", "gauge", "Number of generation slots.", engine_->n_slots());
+               res.set_content(out, "text/plain; version=0.0.4");
+             }));
+
+  // Shared by /completion and /v1/completions: parse, validate, tokenize.
+  auto make_request = [this](const json& body, const char* n_key, int n_default) {
+    CompletionRequest cr;
+    const Tokenizer& tok = engine_->model().tokenizer();
+    auto it = body.find("prompt");
+    if (it == body.end() || it->is_null()) throw BadRequest("missing 'prompt'");
+    std::string text;
+    if (it->is_array() && !it->empty() && it->front().is_string())
+      it = it->begin();  // OpenAI: list of prompts
+    if (it->is_string()) {
+      text = it->get<std::string>();
+      cr.prompt_tokens = tok.encode(text, tok.add_bos());
+    } else if (it->is_array()) {
+      for (auto& t : *it) {
+        if (!t.is_number_integer() || !tok.valid(t.get<int>()))
+          throw BadRequest("'prompt' token ids must be valid");
+        cr.prompt_tokens.push_back(t.get<int>());
+      }
+      text = tok.decode(cr.prompt_tokens);
+      if (cr.prompt_tokens.empty()) cr.prompt_tokens.push_back(tok.bos());
+    } else {
+      throw BadRequest("'prompt' must be a string or an array of token ids");
+    }
+    cr.n_predict = field<int>(body, n_key, n_default);
+    cr.sampling = sampling_from(body);
+    cr.stop = stop_strings(body);
+    int n_ctx = engine_->n_ctx();
+    int n_prompt = static_cast<int>(cr.prompt_tokens.size());
+    if (cr.n_predict < -1) throw BadRequest(std::string("'") + n_key + "' must be -1 or more");
+    if (cr.n_predict > n_ctx)
+      throw BadRequest(std::string("'") + n_key + "' (" + std::to_string(cr.n_predict) +
+                       ") exceeds the context size (" + std::to_string(n_ctx) + ")");
+    if (n_prompt >= n_ctx)
+      throw BadRequest("prompt is " + std::to_string(n_prompt) + " tokens, the context holds " +
+                       std::to_string(n_ctx));
+    if (cr.n_predict > 0 && n_prompt + cr.n_predict > n_ctx)
+      throw BadRequest("prompt (" + std::to_string(n_prompt) + " tokens) plus '" + n_key + "' (" +
+                       std::to_string(cr.n_predict) + ") exceeds the context size (" + std::to_string(n_ctx) +
+                       ")");
+    return std::make_pair(cr, text);
+  };
+
+  auto log_row = [this](const CompletionResult& r, const std::string& prompt, double latency_ms) {
+    MetricsRow row;
+    row.latency_ms = latency_ms;
+    row.prompt_tokens = r.prompt_total;
+    row.generated_tokens = r.predicted_n;
+    row.tokens_per_second = r.predicted_ms > 0 ? r.predicted_n * 1000.0 / r.predicted_ms : 0;
+    row.prompt = prompt;
+    row.timestamp = iso_timestamp_now();
+    metrics_log_.append(row);
+  };
+
+  http_->Post(
+      "/completion",
+      guard([this, make_request, log_row](const httplib::Request& req, httplib::Response& res) {
+        auto t0 = std::chrono::steady_clock::now();
+        json body = parse_body(req);
+        auto [cr, text] = make_request(body, "n_predict", -1);
+        bool stream = field<bool>(body, "stream", false);
+        auto final_json = [this, text](const CompletionResult& r, bool streaming) {
+          json j = {{"content", streaming ? "" : r.content},
+                    {"stop", true},
+                    {"id_slot", r.slot},
+                    {"model", opt_.model_path},
+                    {"tokens_predicted", r.predicted_n},
+                    {"tokens_evaluated", r.prompt_total},
+                    {"tokens_cached", r.prompt_total - r.prompt_n},
+                    {"stop_type", r.stop_type},
+                    {"stopped_eos", r.stop_type == "eos"},
+                    {"stopped_word", r.stop_type == "word"},
+                    {"stopped_limit", r.stop_type == "limit"},
+                    {"stopping_word", r.stopping_word},
+                    {"prompt", text},
+                    {"seed", r.seed},
+                    {"truncated", false},
+                    {"timings", timings_json(r)}};
+          return j;
+        };
+        if (!stream) {
+          CompletionResult r = engine_->complete(cr, nullptr);
+          log_row(r, text,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+          return send_json(res, final_json(r, false));
+        }
+        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, final_json, log_row](
+                                                                  size_t, httplib::DataSink& sink) {
+          try {
+            CompletionResult r = engine_->complete(cr, [&](const std::string& piece) {
+              std::string ev = sse({{"content", piece}, {"stop", false}});
+              return sink.write(ev.data(), ev.size());
+            });
+            log_row(r, text,
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            if (r.stop_type != "abort") {
+              std::string ev = sse(final_json(r, true));
+              sink.write(ev.data(), ev.size());
+            }
+          } catch (const std::exception& e) {
+            std::string ev =
+                sse({{"error", {{"code", 500}, {"message", e.what()}, {"type", "server_error"}}}});
+            sink.write(ev.data(), ev.size());
+          }
+          sink.done();
+          return true;
+        });
+      }));
+
+  http_->Post(
+      "/v1/completions",
+      guard([this, make_request, log_row](const httplib::Request& req, httplib::Response& res) {
+        auto t0 = std::chrono::steady_clock::now();
+        json body = parse_body(req);
+        auto [cr, text] = make_request(body, "max_tokens", 16);
+        if (body.contains("n") && field<int>(body, "n", 1) != 1) throw BadRequest("only n=1 is supported");
+        bool stream = field<bool>(body, "stream", false);
+        std::string id = "cmpl-" + std::to_string(++next_id_);
+        std::string model = field<std::string>(body, "model", opt_.model_path);
+        auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+        auto finish = [](const CompletionResult& r) { return r.stop_type == "limit" ? "length" : "stop"; };
+        auto usage = [](const CompletionResult& r) {
+          return json{{"prompt_tokens", r.prompt_total},
+                      {"completion_tokens", r.predicted_n},
+                      {"total_tokens", r.prompt_total + r.predicted_n}};
+        };
+        auto chunk = [=](const std::string& txt, json finish_reason) {
+          return json{
+              {"id", id},
+              {"object", "text_completion"},
+              {"created", created},
+              {"model", model},
+              {"choices",
+               {{{"text", txt}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason}}}}};
+        };
+        if (!stream) {
+          CompletionResult r = engine_->complete(cr, nullptr);
+          log_row(r, text,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+          json j = chunk(r.content, finish(r));
+          j["usage"] = usage(r);
+          j["timings"] = timings_json(r);
+          return send_json(res, j);
+        }
+        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, chunk, finish, usage,
+                                                               log_row](size_t, httplib::DataSink& sink) {
+          try {
+            CompletionResult r = engine_->complete(cr, [&](const std::string& piece) {
+              std::string ev = sse(chunk(piece, nullptr));
+              return sink.write(ev.data(), ev.size());
+            });
+            log_row(r, text,
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            if (r.stop_type != "abort") {
+              json last = chunk("", finish(r));
+              last["usage"] = usage(r);
+              last["timings"] = timings_json(r);
+              std::string ev = sse(last) + "data: [DONE]\n\n";
+              sink.write(ev.data(), ev.size());
+            }
+          } catch (const std::exception& e) {
+            std::string ev =
+                sse({{"error", {{"code", 500}, {"message", e.what()}, {"type", "server_error"}}}});
+            sink.write(ev.data(), ev.size());
+          }
+          sink.done();
+          return true;
+        });
+      }));
+}
+
+}  // namespace mctr::infer

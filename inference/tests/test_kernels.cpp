@@ -1,0 +1,115 @@
+// Half floats, Q8_0 blocks and the dot products (SIMD against scalar).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "model/kernels.h"
+
+namespace mctr::infer {
+namespace {
+
+TEST(Kernels, Fp16KnownValues) {
+  EXPECT_EQ(fp32_to_fp16(0.0f), 0x0000);
+  EXPECT_EQ(fp32_to_fp16(-0.0f), 0x8000);
+  EXPECT_EQ(fp32_to_fp16(1.0f), 0x3c00);
+  EXPECT_EQ(fp32_to_fp16(-2.0f), 0xc000);
+  EXPECT_EQ(fp32_to_fp16(65504.0f), 0x7bff);                // largest half
+  EXPECT_EQ(fp32_to_fp16(1e6f), 0x7c00);                    // overflow -> inf
+  EXPECT_EQ(fp32_to_fp16(5.960464477539063e-08f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(fp32_to_fp16(1.0009765625f), 0x3c01);
+  EXPECT_EQ(fp32_to_fp16(1.00048828125f), 0x3c00);  // halfway: rounds to even
+  EXPECT_EQ(fp16_to_fp32(0x3555), 0.333251953125f);
+  EXPECT_EQ(fp16_to_fp32(0x0001), 5.960464477539063e-08f);
+  EXPECT_TRUE(std::isinf(fp16_to_fp32(0x7c00)));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(0x7e00)));
+}
+
+TEST(Kernels, Fp16RoundTripsEveryHalf) {
+  for (uint32_t h = 0; h < 0x10000; h++) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;  // NaNs compare unequal
+    EXPECT_EQ(fp32_to_fp16(fp16_to_fp32(static_cast<uint16_t>(h))), h) << std::hex << h;
+  }
+}
+
+TEST(Kernels, F16DequantMatchesHalfPrecision) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0, 3);
+  std::vector<float> x(1000);
+  for (auto& v : x) v = nd(rng);
+  std::vector<uint16_t> h(x.size());
+  for (size_t i = 0; i < x.size(); i++) h[i] = fp32_to_fp16(x[i]);
+  std::vector<float> back(x.size());
+  dequantize_row(GgmlType::F16, h.data(), back.data(), x.size());
+  for (size_t i = 0; i < x.size(); i++) EXPECT_NEAR(back[i], x[i], std::fabs(x[i]) * 0x1p-11 + 1e-7) << i;
+}
+
+TEST(Kernels, Q8DequantIsWithinHalfAStep) {
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> ud(-4, 4);
+  std::vector<float> x(32 * 20);
+  for (auto& v : x) v = ud(rng);
+  x[5] = 0;  // an exact zero stays zero
+  std::vector<BlockQ8> q(x.size() / 32);
+  quantize_row_q8_0(x.data(), q.data(), x.size());
+  std::vector<float> back(x.size());
+  dequantize_row(GgmlType::Q8_0, q.data(), back.data(), x.size());
+  for (size_t b = 0; b < q.size(); b++) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    float step = amax / 127;
+    for (int i = 0; i < 32; i++) EXPECT_NEAR(back[b * 32 + i], x[b * 32 + i], step * 0.5f + amax * 1e-3f);
+  }
+  EXPECT_EQ(back[5], 0.0f);
+  // An all-zero block has scale 0 and decodes to zeros.
+  std::vector<float> z(32, 0.0f);
+  BlockQ8 zb;
+  quantize_row_q8_0(z.data(), &zb, 32);
+  EXPECT_EQ(zb.d, 0);
+  dequantize_row(GgmlType::Q8_0, &zb, back.data(), 32);
+  EXPECT_EQ(back[31], 0.0f);
+}
+
+TEST(Kernels, Q8BlockLayoutMatchesGgml) {
+  // ggml's block_q8_0: fp16 d then 32 int8, 34 bytes. A block for 0..31 scaled by 1/127*31.
+  std::vector<float> x(32);
+  for (int i = 0; i < 32; i++) x[i] = static_cast<float>(i);
+  BlockQ8 b;
+  quantize_row_q8_0(x.data(), &b, 32);
+  uint8_t raw[34];
+  std::memcpy(raw, &b, 34);
+  uint16_t d;
+  std::memcpy(&d, raw, 2);
+  EXPECT_EQ(d, fp32_to_fp16(31.0f / 127));
+  EXPECT_EQ(static_cast<int8_t>(raw[2 + 31]), 127);
+  EXPECT_EQ(static_cast<int8_t>(raw[2 + 0]), 0);
+}
+
+TEST(Kernels, SimdDotsMatchScalar) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0, 1);
+  for (size_t n : {32u, 64u, 288u, 768u, 2048u, 40u}) {
+    std::vector<float> w(n), x(n);
+    for (auto& v : w) v = nd(rng);
+    for (auto& v : x) v = nd(rng);
+    double exact = 0;
+    for (size_t i = 0; i < n; i++) exact += static_cast<double>(w[i]) * x[i];
+    EXPECT_NEAR(dot_f32(w.data(), x.data(), n), exact, 1e-4 * std::sqrt(n));
+    EXPECT_NEAR(dot_f32_scalar(w.data(), x.data(), n), exact, 1e-4 * std::sqrt(n));
+    std::vector<uint16_t> wh(n);
+    for (size_t i = 0; i < n; i++) wh[i] = fp32_to_fp16(w[i]);
+    EXPECT_NEAR(dot_f16(wh.data(), x.data(), n), dot_f16_scalar(wh.data(), x.data(), n), 1e-4 * std::sqrt(n));
+    EXPECT_NEAR(dot_f16(wh.data(), x.data(), n), exact, 1e-2 * std::sqrt(n));
+    if (n % 32) continue;
+    std::vector<BlockQ8> wq(n / 32), xq(n / 32);
+    quantize_row_q8_0(w.data(), wq.data(), n);
+    quantize_row_q8_0(x.data(), xq.data(), n);
+    EXPECT_NEAR(dot_q8_0(wq.data(), xq.data(), n), dot_q8_0_scalar(wq.data(), xq.data(), n),
+                1e-3 * std::sqrt(n));
+    EXPECT_NEAR(dot_q8_0(wq.data(), xq.data(), n), exact, 0.05 * std::sqrt(n));
+  }
+}
+
+}  // namespace
+}  // namespace mctr::infer

@@ -1,0 +1,125 @@
+// The forward pass on random-weight models written in the test.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "model/synthetic.h"
+#include "model/transformer.h"
+#include "util/error.h"
+
+namespace mctr::infer {
+namespace {
+
+struct ModelFiles {
+  std::string dir;
+  ModelFiles() {
+    char tmpl[] = "/tmp/minictr-infer-model-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    SyntheticShape s;
+    for (auto t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) write_synthetic_model(path(t), s, t, 7);
+  }
+  ~ModelFiles() { std::filesystem::remove_all(dir); }
+  std::string path(GgmlType t) const { return dir + "/m-" + type_name(t) + ".gguf"; }
+};
+
+const ModelFiles& files() {
+  static ModelFiles f;
+  return f;
+}
+
+std::vector<float> run(const Model& m, const std::vector<int>& toks, int threads, bool one_by_one) {
+  Session s(m, 64);
+  ThreadPool pool(threads);
+  const float* l = nullptr;
+  if (one_by_one)
+    for (int t : toks) l = m.forward(s, {t}, pool);
+  else
+    l = m.forward(s, toks, pool);
+  return std::vector<float>(l, l + m.config().n_vocab);
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); i++) d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  return d;
+}
+
+TEST(Model, LoadsConfigFromMetadata) {
+  Model m(files().path(GgmlType::F32));
+  const auto& c = m.config();
+  EXPECT_EQ(c.dim, 64);
+  EXPECT_EQ(c.n_layers, 2);
+  EXPECT_EQ(c.n_heads, 4);
+  EXPECT_EQ(c.n_kv_heads, 2);
+  EXPECT_EQ(c.head_dim, 16);
+  EXPECT_EQ(c.hidden_dim, 160);
+  EXPECT_EQ(c.n_vocab, 512);
+  EXPECT_EQ(c.ctx_len, 128);
+}
+
+TEST(Model, BatchedPromptEqualsTokenByToken) {
+  Model m(files().path(GgmlType::F32));
+  std::vector<int> toks;
+  for (int i = 0; i < 40; i++) toks.push_back((i * 37 + 5) % 512);  // more than one batch chunk
+  auto a = run(m, toks, 1, true);
+  auto b = run(m, toks, 1, false);
+  EXPECT_LT(max_diff(a, b), 1e-4);
+}
+
+TEST(Model, ThreadCountDoesNotChangeTheResult) {
+  Model m(files().path(GgmlType::Q8_0));
+  std::vector<int> toks = {1, 300, 301, 302, 7, 9};
+  EXPECT_EQ(run(m, toks, 1, false), run(m, toks, 3, false));
+}
+
+TEST(Model, F16AndQ8WeightsTrackF32) {
+  std::vector<int> toks = {1, 290, 291, 292, 293, 10, 20};
+  auto f32 = run(Model(files().path(GgmlType::F32)), toks, 2, false);
+  auto f16 = run(Model(files().path(GgmlType::F16)), toks, 2, false);
+  auto q8 = run(Model(files().path(GgmlType::Q8_0)), toks, 2, false);
+  double scale = 0;
+  for (float v : f32) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  EXPECT_LT(max_diff(f32, f16), 0.01 * scale);
+  EXPECT_LT(max_diff(f32, q8), 0.05 * scale);
+  EXPECT_GT(max_diff(f32, q8), 0.0) << "Q8_0 must really be quantized";
+}
+
+TEST(Model, ContextOverflowAndBadTokensThrow) {
+  Model m(files().path(GgmlType::F32));
+  Session s(m, 4);
+  ThreadPool pool(1);
+  m.forward(s, {1, 2, 3}, pool);
+  EXPECT_THROW(m.forward(s, {4, 5}, pool), Error);
+  EXPECT_THROW(m.forward(s, {100000}, pool), Error);
+  s.reset();
+  EXPECT_NO_THROW(m.forward(s, {1, 2, 3, 4}, pool));
+}
+
+TEST(Model, RejectsWrongShapes) {
+  char tmpl[] = "/tmp/minictr-infer-bad-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  GgufWriter w;
+  w.add_string("general.architecture", "llama");
+  w.add_uint32("llama.embedding_length", 64);
+  w.add_uint32("llama.block_count", 1);
+  w.add_uint32("llama.attention.head_count", 4);
+  w.add_uint32("llama.feed_forward_length", 128);
+  w.add_uint32("llama.context_length", 16);
+  w.add_string("tokenizer.ggml.model", "llama");
+  w.add_strings("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "a"});
+  std::vector<float> v(32 * 4, 0.5f);
+  w.add_tensor("token_embd.weight", {32, 4}, GgmlType::F32, encode_floats(v.data(), v.size(), GgmlType::F32));
+  w.write(dir + "/bad.gguf");
+  try {
+    Model m(dir + "/bad.gguf");
+    ADD_FAILURE() << "loaded a model with a wrong embedding shape";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("token_embd.weight"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mctr::infer

@@ -1,0 +1,429 @@
+#include "image/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "image/archive_source.h"
+#include "image/digest.h"
+#include "image/image_archive.h"
+#include "image/layer_unpack.h"
+#include "image/reference.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/fs.h"
+#include "util/lock.h"
+#include "util/paths.h"
+#include "util/scope_guard.h"
+
+namespace mctr::image {
+
+using json = nlohmann::json;
+namespace sfs = std::filesystem;
+
+struct Store::LayerJob {
+  std::string diff_id;
+  std::optional<std::string> blob_digest;
+};
+
+// ------------------------------------------------------------------ limits --
+
+uint64_t parse_size(const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || end == s.c_str() || errno || s[0] == '-') throw Error("invalid size \"" + s + "\"");
+  std::string unit = end;
+  uint64_t mult = 1;
+  if (unit == "k" || unit == "K" || unit == "kb" || unit == "KB")
+    mult = 1ull << 10;
+  else if (unit == "m" || unit == "M" || unit == "mb" || unit == "MB")
+    mult = 1ull << 20;
+  else if (unit == "g" || unit == "G" || unit == "gb" || unit == "GB")
+    mult = 1ull << 30;
+  else if (unit == "t" || unit == "T")
+    mult = 1ull << 40;
+  else if (!unit.empty() && unit != "b" && unit != "B")
+    throw Error("invalid size \"" + s + "\"");
+  if (v > UINT64_MAX / mult) throw Error("size too large \"" + s + "\"");
+  return v * mult;
+}
+
+LoadLimits LoadLimits::from_env() {
+  LoadLimits l;
+  if (const char* v = std::getenv("MINICTR_MAX_LAYER_SIZE"); v && *v) l.max_unpacked_bytes = parse_size(v);
+  if (const char* v = std::getenv("MINICTR_MAX_LAYER_ENTRIES"); v && *v) l.max_entries = parse_size(v);
+  return l;
+}
+
+// ----------------------------------------------------------------- records --
+
+namespace {
+
+std::vector<std::string> strings_or_empty(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key) && j[key].is_array())
+    for (const auto& v : j[key]) out.push_back(v.get<std::string>());
+  return out;
+}
+
+std::vector<std::string> keys_or_empty(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key) && j[key].is_object())
+    for (auto it = j[key].begin(); it != j[key].end(); ++it) out.push_back(it.key());
+  return out;
+}
+
+// The OCI image config's "config" object -> what `run` needs.
+ImageConfig parse_run_config(const json& full) {
+  ImageConfig c;
+  if (!full.contains("config") || !full["config"].is_object()) return c;
+  const json& j = full["config"];
+  c.env = strings_or_empty(j, "Env");
+  c.entrypoint = strings_or_empty(j, "Entrypoint");
+  c.cmd = strings_or_empty(j, "Cmd");
+  if (j.contains("WorkingDir") && j["WorkingDir"].is_string()) c.working_dir = j["WorkingDir"];
+  if (j.contains("User") && j["User"].is_string()) c.user = j["User"];
+  c.exposed_ports = keys_or_empty(j, "ExposedPorts");
+  c.volumes = keys_or_empty(j, "Volumes");
+  if (j.contains("Labels") && j["Labels"].is_object())
+    for (auto it = j["Labels"].begin(); it != j["Labels"].end(); ++it)
+      if (it.value().is_string()) c.labels[it.key()] = it.value();
+  return c;
+}
+
+json read_json(const sfs::path& p) {
+  try {
+    return json::parse(fs::read_file(p));
+  } catch (const json::exception& e) {
+    throw Error(p.string() + ": corrupt store record: " + e.what());
+  }
+}
+
+bool exists_nofollow(const sfs::path& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+// Layer metadata: written to a temp name and renamed (never torn), but not
+// fsync'ed: the one fsync of the image record at the end of a load makes the
+// journal commit everything before it (ext4 data=ordered), instead of one
+// full flush per layer.
+void write_meta(const sfs::path& p, const std::string& data) {
+  sfs::path tmp = p;
+  tmp += ".tmp." + std::to_string(::getpid());
+  {
+    UniqueFd fd(check_sys(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), "open", tmp));
+    if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+      throw_sys("write", tmp);
+  }
+  check_sys(::rename(tmp.c_str(), p.c_str()), "rename", p);
+}
+
+std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
+
+// Name for images tagged only "v1" in an OCI archive: the archive's file name.
+std::string default_name_for(const sfs::path& archive) {
+  std::string stem = archive.filename().string();
+  for (const char* ext : {".tar.gz", ".tgz", ".tar.zst", ".tar", ".oci"})
+    if (stem.size() > std::strlen(ext) && stem.ends_with(ext)) {
+      stem.resize(stem.size() - std::strlen(ext));
+      break;
+    }
+  std::string out;
+  for (char c : stem) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-') ? c : '-';
+  }
+  return out.empty() ? "image" : out;
+}
+
+// Does `want` (from FILE.tar:want) name this image? Either a full reference
+// ("busybox:1.36") or just the tag ("1.36").
+bool tag_matches(const std::vector<std::string>& tags, const std::string& want) {
+  for (const auto& t : tags) {
+    if (t.substr(t.rfind(':') + 1) == want) return true;
+    try {
+      if (t == parse_reference(want).str()) return true;
+    } catch (const Error&) {
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Store::Store(std::filesystem::path root) : root_(std::move(root)) {}
+
+Image Store::read_record(const sfs::path& record) const {
+  StorePaths p{root_};
+  json r = read_json(record);
+  Image img;
+  try {
+    img.id = r.at("id").get<std::string>();
+    img.repo_tags = strings_or_empty(r, "repo_tags");
+    img.diff_ids = strings_or_empty(r, "diff_ids");
+    img.size = r.value("size", uint64_t{0});
+    const json& cfg = r.at("config");
+    img.config = parse_run_config(cfg);
+    img.architecture = cfg.value("architecture", "");
+    img.os = cfg.value("os", "");
+    img.created =
+        cfg.contains("created") && cfg["created"].is_string() ? cfg["created"].get<std::string>() : "";
+  } catch (const json::exception& e) {
+    throw Error(record.string() + ": corrupt store record: " + e.what());
+  }
+  for (const auto& d : img.diff_ids) img.layer_dirs.push_back(p.layers() / digest_hex(d));
+  return img;
+}
+
+std::vector<Image> Store::list() const {
+  StorePaths p{root_};
+  std::vector<Image> out;
+  std::error_code ec;
+  for (const auto& e : sfs::directory_iterator(p.images(), ec)) {
+    const auto& path = e.path();
+    if (path.extension() != ".json" || path.stem().string().size() != 64) continue;
+    out.push_back(read_record(path));
+  }
+  std::sort(out.begin(), out.end(), [](const Image& a, const Image& b) { return a.id < b.id; });
+  return out;
+}
+
+std::optional<Image> Store::find(const std::string& ref) const {
+  std::vector<Image> all = list();
+  // 1. A name[:tag].
+  try {
+    std::string want = parse_reference(ref).str();
+    for (const auto& img : all)
+      if (std::find(img.repo_tags.begin(), img.repo_tags.end(), want) != img.repo_tags.end()) return img;
+  } catch (const Error&) {
+  }
+  // 2. An id or id prefix, with or without "sha256:".
+  std::string hex = ref.starts_with("sha256:") ? ref.substr(7) : ref;
+  if (hex.empty() || hex.size() > 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return std::nullopt;
+  std::optional<Image> found;
+  for (const auto& img : all) {
+    if (img.id.compare(7, hex.size(), hex) != 0) continue;
+    if (found) throw Error("image id prefix \"" + ref + "\" is ambiguous");
+    found = img;
+  }
+  return found;
+}
+
+Image Store::resolve(const std::string& ref, const ProgressFn& progress) {
+  if (auto img = find(ref)) return *img;
+  // A path to an archive, "FILE.tar" or "FILE.tar:tag": loaded implicitly.
+  // Layers already in the store are not unpacked again.
+  std::optional<std::string> tag;
+  sfs::path file = ref;
+  if (!exists_nofollow(file)) {
+    size_t colon = ref.rfind(':');
+    if (colon != std::string::npos && exists_nofollow(ref.substr(0, colon))) {
+      file = ref.substr(0, colon);
+      tag = ref.substr(colon + 1);
+    } else {
+      throw Error("No such image: " + ref +
+                  " (load it with `minictr load`, or give the path of an image archive)");
+    }
+  }
+  std::vector<Image> loaded = load(file, tag, LoadLimits::from_env(), progress);
+  if (loaded.size() != 1)
+    throw Error(file.string() + " holds " + std::to_string(loaded.size()) + " images; pick one with " +
+                file.string() + ":TAG");
+  return loaded.front();
+}
+
+// ------------------------------------------------------------------- load --
+
+void Store::clean_stale_tmp() {
+  // tmp/<kind>-<hex>.<pid>: left behind by a load or rmi that was killed.
+  StorePaths p{root_};
+  std::error_code ec;
+  for (const auto& e : sfs::directory_iterator(p.tmp(), ec)) {
+    std::string name = e.path().filename().string();
+    size_t dot = name.rfind('.');
+    if (dot == std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + dot + 1));
+    if (pid <= 0 || (::kill(pid, 0) < 0 && errno == ESRCH)) fs::remove_tree(e.path());
+  }
+}
+
+void Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+                                    const ProgressFn& progress) {
+  StorePaths p{root_};
+  std::string hex = digest_hex(job.diff_id);
+  sfs::path final_dir = p.layers() / hex;
+  if (exists_nofollow(final_dir)) return;
+  // One unpack of a layer at a time; a second load of the same layer waits
+  // here and then finds it done.
+  FileLock lock(p.locks() / ("layer-" + hex + ".lock"));
+  if (exists_nofollow(final_dir)) return;
+
+  sfs::path tmp = p.tmp() / ("layer-" + hex + "." + std::to_string(::getpid()));
+  fs::remove_tree(tmp);
+  check_sys(::mkdir(tmp.c_str(), 0755), "mkdir", tmp);
+  ScopeGuard remove_tmp([&] { fs::remove_tree(tmp); });
+
+  LayerExpect expect{job.blob_digest, job.diff_id};
+  LayerStats stats;
+  try {
+    stats = unpack_layer(reader, tmp, expect, limits, [&](uint64_t done) {
+      if (progress) progress(job.diff_id, done, reader.size());
+    });
+  } catch (const Error& e) {
+    throw Error("layer " + short_id(job.diff_id) + ": " + e.what(), e.exit_code());
+  }
+  json meta = {{"diff_id", job.diff_id}, {"size", stats.bytes}, {"entries", stats.entries}};
+  write_meta(p.layers() / (hex + ".json"), meta.dump() + "\n");
+  // The layer appears complete or not at all.
+  check_sys(::rename(tmp.c_str(), final_dir.c_str()), "rename", final_dir);
+  remove_tmp.dismiss();
+}
+
+std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std::string>& tag,
+                               const LoadLimits& limits, const ProgressFn& progress) {
+  StorePaths p{root_};
+  for (const auto& d : {p.root, p.layers(), p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
+  ::chmod(p.root.c_str(), 0711);
+  ::chmod(p.layers().c_str(), 0711);  // the overlay lower dirs are reached through here
+  clean_stale_tmp();
+
+  ArchiveSource src(archive);
+  std::vector<ArchivedImage> archived = list_archived_images(src, default_name_for(archive));
+  if (archived.empty()) throw Error(archive.string() + ": the archive holds no image");
+  if (tag) {
+    std::erase_if(archived, [&](const ArchivedImage& a) { return !tag_matches(a.tags, *tag); });
+    if (archived.empty()) throw Error(archive.string() + ": no image tagged \"" + *tag + "\" in the archive");
+  }
+  read_image_configs(src, archived, limits.max_layers);
+
+  // Layers not in the store yet, by the archive file that holds them.
+  std::map<std::string, LayerJob> jobs;
+  for (const auto& img : archived) {
+    for (const auto& l : img.layers) {
+      if (exists_nofollow(p.layers() / digest_hex(l.diff_id))) continue;
+      std::string name = src.canonical_name(l.name);
+      if (name.empty())
+        throw Error(archive.string() + ": layer blob " + l.name + " is missing from the archive");
+      auto [it, inserted] = jobs.emplace(name, LayerJob{l.diff_id, l.digest});
+      if (!inserted && it->second.diff_id != l.diff_id)
+        throw Error(archive.string() + ": blob " + l.name + " is given two different diffIDs");
+    }
+  }
+  std::set<std::string> wanted;
+  for (const auto& [name, job] : jobs) wanted.insert(name);
+  std::set<std::string> seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
+    unpack_layer_into_store(jobs.at(name), reader, limits, progress);
+  });
+  for (const auto& name : wanted)
+    if (!seen.count(name))
+      throw Error(archive.string() + ": layer blob " + name + " is missing from the archive");
+
+  // Records: written under the store lock, each atomically.
+  std::vector<Image> images;
+  {
+    FileLock lock(p.locks() / "store.lock");
+    for (const auto& a : archived) {
+      sfs::path record = p.images() / (digest_hex(a.id) + ".json");
+      std::vector<std::string> tags = a.tags;
+      if (exists_nofollow(record))
+        for (const auto& t : read_record(record).repo_tags)
+          if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+      json rec;
+      rec["id"] = a.id;
+      rec["repo_tags"] = tags;
+      uint64_t size = 0;
+      json diff_ids = json::array();
+      for (const auto& l : a.layers) {
+        sfs::path dir = p.layers() / digest_hex(l.diff_id);
+        if (!exists_nofollow(dir))
+          throw Error("layer " + short_id(l.diff_id) +
+                      " was removed while loading (a concurrent rmi?); load again");
+        size += read_json(p.layers() / (digest_hex(l.diff_id) + ".json")).value("size", uint64_t{0});
+        diff_ids.push_back(l.diff_id);
+      }
+      rec["diff_ids"] = diff_ids;
+      rec["size"] = size;
+      rec["config"] = json::parse(a.config_json);
+      // Tags move to the newest image.
+      for (const auto& other : list()) {
+        if (other.id == a.id) continue;
+        std::vector<std::string> kept;
+        for (const auto& t : other.repo_tags)
+          if (std::find(tags.begin(), tags.end(), t) == tags.end()) kept.push_back(t);
+        if (kept.size() == other.repo_tags.size()) continue;
+        json orec = read_json(p.images() / (digest_hex(other.id) + ".json"));
+        orec["repo_tags"] = kept;
+        fs::write_file_atomic(p.images() / (digest_hex(other.id) + ".json"), orec.dump(2) + "\n");
+      }
+      fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
+      images.push_back(read_record(record));
+    }
+  }
+  return images;
+}
+
+// ----------------------------------------------------------------- remove --
+
+void Store::remove_unused_layers(RemoveResult& result) {
+  StorePaths p{root_};
+  std::set<std::string> used;
+  for (const auto& img : list())
+    for (const auto& d : img.diff_ids) used.insert(digest_hex(d));
+  std::error_code ec;
+  std::vector<std::string> unused;
+  for (const auto& e : sfs::directory_iterator(p.layers(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == 64 && e.is_directory() && !used.count(name)) unused.push_back(name);
+  }
+  for (const auto& hex : unused) {
+    // Move it out of sight first: a half-deleted layer is never visible.
+    sfs::path doomed = p.tmp() / ("rm-" + hex + "." + std::to_string(::getpid()));
+    fs::mkdir_p(p.tmp(), 0700);
+    check_sys(::rename((p.layers() / hex).c_str(), doomed.c_str()), "rename", p.layers() / hex);
+    ::unlink((p.layers() / (hex + ".json")).c_str());
+    fs::remove_tree(doomed);
+    result.deleted.push_back("sha256:" + hex);
+  }
+}
+
+RemoveResult Store::remove(const std::string& ref) {
+  StorePaths p{root_};
+  FileLock lock(p.locks() / "store.lock");
+  std::optional<Image> img = find(ref);
+  if (!img) throw Error("No such image: " + ref);
+  sfs::path record = p.images() / (digest_hex(img->id) + ".json");
+  RemoveResult result;
+  std::string as_tag;
+  try {
+    as_tag = parse_reference(ref).str();
+  } catch (const Error&) {
+  }
+  bool by_tag = std::find(img->repo_tags.begin(), img->repo_tags.end(), as_tag) != img->repo_tags.end();
+  if (by_tag && img->repo_tags.size() > 1) {
+    // One of several tags: only the tag goes.
+    json rec = read_json(record);
+    std::erase(img->repo_tags, as_tag);
+    rec["repo_tags"] = img->repo_tags;
+    fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
+    result.untagged.push_back(as_tag);
+    return result;
+  }
+  result.untagged = img->repo_tags;
+  check_sys(::unlink(record.c_str()), "unlink", record);
+  result.deleted.push_back(img->id);
+  remove_unused_layers(result);
+  return result;
+}
+
+}  // namespace mctr::image

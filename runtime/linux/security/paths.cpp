@@ -1,0 +1,90 @@
+// Masked and read-only paths: parts of /proc and /sys that would leak host
+// information (kcore, keys, timer_list, firmware...) or let the container
+// change the host kernel (/proc/sys, /proc/sysrq-trigger). Runs in the
+// container's mount namespace after pivot_root, so "/proc" is the
+// container's own proc mount.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "linux/security/security.h"
+#include "util/error.h"
+
+namespace mctr::security {
+
+const std::vector<std::string>& masked_paths() {
+  static const std::vector<std::string> paths = {
+      "/proc/acpi",
+      "/proc/asound",
+      "/proc/interrupts",
+      "/proc/kcore",
+      "/proc/keys",
+      "/proc/latency_stats",
+      "/proc/sched_debug",
+      "/proc/scsi",
+      "/proc/timer_list",
+      "/proc/timer_stats",
+      "/sys/devices/virtual/powercap",
+      "/sys/firmware",
+  };
+  return paths;
+}
+
+const std::vector<std::string>& readonly_paths() {
+  static const std::vector<std::string> paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
+  return paths;
+}
+
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// A file is hidden behind /dev/null (reads give nothing, writes vanish); a
+// directory behind an empty read-only tmpfs.
+void mask_path(const std::string& path) {
+  if (!exists(path)) return;  // not every kernel has every file
+  if (mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) == 0) return;
+  if (errno != ENOTDIR) throw_sys("mount(/dev/null)", path);
+  // Binding a file onto a directory fails with ENOTDIR.
+  check_sys(mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
+}
+
+// The flags of the mount `path` lives on that a bind remount must keep: an
+// unprivileged remount may not clear nosuid/nodev/noexec ("locked" flags),
+// and the kernel answers EPERM if we try.
+unsigned long locked_flags(const std::string& path) {
+  struct statvfs sv {};
+  check_sys(statvfs(path.c_str(), &sv), "statvfs", path);
+  unsigned long flags = 0;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+// A bind mount of a path onto itself gives it its own mount, whose flags
+// can then be changed to read-only without touching the rest of /proc.
+void make_readonly(const std::string& path) {
+  if (!exists(path)) return;
+  check_sys(mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "mount(bind)", path);
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path);
+  check_sys(mount(path.c_str(), path.c_str(), nullptr, flags, nullptr), "mount(remount,ro)", path);
+}
+
+}  // namespace
+
+void mask_paths(bool privileged) {
+  if (privileged) return;  // --privileged sees the real /proc and /sys
+  for (const auto& p : masked_paths()) mask_path(p);
+  for (const auto& p : readonly_paths()) make_readonly(p);
+}
+
+}  // namespace mctr::security

@@ -1,0 +1,233 @@
+// Seccomp: a BPF filter the kernel runs on every system call of the
+// container. libseccomp compiles our rule table into that BPF program.
+//
+// The filter is inherited by every child and survives execve; it can never
+// be removed, only made stricter. Loading it needs either CAP_SYS_ADMIN or
+// no_new_privs (otherwise a filter could confuse a setuid-root program).
+#include <seccomp.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "linux/security/seccomp_profile.h"
+#include "linux/security/security.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace mctr::security {
+
+namespace {
+
+// Go's name for this machine (Docker's profiles use GOARCH-style names in
+// includes/excludes "arches").
+const char* native_go_arch() {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__i386__)
+  return "x86";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__arm__)
+  return "arm";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return "ppc64le";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// "CAP_SYS_ADMIN" and "SYS_ADMIN" compare equal.
+std::string strip_cap_prefix(const std::string& s) { return s.rfind("CAP_", 0) == 0 ? s.substr(4) : s; }
+
+bool cap_kept(const std::vector<std::string>& kept, const std::string& cap) {
+  std::string want = strip_cap_prefix(cap);
+  return std::any_of(kept.begin(), kept.end(),
+                     [&](const std::string& k) { return strip_cap_prefix(k) == want; });
+}
+
+// "6.18.44-fc" -> {6, 18, 44}
+std::vector<int> parse_version(const std::string& s) {
+  std::vector<int> v;
+  int major = 0, minor = 0, patch = 0;
+  int n = std::sscanf(s.c_str(), "%d.%d.%d", &major, &minor, &patch);
+  if (n < 1) throw Error("seccomp: bad kernel version: " + s);
+  v = {major, n >= 2 ? minor : 0, n >= 3 ? patch : 0};
+  return v;
+}
+
+bool kernel_at_least(const std::string& min) {
+  struct utsname u {};
+  uname(&u);
+  return parse_version(u.release) >= parse_version(min);
+}
+
+uint32_t to_libseccomp(Action a, int errno_ret, int default_errno) {
+  switch (a) {
+    case Action::Allow:
+      return SCMP_ACT_ALLOW;
+    case Action::Errno:
+      return SCMP_ACT_ERRNO(static_cast<uint16_t>(errno_ret >= 0 ? errno_ret : default_errno));
+    case Action::KillThread:
+      return SCMP_ACT_KILL_THREAD;
+    case Action::KillProcess:
+      return SCMP_ACT_KILL_PROCESS;
+    case Action::Trap:
+      return SCMP_ACT_TRAP;
+    case Action::Trace:
+      return SCMP_ACT_TRACE(static_cast<uint16_t>(errno_ret >= 0 ? errno_ret : default_errno));
+    case Action::Log:
+      return SCMP_ACT_LOG;
+  }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+scmp_compare to_libseccomp(Op op) {
+  switch (op) {
+    case Op::NotEqual:
+      return SCMP_CMP_NE;
+    case Op::Less:
+      return SCMP_CMP_LT;
+    case Op::LessEqual:
+      return SCMP_CMP_LE;
+    case Op::Equal:
+      return SCMP_CMP_EQ;
+    case Op::GreaterEqual:
+      return SCMP_CMP_GE;
+    case Op::Greater:
+      return SCMP_CMP_GT;
+    case Op::MaskedEqual:
+      return SCMP_CMP_MASKED_EQ;
+  }
+  return SCMP_CMP_EQ;
+}
+
+scmp_arg_cmp to_libseccomp(const ArgCheck& a) {
+  return scmp_arg_cmp{a.index, to_libseccomp(a.op), a.value, a.value_two};
+}
+
+// Owns a libseccomp filter context.
+class Filter {
+ public:
+  explicit Filter(uint32_t default_action) : ctx_(seccomp_init(default_action)) {
+    if (!ctx_) throw Error("seccomp_init failed");
+  }
+  ~Filter() { seccomp_release(ctx_); }
+  Filter(const Filter&) = delete;
+  Filter& operator=(const Filter&) = delete;
+  scmp_filter_ctx get() const { return ctx_; }
+
+ private:
+  scmp_filter_ctx ctx_;
+};
+
+void check_rc(int rc, const std::string& what) {
+  if (rc < 0) throw SysError(what, "", -rc);
+}
+
+void add_architectures(const Filter& f, const std::vector<std::string>& arches) {
+  for (const auto& name : arches) {
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    if (arch == 0) throw Error("seccomp: unknown architecture: " + name);
+    int rc = seccomp_arch_add(f.get(), arch);
+    if (rc != -EEXIST) check_rc(rc, "seccomp_arch_add(" + name + ")");
+  }
+}
+
+// OCI/runc semantics: checks on different arguments must all hold (one
+// rule, AND); several checks on the same argument are alternatives (one
+// rule each, OR).
+std::vector<std::vector<scmp_arg_cmp>> arg_groups(const std::vector<ArgCheck>& args) {
+  std::map<unsigned, int> per_index;
+  for (const auto& a : args) per_index[a.index]++;
+  bool same_index_twice =
+      std::any_of(per_index.begin(), per_index.end(), [](auto& kv) { return kv.second > 1; });
+  std::vector<std::vector<scmp_arg_cmp>> groups;
+  if (same_index_twice) {
+    for (const auto& a : args) groups.push_back({to_libseccomp(a)});
+  } else {
+    std::vector<scmp_arg_cmp> all;
+    for (const auto& a : args) all.push_back(to_libseccomp(a));
+    groups.push_back(all);
+  }
+  return groups;
+}
+
+void add_rule(const Filter& f, const SyscallRule& r, uint32_t action) {
+  for (const auto& name : r.names) {
+    // A name this libseccomp or architecture does not know is skipped, as
+    // runc does: profiles list syscalls of every architecture.
+    int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR) continue;
+    for (const auto& group : arg_groups(r.args)) {
+      int rc = seccomp_rule_add_array(f.get(), action, nr, static_cast<unsigned>(group.size()),
+                                      group.empty() ? nullptr : group.data());
+      check_rc(rc, "seccomp_rule_add(" + name + ")");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<SyscallRule> applicable_rules(const Profile& p, const std::vector<std::string>& kept_caps) {
+  const std::string arch = native_go_arch();
+  std::vector<SyscallRule> out;
+  for (const auto& r : p.syscalls) {
+    const Condition& ex = r.excludes;
+    if (contains(ex.arches, arch)) continue;
+    if (std::any_of(ex.caps.begin(), ex.caps.end(), [&](auto& c) { return cap_kept(kept_caps, c); }))
+      continue;
+    if (!ex.min_kernel.empty() && kernel_at_least(ex.min_kernel)) continue;
+    const Condition& in = r.includes;
+    if (!in.arches.empty() && !contains(in.arches, arch)) continue;
+    if (!std::all_of(in.caps.begin(), in.caps.end(), [&](auto& c) { return cap_kept(kept_caps, c); }))
+      continue;
+    if (!in.min_kernel.empty() && !kernel_at_least(in.min_kernel)) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
+  const uint32_t default_action = to_libseccomp(p.default_action, p.default_errno, p.default_errno);
+  Filter f(default_action);
+  // We set no_new_privs ourselves (set_no_new_privs), before this call.
+  check_rc(seccomp_attr_set(f.get(), SCMP_FLTATR_CTL_NNP, 0), "seccomp_attr_set(CTL_NNP)");
+  add_architectures(f, p.architectures);
+  for (const auto& r : applicable_rules(p, kept_caps)) {
+    uint32_t action = to_libseccomp(r.action, r.errno_ret, p.default_errno);
+    // libseccomp refuses a rule whose action is the default one; it would be a no-op anyway.
+    if (action == default_action) continue;
+    add_rule(f, r, action);
+  }
+  check_rc(seccomp_load(f.get()), "seccomp_load");
+}
+
+void read_seccomp_profile(Options& o) {
+  if (o.privileged || o.seccomp.empty() || o.seccomp == "unconfined") return;
+  o.seccomp_profile_json = fs::read_file(o.seccomp);
+  parse_profile_json(o.seccomp_profile_json);  // throws a one-line Error when malformed
+}
+
+void apply_seccomp(const Options& o) {
+  if (o.privileged || o.seccomp == "unconfined") return;
+  Profile profile;
+  if (o.seccomp.empty())
+    profile = docker_default_profile();
+  else if (!o.seccomp_profile_json.empty())
+    profile = parse_profile_json(o.seccomp_profile_json);
+  else
+    profile = load_profile_file(o.seccomp);
+  load_profile(profile, resolve_capabilities(o));
+}
+
+}  // namespace mctr::security
