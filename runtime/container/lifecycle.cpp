@@ -154,6 +154,10 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.resources = o.resources;
   c.security = o.security;
   security::resolve_capabilities(c.security);  // reject unknown capability names now
+  {
+    auto check = c.security;
+    security::read_seccomp_profile(check);  // and a missing or malformed seccomp profile
+  }
   Store& s = const_cast<Store&>(store);
   s.create(c);
   return c;

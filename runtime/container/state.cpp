@@ -170,7 +170,9 @@ State Store::state(const std::string& id) const {
 }
 
 void Store::save_state(const std::string& id, const State& s) const {
-  fs::write_file_atomic(dir(id) / "state.json", state_to_json(s).dump(2) + "\n", 0600);
+  // No fsync: after a crash the processes are gone anyway, and observed_state()
+  // corrects a stale "running" (runc does not fsync its state.json either).
+  fs::write_file_atomic(dir(id) / "state.json", state_to_json(s).dump(2) + "\n", 0600, false);
 }
 
 FileLock Store::lock(const std::string& id) const { return FileLock(dir(id) / "lock"); }

@@ -56,13 +56,13 @@ void write_file(const std::filesystem::path& p, const std::string& data) {
   write_all(fd.get(), data, p);
 }
 
-void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode) {
+void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode, bool durable) {
   std::filesystem::path tmp = p;
   tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
   UniqueFd fd(check_sys(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), "open", tmp));
   try {
     write_all(fd.get(), data, tmp);
-    check_sys(::fsync(fd.get()), "fsync", tmp);
+    if (durable) check_sys(::fsync(fd.get()), "fsync", tmp);
     fd.reset();
     check_sys(::rename(tmp.c_str(), p.c_str()), "rename", p);
   } catch (...) {
