@@ -239,7 +239,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     explain::step("rmdir(2)", "rmdir " + cg->path());
     cg->destroy();
   }
-  net::Network(store.root() / "network").detach(id);
+  if (store.config(id).network_mode == "bridge") net::Network(store.root() / "network").detach(id);
   explain::step("unlink/rmdir", "rm -rf " + store.dir(id).string() + "   # upper dir, logs, state");
   store.remove(id);
 }

@@ -8,6 +8,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fd.h"
@@ -203,12 +205,44 @@ void mount_binds(const Spec& s) {
   }
 }
 
+// True when "/" is the kernel's initial rootfs (the initramfs of a VM or
+// installer), seen as fstype "rootfs" in /proc/self/mountinfo.
+static bool root_is_initramfs() {
+  auto info = fs::read_file_if_exists("/proc/self/mountinfo").value_or("");
+  std::istringstream in(info);
+  for (std::string line; std::getline(in, line);) {
+    // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS"
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    if (point != "/") continue;
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream t(line.substr(dash + 3));
+    std::string fstype;
+    t >> fstype;
+    if (fstype == "rootfs") return true;
+  }
+  return false;
+}
+
 void pivot_into(const stdfs::path& new_root) {
   // pivot_root(".", "."): put the old root on top of the new one, then
   // detach it. Unlike chroot, the host's tree is then unreachable.
   explain::step("pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
   check_sys(::chdir(new_root.c_str()), "chdir", new_root);
-  if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_sys("pivot_root", new_root);
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) {
+    if (errno != EINVAL || !root_is_initramfs()) throw_sys("pivot_root", new_root);
+    // The host runs from its initramfs (rootfs), which can never be
+    // unmounted, so pivot_root refuses. Fall back like `runc --no-pivot`:
+    // move the new root over "/" and chroot into it. Weaker than pivot_root
+    // (the old root stays underneath), so only used where nothing else works.
+    explain::step("mount+chroot", "mount --move . / && chroot .   # pivot_root is refused on an initramfs");
+    check_sys(::mount(".", "/", nullptr, MS_MOVE, nullptr), "mount(MS_MOVE)", new_root);
+    check_sys(::chroot("."), "chroot", new_root);
+    check_sys(::chdir("/"), "chdir", "/");
+    return;
+  }
   explain::step("umount2(2)", "umount -l .   # detach the host's old root");
   check_sys(::umount2(".", MNT_DETACH), "umount2", "old root");
   check_sys(::chdir("/"), "chdir", "/");

@@ -254,6 +254,10 @@ void Network::detach(const std::string& container_id) {
   check_name("container id", container_id, 128);
   LeaseFile lf(state_dir_);
   auto it = lf.leases().find(container_id);
+  // No lease: attach never got as far as the veth (the lease is written
+  // first), so there is nothing of this container to remove. Returning here
+  // also keeps hosts without nf_tables (--network none only) working.
+  if (it == lf.leases().end()) return;
   std::string veth = host_veth_name(container_id);
   if (it != lf.leases().end()) veth = it->second.host_veth;
   bool veth_is_ours = true;  // without a lease, only touch a veth no other lease claims

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Runs INSIDE the test VM (pure cgroup v2, busybox sh): minictr containers
+# against the v2 cgroup manager — PID 1, OOM kill, cpu.max, pids.max, the
+# BPF device filter, and cleanup of every group.
+set -eu
+M=/usr/local/bin/minictr
+fail() { echo "FAIL: $*"; exit 1; }
+export MINICTR_ROOT=/var/lib/minictr
+mkdir -p $MINICTR_ROOT
+mount -t tmpfs tmpfs $MINICTR_ROOT   # overlayfs needs xattrs for its upper dir
+[ -f /sys/fs/cgroup/cgroup.controllers ] || fail "not a cgroup v2 host"
+
+$M load /images/busybox.tar
+out=$($M run --rm --network none busybox sh -c 'echo $$')
+[ "$out" = 1 ] || fail "PID inside: $out"
+echo "ok PID 1"
+
+set +e
+$M run --name hog --network none -m 32m busybox dd if=/dev/zero of=/dev/null bs=128M count=1
+rc=$?
+set -e
+[ $rc = 137 ] || fail "OOM exit code $rc"
+$M inspect hog | grep -q '"OOMKilled": true' || fail "OOMKilled"
+$M rm hog >/dev/null
+echo "ok OOM kill -> 137, OOMKilled"
+
+id=$($M run -d --name spin --network none --cpus 0.5 --pids-limit 32 busybox sh -c 'while :; do :; done')
+cg=/sys/fs/cgroup/minictr/$id
+[ "$(cat $cg/cpu.max)" = "50000 100000" ] || fail "cpu.max: $(cat $cg/cpu.max)"
+[ "$(cat $cg/pids.max)" = 32 ] || fail "pids.max: $(cat $cg/pids.max)"
+a=$(grep usage_usec $cg/cpu.stat | cut -d' ' -f2)
+sleep 3
+b=$(grep usage_usec $cg/cpu.stat | cut -d' ' -f2)
+pct=$(( (b - a) / 30000 ))
+echo "   busy loop under --cpus 0.5: ${pct}% of one CPU"
+[ $pct -le 55 ] || fail "--cpus 0.5 allowed ${pct}%"
+[ $pct -ge 15 ] || fail "busy loop got only ${pct}%"
+$M update --cpus 1 spin >/dev/null
+[ "$(cat $cg/cpu.max)" = "100000 100000" ] || fail "update: $(cat $cg/cpu.max)"
+$M stats --no-stream spin | grep -q spin || fail "stats"
+$M rm -f spin >/dev/null
+[ ! -d $cg ] || fail "cgroup $cg left after rm -f"
+echo "ok cpu.max, pids.max, update, stats, cleanup"
+
+set +e
+out=$($M run --rm --network none busybox sh -c 'mknod /tmp/d b 7 0 && head -c 1 /tmp/d' 2>&1)
+rc=$?
+set -e
+[ $rc != 0 ] || fail "opened a block device: $out"
+echo "$out" | grep -q "Operation not permitted" || fail "device open: $out"
+echo "ok BPF device filter denies a block device"
+
+[ -z "$(ls /sys/fs/cgroup/minictr 2>/dev/null | grep -v '^cgroup\.\|^cpu\|^io\.\|^memory\.\|^pids\.\|^cpuset\.\|^hugetlb\.\|^rdma\.\|^misc\.')" ] ||
+  fail "groups left: $(ls /sys/fs/cgroup/minictr)"
+echo "VM containers on cgroup v2: PASS"
