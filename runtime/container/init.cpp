@@ -71,6 +71,12 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
 
 void apply_process_security(const Config& cfg, const std::string& user_spec) {
   user::Identity id = user::resolve(user_spec);
+  // Switch user first, keeping the permitted capabilities across setuid()
+  // (PR_SET_KEEPCAPS), so --cap-drop SETUID still lets us become -u USER;
+  // then set the capability sets. A non-root command's execve() then
+  // leaves it with none effective (no file capabilities, no ambient set).
+  security::keep_capabilities_across_setuid();
+  user::switch_to(id);
   if (explain::on()) {
     std::string caps;
     for (auto c : security::resolve_capabilities(cfg.security)) {
@@ -80,12 +86,6 @@ void apply_process_security(const Config& cfg, const std::string& user_spec) {
     explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+eip") +
                                          "'   # PR_CAPBSET_DROP all others, then capset");
   }
-  // Switch user first, keeping the permitted capabilities across setuid()
-  // (PR_SET_KEEPCAPS), so --cap-drop SETUID still lets us become -u USER;
-  // then set the capability sets. A non-root command's execve() then
-  // leaves it with none effective (no file capabilities, no ambient set).
-  security::keep_capabilities_across_setuid();
-  user::switch_to(id);
   security::drop_capabilities(security::resolve_capabilities(cfg.security));
   if (cfg.security.no_new_privs && !cfg.security.privileged) {
     explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
