@@ -77,10 +77,11 @@ static json inspect_json(const container::Config& c, const container::State& s) 
             {"Tty", c.tty},
             {"OpenStdin", c.interactive},
             {"Env", c.env},
-            {"Cmd", cmd},
+            {"Cmd", c.args},
             {"Image", c.image},
             {"WorkingDir", c.working_dir},
-            {"Entrypoint", json::array()}}},
+            // minictr keeps the merged command only: Entrypoint + Cmd are both in Cmd.
+            {"Entrypoint", nullptr}}},
           {"NetworkSettings", net},
           {"CgroupPath", s.cgroup_path}};
 }

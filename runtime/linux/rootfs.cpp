@@ -39,21 +39,43 @@ void prepare_dirs(const Spec& s) {
 static std::string mount_replay(const char* src, const std::string& target, const char* type, unsigned long flags,
                                 const std::string& data) {
   using explain::sh_quote;
-  if (flags & MS_PRIVATE) return std::string("mount --make-") + (flags & MS_REC ? "r" : "") + "private " + target;
+  std::string cmd = "mount ";
+  if (flags & MS_PRIVATE) {
+    cmd += (flags & MS_REC) ? "--make-rprivate " : "--make-private ";
+    cmd += target;
+    return cmd;
+  }
   std::string opts;
-  auto add = [&](const char* o) { opts += (opts.empty() ? "" : ",") + std::string(o); };
+  auto add = [&](const std::string& o) {
+    if (!opts.empty()) opts += ',';
+    opts += o;
+  };
   if (flags & MS_REMOUNT) add("remount");
   if ((flags & MS_BIND) && (flags & MS_REMOUNT)) add("bind");
   if (flags & MS_RDONLY) add("ro");
   if (flags & MS_NOSUID) add("nosuid");
   if (flags & MS_NODEV) add("nodev");
   if (flags & MS_NOEXEC) add("noexec");
-  if (!data.empty()) add(data.c_str());
-  if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
-    return std::string("mount ") + (flags & MS_REC ? "--rbind " : "--bind ") + sh_quote(src) + " " + sh_quote(target);
-  if (flags & MS_REMOUNT) return "mount -o " + opts + " " + sh_quote(target);
-  return std::string("mount -t ") + type + (opts.empty() ? "" : " -o " + sh_quote(opts)) + " " + (src ? src : "none") +
-         " " + sh_quote(target);
+  if (!data.empty()) add(data);
+  if ((flags & MS_BIND) && !(flags & MS_REMOUNT)) {
+    cmd += (flags & MS_REC) ? "--rbind " : "--bind ";
+    cmd += sh_quote(src);
+  } else if (flags & MS_REMOUNT) {
+    cmd += "-o ";
+    cmd += opts;
+  } else {
+    cmd += "-t ";
+    cmd += type;
+    if (!opts.empty()) {
+      cmd += " -o ";
+      cmd += sh_quote(opts);
+    }
+    cmd += ' ';
+    cmd += src ? src : "none";
+  }
+  cmd += ' ';
+  cmd += sh_quote(target);
+  return cmd;
 }
 
 static void do_mount(const char* src, const stdfs::path& target, const char* type, unsigned long flags,

@@ -95,6 +95,10 @@ static uint16_t bind_probe(const std::string& proto, const std::string& host_ip,
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(host_ip.empty() ? INADDR_ANY : parse_ipv4(host_ip));
   addr.sin_port = htons(port);
+  // SO_REUSEADDR: connections of an earlier server still in TIME_WAIT do not
+  // make the port busy; only a live listener does.
+  int one = 1;
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
     if (errno == EADDRINUSE)
       throw Error("host port " + std::to_string(port) + "/" + proto + " is already in use");

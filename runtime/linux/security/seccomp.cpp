@@ -5,6 +5,7 @@
 // be removed, only made stricter. Loading it needs either CAP_SYS_ADMIN or
 // no_new_privs (otherwise a filter could confuse a setuid-root program).
 #include <seccomp.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -209,7 +210,14 @@ void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
     if (action == default_action) continue;
     add_rule(f, r, action);
   }
-  check_rc(seccomp_load(f.get()), "seccomp_load");
+  // Raw kernel errno on failure instead of libseccomp's generic ECANCELED.
+  check_rc(seccomp_attr_set(f.get(), SCMP_FLTATR_API_SYSRAWRC, 1), "seccomp_attr_set(API_SYSRAWRC)");
+  int rc = seccomp_load(f.get());
+  if (rc == -EACCES && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    throw Error(
+        "seccomp_load: without no_new_privs the filter needs CAP_SYS_ADMIN: load it before dropping "
+        "capabilities");
+  check_rc(rc, "seccomp_load");
 }
 
 void read_seccomp_profile(Options& o) {

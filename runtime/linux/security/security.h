@@ -42,7 +42,11 @@ void mask_paths(bool privileged);  // Docker's masked + read-only /proc, /sys pa
 // before it (see keep_capabilities_across_setuid).
 void drop_capabilities(const std::vector<std::string>& keep);
 void set_no_new_privs();
-void apply_seccomp(const Options& o);  // loads the filter (no-op when unconfined or privileged)
+// Loads the filter (no-op when unconfined or privileged). The kernel only
+// accepts it from a process with no_new_privs set or with CAP_SYS_ADMIN: with
+// no_new_privs=false, call it BEFORE drop_capabilities (as runc does; the
+// default profile allows capset, prctl, setgroups and setresuid).
+void apply_seccomp(const Options& o);
 
 // Host side, before clone: when o.seccomp names a file, read it into
 // o.seccomp_profile_json and check it parses, so a malformed profile fails
