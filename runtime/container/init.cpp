@@ -69,33 +69,48 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
   throw Error("exec: \"" + cmd + "\": executable file not found in $PATH", kExitNotFound);
 }
 
-void apply_process_security(const Config& cfg, const std::string& user_spec) {
+// The seccomp filter: the precompiled program, or compile it now (exec).
+static void load_seccomp(const Config& cfg, const std::vector<sock_filter>* seccomp) {
+  if (cfg.security.privileged || cfg.security.seccomp == "unconfined") return;
+  explain::step("seccomp(2)", "# load the BPF syscall filter: " + (cfg.security.seccomp.empty()
+                                                                         ? std::string("Docker's default profile")
+                                                                         : cfg.security.seccomp));
+  if (seccomp)
+    security::load_seccomp_program(*seccomp);
+  else
+    security::apply_seccomp(cfg.security);
+}
+
+void apply_process_security(const Config& cfg, const std::string& user_spec,
+                            const std::vector<sock_filter>* seccomp) {
   user::Identity id = user::resolve(user_spec);
-  // Switch user first, keeping the permitted capabilities across setuid()
+  const bool no_new_privs = cfg.security.no_new_privs && !cfg.security.privileged;
+  // Without no_new_privs the kernel only takes a filter from a process that
+  // holds CAP_SYS_ADMIN: load it first, while we still do (as runc does).
+  if (!no_new_privs) load_seccomp(cfg, seccomp);
+  // Switch user, keeping the permitted capabilities across setuid()
   // (PR_SET_KEEPCAPS), so --cap-drop SETUID still lets us become -u USER;
   // then set the capability sets. A non-root command's execve() then
   // leaves it with none effective (no file capabilities, no ambient set).
   security::keep_capabilities_across_setuid();
   user::switch_to(id);
+  const auto keep = security::resolve_capabilities(cfg.security);
   if (explain::on()) {
     std::string caps;
-    for (auto c : security::resolve_capabilities(cfg.security)) {
+    for (auto c : keep) {
       for (auto& ch : c) ch = static_cast<char>(std::tolower(ch));
       caps += (caps.empty() ? "cap_" : ",cap_") + c;
     }
-    explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+eip") +
+    explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+ep") +
                                          "'   # PR_CAPBSET_DROP all others, then capset");
   }
-  security::drop_capabilities(security::resolve_capabilities(cfg.security));
-  if (cfg.security.no_new_privs && !cfg.security.privileged) {
+  security::drop_capabilities(keep);
+  if (no_new_privs) {
     explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
     security::set_no_new_privs();
+    // Seccomp last: from here on only the allowed syscalls work, and execve is one.
+    load_seccomp(cfg, seccomp);
   }
-  // Seccomp last: from here on only the allowed syscalls work, and execve is one.
-  if (!cfg.security.privileged && cfg.security.seccomp != "unconfined")
-    explain::step("seccomp(2)", "# load the BPF syscall filter: " +
-                                    (cfg.security.seccomp.empty() ? std::string("Docker's default profile") : cfg.security.seccomp));
-  security::apply_seccomp(cfg.security);
 }
 
 static void setup_stdio(const InitStdio& stdio) {
@@ -121,7 +136,7 @@ static void enter_working_dir(const std::string& dir) {
 // Every step that can fail throws; container_init reports the message to
 // the parent over the sync channel and exits.
 static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                           linux_ns::SyncChannel& sync) {
+                           linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp) {
   // 1. Wait until the parent has put us in our cgroup and network.
   auto go = sync.recv_from_parent();
   if (!go || *go != "go") throw Error("parent aborted setup");
@@ -149,7 +164,7 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   std::vector<std::string> env = container_env(cfg, home);
   if (cfg.args.empty()) throw Error("no command specified", kExitRuntimeError);
   std::string exe = find_executable(cfg.args[0], env);
-  apply_process_security(cfg, cfg.user);
+  apply_process_security(cfg, cfg.user, &seccomp);
 
   std::vector<char*> argv, envp;
   for (const auto& a : cfg.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -173,12 +188,12 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
 }
 
 void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                    linux_ns::SyncChannel& sync) {
+                    linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp) {
   sync.become_child();
   int code = kExitRuntimeError;
   std::string msg;
   try {
-    setup_and_exec(cfg, fs_spec, stdio, sync);
+    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp);
   } catch (const Error& e) {
     code = e.exit_code();
     msg = e.what();

@@ -2,6 +2,8 @@
 // pipeline of setup steps. Runs in the child; never returns.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <string>
 #include <vector>
 
@@ -16,8 +18,10 @@ struct InitStdio {
   std::string pty_slave;            // when -t
 };
 
+// `seccomp` is the filter compiled by the parent before clone (see
+// security::compile_seccomp): the child only loads it.
 [[noreturn]] void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                                 linux_ns::SyncChannel& sync);
+                                 linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
 // (and TERM with -t) when not set, as Docker does.
@@ -29,6 +33,9 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
 
 // Apply the process-level settings shared by the init and `exec`:
 // user, capabilities, no_new_privs, seccomp.
-void apply_process_security(const Config& cfg, const std::string& user_spec);
+// A precompiled `seccomp` program is loaded as is; without one (exec) the
+// profile is compiled here.
+void apply_process_security(const Config& cfg, const std::string& user_spec,
+                            const std::vector<sock_filter>* seccomp = nullptr);
 
 }  // namespace mctr::container

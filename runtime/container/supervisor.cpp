@@ -208,6 +208,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   cg->apply(cfg.resources);
   apply_device_allow_list(*cg, cfg.security.privileged);
   security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
+  // Compile the seccomp filter now, in parallel with nothing but cheaper
+  // than in the child's critical path; the init only loads it.
+  const std::vector<sock_filter> seccomp = security::compile_seccomp(cfg.security);
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
@@ -228,7 +231,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   pid_t pid = linux_ns::clone_process(linux_ns::container_clone_flags(new_netns));
   if (pid == 0) {
     ::close(status_fd);
-    container_init(cfg, spec, stdio, sync);  // never returns
+    container_init(cfg, spec, stdio, sync, seccomp);  // never returns
   }
   sync.become_parent();
   pipes.out_w.reset();

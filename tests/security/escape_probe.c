@@ -55,8 +55,9 @@ static int ns_flags(int argc, char** argv) {
   static const struct {
     const char* name;
     int flag;
-  } names[] = {{"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},      {"user", CLONE_NEWUSER},
-               {"pid", CLONE_NEWPID},  {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
+  } names[] = {{"mnt", CLONE_NEWNS},       {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
+               {"user", CLONE_NEWUSER},    {"pid", CLONE_NEWPID}, {"net", CLONE_NEWNET},
+               {"cgroup", CLONE_NEWCGROUP}};
   int flags = 0;
   for (int i = 0; i < argc; i++) {
     size_t j;
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
   }
   const char* cmd = argv[1];
   if (!strcmp(cmd, "keyctl"))
-    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1) >= 0 ? ok() : refused("keyctl");
+    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1) >= 0 ? ok()
+                                                                                        : refused("keyctl");
   if (!strcmp(cmd, "unshare")) return unshare(ns_flags(argc - 2, argv + 2)) == 0 ? ok() : refused("unshare");
   if (!strcmp(cmd, "clone")) return do_clone(ns_flags(argc - 2, argv + 2));
   if (!strcmp(cmd, "mount") && argc == 3) return do_mount(argv[2]);

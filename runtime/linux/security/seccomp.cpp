@@ -5,7 +5,10 @@
 // be removed, only made stricter. Loading it needs either CAP_SYS_ADMIN or
 // no_new_privs (otherwise a filter could confuse a setuid-root program).
 #include <seccomp.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 
 namespace mctr::security {
@@ -198,9 +202,9 @@ std::vector<SyscallRule> applicable_rules(const Profile& p, const std::vector<st
   return out;
 }
 
-void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
+// Build the libseccomp filter for a profile (rules for the kept capabilities).
+static void build_filter(Filter& f, const Profile& p, const std::vector<std::string>& kept_caps) {
   const uint32_t default_action = to_libseccomp(p.default_action, p.default_errno, p.default_errno);
-  Filter f(default_action);
   // We set no_new_privs ourselves (set_no_new_privs), before this call.
   check_rc(seccomp_attr_set(f.get(), SCMP_FLTATR_CTL_NNP, 0), "seccomp_attr_set(CTL_NNP)");
   add_architectures(f, p.architectures);
@@ -210,6 +214,11 @@ void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
     if (action == default_action) continue;
     add_rule(f, r, action);
   }
+}
+
+void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
+  Filter f(to_libseccomp(p.default_action, p.default_errno, p.default_errno));
+  build_filter(f, p, kept_caps);
   // Raw kernel errno on failure instead of libseccomp's generic ECANCELED.
   check_rc(seccomp_attr_set(f.get(), SCMP_FLTATR_API_SYSRAWRC, 1), "seccomp_attr_set(API_SYSRAWRC)");
   int rc = seccomp_load(f.get());
@@ -226,16 +235,37 @@ void read_seccomp_profile(Options& o) {
   parse_profile_json(o.seccomp_profile_json);  // throws a one-line Error when malformed
 }
 
+static Profile profile_of(const Options& o) {
+  if (o.seccomp.empty()) return docker_default_profile();
+  if (!o.seccomp_profile_json.empty()) return parse_profile_json(o.seccomp_profile_json);
+  return load_profile_file(o.seccomp);
+}
+
 void apply_seccomp(const Options& o) {
   if (o.privileged || o.seccomp == "unconfined") return;
-  Profile profile;
-  if (o.seccomp.empty())
-    profile = docker_default_profile();
-  else if (!o.seccomp_profile_json.empty())
-    profile = parse_profile_json(o.seccomp_profile_json);
-  else
-    profile = load_profile_file(o.seccomp);
-  load_profile(profile, resolve_capabilities(o));
+  load_profile(profile_of(o), resolve_capabilities(o));
+}
+
+std::vector<sock_filter> compile_seccomp(const Options& o) {
+  if (o.privileged || o.seccomp == "unconfined") return {};
+  Profile p = profile_of(o);
+  Filter f(to_libseccomp(p.default_action, p.default_errno, p.default_errno));
+  build_filter(f, p, resolve_capabilities(o));
+  // libseccomp 2.5 exports the program only to a file descriptor.
+  UniqueFd mem(check_sys(::memfd_create("seccomp-bpf", MFD_CLOEXEC), "memfd_create"));
+  check_rc(seccomp_export_bpf(f.get(), mem.get()), "seccomp_export_bpf");
+  off_t size = check_sys(::lseek(mem.get(), 0, SEEK_END), "lseek", "seccomp-bpf");
+  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), prog.data(), prog.size() * sizeof(sock_filter), 0) != static_cast<ssize_t>(size))
+    throw_sys("pread", "seccomp-bpf");
+  return prog;
+}
+
+void load_seccomp_program(const std::vector<sock_filter>& program) {
+  if (program.empty()) return;
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
+  // Needs no_new_privs (set just before) or CAP_SYS_ADMIN.
+  check_sys(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0), "prctl(PR_SET_SECCOMP)");
 }
 
 }  // namespace mctr::security

@@ -4,6 +4,8 @@
 // (devices.h).
 #pragma once
 
+#include <linux/filter.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -47,6 +49,13 @@ void set_no_new_privs();
 // no_new_privs=false, call it BEFORE drop_capabilities (as runc does; the
 // default profile allows capset, prctl, setgroups and setresuid).
 void apply_seccomp(const Options& o);
+
+// The same filter in two steps, so the slow part runs before clone():
+// compile_seccomp() turns the profile into the BPF program (libseccomp takes
+// ~35 ms for Docker's profile); load_seccomp_program() in the child only hands
+// it to the kernel. An empty program means "no filter" (unconfined, privileged).
+std::vector<sock_filter> compile_seccomp(const Options& o);
+void load_seccomp_program(const std::vector<sock_filter>& program);
 
 // Host side, before clone: when o.seccomp names a file, read it into
 // o.seccomp_profile_json and check it parses, so a malformed profile fails

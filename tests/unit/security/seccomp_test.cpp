@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -299,4 +300,31 @@ TEST(Seccomp, MalformedProfilesAreOneLineErrors) {
   }
   o.seccomp = "/nonexistent/profile.json";
   EXPECT_THROW(sec::read_seccomp_profile(o), mctr::SysError);
+}
+
+TEST(Seccomp, WithoutNoNewPrivsLoadBeforeDroppingCaps) {
+  // After the capability drop (no CAP_SYS_ADMIN) and without no_new_privs
+  // the kernel refuses the filter: a clear error says what to do.
+  int rc = run_in_child([] {
+    isolate();
+    sec::drop_capabilities(sec::default_capabilities());
+    try {
+      sec::apply_seccomp({});
+      CHILD_CHECK(!"the kernel accepted a filter without no_new_privs or CAP_SYS_ADMIN");
+    } catch (const mctr::Error& e) {
+      CHILD_CHECK(std::string(e.what()).find("no_new_privs") != std::string::npos);
+    }
+  });
+  EXPECT_EQ(rc, 0);
+  // The working order: filter first (still holding CAP_SYS_ADMIN), then the
+  // drop, which the default profile allows (capset, prctl).
+  rc = run_in_child([] {
+    isolate();
+    sec::apply_seccomp({});
+    sec::drop_capabilities(sec::default_capabilities());
+    CHILD_CHECK(seccomp_mode() == 2);
+    CHILD_CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0);
+    CHILD_CHECK(fails_with(unshare(CLONE_NEWNS), EPERM));
+  });
+  EXPECT_EQ(rc, 0);
 }
