@@ -115,6 +115,7 @@ int start_and_follow(const std::filesystem::path& root, const std::string& id, b
   // With -t the terminal goes raw: ^C and friends reach the container as bytes.
   std::optional<pty::RawMode> raw;
   if (attach && tty && ::isatty(0)) raw.emplace(0);
+  if (attach) container::SupervisorHandle::hold_signals();
   auto sup = container::SupervisorHandle::launch(root, id, attach);
   auto started = sup.wait_started();
   if (!started.ok) {

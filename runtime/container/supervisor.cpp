@@ -430,16 +430,28 @@ StartResult SupervisorHandle::wait_started() {
   return r;
 }
 
-std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
+static sigset_t forwarded_signals() {
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
-    sigaddset(&mask, s);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  return mask;
+}
+
+void SupervisorHandle::hold_signals() {
+  sigset_t mask = forwarded_signals();
+  for (int s = 1; s < NSIG; ++s) {
     // An ignored signal is dropped, never queued: a shell starts background
     // jobs with SIGINT ignored, and we still want to forward it.
-    std::signal(s, SIG_DFL);
+    if (sigismember(&mask, s)) std::signal(s, SIG_DFL);
   }
+  // Blocked from now on: a ^C that comes while the container is still
+  // starting waits in the queue until wait_exited() forwards it.
   sigprocmask(SIG_BLOCK, &mask, nullptr);
+}
+
+std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
+  hold_signals();
+  sigset_t mask = forwarded_signals();
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC), "signalfd"));
   int interrupts = 0;
   for (;;) {

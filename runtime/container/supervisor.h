@@ -29,6 +29,10 @@ class SupervisorHandle {
   // it detaches from them completely (its own session, /dev/null).
   static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);
 
+  // Attached runs: block the signals we forward (SIGINT, SIGTERM, ...) before
+  // launch, so none is lost or kills us while the container starts.
+  static void hold_signals();
+
   StartResult wait_started();
   // Attached mode: wait for "exited N", forwarding signals we receive to the
   // container (a second Ctrl-C kills it). Returns the exit code, or nullopt
