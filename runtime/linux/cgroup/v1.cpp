@@ -71,10 +71,19 @@ void V1Manager::create() {
   });
   for (const auto& d : unique_dirs_) {
     std::filesystem::path parent = d.parent_path();
-    if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", parent);
     bool is_cpuset = d == dir("cpuset");
-    if (is_cpuset) v1_init_cpuset(parent);
-    check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
+    // The shared parent (minictr/) is removed by the last container's
+    // destroy(), maybe between our two mkdirs: then make it again.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", parent);
+        if (is_cpuset) v1_init_cpuset(parent);
+        check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
+        break;
+      } catch (const SysError& e) {
+        if (e.err() != ENOENT || attempt == 10) throw;
+      }
+    }
     made.push_back(d);
     if (is_cpuset) v1_init_cpuset(d);
   }
@@ -197,7 +206,12 @@ void V1Manager::destroy() {
   } catch (const SysError&) {
     // Fall back to killing pid by pid below.
   }
-  for (const auto& d : unique_dirs_) remove_group_tree(d);
+  for (const auto& d : unique_dirs_) {
+    remove_group_tree(d);
+    // The last container also removes the shared minictr/ parent, so nothing
+    // of ours stays in the host's hierarchies (EBUSY while others live: fine).
+    ::rmdir(d.parent_path().c_str());
+  }
 }
 
 }  // namespace mctr::cgroup
