@@ -23,9 +23,11 @@ void add_cp(CLI::App& app, Globals& g) {
     if (from && to) throw Error("copying between containers is not supported");
     if (!from && !to) throw Error("must specify at least one container source (CONTAINER:PATH)");
     if (from) {
-      container::copy_from_container(store, store.resolve(from->first), from->second.empty() ? "/" : from->second, *dst);
+      container::copy_from_container(store, store.resolve(from->first),
+                                     from->second.empty() ? "/" : from->second, *dst);
     } else {
-      container::copy_to_container(store, store.resolve(to->first), *src, to->second.empty() ? "/" : to->second);
+      container::copy_to_container(store, store.resolve(to->first), *src,
+                                   to->second.empty() ? "/" : to->second);
     }
     g.exit_code = 0;
   });

@@ -1,6 +1,7 @@
 // minictr exec [-it] [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...
-#include "cli/verbs.h"
 #include "container/exec.h"
+
+#include "cli/verbs.h"
 
 namespace mctr::cli {
 

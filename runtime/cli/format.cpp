@@ -1,7 +1,7 @@
 #include "cli/format.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace mctr::cli {
 

@@ -34,8 +34,8 @@ void add_ps(CLI::App& app, Globals& g) {
   sub->callback([&g, all, quiet] {
     container::Store store(g.root());
     if (!*quiet)
-      std::printf("%-12s   %-20s   %-22s   %-26s   %-30s   %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS",
-                  "NAMES");
+      std::printf("%-12s   %-20s   %-22s   %-26s   %-30s   %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+                  "STATUS", "PORTS", "NAMES");
     for (const auto& id : store.ids()) {
       container::Config c;
       container::State s;
@@ -52,8 +52,8 @@ void add_ps(CLI::App& app, Globals& g) {
       }
       std::printf("%-12s   %-20s   %-22s   %-26s   %-30s   %s\n", id.substr(0, 12).c_str(), c.image.c_str(),
                   command_text(c.args).c_str(),
-                  status_text(s.status, s.exit_code, s.started_at, s.finished_at).c_str(), ports_text(s).c_str(),
-                  c.name.c_str());
+                  status_text(s.status, s.exit_code, s.started_at, s.finished_at).c_str(),
+                  ports_text(s).c_str(), c.name.c_str());
     }
     g.exit_code = 0;
   });

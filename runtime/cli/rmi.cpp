@@ -12,7 +12,8 @@ namespace mctr::cli {
 
 // The image's layers are the lower dirs of its containers' overlays:
 // deleting them under a container (even a stopped one) would break it.
-static void refuse_if_in_use(const image::Store& store, const container::Store& containers, const std::string& ref) {
+static void refuse_if_in_use(const image::Store& store, const container::Store& containers,
+                             const std::string& ref) {
   auto img = store.find(ref);
   if (!img) return;  // store.remove reports "no such image"
   bool untag_only = img->repo_tags.size() > 1 && ref.rfind("sha256:", 0) != 0 &&

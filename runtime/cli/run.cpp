@@ -40,12 +40,14 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("--name", o.name, "Container name");
   sub->add_option("--hostname,-h", o.hostname, "Container host name");
   sub->add_option("-e,--env", o.env, "Set environment variables")->allow_extra_args(false);
-  sub->add_option("--env-file", o.env_files, "Read environment variables from a file")->allow_extra_args(false);
+  sub->add_option("--env-file", o.env_files, "Read environment variables from a file")
+      ->allow_extra_args(false);
   sub->add_option("-w,--workdir", o.workdir, "Working directory inside the container");
   sub->add_option("-u,--user", o.user, "User (name|uid[:group|gid])");
   sub->add_option("--entrypoint", f.entrypoint, "Overwrite the image's ENTRYPOINT")
       ->each([&f](const std::string&) { f.entrypoint_set = true; });
-  sub->add_option("-v,--volume", o.volumes, "Bind mount or named volume SRC:DST[:ro]")->allow_extra_args(false);
+  sub->add_option("-v,--volume", o.volumes, "Bind mount or named volume SRC:DST[:ro]")
+      ->allow_extra_args(false);
   sub->add_option("-p,--publish", o.ports, "Publish a port [hostip:]hostport:containerport[/proto]")
       ->allow_extra_args(false);
   sub->add_flag("-P,--publish-all", o.publish_all, "Publish all EXPOSEd ports to free host ports");
@@ -61,7 +63,8 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("--cap-add", o.security.cap_add, "Add Linux capabilities")->allow_extra_args(false);
   sub->add_option("--cap-drop", o.security.cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
   sub->add_flag("--privileged", o.security.privileged, "Give extended privileges to this container");
-  sub->add_option("--security-opt", f.security_opts, "seccomp=unconfined|FILE, no-new-privileges[:true|false]")
+  sub->add_option("--security-opt", f.security_opts,
+                  "seccomp=unconfined|FILE, no-new-privileges[:true|false]")
       ->allow_extra_args(false);
   // Everything after the image is the command, flags included.
   sub->positionals_at_end();
@@ -77,16 +80,19 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
     if (*r.memory < 6 * 1024 * 1024) throw Error("minimum memory limit allowed is 6MB");
   }
   if (!f.memory_swap.empty()) {
-    if (f.memory_swap == "-1") r.memory_swap = -1;
-    else r.memory_swap = container::parse_bytes(f.memory_swap);
+    if (f.memory_swap == "-1")
+      r.memory_swap = -1;
+    else
+      r.memory_swap = container::parse_bytes(f.memory_swap);
     if (!r.memory) throw Error("you should always set the memory limit when using the memory swap limit");
     if (*r.memory_swap != -1 && *r.memory_swap < *r.memory)
       throw Error("minimum memoryswap limit should be larger than memory limit");
   }
   if (sub->count("--cpus")) {
     if (f.cpus <= 0 || f.cpus > static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)))
-      throw Error("range of CPUs is from 0.01 to " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + ".00, as there are only " +
-                  std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " CPUs available");
+      throw Error("range of CPUs is from 0.01 to " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
+                  ".00, as there are only " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
+                  " CPUs available");
     r.cpus = f.cpus;
   }
   if (sub->count("--cpu-shares")) r.cpu_shares = f.cpu_shares;
@@ -96,7 +102,8 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
   for (const auto& so : f.security_opts) {
     if (so.rfind("seccomp=", 0) == 0 || so.rfind("seccomp:", 0) == 0) {
       o.security.seccomp = so.substr(8);
-    } else if (so == "no-new-privileges" || so == "no-new-privileges:true" || so == "no-new-privileges=true") {
+    } else if (so == "no-new-privileges" || so == "no-new-privileges:true" ||
+               so == "no-new-privileges=true") {
       o.security.no_new_privs = true;
     } else if (so == "no-new-privileges:false" || so == "no-new-privileges=false") {
       o.security.no_new_privs = false;
@@ -111,7 +118,8 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
 }
 
 // Start a created container's supervisor and follow it (foreground) or not (-d).
-int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty, bool print_id) {
+int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
+                     bool print_id) {
   // With -t the terminal goes raw: ^C and friends reach the container as bytes.
   std::optional<pty::RawMode> raw;
   if (attach && tty && ::isatty(0)) raw.emplace(0);

@@ -56,42 +56,50 @@ struct Row {
 
 std::string json_row(const Row& r) {
   const auto& c = r.now.cg;
-  double mem_pct = c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
+  double mem_pct =
+      c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
   char cpu[32], mem[32];
   std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
   std::snprintf(mem, sizeof mem, "%.2f%%", mem_pct);
-  nlohmann::json j = {
-      {"ID", r.now.id.substr(0, 12)},
-      {"Container", r.now.id},
-      {"Name", r.now.name},
-      {"CPUPerc", cpu},
-      {"MemUsage", binary_size(static_cast<double>(c.memory_usage)) + " / " + binary_size(static_cast<double>(c.memory_limit))},
-      {"MemPerc", mem},
-      {"NetIO", decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " + decimal_size(static_cast<double>(r.now.net.tx_bytes))},
-      {"BlockIO", decimal_size(static_cast<double>(c.blk_read)) + " / " + decimal_size(static_cast<double>(c.blk_write))},
-      {"PIDs", std::to_string(c.pids_current)},
-      // The raw numbers, for scripts and tests:
-      {"CPUPercent", r.cpu_percent},
-      {"CPUUsageNs", c.cpu_usage_ns},
-      {"MemUsageBytes", c.memory_usage},
-      {"MemLimitBytes", c.memory_limit},
-      {"NetRxBytes", r.now.net.rx_bytes},
-      {"NetTxBytes", r.now.net.tx_bytes},
-      {"BlkReadBytes", c.blk_read},
-      {"BlkWriteBytes", c.blk_write},
-      {"PidsCurrent", c.pids_current}};
+  nlohmann::json j = {{"ID", r.now.id.substr(0, 12)},
+                      {"Container", r.now.id},
+                      {"Name", r.now.name},
+                      {"CPUPerc", cpu},
+                      {"MemUsage", binary_size(static_cast<double>(c.memory_usage)) + " / " +
+                                       binary_size(static_cast<double>(c.memory_limit))},
+                      {"MemPerc", mem},
+                      {"NetIO", decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " +
+                                    decimal_size(static_cast<double>(r.now.net.tx_bytes))},
+                      {"BlockIO", decimal_size(static_cast<double>(c.blk_read)) + " / " +
+                                      decimal_size(static_cast<double>(c.blk_write))},
+                      {"PIDs", std::to_string(c.pids_current)},
+                      // The raw numbers, for scripts and tests:
+                      {"CPUPercent", r.cpu_percent},
+                      {"CPUUsageNs", c.cpu_usage_ns},
+                      {"MemUsageBytes", c.memory_usage},
+                      {"MemLimitBytes", c.memory_limit},
+                      {"NetRxBytes", r.now.net.rx_bytes},
+                      {"NetTxBytes", r.now.net.tx_bytes},
+                      {"BlkReadBytes", c.blk_read},
+                      {"BlkWriteBytes", c.blk_write},
+                      {"PidsCurrent", c.pids_current}};
   return j.dump();
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
-              "NET I/O", "BLOCK I/O", "PIDS");
+  std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+              "MEM %", "NET I/O", "BLOCK I/O", "PIDS");
   for (const auto& r : rows) {
     const auto& c = r.now.cg;
-    double mem_pct = c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
-    std::string mem = binary_size(static_cast<double>(c.memory_usage)) + " / " + binary_size(static_cast<double>(c.memory_limit));
-    std::string netio = decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " + decimal_size(static_cast<double>(r.now.net.tx_bytes));
-    std::string blk = decimal_size(static_cast<double>(c.blk_read)) + " / " + decimal_size(static_cast<double>(c.blk_write));
+    double mem_pct = c.memory_limit
+                         ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit)
+                         : 0;
+    std::string mem = binary_size(static_cast<double>(c.memory_usage)) + " / " +
+                      binary_size(static_cast<double>(c.memory_limit));
+    std::string netio = decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " +
+                        decimal_size(static_cast<double>(r.now.net.tx_bytes));
+    std::string blk = decimal_size(static_cast<double>(c.blk_read)) + " / " +
+                      decimal_size(static_cast<double>(c.blk_write));
     char cpu[32], mem_p[32];
     std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
     std::snprintf(mem_p, sizeof mem_p, "%.2f%%", mem_pct);

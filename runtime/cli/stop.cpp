@@ -26,16 +26,16 @@ static int for_each_container(const std::vector<std::string>& refs, const contai
 }
 
 void add_stop(CLI::App& app, Globals& g) {
-  auto* sub = app.add_subcommand("stop", "Stop running containers (SIGTERM, then SIGKILL after a grace period)");
+  auto* sub =
+      app.add_subcommand("stop", "Stop running containers (SIGTERM, then SIGKILL after a grace period)");
   auto timeout = std::make_shared<int>(10);
   auto refs = std::make_shared<std::vector<std::string>>();
   sub->add_option("-t,--time", *timeout, "Seconds to wait before killing the container");
   sub->add_option("containers", *refs, "Containers")->required();
   sub->callback([&g, timeout, refs] {
     container::Store store(g.root());
-    g.exit_code = for_each_container(*refs, store, [&](const std::string& id) {
-      container::stop_container(store, id, *timeout);
-    });
+    g.exit_code = for_each_container(
+        *refs, store, [&](const std::string& id) { container::stop_container(store, id, *timeout); });
   });
 }
 
@@ -48,9 +48,8 @@ void add_kill(CLI::App& app, Globals& g) {
   sub->callback([&g, sig, refs] {
     int signo = container::parse_signal(*sig);
     container::Store store(g.root());
-    g.exit_code = for_each_container(*refs, store, [&](const std::string& id) {
-      container::kill_container(store, id, signo);
-    });
+    g.exit_code = for_each_container(
+        *refs, store, [&](const std::string& id) { container::kill_container(store, id, signo); });
   });
 }
 
@@ -62,9 +61,8 @@ void add_rm(CLI::App& app, Globals& g) {
   sub->add_option("containers", *refs, "Containers")->required();
   sub->callback([&g, force, refs] {
     container::Store store(g.root());
-    g.exit_code = for_each_container(*refs, store, [&](const std::string& id) {
-      container::remove_container(store, id, *force);
-    });
+    g.exit_code = for_each_container(
+        *refs, store, [&](const std::string& id) { container::remove_container(store, id, *force); });
   });
 }
 

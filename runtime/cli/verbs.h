@@ -12,9 +12,9 @@
 namespace mctr::cli {
 
 struct Globals {
-  std::string root_flag;   // --root
-  bool explain = false;    // reserved for --explain (teaching trace)
-  int exit_code = 0;       // set by the verb that ran
+  std::string root_flag;  // --root
+  bool explain = false;   // reserved for --explain (teaching trace)
+  int exit_code = 0;      // set by the verb that ran
   std::filesystem::path root() const;
 };
 
@@ -43,6 +43,7 @@ void add_system(CLI::App& app, Globals& g);
 
 // Start a created/stopped container: foreground (attach) follows it to its
 // exit code; detached returns once it runs. Used by run and start.
-int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty, bool print_id);
+int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
+                     bool print_id);
 
 }  // namespace mctr::cli

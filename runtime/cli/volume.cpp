@@ -30,7 +30,8 @@ void add_volume(CLI::App& app, Globals& g) {
     std::printf("%-10s%s\n", "DRIVER", "VOLUME NAME");
     std::error_code ec;
     std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(store.volumes_dir(), ec)) names.push_back(e.path().filename());
+    for (const auto& e : std::filesystem::directory_iterator(store.volumes_dir(), ec))
+      names.push_back(e.path().filename());
     std::sort(names.begin(), names.end());
     for (const auto& n : names) std::printf("%-10s%s\n", "local", n.c_str());
     g.exit_code = 0;

@@ -42,7 +42,6 @@ namespace mctr::container {
 
 using nlohmann::json;
 
-
 static json mount_json(const Mount& m) {
   return {{"Type", m.type},
           {"Source", m.source},

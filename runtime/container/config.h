@@ -24,8 +24,8 @@ struct Mount {
 struct Config {
   std::string id;
   std::string name;
-  std::string image;     // the reference the user gave
-  std::string image_id;  // sha256:...
+  std::string image;                    // the reference the user gave
+  std::string image_id;                 // sha256:...
   std::vector<std::string> layer_dirs;  // lowest first
 
   std::vector<std::string> args;  // entrypoint + cmd, resolved

@@ -46,8 +46,10 @@ void copy_entry(int src_dir, const std::string& src_name, int dst_dir, const std
   if (S_ISDIR(st.st_mode)) {
     if (::mkdirat(dst_dir, dst_name.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST)
       throw_sys("mkdirat", dst_name);
-    UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "openat", src_name));
-    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "openat", dst_name));
+    UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                         "openat", src_name));
+    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                         "openat", dst_name));
     DIR* dir = ::fdopendir(check_sys(::dup(s.get()), "dup"));
     if (!dir) throw_sys("fdopendir", src_name);
     std::vector<std::string> names;
@@ -57,14 +59,17 @@ void copy_entry(int src_dir, const std::string& src_name, int dst_dir, const std
     for (const auto& n : names) copy_entry(s.get(), n, d.get(), n);
   } else if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
-    ssize_t n = check_sys(::readlinkat(src_dir, src_name.c_str(), target, sizeof target - 1), "readlinkat", src_name);
+    ssize_t n =
+        check_sys(::readlinkat(src_dir, src_name.c_str(), target, sizeof target - 1), "readlinkat", src_name);
     target[n] = 0;
     ::unlinkat(dst_dir, dst_name.c_str(), 0);
     check_sys(::symlinkat(target, dst_dir, dst_name.c_str()), "symlinkat", dst_name);
     return;
   } else if (S_ISREG(st.st_mode)) {
-    UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), "openat", src_name));
-    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777),
+    UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), "openat",
+                         src_name));
+    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(),
+                                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777),
                          "openat", dst_name));
     copy_data(s.get(), d.get(), src_name);
   } else {
@@ -87,7 +92,8 @@ std::string base_name(const std::string& p) {
 std::pair<UniqueFd, std::string> destination(const std::string& dst, const std::string& src_base) {
   struct stat st;
   if (::stat(dst.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return {UniqueFd(check_sys(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dst)), src_base};
+    return {UniqueFd(check_sys(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dst)),
+            src_base};
   auto parent = stdfs::path(dst).lexically_normal().parent_path();
   if (parent.empty()) parent = ".";
   return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)),
@@ -100,8 +106,10 @@ std::pair<UniqueFd, std::string> source(const std::string& src) {
   auto parent = p.parent_path();
   if (parent.empty()) parent = ".";
   std::string name = p.filename().string();
-  if (name.empty() || p == "/") throw Error("cp: cannot copy the root directory as a whole; name a path inside it");
-  return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)), name};
+  if (name.empty() || p == "/")
+    throw Error("cp: cannot copy the root directory as a whole; name a path inside it");
+  return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)),
+          name};
 }
 
 // Run `fn` in a child process that sees the container's filesystem as "/":
@@ -154,7 +162,8 @@ void in_container_fs(const Store& store, const std::string& id, Fn fn) {
 
 }  // namespace
 
-void copy_from_container(const Store& store, const std::string& id, const std::string& src, const std::string& dst) {
+void copy_from_container(const Store& store, const std::string& id, const std::string& src,
+                         const std::string& dst) {
   std::string src_base = base_name(src);
   auto [dst_dir, dst_name] = destination(dst, src_base);  // host side, opened before we switch
   std::string dname = dst_name;
@@ -165,7 +174,8 @@ void copy_from_container(const Store& store, const std::string& id, const std::s
   });
 }
 
-void copy_to_container(const Store& store, const std::string& id, const std::string& src, const std::string& dst) {
+void copy_to_container(const Store& store, const std::string& id, const std::string& src,
+                       const std::string& dst) {
   auto [src_dir, src_name] = source(src);  // host side, opened before we switch
   std::string sname = src_name;
   int sfd = src_dir.get();

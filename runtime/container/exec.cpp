@@ -63,7 +63,8 @@ int exit_code_of(int status) {
     for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     ::execve(exe.c_str(), argv.data(), envp.data());
-    throw Error("exec: \"" + o.cmd[0] + "\": " + std::strerror(errno), errno == ENOENT ? kExitNotFound : kExitCannotInvoke);
+    throw Error("exec: \"" + o.cmd[0] + "\": " + std::strerror(errno),
+                errno == ENOENT ? kExitNotFound : kExitCannotInvoke);
   } catch (const Error& e) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());
     ::_exit(e.exit_code());
@@ -90,8 +91,10 @@ void relay_tty(int master) {
     }
     if (r > 0 && stdin_open && p[1].revents) {
       ssize_t n = ::read(0, buf, sizeof buf);
-      if (n <= 0) stdin_open = false;
-      else if (::write(master, buf, static_cast<size_t>(n)) < 0) break;
+      if (n <= 0)
+        stdin_open = false;
+      else if (::write(master, buf, static_cast<size_t>(n)) < 0)
+        break;
     }
   }
 }
@@ -113,7 +116,8 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
     tty = pty::open_pty(0);
     // Open the slave now: after setns(mnt) the path would name the
     // container's /dev/pts, a different devpts instance.
-    slave.reset(check_sys(::open(tty->slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC), "open", tty->slave_path));
+    slave.reset(
+        check_sys(::open(tty->slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC), "open", tty->slave_path));
   }
 
   pid_t child = check_sys(::fork(), "fork");

@@ -45,7 +45,8 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
   if (cmd.empty()) throw Error("no command specified", kExitNotFound);
   if (cmd.find('/') != std::string::npos) {
     int err = check(cmd);
-    if (err == ENOENT) throw Error("exec: \"" + cmd + "\": stat " + cmd + ": no such file or directory", kExitNotFound);
+    if (err == ENOENT)
+      throw Error("exec: \"" + cmd + "\": stat " + cmd + ": no such file or directory", kExitNotFound);
     if (err == EACCES) throw Error("exec: \"" + cmd + "\": permission denied", kExitCannotInvoke);
     return cmd;
   }
@@ -72,9 +73,9 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
 // The seccomp filter: the precompiled program, or compile it now (exec).
 static void load_seccomp(const Config& cfg, const std::vector<sock_filter>* seccomp) {
   if (cfg.security.privileged || cfg.security.seccomp == "unconfined") return;
-  explain::step("seccomp(2)", "# load the BPF syscall filter: " + (cfg.security.seccomp.empty()
-                                                                         ? std::string("Docker's default profile")
-                                                                         : cfg.security.seccomp));
+  explain::step("seccomp(2)", "# load the BPF syscall filter: " +
+                                  (cfg.security.seccomp.empty() ? std::string("Docker's default profile")
+                                                                : cfg.security.seccomp));
   if (seccomp)
     security::load_seccomp_program(*seccomp);
   else
@@ -151,7 +152,9 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   rootfs::mount_binds(fs_spec);
   rootfs::pivot_into(rootfs::merged_dir(fs_spec.container_dir));
   if (!cfg.security.privileged)
-    explain::step("mount(2)", "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
+    explain::step(
+        "mount(2)",
+        "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
   security::mask_paths(cfg.security.privileged);
   if (cfg.read_only_rootfs) rootfs::remount_root_readonly();
   // 4. Host name and loopback.

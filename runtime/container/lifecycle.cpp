@@ -32,12 +32,18 @@ int64_t parse_bytes(const std::string& s) {
   for (auto& c : unit) c = static_cast<char>(std::tolower(c));
   if (!unit.empty() && unit.back() == 'b' && unit.size() > 1) unit.pop_back();  // "mb" -> "m"
   double mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k") mult = 1024.0;
-  else if (unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
-  else throw Error("invalid size: '" + s + "'");
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k")
+    mult = 1024.0;
+  else if (unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    throw Error("invalid size: '" + s + "'");
   if (v < 0) throw Error("invalid size: '" + s + "'");
   return static_cast<int64_t>(v * mult);
 }
@@ -53,16 +59,20 @@ Mount parse_volume(const Store& store, const std::string& spec) {
   // host:ctr[:ro|rw] ; a host part starting with / or . is a path, else a volume name.
   std::vector<std::string> parts;
   size_t start = 0;
-  for (size_t c; (c = spec.find(':', start)) != std::string::npos; start = c + 1) parts.push_back(spec.substr(start, c - start));
+  for (size_t c; (c = spec.find(':', start)) != std::string::npos; start = c + 1)
+    parts.push_back(spec.substr(start, c - start));
   parts.push_back(spec.substr(start));
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
     throw Error("invalid volume specification: '" + spec + "' (want SRC:DST[:ro])");
   Mount m;
   m.destination = parts[1];
-  if (m.destination[0] != '/') throw Error("invalid volume specification: '" + spec + "': destination must be absolute");
+  if (m.destination[0] != '/')
+    throw Error("invalid volume specification: '" + spec + "': destination must be absolute");
   if (parts.size() == 3) {
-    if (parts[2] == "ro") m.read_only = true;
-    else if (parts[2] != "rw") throw Error("invalid volume specification: '" + spec + "': mode must be ro or rw");
+    if (parts[2] == "ro")
+      m.read_only = true;
+    else if (parts[2] != "rw")
+      throw Error("invalid volume specification: '" + spec + "': mode must be ro or rw");
   }
   if (parts[0][0] == '/' || parts[0][0] == '.') {
     m.type = "bind";
@@ -138,8 +148,10 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
     std::string kv = expand_env_flag(e);
     if (!kv.empty()) set_env(c.env, kv);
   }
-  c.working_dir = !o.workdir.empty() ? o.workdir : (img.config.working_dir.empty() ? "/" : img.config.working_dir);
-  if (c.working_dir[0] != '/') throw Error("the working directory '" + c.working_dir + "' is invalid, it needs to be an absolute path");
+  c.working_dir =
+      !o.workdir.empty() ? o.workdir : (img.config.working_dir.empty() ? "/" : img.config.working_dir);
+  if (c.working_dir[0] != '/')
+    throw Error("the working directory '" + c.working_dir + "' is invalid, it needs to be an absolute path");
   c.user = !o.user.empty() ? o.user : img.config.user;
   c.hostname = o.hostname;
   c.tty = o.tty;
@@ -184,8 +196,9 @@ void kill_container(const Store& store, const std::string& id, int sig) {
   State s = observed_state(store, id);
   if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
     throw Error("cannot kill container " + id.substr(0, 12) + ": container is not running", 1);
-  explain::step("kill(2)", "kill -" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str()) +
-                              " " + std::to_string(s.pid));
+  explain::step("kill(2)",
+                "kill -" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str()) +
+                    " " + std::to_string(s.pid));
   check_sys(::kill(s.pid, sig), "kill", std::to_string(s.pid));
 }
 
@@ -207,12 +220,14 @@ StopResult stop_container(const Store& store, const std::string& id, int timeout
   if (s.status != "running") return r;
   r.was_running = true;
   if (linux_proc::alive(s.pid, s.pid_start)) {
-    explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " + std::to_string(timeout_s) + " s");
+    explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " +
+                                 std::to_string(timeout_s) + " s");
     ::kill(s.pid, SIGTERM);
   }
   if (!wait_not_running(store, id, timeout_s * 1000)) {
     if (linux_proc::alive(s.pid, s.pid_start)) {
-      explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid) + "   # PID 1 ignored SIGTERM or took too long");
+      explain::step("kill(2)",
+                    "kill -KILL " + std::to_string(s.pid) + "   # PID 1 ignored SIGTERM or took too long");
       ::kill(s.pid, SIGKILL);
     }
     wait_not_running(store, id, 10000);
@@ -224,7 +239,9 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   State s = observed_state(store, id);
   bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);
   if ((s.status == "running" || init_alive) && !force)
-    throw Error("cannot remove container " + id.substr(0, 12) + ": container is running: stop the container before removing or force remove", 1);
+    throw Error("cannot remove container " + id.substr(0, 12) +
+                    ": container is running: stop the container before removing or force remove",
+                1);
   if (init_alive) {
     explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid));
     ::kill(s.pid, SIGKILL);

@@ -19,9 +19,9 @@ struct RunOptions {
   std::vector<std::string> env;        // -e KEY=VALUE or -e KEY (from our env)
   std::vector<std::string> env_files;  // --env-file
   std::string workdir, user, hostname, name;
-  std::vector<std::string> volumes;    // -v host:ctr[:ro] | name:ctr[:ro]
-  std::vector<std::string> ports;      // -p
-  bool publish_all = false;            // -P
+  std::vector<std::string> volumes;  // -v host:ctr[:ro] | name:ctr[:ro]
+  std::vector<std::string> ports;    // -p
+  bool publish_all = false;          // -P
   std::string network = "bridge";
   bool tty = false, interactive = false, detach = false, auto_remove = false, read_only = false;
   cgroup::Resources resources;

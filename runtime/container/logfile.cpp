@@ -57,8 +57,8 @@ static bool parse_line(const std::string& s, LogLine& out) {
   }
 }
 
-void read_log(const std::filesystem::path& path, long tail, bool follow, const std::function<bool()>& still_running,
-              const std::function<void(const LogLine&)>& emit) {
+void read_log(const std::filesystem::path& path, long tail, bool follow,
+              const std::function<bool()>& still_running, const std::function<void(const LogLine&)>& emit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno != ENOENT) throw_sys("open", path);

@@ -27,13 +27,13 @@ class LogWriter {
 struct LogLine {
   std::string stream;  // stdout | stderr
   std::string time;
-  std::string text;    // with its trailing newline, if any
+  std::string text;  // with its trailing newline, if any
 };
 
 // Read all lines of a log (the last `tail` ones when tail >= 0), calling
 // `emit` for each. With `follow`, keep reading new lines until `still_running`
 // returns false.
-void read_log(const std::filesystem::path& path, long tail, bool follow, const std::function<bool()>& still_running,
-              const std::function<void(const LogLine&)>& emit);
+void read_log(const std::filesystem::path& path, long tail, bool follow,
+              const std::function<bool()>& still_running, const std::function<void(const LogLine&)>& emit);
 
 }  // namespace mctr::container

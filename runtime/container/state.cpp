@@ -22,8 +22,8 @@ static json attachment_json(const net::Attachment& a) {
                      {"HostPort", p.host_port},
                      {"ContainerPort", p.container_port},
                      {"Proto", p.proto}});
-  return {{"IPAddress", a.ip}, {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway},
-          {"MacAddress", a.mac}, {"HostVeth", a.host_veth},   {"Ports", ports}};
+  return {{"IPAddress", a.ip},   {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway},
+          {"MacAddress", a.mac}, {"HostVeth", a.host_veth},     {"Ports", ports}};
 }
 
 static net::Attachment attachment_from(const json& j) {
@@ -104,10 +104,10 @@ static std::string random_hex(size_t bytes) {
 
 // Docker-style names: adjective_scientist.
 static std::string random_name() {
-  static const char* adj[] = {"brave", "calm", "eager", "fond", "gentle", "happy", "keen", "lucid",
-                              "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty"};
-  static const char* who[] = {"curie", "dijkstra", "hopper", "knuth", "lovelace", "noether",
-                              "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak"};
+  static const char* adj[] = {"brave", "calm",  "eager", "fond",   "gentle", "happy",  "keen",  "lucid",
+                              "merry", "nifty", "proud", "quirky", "sharp",  "tender", "vivid", "witty"};
+  static const char* who[] = {"curie",   "dijkstra", "hopper",   "knuth",    "lovelace", "noether",
+                              "ritchie", "shannon",  "thompson", "torvalds", "turing",   "wozniak"};
   std::random_device rd;
   return std::string(adj[rd() % std::size(adj)]) + "_" + who[rd() % std::size(who)];
 }

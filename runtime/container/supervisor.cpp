@@ -75,7 +75,7 @@ struct IoLoop {
   LogWriter& log;
   bool attached;
   int out = -1, err = -1, master = -1;  // master: the pty with -t
-  int stdin_src = -1;                  // attached -t: our stdin -> the pty
+  int stdin_src = -1;                   // attached -t: our stdin -> the pty
   int sigfd = -1;
   pid_t pid = 0;
   int status = 0;
@@ -136,11 +136,16 @@ struct IoLoop {
       if (r == 0 && exited) return;
       for (int i = 0; i < n; ++i) {
         if (!p[i].revents) continue;
-        if (p[i].fd == sigfd) on_signal();
-        else if (p[i].fd == out) copy_out(out, "stdout", 1);
-        else if (p[i].fd == err) copy_out(err, "stderr", 2);
-        else if (p[i].fd == master) copy_out(master, "stdout", 1);
-        else if (p[i].fd == stdin_src) copy_in();
+        if (p[i].fd == sigfd)
+          on_signal();
+        else if (p[i].fd == out)
+          copy_out(out, "stdout", 1);
+        else if (p[i].fd == err)
+          copy_out(err, "stderr", 2);
+        else if (p[i].fd == master)
+          copy_out(master, "stdout", 1);
+        else if (p[i].fd == stdin_src)
+          copy_in();
       }
     }
   }
@@ -192,9 +197,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
 
   rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns};
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
-                               (dir / "merged").string() + "   # overlay upper, work and mount point");
+                                (dir / "merged").string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(spec);
-  explain::step("write(2)", "write " + (dir / "hostname").string() + ", hosts, resolv.conf   # bind-mounted over /etc/*");
+  explain::step("write(2)",
+                "write " + (dir / "hostname").string() + ", hosts, resolv.conf   # bind-mounted over /etc/*");
   write_etc_files(dir, cfg, "", {});
 
   // The cgroup, before the child exists, so it can join it before it runs.
@@ -313,7 +319,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     loop.err = pipes.err_r.get();
   }
   loop.run();
-  explain::step("waitpid(2)", "wait " + std::to_string(pid) + "   # reap the container's init, record its exit code");
+  explain::step("waitpid(2)",
+                "wait " + std::to_string(pid) + "   # reap the container's init, record its exit code");
   if (!loop.exited) {
     ::waitpid(pid, &loop.status, 0);
   }
@@ -376,7 +383,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
 
 }  // namespace
 
-SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id, bool attached) {
+SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
+                                          bool attached) {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
   SupervisorHandle h;

@@ -17,9 +17,9 @@ namespace mctr::container {
 // What the supervisor tells the CLI over the status socket.
 struct StartResult {
   bool ok = false;
-  pid_t pid = 0;        // the container's init (host pid)
-  int exit_code = 0;    // when !ok
-  std::string error;    // when !ok
+  pid_t pid = 0;      // the container's init (host pid)
+  int exit_code = 0;  // when !ok
+  std::string error;  // when !ok
 };
 
 class SupervisorHandle {

@@ -30,8 +30,8 @@ pid_t clone_process(int flags) {
   // The raw syscall with a NULL stack behaves like fork(): the child gets a
   // copy-on-write copy of our memory and returns here with 0. SIGCHLD makes
   // the parent's waitpid() see the child like any forked one.
-  long pid = ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr, nullptr,
-                       nullptr);
+  long pid =
+      ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) throw_sys("clone");
   return static_cast<pid_t>(pid);
 }

@@ -36,8 +36,8 @@ void prepare_dirs(const Spec& s) {
 }
 
 // The `mount` command line that does the same as mount(2) with these arguments.
-static std::string mount_replay(const char* src, const std::string& target, const char* type, unsigned long flags,
-                                const std::string& data) {
+static std::string mount_replay(const char* src, const std::string& target, const char* type,
+                                unsigned long flags, const std::string& data) {
   using explain::sh_quote;
   std::string cmd = "mount ";
   if (flags & MS_PRIVATE) {
@@ -104,7 +104,8 @@ void mount_overlay(const Spec& s) {
       lower += std::to_string(i);
     }
   }
-  std::string data = "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
+  std::string data =
+      "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
   check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
   explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
   do_mount("overlay", merged_dir(d), "overlay", 0, data);
@@ -150,7 +151,8 @@ int open_in_root(const stdfs::path& root, const std::string& path, bool create, 
 static void mount_in_root(const char* src, const stdfs::path& root, const std::string& path, const char* type,
                           unsigned long flags, const std::string& data, bool is_dir) {
   UniqueFd target(open_in_root(root, path, true, is_dir));
-  explain::step("openat2+mount", mount_replay(src, (root / stdfs::path(path).relative_path()).string(), type, flags, data));
+  explain::step("openat2+mount",
+                mount_replay(src, (root / stdfs::path(path).relative_path()).string(), type, flags, data));
   std::string proc_path = "/proc/self/fd/" + std::to_string(target.get());
   if (::mount(src, proc_path.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
     throw_sys(std::string("mount ") + (type ? type : "(bind)"), root / path.substr(path[0] == '/'));
@@ -158,7 +160,8 @@ static void mount_in_root(const char* src, const stdfs::path& root, const std::s
 
 static void make_device(const stdfs::path& dev, const char* name, unsigned maj, unsigned min) {
   auto p = dev / name;
-  explain::step("mknod(2)", "mknod -m 666 " + p.string() + " c " + std::to_string(maj) + " " + std::to_string(min));
+  explain::step("mknod(2)",
+                "mknod -m 666 " + p.string() + " c " + std::to_string(maj) + " " + std::to_string(min));
   if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(maj, min)) < 0) {
     // In a user namespace mknod is refused: bind the host's node instead.
     int f = check_sys(::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666), "open", p);
@@ -175,16 +178,17 @@ static void populate_dev(const stdfs::path& dev, const std::string& console) {
   make_device(dev, "random", 1, 8);
   make_device(dev, "urandom", 1, 9);
   make_device(dev, "tty", 5, 0);
-  const std::pair<const char*, const char*> links[] = {{"fd", "/proc/self/fd"},    {"stdin", "/proc/self/fd/0"},
-                                                       {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
-                                                       {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
+  const std::pair<const char*, const char*> links[] = {
+      {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+      {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
   for (auto [name, to] : links) {
     explain::step("symlink(2)", std::string("ln -s ") + to + " " + (dev / name).string());
     check_sys(::symlink(to, (dev / name).c_str()), "symlink", dev / name);
   }
   fs::mkdir_p(dev / "pts", 0755);
   // newinstance: the container gets its own pty numbering, not the host's.
-  do_mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  do_mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC,
+           "newinstance,ptmxmode=0666,mode=0620,gid=5");
   fs::mkdir_p(dev / "shm", 01777);
   do_mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
   fs::mkdir_p(dev / "mqueue", 0755);
@@ -270,8 +274,6 @@ void pivot_into(const stdfs::path& new_root) {
   check_sys(::chdir("/"), "chdir", "/");
 }
 
-void remount_root_readonly() {
-  do_mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY);
-}
+void remount_root_readonly() { do_mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY); }
 
 }  // namespace mctr::rootfs

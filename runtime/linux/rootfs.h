@@ -30,8 +30,8 @@ std::filesystem::path merged_dir(const std::filesystem::path& container_dir);
 void prepare_dirs(const Spec& s);
 
 // In the child, in order:
-void make_mounts_private();            // mount --make-rprivate /
-void mount_overlay(const Spec& s);     // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. merged
+void make_mounts_private();         // mount --make-rprivate /
+void mount_overlay(const Spec& s);  // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. merged
 void mount_proc_dev_sys(const Spec& s);
 void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root

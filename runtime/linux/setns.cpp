@@ -12,8 +12,8 @@
 namespace mctr::linux_ns {
 
 NamespaceFds open_namespaces(pid_t pid) {
-  static const std::pair<const char*, int> kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-                                                      {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+  static const std::pair<const char*, int> kinds[] = {{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+                                                      {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID},
                                                       {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
   NamespaceFds out;
   out.pid = pid;
@@ -24,7 +24,8 @@ NamespaceFds open_namespaces(pid_t pid) {
     check_sys(::stat(theirs.c_str(), &a), "stat", theirs);
     // Same inode: the container shares this namespace with us (--network host).
     if (::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
-    out.fds.emplace_back(type, UniqueFd(check_sys(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC), "open", theirs)));
+    out.fds.emplace_back(type,
+                         UniqueFd(check_sys(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC), "open", theirs)));
   }
   return out;
 }
@@ -34,10 +35,15 @@ void enter_namespaces(const NamespaceFds& ns) {
     std::string flags;
     for (const auto& [type, fd] : ns.fds) {
       (void)fd;
-      flags += type == CLONE_NEWIPC ? " --ipc" : type == CLONE_NEWUTS ? " --uts" : type == CLONE_NEWNET ? " --net"
-             : type == CLONE_NEWPID ? " --pid" : type == CLONE_NEWCGROUP ? " --cgroup" : " --mount";
+      flags += type == CLONE_NEWIPC      ? " --ipc"
+               : type == CLONE_NEWUTS    ? " --uts"
+               : type == CLONE_NEWNET    ? " --net"
+               : type == CLONE_NEWPID    ? " --pid"
+               : type == CLONE_NEWCGROUP ? " --cgroup"
+                                         : " --mount";
     }
-    explain::step("setns(2)", "nsenter --target " + std::to_string(ns.pid) + flags + "   # /proc/PID/ns/* of the container's init");
+    explain::step("setns(2)", "nsenter --target " + std::to_string(ns.pid) + flags +
+                                  "   # /proc/PID/ns/* of the container's init");
   }
   for (const auto& [type, fd] : ns.fds)
     if (::setns(fd.get(), type) < 0) throw_sys("setns", "ns type " + std::to_string(type));

@@ -15,8 +15,6 @@ static std::string format_sys(const std::string& call, const std::string& path, 
 SysError::SysError(const std::string& call, const std::string& path, int err)
     : Error(format_sys(call, path, err)), err_(err) {}
 
-void throw_sys(const std::string& call, const std::string& path) {
-  throw SysError(call, path, errno);
-}
+void throw_sys(const std::string& call, const std::string& path) { throw SysError(call, path, errno); }
 
 }  // namespace mctr

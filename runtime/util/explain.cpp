@@ -24,8 +24,10 @@ std::string sh_quote(const std::string& s) {
   if (!s.empty() && s.find_first_of(" \t\n'\"$`\\|&;<>(){}*?!#~") == std::string::npos) return s;
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }

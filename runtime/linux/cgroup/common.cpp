@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "linux/cgroup/parse.h"
-#include "util/explain.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 
 namespace mctr::cgroup::detail {

@@ -23,7 +23,8 @@ namespace {
 
 // The hierarchies a container joins. freezer is only used to kill race-free;
 // devices holds the device allow-list (written by the security room).
-const char* const kControllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "freezer", "devices"};
+const char* const kControllers[] = {"memory", "cpu",   "cpuacct", "cpuset",
+                                    "pids",   "blkio", "freezer", "devices"};
 
 // v1 shows "no limit" as the largest page-aligned counter value, e.g.
 // 9223372036854771712 with 4 KiB pages. Anything this large means unlimited.

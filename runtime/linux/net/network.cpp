@@ -14,8 +14,8 @@
 #include "linux/net/netlink.h"
 #include "linux/net/netns.h"
 #include "linux/net/nft.h"
-#include "util/explain.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 #include "util/scope_guard.h"
 
@@ -106,8 +106,9 @@ void Network::ensure_bridge() {
   }
   int index = link_index(sk, options_.bridge);
   if (index == 0) throw Error("bridge " + options_.bridge + " vanished while being set up");
-  explain::step("netlink", "ip addr add " + format_ipv4(subnet.gateway()) + "/" + std::to_string(subnet.prefix_len) +
-                              " dev " + options_.bridge + "; ip link set " + options_.bridge + " up");
+  explain::step("netlink", "ip addr add " + format_ipv4(subnet.gateway()) + "/" +
+                               std::to_string(subnet.prefix_len) + " dev " + options_.bridge +
+                               "; ip link set " + options_.bridge + " up");
   addr_add(sk, index, subnet.gateway(), subnet.prefix_len);
   link_set_up(sk, options_.bridge);
   // Let packets with a 127.0.0.0/8 source be routed out of the bridge: after
@@ -201,8 +202,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     int bridge = link_index(sk, options_.bridge);
     if (bridge == 0) throw Error("bridge " + options_.bridge + " disappeared");
     explain::step("netlink", "ip link add " + att.host_veth + " type veth peer name eth0 netns " +
-                                std::to_string(child_pid) + "; ip link set " + att.host_veth + " master " +
-                                options_.bridge + " up");
+                                 std::to_string(child_pid) + "; ip link set " + att.host_veth + " master " +
+                                 options_.bridge + " up");
     veth_create(sk, att.host_veth, bridge, kContainerIfname, mac_for(ip), child_pid);
   }
   ScopeGuard undo_veth([&] {
@@ -216,9 +217,11 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   fs::write_file("/sys/class/net/" + att.host_veth + "/brport/hairpin_mode", "1");
 
   // 3. Inside the netns: lo up, address, eth0 up, default route via the bridge.
-  explain::step("setns+netlink", "nsenter --net=/proc/" + std::to_string(child_pid) + "/ns/net sh -c 'ip link set lo up; ip addr add " +
-                                    att.ip + "/" + std::to_string(subnet.prefix_len) + " dev eth0; ip link set eth0 up; ip route add default via " +
-                                    att.gateway + "'");
+  explain::step("setns+netlink", "nsenter --net=/proc/" + std::to_string(child_pid) +
+                                     "/ns/net sh -c 'ip link set lo up; ip addr add " + att.ip + "/" +
+                                     std::to_string(subnet.prefix_len) +
+                                     " dev eth0; ip link set eth0 up; ip route add default via " +
+                                     att.gateway + "'");
   run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet); });
 
   // 4. Published ports: one DNAT rule each, tagged with the container id.

@@ -1,12 +1,12 @@
 #include "linux/net/nft.h"
 
-#include <sstream>
 #include <nftables/libnftables.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
-#include "util/explain.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 
 namespace mctr::net {

@@ -4,12 +4,12 @@
 // The filter is inherited by every child and survives execve; it can never
 // be removed, only made stricter. Loading it needs either CAP_SYS_ADMIN or
 // no_new_privs (otherwise a filter could confuse a setuid-root program).
-#include <seccomp.h>
 #include <linux/seccomp.h>
+#include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
