@@ -147,17 +147,22 @@ int start_and_follow(const std::filesystem::path& root, const std::string& id, b
   }
 }
 
+// Parse the flags and create the container (shared by run and create).
+static container::Config create_from_flags(Globals& g, RunFlags& f, CLI::App* sub, container::RunOptions& o) {
+  o = finish_run_flags(f, sub);
+  container::Store store(g.root());
+  image::Store images(g.root());
+  return container::create_container(store, images, o);
+}
+
 void add_run(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("run", "Create and run a new container from an image");
   auto f = std::make_shared<RunFlags>();
   add_run_flags(sub, *f);
   sub->callback([&g, f, sub] {
-    auto o = finish_run_flags(*f, sub);
-    auto root = g.root();
-    container::Store store(root);
-    image::Store images(root);
-    auto cfg = container::create_container(store, images, o);
-    g.exit_code = start_and_follow(root, cfg.id, !o.detach, o.tty, true);
+    container::RunOptions o;
+    auto cfg = create_from_flags(g, *f, sub, o);
+    g.exit_code = start_and_follow(g.root(), cfg.id, !o.detach, o.tty, true);
   });
 }
 
@@ -166,11 +171,8 @@ void add_create(CLI::App& app, Globals& g) {
   auto f = std::make_shared<RunFlags>();
   add_run_flags(sub, *f);
   sub->callback([&g, f, sub] {
-    auto o = finish_run_flags(*f, sub);
-    auto root = g.root();
-    container::Store store(root);
-    image::Store images(root);
-    std::cout << container::create_container(store, images, o).id << "\n";
+    container::RunOptions o;
+    std::cout << create_from_flags(g, *f, sub, o).id << "\n";
     g.exit_code = 0;
   });
 }

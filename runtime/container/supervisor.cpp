@@ -58,6 +58,20 @@ void update_state(const Store& store, const std::string& id, const std::function
   store.save_state(id, s);
 }
 
+// The container is no longer running: its exit code, OOM kill and error.
+void record_exit(const Store& store, const std::string& id, int code, bool oom_killed,
+                 const std::string& error) {
+  update_state(store, id, [&](State& s) {
+    s.status = "exited";
+    s.exit_code = code;
+    s.oom_killed = oom_killed;
+    s.error = error;
+    s.pid = 0;
+    s.finished_at = now_rfc3339();
+    s.network.reset();
+  });
+}
+
 struct Pipes {
   UniqueFd out_r, out_w, err_r, err_w;
 };
@@ -284,14 +298,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     std::string msg = err->substr(std::min(err->size(), err->find(' ') + 1));
     kill_child.dismiss();
     ::waitpid(pid, nullptr, 0);
-    update_state(store, id, [&](State& s) {
-      s.status = "exited";
-      s.exit_code = code;
-      s.error = msg;
-      s.pid = 0;
-      s.finished_at = now_rfc3339();
-      s.network.reset();
-    });
+    record_exit(store, id, code, false, msg);
     send_msg(status_fd, "error " + std::to_string(code) + " " + msg);
     if (cfg.auto_remove) remove_after_teardown = true;
     return code;  // the guards tear down network and cgroup (then --rm removes the rest)
@@ -337,14 +344,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   undo_cgroup.dismiss();
   explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
   cg->destroy();
-  update_state(store, id, [&](State& s) {
-    s.status = "exited";
-    s.exit_code = code;
-    s.oom_killed = oom;
-    s.pid = 0;
-    s.finished_at = now_rfc3339();
-    s.network.reset();
-  });
+  record_exit(store, id, code, oom, "");
   send_msg(status_fd, "exited " + std::to_string(code));
   remove_after_teardown = cfg.auto_remove;
   return code;
@@ -366,13 +366,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     send_msg(status_fd, "error " + std::to_string(e.exit_code()) + " " + e.what());
     try {
       Store store(root);
-      update_state(store, id, [&](State& s) {
-        s.status = "exited";
-        s.exit_code = e.exit_code();
-        s.error = e.what();
-        s.pid = 0;
-        s.finished_at = now_rfc3339();
-      });
+      record_exit(store, id, e.exit_code(), false, e.what());
     } catch (...) {
     }
   } catch (const std::exception& e) {

@@ -12,7 +12,13 @@ export MINICTR_ROOT=$TEST_TMP/root
 BUSYBOX_TAR=$MINICTR_BUILD/images/busybox.tar
 # A private bridge, subnet and nftables table per test, so tests can run in
 # parallel (and next to a user's minictr0) without sharing addresses.
-_n=$(( $$ % 200 + 20 ))
+# The number is reserved with a lock held for the whole test (fd 9), so two
+# tests never share one.
+for ((_i = 0; _i < 200; _i++)); do
+  _n=$(( ($$ + _i) % 200 + 20 ))
+  exec 9>"/tmp/minictr-test-net.$_n.lock"
+  flock -n 9 && break
+done
 export MINICTR_BRIDGE=mctrt$_n MINICTR_NFT_TABLE=minictr_t$_n MINICTR_SUBNET=10.199.$_n.0/24
 
 mctr() { "$MINICTR" "$@"; }

@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 mctr load "$BUSYBOX_TAR" >/dev/null
 
-trace=$(mctr run --explain --rm -m 64m -p "$((19000 + $$ % 500)):80" busybox echo hi 2>&1 >/dev/null)
+trace=$(mctr run --explain --rm -m 64m -p "$((19000 + _n)):80" busybox echo hi 2>&1 >/dev/null)
 expect_in_order=(
   "mkdir /sys/fs/cgroup"          # the cgroup
   "67108864 >"                    # its memory limit

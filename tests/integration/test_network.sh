@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 mctr load "$BUSYBOX_TAR" >/dev/null
 mkdir -p "$TEST_TMP/www"
 echo "hello from httpd" > "$TEST_TMP/www/index.html"
-port=$((18000 + $$ % 1000))
+port=$((17000 + _n))  # _n: the test's reserved number (lib.sh)
 
 wait_http() {
   for _ in $(seq 50); do curl -fsS -m 1 "$1" 2>/dev/null && return 0; sleep 0.1; done
