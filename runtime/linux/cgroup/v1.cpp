@@ -82,7 +82,8 @@ void V1Manager::create() {
         check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
         break;
       } catch (const SysError& e) {
-        if (e.err() != ENOENT || attempt == 10) throw;
+        // ENOENT, or ENODEV from the files of a group being removed right now.
+        if ((e.err() != ENOENT && e.err() != ENODEV) || attempt == 10) throw;
       }
     }
     made.push_back(d);
