@@ -5,16 +5,26 @@
 namespace mctr::infer {
 
 ThreadPool::ThreadPool(int n_threads) {
-  for (int i = 1; i < n_threads; i++) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int i = 1; i < n_threads; i++) workers_.emplace_back([this] { worker_loop(); });
+  } catch (...) {
+    // A thread could not be created (EAGAIN under a pids limit): join the
+    // ones that were, or their std::thread destructors would terminate().
+    stop_and_join();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::work_on(uint32_t gen) {

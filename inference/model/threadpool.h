@@ -31,6 +31,7 @@ class ThreadPool {
   void run(int n, const std::function<void(int)>& fn);
 
  private:
+  void stop_and_join();
   void worker_loop();
   // Claims and runs tasks of job `gen` until none are left.
   void work_on(uint32_t gen);

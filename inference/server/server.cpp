@@ -129,7 +129,16 @@ int InferenceServer::start() {
   } else if (!http_->bind_to_port(opt_.host, port)) {
     throw Error("cannot bind " + opt_.host + ":" + std::to_string(port) + " (in use, or not permitted)");
   }
-  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  listener_ = std::thread([this] {
+    try {
+      http_->listen_after_bind();
+    } catch (const std::exception& e) {
+      // e.g. its worker threads cannot be created under a small --pids-limit:
+      // say so and exit, instead of std::terminate() from this thread.
+      std::fprintf(stderr, "minictr-infer: error: HTTP server: %s\n", e.what());
+      std::_Exit(1);
+    }
+  });
   loader_ = std::thread([this] { load_model(); });
   return port;
 }
