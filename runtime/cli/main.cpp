@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   add_stats(app, g);
   add_update(app, g);
   add_system(app, g);
+  add_network(app, g);
 
   try {
     app.parse(argc, argv);
