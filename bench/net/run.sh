@@ -116,26 +116,7 @@ pm_flags=(run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --netw
 
 echo "minictr: $minictr ($(git -C "$src" describe --always --dirty 2>/dev/null || echo '?'))"
 echo "podman:  $(podman --version), runtime $(runc --version | head -1), CNI bridge network $pm_net"
-echo "host:    $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "rounds: $rounds x (warmup $warmup + $runs runs each), order alternates per round"
 m_cmd="$minictr --root $work/root run --rm -p $port:80 busybox true"
 p_cmd="${podman[*]} ${pm_flags[*]} $pm_image true"
-prefix=()
-# NICE=-20: run both sides at a higher CPU priority, so other users' jobs on a shared
-# host add less scheduler noise (the container's init still competes from its cgroup).
-[[ -n ${NICE:-} ]] && prefix=(nice -n "$NICE") && echo "running at nice $NICE"
-jsons=()
-for ((r = 1; r <= rounds; r++)); do
-  if ((r % 2)); then order=("$m_cmd" "$p_cmd"); else order=("$p_cmd" "$m_cmd"); fi
-  "${prefix[@]}" hyperfine -N --style none --warmup "$warmup" --runs "$runs" --output null \
-    --export-json "$work/round$r.json" "${order[@]}" >/dev/null
-  python3 - "$work/round$r.json" "$m_cmd" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["results"].sort(key=lambda r: r["command"] != sys.argv[2])
-json.dump(d, open(sys.argv[1], "w"))
-PY
-  jsons+=("$work/round$r.json")
-done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$src/bench/run/stats.py" minictr podman 0.06 "${jsons[@]}"
+source "$src/bench/compare.sh"
+compare_rounds podman 0.06 "$m_cmd" "$p_cmd"

@@ -41,29 +41,7 @@ runc --root "$work/runc" run --bundle "$work/bundle" mctr-bench-runc </dev/null
 
 echo "minictr: $minictr ($(git -C "$src" describe --always --dirty 2>/dev/null || echo '?'))"
 echo "runc:    $(runc --version | head -1)"
-echo "host:    $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "rounds: $rounds x (warmup $warmup + $runs runs each), order alternates per round"
 m_cmd="$minictr --root $work/root run --rm --network none busybox true"
 r_cmd="runc --root $work/runc run --bundle $work/bundle mctr-bench-runc"
-prefix=()
-# NICE=-20: run both sides at a higher CPU priority, so other users' jobs on a shared
-# host add less scheduler noise (the container's init still competes from its cgroup).
-[[ -n ${NICE:-} ]] && prefix=(nice -n "$NICE") && echo "running at nice $NICE"
-jsons=()
-for ((r = 1; r <= rounds; r++)); do
-  # hyperfine runs all of one command, then all of the other: alternate the
-  # order so a change in host load does not always hit the same side.
-  if ((r % 2)); then order=("$m_cmd" "$r_cmd"); else order=("$r_cmd" "$m_cmd"); fi
-  "${prefix[@]}" hyperfine -N --style none --warmup "$warmup" --runs "$runs" --output null \
-    --export-json "$work/round$r.json" "${order[@]}" >/dev/null
-  # stats.py wants minictr first.
-  python3 - "$work/round$r.json" "$m_cmd" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["results"].sort(key=lambda r: r["command"] != sys.argv[2])
-json.dump(d, open(sys.argv[1], "w"))
-PY
-  jsons+=("$work/round$r.json")
-done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$src/bench/run/stats.py" minictr runc 0.25 "${jsons[@]}"
+source "$src/bench/compare.sh"
+compare_rounds runc 0.25 "$m_cmd" "$r_cmd"
