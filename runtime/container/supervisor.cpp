@@ -25,6 +25,7 @@
 #include "linux/security/security.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/paths.h"
 #include "util/scope_guard.h"
 
 namespace mctr::container {
@@ -228,9 +229,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   cg->apply(cfg.resources);
   apply_device_allow_list(*cg, cfg.security.privileged);
   security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
-  // Compile the seccomp filter now, in parallel with nothing but cheaper
-  // than in the child's critical path; the init only loads it.
-  const std::vector<sock_filter> seccomp = security::compile_seccomp(cfg.security);
+  // Compile the seccomp filter here, not in the child's critical path (or
+  // read it from the cache of compiled programs); the init only loads it.
+  const std::vector<sock_filter> seccomp =
+      security::compile_seccomp_cached(cfg.security, StorePaths{root}.seccomp_cache());
 
   std::optional<pty::Pty> tty;
   Pipes pipes;

@@ -20,6 +20,7 @@ struct StorePaths {
   std::filesystem::path network() const { return root / "network"; }
   std::filesystem::path tmp() const { return root / "tmp"; }
   std::filesystem::path locks() const { return root / "locks"; }
+  std::filesystem::path seccomp_cache() const { return root / "cache" / "seccomp"; }
 };
 
 }  // namespace mctr

@@ -57,6 +57,15 @@ void apply_seccomp(const Options& o);
 std::vector<sock_filter> compile_seccomp(const Options& o);
 void load_seccomp_program(const std::vector<sock_filter>& program);
 
+// compile_seccomp() behind a cache: the program compiled for the same
+// inputs (seccomp_fingerprint) is read back from cache_dir/<sha256>.bpf
+// instead of asking libseccomp again, which saves most of the start-up time
+// of a short container. A missing, unreadable or malformed cache file is
+// compiled again and rewritten; the cache is only an optimisation.
+std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir);
+// Text naming everything the compiled program depends on ("" = no filter).
+std::string seccomp_fingerprint(const Options& o);
+
 // Host side, before clone: when o.seccomp names a file, read it into
 // o.seccomp_profile_json and check it parses, so a malformed profile fails
 // `run` with one line before any container exists.
