@@ -4,6 +4,7 @@
 #include "cli/verbs.h"
 #include "container/state.h"
 #include "image/store.h"
+#include "util/template.h"
 
 namespace mctr::cli {
 
@@ -19,12 +20,20 @@ static json inspect_json(const container::Config& c, const container::State& s) 
                       {"Destination", m.destination},
                       {"Mode", m.read_only ? "ro" : ""},
                       {"RW", !m.read_only}});
-  json net = {{"IPAddress", ""}, {"IPPrefixLen", 0}, {"Gateway", ""}, {"MacAddress", ""}, {"Ports", ports}};
+  json net = {{"IPAddress", ""},  {"IPPrefixLen", 0}, {"Gateway", ""},
+              {"MacAddress", ""}, {"Ports", ports},   {"Networks", json::object()}};
   if (s.network) {
     net["IPAddress"] = s.network->ip;
     net["IPPrefixLen"] = s.network->prefix_len;
     net["Gateway"] = s.network->gateway;
     net["MacAddress"] = s.network->mac;
+    // Docker lists the same per network; `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}`
+    // is the usual way to ask for a container's address.
+    net["Networks"] = {{c.network_mode,
+                        {{"IPAddress", s.network->ip},
+                         {"IPPrefixLen", s.network->prefix_len},
+                         {"Gateway", s.network->gateway},
+                         {"MacAddress", s.network->mac}}}};
     for (const auto& p : s.network->ports)
       net["Ports"][std::to_string(p.container_port) + "/" + p.proto].push_back(
           {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
@@ -77,11 +86,10 @@ static json inspect_json(const container::Config& c, const container::State& s) 
             {"Tty", c.tty},
             {"OpenStdin", c.interactive},
             {"Env", c.env},
-            {"Cmd", c.args},
+            {"Cmd", c.cmd.empty() ? json(nullptr) : json(c.cmd)},
             {"Image", c.image},
             {"WorkingDir", c.working_dir},
-            // minictr keeps the merged command only: Entrypoint + Cmd are both in Cmd.
-            {"Entrypoint", nullptr}}},
+            {"Entrypoint", c.entrypoint.empty() ? json(nullptr) : json(c.entrypoint)}}},
           {"NetworkSettings", net},
           {"CgroupPath", s.cgroup_path}};
 }
@@ -89,21 +97,27 @@ static json inspect_json(const container::Config& c, const container::State& s) 
 void add_inspect(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("inspect", "Return low-level information on containers as JSON");
   auto refs = std::make_shared<std::vector<std::string>>();
+  auto format = std::make_shared<std::string>();
+  sub->add_option("-f,--format", *format, "Format the output with a Go template, e.g. '{{.State.Pid}}'");
   sub->add_option("containers", *refs, "Containers")->required();
-  sub->callback([&g, refs] {
+  sub->callback([&g, refs, format] {
     container::Store store(g.root());
     json out = json::array();
     int rc = 0;
     for (const auto& ref : *refs) {
       try {
         std::string id = store.resolve(ref);
-        out.push_back(inspect_json(store.config(id), container::observed_state(store, id)));
+        json j = inspect_json(store.config(id), container::observed_state(store, id));
+        if (format->empty())
+          out.push_back(std::move(j));
+        else
+          std::cout << tmpl::render(*format, j) << "\n";
       } catch (const Error& e) {
         std::cerr << "minictr: error: " << e.what() << "\n";
         rc = 1;
       }
     }
-    std::cout << out.dump(4) << "\n";
+    if (format->empty()) std::cout << out.dump(4) << "\n";
     g.exit_code = rc;
   });
 }

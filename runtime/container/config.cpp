@@ -85,6 +85,8 @@ void to_json(json& j, const Config& c) {
        {"Image", c.image},
        {"ImageId", c.image_id},
        {"LayerDirs", c.layer_dirs},
+       {"Entrypoint", c.entrypoint},
+       {"Cmd", c.cmd},
        {"Args", c.args},
        {"Env", c.env},
        {"WorkingDir", c.working_dir},
@@ -112,6 +114,8 @@ void from_json(const json& j, Config& c) {
   c.image = j.value("Image", "");
   c.image_id = j.value("ImageId", "");
   c.layer_dirs = j.value("LayerDirs", std::vector<std::string>{});
+  c.entrypoint = j.value("Entrypoint", std::vector<std::string>{});
+  c.cmd = j.value("Cmd", std::vector<std::string>{});
   c.args = j.value("Args", std::vector<std::string>{});
   c.env = j.value("Env", std::vector<std::string>{});
   c.working_dir = j.value("WorkingDir", "/");

@@ -28,7 +28,9 @@ struct Config {
   std::string image_id;                 // sha256:...
   std::vector<std::string> layer_dirs;  // lowest first
 
-  std::vector<std::string> args;  // entrypoint + cmd, resolved
+  std::vector<std::string> entrypoint;  // as resolved from the image and --entrypoint
+  std::vector<std::string> cmd;         // as resolved from the image and the run arguments
+  std::vector<std::string> args;        // entrypoint + cmd: what the init executes
   std::vector<std::string> env;
   std::string working_dir = "/";
   std::string user;  // "", "name", "uid", "uid:gid"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,20 +77,34 @@ int exit_code_of(int status) {
 
 // Copy between our terminal and the pty master until the process is done.
 // The master reads EIO once every slave fd is closed: the process is done.
+// SIGWINCH (our terminal was resized) gives the pty the new size; the
+// kernel passes the signal on to the process in the container.
 void relay_tty(int master) {
   pty::RawMode raw(0);
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &winch, nullptr);
+  UniqueFd winch_fd(check_sys(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
   bool stdin_open = true;
   for (;;) {
-    pollfd p[2] = {{master, POLLIN, 0}, {0, POLLIN, 0}};
-    int r = ::poll(p, stdin_open ? 2 : 1, 200);
+    pollfd p[3] = {{master, POLLIN, 0}, {winch_fd.get(), POLLIN, 0}, {0, POLLIN, 0}};
+    int r = ::poll(p, stdin_open ? 3 : 2, 200);
     if (r < 0 && errno != EINTR) break;
+    if (r > 0 && p[1].revents) {
+      signalfd_siginfo si;
+      while (::read(winch_fd.get(), &si, sizeof si) == sizeof si) {
+      }
+      winsize ws;
+      if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+    }
     char buf[4096];
     if (r > 0 && p[0].revents) {
       ssize_t n = ::read(master, buf, sizeof buf);
       if (n <= 0) break;
       if (::write(1, buf, static_cast<size_t>(n)) < 0) break;
     }
-    if (r > 0 && stdin_open && p[1].revents) {
+    if (r > 0 && stdin_open && p[2].revents) {
       ssize_t n = ::read(0, buf, sizeof buf);
       if (n <= 0)
         stdin_open = false;

@@ -138,6 +138,8 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
     cmd.clear();
   }
   if (!o.cmd.empty()) cmd = o.cmd;
+  c.entrypoint = entrypoint;
+  c.cmd = cmd;
   c.args = entrypoint;
   c.args.insert(c.args.end(), cmd.begin(), cmd.end());
   if (c.args.empty()) throw Error("no command specified (the image has no Entrypoint or Cmd)");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -118,6 +119,15 @@ struct IoLoop {
     if (::write(master, buf, static_cast<size_t>(n)) < 0) stdin_src = -1;
   }
 
+  // The CLI's terminal changed size (the CLI got SIGWINCH and passed it on):
+  // give the pty the same size; the kernel then sends SIGWINCH to the
+  // container's foreground process group itself.
+  void resize_pty() {
+    winsize ws;
+    if (master < 0 || !attached || ::ioctl(0, TIOCGWINSZ, &ws) != 0) return;
+    ::ioctl(master, TIOCSWINSZ, &ws);
+  }
+
   void on_signal() {
     signalfd_siginfo si;
     while (::read(sigfd, &si, sizeof si) == sizeof si) {
@@ -127,6 +137,8 @@ struct IoLoop {
           status = st;
           exited = true;
         }
+      } else if (si.ssi_signo == SIGWINCH) {
+        resize_pty();
       } else {
         ::kill(pid, static_cast<int>(si.ssi_signo));  // forward SIGTERM/SIGINT/SIGHUP
       }
@@ -206,7 +218,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // Signals arrive through a signalfd, read in the I/O loop.
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&mask, s);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
@@ -390,6 +402,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
   // hang-up do not reach it, and lives on when this CLI process exits (it is
   // then re-parented to init or the nearest subreaper).
   pid_t sup = check_sys(::fork(), "fork");
+  h.supervisor_ = sup;
   if (sup == 0) {
     {
       ::setsid();
@@ -437,7 +450,7 @@ StartResult SupervisorHandle::wait_started() {
 static sigset_t forwarded_signals() {
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&mask, s);
   return mask;
 }
 
@@ -468,6 +481,12 @@ std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
       signalfd_siginfo si;
       if (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
         int sig = static_cast<int>(si.ssi_signo);
+        // A window size change is for the supervisor, which owns the pty
+        // master; the terminal only signals our (foreground) process group.
+        if (sig == SIGWINCH) {
+          if (supervisor_ > 0) ::kill(supervisor_, SIGWINCH);
+          continue;
+        }
         // PID 1 ignores signals it has no handler for; a second Ctrl-C
         // (like Docker's CLI) kills the container.
         if (sig == SIGINT && ++interrupts >= 2) sig = SIGKILL;

@@ -41,6 +41,7 @@ class SupervisorHandle {
 
  private:
   UniqueFd status_;
+  pid_t supervisor_ = -1;
 };
 
 }  // namespace mctr::container
