@@ -458,8 +458,12 @@ void SupervisorHandle::hold_signals() {
   sigset_t mask = forwarded_signals();
   for (int s = 1; s < NSIG; ++s) {
     // An ignored signal is dropped, never queued: a shell starts background
-    // jobs with SIGINT ignored, and we still want to forward it.
-    if (sigismember(&mask, s)) std::signal(s, SIG_DFL);
+    // jobs with SIGINT ignored, and we still want to forward it. Only touch
+    // ignored ones: setting SIG_DFL also discards a pending signal whose
+    // default is to be ignored (SIGWINCH) when this runs a second time.
+    struct sigaction old {};
+    if (sigismember(&mask, s) && ::sigaction(s, nullptr, &old) == 0 && old.sa_handler == SIG_IGN)
+      std::signal(s, SIG_DFL);
   }
   // Blocked from now on: a ^C that comes while the container is still
   // starting waits in the queue until wait_exited() forwards it.
