@@ -349,7 +349,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   int code = exit_code_of(loop.status);
   bool oom = false;
   try {
-    oom = cg->stats().oom_killed;
+    oom = cg->oom_killed();
   } catch (const std::exception&) {
   }
   if (oom && WIFSIGNALED(loop.status)) code = 137;

@@ -40,6 +40,8 @@ class Manager {
   virtual void apply(const Resources& r) = 0;  // write limits (also used by `update`)
   virtual void add_pid(pid_t pid) = 0;         // move a process in
   virtual Stats stats() const = 0;
+  // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
+  virtual bool oom_killed() const = 0;
   virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
   virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.

@@ -181,13 +181,17 @@ Stats V1Manager::stats() const {
     s.pids_current = read_u64_or_zero(pids / "pids.current");
     if (auto pm = read_opt(pids / "pids.max")) s.pids_limit = parse_limit(*pm).value_or(0);
   }
+  s.oom_killed = oom_killed();
+  return s;
+}
+
+bool V1Manager::oom_killed() const {
   // Newer kernels count kills in memory.oom_control ("oom_kill N"); older
   // ones only say whether the group is in an OOM state right now.
-  if (auto oom = read_opt(mem / "memory.oom_control")) {
-    auto kv = parse_flat_keyed(*oom);
-    s.oom_killed = kv.count("oom_kill") ? kv["oom_kill"] > 0 : kv["under_oom"] > 0;
-  }
-  return s;
+  auto oom = read_opt(dir("memory") / "memory.oom_control");
+  if (!oom) return false;
+  auto kv = parse_flat_keyed(*oom);
+  return kv.count("oom_kill") ? kv["oom_kill"] > 0 : kv["under_oom"] > 0;
 }
 
 // v1 has no cgroup.kill. Freeze the group so nobody can fork, SIGKILL all,
@@ -195,6 +199,9 @@ Stats V1Manager::stats() const {
 void V1Manager::freeze_and_kill() {
   std::filesystem::path fr = dir("freezer");
   if (fr.empty() || !std::filesystem::is_directory(fr)) return;
+  // Usually the group is empty by now: when a PID namespace's init exits,
+  // the kernel kills every other process in it. Nothing to freeze then.
+  if (read_procs(fr).empty()) return;
   write_value(fr / "freezer.state", "FROZEN");
   for (int i = 0; i < 200 && fs::trim(fs::read_file(fr / "freezer.state")) != "FROZEN"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // FREEZING: not all tasks stopped yet

@@ -20,6 +20,7 @@ class V1Manager : public Manager {
   void add_pid(pid_t pid) override;
   std::filesystem::path devices_dir() const override { return dir("devices"); }
   Stats stats() const override;
+  bool oom_killed() const override;
   void destroy() override;
   std::string version() const override { return "v1"; }
   std::string path() const override;

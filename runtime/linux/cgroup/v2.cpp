@@ -138,8 +138,13 @@ Stats V2Manager::stats() const {
   }
   s.pids_current = read_u64_or_zero(dir_ / "pids.current");
   if (auto pm = read_opt(dir_ / "pids.max")) s.pids_limit = parse_limit(*pm).value_or(0);
-  if (auto ev = read_opt(dir_ / "memory.events")) s.oom_killed = parse_flat_keyed(*ev)["oom_kill"] > 0;
+  s.oom_killed = oom_killed();
   return s;
+}
+
+bool V2Manager::oom_killed() const {
+  auto ev = read_opt(dir_ / "memory.events");
+  return ev && parse_flat_keyed(*ev)["oom_kill"] > 0;
 }
 
 void V2Manager::destroy() {

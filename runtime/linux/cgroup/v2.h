@@ -14,6 +14,7 @@ class V2Manager : public Manager {
   void apply(const Resources& r) override;
   void add_pid(pid_t pid) override;
   Stats stats() const override;
+  bool oom_killed() const override;
   void destroy() override;
   std::string version() const override { return "v2"; }
   std::string path() const override { return dir_; }
