@@ -10,6 +10,14 @@ mkdir -p $MINICTR_ROOT
 mount -t tmpfs tmpfs $MINICTR_ROOT   # overlayfs needs xattrs for its upper dir
 [ -f /sys/fs/cgroup/cgroup.controllers ] || fail "not a cgroup v2 host"
 
+# The same provisioning as the Vagrant box and a fresh Debian host: no apt in
+# this VM (packages are skipped), then the module and kernel checks.
+setup_out=$(/usr/local/bin/bash /src/scripts/setup 2>&1) || fail "scripts/setup: $setup_out"
+echo "$setup_out"
+echo "$setup_out" | grep -q "setup: cgroup v2 (unified), controllers: .*memory" || fail "setup did not see cgroup v2"
+echo "$setup_out" | grep -q "setup: host ready" || fail "setup: host not ready"
+echo "ok scripts/setup provisions the VM"
+
 $M load /images/busybox.tar
 out=$($M run --rm --network none busybox sh -c 'echo $$')
 [ "$out" = 1 ] || fail "PID inside: $out"
