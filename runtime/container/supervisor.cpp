@@ -276,35 +276,54 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   });
 
   // From the outside: cgroup, then network, then "go".
-  cg->add_pid(pid);
   std::optional<net::Attachment> attachment;
   net::Network network(root / "network");
   ScopeGuard undo_network([&] {
     if (attachment) network.detach(id);
   });
-  if (cfg.network_mode == "bridge") {
-    attachment = network.attach({id, cfg.name, cfg.ports}, pid);
-    std::vector<std::pair<std::string, std::string>> peers;
-    for (const auto& h : network.hosts())
-      if (h.container_id != id) peers.emplace_back(h.name, h.ip);
-    write_etc_files(dir, cfg, attachment->ip, peers);
+  auto prepare_from_outside = [&] {
+    cg->add_pid(pid);
+    if (cfg.network_mode == "bridge") {
+      attachment = network.attach({id, cfg.name, cfg.ports}, pid);
+      std::vector<std::pair<std::string, std::string>> peers;
+      for (const auto& h : network.hosts())
+        if (h.container_id != id) peers.emplace_back(h.name, h.ip);
+      write_etc_files(dir, cfg, attachment->ip, peers);
+    }
+    update_state(store, id, [&](State& s) {
+      s.status = "running";
+      s.pid = pid;
+      s.pid_start = linux_proc::start_time(pid);
+      s.supervisor_pid = ::getpid();
+      s.supervisor_start = linux_proc::start_time(::getpid());
+      s.exit_code = 0;
+      s.oom_killed = false;
+      s.error.clear();
+      s.started_at = now_rfc3339();
+      s.finished_at.clear();
+      s.cgroup_path = cg->path();
+      s.network = attachment;
+    });
+  };
+  bool child_failed_early = false;
+  try {
+    prepare_from_outside();
+  } catch (const std::exception&) {
+    // The child builds its root filesystem meanwhile; if that failed, it has
+    // exited and its error (queued before it exited) is the one to report,
+    // not ours about a process that is gone.
+    if (!sync.child_spoke(100)) throw;
+    child_failed_early = true;
   }
-  update_state(store, id, [&](State& s) {
-    s.status = "running";
-    s.pid = pid;
-    s.pid_start = linux_proc::start_time(pid);
-    s.supervisor_pid = ::getpid();
-    s.supervisor_start = linux_proc::start_time(::getpid());
-    s.exit_code = 0;
-    s.oom_killed = false;
-    s.error.clear();
-    s.started_at = now_rfc3339();
-    s.finished_at.clear();
-    s.cgroup_path = cg->path();
-    s.network = attachment;
-  });
-  explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
-  sync.send_to_child("go");
+  if (!child_failed_early) {
+    explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
+    try {
+      sync.send_to_child("go");
+    } catch (const SysError&) {
+      // EPIPE: the child failed while building its root filesystem; its
+      // error is queued below.
+    }
+  }
 
   // The child either execs (its end of the socket closes: EOF) or reports an error.
   if (auto err = sync.recv_from_child()) {

@@ -1,5 +1,6 @@
 #include "linux/namespaces.h"
 
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -47,6 +48,11 @@ void SyncChannel::send(int fd, const std::string& msg) {
   while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) throw_sys("send", "sync socket");
   }
+}
+
+bool SyncChannel::child_spoke(int timeout_ms) const {
+  pollfd p{parent_.get(), POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
 }
 
 std::optional<std::string> SyncChannel::recv(int fd) {

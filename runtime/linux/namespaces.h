@@ -35,6 +35,8 @@ class SyncChannel {
   std::optional<std::string> recv_from_child() { return recv(parent_.get()); }
   std::optional<std::string> recv_from_parent() { return recv(child_.get()); }
   int child_fd() const { return child_.get(); }
+  // Parent side: the child wrote something (or closed its end) within timeout_ms.
+  bool child_spoke(int timeout_ms) const;
 
  private:
   static void send(int fd, const std::string& msg);
