@@ -27,6 +27,9 @@ static json inspect_json(const container::Config& c, const container::State& s) 
     net["IPPrefixLen"] = s.network->prefix_len;
     net["Gateway"] = s.network->gateway;
     net["MacAddress"] = s.network->mac;
+    net["GlobalIPv6Address"] = s.network->ip6;  // "" without MINICTR_SUBNET6
+    net["GlobalIPv6PrefixLen"] = s.network->prefix_len6;
+    net["IPv6Gateway"] = s.network->gateway6;
     // Docker lists the same per network; `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}`
     // is the usual way to ask for a container's address.
     net["Networks"] = {{c.network_mode,
@@ -41,7 +44,10 @@ static json inspect_json(const container::Config& c, const container::State& s) 
   json port_bindings = json::object();
   for (const auto& p : c.ports)
     port_bindings[std::to_string(p.container_port) + "/" + p.proto].push_back(
-        {{"HostIp", p.host_ip}, {"HostPort", p.host_port ? std::to_string(p.host_port) : ""}});
+        {{"HostIp", p.host_ip},
+         {"HostPort", !p.host_port      ? ""
+                      : p.host_port_end ? std::to_string(p.host_port) + "-" + std::to_string(p.host_port_end)
+                                        : std::to_string(p.host_port)}});
   json resources = c.resources;
   json host_config = {{"NetworkMode", c.network_mode},
                       {"PortBindings", port_bindings},

@@ -63,6 +63,7 @@ static Mount mount_from(const json& j) {
 static json port_json(const net::PortMapping& p) {
   return {{"HostIp", p.host_ip},
           {"HostPort", p.host_port},
+          {"HostPortEnd", p.host_port_end},
           {"ContainerPort", p.container_port},
           {"Proto", p.proto}};
 }
@@ -71,6 +72,7 @@ static net::PortMapping port_from(const json& j) {
   net::PortMapping p;
   p.host_ip = j.value("HostIp", "");
   p.host_port = j.value("HostPort", 0);
+  p.host_port_end = j.value("HostPortEnd", 0);
   p.container_port = j.value("ContainerPort", 0);
   p.proto = j.value("Proto", "tcp");
   return p;

@@ -162,7 +162,8 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.read_only_rootfs = o.read_only;
   for (const auto& v : o.volumes) c.mounts.push_back(parse_volume(store, v));
   c.network_mode = o.network;
-  for (const auto& p : o.ports) c.ports.push_back(net::parse_port_mapping(p));
+  for (const auto& p : o.ports)
+    for (const auto& m : net::parse_port_mappings(p)) c.ports.push_back(m);
   if (o.publish_all)
     for (const auto& m : net::publish_all(img.config.exposed_ports)) c.ports.push_back(m);
   c.resources = o.resources;

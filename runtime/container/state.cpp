@@ -22,8 +22,11 @@ static json attachment_json(const net::Attachment& a) {
                      {"HostPort", p.host_port},
                      {"ContainerPort", p.container_port},
                      {"Proto", p.proto}});
-  return {{"IPAddress", a.ip},   {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway},
-          {"MacAddress", a.mac}, {"HostVeth", a.host_veth},     {"Ports", ports}};
+  return {{"IPAddress", a.ip},          {"IPPrefixLen", a.prefix_len},
+          {"Gateway", a.gateway},       {"MacAddress", a.mac},
+          {"HostVeth", a.host_veth},    {"Ports", ports},
+          {"GlobalIPv6Address", a.ip6}, {"GlobalIPv6PrefixLen", a.prefix_len6},
+          {"IPv6Gateway", a.gateway6}};
 }
 
 static net::Attachment attachment_from(const json& j) {
@@ -33,6 +36,9 @@ static net::Attachment attachment_from(const json& j) {
   a.gateway = j.value("Gateway", "");
   a.mac = j.value("MacAddress", "");
   a.host_veth = j.value("HostVeth", "");
+  a.ip6 = j.value("GlobalIPv6Address", "");
+  a.prefix_len6 = j.value("GlobalIPv6PrefixLen", 0);
+  a.gateway6 = j.value("IPv6Gateway", "");
   for (const auto& p : j.value("Ports", json::array())) {
     net::PortMapping m;
     m.host_ip = p.value("HostIp", "");

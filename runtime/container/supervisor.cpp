@@ -284,11 +284,12 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   auto prepare_from_outside = [&] {
     cg->add_pid(pid);
     if (cfg.network_mode == "bridge") {
-      attachment = network.attach({id, cfg.name, cfg.ports}, pid);
+      attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
       std::vector<std::pair<std::string, std::string>> peers;
       for (const auto& h : network.hosts())
         if (h.container_id != id) peers.emplace_back(h.name, h.ip);
       write_etc_files(dir, cfg, attachment->ip, peers);
+      network.refresh_hosts_file(id);  // peers that attached since hosts() (their update hit the old inode)
     }
     update_state(store, id, [&](State& s) {
       s.status = "running";

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bridge networking: published ports from the host's loopback, container to
-# container by IP and by name, --network none/host, parallel address
-# allocation, and nothing left in nft/ip link after rm + prune.
+# container by IP and by name (also for containers started earlier: their
+# /etc/hosts is kept up to date), port ranges, IPv6 (MINICTR_SUBNET6),
+# --network none/host, parallel address allocation, and nothing left in
+# nft/ip link after rm + prune.
 source "$(dirname "$0")/lib.sh"
 mctr load "$BUSYBOX_TAR" >/dev/null
 mkdir -p "$TEST_TMP/www"
@@ -32,6 +34,51 @@ assert_eq "hello from httpd" "$out" "container to container by name"
 out=$(mctr run --rm busybox wget -qO- "http://$gw:$port/")
 assert_eq "hello from httpd" "$out" "container to published port via the host address"
 
+echo "-- a container started earlier resolves one started later (its /etc/hosts is updated in place)"
+mctr run -d --name early busybox sleep 60 >/dev/null
+mctr run -d --name late -v "$TEST_TMP/www:/www:ro" busybox httpd -f -p 80 -h /www >/dev/null
+late_ip=$(mctr inspect late | grep '"IPAddress"' | head -1 | cut -d'"' -f4)
+hosts=$(mctr exec early cat /etc/hosts)
+assert_contains "$hosts" "$late_ip	late" "early's /etc/hosts after late started"
+out=$(mctr exec early ping -c 1 -W 2 late) || fail "early cannot ping late by name: $out"
+assert_contains "$out" "PING late ($late_ip)" "early resolves late"
+mctr rm -f late >/dev/null
+hosts=$(mctr exec early cat /etc/hosts)
+[[ $hosts != *"	late"* ]] || fail "early's /etc/hosts still names late after rm: $hosts"
+mctr rm -f early >/dev/null
+
+echo "-- port ranges: 8000-8002:80-82 publishes three ports, one DNAT rule each"
+r=$((18000 + _n * 8))  # 8 ports of our own per reserved number
+mctr run -d --name ranged -p "$r-$((r + 2)):80-82" -p "127.0.0.1:$((r + 3))-$((r + 4)):$((r + 3))-$((r + 4))/udp" \
+  -v "$TEST_TMP/www:/www:ro" busybox sh -c 'httpd -p 80 -h /www; httpd -p 81 -h /www; httpd -f -p 82 -h /www' >/dev/null
+for i in 0 1 2; do
+  out=$(wait_http "http://127.0.0.1:$((r + i))/") || fail "no answer on range port $((r + i))"
+  assert_eq "hello from httpd" "$out" "range port $((r + i)) -> $((80 + i))"
+done
+ports=$(mctr inspect ranged | python3 -c 'import json,sys; print(" ".join(sorted(k + "=" + v[0]["HostIp"] + ":" + v[0]["HostPort"] for k, v in json.load(sys.stdin)[0]["NetworkSettings"]["Ports"].items())))')
+assert_eq "$((r + 3))/udp=127.0.0.1:$((r + 3)) $((r + 4))/udp=127.0.0.1:$((r + 4)) 80/tcp=0.0.0.0:$r 81/tcp=0.0.0.0:$((r + 1)) 82/tcp=0.0.0.0:$((r + 2))" \
+  "$ports" "inspect NetworkSettings.Ports"
+rid=$(mctr inspect ranged | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+assert_eq 5 "$(nft list table ip "$MINICTR_NFT_TABLE" | grep -c "dnat to .*comment \"$rid\"")" "one DNAT rule per port"
+echo "-- 8080-8081:80 picks one free host port of the range"
+mctr run -d --name pick1 -p "$((r + 5))-$((r + 6)):80" busybox sleep 60 >/dev/null
+mctr run -d --name pick2 -p "$((r + 5))-$((r + 6)):80" busybox sleep 60 >/dev/null
+assert_contains "$(mctr ps)" "0.0.0.0:$((r + 5))->80/tcp" "first pick"
+assert_contains "$(mctr ps)" "0.0.0.0:$((r + 6))->80/tcp" "second pick"
+err=$(mctr run -d --name pick3 -p "$((r + 5))-$((r + 6)):80" busybox sleep 60 2>&1) && fail "full range accepted"
+assert_contains "$err" "no free host port in $((r + 5))-$((r + 6)):80/tcp" "full range error"
+mctr rm -f ranged pick1 pick2 >/dev/null
+mctr rm -f pick3 >/dev/null 2>&1 || true
+echo "-- bad ranges exit 125 with a one-line reason"
+set +e
+err=$(mctr run --rm -p 8000-8001:80-82 busybox true 2>&1); rc=$?
+set -e
+assert_eq 125 "$rc" "exit code of a size mismatch"
+assert_contains "$err" "host port range has 2 ports but container port range has 3" "size mismatch message"
+assert_eq 1 "$(echo "$err" | wc -l)" "one line"
+assert_eq 125 "$(run_rc mctr run --rm -p 82-80:80 busybox true)" "reversed range"
+assert_eq 125 "$(run_rc mctr run --rm -p 8000:80-82 busybox true)" "one host port, three container ports"
+
 echo "-- NET I/O in stats grows with traffic"
 rx=$(mctr stats --no-stream --format json web | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["NetTxBytes"])')
 [[ $rx -gt 0 ]] || fail "stats NET I/O is zero after requests"
@@ -52,11 +99,32 @@ assert_eq 20 "$(echo "$ips" | sort -u | wc -l)" "20 distinct addresses"
 for i in $(seq 20); do mctr rm -f p$i >/dev/null & done
 wait
 
+echo "-- IPv6 (MINICTR_SUBNET6): address and route in the container, published port on the host's IPv6 address"
+export MINICTR_SUBNET6="fd00:6d63:7472:$_n::/64"  # private to this test, like MINICTR_SUBNET
+# minictr turns on IPv6 forwarding (as it does ip_forward); give the host its setting back at exit.
+fwd6=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
+trap 'rc=$?; echo "$fwd6" >/proc/sys/net/ipv6/conf/all/forwarding; (exit $rc); _cleanup' EXIT
+mctr run -d --name web6 -p "$((r + 7)):80" -v "$TEST_TMP/www:/www:ro" busybox httpd -f -p 80 -h /www >/dev/null
+v6=$(mctr inspect web6 | python3 -c 'import json,sys; n=json.load(sys.stdin)[0]["NetworkSettings"]; print(n["GlobalIPv6Address"], n["GlobalIPv6PrefixLen"], n["IPv6Gateway"])')
+read -r ip6 len6 gw6 <<<"$v6"
+[[ $ip6 == fd00:6d63:7472:$_n::* && $len6 == 64 && $gw6 == "fd00:6d63:7472:$_n::1" ]] || fail "inspect IPv6: '$v6'"
+# The container's default IPv6 route (/proc/net/ipv6_route: dst, len, ..., next hop) points at the bridge.
+route=$(mctr exec web6 cat /proc/net/ipv6_route | awk '$1 == "00000000000000000000000000000000" && $2 == "00" {print $5}')
+[[ -n $route && $route != 00000000000000000000000000000000 ]] || fail "no IPv6 default route via a gateway in web6"
+out=$(mctr run --rm busybox wget -qO- "http://[$ip6]/") || fail "container to container over IPv6"
+assert_eq "hello from httpd" "$out" "container to container over IPv6"
+out=$(wait_http "http://[$gw6]:$((r + 7))/") || fail "no answer on [$gw6]:$((r + 7))"
+assert_eq "hello from httpd" "$out" "published port on the host's IPv6 address"
+nft list table ip6 "$MINICTR_NFT_TABLE" | grep -q "dport $((r + 7)) dnat to \[$ip6\]:80" || fail "no ip6 DNAT rule"
+mctr rm -f web6 >/dev/null
+nft list table ip6 "$MINICTR_NFT_TABLE" | grep -q "dport $((r + 7))" && fail "ip6 DNAT rule left after rm"
+unset MINICTR_SUBNET6
+
 echo "-- rm removes the veth and the port rule; prune removes bridge and table"
 mctr rm -f web >/dev/null
 nft list table ip "$MINICTR_NFT_TABLE" | grep -q "dport $port" && fail "DNAT rule left after rm"
 ip -o link | grep -q "master $MINICTR_BRIDGE" && fail "veth left after rm"
 mctr system prune >/dev/null
-nft list tables | grep -q "$MINICTR_NFT_TABLE" && fail "nft table left after prune"
+nft list tables | grep -q "$MINICTR_NFT_TABLE" && fail "nft table (ip or ip6) left after prune"
 ip link show "$MINICTR_BRIDGE" >/dev/null 2>&1 && fail "bridge left after prune"
 echo PASS

@@ -41,7 +41,9 @@ LeaseFile::LeaseFile(const std::filesystem::path& dir) : lock_(dir / "ipam.lock"
       l.container_id = id;
       l.name = j.value("name", "");
       l.ip = j.at("ip").get<std::string>();
+      l.ip6 = j.value("ip6", "");
       l.host_veth = j.at("host_veth").get<std::string>();
+      l.hosts_file = j.value("hosts_file", "");
       l.attached = j.value("attached", false);
       l.attaching_pid = j.value("attaching_pid", 0);
       for (const auto& p : j.value("ports", json::array())) l.ports.push_back(port_from_json(p));
@@ -59,7 +61,9 @@ void LeaseFile::save() {
     for (const auto& p : l.ports) ports.push_back(port_to_json(p));
     leases[id] = {{"name", l.name},
                   {"ip", l.ip},
+                  {"ip6", l.ip6},
                   {"host_veth", l.host_veth},
+                  {"hosts_file", l.hosts_file},
                   {"attached", l.attached},
                   {"attaching_pid", l.attaching_pid},
                   {"ports", ports}};
@@ -86,6 +90,15 @@ uint32_t LeaseFile::free_ip(const Subnet& subnet) const {
   for (const auto& [id, l] : leases_) used.insert(parse_ipv4(l.ip));
   for (uint32_t a = subnet.gateway() + 1; a < subnet.broadcast(); ++a)
     if (!used.count(a)) return a;
+  throw Error("no free address left in subnet " + subnet.cidr());
+}
+
+Ipv6 LeaseFile::free_ip6(const Subnet6& subnet) const {
+  std::set<Ipv6> used;
+  for (const auto& [id, l] : leases_)
+    if (!l.ip6.empty()) used.insert(parse_ipv6(l.ip6));
+  for (uint32_t i = 2; i < subnet.size(); ++i)
+    if (!used.count(subnet.host(i))) return subnet.host(i);
   throw Error("no free address left in subnet " + subnet.cidr());
 }
 

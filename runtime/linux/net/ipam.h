@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "linux/net/ipv4.h"
+#include "linux/net/ipv6.h"
 #include "linux/net/network.h"
 #include "util/lock.h"
 
@@ -22,8 +23,10 @@ struct Lease {
   std::string container_id;
   std::string name;
   std::string ip;
+  std::string ip6;  // "" without IPv6
   std::string host_veth;
   std::vector<PortMapping> ports;  // with the host ports actually used
+  std::string hosts_file;          // kept up to date with the other leases ("" = none)
   bool attached = false;           // false while attach() is still wiring it up
   pid_t attaching_pid = 0;         // the process doing that wiring (while !attached)
 };
@@ -33,11 +36,14 @@ class LeaseFile {
   // Locks <dir>/ipam.lock (blocking) and reads <dir>/ipam.json.
   explicit LeaseFile(const std::filesystem::path& dir);
   std::map<std::string, Lease>& leases() { return leases_; }
+  const std::map<std::string, Lease>& leases() const { return leases_; }
   // Replace ipam.json by rename (readers never see a torn file).
   void save();
   // The lowest address of the subnet that is neither network, gateway,
   // broadcast nor leased. Throws when the subnet is full.
   uint32_t free_ip(const Subnet& subnet) const;
+  // The same in an IPv6 subnet: the lowest free host index from 2 (1 is the bridge).
+  Ipv6 free_ip6(const Subnet6& subnet) const;
   // Is this host port (proto, host ip) already published by some lease?
   bool host_port_taken(const PortMapping& p) const;
 

@@ -51,6 +51,13 @@ NlAddrPtr ipv4_addr(uint32_t addr, int prefix_len) {
   return a;
 }
 
+NlAddrPtr ipv6_addr(const Ipv6& addr, int prefix_len) {
+  NlAddrPtr a(nl_addr_build(AF_INET6, addr.data(), addr.size()));
+  if (!a) throw Error("nl_addr_build: out of memory");
+  nl_addr_set_prefixlen(a.get(), prefix_len);
+  return a;
+}
+
 NlAddrPtr mac_addr(const std::string& mac) {
   nl_addr* a = nullptr;
   int err = nl_addr_parse(mac.c_str(), AF_LLC, &a);
@@ -215,6 +222,75 @@ void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
 
   int err = rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err < 0) throw_nl("rtnl_route_add", "default via " + format_ipv4(gateway), err);
+}
+
+bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len) {
+  AddrPtr a(rtnl_addr_alloc());
+  if (!a) throw Error("rtnl_addr_alloc: out of memory");
+  NlAddrPtr local = ipv6_addr(addr, prefix_len);
+  rtnl_addr_set_ifindex(a.get(), ifindex);
+  rtnl_addr_set_family(a.get(), AF_INET6);
+  rtnl_addr_set_local(a.get(), local.get());
+  rtnl_addr_set_flags(a.get(), IFA_F_NODAD);
+  int err = rtnl_addr_add(sk.get(), a.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err == -NLE_EXIST) return false;
+  if (err < 0) throw_nl("rtnl_addr_add", format_ipv6(addr) + "/" + std::to_string(prefix_len), err);
+  return true;
+}
+
+std::vector<std::string> addr_list6(NlSocket& sk, int ifindex) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_addr_alloc_cache(sk.get(), &raw);
+  if (err < 0) throw_nl("rtnl_addr_alloc_cache", "", err);
+  CachePtr cache(raw);
+  std::vector<std::string> out;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != AF_INET6) continue;
+    if (rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE) continue;  // fe80:: link-local
+    char buf[64];
+    out.emplace_back(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof buf));
+  }
+  return out;
+}
+
+void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
+  RoutePtr route(rtnl_route_alloc());
+  if (!route) throw Error("rtnl_route_alloc: out of memory");
+  NlAddrPtr dst = ipv6_addr(Ipv6{}, 0);
+  rtnl_route_set_family(route.get(), AF_INET6);
+  rtnl_route_set_dst(route.get(), dst.get());
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+  rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
+  if (!nh) throw Error("rtnl_route_nh_alloc: out of memory");
+  NlAddrPtr gw = ipv6_addr(gateway, 128);
+  rtnl_route_nh_set_gateway(nh, gw.get());
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  rtnl_route_add_nexthop(route.get(), nh);
+  int err = rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err < 0) throw_nl("rtnl_route_add", "default via " + format_ipv6(gateway), err);
+}
+
+std::string default_gateway6(NlSocket& sk) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_route_alloc_cache(sk.get(), AF_INET6, 0, &raw);
+  if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
+  CachePtr cache(raw);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0)) continue;
+    if (rtnl_route_get_nnexthops(r) == 0) continue;
+    nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
+    if (!gw || nl_addr_get_len(gw) != 16) continue;
+    Ipv6 a{};
+    std::memcpy(a.data(), nl_addr_get_binary_addr(gw), 16);
+    return format_ipv6(a);
+  }
+  return "";
 }
 
 std::vector<RouteV4> routes_v4(NlSocket& sk) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "linux/net/ipv4.h"
+#include "linux/net/ipv6.h"
 
 struct nl_sock;
 
@@ -57,6 +58,18 @@ bool addr_add(NlSocket& sk, int ifindex, uint32_t addr, int prefix_len);
 std::vector<std::string> addr_list(NlSocket& sk, int ifindex);
 
 void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex);
+
+// IPv6: add addr/prefix_len with IFA_F_NODAD, so the address is usable at
+// once instead of staying "tentative" for ~1 s of Duplicate Address
+// Detection (IPAM already guarantees it is unique on the bridge; a
+// tentative address cannot be bound to or used as a source). False if it
+// was already there.
+bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len);
+// Global (not link-local) IPv6 addresses of an interface, as "addr/len".
+std::vector<std::string> addr_list6(NlSocket& sk, int ifindex);
+void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex);
+// The gateway of the IPv6 default route of the main table ("" if none).
+std::string default_gateway6(NlSocket& sk);
 
 struct RouteV4 {
   Subnet dst;  // 0.0.0.0/0 for the default route

@@ -7,8 +7,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
+#include "linux/net/hosts_file.h"
 #include "linux/net/ipam.h"
 #include "linux/net/ipv4.h"
 #include "linux/net/netlink.h"
@@ -62,16 +64,71 @@ void refuse_overlapping_routes(NlSocket& sk, const Subnet& subnet, const std::st
   }
 }
 
-// Inside the container's netns (called on the netns thread).
-std::string configure_container_side(uint32_t ip, const Subnet& subnet) {
+// Inside the container's netns (called on the netns thread). ip6 is used
+// when subnet6 is set.
+std::string configure_container_side(uint32_t ip, const Subnet& subnet, const Ipv6& ip6,
+                                     const std::optional<Subnet6>& subnet6) {
   NlSocket sk;  // opened in the container's netns
   link_set_up(sk, "lo");
   int eth0 = link_index(sk, kContainerIfname);
   if (eth0 == 0) throw Error("eth0 did not appear in the container's network namespace");
   addr_add(sk, eth0, ip, subnet.prefix_len);
+  if (subnet6) addr_add6(sk, eth0, ip6, subnet6->prefix_len);  // NODAD: usable at once
   link_set_up(sk, kContainerIfname);
   route_add_default(sk, subnet.gateway(), eth0);
+  if (subnet6) route_add_default6(sk, subnet6->gateway(), eth0);
   return link_mac(sk, kContainerIfname);
+}
+
+std::optional<Subnet6> parse_subnet6(const std::string& cidr) {
+  if (cidr.empty()) return std::nullopt;
+  return Subnet6::parse(cidr);
+}
+
+// The bridge's IPv6 side: IPv6 on (it may be off by default on new
+// interfaces), the gateway address, forwarding.
+void configure_bridge_ipv6(NlSocket& sk, const std::string& bridge, int index, const Subnet6& subnet6,
+                           bool enable_forward) {
+  const std::string conf = "/proc/sys/net/ipv6/conf/" + bridge;
+  if (!std::filesystem::exists(conf))
+    throw Error("MINICTR_SUBNET6 is set but this host has IPv6 disabled (no " + conf + ")");
+  write_sysctl(conf + "/disable_ipv6", "0");
+  explain::step("netlink", "ip -6 addr add " + format_ipv6(subnet6.gateway()) + "/" +
+                               std::to_string(subnet6.prefix_len) + " dev " + bridge + " nodad");
+  addr_add6(sk, index, subnet6.gateway(), subnet6.prefix_len);
+  // Route IPv6 between the bridge and the host. (With forwarding on, the
+  // kernel ignores Router Advertisements on interfaces with accept_ra=1: a
+  // host that learns its IPv6 default route from RAs needs accept_ra=2.)
+  if (enable_forward) write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+}
+
+// The host port a mapping will use: as given (checked free), picked by the
+// kernel (host_port 0), or the first free one of a "8080-8081:80" range.
+PortMapping reserve_host_port(const LeaseFile& lf, PortMapping p) {
+  if (p.host_port == 0) {
+    do p.host_port = pick_free_host_port(p.proto, p.host_ip);
+    while (lf.host_port_taken(p));
+    return p;
+  }
+  if (p.host_port_end != 0) {
+    const PortMapping range = p;
+    p.host_port_end = 0;
+    if (!p.host_ip.empty()) pick_free_host_port(p.proto, p.host_ip);  // throws if not an address of ours
+    for (unsigned port = range.host_port; port <= range.host_port_end; ++port) {
+      p.host_port = static_cast<uint16_t>(port);
+      if (lf.host_port_taken(p)) continue;
+      try {
+        check_host_port_free(p);
+        return p;
+      } catch (const Error&) {  // a host process listens there: try the next one
+      }
+    }
+    throw Error("no free host port in " + format_port_mapping(range));
+  }
+  if (lf.host_port_taken(p))
+    throw Error("host port " + format_port_mapping(p) + " is already published by another container");
+  check_host_port_free(p);
+  return p;
 }
 
 bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
@@ -84,6 +141,7 @@ Network::Options Network::default_options() {
   if (const char* s = std::getenv("MINICTR_SUBNET"); s && *s) o.subnet = s;
   if (const char* s = std::getenv("MINICTR_BRIDGE"); s && *s) o.bridge = s;
   if (const char* s = std::getenv("MINICTR_NFT_TABLE"); s && *s) o.table = s;
+  if (const char* s = std::getenv("MINICTR_SUBNET6"); s && *s) o.subnet6 = s;
   return o;
 }
 
@@ -93,7 +151,8 @@ Network::Network(std::filesystem::path state_dir, Options options)
     : state_dir_(std::move(state_dir)), options_(std::move(options)) {
   check_name("bridge name", options_.bridge, 15);
   check_name("nftables table name", options_.table, 64);
-  Subnet::parse(options_.subnet);  // fail early on a bad MINICTR_SUBNET
+  Subnet::parse(options_.subnet);   // fail early on a bad MINICTR_SUBNET
+  parse_subnet6(options_.subnet6);  // ... or MINICTR_SUBNET6
 }
 
 void Network::ensure_bridge() {
@@ -117,12 +176,16 @@ void Network::ensure_bridge() {
   write_sysctl("/proc/sys/net/ipv4/conf/" + options_.bridge + "/route_localnet", "1");
   // Containers reaching beyond the bridge (and hairpin via the host) are routed.
   if (options_.enable_ip_forward) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  if (auto subnet6 = parse_subnet6(options_.subnet6))
+    configure_bridge_ipv6(sk, options_.bridge, index, *subnet6, options_.enable_ip_forward);
 }
 
 void Network::ensure_table() {
   Nft nft;
   if (!nft.table_exists(options_.table))
     nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
+  if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && !nft.table_exists(options_.table, "ip6"))
+    nft.run(base_table_rules6(options_.table, options_.bridge, *subnet6));
 }
 
 void Network::drop_stale_leases(LeaseFile& lf) {
@@ -141,22 +204,32 @@ void Network::drop_stale_leases(LeaseFile& lf) {
     }
     link_delete(sk, l.host_veth);
     delete_rules_tagged(nft, options_.table, l.container_id);
+    if (!l.ip6.empty()) delete_rules_tagged(nft, options_.table, l.container_id, "ip6");
     it = lf.leases().erase(it);
     changed = true;
   }
-  if (changed) lf.save();
+  if (changed) {
+    lf.save();
+    update_hosts_files(lf);
+  }
 }
 
 Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   const std::string& id = req.container_id;
   check_name("container id", id, 128);
   const Subnet subnet = Subnet::parse(options_.subnet);
+  const std::optional<Subnet6> subnet6 = parse_subnet6(options_.subnet6);
 
   Attachment att;
   att.prefix_len = subnet.prefix_len;
   att.gateway = format_ipv4(subnet.gateway());
   att.host_veth = host_veth_name(id);
   uint32_t ip = 0;
+  Ipv6 ip6{};
+  if (subnet6) {
+    att.prefix_len6 = subnet6->prefix_len;
+    att.gateway6 = format_ipv6(subnet6->gateway());
+  }
 
   // 1. Under the IPAM lock: bridge + table exist, an address and host ports
   //    are reserved. The lease is written before any kernel object of this
@@ -172,19 +245,14 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     ensure_table();
 
     ip = lf.free_ip(subnet);
-    Lease& lease = lf.leases()[id];
-    lease = Lease{id, req.name, format_ipv4(ip), att.host_veth, {}, false, ::getpid()};
-    for (PortMapping p : req.ports) {
-      if (p.host_port == 0) {
-        do p.host_port = pick_free_host_port(p.proto, p.host_ip);
-        while (lf.host_port_taken(p));
-      } else {
-        if (lf.host_port_taken(p))
-          throw Error("host port " + format_port_mapping(p) + " is already published by another container");
-        check_host_port_free(p);
-      }
-      lease.ports.push_back(p);
+    if (subnet6) {
+      ip6 = lf.free_ip6(*subnet6);
+      att.ip6 = format_ipv6(ip6);
     }
+    Lease& lease = lf.leases()[id];
+    lease = Lease{id,    req.name,  format_ipv4(ip), att.ip6, att.host_veth, {}, req.hosts_file.string(),
+                  false, ::getpid()};
+    for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p));
     att.ports = lease.ports;
     lf.save();
   }
@@ -222,19 +290,30 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
                                      std::to_string(subnet.prefix_len) +
                                      " dev eth0; ip link set eth0 up; ip route add default via " +
                                      att.gateway + "'");
-  run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet); });
+  if (subnet6)
+    explain::step("setns+netlink", "  ... ip -6 addr add " + att.ip6 + "/" +
+                                       std::to_string(subnet6->prefix_len) +
+                                       " dev eth0 nodad; ip -6 route add default via " + att.gateway6);
+  run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet, ip6, subnet6); });
 
   // 4. Published ports: one DNAT rule each, tagged with the container id.
+  //    With IPv6, ports published on all addresses ("" host IP) are also
+  //    published on the host's IPv6 addresses (except ::1, see nft.h).
   ScopeGuard undo_rules([&] {
     Nft nft;
     delete_rules_tagged(nft, options_.table, id);
+    if (subnet6) delete_rules_tagged(nft, options_.table, id, "ip6");
   });
   if (!att.ports.empty()) {
-    std::vector<DnatRule> rules;
-    for (const PortMapping& p : att.ports)
+    std::vector<DnatRule> rules, rules6;
+    for (const PortMapping& p : att.ports) {
       rules.push_back({p.host_ip, p.host_port, p.proto, att.ip, p.container_port});
+      if (subnet6 && p.host_ip.empty())
+        rules6.push_back({"", p.host_port, p.proto, att.ip6, p.container_port});
+    }
     Nft nft;
-    nft.run(dnat_rules(options_.table, id, rules));
+    // One transaction: both families' rules, or none.
+    nft.run(dnat_rules(options_.table, id, rules) + dnat_rules(options_.table, id, rules6, "ip6"));
   }
 
   // 5. Done: mark the lease attached (from now on a vanished veth means the
@@ -246,6 +325,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     it->second.attached = true;
     it->second.attaching_pid = 0;
     lf.save();
+    // The containers already running learn this one's name.
+    update_hosts_files(lf);
   }
   undo_rules.dismiss();
   undo_veth.dismiss();
@@ -274,10 +355,45 @@ void Network::detach(const std::string& container_id) {
   }
   Nft nft;
   delete_rules_tagged(nft, options_.table, container_id);
+  if (!it->second.ip6.empty()) delete_rules_tagged(nft, options_.table, container_id, "ip6");
   if (it != lf.leases().end()) {
     lf.leases().erase(it);
     lf.save();
   }
+  update_hosts_files(lf);  // the others forget its name
+}
+
+bool Network::on_bridge(const std::string& addr) const {
+  if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && subnet6->contains(addr)) return true;
+  try {
+    return Subnet::parse(options_.subnet).contains(parse_ipv4(addr));
+  } catch (const Error&) {  // not an IPv4 address
+    return false;
+  }
+}
+
+void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id) {
+  for (const auto& [id, l] : lf.leases()) {
+    if (!l.attached || l.hosts_file.empty() || (!only_id.empty() && id != only_id)) continue;
+    std::vector<HostEntry> peers;
+    for (const auto& [other, o] : lf.leases())
+      if (other != id && o.attached) peers.push_back({other, o.name, o.ip, o.ip6});
+    // One container's unwritable hosts file must not fail the attach or
+    // detach of another: it keeps its old peer lines.
+    try {
+      auto current = fs::read_file_if_exists(l.hosts_file);
+      if (!current) continue;  // not written yet, or the container is being removed
+      std::string updated = hosts_with_peers(
+          *current, [this](const std::string& a) { return on_bridge(a); }, {l.ip, l.ip6}, peers);
+      if (updated != *current) rewrite_in_place(l.hosts_file, updated);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+void Network::refresh_hosts_file(const std::string& container_id) {
+  LeaseFile lf(state_dir_);
+  update_hosts_files(lf, container_id);
 }
 
 void Network::prune() {
@@ -286,6 +402,8 @@ void Network::prune() {
   if (!lf.leases().empty()) return;  // still in use
   Nft nft;
   if (nft.table_exists(options_.table)) nft.run("delete table ip " + options_.table);
+  // Whatever MINICTR_SUBNET6 says now: an earlier run may have made it.
+  if (nft.table_exists(options_.table, "ip6")) nft.run("delete table ip6 " + options_.table);
   NlSocket sk;
   link_delete(sk, options_.bridge);
 }
@@ -294,7 +412,7 @@ std::vector<HostEntry> Network::hosts() {
   LeaseFile lf(state_dir_);
   std::vector<HostEntry> out;
   for (const auto& [id, l] : lf.leases())
-    if (l.attached) out.push_back({id, l.name, l.ip});
+    if (l.attached) out.push_back({id, l.name, l.ip, l.ip6});
   return out;
 }
 

@@ -17,13 +17,22 @@ struct PortMapping {
   uint16_t host_port = 0;
   uint16_t container_port = 0;
   std::string proto = "tcp";  // "tcp" | "udp"
+  // Non-zero for "-p 8080-8081:80": attach() publishes ONE free host port
+  // of host_port..host_port_end (as Docker does); 0 in an Attachment.
+  uint16_t host_port_end = 0;
 };
 
 // Parse "-p [hostip:]hostport:containerport[/proto]" (also "containerport" alone
 // and "hostip::containerport": host_port 0, attach() picks a free host port like
-// Docker). Throws mctr::Error for anything else (ranges are not supported).
+// Docker). Either port may be a range "first-last", as in Docker:
+//   8000-8002:80-82  three mappings, port by port (range sizes must match);
+//   8080-8081:80     one mapping; attach() picks a free host port of the range;
+//   80-82            three mappings with host ports picked by attach().
+// Throws mctr::Error for anything else.
+std::vector<PortMapping> parse_port_mappings(const std::string& spec);
+// The same for a spec that is exactly one mapping (throws for "80-82").
 PortMapping parse_port_mapping(const std::string& spec);
-// "8080:80/tcp", "127.0.0.1:8080:80/udp" (for ps / inspect).
+// "8080:80/tcp", "127.0.0.1:8080:80/udp", "8080-8081:80/tcp" (for ps / inspect).
 std::string format_port_mapping(const PortMapping& p);
 // `-P`: one mapping with a free host port (chosen by attach) for each EXPOSEd
 // port of the image config ("80/tcp", "53/udp", "8080").
@@ -43,12 +52,19 @@ struct Attachment {
   std::string mac;
   std::string host_veth;  // host-side interface name
   std::vector<PortMapping> ports;
+  std::string ip6;  // "fd00:6d63:7472::2", "" without IPv6
+  int prefix_len6 = 0;
+  std::string gateway6;  // bridge's IPv6 address
 };
 
 struct NetworkRequest {
   std::string container_id;
   std::string name;  // for name resolution between containers
   std::vector<PortMapping> ports;
+  // The host file bind-mounted as this container's /etc/hosts ("" = none).
+  // While the container is attached, attach/detach of *other* containers
+  // rewrite its peer lines in place (see hosts_file.h).
+  std::filesystem::path hosts_file;
 };
 
 // A name -> address line for the /etc/hosts of containers on the bridge.
@@ -56,6 +72,7 @@ struct HostEntry {
   std::string container_id;
   std::string name;
   std::string ip;
+  std::string ip6;  // "" without IPv6
 };
 
 class LeaseFile;  // ipam.h
@@ -66,10 +83,14 @@ class Network {
   struct Options {
     std::string bridge = "minictr0";
     std::string subnet = "10.88.0.0/16";  // the bridge gets the first address
-    std::string table = "minictr";        // nftables table (family ip)
-    bool enable_ip_forward = true;        // write 1 to /proc/sys/net/ipv4/ip_forward
+    std::string table = "minictr";        // nftables table (family ip, and ip6 with subnet6)
+    // IPv6 ULA subnet of the bridge, e.g. "fd00:6d63:7472::/64"; "" = no
+    // IPv6 (the default, as Docker's default bridge). The bridge gets ::1.
+    std::string subnet6;
+    bool enable_ip_forward = true;  // write 1 to /proc/sys/net/ipv4/ip_forward
   };
-  // Defaults, with the subnet taken from $MINICTR_SUBNET when set.
+  // Defaults, with the subnet taken from $MINICTR_SUBNET (and IPv6 switched
+  // on by $MINICTR_SUBNET6) when set.
   static Options default_options();
 
   explicit Network(std::filesystem::path state_dir);
@@ -89,9 +110,13 @@ class Network {
   // detach) are dropped first, with their rules.
   void prune();
   // Containers currently attached (this one included once attach returned),
-  // for the /etc/hosts written into a new container. Entries are not pushed
-  // into containers that are already running.
+  // for the /etc/hosts written into a new container.
   std::vector<HostEntry> hosts();
+  // Rewrite the peer lines of this container's hosts file (NetworkRequest::
+  // hosts_file) from the current leases, under the IPAM lock. Call it after
+  // (re)writing that file by other means, e.g. by rename before the bind
+  // mount: an attach of another container in between updated the old inode.
+  void refresh_hosts_file(const std::string& container_id);
   const Options& options() const { return options_; }
   // rx/tx bytes of all interfaces (except lo) in the netns of `pid`.
   struct Counters {
@@ -103,6 +128,10 @@ class Network {
   void ensure_bridge();
   void ensure_table();
   void drop_stale_leases(LeaseFile& leases);
+  // The peer lines of every attached container's hosts file (only `only_id`'s
+  // when given), from the leases in `lf` (whose lock the caller holds).
+  void update_hosts_files(const LeaseFile& lf, const std::string& only_id = "");
+  bool on_bridge(const std::string& addr) const;
 
   std::filesystem::path state_dir_;
   Options options_;

@@ -58,8 +58,8 @@ std::string Nft::list_json(const std::string& command) {
   return r.output;
 }
 
-bool Nft::table_exists(const std::string& table) {
-  Result r = run_buffered(ctx_, "list table ip " + table);
+bool Nft::table_exists(const std::string& table, const std::string& family) {
+  Result r = run_buffered(ctx_, "list table " + family + " " + table);
   if (r.ok) return true;
   if (r.error.find("No such file or directory") != std::string::npos) return false;
   throw Error("nftables: " + r.error);
@@ -124,21 +124,64 @@ std::string base_table_rules(const std::string& table, const std::string& bridge
          "}\n";
 }
 
+std::string base_table_rules6(const std::string& table, const std::string& bridge, const Subnet6& subnet) {
+  const std::string br = "\"" + bridge + "\"";
+  const std::string sub = subnet.cidr();
+  // As base_table_rules, minus the 127.0.0.0/8 rule (see nft.h for ::1).
+  return "table ip6 " + table +
+         " {\n"
+         "  chain hostports {\n  }\n"
+         "  chain prerouting {\n"
+         "    type nat hook prerouting priority dstnat; policy accept;\n"
+         "    fib daddr type local jump hostports\n"
+         "  }\n"
+         "  chain output {\n"
+         "    type nat hook output priority -100; policy accept;\n"
+         "    ip6 daddr != ::1 fib daddr type local jump hostports\n"
+         "  }\n"
+         "  chain postrouting {\n"
+         "    type nat hook postrouting priority srcnat; policy accept;\n"
+         "    ip6 saddr " +
+         sub + " oifname != " + br +
+         " masquerade\n"
+         "    oifname " +
+         br + " ct status dnat ip6 saddr " + sub +
+         " masquerade\n"
+         "  }\n"
+         "  chain forward {\n"
+         "    type filter hook forward priority filter; policy accept;\n"
+         "    iifname " +
+         br +
+         " accept\n"
+         "    oifname " +
+         br +
+         " ct state established,related accept\n"
+         "    oifname " +
+         br +
+         " ct status dnat accept\n"
+         "  }\n"
+         "}\n";
+}
+
 std::string dnat_rules(const std::string& table, const std::string& container_id,
-                       const std::vector<DnatRule>& rules) {
+                       const std::vector<DnatRule>& rules, const std::string& family) {
+  const bool v6 = family == "ip6";
   std::string out;
   for (const DnatRule& r : rules) {
-    out += "add rule ip " + table + " hostports ";
-    if (!r.host_ip.empty()) out += "ip daddr " + r.host_ip + " ";
-    out += r.proto + " dport " + std::to_string(r.host_port) + " dnat to " + r.container_ip + ":" +
+    out += "add rule " + family + " " + table + " hostports ";
+    if (!r.host_ip.empty()) out += family + " daddr " + r.host_ip + " ";
+    // IPv6 addresses are bracketed so the port's colon is not part of them.
+    const std::string to = v6 ? "[" + r.container_ip + "]" : r.container_ip;
+    out += r.proto + " dport " + std::to_string(r.host_port) + " dnat to " + to + ":" +
            std::to_string(r.container_port) + " comment \"" + container_id + "\"\n";
   }
   return out;
 }
 
-std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag) {
-  if (!nft.table_exists(table)) return {};
-  auto doc = nlohmann::json::parse(nft.list_json("list table ip " + table));
+std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
+                                     const std::string& family) {
+  if (!nft.table_exists(table, family)) return {};
+  auto doc = nlohmann::json::parse(nft.list_json("list table " + family + " " + table));
   std::vector<TaggedRule> out;
   for (const auto& item : doc.at("nftables")) {
     if (!item.contains("rule")) continue;
@@ -149,12 +192,14 @@ std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const s
   return out;
 }
 
-size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag) {
-  std::vector<TaggedRule> rules = rules_tagged(nft, table, tag);
+size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
+                           const std::string& family) {
+  std::vector<TaggedRule> rules = rules_tagged(nft, table, tag, family);
   if (rules.empty()) return 0;
   std::string cmds;
   for (const TaggedRule& r : rules)
-    cmds += "delete rule ip " + table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+    cmds +=
+        "delete rule " + family + " " + table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
   nft.run(cmds);
   return rules.size();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "linux/net/ipv4.h"
+#include "linux/net/ipv6.h"
 
 struct nft_ctx;
 
@@ -24,8 +25,8 @@ class Nft {
   void run(const std::string& commands);
   // Run a `list ...` command and return its JSON output (with rule handles).
   std::string list_json(const std::string& command);
-  // false if the table does not exist.
-  bool table_exists(const std::string& table);
+  // false if the table does not exist. family: "ip" or "ip6".
+  bool table_exists(const std::string& table, const std::string& family = "ip");
 
  private:
   nft_ctx* ctx_ = nullptr;
@@ -35,25 +36,34 @@ class Nft {
 // holds one DNAT rule per published port (see nft.cpp for the why of each rule).
 std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet);
 
+// The same for IPv6 (family ip6): masquerade of the ULA subnet, DNAT of
+// published ports arriving on the host's IPv6 addresses. Not on ::1: IPv6
+// has no route_localnet, so a packet with source ::1 never leaves through
+// the bridge, even with a masquerade rule for it (tried: the connection
+// times out); [::1]:port is simply not published.
+std::string base_table_rules6(const std::string& table, const std::string& bridge, const Subnet6& subnet);
+
 struct DnatRule {
   std::string host_ip;  // "" = any local address
   uint16_t host_port = 0;
-  std::string proto;  // tcp | udp
-  std::string container_ip;
+  std::string proto;         // tcp | udp
+  std::string container_ip;  // IPv4, or IPv6 for family ip6
   uint16_t container_port = 0;
 };
 // "add rule ..." lines for a container's published ports, each tagged with
 // `comment "<container id>"` so they can be found and deleted later.
 std::string dnat_rules(const std::string& table, const std::string& container_id,
-                       const std::vector<DnatRule>& rules);
+                       const std::vector<DnatRule>& rules, const std::string& family = "ip");
 
 struct TaggedRule {
   std::string chain;
   uint64_t handle = 0;
 };
 // Rules of the table whose comment is exactly `tag` (empty if no table).
-std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag);
+std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
+                                     const std::string& family = "ip");
 // Delete them by handle in one transaction. Returns how many were deleted.
-size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag);
+size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
+                           const std::string& family = "ip");
 
 }  // namespace mctr::net

@@ -18,7 +18,7 @@ namespace {
   throw Error("invalid port mapping '" + spec + "': " + why);
 }
 
-// "1".."65535" only: no signs, spaces, ranges or leading junk.
+// "1".."65535" only: no signs, spaces or leading junk.
 uint16_t parse_port(const std::string& spec, const std::string& text, const char* which) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -38,12 +38,27 @@ std::string take_proto(const std::string& spec, std::string& rest) {
   return proto;
 }
 
+// "80" or "8000-8002" -> {first, last}.
+struct PortRange {
+  uint16_t first = 0, last = 0;
+  size_t size() const { return size_t{last} - first + 1; }
+};
+PortRange parse_port_range(const std::string& spec, const std::string& text, const char* which) {
+  auto dash = text.find('-');
+  if (dash == std::string::npos) {
+    uint16_t port = parse_port(spec, text, which);
+    return {port, port};
+  }
+  PortRange r{parse_port(spec, text.substr(0, dash), which), parse_port(spec, text.substr(dash + 1), which)};
+  if (r.last < r.first) bad_spec(spec, std::string(which) + " range '" + text + "' ends before it starts");
+  return r;
+}
+
 }  // namespace
 
-PortMapping parse_port_mapping(const std::string& spec) {
+std::vector<PortMapping> parse_port_mappings(const std::string& spec) {
   std::string rest = spec;
-  PortMapping p;
-  p.proto = take_proto(spec, rest);
+  const std::string proto = take_proto(spec, rest);
 
   std::vector<std::string> parts;
   size_t start = 0;
@@ -52,26 +67,58 @@ PortMapping parse_port_mapping(const std::string& spec) {
   parts.push_back(rest.substr(start));
   if (parts.size() > 3) bad_spec(spec, "expected [hostip:]hostport:containerport[/proto]");
 
-  p.container_port = parse_port(spec, parts.back(), "container port");
+  const PortRange container = parse_port_range(spec, parts.back(), "container port");
+  PortRange host{};  // {0, 0}: attach() picks free host ports
   if (parts.size() >= 2) {
     const std::string& host_port = parts[parts.size() - 2];
     // "hostip::80" leaves the host port for attach() to choose.
-    if (!(parts.size() == 3 && host_port.empty())) p.host_port = parse_port(spec, host_port, "host port");
+    if (!(parts.size() == 3 && host_port.empty())) host = parse_port_range(spec, host_port, "host port");
   }
+  std::string host_ip;
   if (parts.size() == 3) {
     try {
-      p.host_ip = format_ipv4(parse_ipv4(parts[0]));
+      host_ip = format_ipv4(parse_ipv4(parts[0]));
     } catch (const Error&) {
       bad_spec(spec, "host IP '" + parts[0] + "' is not an IPv4 address");
     }
-    if (p.host_ip == "0.0.0.0") p.host_ip.clear();  // all addresses, as with no IP
+    if (host_ip == "0.0.0.0") host_ip.clear();  // all addresses, as with no IP
   }
-  return p;
+
+  // Docker's rules: equal-sized ranges map port by port (8000-8002:80-82);
+  // a host range with ONE container port means "any one free host port of
+  // that range" (8080-8081:80, picked by attach()); anything else is an error.
+  const bool pick_one = host.first != 0 && container.size() == 1 && host.size() > 1;
+  if (host.first != 0 && !pick_one && host.size() != container.size())
+    bad_spec(spec, "host port range has " + std::to_string(host.size()) +
+                       " ports but container port range has " + std::to_string(container.size()));
+  std::vector<PortMapping> out;
+  for (size_t i = 0; i < container.size(); ++i) {
+    PortMapping p;
+    p.host_ip = host_ip;
+    p.proto = proto;
+    p.container_port = static_cast<uint16_t>(container.first + i);
+    if (pick_one) {
+      p.host_port = host.first;
+      p.host_port_end = host.last;
+    } else if (host.first != 0) {
+      p.host_port = static_cast<uint16_t>(host.first + i);
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+PortMapping parse_port_mapping(const std::string& spec) {
+  std::vector<PortMapping> ports = parse_port_mappings(spec);
+  if (ports.size() != 1) bad_spec(spec, "a range of container ports is not a single mapping");
+  return ports.front();
 }
 
 std::string format_port_mapping(const PortMapping& p) {
   std::string s = p.host_ip.empty() ? "" : p.host_ip + ":";
-  return s + std::to_string(p.host_port) + ":" + std::to_string(p.container_port) + "/" + p.proto;
+  s += std::to_string(p.host_port);
+  if (p.host_port_end != 0) s += "-" + std::to_string(p.host_port_end);
+  return s + ":" + std::to_string(p.container_port) + "/" + p.proto;
 }
 
 std::vector<PortMapping> publish_all(const std::vector<std::string>& exposed_ports) {

@@ -1,7 +1,11 @@
 // Network against the real kernel (root): bridge, veth pairs into child
 // processes' network namespaces, nftables DNAT, IPAM under a lock.
+#include <sys/mount.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -45,7 +49,7 @@ bool host_link_exists(const std::string& name) {
 TEST_F(NetTest, AttachGivesEth0AnAddressAndDefaultRoute) {
   Network net = make_network();
   NetnsChild& c = new_child();
-  Attachment a = net.attach({container_id(1), "web", {}}, c.pid());
+  Attachment a = net.attach({container_id(1), "web", {}, {}}, c.pid());
 
   Subnet subnet = Subnet::parse(opts_.subnet);
   EXPECT_TRUE(subnet.contains(parse_ipv4(a.ip)));
@@ -92,8 +96,8 @@ TEST_F(NetTest, TwoContainersTalkTcpByIp) {
   Network net = make_network();
   NetnsChild& a = new_child();
   NetnsChild& b = new_child();
-  Attachment aa = net.attach({container_id(1), "a", {}}, a.pid());
-  Attachment ab = net.attach({container_id(2), "b", {}}, b.pid());
+  Attachment aa = net.attach({container_id(1), "a", {}, {}}, a.pid());
+  Attachment ab = net.attach({container_id(2), "b", {}, {}}, b.pid());
   EXPECT_NE(aa.ip, ab.ip);
   EXPECT_NE(aa.mac, ab.mac);
 
@@ -117,9 +121,9 @@ TEST_F(NetTest, PublishedPortReachableFromHostLocalhostBridgeIpAndOtherContainer
   NetnsChild& server = new_child();
   NetnsChild& client = new_child();
   uint16_t hp = pick_free_host_port("tcp", "");
-  Attachment as =
-      net.attach({container_id(1), "server", {parse_port_mapping(std::to_string(hp) + ":80")}}, server.pid());
-  Attachment ac = net.attach({container_id(2), "client", {}}, client.pid());
+  Attachment as = net.attach(
+      {container_id(1), "server", {parse_port_mapping(std::to_string(hp) + ":80")}, {}}, server.pid());
+  Attachment ac = net.attach({container_id(2), "client", {}, {}}, client.pid());
   ASSERT_EQ(as.ports.size(), 1u);
   EXPECT_EQ(as.ports[0].host_port, hp);
   UniqueFd l = tcp_listener(server.pid(), 80);
@@ -153,7 +157,7 @@ TEST_F(NetTest, PublishedPortReachableFromHostLocalhostBridgeIpAndOtherContainer
 TEST_F(NetTest, PortBoundToLoopbackIsNotPublishedOnOtherAddresses) {
   Network net = make_network();
   NetnsChild& c = new_child();
-  Attachment a = net.attach({container_id(1), "lo-only", {parse_port_mapping("127.0.0.1::80")}}, c.pid());
+  Attachment a = net.attach({container_id(1), "lo-only", {parse_port_mapping("127.0.0.1::80")}, {}}, c.pid());
   ASSERT_EQ(a.ports.size(), 1u);
   uint16_t hp = a.ports[0].host_port;
   EXPECT_NE(hp, 0);
@@ -174,7 +178,7 @@ TEST_F(NetTest, UdpPortIsPublished) {
   NetnsChild& c = new_child();
   uint16_t hp = pick_free_host_port("udp", "");
   Attachment a =
-      net.attach({container_id(1), "dns", {parse_port_mapping(std::to_string(hp) + ":53/udp")}}, c.pid());
+      net.attach({container_id(1), "dns", {parse_port_mapping(std::to_string(hp) + ":53/udp")}, {}}, c.pid());
   UniqueFd server;
   run_in_netns(c.pid(), [&] {
     server.reset(check_sys(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
@@ -196,8 +200,8 @@ TEST_F(NetTest, DetachRemovesVethRulesAndLease) {
   Network net = make_network();
   NetnsChild& c = new_child();
   const std::string id = container_id(1);
-  Attachment a =
-      net.attach({id, "x", {parse_port_mapping("80"), parse_port_mapping("127.0.0.1::443/tcp")}}, c.pid());
+  Attachment a = net.attach(
+      {id, "x", {parse_port_mapping("80"), parse_port_mapping("127.0.0.1::443/tcp")}, {}}, c.pid());
   {
     Nft nft;
     EXPECT_EQ(rules_tagged(nft, opts_.table, id).size(), 2u);
@@ -218,7 +222,7 @@ TEST_F(NetTest, DetachRemovesVethRulesAndLease) {
 
   // The address is free again: the next container may get it.
   NetnsChild& d = new_child();
-  Attachment again = net.attach({container_id(2), "y", {}}, d.pid());
+  Attachment again = net.attach({container_id(2), "y", {}, {}}, d.pid());
   EXPECT_EQ(again.ip, a.ip);
   net.detach(container_id(2));
 }
@@ -227,8 +231,8 @@ TEST_F(NetTest, DetachLeavesOtherContainersRules) {
   Network net = make_network();
   NetnsChild& a = new_child();
   NetnsChild& b = new_child();
-  net.attach({container_id(1), "a", {parse_port_mapping("80")}}, a.pid());
-  net.attach({container_id(2), "b", {parse_port_mapping("80")}}, b.pid());
+  net.attach({container_id(1), "a", {parse_port_mapping("80")}, {}}, a.pid());
+  net.attach({container_id(2), "b", {parse_port_mapping("80")}, {}}, b.pid());
   net.detach(container_id(1));
   Nft nft;
   EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1)).empty());
@@ -239,7 +243,7 @@ TEST_F(NetTest, DetachLeavesOtherContainersRules) {
 TEST_F(NetTest, PruneRemovesBridgeAndTableOnlyWhenUnused) {
   Network net = make_network();
   NetnsChild& c = new_child();
-  net.attach({container_id(1), "x", {}}, c.pid());
+  net.attach({container_id(1), "x", {}, {}}, c.pid());
   net.prune();
   EXPECT_TRUE(host_link_exists(opts_.bridge)) << "prune removed a bridge in use";
   {
@@ -257,7 +261,7 @@ TEST_F(NetTest, PruneRemovesBridgeAndTableOnlyWhenUnused) {
 TEST_F(NetTest, DeadContainerLeaseIsDroppedWithItsRules) {
   Network net = make_network();
   NetnsChild& c = new_child();
-  Attachment a = net.attach({container_id(1), "x", {parse_port_mapping("80")}}, c.pid());
+  Attachment a = net.attach({container_id(1), "x", {parse_port_mapping("80")}, {}}, c.pid());
   c.stop();  // netns dies -> the kernel deletes both veth ends
   for (int i = 0; i < 100 && host_link_exists(a.host_veth); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -273,9 +277,10 @@ TEST_F(NetTest, HostPortConflictFailsAndLeavesNothingBehind) {
   NetnsChild& a = new_child();
   NetnsChild& b = new_child();
   uint16_t hp = pick_free_host_port("tcp", "");
-  net.attach({container_id(1), "a", {parse_port_mapping(std::to_string(hp) + ":80")}}, a.pid());
-  EXPECT_THROW(net.attach({container_id(2), "b", {parse_port_mapping(std::to_string(hp) + ":81")}}, b.pid()),
-               Error);
+  net.attach({container_id(1), "a", {parse_port_mapping(std::to_string(hp) + ":80")}, {}}, a.pid());
+  EXPECT_THROW(
+      net.attach({container_id(2), "b", {parse_port_mapping(std::to_string(hp) + ":81")}, {}}, b.pid()),
+      Error);
   EXPECT_FALSE(host_link_exists("mctr" + container_id(2).substr(0, 8)));
   EXPECT_EQ(look_inside(b.pid()).eth0_index, 0);
   EXPECT_EQ(net.hosts().size(), 1u);
@@ -286,7 +291,7 @@ TEST_F(NetTest, HostPortConflictFailsAndLeavesNothingBehind) {
   socklen_t len = sizeof addr;
   ::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len);
   std::string spec = std::to_string(ntohs(addr.sin_port)) + ":80";
-  EXPECT_THROW(net.attach({container_id(3), "c", {parse_port_mapping(spec)}}, b.pid()), Error);
+  EXPECT_THROW(net.attach({container_id(3), "c", {parse_port_mapping(spec)}, {}}, b.pid()), Error);
   net.detach(container_id(1));
 }
 
@@ -295,7 +300,7 @@ TEST_F(NetTest, FailedAttachUndoesEverything) {
   NetnsChild& c = new_child();
   pid_t gone = c.pid();
   c.stop();  // attach to a process that no longer exists
-  EXPECT_THROW(net.attach({container_id(1), "x", {parse_port_mapping("80")}}, gone), Error);
+  EXPECT_THROW(net.attach({container_id(1), "x", {parse_port_mapping("80")}, {}}, gone), Error);
   EXPECT_FALSE(host_link_exists("mctr" + container_id(1).substr(0, 8)));
   EXPECT_TRUE(net.hosts().empty());
   Nft nft;
@@ -324,7 +329,7 @@ TEST_F(NetTest, SubnetOverlappingAHostRouteIsRefused) {
   Network net = make_network();
   NetnsChild& c = new_child();
   try {
-    net.attach({container_id(1), "x", {}}, c.pid());
+    net.attach({container_id(1), "x", {}, {}}, c.pid());
     ADD_FAILURE() << "attach accepted a subnet that overlaps a host route";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("overlaps"), std::string::npos) << e.what();
@@ -344,7 +349,7 @@ TEST_F(NetTest, TwentyParallelAttachesGetDistinctAddresses) {
       threads.emplace_back([&, i] {
         try {
           Network net = make_network();  // one object per "minictr run"
-          atts[i] = net.attach({container_id(i), "c" + std::to_string(i), {parse_port_mapping("80")}},
+          atts[i] = net.attach({container_id(i), "c" + std::to_string(i), {parse_port_mapping("80")}, {}},
                                children_[i]->pid());
         } catch (const std::exception& e) {
           errors[i] = e.what();
@@ -389,7 +394,7 @@ TEST_F(NetTest, SequentialAttachDetachTiming) {
   for (int i = 0; i < kRounds; ++i) {
     NetnsChild& c = new_child();
     auto t0 = Clock::now();
-    net.attach({container_id(i), "t", {parse_port_mapping("80")}}, c.pid());
+    net.attach({container_id(i), "t", {parse_port_mapping("80")}, {}}, c.pid());
     auto t1 = Clock::now();
     net.detach(container_id(i));
     auto t2 = Clock::now();
@@ -398,6 +403,219 @@ TEST_F(NetTest, SequentialAttachDetachTiming) {
   }
   std::printf("[ timing ] sequential: attach %.2f ms, detach %.2f ms per container (with one port)\n",
               total_attach / kRounds, total_detach / kRounds);
+}
+
+TEST_F(NetTest, PortRangeMapsEachPortWithItsOwnDnatRule) {
+  Network net = make_network();
+  NetnsChild& c = new_child();
+  // Two consecutive free host ports (the kernel's pick and the next one).
+  uint16_t hp = 0;
+  for (int tries = 0; tries < 20 && hp == 0; ++tries) {
+    uint16_t p = pick_free_host_port("tcp", "");
+    try {
+      check_host_port_free({"", static_cast<uint16_t>(p + 1), 80, "tcp", 0});
+      hp = p;
+    } catch (const Error&) {
+    }
+  }
+  ASSERT_NE(hp, 0);
+  const std::string spec = std::to_string(hp) + "-" + std::to_string(hp + 1) + ":80-81";
+  Attachment a = net.attach({container_id(1), "r", parse_port_mappings(spec), {}}, c.pid());
+  ASSERT_EQ(a.ports.size(), 2u);
+  UniqueFd l80 = tcp_listener(c.pid(), 80), l81 = tcp_listener(c.pid(), 81);
+  Probe p0 = tcp_probe(0, "127.0.0.1", hp, l80.get());
+  EXPECT_EQ(p0.received, "hello") << hp << " -> 80";
+  Probe p1 = tcp_probe(0, "127.0.0.1", hp + 1, l81.get());
+  EXPECT_EQ(p1.received, "hello") << hp + 1 << " -> 81";
+  Nft nft;
+  EXPECT_EQ(rules_tagged(nft, opts_.table, container_id(1)).size(), 2u);
+  net.detach(container_id(1));
+  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1)).empty());
+}
+
+TEST_F(NetTest, HostRangeWithOneContainerPortSkipsBusyPorts) {
+  Network net = make_network();
+  NetnsChild& a = new_child();
+  NetnsChild& b = new_child();
+  NetnsChild& d = new_child();
+  // A host process listens on the first port of the range.
+  UniqueFd busy = tcp_listener(0, 0);
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  const uint16_t first = ntohs(addr.sin_port);
+  try {
+    check_host_port_free({"", static_cast<uint16_t>(first + 1), 80, "tcp", 0});
+  } catch (const Error&) {
+    GTEST_SKIP() << "port " << first + 1 << " is busy on this host";
+  }
+  const std::string spec = std::to_string(first) + "-" + std::to_string(first + 1) + ":80";
+  Attachment aa = net.attach({container_id(1), "a", {parse_port_mapping(spec)}, {}}, a.pid());
+  ASSERT_EQ(aa.ports.size(), 1u);
+  EXPECT_EQ(aa.ports[0].host_port, first + 1) << "the busy first port must be skipped";
+  EXPECT_EQ(aa.ports[0].host_port_end, 0);
+  UniqueFd l = tcp_listener(a.pid(), 80);
+  EXPECT_EQ(tcp_probe(0, "127.0.0.1", first + 1, l.get()).received, "hello");
+  // Both ports are now taken (host process, container a): the range is full.
+  try {
+    net.attach({container_id(2), "b", {parse_port_mapping(spec)}, {}}, b.pid());
+    ADD_FAILURE() << "a full range was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "no free host port in " + spec + "/tcp");
+  }
+  EXPECT_FALSE(host_link_exists("mctr" + container_id(2).substr(0, 8)));
+  // Once the host process goes away its port is free again.
+  busy.reset();
+  Attachment ad = net.attach({container_id(3), "d", {parse_port_mapping(spec)}, {}}, d.pid());
+  EXPECT_EQ(ad.ports[0].host_port, first);
+  net.detach(container_id(1));
+  net.detach(container_id(3));
+}
+
+// What the container side writes (etc_files.cpp): header and its own line.
+std::string base_hosts(const std::string& ip, const std::string& name) {
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + ip + "\t" + name + "\n";
+}
+
+TEST_F(NetTest, RunningContainersHostsFileFollowsJoinsAndLeaves) {
+  Network net = make_network();
+  NetnsChild& a = new_child();
+  NetnsChild& b = new_child();
+  const std::filesystem::path hosts_a = state_dir_ / "a-hosts", hosts_b = state_dir_ / "b-hosts";
+
+  // The supervisor's order: attach, write the file (by rename), refresh.
+  Attachment aa = net.attach({container_id(1), "alpha", {}, hosts_a}, a.pid());
+  fs::write_file_atomic(hosts_a, base_hosts(aa.ip, "alpha"), 0644, false);
+  net.refresh_hosts_file(container_id(1));
+  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha"));
+  struct stat st_before {};
+  ASSERT_EQ(::stat(hosts_a.c_str(), &st_before), 0);
+
+  // b joins: a (already running) learns b's name, in the same inode.
+  Attachment ab = net.attach({container_id(2), "beta", {}, hosts_b}, b.pid());
+  fs::write_file_atomic(hosts_b, base_hosts(ab.ip, "beta"), 0644, false);
+  net.refresh_hosts_file(container_id(2));
+  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha") + ab.ip + "\tbeta\n");
+  EXPECT_EQ(fs::read_file(hosts_b), base_hosts(ab.ip, "beta") + aa.ip + "\talpha\n");
+  struct stat st_after {};
+  ASSERT_EQ(::stat(hosts_a.c_str(), &st_after), 0);
+  EXPECT_EQ(st_before.st_ino, st_after.st_ino);
+
+  // b leaves: a forgets it.
+  net.detach(container_id(2));
+  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha"));
+  net.detach(container_id(1));
+}
+
+TEST_F(NetTest, HostsUpdateIsSeenThroughABindMount) {
+  // What the container really sees: its /etc/hosts is a bind mount of the
+  // host file. Mount it over another file and read through the mount.
+  Network net = make_network();
+  NetnsChild& a = new_child();
+  NetnsChild& b = new_child();
+  const std::filesystem::path hosts_a = state_dir_ / "a-hosts", target = state_dir_ / "etc-hosts";
+  Attachment aa = net.attach({container_id(1), "alpha", {}, hosts_a}, a.pid());
+  fs::write_file_atomic(hosts_a, base_hosts(aa.ip, "alpha"), 0644, false);
+  fs::write_file_atomic(target, "", 0644, false);
+  ASSERT_EQ(::mount(hosts_a.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
+  ScopeGuard unmount([&] { ::umount2(target.c_str(), MNT_DETACH); });
+  Attachment ab = net.attach({container_id(2), "beta", {}, {}}, b.pid());
+  EXPECT_EQ(fs::read_file(target), base_hosts(aa.ip, "alpha") + ab.ip + "\tbeta\n");
+  net.detach(container_id(2));
+  EXPECT_EQ(fs::read_file(target), base_hosts(aa.ip, "alpha"));
+  net.detach(container_id(1));
+}
+
+// IPv6 TCP: a listener on [::]:port in the netns of `pid`, and a client
+// from the netns of `from_pid` (host when 0) that sends "hello6"; returns
+// what the listener received ("" when nothing arrived).
+UniqueFd tcp6_listener(pid_t pid, uint16_t port) {
+  UniqueFd fd;
+  run_in_netns(pid, [&] {
+    fd.reset(check_sys(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket"));
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "bind");
+    check_sys(::listen(fd.get(), 4), "listen");
+  });
+  return fd;
+}
+
+std::string tcp6_send(pid_t from_pid, const std::string& ip, uint16_t port, int listener) {
+  UniqueFd client;
+  auto make = [&] { client.reset(check_sys(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket")); };
+  if (from_pid > 0)
+    run_in_netns(from_pid, make);
+  else
+    make();
+  timeval tv{2, 0};
+  ::setsockopt(client.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // bounds connect()
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(port);
+  Ipv6 addr = parse_ipv6(ip);
+  std::memcpy(&a.sin6_addr, addr.data(), 16);
+  if (::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return "";
+  if (::send(client.get(), "hello6", 6, MSG_NOSIGNAL) != 6) return "";
+  pollfd pl{listener, POLLIN, 0};
+  if (::poll(&pl, 1, 2000) != 1) return "";
+  UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return "";
+  pollfd pc{conn.get(), POLLIN, 0};
+  if (::poll(&pc, 1, 2000) != 1) return "";
+  char buf[16];
+  ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+TEST_F(NetTest, Ipv6AddressRouteAndPublishedPort) {
+  char subnet6[64];
+  std::snprintf(subnet6, sizeof subnet6, "fd00:6d63:7472:%x::/64",
+                static_cast<unsigned>(::getpid()) & 0xffff);
+  opts_.subnet6 = subnet6;
+  // attach turns on IPv6 forwarding; give the host its setting back.
+  const std::string fwd6_path = "/proc/sys/net/ipv6/conf/all/forwarding";
+  const std::string fwd6 = fs::trim(fs::read_file(fwd6_path));
+  ScopeGuard restore_fwd6([&] { fs::write_file(fwd6_path, fwd6); });
+  Network net = make_network();
+  NetnsChild& a = new_child();
+  NetnsChild& b = new_child();
+  uint16_t hp = pick_free_host_port("tcp", "");
+  Attachment aa =
+      net.attach({container_id(1), "a6", {parse_port_mapping(std::to_string(hp) + ":80")}, {}}, a.pid());
+  Attachment ab = net.attach({container_id(2), "b6", {}, {}}, b.pid());
+  const Subnet6 s6 = Subnet6::parse(subnet6);
+  EXPECT_EQ(aa.gateway6, format_ipv6(s6.gateway()));
+  EXPECT_EQ(aa.ip6, format_ipv6(s6.host(2)));
+  EXPECT_EQ(ab.ip6, format_ipv6(s6.host(3)));
+  EXPECT_EQ(aa.prefix_len6, 64);
+
+  std::vector<std::string> addrs;
+  std::string gw6;
+  run_in_netns(a.pid(), [&] {
+    NlSocket sk;
+    addrs = addr_list6(sk, link_index(sk, "eth0"));
+    gw6 = default_gateway6(sk);
+  });
+  EXPECT_EQ(addrs, std::vector<std::string>{aa.ip6 + "/64"});
+  EXPECT_EQ(gw6, aa.gateway6);
+
+  // Right after attach, with no waiting: NODAD made the addresses usable.
+  UniqueFd l = tcp6_listener(a.pid(), 80);
+  EXPECT_EQ(tcp6_send(b.pid(), aa.ip6, 80, l.get()), "hello6") << "container to container over IPv6";
+  EXPECT_EQ(tcp6_send(0, aa.ip6, 80, l.get()), "hello6") << "host to container over IPv6";
+  // The published port on a host IPv6 address (the bridge's), through ip6 DNAT.
+  EXPECT_EQ(tcp6_send(0, aa.gateway6, hp, l.get()), "hello6") << "[" << aa.gateway6 << "]:" << hp;
+  EXPECT_EQ(tcp6_send(b.pid(), aa.gateway6, hp, l.get()), "hello6") << "hairpin over IPv6";
+
+  Nft nft;
+  EXPECT_EQ(rules_tagged(nft, opts_.table, container_id(1), "ip6").size(), 1u);
+  net.detach(container_id(1));
+  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1), "ip6").empty());
+  net.detach(container_id(2));
+  net.prune();
+  EXPECT_FALSE(nft.table_exists(opts_.table, "ip6"));
 }
 
 }  // namespace

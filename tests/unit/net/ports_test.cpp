@@ -39,9 +39,65 @@ TEST(NetPortSpec, AllAddressesIsNoAddress) { EXPECT_EQ(parse_port_mapping("0.0.0
 
 TEST(NetPortSpec, BadSpecsThrow) {
   for (const char* bad : {"", "abc", "80:", ":80", "0:80", "80:0", "65536:80", "80:70000", "-1:80",
-                          "8080:80/sctp", "8080:80/", "1.2.3:80:80", "::1:80:80", "a:b:c:d", "8000-8010:80",
-                          "80 ", " 80", "localhost:80:80", "1.2.3.4:80:80:80"}) {
+                          "8080:80/sctp", "8080:80/", "1.2.3:80:80", "::1:80:80", "a:b:c:d",
+                          "8000-8010:80-81", "80 ", " 80", "localhost:80:80", "1.2.3.4:80:80:80"}) {
     EXPECT_THROW(parse_port_mapping(bad), Error) << "'" << bad << "' was accepted";
+  }
+}
+
+TEST(NetPortSpec, EqualRangesMapPortByPort) {
+  auto ports = parse_port_mappings("8000-8002:80-82");
+  ASSERT_EQ(ports.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ports[i].host_port, 8000 + i);
+    EXPECT_EQ(ports[i].container_port, 80 + i);
+    EXPECT_EQ(ports[i].host_port_end, 0);
+    EXPECT_EQ(ports[i].proto, "tcp");
+  }
+  auto udp = parse_port_mappings("127.0.0.1:9000-9001:9000-9001/udp");
+  ASSERT_EQ(udp.size(), 2u);
+  EXPECT_EQ(format_port_mapping(udp[0]), "127.0.0.1:9000:9000/udp");
+  EXPECT_EQ(format_port_mapping(udp[1]), "127.0.0.1:9001:9001/udp");
+}
+
+TEST(NetPortSpec, HostRangeWithOneContainerPortPicksOneHostPort) {
+  auto ports = parse_port_mappings("8080-8081:80");
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].host_port, 8080);
+  EXPECT_EQ(ports[0].host_port_end, 8081);
+  EXPECT_EQ(ports[0].container_port, 80);
+  EXPECT_EQ(format_port_mapping(ports[0]), "8080-8081:80/tcp");
+  EXPECT_EQ(parse_port_mapping("8080-8081:80").host_port_end, 8081);
+}
+
+TEST(NetPortSpec, ContainerRangeAloneLeavesHostPortsToAttach) {
+  auto ports = parse_port_mappings("80-82/udp");
+  ASSERT_EQ(ports.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ports[i].host_port, 0);
+    EXPECT_EQ(ports[i].container_port, 80 + i);
+    EXPECT_EQ(ports[i].proto, "udp");
+  }
+  auto lo = parse_port_mappings("127.0.0.1::80-81");
+  ASSERT_EQ(lo.size(), 2u);
+  EXPECT_EQ(lo[1].host_ip, "127.0.0.1");
+  EXPECT_EQ(lo[1].host_port, 0);
+  EXPECT_EQ(lo[1].container_port, 81);
+  EXPECT_THROW(parse_port_mapping("80-82"), Error);  // not ONE mapping
+}
+
+TEST(NetPortSpec, BadRangesThrowWithAReason) {
+  for (const char* bad : {"8000-8001:80-82", "8000:80-82", "82-80:80", "8000:82-80", "8000-:80", "-8000:80",
+                          "8000-8001-8002:80", "0-5:80", "1-70000:80", "80-", "8000 - 8001:80"}) {
+    EXPECT_THROW(parse_port_mappings(bad), Error) << "'" << bad << "' was accepted";
+  }
+  try {
+    parse_port_mappings("8000-8001:80-82");
+    FAIL() << "size mismatch accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(
+        std::string(e.what()),
+        "invalid port mapping '8000-8001:80-82': host port range has 2 ports but container port range has 3");
   }
 }
 
@@ -61,9 +117,9 @@ TEST(NetPortSpec, PublishAllTakesExposedPorts) {
 TEST(NetPortSpec, FreeHostPortIsBindable) {
   uint16_t port = pick_free_host_port("tcp", "127.0.0.1");
   EXPECT_GT(port, 1023);
-  PortMapping p{"127.0.0.1", port, 80, "tcp"};
+  PortMapping p{"127.0.0.1", port, 80, "tcp", 0};
   EXPECT_NO_THROW(check_host_port_free(p));
-  PortMapping foreign{"203.0.113.77", port, 80, "tcp"};  // not an address of this host
+  PortMapping foreign{"203.0.113.77", port, 80, "tcp", 0};  // not an address of this host
   EXPECT_THROW(check_host_port_free(foreign), Error);
 }
 
