@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -55,7 +56,7 @@ uint16_t fp32_to_fp16(float f) {
   return sign | static_cast<uint16_t>(h);
 }
 
-void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n) {
+void quantize_row_q8_0_scalar(const float* x, BlockQ8* out, size_t n) {
   for (size_t b = 0; b < n / kQK8; b++) {
     const float* v = x + b * kQK8;
     float amax = 0;
@@ -93,6 +94,23 @@ void dequantize_row(GgmlType t, const void* row, float* out, size_t n) {
 
 // ---- scalar kernels ----
 
+void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
+                   float scale, float* att, float* out) {
+  float maxv = -INFINITY;
+  for (int t = 0; t < n_keys; t++) {
+    att[t] = dot_f32_scalar(q, k + t * stride, hd) * scale;
+    maxv = std::fmax(maxv, att[t]);
+  }
+  float sum = 0;
+  for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
+  std::fill(out, out + hd, 0.0f);
+  for (int t = 0; t < n_keys; t++) {
+    const float* vt = v + t * stride;
+    float a = att[t] / sum;
+    for (int i = 0; i < hd; i++) out[i] += a * vt[i];
+  }
+}
+
 float dot_f32_scalar(const float* w, const float* x, size_t n) {
   float s = 0;
   for (size_t i = 0; i < n; i++) s += w[i] * x[i];
@@ -115,6 +133,34 @@ float dot_q8_0_scalar(const BlockQ8* w, const BlockQ8* xq, size_t n) {
   return s;
 }
 
+template <typename T, typename X, float (*Dot)(const T*, const X*, size_t)>
+static void rows_with(const void* w, size_t row_bytes, int n_rows, const X* x, size_t n, float* out) {
+  for (int r = 0; r < n_rows; r++)
+    out[r] = Dot(reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
+}
+
+void dot_rows_f32_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
+  rows_with<float, float, dot_f32_scalar>(w, row_bytes, n_rows, x, n, out);
+}
+void dot_rows_f16_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
+  rows_with<uint16_t, float, dot_f16_scalar>(w, row_bytes, n_rows, x, n, out);
+}
+void dot_rows_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n,
+                          float* out) {
+  rows_with<BlockQ8, BlockQ8, dot_q8_0_scalar>(w, row_bytes, n_rows, xq, n, out);
+}
+
+static void dot_rows2_f32_scalar(const void* w, size_t row_bytes, int n_rows, const float* x0,
+                                 const float* x1, size_t n, float* out0, float* out1) {
+  dot_rows_f32_scalar(w, row_bytes, n_rows, x0, n, out0);
+  dot_rows_f32_scalar(w, row_bytes, n_rows, x1, n, out1);
+}
+static void dot_rows2_f16_scalar(const void* w, size_t row_bytes, int n_rows, const float* x0,
+                                 const float* x1, size_t n, float* out0, float* out1) {
+  dot_rows_f16_scalar(w, row_bytes, n_rows, x0, n, out0);
+  dot_rows_f16_scalar(w, row_bytes, n_rows, x1, n, out1);
+}
+
 // ---- AVX2 kernels (compiled for the target, only called when the CPU has it) ----
 
 #define MCTR_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -128,48 +174,252 @@ MCTR_AVX2 static inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
-MCTR_AVX2 static float dot_f32_avx2(const float* w, const float* x, size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+// The four horizontal sums of a, b, c, d as one vector {sum a, sum b, sum c, sum d}.
+MCTR_AVX2 static inline __m128 hsum4x256(__m256 a, __m256 b, __m256 c, __m256 d) {
+  __m256 ab = _mm256_hadd_ps(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67
+  __m256 cd = _mm256_hadd_ps(c, d);
+  __m256 abcd = _mm256_hadd_ps(ab, cd);  // a0123 b0123 c0123 d0123 | a4567 ...
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+// 8 weights as floats: the F32 and F16 kernels share their loops through these.
+MCTR_AVX2 static inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+MCTR_AVX2 static inline __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+static inline float to_float(float v) { return v; }
+static inline float to_float(uint16_t h) { return fp16_to_fp32(h); }
+
+// Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
+template <typename T>
+MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+         a3 = _mm256_setzero_ps();
   size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
+    a1 = _mm256_fmadd_ps(load8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    a2 = _mm256_fmadd_ps(load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+    a3 = _mm256_fmadd_ps(load8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
   }
-  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-  float s = hsum256(_mm256_add_ps(a0, a1));
-  for (; i < n; i++) s += w[i] * x[i];
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
+  float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; i++) s += to_float(w[i]) * x[i];
   return s;
 }
 
-MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
-    __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8)));
-    a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-    a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
+MCTR_AVX2 static float dot_f32_avx2(const float* w, const float* x, size_t n) { return dot_avx2(w, x, n); }
+MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n) { return dot_avx2(w, x, n); }
+
+// Four rows against one x: each x vector is loaded once for the four rows.
+template <typename T>
+MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
+                                    float* out) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  int r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const T *w0 = row(r), *w1 = row(r + 1), *w2 = row(r + 2), *w3 = row(r + 3);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(),
+           b3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+      a0 = _mm256_fmadd_ps(load8(w0 + i), x0, a0);
+      a1 = _mm256_fmadd_ps(load8(w1 + i), x0, a1);
+      a2 = _mm256_fmadd_ps(load8(w2 + i), x0, a2);
+      a3 = _mm256_fmadd_ps(load8(w3 + i), x0, a3);
+      b0 = _mm256_fmadd_ps(load8(w0 + i + 8), x1, b0);
+      b1 = _mm256_fmadd_ps(load8(w1 + i + 8), x1, b1);
+      b2 = _mm256_fmadd_ps(load8(w2 + i + 8), x1, b2);
+      b3 = _mm256_fmadd_ps(load8(w3 + i + 8), x1, b3);
+    }
+    for (; i + 8 <= n; i += 8) {
+      __m256 x0 = _mm256_loadu_ps(x + i);
+      a0 = _mm256_fmadd_ps(load8(w0 + i), x0, a0);
+      a1 = _mm256_fmadd_ps(load8(w1 + i), x0, a1);
+      a2 = _mm256_fmadd_ps(load8(w2 + i), x0, a2);
+      a3 = _mm256_fmadd_ps(load8(w3 + i), x0, a3);
+    }
+    __m128 sums =
+        hsum4x256(_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1), _mm256_add_ps(a2, b2), _mm256_add_ps(a3, b3));
+    alignas(16) float s[4];
+    _mm_store_ps(s, sums);
+    for (; i < n; i++) {
+      s[0] += to_float(w0[i]) * x[i];
+      s[1] += to_float(w1[i]) * x[i];
+      s[2] += to_float(w2[i]) * x[i];
+      s[3] += to_float(w3[i]) * x[i];
+    }
+    std::memcpy(out + r, s, sizeof s);
   }
-  float s = hsum256(_mm256_add_ps(a0, a1));
-  for (; i < n; i++) s += fp16_to_fp32(w[i]) * x[i];
-  return s;
+  for (; r < n_rows; r++) out[r] = dot_avx2(row(r), x, n);
+}
+
+MCTR_AVX2 static void dot_rows_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
+                                        float* out) {
+  dot_rows_avx2<float>(w, row_bytes, n_rows, x, n, out);
+}
+MCTR_AVX2 static void dot_rows_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
+                                        float* out) {
+  dot_rows_avx2<uint16_t>(w, row_bytes, n_rows, x, n, out);
+}
+
+// Four rows against two tokens: 8 accumulators, each loaded weight vector used twice.
+template <typename T>
+MCTR_AVX2 static void dot_rows2_avx2(const void* w, size_t row_bytes, int n_rows, const float* x0,
+                                     const float* x1, size_t n, float* out0, float* out1) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  int r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const T* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+    __m256 a[4][2];
+    for (auto& rr : a) rr[0] = rr[1] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      __m256 u = _mm256_loadu_ps(x0 + i), v = _mm256_loadu_ps(x1 + i);
+      for (int k = 0; k < 4; k++) {
+        __m256 wv = load8(wr[k] + i);
+        a[k][0] = _mm256_fmadd_ps(wv, u, a[k][0]);
+        a[k][1] = _mm256_fmadd_ps(wv, v, a[k][1]);
+      }
+    }
+    alignas(16) float s0[4], s1[4];
+    _mm_store_ps(s0, hsum4x256(a[0][0], a[1][0], a[2][0], a[3][0]));
+    _mm_store_ps(s1, hsum4x256(a[0][1], a[1][1], a[2][1], a[3][1]));
+    for (; i < n; i++)
+      for (int k = 0; k < 4; k++) {
+        s0[k] += to_float(wr[k][i]) * x0[i];
+        s1[k] += to_float(wr[k][i]) * x1[i];
+      }
+    std::memcpy(out0 + r, s0, sizeof s0);
+    std::memcpy(out1 + r, s1, sizeof s1);
+  }
+  for (; r < n_rows; r++) {
+    out0[r] = dot_avx2(row(r), x0, n);
+    out1[r] = dot_avx2(row(r), x1, n);
+  }
+}
+
+MCTR_AVX2 static void dot_rows2_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x0,
+                                         const float* x1, size_t n, float* out0, float* out1) {
+  dot_rows2_avx2<float>(w, row_bytes, n_rows, x0, x1, n, out0, out1);
+}
+MCTR_AVX2 static void dot_rows2_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x0,
+                                         const float* x1, size_t n, float* out0, float* out1) {
+  dot_rows2_avx2<uint16_t>(w, row_bytes, n_rows, x0, x1, n, out0, out1);
+}
+
+// 32 int8 x int8 products summed in pairs of pairs: 8 x int32, as floats. maddubs multiplies
+// unsigned by signed bytes, so w's sign moves onto x and |w| is used (as ggml does).
+MCTR_AVX2 static inline __m256 q8_block_dot(__m256i qw, __m256i qx) {
+  __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));  // 16 x int16
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+MCTR_AVX2 static inline __m256i q8_load(const BlockQ8& b) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 
 MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t n) {
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (size_t b = 0; b < n / kQK8; b++) {
-    __m256 d = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d));
-    __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
-    __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
-    // maddubs multiplies unsigned by signed bytes: move w's sign onto x, use |w|.
-    __m256i aw = _mm256_sign_epi8(qw, qw);
-    __m256i sx = _mm256_sign_epi8(qx, qw);
-    __m256i pairs = _mm256_maddubs_epi16(aw, sx);   // 16 x int16
-    __m256i sums = _mm256_madd_epi16(pairs, ones);  // 8 x int32
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  const size_t nb = n / kQK8;
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
+                         q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * _cvtsh_ss(xq[b + 1].d)),
+                         q8_block_dot(q8_load(w[b + 1]), q8_load(xq[b + 1])), a1);
   }
-  return hsum256(acc);
+  if (b < nb)
+    a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
+                         q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
+  return hsum256(_mm256_add_ps(a0, a1));
+}
+
+MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                         size_t n, float* out) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  const size_t nb = n / kQK8;
+  int r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const BlockQ8 *w0 = row(r), *w1 = row(r + 1), *w2 = row(r + 2), *w3 = row(r + 3);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+      __m256i qx = q8_load(xq[b]);
+      float dx = _cvtsh_ss(xq[b].d);
+      a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w0[b].d) * dx), q8_block_dot(q8_load(w0[b]), qx), a0);
+      a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w1[b].d) * dx), q8_block_dot(q8_load(w1[b]), qx), a1);
+      a2 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w2[b].d) * dx), q8_block_dot(q8_load(w2[b]), qx), a2);
+      a3 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w3[b].d) * dx), q8_block_dot(q8_load(w3[b]), qx), a3);
+    }
+    _mm_storeu_ps(out + r, hsum4x256(a0, a1, a2, a3));
+  }
+  for (; r < n_rows; r++) out[r] = dot_q8_0_avx2(row(r), xq, n);
+}
+
+// ggml's AVX2 quantize_row_q8_0, but rounding half away from zero like the scalar roundf.
+MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_t n) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  for (size_t b = 0; b < n / kQK8; b++) {
+    const float* p = x + b * kQK8;
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+      v[k] = _mm256_loadu_ps(p + 8 * k);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[k]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    float d = _mm_cvtss_f32(m) / 127.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = fp32_to_fp16(d);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) {
+      __m256 s = _mm256_mul_ps(v[k], _mm256_set1_ps(id));
+      // Half away from zero: trunc(|s|), plus 1 when the fraction is >= 0.5, then s's sign.
+      // (Adding 0.5 before truncating would round 0.49999997 up to 1.)
+      __m256 a = _mm256_andnot_ps(sign_bit, s);
+      __m256 t = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      __m256 up = _mm256_cmp_ps(_mm256_sub_ps(a, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+      __m256 r = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+      q[k] = _mm256_cvtps_epi32(_mm256_or_ps(r, _mm256_and_ps(sign_bit, s)));
+    }
+    // 32 x int32 -> 32 x int8 (values are within [-127, 127]); packs interleave the lanes.
+    __m256i q01 = _mm256_packs_epi32(q[0], q[1]);
+    __m256i q23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i q8 = _mm256_packs_epi16(q01, q23);
+    q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), q8);
+  }
+}
+
+MCTR_AVX2 static void attend_avx2(const float* q, const float* k, const float* v, size_t stride, int n_keys,
+                                  int hd, float scale, float* att, float* out) {
+  if (hd % 8) return attend_scalar(q, k, v, stride, n_keys, hd, scale, att, out);
+  float maxv = -INFINITY;
+  for (int t = 0; t < n_keys; t++) {
+    att[t] = dot_avx2(q, k + t * stride, hd) * scale;
+    maxv = std::fmax(maxv, att[t]);
+  }
+  float sum = 0;
+  for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
+  const float inv = 1.0f / sum;
+  for (int i = 0; i < hd; i += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int t = 0; t < n_keys; t++)
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(att[t]), _mm256_loadu_ps(v + t * stride + i), acc);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+  }
 }
 
 namespace {
@@ -178,6 +428,14 @@ struct Dispatch {
   float (*f32)(const float*, const float*, size_t);
   float (*f16)(const uint16_t*, const float*, size_t);
   float (*q8)(const BlockQ8*, const BlockQ8*, size_t);
+  void (*rows_f32)(const void*, size_t, int, const float*, size_t, float*);
+  void (*rows_f16)(const void*, size_t, int, const float*, size_t, float*);
+  void (*rows_q8)(const void*, size_t, int, const BlockQ8*, size_t, float*);
+  void (*rows2_f32)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
+  void (*rows2_f16)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
+  void (*quantize_q8)(const float*, BlockQ8*, size_t);
+  void (*attend)(const float*, const float*, const float*, size_t, int, int, float, float*, float*);
+  DotKernels dots;
 };
 
 Dispatch pick() {
@@ -186,8 +444,30 @@ Dispatch pick() {
   __builtin_cpu_init();
   if (!no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("f16c"))
-    return {true, dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2};
-  return {false, dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar};
+    return {true,
+            dot_f32_avx2,
+            dot_f16_avx2,
+            dot_q8_0_avx2,
+            dot_rows_f32_avx2,
+            dot_rows_f16_avx2,
+            dot_rows_q8_0_avx2,
+            dot_rows2_f32_avx2,
+            dot_rows2_f16_avx2,
+            quantize_row_q8_0_avx2,
+            attend_avx2,
+            {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2}};
+  return {false,
+          dot_f32_scalar,
+          dot_f16_scalar,
+          dot_q8_0_scalar,
+          dot_rows_f32_scalar,
+          dot_rows_f16_scalar,
+          dot_rows_q8_0_scalar,
+          dot_rows2_f32_scalar,
+          dot_rows2_f16_scalar,
+          quantize_row_q8_0_scalar,
+          attend_scalar,
+          {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar}};
 }
 
 const Dispatch& dispatch() {
@@ -197,8 +477,31 @@ const Dispatch& dispatch() {
 }  // namespace
 
 bool simd_enabled() { return dispatch().simd; }
+const DotKernels& dot_kernels() { return dispatch().dots; }
+void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
+                   float* out0, float* out1) {
+  dispatch().rows2_f32(w, row_bytes, n_rows, x0, x1, n, out0, out1);
+}
+void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
+                   float* out0, float* out1) {
+  dispatch().rows2_f16(w, row_bytes, n_rows, x0, x1, n, out0, out1);
+}
+void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n) { dispatch().quantize_q8(x, out, n); }
+void attend(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd, float scale,
+            float* att, float* out) {
+  dispatch().attend(q, k, v, stride, n_keys, hd, scale, att, out);
+}
 float dot_f32(const float* w, const float* x, size_t n) { return dispatch().f32(w, x, n); }
 float dot_f16(const uint16_t* w, const float* x, size_t n) { return dispatch().f16(w, x, n); }
 float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n) { return dispatch().q8(w, xq, n); }
+void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
+  dispatch().rows_f32(w, row_bytes, n_rows, x, n, out);
+}
+void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
+  dispatch().rows_f16(w, row_bytes, n_rows, x, n, out);
+}
+void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out) {
+  dispatch().rows_q8(w, row_bytes, n_rows, xq, n, out);
+}
 
 }  // namespace mctr::infer

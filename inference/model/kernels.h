@@ -23,8 +23,10 @@ static_assert(sizeof(BlockQ8) == 34, "Q8_0 blocks are 34 bytes, packed");
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);  // round to nearest even
 
-// Quantize n floats (n % 32 == 0) into n/32 blocks, like ggml's quantize_row_q8_0.
+// Quantize n floats (n % 32 == 0) into n/32 blocks, like ggml's quantize_row_q8_0
+// (rounding half away from zero, as roundf; the SIMD version gives the same bytes).
 void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n);
+void quantize_row_q8_0_scalar(const float* x, BlockQ8* out, size_t n);
 // Expand one row of n elements of any supported type to floats.
 void dequantize_row(GgmlType t, const void* row, float* out, size_t n);
 
@@ -35,9 +37,42 @@ float dot_f32(const float* w, const float* x, size_t n);
 float dot_f16(const uint16_t* w, const float* x, size_t n);
 float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n);
 
+// A matmul's inner loop: out[r] = dot(row r of w, x) for r < n_rows, the rows row_bytes
+// apart. The SIMD versions work on 4 rows at a time, so each x vector is loaded once for
+// 4 rows and one horizontal sum serves 4 results.
+void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
+void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
+void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out);
+// The same for two tokens at once (a prompt batch): each weight vector loaded serves both.
+// out0[r] = dot(row r, x0), out1[r] = dot(row r, x1).
+void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
+                   float* out0, float* out1);
+void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
+                   float* out0, float* out1);
+
+// One attention head for one query: softmax(q·k_t * scale) over the n_keys cached keys,
+// then out = sum_t p_t v_t. Key t is at k + t*stride, value t at v + t*stride; hd floats each.
+// att is scratch for n_keys scores.
+void attend(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd, float scale,
+            float* att, float* out);
+void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
+                   float scale, float* att, float* out);
+
+// The dot kernels in use, to call through one pointer in a matmul's inner loop.
+struct DotKernels {
+  float (*f32)(const float* w, const float* x, size_t n);
+  float (*f16)(const uint16_t* w, const float* x, size_t n);
+  float (*q8_0)(const BlockQ8* w, const BlockQ8* xq, size_t n);
+};
+const DotKernels& dot_kernels();
+
 // The scalar versions, always available (tests compare the two paths).
 float dot_f32_scalar(const float* w, const float* x, size_t n);
 float dot_f16_scalar(const uint16_t* w, const float* x, size_t n);
 float dot_q8_0_scalar(const BlockQ8* w, const BlockQ8* xq, size_t n);
+void dot_rows_f32_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
+void dot_rows_f16_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
+void dot_rows_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n,
+                          float* out);
 
 }  // namespace mctr::infer

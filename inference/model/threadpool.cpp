@@ -2,17 +2,31 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <system_error>
+
 namespace mctr::infer {
 
-ThreadPool::ThreadPool(int n_threads) {
-  try {
-    for (int i = 1; i < n_threads; i++) workers_.emplace_back([this] { worker_loop(); });
-  } catch (...) {
-    // A thread could not be created (EAGAIN under a pids limit): join the
-    // ones that were, or their std::thread destructors would terminate().
-    stop_and_join();
-    throw;
+std::vector<std::thread> start_threads(int n, const std::function<void()>& body, std::string* why,
+                                       const ThreadStarter& starter) {
+  std::vector<std::thread> threads;
+  threads.reserve(n > 0 ? n : 0);  // so push_back below cannot throw with threads running
+  for (int i = 0; i < n; i++) {
+    try {
+      threads.push_back(starter ? starter(body) : std::thread(body));
+    } catch (const std::exception& e) {
+      // Usually a std::system_error: clone() failed with EAGAIN because the pids cgroup
+      // (or RLIMIT_NPROC) is full.
+      if (why) *why = e.what();
+      break;
+    }
   }
+  return threads;
+}
+
+ThreadPool::ThreadPool(int n_threads, const ThreadStarter& starter) : requested_(std::max(1, n_threads)) {
+  workers_ = start_threads(
+      requested_ - 1, [this] { worker_loop(); }, &start_error_, starter);
 }
 
 ThreadPool::~ThreadPool() { stop_and_join(); }

@@ -54,6 +54,7 @@ class Engine {
   int n_ctx() const { return n_ctx_; }
   int n_slots() const { return static_cast<int>(slots_.size()); }
   int n_threads() const { return pool_.size(); }
+  const ThreadPool& pool() const { return pool_; }
   const EngineStats& stats() const { return stats_; }
 
   // Runs one completion on a free slot (waits for one if all are busy).

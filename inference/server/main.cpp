@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 
 #include "server/server.h"
@@ -66,20 +67,27 @@ int main(int argc, char** argv) {
     int port = server.start();
     std::fprintf(stderr, "minictr-infer: listening on %s:%d, loading %s\n", opt.host.c_str(), port,
                  opt.model_path.c_str());
-    std::thread watcher([&] {
-      if (server.wait_loaded()) {
+    // Wait for a stop signal, looking every 50 ms whether the model has loaded (no extra
+    // thread: under a small pids limit every thread counts).
+    bool reported = false;
+    for (;;) {
+      if (!reported && !server.loading()) {
+        reported = true;
+        if (!server.wait_loaded()) {
+          std::fprintf(stderr, "minictr-infer: error: %s\n", server.load_error().c_str());
+          server.stop();
+          return 1;
+        }
         std::fprintf(stderr, "minictr-infer: model loaded, ready\n");
-      } else {
-        std::fprintf(stderr, "minictr-infer: error: %s\n", server.load_error().c_str());
-        kill(getpid(), SIGTERM);
       }
-    });
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "minictr-infer: signal %d, stopping\n", sig);
-    server.stop();
-    watcher.join();
-    return server.wait_loaded() ? 0 : 1;
+      timespec poll{0, 50'000'000};
+      int sig = sigtimedwait(&stop_signals, nullptr, &poll);
+      if (sig > 0) {
+        std::fprintf(stderr, "minictr-infer: signal %d, stopping\n", sig);
+        server.stop();
+        return server.wait_loaded() ? 0 : 1;
+      }
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "minictr-infer: error: %s\n", e.what());
     return 1;

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -109,6 +111,64 @@ json timings_json(const CompletionResult& r) {
 
 std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
+// The HTTP connection workers. httplib's own ThreadPool creates its threads in its
+// constructor and cannot survive one failing (a worker would be left waiting on a condition
+// variable that is being destroyed). This queue starts as many as the system allows, and
+// with none at all it serves each connection on the listener thread itself.
+class HttpWorkers : public httplib::TaskQueue {
+ public:
+  explicit HttpWorkers(int n) {
+    std::string why;
+    threads_ = start_threads(
+        n, [this] { work(); }, &why);
+    if (static_cast<int>(threads_.size()) < n)
+      std::fprintf(stderr, "minictr-infer: warning: started %zu of %d HTTP worker threads (%s)%s\n",
+                   threads_.size(), n, why.c_str(),
+                   threads_.empty() ? ": connections are served one at a time" : "");
+  }
+  ~HttpWorkers() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    if (threads_.empty()) return fn();
+    {
+      std::lock_guard lk(mu_);
+      jobs_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping, and nothing left to serve
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
 InferenceServer::InferenceServer(ServerOptions opt)
@@ -119,7 +179,7 @@ InferenceServer::~InferenceServer() { stop(); }
 int InferenceServer::start() {
   // Enough HTTP workers that /health and /metrics answer while every slot is generating.
   int workers = opt_.parallel + 4;
-  http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http_->new_task_queue = [workers] { return new HttpWorkers(workers); };
   http_->set_payload_max_length(8 << 20);
   routes();
   int port = opt_.port;
@@ -129,29 +189,49 @@ int InferenceServer::start() {
   } else if (!http_->bind_to_port(opt_.host, port)) {
     throw Error("cannot bind " + opt_.host + ":" + std::to_string(port) + " (in use, or not permitted)");
   }
-  listener_ = std::thread([this] {
-    try {
-      http_->listen_after_bind();
-    } catch (const std::exception& e) {
-      // e.g. its worker threads cannot be created under a small --pids-limit:
-      // say so and exit, instead of std::terminate() from this thread.
-      std::fprintf(stderr, "minictr-infer: error: HTTP server: %s\n", e.what());
-      std::_Exit(1);
-    }
-  });
-  loader_ = std::thread([this] { load_model(); });
+  // Without a listener thread there is no server: that is an error for the caller.
+  try {
+    listener_ = std::thread([this] {
+      try {
+        http_->listen_after_bind();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "minictr-infer: error: HTTP server: %s\n", e.what());
+        std::_Exit(1);
+      }
+      listener_done_ = true;
+    });
+  } catch (const std::system_error& e) {
+    throw Error(std::string("cannot start the HTTP listener thread (pids limit?): ") + e.what());
+  }
+  try {
+    loader_ = std::thread([this] { load_model(); });
+  } catch (const std::system_error& e) {
+    // No thread to spare (pids limit): load right here; /health answers 503 meanwhile.
+    std::fprintf(stderr, "minictr-infer: warning: no loader thread (%s), loading in the foreground\n",
+                 e.what());
+    load_model();
+  }
   return port;
 }
 
 void InferenceServer::stop() {
-  if (http_) http_->stop();
-  if (listener_.joinable()) listener_.join();
+  if (listener_.joinable()) {
+    // httplib's stop() does nothing until listen_after_bind() has marked the server running;
+    // a stop right after start() must wait for that, or the join below would never return.
+    while (!http_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http_->stop();
+    listener_.join();
+  }
   if (loader_.joinable()) loader_.join();
 }
 
 void InferenceServer::load_model() {
   try {
     auto e = std::make_unique<Engine>(opt_.model_path, opt_.threads, opt_.ctx_size, opt_.parallel);
+    const ThreadPool& pool = e->pool();
+    if (pool.size() < pool.requested())
+      std::fprintf(stderr, "minictr-infer: warning: running with %d of %d threads (%s)\n", pool.size(),
+                   pool.requested(), pool.start_error().c_str());
     std::lock_guard lk(load_mu_);
     engine_ = std::move(e);
     state_ = State::Ready;

@@ -44,6 +44,7 @@ class InferenceServer {
   void stop();
   // Blocks until the model is loaded (true) or failed to load (false).
   bool wait_loaded();
+  bool loading() const { return state_ == State::Loading; }
   std::string load_error() const;
 
  private:
@@ -60,6 +61,7 @@ class InferenceServer {
   std::condition_variable loaded_;
   std::string load_error_;
   std::thread loader_, listener_;
+  std::atomic<bool> listener_done_{false};
   std::atomic<uint64_t> next_id_{0};
 };
 

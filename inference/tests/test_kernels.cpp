@@ -111,5 +111,95 @@ TEST(Kernels, SimdDotsMatchScalar) {
   }
 }
 
+// The 4-row kernels against one scalar dot per row, for row counts that are and are not
+// multiples of 4 and widths with and without a tail, rows padded apart like a real matrix.
+TEST(Kernels, RowKernelsMatchOneDotPerRow) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0, 1);
+  for (size_t n : {32u, 40u, 288u, 768u}) {
+    for (int rows : {1, 3, 4, 7, 13}) {
+      std::vector<float> x(n), w(rows * n);
+      for (auto& v : x) v = nd(rng);
+      for (auto& v : w) v = nd(rng);
+      std::vector<float> out(rows + 1, -7.0f);
+      dot_rows_f32(w.data(), n * 4, rows, x.data(), n, out.data());
+      for (int r = 0; r < rows; r++)
+        EXPECT_NEAR(out[r], dot_f32_scalar(&w[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+      EXPECT_EQ(out[rows], -7.0f) << "wrote past the last row";
+
+      std::vector<uint16_t> wh(rows * n);
+      for (size_t i = 0; i < wh.size(); i++) wh[i] = fp32_to_fp16(w[i]);
+      dot_rows_f16(wh.data(), n * 2, rows, x.data(), n, out.data());
+      for (int r = 0; r < rows; r++)
+        EXPECT_NEAR(out[r], dot_f16_scalar(&wh[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+
+      std::vector<float> x1(n), out1(rows + 1, -7.0f);
+      for (auto& v : x1) v = nd(rng);
+      dot_rows2_f32(w.data(), n * 4, rows, x.data(), x1.data(), n, out.data(), out1.data());
+      for (int r = 0; r < rows; r++) {
+        EXPECT_NEAR(out[r], dot_f32_scalar(&w[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+        EXPECT_NEAR(out1[r], dot_f32_scalar(&w[r * n], x1.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+      }
+      dot_rows2_f16(wh.data(), n * 2, rows, x.data(), x1.data(), n, out.data(), out1.data());
+      for (int r = 0; r < rows; r++) {
+        EXPECT_NEAR(out[r], dot_f16_scalar(&wh[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+        EXPECT_NEAR(out1[r], dot_f16_scalar(&wh[r * n], x1.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+      }
+      EXPECT_EQ(out1[rows], -7.0f) << "wrote past the last row";
+
+      if (n % 32) continue;
+      const size_t nb = n / 32;
+      std::vector<BlockQ8> wq(rows * nb), xq(nb);
+      for (int r = 0; r < rows; r++) quantize_row_q8_0(&w[r * n], &wq[r * nb], n);
+      quantize_row_q8_0(x.data(), xq.data(), n);
+      dot_rows_q8_0(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, out.data());
+      for (int r = 0; r < rows; r++) {
+        EXPECT_NEAR(out[r], dot_q8_0_scalar(&wq[r * nb], xq.data(), n), 1e-3 * std::sqrt(n)) << n << " " << r;
+        EXPECT_NEAR(out[r], dot_q8_0(&wq[r * nb], xq.data(), n), 1e-3 * std::sqrt(n)) << n << " " << r;
+      }
+      EXPECT_EQ(out[rows], -7.0f);
+    }
+  }
+}
+
+// The SIMD quantizer gives the scalar one's bytes, ties (x * 127 / amax = k + 0.5) included.
+TEST(Kernels, QuantizeSimdMatchesScalarBytes) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = nd(rng);
+  for (int b = 0; b < 8; b++) {  // blocks of exact halves: amax 127 makes id 1
+    x[b * 32] = 127.0f;
+    for (int i = 1; i < 32; i++) x[b * 32 + i] = (i % 2 ? -1.0f : 1.0f) * (static_cast<float>(i) + 0.5f);
+  }
+  for (int i = 0; i < 32; i++) x[8 * 32 + i] = 0.0f;  // an all-zero block
+  std::vector<BlockQ8> a(64), b(64);
+  quantize_row_q8_0(x.data(), a.data(), x.size());
+  quantize_row_q8_0_scalar(x.data(), b.data(), x.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(BlockQ8)), 0);
+  EXPECT_EQ(a[0].qs[1], -2);  // -1.5 rounds away from zero
+  EXPECT_EQ(a[0].qs[2], 3);   // 2.5 too
+}
+
+TEST(Kernels, AttendMatchesScalar) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0, 1);
+  for (int hd : {8, 48, 64, 12}) {
+    for (int n_keys : {1, 2, 37}) {
+      const size_t stride = 3 * hd;  // keys of other heads sit between
+      std::vector<float> q(hd), k(n_keys * stride), v(n_keys * stride), att(n_keys), o1(hd), o2(hd);
+      for (auto* vec : {&q, &k, &v})
+        for (auto& e : *vec) e = nd(rng);
+      float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      attend(q.data(), k.data() + hd, v.data() + hd, stride, n_keys, hd, scale, att.data(), o1.data());
+      attend_scalar(q.data(), k.data() + hd, v.data() + hd, stride, n_keys, hd, scale, att.data(), o2.data());
+      for (int i = 0; i < hd; i++) EXPECT_NEAR(o1[i], o2[i], 1e-5) << hd << " " << n_keys << " " << i;
+      if (n_keys == 1) {
+        for (int i = 0; i < hd; i++) EXPECT_NEAR(o1[i], v[hd + i], 1e-6);  // one key: its value
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mctr::infer

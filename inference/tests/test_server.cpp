@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -325,6 +327,38 @@ TEST(ServerLoading, HealthIs503WhileLoadingAndBadModelDoesNotCrash) {
     EXPECT_EQ(h->status, 500);
   }
   std::filesystem::remove_all(dir);
+}
+
+// stop() right after start(), before the listener thread is running: httplib's stop() is a
+// no-op until then, and the join used to wait forever. Run in a child so a hang is a failure.
+TEST(ServerLoading, StopRightAfterStartReturns) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ServerOptions opt;
+    opt.model_path = "/nonexistent/model.gguf";
+    opt.host = "127.0.0.1";
+    opt.port = 0;
+    opt.threads = 1;
+    opt.metrics_log = "/nonexistent/metrics.csv";
+    for (int i = 0; i < 30; i++) {
+      InferenceServer srv(opt);
+      srv.start();
+      srv.stop();
+    }
+    _exit(0);
+  }
+  int status = 0;
+  for (int waited_ms = 0; waitpid(child, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms > 20000) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      FAIL() << "start(); stop() hung";
+    }
+    usleep(10000);
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ServerMetricsLog, MissingDirectoryWarnsAndContinues) {
