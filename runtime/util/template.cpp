@@ -147,14 +147,20 @@ std::string print(const json& v) {
       std::string s = "map[";
       bool first = true;
       for (auto& [k, x] : v.items()) {  // nlohmann keeps object keys sorted, as Go prints them
-        s += (first ? "" : " ") + k + ":" + print(x);
+        if (!first) s += ' ';
+        s += k;
+        s += ':';
+        s += print(x);
         first = false;
       }
       return s + "]";
     }
     case json::value_t::array: {
       std::string s = "[";
-      for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + print(v[i]);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) s += ' ';
+        s += print(v[i]);
+      }
       return s + "]";
     }
     default:
