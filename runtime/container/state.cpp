@@ -1,8 +1,10 @@
 #include "container/state.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <fstream>
 #include <random>
@@ -220,6 +222,11 @@ std::string Store::resolve(const std::string& ref) const {
 }
 
 void Store::remove(const std::string& id) const { fs::remove_tree(dir(id)); }
+
+void Store::unlist(const std::string& id) const {
+  if (::unlink((dir(id) / "config.json").c_str()) < 0 && errno != ENOENT)
+    throw_sys("unlink", dir(id) / "config.json");
+}
 
 State observed_state(const Store& store, const std::string& id) {
   State s = store.state(id);

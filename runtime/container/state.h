@@ -61,6 +61,10 @@ class Store {
   std::string resolve(const std::string& ref) const;
   std::vector<std::string> ids() const;  // sorted by creation time, newest first
   void remove(const std::string& id) const;
+  // Delete config.json only: the container no longer exists for ps, ids and
+  // names (ids() lists directories with a config.json); remove() deletes the
+  // rest. Lets --rm answer the CLI before the slower removal of its files.
+  void unlist(const std::string& id) const;
 
  private:
   std::filesystem::path root_, containers_;

@@ -332,10 +332,18 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     std::string msg = err->substr(std::min(err->size(), err->find(' ') + 1));
     kill_child.dismiss();
     ::waitpid(pid, nullptr, 0);
+    // Tear down before answering: when `run` returns, nothing of it is left.
+    undo_network.dismiss();
+    if (attachment) network.detach(id);
+    undo_cgroup.dismiss();
+    cg->destroy();
     record_exit(store, id, code, false, msg);
+    if (cfg.auto_remove) {
+      store.unlist(id);
+      remove_after_teardown = true;
+    }
     send_msg(status_fd, "error " + std::to_string(code) + " " + msg);
-    if (cfg.auto_remove) remove_after_teardown = true;
-    return code;  // the guards tear down network and cgroup (then --rm removes the rest)
+    return code;
   }
   kill_child.dismiss();
   send_msg(status_fd, "started " + std::to_string(pid));
@@ -379,6 +387,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
   cg->destroy();
   record_exit(store, id, code, oom, "");
+  // --rm: gone from ps and its name free before `run` returns (as Docker's
+  // CLI waits for the removal); the files go right after.
+  if (cfg.auto_remove) store.unlist(id);
   send_msg(status_fd, "exited " + std::to_string(code));
   remove_after_teardown = cfg.auto_remove;
   return code;
