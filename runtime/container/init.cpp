@@ -149,11 +149,17 @@ static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
 }
 
 static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                           linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp) {
+                           linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                           cgroup::Manager* join) {
   // 1. The root filesystem needs neither our cgroup nor our network, so we
   // build it while the parent sets those up: the two run on two CPUs at once.
   // With --explain, after "go" as below, so the trace reads in order.
   const bool overlap = !explain::on();
+  // Joining a v1 cgroup waits for an RCU grace period (the kernel's
+  // cgroup_threadgroup_rwsem), up to ~20 ms: done here, that wait overlaps
+  // the parent's network setup, whose nftables commit waits for one too.
+  // ("0" in cgroup.procs means the writing process.)
+  if (join) join->add_pid(0);
   if (overlap) mount_root_filesystem(fs_spec);
   // 2. Wait until the parent has put us in our cgroup and network.
   wait_for_go(sync);
@@ -206,12 +212,13 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
 }
 
 void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                    linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp) {
+                    linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                    cgroup::Manager* join) {
   sync.become_child();
   int code = kExitRuntimeError;
   std::string msg;
   try {
-    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp);
+    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp, join);
   } catch (const Error& e) {
     code = e.exit_code();
     msg = e.what();

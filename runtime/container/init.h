@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "container/config.h"
+#include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
 
@@ -19,9 +20,11 @@ struct InitStdio {
 };
 
 // `seccomp` is the filter compiled by the parent before clone (see
-// security::compile_seccomp): the child only loads it.
+// security::compile_seccomp): the child only loads it. With `join`, the
+// child moves itself into that cgroup first (else the parent moves it).
 [[noreturn]] void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                                 linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp);
+                                 linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                                 cgroup::Manager* join);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
 // (and TERM with -t) when not set, as Docker does.

@@ -26,6 +26,7 @@
 #include "linux/security/security.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
 
@@ -265,7 +266,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   pid_t pid = linux_ns::clone_process(linux_ns::container_clone_flags(new_netns));
   if (pid == 0) {
     ::close(status_fd);
-    container_init(cfg, spec, stdio, sync, seccomp);  // never returns
+    container_init(cfg, spec, stdio, sync, seccomp, explain::on() ? nullptr : cg.get());  // never returns
   }
   sync.become_parent();
   pipes.out_w.reset();
@@ -282,7 +283,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (attachment) network.detach(id);
   });
   auto prepare_from_outside = [&] {
-    cg->add_pid(pid);
+    if (explain::on()) cg->add_pid(pid);  // else the child joins itself (container_init)
     if (cfg.network_mode == "bridge") {
       attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
       std::vector<std::pair<std::string, std::string>> peers;
@@ -382,10 +383,15 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
   if (oom && WIFSIGNALED(loop.status)) code = 137;
   undo_network.dismiss();
-  if (attachment) network.detach(id);
   undo_cgroup.dismiss();
-  explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
-  cg->destroy();
+  run_both(
+      [&] {
+        if (attachment) network.detach(id);
+      },
+      [&] {
+        explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
+        cg->destroy();
+      });
   record_exit(store, id, code, oom, "");
   // --rm: gone from ps and its name free before `run` returns (as Docker's
   // CLI waits for the removal); the files go right after.
