@@ -84,7 +84,14 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
     return;
   }
   // The previous job is fully done (done_ == its n), so no thread is inside fn_ now.
-  uint32_t gen = static_cast<uint32_t>(state_.load() >> 32) + 1;
+  // But a worker may still be in work_on() for it, holding a snapshot of state_
+  // with a free-looking index. Retire that state first (a generation of its own
+  // with no tasks), so the worker's compare-exchange fails: otherwise, seeing the
+  // new n_tasks_, it could claim a task of the old job after fn_/done_ changed,
+  // run a task twice and push done_ past n, and the wait below never ended.
+  uint32_t cur = static_cast<uint32_t>(state_.load() >> 32);
+  state_.store((static_cast<uint64_t>(cur + 1) << 32) | 0xFFFFFFFFu);
+  uint32_t gen = cur + 2;
   fn_.store(&fn);
   n_tasks_.store(n);
   done_.store(0);
@@ -95,7 +102,7 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
   }
   work_on(gen);
   // Wait only for tasks other threads have claimed and are running.
-  for (int spin = 0; done_.load(std::memory_order_acquire) != n; spin++) {
+  for (int spin = 0; done_.load(std::memory_order_acquire) < n; spin++) {
     if (spin < 4000)
       _mm_pause();
     else

@@ -119,3 +119,33 @@ TEST(ThreadPool, RealPidsCgroupLimit) {
 
 }  // namespace
 }  // namespace mctr::infer
+
+// Back-to-back jobs of different sizes: every index of every job runs exactly
+// once. A worker still inside the previous job once claimed a task of the next
+// one with a stale snapshot (the job's `done` count then passed n and run()
+// spun forever); a forked child with a deadline turns such a hang into a failure.
+TEST(ThreadPool, BackToBackJobsRunEachTaskOnce) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(30);  // a hang ends the child with SIGALRM
+    // More threads than CPUs: workers get preempted inside work_on(), which
+    // widens the window the old race needed.
+    mctr::infer::ThreadPool pool(8);
+    std::vector<std::atomic<int>> hits(64);
+    for (int job = 0; job < 300000; job++) {
+      int n = (job % 2) ? 2 : 7 + job % 50;
+      for (auto& h : hits) h.store(0, std::memory_order_relaxed);
+      pool.run(n, [&](int i) { hits[i].fetch_add(1, std::memory_order_relaxed); });
+      for (int i = 0; i < n; i++)
+        if (hits[i].load() != 1) _exit(10);
+      for (int i = n; i < 64; i++)
+        if (hits[i].load() != 0) _exit(11);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << " (SIGALRM = hung)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: a task ran twice or not at all; 11: an index beyond n ran";
+}
