@@ -263,11 +263,18 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
 
   linux_ns::SyncChannel sync;
-  pid_t pid = linux_ns::clone_process(linux_ns::container_clone_flags(new_netns));
+  // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
+  // moves itself there first thing (or we move it, with --explain).
+  UniqueFd cgroup_fd(cg->open_for_clone());
+  bool born_in_cgroup = false;
+  pid_t pid =
+      linux_ns::clone_process(linux_ns::container_clone_flags(new_netns), cgroup_fd.get(), &born_in_cgroup);
   if (pid == 0) {
     ::close(status_fd);
-    container_init(cfg, spec, stdio, sync, seccomp, explain::on() ? nullptr : cg.get());  // never returns
+    container_init(cfg, spec, stdio, sync, seccomp,
+                   (born_in_cgroup || explain::on()) ? nullptr : cg.get());  // never returns
   }
+  cgroup_fd.reset();
   sync.become_parent();
   pipes.out_w.reset();
   pipes.err_w.reset();
@@ -283,7 +290,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (attachment) network.detach(id);
   });
   auto prepare_from_outside = [&] {
-    if (explain::on()) cg->add_pid(pid);  // else the child joins itself (container_init)
+    if (explain::on() && !born_in_cgroup) cg->add_pid(pid);  // else the child joins itself (container_init)
     if (cfg.network_mode == "bridge") {
       attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
       std::vector<std::pair<std::string, std::string>> peers;

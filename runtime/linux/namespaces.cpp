@@ -1,5 +1,6 @@
 #include "linux/namespaces.h"
 
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,7 +19,18 @@ int container_clone_flags(bool new_netns) {
   return flags;
 }
 
-pid_t clone_process(int flags) {
+// clone3 (Linux 5.3+; CLONE_INTO_CGROUP 5.7+): the child is created inside
+// the cgroup. Same fork-like use: no stack given, the child returns here.
+static long clone3_into_cgroup(int flags, int cgroup_fd) {
+  clone_args args{};
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  return ::syscall(SYS_clone3, &args, sizeof args);
+}
+
+pid_t clone_process(int flags, int cgroup_fd, bool* joined) {
+  if (joined) *joined = false;
   if (explain::on()) {
     std::string cmd = "unshare --fork";
     if (flags & CLONE_NEWPID) cmd += " --pid";
@@ -27,6 +39,18 @@ pid_t clone_process(int flags) {
     if (flags & CLONE_NEWIPC) cmd += " --ipc";
     if (flags & CLONE_NEWNET) cmd += " --net";
     explain::step("clone(2)", cmd + "   # CLONE_NEW* flags: new namespaces for the child");
+  }
+  if (cgroup_fd >= 0) {
+    long pid = clone3_into_cgroup(flags, cgroup_fd);
+    if (pid >= 0) {
+      if (joined) *joined = true;  // in the parent, and in the child's copy of *joined
+      if (pid > 0)
+        explain::step("clone3(2)",
+                      "# CLONE_INTO_CGROUP: the child starts inside its cgroup (no cgroup.procs write)");
+      return static_cast<pid_t>(pid);
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) throw_sys("clone3(CLONE_INTO_CGROUP)");
+    // An older kernel: a plain clone, then the usual cgroup.procs write.
   }
   // The raw syscall with a NULL stack behaves like fork(): the child gets a
   // copy-on-write copy of our memory and returns here with 0. SIGCHLD makes

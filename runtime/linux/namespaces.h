@@ -19,7 +19,10 @@ int container_clone_flags(bool new_netns);
 
 // clone(2) used like fork(2): the child continues on a copy of our stack.
 // Returns the child's pid in the parent and 0 in the child.
-pid_t clone_process(int flags);
+// With a cgroup v2 directory fd, clone3(CLONE_INTO_CGROUP) starts the child
+// in that cgroup (no migration, and so no wait for the kernel's cgroup lock
+// afterwards) and sets *joined; an older kernel gets a plain clone.
+pid_t clone_process(int flags, int cgroup_fd = -1, bool* joined = nullptr);
 
 // A SOCK_SEQPACKET socketpair: each send() is one message, and when the child
 // execs, its CLOEXEC end closes, which the parent reads as "exec succeeded".

@@ -36,6 +36,12 @@ id=$($M run -d --name spin --network none --cpus 0.5 --pids-limit 32 busybox sh 
 cg=/sys/fs/cgroup/minictr/$id
 [ "$(cat $cg/cpu.max)" = "50000 100000" ] || fail "cpu.max: $(cat $cg/cpu.max)"
 [ "$(cat $cg/pids.max)" = 32 ] || fail "pids.max: $(cat $cg/pids.max)"
+# Born in its group by clone3(CLONE_INTO_CGROUP): PID 1 of the container is there.
+pid=$($M inspect -f '{{.State.Pid}}' spin)
+grep -qx "0::/minictr/$id" /proc/$pid/cgroup || fail "init not in its cgroup: $(cat /proc/$pid/cgroup)"
+grep -qx "$pid" $cg/cgroup.procs || fail "init not in $cg/cgroup.procs"
+$M run --rm --explain --network none busybox true 2>&1 | grep -q "CLONE_INTO_CGROUP" ||
+  fail "--explain does not show clone3(CLONE_INTO_CGROUP)"
 a=$(grep usage_usec $cg/cpu.stat | cut -d' ' -f2)
 sleep 3
 b=$(grep usage_usec $cg/cpu.stat | cut -d' ' -f2)

@@ -42,6 +42,9 @@ class Manager {
   virtual Stats stats() const = 0;
   // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
   virtual bool oom_killed() const = 0;
+  // v2: an O_DIRECTORY fd of the group for clone3(CLONE_INTO_CGROUP);
+  // v1 (one group per hierarchy): -1, the child is moved with add_pid.
+  virtual int open_for_clone() const { return -1; }
   virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
   virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.

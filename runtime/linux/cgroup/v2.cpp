@@ -1,5 +1,6 @@
 #include "linux/cgroup/v2.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -140,6 +141,10 @@ Stats V2Manager::stats() const {
   if (auto pm = read_opt(dir_ / "pids.max")) s.pids_limit = parse_limit(*pm).value_or(0);
   s.oom_killed = oom_killed();
   return s;
+}
+
+int V2Manager::open_for_clone() const {
+  return check_sys(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dir_);
 }
 
 bool V2Manager::oom_killed() const {

@@ -15,6 +15,7 @@ class V2Manager : public Manager {
   void add_pid(pid_t pid) override;
   Stats stats() const override;
   bool oom_killed() const override;
+  int open_for_clone() const override;
   void destroy() override;
   std::string version() const override { return "v2"; }
   std::string path() const override { return dir_; }
