@@ -187,7 +187,9 @@ bool addr_add(NlSocket& sk, int ifindex, uint32_t addr, int prefix_len) {
   return true;
 }
 
-std::vector<std::string> addr_list(NlSocket& sk, int ifindex) {
+// The addresses of one family on an interface (global scope only for IPv6:
+// every v6 interface also has an fe80:: link-local address).
+static std::vector<std::string> addr_list_of(NlSocket& sk, int ifindex, int family) {
   nl_cache* raw = nullptr;
   int err = rtnl_addr_alloc_cache(sk.get(), &raw);
   if (err < 0) throw_nl("rtnl_addr_alloc_cache", "", err);
@@ -195,12 +197,15 @@ std::vector<std::string> addr_list(NlSocket& sk, int ifindex) {
   std::vector<std::string> out;
   for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
-    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != AF_INET) continue;
+    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != family) continue;
+    if (family == AF_INET6 && rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE) continue;
     char buf[64];
     out.emplace_back(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof buf));
   }
   return out;
 }
+
+std::vector<std::string> addr_list(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET); }
 
 void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
   RoutePtr route(rtnl_route_alloc());
@@ -238,21 +243,7 @@ bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len) {
   return true;
 }
 
-std::vector<std::string> addr_list6(NlSocket& sk, int ifindex) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_addr_alloc_cache(sk.get(), &raw);
-  if (err < 0) throw_nl("rtnl_addr_alloc_cache", "", err);
-  CachePtr cache(raw);
-  std::vector<std::string> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* a = reinterpret_cast<rtnl_addr*>(o);
-    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != AF_INET6) continue;
-    if (rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE) continue;  // fe80:: link-local
-    char buf[64];
-    out.emplace_back(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof buf));
-  }
-  return out;
-}
+std::vector<std::string> addr_list6(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET6); }
 
 void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
   RoutePtr route(rtnl_route_alloc());
