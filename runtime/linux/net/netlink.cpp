@@ -207,11 +207,13 @@ static std::vector<std::string> addr_list_of(NlSocket& sk, int ifindex, int fami
 
 std::vector<std::string> addr_list(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET); }
 
-void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
+// "ip route add default via GATEWAY dev IFINDEX" for either family: `dst`
+// is the family's 0/0, `gw` the gateway as a host address.
+static void route_add_default_via(NlSocket& sk, int family, NlAddrPtr dst, NlAddrPtr gw, int ifindex,
+                                  const std::string& gateway_text) {
   RoutePtr route(rtnl_route_alloc());
   if (!route) throw Error("rtnl_route_alloc: out of memory");
-  NlAddrPtr dst = ipv4_addr(0, 0);
-  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_family(route.get(), static_cast<uint8_t>(family));
   rtnl_route_set_dst(route.get(), dst.get());
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
@@ -220,13 +222,16 @@ void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
 
   rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
   if (!nh) throw Error("rtnl_route_nh_alloc: out of memory");
-  NlAddrPtr gw = ipv4_addr(gateway, 32);
   rtnl_route_nh_set_gateway(nh, gw.get());
   rtnl_route_nh_set_ifindex(nh, ifindex);
   rtnl_route_add_nexthop(route.get(), nh);
 
   int err = rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0) throw_nl("rtnl_route_add", "default via " + format_ipv4(gateway), err);
+  if (err < 0) throw_nl("rtnl_route_add", "default via " + gateway_text, err);
+}
+
+void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
+  route_add_default_via(sk, AF_INET, ipv4_addr(0, 0), ipv4_addr(gateway, 32), ifindex, format_ipv4(gateway));
 }
 
 bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len) {
@@ -246,23 +251,8 @@ bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len) {
 std::vector<std::string> addr_list6(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET6); }
 
 void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
-  RoutePtr route(rtnl_route_alloc());
-  if (!route) throw Error("rtnl_route_alloc: out of memory");
-  NlAddrPtr dst = ipv6_addr(Ipv6{}, 0);
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_dst(route.get(), dst.get());
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
-  rtnl_route_set_type(route.get(), RTN_UNICAST);
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
-  if (!nh) throw Error("rtnl_route_nh_alloc: out of memory");
-  NlAddrPtr gw = ipv6_addr(gateway, 128);
-  rtnl_route_nh_set_gateway(nh, gw.get());
-  rtnl_route_nh_set_ifindex(nh, ifindex);
-  rtnl_route_add_nexthop(route.get(), nh);
-  int err = rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0) throw_nl("rtnl_route_add", "default via " + format_ipv6(gateway), err);
+  route_add_default_via(sk, AF_INET6, ipv6_addr(Ipv6{}, 0), ipv6_addr(gateway, 128), ifindex,
+                        format_ipv6(gateway));
 }
 
 std::string default_gateway6(NlSocket& sk) {
