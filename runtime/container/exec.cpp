@@ -138,7 +138,7 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
   pid_t child = check_sys(::fork(), "fork");
   if (child == 0) {
     try {
-      cg->add_pid(::getpid());
+      cg->join_self();  // a forked child is single-threaded
       linux_ns::enter_namespaces(ns);
       // setns(CLONE_NEWPID) only moves our future children: fork once more.
       pid_t inner = check_sys(::fork(), "fork");

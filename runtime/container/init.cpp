@@ -155,11 +155,9 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   // build it while the parent sets those up: the two run on two CPUs at once.
   // With --explain, after "go" as below, so the trace reads in order.
   const bool overlap = !explain::on();
-  // Joining a v1 cgroup waits for an RCU grace period (the kernel's
-  // cgroup_threadgroup_rwsem), up to ~20 ms: done here, that wait overlaps
-  // the parent's network setup, whose nftables commit waits for one too.
-  // ("0" in cgroup.procs means the writing process.)
-  if (join) join->add_pid(0);
+  // We are still single-threaded, so we can join our v1 cgroups through
+  // `tasks`, which does not wait for an RCU grace period (see join_self).
+  if (join) join->join_self();
   if (overlap) mount_root_filesystem(fs_spec);
   // 2. Wait until the parent has put us in our cgroup and network.
   wait_for_go(sync);

@@ -223,7 +223,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
-  rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns};
+  rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns, cfg.auto_remove};
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 (dir / "merged").string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(spec);

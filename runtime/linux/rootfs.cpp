@@ -108,6 +108,20 @@ void mount_overlay(const Spec& s) {
       "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
   check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
   explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
+  // Unmounting an overlay syncs its whole upper filesystem (the host's
+  // disk), and the kernel does that while the container's init exits, before
+  // its parent hears of it. "volatile" (Linux 5.10+) skips every sync to the
+  // upper dir; after a host crash the dir must be thrown away, which is
+  // exactly what --rm does anyway (podman does the same for --rm).
+  if (s.volatile_upper) {
+    explain::step("mount(2)", mount_replay("overlay", merged_dir(d), "overlay", 0, data + ",volatile"));
+    if (::mount("overlay", merged_dir(d).c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) {
+      check_sys(::chdir("/"), "chdir", "/");
+      return;
+    }
+    if (errno != EINVAL) throw_sys("mount overlay", merged_dir(d));
+    // EINVAL: a kernel without "volatile"; mount as usual.
+  }
   do_mount("overlay", merged_dir(d), "overlay", 0, data);
   check_sys(::chdir("/"), "chdir", "/");
 }

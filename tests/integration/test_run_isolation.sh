@@ -50,6 +50,14 @@ out=$(mctr run --rm --network none busybox sh -c 'ls /bin/newfile 2>&1; ls /bin/
 assert_contains "$out" "/bin/ls" "a fresh container still has ls"
 mctr rm writer >/dev/null
 
+echo "-- a --rm container's upper dir is volatile (no sync at exit); a kept one's is not"
+out=$(mctr run --rm --network none busybox grep ' / overlay ' /proc/mounts)
+assert_contains "$out" "volatile" "--rm overlay options"
+out=$(mctr run --name keeper --network none busybox grep ' / overlay ' /proc/mounts)
+[[ "$out" != *volatile* ]] || fail "a kept container's overlay is volatile: $out"
+mctr start keeper >/dev/null  # a kept container restarts on the same upper dir
+mctr rm -f keeper >/dev/null
+
 echo "-- no mount of the container leaks to the host"
 if grep -q "$MINICTR_ROOT" /proc/self/mountinfo; then fail "container mounts visible on the host"; fi
 echo PASS

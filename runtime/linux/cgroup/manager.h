@@ -39,6 +39,11 @@ class Manager {
   virtual void create() = 0;                   // mkdir the group(s)
   virtual void apply(const Resources& r) = 0;  // write limits (also used by `update`)
   virtual void add_pid(pid_t pid) = 0;         // move a process in
+  // Move the calling process in. It must be single-threaded (a freshly
+  // forked or cloned child): on v1 this writes "0" to `tasks`, which moves
+  // only the calling thread but skips the global lock that a cgroup.procs
+  // write takes (and its RCU grace period, 1-20 ms).
+  virtual void join_self() = 0;
   virtual Stats stats() const = 0;
   // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
   virtual bool oom_killed() const = 0;

@@ -150,6 +150,15 @@ void V1Manager::add_pid(pid_t pid) {
   for (const auto& d : unique_dirs_) write_value(d / "cgroup.procs", std::to_string(pid));
 }
 
+// A write to cgroup.procs moves a whole thread group, so the kernel takes
+// cgroup_threadgroup_rwsem for writing: a percpu rwsem whose writer waits
+// for an RCU grace period. "0" in `tasks` moves only the writing thread; the
+// kernel then skips that lock (current cannot exit or exec under it). For a
+// single-threaded caller the result is the same, without the wait.
+void V1Manager::join_self() {
+  for (const auto& d : unique_dirs_) write_value(d / "tasks", "0");
+}
+
 Stats V1Manager::stats() const {
   Stats s;
   std::filesystem::path mem = dir("memory");

@@ -119,6 +119,10 @@ void V2Manager::apply(const Resources& r) {
 
 void V2Manager::add_pid(pid_t pid) { write_value(dir_ / "cgroup.procs", std::to_string(pid)); }
 
+// v2 has no `tasks` file (cgroup.threads is for threaded subtrees only);
+// the container's init avoids the write altogether with CLONE_INTO_CGROUP.
+void V2Manager::join_self() { write_value(dir_ / "cgroup.procs", "0"); }
+
 Stats V2Manager::stats() const {
   Stats s;
   if (!exists()) throw Error("cgroup " + dir_.string() + " does not exist");

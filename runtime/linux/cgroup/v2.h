@@ -13,6 +13,7 @@ class V2Manager : public Manager {
   void create() override;
   void apply(const Resources& r) override;
   void add_pid(pid_t pid) override;
+  void join_self() override;
   Stats stats() const override;
   bool oom_killed() const override;
   int open_for_clone() const override;

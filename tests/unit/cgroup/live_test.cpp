@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
@@ -407,4 +408,35 @@ TEST_F(CgroupLive, DestroyRemovesEverythingAndIsIdempotent) {
   EXPECT_NO_THROW(m_->destroy());
   ids = list_groups();
   EXPECT_EQ(std::find(ids.begin(), ids.end(), id_), ids.end());
+}
+
+// join_self() from a single-threaded child moves the whole process: on v1 it
+// must show up in cgroup.procs of every hierarchy, not only in `tasks`.
+TEST_F(CgroupLive, JoinSelfMovesTheCallingProcessEverywhere) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  Child joiner([&] {
+    char ok = 'y';
+    try {
+      m_->join_self();
+    } catch (const std::exception&) {
+      ok = 'n';
+    }
+    (void)!::write(ready[1], &ok, 1);
+    ::pause();
+  });
+  ::close(ready[1]);
+  joiner.go();
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ::close(ready[0]);
+  EXPECT_EQ(ok, 'y');
+  std::string pid = std::to_string(joiner.pid());
+  std::vector<std::string> ctrls = {"memory", "pids"};
+  if (!v2()) ctrls.insert(ctrls.end(), {"cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices"});
+  for (const auto& c : ctrls) {
+    if (!v2() && !host_.v1.count(c)) continue;
+    EXPECT_EQ(slurp(dir(c) / "cgroup.procs"), pid) << c;
+  }
+  EXPECT_EQ(m_->pids(), std::vector<pid_t>{joiner.pid()});
 }
