@@ -1,5 +1,6 @@
 #include "linux/net/nft.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <nlohmann/json.hpp>
@@ -11,14 +12,68 @@
 
 namespace mctr::net {
 
-Nft::Nft() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
-  if (!ctx_) throw Error("nft_ctx_new failed");
-  // Keep output and errors in memory instead of printing to stdout/stderr.
-  nft_ctx_buffer_output(ctx_);
-  nft_ctx_buffer_error(ctx_);
+namespace {
+
+// libnftables is opened with dlopen() the first time a network needs it,
+// not linked: as a linked library it and the five it pulls in (libnftnl,
+// libmnl, libjansson, libgmp, libxtables) would be mapped and relocated at
+// the start of every minictr command, ~1 ms each time, even for
+// `--network none`. The header still gives every function its type.
+struct NftablesApi {
+  decltype(&nft_ctx_new) ctx_new;
+  decltype(&nft_ctx_free) ctx_free;
+  decltype(&nft_ctx_buffer_output) buffer_output;
+  decltype(&nft_ctx_buffer_error) buffer_error;
+  decltype(&nft_ctx_get_output_buffer) get_output_buffer;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer;
+  decltype(&nft_ctx_output_get_flags) output_get_flags;
+  decltype(&nft_ctx_output_set_flags) output_set_flags;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+};
+
+// The library's soname (Debian's libnftables1 package).
+constexpr const char* kLibnftables = "libnftables.so.1";
+
+template <typename F>
+void resolve(void* lib, const char* name, F& fn) {
+  fn = reinterpret_cast<F>(::dlsym(lib, name));
+  if (!fn) throw Error(std::string(kLibnftables) + " has no " + name + " (too old?)");
 }
 
-Nft::~Nft() { nft_ctx_free(ctx_); }
+NftablesApi load_nftables() {
+  // Never dlclose()d: the handle lives as long as the process.
+  void* lib = ::dlopen(kLibnftables, RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    throw Error(std::string("cannot load ") + kLibnftables +
+                " (apt-get install libnftables1): " + ::dlerror());
+  NftablesApi api{};
+  resolve(lib, "nft_ctx_new", api.ctx_new);
+  resolve(lib, "nft_ctx_free", api.ctx_free);
+  resolve(lib, "nft_ctx_buffer_output", api.buffer_output);
+  resolve(lib, "nft_ctx_buffer_error", api.buffer_error);
+  resolve(lib, "nft_ctx_get_output_buffer", api.get_output_buffer);
+  resolve(lib, "nft_ctx_get_error_buffer", api.get_error_buffer);
+  resolve(lib, "nft_ctx_output_get_flags", api.output_get_flags);
+  resolve(lib, "nft_ctx_output_set_flags", api.output_set_flags);
+  resolve(lib, "nft_run_cmd_from_buffer", api.run_cmd_from_buffer);
+  return api;
+}
+
+const NftablesApi& nftables() {
+  static const NftablesApi api = load_nftables();  // thread-safe, once
+  return api;
+}
+
+}  // namespace
+
+Nft::Nft() : ctx_(nftables().ctx_new(NFT_CTX_DEFAULT)) {
+  if (!ctx_) throw Error("nft_ctx_new failed");
+  // Keep output and errors in memory instead of printing to stdout/stderr.
+  nftables().buffer_output(ctx_);
+  nftables().buffer_error(ctx_);
+}
+
+Nft::~Nft() { nftables().ctx_free(ctx_); }
 
 // libnftables keeps appending to its output/error buffers; each get returns
 // what accumulated since the previous get and starts over.
@@ -28,8 +83,9 @@ struct Result {
   std::string output, error;
 };
 Result run_buffered(nft_ctx* ctx, const std::string& commands) {
-  bool ok = nft_run_cmd_from_buffer(ctx, commands.c_str()) == 0;
-  return {ok, nft_ctx_get_output_buffer(ctx), fs::trim(nft_ctx_get_error_buffer(ctx))};
+  const NftablesApi& api = nftables();
+  bool ok = api.run_cmd_from_buffer(ctx, commands.c_str()) == 0;
+  return {ok, api.get_output_buffer(ctx), fs::trim(api.get_error_buffer(ctx))};
 }
 }  // namespace
 
@@ -50,10 +106,10 @@ void Nft::run(const std::string& commands) {
 }
 
 std::string Nft::list_json(const std::string& command) {
-  unsigned flags = nft_ctx_output_get_flags(ctx_);
-  nft_ctx_output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  unsigned flags = nftables().output_get_flags(ctx_);
+  nftables().output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
   Result r = run_buffered(ctx_, command);
-  nft_ctx_output_set_flags(ctx_, flags);
+  nftables().output_set_flags(ctx_, flags);
   if (!r.ok) throw Error("nftables: " + r.error);
   return r.output;
 }
