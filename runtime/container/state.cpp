@@ -223,10 +223,7 @@ std::string Store::resolve(const std::string& ref) const {
 
 void Store::remove(const std::string& id) const { fs::remove_tree(dir(id)); }
 
-void Store::unlist(const std::string& id) const {
-  if (::unlink((dir(id) / "config.json").c_str()) < 0 && errno != ENOENT)
-    throw_sys("unlink", dir(id) / "config.json");
-}
+void Store::unlist(const std::string& id) const { fs::unlink_deferred(dir(id) / "config.json"); }
 
 State observed_state(const Store& store, const std::string& id) {
   State s = store.state(id);

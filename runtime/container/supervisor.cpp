@@ -26,6 +26,7 @@
 #include "linux/security/security.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/fs.h"
 #include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
@@ -209,6 +210,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   Store store(root);
   Config cfg = store.config(id);
   const auto dir = store.dir(id);
+  // The files we replace or remove are freed after each report to the CLI,
+  // not while it waits (see fs::set_defer_frees).
+  fs::set_defer_frees(true);
   const bool new_netns = cfg.network_mode != "host";
   // --rm: remove the container last, after every other guard has torn down.
   bool remove_after_teardown = false;
@@ -229,7 +233,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   rootfs::prepare_dirs(spec);
   explain::step("write(2)",
                 "write " + (dir / "hostname").string() + ", hosts, resolv.conf   # bind-mounted over /etc/*");
-  write_etc_files(dir, cfg, "", {});
+  // On the bridge they are written once the address is known (before "go").
+  if (cfg.network_mode != "bridge") write_etc_files(dir, cfg, "", {});
 
   // The cgroup, before the child exists, so it can join it before it runs.
   auto cg = cgroup::make_manager(id);
@@ -355,6 +360,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
   kill_child.dismiss();
   send_msg(status_fd, "started " + std::to_string(pid));
+  fs::release_deferred_frees();
   if (!attached) {
     ::close(status_fd);
     status_fd = -1;
@@ -404,6 +410,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // CLI waits for the removal); the files go right after.
   if (cfg.auto_remove) store.unlist(id);
   send_msg(status_fd, "exited " + std::to_string(code));
+  fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;
   return code;
 }

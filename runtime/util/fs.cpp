@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
-#include <random>
+#include <mutex>
+#include <vector>
 
 #include "util/error.h"
 #include "util/fd.h"
@@ -56,14 +58,48 @@ void write_file(const std::filesystem::path& p, const std::string& data) {
   write_all(fd.get(), data, p);
 }
 
+namespace {
+std::atomic<bool> g_defer_frees{false};
+std::mutex g_held_mutex;
+std::vector<int> g_held_fds;  // files kept open so their blocks are freed later
+std::atomic<unsigned> g_tmp_counter{0};
+}  // namespace
+
+void set_defer_frees(bool on) { g_defer_frees = on; }
+
+void keep_open_until_released(const std::filesystem::path& p) {
+  if (!g_defer_frees) return;
+  int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;  // not there (or not a plain file): nothing to defer
+  std::lock_guard<std::mutex> lock(g_held_mutex);
+  g_held_fds.push_back(fd);
+}
+
+void unlink_deferred(const std::filesystem::path& p) {
+  keep_open_until_released(p);
+  if (::unlink(p.c_str()) < 0 && errno != ENOENT) throw_sys("unlink", p);
+}
+
+void release_deferred_frees() {
+  std::vector<int> fds;
+  {
+    std::lock_guard<std::mutex> lock(g_held_mutex);
+    fds.swap(g_held_fds);
+  }
+  for (int fd : fds) ::close(fd);
+}
+
 void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode, bool durable) {
+  // A name no other writer uses: our pid, thread and a counter.
   std::filesystem::path tmp = p;
-  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(::gettid()) + "." +
+         std::to_string(g_tmp_counter++);
   UniqueFd fd(check_sys(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), "open", tmp));
   try {
     write_all(fd.get(), data, tmp);
     if (durable) check_sys(::fsync(fd.get()), "fsync", tmp);
     fd.reset();
+    keep_open_until_released(p);
     check_sys(::rename(tmp.c_str(), p.c_str()), "rename", p);
   } catch (...) {
     ::unlink(tmp.c_str());

@@ -19,6 +19,19 @@ void write_file(const std::filesystem::path& p, const std::string& data);
 void write_file_atomic(const std::filesystem::path& p, const std::string& data, mode_t mode = 0644,
                        bool durable = true);
 void mkdir_p(const std::filesystem::path& p, mode_t mode = 0755);
+
+// Freeing a file's blocks can be slow: on a filesystem mounted with
+// `discard` (usual on VMs, as on this project's build host) each free waits
+// for a TRIM of the disk, 1-3 ms. A rename over a file, or its unlink, frees
+// it at once, unless the file is still open somewhere. While deferring is on,
+// write_file_atomic and unlink_deferred keep the file they replace or remove
+// open; release_deferred_frees() closes them, and the kernel frees the blocks
+// then. The supervisor defers while the container starts and stops, and
+// releases after it has reported the exit.
+void set_defer_frees(bool on);
+void keep_open_until_released(const std::filesystem::path& p);  // no-op unless deferring
+void unlink_deferred(const std::filesystem::path& p);           // unlink; ENOENT is fine
+void release_deferred_frees();
 // Remove a tree without following symlinks and without crossing into
 // other mounts (a leftover bind mount must not lose the host's files).
 void remove_tree(const std::filesystem::path& p);

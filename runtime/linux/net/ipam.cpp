@@ -82,6 +82,7 @@ void LeaseFile::save() {
     done += static_cast<size_t>(n);
   }
   fd.reset();
+  fs::keep_open_until_released(file_);  // the old leases' blocks are freed later
   check_sys(::rename(tmp.c_str(), file_.c_str()), "rename", file_);
 }
 

@@ -156,6 +156,18 @@ Network::Network(std::filesystem::path state_dir, Options options)
   parse_subnet6(options_.subnet6);  // ... or MINICTR_SUBNET6
 }
 
+Network::~Network() = default;
+
+// Closing an nftables socket after deleting rules through it is slow: the
+// kernel's release hook (nft_rcv_nl_event) first flushes the work that frees
+// deleted rules, and that work waits for an RCU grace period (~5-10 ms). So
+// the context is kept for this object's life: the supervisor reports the
+// container's exit first, and the socket closes when the supervisor returns.
+Nft& Network::nft() {
+  if (!nft_) nft_ = std::make_unique<Nft>();
+  return *nft_;
+}
+
 void Network::ensure_bridge() {
   const Subnet subnet = Subnet::parse(options_.subnet);
   NlSocket sk;
@@ -182,7 +194,7 @@ void Network::ensure_bridge() {
 }
 
 void Network::ensure_table() {
-  Nft nft;
+  Nft& nft = this->nft();
   if (!nft.table_exists(options_.table))
     nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
   if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && !nft.table_exists(options_.table, "ip6"))
@@ -191,7 +203,7 @@ void Network::ensure_table() {
 
 void Network::drop_stale_leases(LeaseFile& lf) {
   NlSocket sk;
-  Nft nft;
+  Nft& nft = this->nft();
   bool changed = false;
   for (auto it = lf.leases().begin(); it != lf.leases().end();) {
     const Lease& l = it->second;
@@ -301,7 +313,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   //    With IPv6, ports published on all addresses ("" host IP) are also
   //    published on the host's IPv6 addresses (except ::1, see nft.h).
   ScopeGuard undo_rules([&] {
-    Nft nft;
+    Nft& nft = this->nft();
     delete_rules_tagged(nft, options_.table, id);
     if (subnet6) delete_rules_tagged(nft, options_.table, id, "ip6");
   });
@@ -312,7 +324,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
       if (subnet6 && p.host_ip.empty())
         rules6.push_back({"", p.host_port, p.proto, att.ip6, p.container_port});
     }
-    Nft nft;
+    Nft& nft = this->nft();
     // One transaction: both families' rules, or none.
     nft.run(dnat_rules(options_.table, id, rules) + dnat_rules(options_.table, id, rules6, "ip6"));
   }
@@ -359,7 +371,7 @@ void Network::detach(const std::string& container_id) {
         link_delete(sk, veth);
       },
       [&] {
-        Nft nft;
+        Nft& nft = this->nft();
         delete_rules_tagged(nft, options_.table, container_id);
         if (!it->second.ip6.empty()) delete_rules_tagged(nft, options_.table, container_id, "ip6");
       });
@@ -407,7 +419,7 @@ void Network::prune() {
   LeaseFile lf(state_dir_);
   drop_stale_leases(lf);
   if (!lf.leases().empty()) return;  // still in use
-  Nft nft;
+  Nft& nft = this->nft();
   if (nft.table_exists(options_.table)) nft.run("delete table ip " + options_.table);
   // Whatever MINICTR_SUBNET6 says now: an earlier run may have made it.
   if (nft.table_exists(options_.table, "ip6")) nft.run("delete table ip6 " + options_.table);

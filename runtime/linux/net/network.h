@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,8 @@ struct HostEntry {
 class LeaseFile;  // ipam.h
 
 // State (IPAM file, lock) lives under state_dir (<root>/network).
+class Nft;
+
 class Network {
  public:
   struct Options {
@@ -95,6 +98,7 @@ class Network {
 
   explicit Network(std::filesystem::path state_dir);
   Network(std::filesystem::path state_dir, Options options);
+  ~Network();
   // Parent side, after clone(CLONE_NEWNET) and before the child execs (the
   // child must stay alive until this returns): create/ensure the bridge and
   // table, a veth pair whose peer is born as eth0 inside the netns of
@@ -132,9 +136,14 @@ class Network {
   // when given), from the leases in `lf` (whose lock the caller holds).
   void update_hosts_files(const LeaseFile& lf, const std::string& only_id = "");
   bool on_bridge(const std::string& addr) const;
+  // One nftables context for all of this object's work, closed when it is
+  // destroyed: closing it waits for the kernel to free the rules deleted
+  // through it (see nft()), so a caller can report first and close after.
+  Nft& nft();
 
   std::filesystem::path state_dir_;
   Options options_;
+  std::unique_ptr<Nft> nft_;
 };
 
 }  // namespace mctr::net
