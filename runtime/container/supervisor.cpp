@@ -397,9 +397,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   if (oom && WIFSIGNALED(loop.status)) code = 137;
   undo_network.dismiss();
   undo_cgroup.dismiss();
+  std::optional<net::Network::PendingDetach> veth_left;
   run_both(
       [&] {
-        if (attachment) network.detach(id);
+        if (attachment) veth_left.emplace(network.detach_later(id));
       },
       [&] {
         explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
@@ -410,6 +411,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // CLI waits for the removal); the files go right after.
   if (cfg.auto_remove) store.unlist(id);
   send_msg(status_fd, "exited " + std::to_string(code));
+  // Then the veth (~20 ms of kernel RCU waiting), under the IPAM lock, so
+  // any other minictr command that touches the network waits for it.
+  veth_left.reset();
   fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;
   return code;

@@ -26,8 +26,8 @@ expect_in_order=(
   "seccomp(2)"
   "exec echo hi"
   "waitpid(2)"
-  "ip link del"                   # teardown
-  "rmdir /sys/fs/cgroup"
+  "rmdir /sys/fs/cgroup"          # teardown
+  "ip link del"                   # the veth last: after the exit is reported
 )
 line_no=0
 for pat in "${expect_in_order[@]}"; do

@@ -19,7 +19,6 @@
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
-#include "util/parallel.h"
 #include "util/scope_guard.h"
 
 namespace mctr::net {
@@ -347,39 +346,53 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   return att;
 }
 
-void Network::detach(const std::string& container_id) {
+Network::PendingDetach Network::detach_later(const std::string& container_id) {
   check_name("container id", container_id, 128);
-  LeaseFile lf(state_dir_);
-  auto it = lf.leases().find(container_id);
+  PendingDetach pending;
+  pending.net_ = this;
+  pending.id_ = container_id;
+  pending.leases_ = std::make_unique<LeaseFile>(state_dir_);  // held until finish()
+  auto& leases = pending.leases_->leases();
+  auto it = leases.find(container_id);
   // No lease: attach never got as far as the veth (the lease is written
   // first), so there is nothing of this container to remove. Returning here
   // also keeps hosts without nf_tables (--network none only) working.
-  if (it == lf.leases().end()) return;
-  std::string veth = host_veth_name(container_id);
-  if (it != lf.leases().end()) veth = it->second.host_veth;
-  bool veth_is_ours = true;  // without a lease, only touch a veth no other lease claims
-  for (const auto& [other, l] : lf.leases())
-    if (other != container_id && l.host_veth == veth) veth_is_ours = false;
-
-  // The veth's deletion and the rules' deletion each wait for the kernel
-  // (~10-20 ms of RCU grace periods); neither needs the other: both at once.
-  run_both(
-      [&] {
-        if (!veth_is_ours) return;
-        explain::step("netlink", "ip link del " + veth + "   # takes eth0 in the container with it");
-        NlSocket sk;
-        link_delete(sk, veth);
-      },
-      [&] {
-        Nft& nft = this->nft();
-        delete_rules_tagged(nft, options_.table, container_id);
-        if (!it->second.ip6.empty()) delete_rules_tagged(nft, options_.table, container_id, "ip6");
-      });
-  if (it != lf.leases().end()) {
-    lf.leases().erase(it);
-    lf.save();
+  if (it == leases.end()) {
+    pending.leases_.reset();
+    return pending;
   }
-  update_hosts_files(lf);  // the others forget its name
+  pending.veth_ = it->second.host_veth.empty() ? host_veth_name(container_id) : it->second.host_veth;
+  for (const auto& [other, l] : leases)  // only touch a veth no other lease claims
+    if (other != container_id && l.host_veth == pending.veth_) pending.veth_.clear();
+  Nft& nft = this->nft();
+  delete_rules_tagged(nft, options_.table, container_id);
+  if (!it->second.ip6.empty()) delete_rules_tagged(nft, options_.table, container_id, "ip6");
+  return pending;
+}
+
+void Network::detach(const std::string& container_id) { detach_later(container_id).finish(); }
+
+void Network::PendingDetach::finish() {
+  if (!leases_) return;
+  if (!veth_.empty()) {
+    explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
+    NlSocket sk;
+    link_delete(sk, veth_);
+  }
+  leases_->leases().erase(id_);
+  leases_->save();
+  net_->update_hosts_files(*leases_);  // the others forget its name
+  leases_.reset();                     // unlock
+}
+
+Network::PendingDetach::PendingDetach(PendingDetach&&) noexcept = default;
+
+Network::PendingDetach::~PendingDetach() {
+  try {
+    finish();
+  } catch (const std::exception&) {
+    // Best effort in a destructor; `rm -f` and `system prune` retry.
+  }
 }
 
 bool Network::on_bridge(const std::string& addr) const {

@@ -109,6 +109,28 @@ class Network {
   Attachment attach(const NetworkRequest& req, pid_t child_pid);
   // Remove the veth, the address lease and the rules of this container. Idempotent.
   void detach(const std::string& container_id);
+  // detach() in two steps, for a caller that wants to report in between:
+  // detach_later() takes the IPAM lock and deletes the rules; finish() (or
+  // the destructor) deletes the veth, drops the lease and unlocks. The
+  // veth's deletion is the slow part: the kernel waits for an RCU barrier,
+  // ~20 ms here. Any other minictr command that touches the network waits
+  // for the lock, so none sees a half-detached container.
+  class PendingDetach {
+   public:
+    PendingDetach() = default;
+    PendingDetach(PendingDetach&&) noexcept;
+    PendingDetach& operator=(PendingDetach&&) = delete;
+    ~PendingDetach();
+    void finish();
+
+   private:
+    friend class Network;
+    Network* net_ = nullptr;
+    std::string id_;
+    std::string veth_;  // "" = not ours to delete
+    std::unique_ptr<LeaseFile> leases_;
+  };
+  PendingDetach detach_later(const std::string& container_id);
   // Remove bridge and table when no container uses them (system prune).
   // Leases of containers whose veth has vanished (their netns died without a
   // detach) are dropped first, with their rules.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -194,6 +195,36 @@ TEST_F(NetTest, UdpPortIsPublished) {
   EXPECT_EQ(::recv(server.get(), buf, sizeof buf, 0), 4);
   net.detach(container_id(1));
   (void)a;
+}
+
+// detach_later(): the rules go at once; the veth (slow to delete) and the
+// lease go at finish(), and until then the IPAM lock is held, so another
+// command's view of the leases waits instead of seeing half a detach.
+TEST_F(NetTest, DetachLaterRemovesRulesNowAndVethAtFinish) {
+  Network net = make_network();
+  NetnsChild& c = new_child();
+  const std::string id = container_id(1);
+  Attachment a = net.attach({id, "x", {parse_port_mapping("80")}, {}}, c.pid());
+
+  auto pending = net.detach_later(id);
+  {
+    Nft nft;
+    EXPECT_TRUE(rules_tagged(nft, opts_.table, id).empty());
+  }
+  EXPECT_TRUE(host_link_exists(a.host_veth));
+  std::atomic<bool> listed{false};
+  std::thread other([&] {
+    Network second = make_network();
+    second.hosts();  // takes the IPAM lock
+    listed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(listed) << "the lease file was readable during the detach";
+  pending.finish();
+  other.join();
+  EXPECT_TRUE(listed);
+  EXPECT_FALSE(host_link_exists(a.host_veth));
+  EXPECT_TRUE(net.hosts().empty());
 }
 
 TEST_F(NetTest, DetachRemovesVethRulesAndLease) {
