@@ -411,8 +411,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // CLI waits for the removal); the files go right after.
   if (cfg.auto_remove) store.unlist(id);
   send_msg(status_fd, "exited " + std::to_string(code));
-  // Then the veth (~20 ms of kernel RCU waiting), under the IPAM lock, so
-  // any other minictr command that touches the network waits for it.
+  // Then the lease and the veth, whose deletion waits ~20 ms in the kernel
+  // (an RCU barrier) and need not hold up `run` (see PendingDetach).
   veth_left.reset();
   fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;

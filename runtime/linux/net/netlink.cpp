@@ -126,6 +126,17 @@ void link_set_up(NlSocket& sk, const std::string& name) {
   if (err < 0) throw_nl("rtnl_link_change(up)", name, err);
 }
 
+bool link_set_down(NlSocket& sk, const std::string& name) {
+  LinkPtr link = get_link(sk, name);
+  if (!link) return false;
+  LinkPtr change(rtnl_link_alloc());
+  rtnl_link_unset_flags(change.get(), IFF_UP);
+  int err = rtnl_link_change(sk.get(), link.get(), change.get(), 0);
+  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;
+  if (err < 0) throw_nl("rtnl_link_change(down)", name, err);
+  return true;
+}
+
 std::string link_mac(NlSocket& sk, const std::string& name) {
   LinkPtr link = get_link(sk, name);
   if (!link) throw Error("interface " + name + " not found");

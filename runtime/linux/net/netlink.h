@@ -41,6 +41,7 @@ std::vector<std::string> link_names(NlSocket& sk);
 // pair deletes the other end too, wherever it lives.
 bool link_delete(NlSocket& sk, const std::string& name);
 void link_set_up(NlSocket& sk, const std::string& name);
+bool link_set_down(NlSocket& sk, const std::string& name);  // false: no such link
 std::string link_mac(NlSocket& sk, const std::string& name);
 
 // Create a bridge (UP, with a fixed MAC so it doesn't change as ports come and

@@ -374,15 +374,19 @@ void Network::detach(const std::string& container_id) { detach_later(container_i
 
 void Network::PendingDetach::finish() {
   if (!leases_) return;
-  if (!veth_.empty()) {
-    explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
-    NlSocket sk;
-    link_delete(sk, veth_);
-  }
+  NlSocket sk;
+  // Down first, which is quick: the container's old eth0 (still alive in its
+  // dying namespace) is cut off the bridge, so its address can be leased
+  // again at once without two hosts answering ARP for it.
+  if (!veth_.empty()) link_set_down(sk, veth_);
   leases_->leases().erase(id_);
   leases_->save();
   net_->update_hosts_files(*leases_);  // the others forget its name
-  leases_.reset();                     // unlock
+  leases_.reset();                     // unlock: the slow part needs no lock
+  if (!veth_.empty()) {
+    explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
+    link_delete(sk, veth_);
+  }
 }
 
 Network::PendingDetach::PendingDetach(PendingDetach&&) noexcept = default;

@@ -111,10 +111,10 @@ class Network {
   void detach(const std::string& container_id);
   // detach() in two steps, for a caller that wants to report in between:
   // detach_later() takes the IPAM lock and deletes the rules; finish() (or
-  // the destructor) deletes the veth, drops the lease and unlocks. The
-  // veth's deletion is the slow part: the kernel waits for an RCU barrier,
-  // ~20 ms here. Any other minictr command that touches the network waits
-  // for the lock, so none sees a half-detached container.
+  // the destructor) sets the veth down, drops the lease, unlocks, and then
+  // deletes the veth. That deletion is the slow part: the kernel waits for
+  // an RCU barrier, ~20 ms here; it needs no lock, so the next container's
+  // attach does not wait for it.
   class PendingDetach {
    public:
     PendingDetach() = default;
