@@ -7,6 +7,14 @@
 // process got rather than wall time: on a shared machine it shows what the code would do on
 // idle cores (for 1 thread; with 2 it also counts the workers' spinning). Numbers are compared with
 // llama.cpp's generation speed measured on the same machine.
+//
+// Roofline: generating one token reads every weight once (plus one embedding row and the
+// KV cache), so no code can generate faster than memory bandwidth / bytes read per token.
+// The tool measures that bandwidth in the same run (a streaming read of a buffer much larger
+// than the L3 cache, with 1 and 2 threads) and prints each row's roofline and how close the
+// measured generation speed comes to it.
+#include <immintrin.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,9 +22,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "model/synthetic.h"
 #include "model/transformer.h"
@@ -80,6 +93,127 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen) {
   return {n_prompt / prompt_s, n_gen / gen_s, n_gen / gen_cpu};
 }
 
+// ---- Memory bandwidth (the roofline) ----
+
+// The XOR of every 64-bit word of [p, p + n): each load's value is used, so the compiler
+// cannot drop the loop. n is a multiple of 128 and p is 32-byte aligned.
+__attribute__((target("avx2"))) uint64_t xor_fold_avx2(const uint8_t* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < n; i += 128) {
+    a0 = _mm256_xor_si256(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    a1 = _mm256_xor_si256(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    a2 = _mm256_xor_si256(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    a3 = _mm256_xor_si256(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  __m256i a = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+  return static_cast<uint64_t>(_mm256_extract_epi64(a, 0) ^ _mm256_extract_epi64(a, 1) ^
+                               _mm256_extract_epi64(a, 2) ^ _mm256_extract_epi64(a, 3));
+}
+
+uint64_t xor_fold_scalar(const uint8_t* p, size_t n) {
+  uint64_t a = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    a ^= w;
+  }
+  return a;
+}
+
+// Best of `passes` timed reads of the whole buffer, split into one slice per thread: GB/s.
+double read_bandwidth_gbs(const uint8_t* buf, size_t bytes, int threads, int passes) {
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  const size_t slice = bytes / threads / 128 * 128;
+  double best = 0;
+  uint64_t check = 0;
+  for (int pass = 0; pass < passes; pass++) {
+    std::vector<uint64_t> folds(threads);
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; t++)
+      workers.emplace_back([&, t] {
+        ready++;
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        const uint8_t* p = buf + t * slice;
+        folds[t] = avx2 ? xor_fold_avx2(p, slice) : xor_fold_scalar(p, slice);
+      });
+    while (ready.load() < threads) {
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& w : workers) w.join();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(slice) * threads / s / 1e9);
+    uint64_t fold = 0;
+    for (uint64_t f : folds) fold ^= f;
+    if (pass > 0 && fold != check) {  // every pass reads the same bytes
+      std::fprintf(stderr, "bandwidth: passes disagree (%llx != %llx)\n",
+                   static_cast<unsigned long long>(fold), static_cast<unsigned long long>(check));
+      std::exit(1);
+    }
+    check = fold;
+  }
+  return best;
+}
+
+// Measures read bandwidth with 1 and 2 threads over a `mb` MB buffer, in a child process so
+// the buffer does not count in this process's peak RSS. Returns {1 thread, 2 threads} GB/s.
+std::pair<double, double> measure_bandwidth(size_t mb) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    std::perror("pipe");
+    std::exit(1);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    size_t bytes = mb << 20;
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) _exit(1);
+    // Ask for 2 MB pages (transparent huge pages are often "madvise" only): with 4 KB pages
+    // the page walks cost 10-25% of the bandwidth here, and the roofline is the best case.
+    madvise(mem, bytes, MADV_HUGEPAGE);
+    auto* buf = static_cast<uint8_t*>(mem);
+    // Write every page (a pattern, not zeros, so no page is the shared zero page).
+    for (size_t i = 0; i < bytes; i += 8) {
+      uint64_t v = i * 0x9E3779B97F4A7C15ull;
+      std::memcpy(buf + i, &v, 8);
+    }
+    double r[2] = {read_bandwidth_gbs(buf, bytes, 1, 5), read_bandwidth_gbs(buf, bytes, 2, 5)};
+    munmap(mem, bytes);
+    _exit(write(fds[1], r, sizeof r) == static_cast<ssize_t>(sizeof r) ? 0 : 1);
+  }
+  close(fds[1]);
+  double r[2] = {0, 0};
+  ssize_t got = pid > 0 ? read(fds[0], r, sizeof r) : -1;
+  close(fds[0]);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0 || got != static_cast<ssize_t>(sizeof r) ||
+      !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "could not measure memory bandwidth\n");
+    std::exit(1);
+  }
+  return {r[0], r[1]};
+}
+
+// Bytes read from memory to generate one token at position `pos`: every weight matrix once,
+// but of the token embedding only one row unless it doubles as the output matrix (tied
+// embeddings), plus the K and V cache rows of positions 0..pos (F32).
+double bytes_per_token(const Model& m, int pos) {
+  const GgufFile& f = m.file();
+  double bytes = 0;
+  for (const GgufTensor& t : f.tensors()) bytes += static_cast<double>(t.nbytes);
+  if (f.find_tensor("output.weight")) {
+    const GgufTensor& e = f.tensor("token_embd.weight");
+    bytes -= static_cast<double>(e.nbytes) - static_cast<double>(type_row_bytes(e.type, e.dims[0]));
+  }
+  const ModelConfig& c = m.config();
+  bytes += 2.0 * c.n_layers * (pos + 1) * c.kv_dim() * sizeof(float);
+  return bytes;
+}
+
 long peak_rss_kb() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -95,6 +229,7 @@ int main(int argc, char** argv) {
   std::vector<int> threads = {1, 2};
   int n_prompt = 64, n_gen = 64;
   std::string workdir = "/tmp/minictr-infer-bench";
+  size_t bandwidth_mb = 512;
   CLI::App app{"minictr-infer-bench: tokens/s of the minictr inference engine"};
   app.add_option("--bundled", bundled, "the bundled GGUF model")->required();
   app.add_option("--models", shapes, "which models: bundled 15M 110M")->capture_default_str();
@@ -103,8 +238,13 @@ int main(int argc, char** argv) {
   app.add_option("--prompt", n_prompt, "prompt tokens")->capture_default_str();
   app.add_option("--gen", n_gen, "generated tokens")->capture_default_str();
   app.add_option("--workdir", workdir, "where the random-weight models are written")->capture_default_str();
+  app.add_option("--bandwidth-mb", bandwidth_mb,
+                 "buffer read to measure memory bandwidth (0: skip the roofline)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::filesystem::create_directories(workdir);
+  std::pair<double, double> bw{0, 0};
+  if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
 
   // llama.cpp's generation tokens/s on this machine (2 threads), for the ratio column.
   auto reference = [](const std::string& shape, const std::string& type) -> double {
@@ -114,8 +254,9 @@ int main(int argc, char** argv) {
     return 0;
   };
 
-  std::printf("%-8s %-5s %7s %11s %9s %9s %13s %11s\n", "model", "type", "threads", "prompt t/s", "gen t/s",
-              "vs llama", "gen t/cpu-s", "peak RSS MB");
+  std::printf("%-8s %-5s %7s %11s %9s %9s %13s %11s %8s %9s %9s %7s\n", "model", "type", "threads",
+              "prompt t/s", "gen t/s", "vs llama", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s",
+              "roof t/s", "of roof");
   for (auto& shape : shapes) {
     for (auto& tname : shape == "bundled" ? std::vector<std::string>{"file"} : types) {
       std::string path = bundled;
@@ -139,9 +280,19 @@ int main(int argc, char** argv) {
         double ref = th == 2 ? reference(shape, tname) : 0;
         char ratio[32] = "-";
         if (ref > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", r.gen_tps / ref);
-        std::printf("%-8s %-5s %7d %11.1f %9.1f %9s %13.1f %11.1f\n", shape.c_str(),
+        // Roofline at the middle of the generated tokens, with this thread count's bandwidth.
+        double mb_tok = bytes_per_token(m, n_prompt + n_gen / 2) / 1e6;
+        double gbs = th == 1 ? bw.first : th == 2 ? bw.second : 0;
+        char gbs_s[32] = "-", roof_s[32] = "-", pct_s[32] = "-";
+        if (gbs > 0) {
+          double roof = gbs * 1e3 / mb_tok;
+          std::snprintf(gbs_s, sizeof gbs_s, "%.1f", gbs);
+          std::snprintf(roof_s, sizeof roof_s, "%.1f", roof);
+          std::snprintf(pct_s, sizeof pct_s, "%.0f%%", 100 * r.gen_tps / roof);
+        }
+        std::printf("%-8s %-5s %7d %11.1f %9.1f %9s %13.1f %11.1f %8.1f %9s %9s %7s\n", shape.c_str(),
                     shape == "bundled" ? type_name(m.weight_type()) : tname.c_str(), th, r.prompt_tps,
-                    r.gen_tps, ratio, r.gen_cpu_tps, peak_rss_kb() / 1024.0);
+                    r.gen_tps, ratio, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s);
         std::fflush(stdout);
       }
     }

@@ -4,6 +4,9 @@
 # stories110M shapes (F32, F16, Q8_0), plus peak RSS, and the ratio to llama.cpp's
 # generation speed on the same machine (590 / 120 / 190 tok/s for 15M F32 / 110M F32 /
 # 110M Q8_0 with 2 threads).
+# Each process also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
+# prints every row's roofline: bandwidth / bytes read per generated token, and how close the
+# generation speed comes to it (--bandwidth-mb 0 skips it).
 #
 # usage: bench/inference/run.sh [build-dir] [extra minictr-infer-bench flags]
 # Each model runs in its own process so the peak RSS column is that model's alone.
