@@ -26,6 +26,14 @@ void add_system(CLI::App& app, Globals& g) {
         std::cerr << "minictr: error: " << e.what() << "\n";
       }
     }
+    // What a killed --rm supervisor left between unlisting and removing.
+    for (const auto& id : store.unlisted_ids()) {
+      try {
+        if (container::remove_unlisted(store, id)) std::cout << id << "\n";
+      } catch (const Error& e) {
+        std::cerr << "minictr: error: " << e.what() << "\n";
+      }
+    }
     net::Network(g.root() / "network").prune();
     g.exit_code = 0;
   });
@@ -34,7 +42,8 @@ void add_system(CLI::App& app, Globals& g) {
 void add_network(CLI::App& app, Globals& g) {
   auto* net = app.add_subcommand("network", "Manage the bridge network");
   net->require_subcommand(1);
-  auto* prune = net->add_subcommand("prune", "Remove the bridge and nftables table if no container uses them");
+  auto* prune =
+      net->add_subcommand("prune", "Remove the bridge and nftables table if no container uses them");
   auto force = std::make_shared<bool>(false);
   prune->add_flag("-f,--force", *force, "Do not prompt for confirmation (accepted for Docker compatibility)");
   prune->callback([&g] {

@@ -264,4 +264,21 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   store.remove(id);
 }
 
+bool remove_unlisted(const Store& store, const std::string& id) {
+  try {
+    State s = store.state(id);
+    if (linux_proc::alive(s.supervisor_pid, s.supervisor_start)) return false;
+  } catch (const std::exception&) {
+    // No readable state.json: nobody can be working on it any more.
+  }
+  auto lock = store.lock(id);
+  auto cg = cgroup::make_manager(id);
+  if (cg->exists()) cg->destroy();  // kills what is left in it first
+  // Without config.json the network mode is unknown; detach is a no-op
+  // for a container that holds no address lease.
+  net::Network(store.root() / "network").detach(id);
+  store.remove(id);
+  return true;
+}
+
 }  // namespace mctr::container

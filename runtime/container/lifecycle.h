@@ -46,6 +46,10 @@ StopResult stop_container(const Store& store, const std::string& id, int timeout
 // Remove the container; with force, kill it first. Also cleans what a killed
 // supervisor left: processes, cgroup, network.
 void remove_container(const Store& store, const std::string& id, bool force);
+// Remove what is left of an unlisted container (Store::unlisted_ids) whose
+// supervisor is gone: processes, cgroup, network, directory. Returns false
+// (and does nothing) while its supervisor still runs: it is removing it.
+bool remove_unlisted(const Store& store, const std::string& id);
 // Wait until the container is no longer running (or timeout); true if stopped.
 bool wait_not_running(const Store& store, const std::string& id, int timeout_ms);
 

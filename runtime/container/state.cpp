@@ -202,6 +202,17 @@ std::vector<std::string> Store::ids() const {
   return out;
 }
 
+std::vector<std::string> Store::unlisted_ids() const {
+  std::vector<std::string> out;
+  if (!std::filesystem::is_directory(containers_)) return out;
+  FileLock store_lock(root_ / "locks" / "containers.lock");  // see create()
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(containers_, ec))
+    if (e.is_directory() && !std::filesystem::exists(e.path() / "config.json"))
+      out.push_back(e.path().filename());
+  return out;
+}
+
 std::string Store::resolve(const std::string& ref) const {
   if (ref.empty()) throw Error("No such container: (empty)", 1);
   auto all = ids();

@@ -60,6 +60,11 @@ class Store {
   // Full id, unique id prefix, or name -> id. Throws Error (exit 1) if none.
   std::string resolve(const std::string& ref) const;
   std::vector<std::string> ids() const;  // sorted by creation time, newest first
+  // Directories without a config.json: unlisted by a --rm supervisor (or a
+  // create that failed half-way) and not removed, e.g. because that
+  // supervisor was killed in between. Listed under the store lock, so a
+  // container being created right now is never among them.
+  std::vector<std::string> unlisted_ids() const;
   void remove(const std::string& id) const;
   // Delete config.json only: the container no longer exists for ps, ids and
   // names (ids() lists directories with a config.json); remove() deletes the

@@ -92,4 +92,20 @@ if [[ -e /proc/$cpid/stat ]] && [[ $(cut -d' ' -f3 /proc/$cpid/stat) != Z ]]; th
 fi
 find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -q . && fail "cgroup left behind"
 [[ -d "$MINICTR_ROOT/containers/$id" ]] && fail "state dir left behind"
+
+echo "-- a --rm supervisor killed between unlisting and removing: system prune sweeps the rest"
+id=$(mctr run -d --rm --name half -m 64m busybox sleep 1000)
+veth=mctr${id:0:8}
+sup=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['SupervisorPid'])")
+cpid=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['Pid'])")
+kill -9 "$sup"
+rm "$MINICTR_ROOT/containers/$id/config.json"  # what its unlisting had done
+mctr ps -a | grep -q half && fail "an unlisted container is listed"
+mctr system prune >/dev/null
+if [[ -e /proc/$cpid/stat ]] && [[ $(cut -d' ' -f3 /proc/$cpid/stat) != Z ]]; then
+  fail "unlisted container's process survived prune"
+fi
+find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -q . && fail "unlisted container's cgroup left behind"
+[[ -d "$MINICTR_ROOT/containers/$id" ]] && fail "unlisted container's dir left behind"
+ip -o link | grep -q "$veth" && fail "unlisted container's veth left behind"
 echo PASS
