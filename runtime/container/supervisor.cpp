@@ -397,23 +397,26 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   if (oom && WIFSIGNALED(loop.status)) code = 137;
   undo_network.dismiss();
   undo_cgroup.dismiss();
-  std::optional<net::Network::PendingDetach> veth_left;
-  run_both(
-      [&] {
-        if (attachment) veth_left.emplace(network.detach_later(id));
-      },
-      [&] {
-        explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
-        cg->destroy();
-      });
+  // The container's address and ports stay reserved (under the IPAM lock)
+  // until the network teardown below is done.
+  std::optional<net::Network::PendingDetach> detach;
+  if (attachment) detach.emplace(network.detach_later(id));
   record_exit(store, id, code, oom, "");
   // --rm: gone from ps and its name free before `run` returns (as Docker's
   // CLI waits for the removal); the files go right after.
   if (cfg.auto_remove) store.unlist(id);
   send_msg(status_fd, "exited " + std::to_string(code));
-  // Then the lease and the veth, whose deletion waits ~20 ms in the kernel
-  // (an RCU barrier) and need not hold up `run` (see PendingDetach).
-  veth_left.reset();
+  // Teardown after the report: every process of the container is dead (the
+  // kernel kills a PID namespace with its init), so none of this is
+  // observable, and the veth's deletion alone waits ~20 ms in the kernel (an
+  // RCU barrier). `rm`, `system prune` and the next attach take the same
+  // locks, and so wait for it.
+  run_both(
+      [&] {
+        explain::step("rmdir(2)", "rmdir " + cg->path() + "   # after killing anything left in it");
+        cg->destroy();
+      },
+      [&] { detach.reset(); });
   fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;
   return code;

@@ -364,9 +364,7 @@ Network::PendingDetach Network::detach_later(const std::string& container_id) {
   pending.veth_ = it->second.host_veth.empty() ? host_veth_name(container_id) : it->second.host_veth;
   for (const auto& [other, l] : leases)  // only touch a veth no other lease claims
     if (other != container_id && l.host_veth == pending.veth_) pending.veth_.clear();
-  Nft& nft = this->nft();
-  delete_rules_tagged(nft, options_.table, container_id);
-  if (!it->second.ip6.empty()) delete_rules_tagged(nft, options_.table, container_id, "ip6");
+  pending.has_ip6_ = !it->second.ip6.empty();
   return pending;
 }
 
@@ -374,6 +372,9 @@ void Network::detach(const std::string& container_id) { detach_later(container_i
 
 void Network::PendingDetach::finish() {
   if (!leases_) return;
+  Nft& nft = net_->nft();
+  delete_rules_tagged(nft, net_->options_.table, id_);
+  if (has_ip6_) delete_rules_tagged(nft, net_->options_.table, id_, "ip6");
   NlSocket sk;
   // Down first, which is quick: the container's old eth0 (still alive in its
   // dying namespace) is cut off the bridge, so its address can be leased

@@ -110,11 +110,12 @@ class Network {
   // Remove the veth, the address lease and the rules of this container. Idempotent.
   void detach(const std::string& container_id);
   // detach() in two steps, for a caller that wants to report in between:
-  // detach_later() takes the IPAM lock and deletes the rules; finish() (or
-  // the destructor) sets the veth down, drops the lease, unlocks, and then
-  // deletes the veth. That deletion is the slow part: the kernel waits for
-  // an RCU barrier, ~20 ms here; it needs no lock, so the next container's
-  // attach does not wait for it.
+  // detach_later() only takes the IPAM lock (so the container's address and
+  // ports stay reserved); finish() (or the destructor) deletes the rules,
+  // sets the veth down, drops the lease, unlocks, and then deletes the veth.
+  // That deletion is the slow part: the kernel waits for an RCU barrier,
+  // ~20 ms here; it needs no lock, so the next container's attach does not
+  // wait for it.
   class PendingDetach {
    public:
     PendingDetach() = default;
@@ -128,6 +129,7 @@ class Network {
     Network* net_ = nullptr;
     std::string id_;
     std::string veth_;  // "" = not ours to delete
+    bool has_ip6_ = false;
     std::unique_ptr<LeaseFile> leases_;
   };
   PendingDetach detach_later(const std::string& container_id);

@@ -197,8 +197,8 @@ TEST_F(NetTest, UdpPortIsPublished) {
   (void)a;
 }
 
-// detach_later(): the rules go at once; the veth (slow to delete) and the
-// lease go at finish(), and until then the IPAM lock is held, so another
+// detach_later() only holds the IPAM lock; finish() removes the rules, the
+// lease and the veth (slow to delete). Until the lease is gone another
 // command's view of the leases waits instead of seeing half a detach.
 TEST_F(NetTest, DetachLaterRemovesRulesNowAndVethAtFinish) {
   Network net = make_network();
@@ -207,10 +207,6 @@ TEST_F(NetTest, DetachLaterRemovesRulesNowAndVethAtFinish) {
   Attachment a = net.attach({id, "x", {parse_port_mapping("80")}, {}}, c.pid());
 
   auto pending = net.detach_later(id);
-  {
-    Nft nft;
-    EXPECT_TRUE(rules_tagged(nft, opts_.table, id).empty());
-  }
   EXPECT_TRUE(host_link_exists(a.host_veth));
   std::atomic<bool> listed{false};
   std::thread other([&] {
@@ -223,6 +219,10 @@ TEST_F(NetTest, DetachLaterRemovesRulesNowAndVethAtFinish) {
   pending.finish();
   other.join();
   EXPECT_TRUE(listed);
+  {
+    Nft nft;
+    EXPECT_TRUE(rules_tagged(nft, opts_.table, id).empty());
+  }
   EXPECT_FALSE(host_link_exists(a.host_veth));
   EXPECT_TRUE(net.hosts().empty());
 }
