@@ -32,7 +32,7 @@ static std::string container_resolv_conf(bool host_network) {
 }
 
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
-                     const std::vector<std::pair<std::string, std::string>>& peers) {
+                     const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6) {
   replace_file(dir / "hostname", cfg.hostname + "\n");
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
@@ -41,7 +41,9 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
       "ff00::0\tip6-mcastprefix\n"
       "ff02::1\tip6-allnodes\n"
       "ff02::2\tip6-allrouters\n";
-  if (!ip.empty()) hosts += ip + "\t" + cfg.hostname + (cfg.name.empty() ? "" : " " + cfg.name) + "\n";
+  const std::string own_names = cfg.hostname + (cfg.name.empty() ? "" : " " + cfg.name);
+  if (!ip.empty()) hosts += ip + "\t" + own_names + "\n";
+  if (!ip6.empty()) hosts += ip6 + "\t" + own_names + "\n";  // as Docker does with IPv6
   for (const auto& [name, peer_ip] : peers)
     if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
   replace_file(dir / "hosts", hosts);

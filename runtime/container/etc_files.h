@@ -12,9 +12,11 @@
 
 namespace mctr::container {
 
-// Writes the three files into `dir`; `ip` is "" without a bridge network.
-// `peers` are name -> ip of other containers on the same bridge.
+// Writes the three files into `dir`; `ip` is "" without a bridge network,
+// `ip6` "" without IPv6. `peers` are name -> ip of other containers on the
+// same bridge (their IPv6 lines are added by Network::refresh_hosts_file).
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
-                     const std::vector<std::pair<std::string, std::string>>& peers);
+                     const std::vector<std::pair<std::string, std::string>>& peers,
+                     const std::string& ip6 = "");
 
 }  // namespace mctr::container

@@ -301,7 +301,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       std::vector<std::pair<std::string, std::string>> peers;
       for (const auto& h : network.hosts())
         if (h.container_id != id) peers.emplace_back(h.name, h.ip);
-      write_etc_files(dir, cfg, attachment->ip, peers);
+      write_etc_files(dir, cfg, attachment->ip, peers, attachment->ip6);
       network.refresh_hosts_file(id);  // peers that attached since hosts() (their update hit the old inode)
     }
     update_state(store, id, [&](State& s) {

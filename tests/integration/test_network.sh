@@ -111,6 +111,7 @@ read -r ip6 len6 gw6 <<<"$v6"
 # The container's default IPv6 route (/proc/net/ipv6_route: dst, len, ..., next hop) points at the bridge.
 route=$(mctr exec web6 cat /proc/net/ipv6_route | awk '$1 == "00000000000000000000000000000000" && $2 == "00" {print $5}')
 [[ -n $route && $route != 00000000000000000000000000000000 ]] || fail "no IPv6 default route via a gateway in web6"
+mctr exec web6 grep -q "^$ip6[[:space:]].*web6" /etc/hosts || fail "web6's /etc/hosts has no line for its own IPv6 address"
 out=$(mctr run --rm busybox wget -qO- "http://[$ip6]/") || fail "container to container over IPv6"
 assert_eq "hello from httpd" "$out" "container to container over IPv6"
 out=$(wait_http "http://[$gw6]:$((r + 7))/") || fail "no answer on [$gw6]:$((r + 7))"
