@@ -2,6 +2,9 @@
 # Gives each test a private state root under a temp dir, and a cleanup that
 # removes every container, mount and temp file the test made (even on failure).
 set -euo pipefail
+# In pipelines, tests use `grep -c PATTERN >/dev/null`, not `grep -q`: -q exits
+# at the first match, the writer then dies of SIGPIPE, and pipefail turns that
+# into a failure (or hides one, with `&& fail`).
 
 : "${MINICTR:?set MINICTR to the minictr binary (ctest does)}"
 : "${MINICTR_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -47,8 +50,10 @@ run_rc() {
   echo "$rc"
 }
 
+# Also callable from a test's own EXIT trap as `_cleanup $rc` (set -e would
+# stop the trap at a failing `(exit $rc)`).
 _cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   set +e
   if "$MINICTR" ps -a -q >/dev/null 2>&1; then
     "$MINICTR" ps -a -q | xargs -r "$MINICTR" rm -f >/dev/null 2>&1

@@ -7,7 +7,7 @@ mctr load "$BUSYBOX_TAR" >/dev/null
 echo "-- run -d, ps, logs"
 id=$(mctr run -d --name web --network none busybox sh -c 'echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done')
 [[ ${#id} -eq 64 ]] || fail "run -d prints the full id, got '$id'"
-mctr ps | grep -q web || fail "ps does not list web"
+mctr ps | grep -c web >/dev/null || fail "ps does not list web"
 sleep 1
 out=$(mctr logs web)
 assert_contains "$out" "started" "logs"
@@ -18,7 +18,7 @@ grep -q '"stream":"stdout"' "$MINICTR_ROOT/containers/$id/$id-json.log" || fail 
 echo "-- inspect"
 pid=$(mctr inspect web | grep '"Pid"' | head -1 | tr -dc 0-9)
 [[ $pid -gt 1 ]] || fail "inspect Pid"
-mctr inspect web | grep -q '"Status": "running"' || fail "inspect Status running"
+mctr inspect web | grep -c '"Status": "running"' >/dev/null || fail "inspect Status running"
 
 echo "-- exec joins every namespace and the cgroup"
 out=$(mctr exec web hostname)
@@ -45,33 +45,33 @@ assert_eq "a,b" "$(cat "$TEST_TMP/out.csv")" "cp out of container"
 
 echo "-- stop (SIGTERM to a PID 1 without handler -> SIGKILL after -t), start, kill"
 mctr stop -t 1 web >/dev/null
-mctr ps -a | grep web | grep -q Exited || fail "stopped container shows Exited"
-mctr inspect web | grep -q '"ExitCode": 137' || fail "stop -t 1 ends with SIGKILL (137)"
+mctr ps -a | grep web | grep -c Exited >/dev/null || fail "stopped container shows Exited"
+mctr inspect web | grep -c '"ExitCode": 137' >/dev/null || fail "stop -t 1 ends with SIGKILL (137)"
 mctr cp web:/tmp/metrics.csv "$TEST_TMP/out2.csv"
 assert_eq "a,b" "$(cat "$TEST_TMP/out2.csv")" "cp from a stopped container"
 mctr start web >/dev/null
-mctr ps | grep -q web || fail "start restarts it"
+mctr ps | grep -c web >/dev/null || fail "start restarts it"
 out=$(mctr exec web cat /tmp/metrics.csv)
 assert_eq "a,b" "$out" "files survive stop/start"
 mctr kill -s TERM web >/dev/null  # sh as PID 1 ignores SIGTERM: still running
 sleep 0.3
-mctr ps | grep -q web || fail "PID 1 without a TERM handler ignores SIGTERM"
+mctr ps | grep -c web >/dev/null || fail "PID 1 without a TERM handler ignores SIGTERM"
 mctr kill web >/dev/null
-for _ in $(seq 50); do mctr ps | grep -q web || break; sleep 0.1; done
-mctr ps | grep -q web && fail "kill (SIGKILL) stops it"
-mctr inspect web | grep -q '"ExitCode": 137' || fail "killed: 137"
+for _ in $(seq 50); do mctr ps | grep -c web >/dev/null || break; sleep 0.1; done
+mctr ps | grep -c web >/dev/null && fail "kill (SIGKILL) stops it"
+mctr inspect web | grep -c '"ExitCode": 137' >/dev/null || fail "killed: 137"
 
 echo "-- rm refuses a running container, rm -f kills it"
 mctr run -d --name sleeper --network none busybox sleep 1000 >/dev/null
 assert_eq 1 "$(run_rc mctr rm sleeper)" "rm of a running container"
 mctr rm -f sleeper >/dev/null
-mctr ps -a | grep -q sleeper && fail "rm -f removed it"
+mctr ps -a | grep -c sleeper >/dev/null && fail "rm -f removed it"
 
 echo "-- volumes persist after rm"
 mctr run --rm --network none -v vol1:/data busybox sh -c 'echo kept > /data/f'
 out=$(mctr run --rm --network none -v vol1:/data busybox cat /data/f)
 assert_eq "kept" "$out" "named volume"
-mctr volume ls | grep -q vol1 || fail "volume ls"
+mctr volume ls | grep -c vol1 >/dev/null || fail "volume ls"
 mkdir -p "$TEST_TMP/bind"
 mctr run --rm --network none -v "$TEST_TMP/bind:/b" busybox sh -c 'echo x > /b/y'
 assert_eq "x" "$(cat "$TEST_TMP/bind/y")" "bind mount"
@@ -84,13 +84,13 @@ sup=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/container
 cpid=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['Pid'])")
 kill -9 "$sup"
 sleep 0.2
-mctr ps | grep -q orphan || fail "init still runs, ps must say so"
+mctr ps | grep -c orphan >/dev/null || fail "init still runs, ps must say so"
 mctr rm -f orphan >/dev/null
 # (it may linger as a zombie until the host's init reaps it: that is dead)
 if [[ -e /proc/$cpid/stat ]] && [[ $(cut -d' ' -f3 /proc/$cpid/stat) != Z ]]; then
   fail "container process survived rm -f"
 fi
-find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -q . && fail "cgroup left behind"
+find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -c . >/dev/null && fail "cgroup left behind"
 [[ -d "$MINICTR_ROOT/containers/$id" ]] && fail "state dir left behind"
 
 echo "-- a --rm supervisor killed between unlisting and removing: system prune sweeps the rest"
@@ -100,12 +100,12 @@ sup=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/container
 cpid=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['Pid'])")
 kill -9 "$sup"
 rm "$MINICTR_ROOT/containers/$id/config.json"  # what its unlisting had done
-mctr ps -a | grep -q half && fail "an unlisted container is listed"
+mctr ps -a | grep -c half >/dev/null && fail "an unlisted container is listed"
 mctr system prune >/dev/null
 if [[ -e /proc/$cpid/stat ]] && [[ $(cut -d' ' -f3 /proc/$cpid/stat) != Z ]]; then
   fail "unlisted container's process survived prune"
 fi
-find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -q . && fail "unlisted container's cgroup left behind"
+find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" | grep -c . >/dev/null && fail "unlisted container's cgroup left behind"
 [[ -d "$MINICTR_ROOT/containers/$id" ]] && fail "unlisted container's dir left behind"
-ip -o link | grep -q "$veth" && fail "unlisted container's veth left behind"
+ip -o link | grep -c "$veth" >/dev/null && fail "unlisted container's veth left behind"
 echo PASS

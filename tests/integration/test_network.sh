@@ -21,7 +21,7 @@ out=$(wait_http "http://127.0.0.1:$port/") || fail "no answer on 127.0.0.1:$port
 assert_eq "hello from httpd" "$out" "published port on 127.0.0.1"
 out=$(curl -fsS -m 2 "http://localhost:$port/")
 assert_eq "hello from httpd" "$out" "published port on localhost"
-mctr ps | grep -q "0.0.0.0:$port->80/tcp" || fail "ps shows the port"
+mctr ps | grep -c "0.0.0.0:$port->80/tcp" >/dev/null || fail "ps shows the port"
 ip=$(mctr inspect web | grep '"IPAddress"' | head -1 | cut -d'"' -f4)
 [[ $ip == 10.199.* ]] || fail "inspect IPAddress: '$ip'"
 
@@ -103,7 +103,7 @@ echo "-- IPv6 (MINICTR_SUBNET6): address and route in the container, published p
 export MINICTR_SUBNET6="fd00:6d63:7472:$_n::/64"  # private to this test, like MINICTR_SUBNET
 # minictr turns on IPv6 forwarding (as it does ip_forward); give the host its setting back at exit.
 fwd6=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
-trap 'rc=$?; echo "$fwd6" >/proc/sys/net/ipv6/conf/all/forwarding; (exit $rc); _cleanup' EXIT
+trap 'rc=$?; echo "$fwd6" >/proc/sys/net/ipv6/conf/all/forwarding; _cleanup $rc' EXIT
 mctr run -d --name web6 -p "$((r + 7)):80" -v "$TEST_TMP/www:/www:ro" busybox httpd -f -p 80 -h /www >/dev/null
 v6=$(mctr inspect web6 | python3 -c 'import json,sys; n=json.load(sys.stdin)[0]["NetworkSettings"]; print(n["GlobalIPv6Address"], n["GlobalIPv6PrefixLen"], n["IPv6Gateway"])')
 read -r ip6 len6 gw6 <<<"$v6"
@@ -116,16 +116,31 @@ out=$(mctr run --rm busybox wget -qO- "http://[$ip6]/") || fail "container to co
 assert_eq "hello from httpd" "$out" "container to container over IPv6"
 out=$(wait_http "http://[$gw6]:$((r + 7))/") || fail "no answer on [$gw6]:$((r + 7))"
 assert_eq "hello from httpd" "$out" "published port on the host's IPv6 address"
-nft list table ip6 "$MINICTR_NFT_TABLE" | grep -q "dport $((r + 7)) dnat to \[$ip6\]:80" || fail "no ip6 DNAT rule"
+nft list table ip6 "$MINICTR_NFT_TABLE" | grep -c "dport $((r + 7)) dnat to \[$ip6\]:80" >/dev/null || fail "no ip6 DNAT rule"
 mctr rm -f web6 >/dev/null
-nft list table ip6 "$MINICTR_NFT_TABLE" | grep -q "dport $((r + 7))" && fail "ip6 DNAT rule left after rm"
+nft list table ip6 "$MINICTR_NFT_TABLE" | grep -c "dport $((r + 7))" >/dev/null && fail "ip6 DNAT rule left after rm"
+
+echo "-- an IPv6 subnet that overlaps a host route is refused, and nothing is left"
+dummy=mctrd$_n  # a veth pair stands in for any interface with a route (no dummy module here)
+ip link add "$dummy" type veth peer name "${dummy}p"
+ip -6 addr add "fd00:6d63:7473:$_n::1/64" dev "$dummy" nodad
+ip link set "$dummy" up
+rc=$(MINICTR_SUBNET6="fd00:6d63:7473:$_n::/64" MINICTR_BRIDGE=mctrv$_n MINICTR_NFT_TABLE=minictr_v$_n \
+  MINICTR_SUBNET=10.197.$_n.0/24 run_rc mctr run --rm busybox true)
+err=$(MINICTR_SUBNET6="fd00:6d63:7473:$_n::/64" MINICTR_BRIDGE=mctrv$_n MINICTR_NFT_TABLE=minictr_v$_n \
+  MINICTR_SUBNET=10.197.$_n.0/24 mctr run --rm busybox true 2>&1 || true)
+ip link del "$dummy"
+MINICTR_BRIDGE=mctrv$_n MINICTR_NFT_TABLE=minictr_v$_n MINICTR_SUBNET=10.197.$_n.0/24 mctr network prune >/dev/null
+assert_eq 125 "$rc" "overlapping IPv6 subnet"
+assert_contains "$err" "overlaps the host route fd00:6d63:7473:$_n::/64" "overlap error"
+ip link show "mctrv$_n" >/dev/null 2>&1 && fail "bridge of the refused IPv6 subnet left behind"
 unset MINICTR_SUBNET6
 
 echo "-- rm removes the veth and the port rule; prune removes bridge and table"
 mctr rm -f web >/dev/null
-nft list table ip "$MINICTR_NFT_TABLE" | grep -q "dport $port" && fail "DNAT rule left after rm"
-ip -o link | grep -q "master $MINICTR_BRIDGE" && fail "veth left after rm"
+nft list table ip "$MINICTR_NFT_TABLE" | grep -c "dport $port" >/dev/null && fail "DNAT rule left after rm"
+ip -o link | grep -c "master $MINICTR_BRIDGE" >/dev/null && fail "veth left after rm"
 mctr system prune >/dev/null
-nft list tables | grep -q "$MINICTR_NFT_TABLE" && fail "nft table (ip or ip6) left after prune"
+nft list tables | grep -c "$MINICTR_NFT_TABLE" >/dev/null && fail "nft table (ip or ip6) left after prune"
 ip link show "$MINICTR_BRIDGE" >/dev/null 2>&1 && fail "bridge left after prune"
 echo PASS

@@ -42,10 +42,10 @@ assert_eq "lo" "$out" "interfaces with --network none"
 
 echo "-- writes go to the container's upper dir, never into the image layers"
 mctr run --name writer --network none busybox sh -c 'echo hi > /bin/newfile; rm /bin/ls' >/dev/null
-if grep -rl newfile "$MINICTR_ROOT/layers" >/dev/null 2>&1 || find "$MINICTR_ROOT/layers" -name newfile | grep -q .; then
+if grep -rl newfile "$MINICTR_ROOT/layers" >/dev/null 2>&1 || find "$MINICTR_ROOT/layers" -name newfile | grep -c . >/dev/null; then
   fail "container write reached the image layers"
 fi
-find "$MINICTR_ROOT/layers" -path '*/bin/ls' | grep -q . || fail "rm in the container removed ls from the layer"
+find "$MINICTR_ROOT/layers" -path '*/bin/ls' | grep -c . >/dev/null || fail "rm in the container removed ls from the layer"
 out=$(mctr run --rm --network none busybox sh -c 'ls /bin/newfile 2>&1; ls /bin/ls')
 assert_contains "$out" "/bin/ls" "a fresh container still has ls"
 mctr rm writer >/dev/null

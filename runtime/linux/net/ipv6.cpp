@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "util/error.h"
@@ -60,6 +61,11 @@ uint32_t Subnet6::size() const {
 }
 
 bool Subnet6::contains(const Ipv6& addr) const { return masked(addr, prefix_len) == network; }
+
+bool Subnet6::overlaps(const Ipv6& other_network, int other_prefix_len) const {
+  int shorter = std::min(prefix_len, other_prefix_len);
+  return masked(network, shorter) == masked(other_network, shorter);
+}
 
 bool Subnet6::contains(const std::string& addr) const {
   Ipv6 a{};

@@ -29,6 +29,8 @@ struct Subnet6 {
   uint32_t size() const;
   bool contains(const Ipv6& addr) const;
   bool contains(const std::string& addr) const;  // false for anything not IPv6
+  // Do the two prefixes share an address (agree on their shorter prefix)?
+  bool overlaps(const Ipv6& other_network, int other_prefix_len) const;
 };
 
 }  // namespace mctr::net

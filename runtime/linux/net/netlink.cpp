@@ -285,6 +285,26 @@ std::string default_gateway6(NlSocket& sk) {
   return "";
 }
 
+std::vector<RouteV6> routes_v6(NlSocket& sk) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_route_alloc_cache(sk.get(), AF_INET6, 0, &raw);
+  if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
+  CachePtr cache(raw);
+  std::vector<RouteV6> out;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_family(r) != AF_INET6) continue;
+    RouteV6 rv;
+    if (nl_addr* dst = rtnl_route_get_dst(r); dst && nl_addr_get_len(dst) == 16) {
+      std::memcpy(rv.dst.data(), nl_addr_get_binary_addr(dst), 16);
+      rv.prefix_len = static_cast<int>(nl_addr_get_prefixlen(dst));
+    }
+    if (rtnl_route_get_nnexthops(r) > 0) rv.ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, 0));
+    out.push_back(rv);
+  }
+  return out;
+}
+
 std::vector<RouteV4> routes_v4(NlSocket& sk) {
   nl_cache* raw = nullptr;
   int err = rtnl_route_alloc_cache(sk.get(), AF_INET, 0, &raw);

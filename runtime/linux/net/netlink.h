@@ -80,4 +80,12 @@ struct RouteV4 {
 // The IPv4 routes of the main table.
 std::vector<RouteV4> routes_v4(NlSocket& sk);
 
+struct RouteV6 {
+  Ipv6 dst{};  // ::/0 for the default route
+  int prefix_len = 0;
+  int ifindex = 0;
+};
+// The IPv6 routes of the main table.
+std::vector<RouteV6> routes_v6(NlSocket& sk);
+
 }  // namespace mctr::net

@@ -92,6 +92,15 @@ void configure_bridge_ipv6(NlSocket& sk, const std::string& bridge, int index, c
   const std::string conf = "/proc/sys/net/ipv6/conf/" + bridge;
   if (!std::filesystem::exists(conf))
     throw Error("MINICTR_SUBNET6 is set but this host has IPv6 disabled (no " + conf + ")");
+  // The subnet must not overlap an IPv6 route of the host (other than the
+  // bridge's own route from an earlier run).
+  for (const RouteV6& r : routes_v6(sk)) {
+    if (r.prefix_len == 0 || r.ifindex == index) continue;  // default route; our bridge
+    if (subnet6.overlaps(r.dst, r.prefix_len))
+      throw Error("IPv6 subnet " + subnet6.cidr() + " for bridge " + bridge + " overlaps the host route " +
+                  format_ipv6(r.dst) + "/" + std::to_string(r.prefix_len) +
+                  "; choose another one with MINICTR_SUBNET6");
+  }
   write_sysctl(conf + "/disable_ipv6", "0");
   explain::step("netlink", "ip -6 addr add " + format_ipv6(subnet6.gateway()) + "/" +
                                std::to_string(subnet6.prefix_len) + " dev " + bridge + " nodad");
@@ -170,11 +179,16 @@ Nft& Network::nft() {
 void Network::ensure_bridge() {
   const Subnet subnet = Subnet::parse(options_.subnet);
   NlSocket sk;
+  bool created = false;
   if (link_index(sk, options_.bridge) == 0) {
     refuse_overlapping_routes(sk, subnet, options_.bridge);
     explain::step("netlink", "ip link add " + options_.bridge + " type bridge");
-    bridge_create(sk, options_.bridge, mac_for(subnet.gateway()));
+    created = bridge_create(sk, options_.bridge, mac_for(subnet.gateway()));
   }
+  // A bridge made here goes again if its setup fails (e.g. a refused IPv6 subnet).
+  ScopeGuard undo_bridge([&] {
+    if (created) link_delete(sk, options_.bridge);
+  });
   int index = link_index(sk, options_.bridge);
   if (index == 0) throw Error("bridge " + options_.bridge + " vanished while being set up");
   explain::step("netlink", "ip addr add " + format_ipv4(subnet.gateway()) + "/" +
@@ -190,6 +204,7 @@ void Network::ensure_bridge() {
   if (options_.enable_ip_forward) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
   if (auto subnet6 = parse_subnet6(options_.subnet6))
     configure_bridge_ipv6(sk, options_.bridge, index, *subnet6, options_.enable_ip_forward);
+  undo_bridge.dismiss();
 }
 
 void Network::ensure_table() {
