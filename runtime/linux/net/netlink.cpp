@@ -266,34 +266,36 @@ void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
                         format_ipv6(gateway));
 }
 
-std::string default_gateway6(NlSocket& sk) {
+// Call f(route) for every route of the main table of `family` (AF_INET/AF_INET6).
+template <typename F>
+static void for_each_main_route(NlSocket& sk, int family, F f) {
   nl_cache* raw = nullptr;
-  int err = rtnl_route_alloc_cache(sk.get(), AF_INET6, 0, &raw);
+  int err = rtnl_route_alloc_cache(sk.get(), family, 0, &raw);
   if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
   CachePtr cache(raw);
   for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_table(r) == RT_TABLE_MAIN && rtnl_route_get_family(r) == family) f(r);
+  }
+}
+
+std::string default_gateway6(NlSocket& sk) {
+  std::string out;
+  for_each_main_route(sk, AF_INET6, [&](rtnl_route* r) {
     nl_addr* dst = rtnl_route_get_dst(r);
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0)) continue;
-    if (rtnl_route_get_nnexthops(r) == 0) continue;
+    if (!out.empty() || (dst && nl_addr_get_prefixlen(dst) != 0) || rtnl_route_get_nnexthops(r) == 0) return;
     nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
-    if (!gw || nl_addr_get_len(gw) != 16) continue;
+    if (!gw || nl_addr_get_len(gw) != 16) return;
     Ipv6 a{};
     std::memcpy(a.data(), nl_addr_get_binary_addr(gw), 16);
-    return format_ipv6(a);
-  }
-  return "";
+    out = format_ipv6(a);
+  });
+  return out;
 }
 
 std::vector<RouteV6> routes_v6(NlSocket& sk) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_route_alloc_cache(sk.get(), AF_INET6, 0, &raw);
-  if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
-  CachePtr cache(raw);
   std::vector<RouteV6> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_family(r) != AF_INET6) continue;
+  for_each_main_route(sk, AF_INET6, [&](rtnl_route* r) {
     RouteV6 rv;
     if (nl_addr* dst = rtnl_route_get_dst(r); dst && nl_addr_get_len(dst) == 16) {
       std::memcpy(rv.dst.data(), nl_addr_get_binary_addr(dst), 16);
@@ -301,19 +303,13 @@ std::vector<RouteV6> routes_v6(NlSocket& sk) {
     }
     if (rtnl_route_get_nnexthops(r) > 0) rv.ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, 0));
     out.push_back(rv);
-  }
+  });
   return out;
 }
 
 std::vector<RouteV4> routes_v4(NlSocket& sk) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_route_alloc_cache(sk.get(), AF_INET, 0, &raw);
-  if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
-  CachePtr cache(raw);
   std::vector<RouteV4> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_family(r) != AF_INET) continue;
+  for_each_main_route(sk, AF_INET, [&](rtnl_route* r) {
     RouteV4 rv;
     nl_addr* dst = rtnl_route_get_dst(r);
     if (dst && nl_addr_get_len(dst) == 4) {
@@ -332,7 +328,7 @@ std::vector<RouteV4> routes_v4(NlSocket& sk) {
       }
     }
     out.push_back(rv);
-  }
+  });
   return out;
 }
 
