@@ -5,8 +5,8 @@
 // batch (prompt tokens/s) and then generates tokens one at a time, greedy (generation
 // tokens/s). Peak RSS is read from getrusage. "gen t/cpu-s" divides by the CPU time the
 // process got rather than wall time: on a shared machine it shows what the code would do on
-// idle cores (for 1 thread; with 2 it also counts the workers' spinning). Numbers are compared with
-// llama.cpp's generation speed measured on the same machine.
+// idle cores (for 1 thread; with 2 it also counts the workers' spinning). run.sh measures
+// llama.cpp's llama-bench on the same GGUF files in the same run and prints the ratios.
 //
 // Roofline: generating one token reads every weight once (plus one embedding row and the
 // KV cache), so no code can generate faster than memory bandwidth / bytes read per token.
@@ -91,6 +91,18 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen) {
   double gen_s = std::chrono::duration<double>(Clock::now() - t1).count();
   double gen_cpu = cpu_seconds() - c1;
   return {n_prompt / prompt_s, n_gen / gen_s, n_gen / gen_cpu};
+}
+
+// The mean of `reps` runs' tokens/s (what llama-bench -r prints as avg t/s).
+Result bench_mean(const Model& m, int threads, int n_prompt, int n_gen, int reps) {
+  Result sum;
+  for (int i = 0; i < reps; i++) {
+    Result r = bench(m, threads, n_prompt, n_gen);
+    sum.prompt_tps += r.prompt_tps / reps;
+    sum.gen_tps += r.gen_tps / reps;
+    sum.gen_cpu_tps += r.gen_cpu_tps / reps;
+  }
+  return sum;
 }
 
 // ---- Memory bandwidth (the roofline) ----
@@ -227,7 +239,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> shapes = {"bundled", "15M", "110M"};
   std::vector<std::string> types = {"F32", "F16", "Q8_0"};
   std::vector<int> threads = {1, 2};
-  int n_prompt = 64, n_gen = 64;
+  int n_prompt = 64, n_gen = 64, reps = 1;
   std::string workdir = "/tmp/minictr-infer-bench";
   size_t bandwidth_mb = 512;
   CLI::App app{"minictr-infer-bench: tokens/s of the minictr inference engine"};
@@ -237,26 +249,21 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "thread counts")->capture_default_str();
   app.add_option("--prompt", n_prompt, "prompt tokens")->capture_default_str();
   app.add_option("--gen", n_gen, "generated tokens")->capture_default_str();
+  app.add_option("--reps", reps, "timed runs per row (tokens/s is their mean)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--workdir", workdir, "where the random-weight models are written")->capture_default_str();
   app.add_option("--bandwidth-mb", bandwidth_mb,
                  "buffer read to measure memory bandwidth (0: skip the roofline)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // run.sh appends 0 after round 1
   CLI11_PARSE(app, argc, argv);
   std::filesystem::create_directories(workdir);
   std::pair<double, double> bw{0, 0};
   if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
 
-  // llama.cpp's generation tokens/s on this machine (2 threads), for the ratio column.
-  auto reference = [](const std::string& shape, const std::string& type) -> double {
-    if (shape == "15M" && type == "F32") return 590;
-    if (shape == "110M" && type == "F32") return 120;
-    if (shape == "110M" && type == "Q8_0") return 190;
-    return 0;
-  };
-
-  std::printf("%-8s %-5s %7s %11s %9s %9s %13s %11s %8s %9s %9s %7s\n", "model", "type", "threads",
-              "prompt t/s", "gen t/s", "vs llama", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s",
-              "roof t/s", "of roof");
+  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s\n", "model", "type", "threads", "prompt t/s",
+              "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s", "of roof");
   for (auto& shape : shapes) {
     for (auto& tname : shape == "bundled" ? std::vector<std::string>{"file"} : types) {
       std::string path = bundled;
@@ -276,10 +283,7 @@ int main(int argc, char** argv) {
       }
       Model m(path);
       for (int th : threads) {
-        Result r = bench(m, th, n_prompt, n_gen);
-        double ref = th == 2 ? reference(shape, tname) : 0;
-        char ratio[32] = "-";
-        if (ref > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", r.gen_tps / ref);
+        Result r = bench_mean(m, th, n_prompt, n_gen, reps);
         // Roofline at the middle of the generated tokens, with this thread count's bandwidth.
         double mb_tok = bytes_per_token(m, n_prompt + n_gen / 2) / 1e6;
         double gbs = th == 1 ? bw.first : th == 2 ? bw.second : 0;
@@ -290,9 +294,9 @@ int main(int argc, char** argv) {
           std::snprintf(roof_s, sizeof roof_s, "%.1f", roof);
           std::snprintf(pct_s, sizeof pct_s, "%.0f%%", 100 * r.gen_tps / roof);
         }
-        std::printf("%-8s %-5s %7d %11.1f %9.1f %9s %13.1f %11.1f %8.1f %9s %9s %7s\n", shape.c_str(),
+        std::printf("%-8s %-5s %7d %11.1f %9.1f %13.1f %11.1f %8.1f %9s %9s %7s\n", shape.c_str(),
                     shape == "bundled" ? type_name(m.weight_type()) : tname.c_str(), th, r.prompt_tps,
-                    r.gen_tps, ratio, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s);
+                    r.gen_tps, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s);
         std::fflush(stdout);
       }
     }

@@ -1,34 +1,140 @@
 #!/usr/bin/env bash
 # Inference benchmark: prompt and generation tokens/s of minictr-infer's engine with 1 and 2
-# threads, on the bundled model and on random-weight models of the stories15M and
-# stories110M shapes (F32, F16, Q8_0), plus peak RSS, and the ratio to llama.cpp's
-# generation speed on the same machine (590 / 120 / 190 tok/s for 15M F32 / 110M F32 /
-# 110M Q8_0 with 2 threads).
-# Each process also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
-# prints every row's roofline: bandwidth / bytes read per generated token, and how close the
-# generation speed comes to it (--bandwidth-mb 0 skips it).
+# threads, on the bundled model (F32, Q8_0) and on random-weight models of the stories15M
+# and stories110M shapes (F32, F16, Q8_0), next to llama.cpp's llama-bench measured in the
+# same run on the SAME GGUF files, with the ratio ours / llama.cpp per row.
+#
+# Our tool runs in its own process per round, so peak RSS is that row's alone.
+# Both evaluate a 128-token prompt in one batch (llama-bench -p 128 -n 0) and generate 128
+# tokens one at a time after a 128-token context (ours: after the prompt; llama-bench:
+# -p 0 -n 128 -d 128). A row is $REPS rounds (default 3) of [ours, llama.cpp prompt,
+# llama.cpp generation], each one run, so the machine's load at that minute affects both
+# alike; the table prints mean+-sd over the rounds.
+# Our tool also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
+# prints each row's roofline: bandwidth / bytes read per generated token.
 #
 # usage: bench/inference/run.sh [build-dir] [extra minictr-infer-bench flags]
-# Each model runs in its own process so the peak RSS column is that model's alone.
-# The random models are written once to $WORKDIR (default /tmp/minictr-infer-bench) and
-# removed at the end unless KEEP=1.
+# env:   LLAMA_BENCH  path of llama-bench (default: the one bench/inference/llama-cpp.sh
+#                     built in its cache, if present; else the peer is not measured)
+#        MODELS       which models (default "bundled 15M 110M"); THREADS thread counts
+#                     (default "1 2"); REPS (default 3)
+#        WORKDIR      where the random models are written (default /tmp/minictr-infer-bench),
+#                     removed at the end unless KEEP=1
 set -euo pipefail
-src=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
 build=${1:-$src/build}
 shift || true
 workdir=${WORKDIR:-/tmp/minictr-infer-bench}
+threads=${THREADS:-1 2}
+shapes=${MODELS:-bundled 15M 110M}
+reps=${REPS:-3}
+n_prompt=128 n_gen=128
 cmake --build "$build" -j2 --target minictr-infer-bench >/dev/null
 bench="$build/inference/minictr-infer-bench"
 cleanup() { [[ ${KEEP:-0} == 1 ]] || rm -rf "$workdir"; }
 trap cleanup EXIT
 
+# The peer: an explicit LLAMA_BENCH, else a finished build in llama-cpp.sh's cache.
+llama=${LLAMA_BENCH:-}
+if [[ -z $llama ]]; then
+  for f in "${LLAMA_CPP_CACHE:-/var/cache/minictr-bench}"/llama.cpp-*/build/bin/llama-bench; do
+    if [[ -x $f ]]; then
+      llama=$f
+      break
+    fi
+  done
+fi
+if [[ -n $llama && ! -x $llama ]]; then
+  echo "LLAMA_BENCH=$llama is not an executable" >&2
+  exit 1
+fi
+if [[ -n $llama ]] && ! command -v jq >/dev/null; then
+  echo "jq is needed to read llama-bench's JSON output" >&2
+  exit 1
+fi
+
+# One llama-bench run (-r 1, after its own warm-up run) of one test: tokens/s, or "-".
+llama_tps() {  # file threads llama-bench-test-flags...
+  local file=$1 t=$2
+  shift 2
+  local out
+  if out=$("$llama" -m "$file" -t "$t" -r 1 -o jsonl "$@" 2>/dev/null) && [[ -n $out ]]; then
+    jq -r .avg_ts <<<"$out" | tail -n1
+  else
+    echo "llama-bench failed on $file (-t $t $*)" >&2
+    echo -
+  fi
+}
+# "mean+-sd" (sample standard deviation, as llama-bench prints) of the arguments, or "-".
+stats() { awk 'BEGIN { for (i = 1; i < ARGC; i++) { if (ARGV[i] == "-") { print "-"; exit }
+  s += ARGV[i]; q += ARGV[i] ^ 2 } n = ARGC - 1; m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0
+  printf "%.1f+-%.1f", m, sqrt(v > 0 ? v : 0) }' "$@"; }
+mean() { awk 'BEGIN { for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.1f", s / (ARGC - 1) }' "$@"; }
+ratio() {
+  if [[ $2 == - ]]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; fi
+}
+
+echo "# $(date -u '+%F %T UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n $llama ]]; then
+  echo "# peer: $llama ($("$llama" --version 2>&1 | grep -m1 -i version || true))"
+else
+  echo "# peer: llama.cpp NOT measured (set LLAMA_BENCH or run bench/inference/llama-cpp.sh); its columns are '-'"
+fi
+echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_prompt of context; mean+-sd of $reps interleaved rounds"
+fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %11s %7s %7s %6s %8s %7s\n'
+# shellcheck disable=SC2059
+printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
+  "gen t/cpu-s" "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
+
 models=$src/inference/models
-run() { "$bench" --workdir "$workdir" "$@"; }
-run --bundled "$models/minictr-fortunes-f32.gguf" --models bundled "$@"
-run --bundled "$models/minictr-fortunes-q8_0.gguf" --models bundled "$@" | tail -n +2 | grep -v '^simd'
-for type in F32 F16 Q8_0; do
-  run --bundled "$models/minictr-fortunes-f32.gguf" --models 15M --types "$type" "$@" | tail -n +2 | grep -v '^simd'
+row() {  # shape type threads [extra minictr-infer-bench flags]
+  local shape=$1 type=$2 t=$3 file args
+  shift 3
+  if [[ $shape == bundled ]]; then
+    file=$models/minictr-fortunes-$type.gguf
+    args=(--bundled "$file" --models bundled)
+  else
+    file=$workdir/stories$shape-$type.gguf
+    args=(--bundled "$models/minictr-fortunes-f32.gguf" --models "$shape" --types "$type")
+  fi
+  local load m ty o_pp=() o_gen=() o_cpu=() l_pp=() l_gen=() rss=0 mbt gbs=- roof=- r bw
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  for ((r = 0; r < reps; r++)); do
+    bw=()
+    ((r == 0)) || bw=(--bandwidth-mb 0)  # the roofline's bandwidth: measured in the first round
+    # model type threads prompt gen gen/cpu rss mb/tok gb/s roof of-roof
+    local line p g c x y
+    line=$("$bench" --workdir "$workdir" "${args[@]}" --threads "$t" --prompt "$n_prompt" \
+      --gen "$n_gen" "$@" "${bw[@]}" | sed -n 2p)
+    read -r m ty _ p g c x mbt y _ _ <<<"$line"
+    o_pp+=("$p") o_gen+=("$g") o_cpu+=("$c")
+    ((r == 0)) && gbs=$y
+    rss=$(awk -v a="$rss" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
+    if [[ -n $llama ]]; then
+      l_pp+=("$(llama_tps "$file" "$t" -p "$n_prompt" -n 0)")
+      l_gen+=("$(llama_tps "$file" "$t" -p 0 -n "$n_gen" -d "$n_prompt")")
+    else
+      l_pp+=(-) l_gen+=(-)
+    fi
+  done
+  local o_pp_m o_gen_m l_pp_s l_gen_s pct=-
+  o_pp_m=$(mean "${o_pp[@]}") o_gen_m=$(mean "${o_gen[@]}")
+  l_pp_s=$(stats "${l_pp[@]}") l_gen_s=$(stats "${l_gen[@]}")
+  if [[ $gbs != - ]]; then
+    roof=$(awk -v b="$gbs" -v m="$mbt" 'BEGIN { printf "%.1f", b * 1e3 / m }')
+    pct=$(awk -v g="$o_gen_m" -v r="$roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
+  fi
+  # shellcheck disable=SC2059
+  printf "$fmt" "$m" "$ty" "$t" "$load" "$(stats "${o_pp[@]}")" "$l_pp_s" "$(ratio "$o_pp_m" "${l_pp_s%+-*}")" \
+    "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_cpu[@]}")" \
+    "$rss" "$mbt" "$gbs" "$roof" "$pct"
+}
+
+for shape in $shapes; do
+  if [[ $shape == bundled ]]; then types="f32 q8_0"; else types="F32 F16 Q8_0"; fi
+  for type in $types; do
+    for t in $threads; do row "$shape" "$type" "$t" "$@"; done
+  done
 done
-for type in F32 F16 Q8_0; do
-  run --bundled "$models/minictr-fortunes-f32.gguf" --models 110M --types "$type" --prompt 32 --gen 32 "$@" | tail -n +2 | grep -v '^simd'
-done
+echo "# end: load average $(cut -d' ' -f1-3 /proc/loadavg)"
