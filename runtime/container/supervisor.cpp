@@ -228,29 +228,37 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
   rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns, cfg.auto_remove};
-  explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
-                                (dir / "merged").string() + "   # overlay upper, work and mount point");
-  rootfs::prepare_dirs(spec);
-  explain::step("write(2)",
-                "write " + (dir / "hostname").string() + ", hosts, resolv.conf   # bind-mounted over /etc/*");
-  // On the bridge they are written once the address is known (before "go").
-  if (cfg.network_mode != "bridge") write_etc_files(dir, cfg, "", {});
-
   // The cgroup, before the child exists, so it can join it before it runs.
   auto cg = cgroup::make_manager(id);
-  explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
-  cg->create();
   ScopeGuard undo_cgroup([&] {
     explain::step("rmdir(2)", "rmdir " + cg->path());
-    cg->destroy();
+    cg->destroy();  // also after a create() that failed half-way: destroy is idempotent
   });
-  cg->apply(cfg.resources);
-  apply_device_allow_list(*cg, cfg.security.privileged);
-  security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
-  // Compile the seccomp filter here, not in the child's critical path (or
-  // read it from the cache of compiled programs); the init only loads it.
-  const std::vector<sock_filter> seccomp =
-      security::compile_seccomp_cached(cfg.security, StorePaths{root}.seccomp_cache());
+  std::vector<sock_filter> seccomp;
+  // Two independent sets of file system work before the clone, on two CPUs.
+  run_both(
+      [&] {
+        explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
+        cg->create();
+        cg->apply(cfg.resources);
+        apply_device_allow_list(*cg, cfg.security.privileged);
+      },
+      [&] {
+        explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() +
+                                      " " + (dir / "merged").string() +
+                                      "   # overlay upper, work and mount point");
+        rootfs::prepare_dirs(spec);
+        // On the bridge they are written once the address is known (before "go").
+        if (cfg.network_mode != "bridge") {
+          explain::step("write(2)", "write " + (dir / "hostname").string() +
+                                        ", hosts, resolv.conf   # bind-mounted over /etc/*");
+          write_etc_files(dir, cfg, "", {});
+        }
+        security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
+        // Compile the seccomp filter here, not in the child's critical path
+        // (or read it from the cache of compiled programs); the init only loads it.
+        seccomp = security::compile_seccomp_cached(cfg.security, StorePaths{root}.seccomp_cache());
+      });
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
