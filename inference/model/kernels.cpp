@@ -161,6 +161,22 @@ static void dot_rows2_f16_scalar(const void* w, size_t row_bytes, int n_rows, co
   dot_rows_f16_scalar(w, row_bytes, n_rows, x1, n, out1);
 }
 
+void matmul_batch_f32_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride,
+                             int n_tok, size_t n, float* out, size_t out_stride) {
+  for (int t = 0; t < n_tok; t++)
+    dot_rows_f32_scalar(w, row_bytes, n_rows, x + t * x_stride, n, out + t * out_stride);
+}
+void matmul_batch_f16_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride,
+                             int n_tok, size_t n, float* out, size_t out_stride) {
+  for (int t = 0; t < n_tok; t++)
+    dot_rows_f16_scalar(w, row_bytes, n_rows, x + t * x_stride, n, out + t * out_stride);
+}
+void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                              size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
+  for (int t = 0; t < n_tok; t++)
+    dot_rows_q8_0_scalar(w, row_bytes, n_rows, xq + t * xq_stride, n, out + t * out_stride);
+}
+
 // ---- AVX2 kernels (compiled for the target, only called when the CPU has it) ----
 
 #define MCTR_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -366,6 +382,239 @@ MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_
   for (; r < n_rows; r++) out[r] = dot_q8_0_avx2(row(r), xq, n);
 }
 
+// ---- Prompt-batch matmul: register tiles, token blocks ----
+//
+// One tile is R rows x C tokens with one 8-wide accumulator each (R*C <= 12 of the 16 ymm
+// registers): per 8 elements it loads C activation vectors and R weight vectors for R*C
+// FMAs, against 2 loads per FMA for one dot product. Each accumulator sums its pair in the
+// same order as dot_rows2_avx2, so the results are the same floats.
+
+// The loops around the tiles keep a block of rows (about 256 KB) and a block of tokens'
+// activations (about 256 KB) in L2: the rows are read from memory once, and each pass over
+// the block of tokens reads them from L2. Returns how many fit, a multiple of step.
+static int fit_in_block(size_t item_bytes, int step) {
+  constexpr size_t kBlockBytes = 256 * 1024;
+  int k = static_cast<int>(kBlockBytes / std::max<size_t>(item_bytes, 1));
+  return std::max(step, k / step * step);
+}
+
+template <typename T, int R, int C>
+MCTR_AVX2 static inline void tile_avx2(const T* const* wr, const float* const* xt, size_t n, float* out,
+                                       size_t out_stride) {
+  __m256 acc[R][C];
+#pragma GCC unroll 4
+  for (int k = 0; k < R; k++)
+#pragma GCC unroll 3
+    for (int c = 0; c < C; c++) acc[k][c] = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 xv[C];
+#pragma GCC unroll 3
+    for (int c = 0; c < C; c++) xv[c] = _mm256_loadu_ps(xt[c] + i);
+#pragma GCC unroll 4
+    for (int k = 0; k < R; k++) {
+      __m256 wv = load8(wr[k] + i);
+#pragma GCC unroll 3
+      for (int c = 0; c < C; c++) acc[k][c] = _mm256_fmadd_ps(wv, xv[c], acc[k][c]);
+    }
+  }
+#pragma GCC unroll 3
+  for (int c = 0; c < C; c++) {
+    alignas(16) float s[4];
+    if constexpr (R == 4) {
+      _mm_store_ps(s, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+    } else {
+      for (int k = 0; k < R; k++) s[k] = hsum256(acc[k][c]);
+    }
+    for (size_t j = i; j < n; j++)
+      for (int k = 0; k < R; k++) s[k] += to_float(wr[k][j]) * xt[c][j];
+    for (int k = 0; k < R; k++) out[c * out_stride + k] = s[k];
+  }
+}
+
+// The tiles of rows wr[0..R) against tokens t0..t1, 3 at a time.
+template <typename T, int R>
+MCTR_AVX2 static void tiles_for_rows(const T* const* wr, const float* x, size_t x_stride, int t0, int t1,
+                                     size_t n, float* out, size_t out_stride) {
+  int t = t0;
+  for (; t + 3 <= t1; t += 3) {
+    const float* xt[3] = {x + t * x_stride, x + (t + 1) * x_stride, x + (t + 2) * x_stride};
+    tile_avx2<T, R, 3>(wr, xt, n, out + t * out_stride, out_stride);
+  }
+  if (t1 - t == 2) {
+    const float* xt[2] = {x + t * x_stride, x + (t + 1) * x_stride};
+    tile_avx2<T, R, 2>(wr, xt, n, out + t * out_stride, out_stride);
+  } else if (t1 - t == 1) {
+    const float* xt[1] = {x + t * x_stride};
+    tile_avx2<T, R, 1>(wr, xt, n, out + t * out_stride, out_stride);
+  }
+}
+
+template <typename T>
+MCTR_AVX2 static void matmul_batch_avx2(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                        size_t x_stride, int n_tok, size_t n, float* out, size_t out_stride) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  const int tb = fit_in_block(n * sizeof(float), 3), rb = fit_in_block(row_bytes, 4);
+  for (int r0 = 0; r0 < n_rows; r0 += rb) {
+    const int r1 = std::min(n_rows, r0 + rb);
+    for (int t0 = 0; t0 < n_tok; t0 += tb) {
+      const int t1 = std::min(n_tok, t0 + tb);
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const T* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+        tiles_for_rows<T, 4>(wr, x, x_stride, t0, t1, n, out + r, out_stride);
+      }
+      for (; r < r1; r++) {
+        const T* wr[1] = {row(r)};
+        tiles_for_rows<T, 1>(wr, x, x_stride, t0, t1, n, out + r, out_stride);
+      }
+    }
+  }
+}
+
+MCTR_AVX2 static void matmul_batch_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                            size_t x_stride, int n_tok, size_t n, float* out,
+                                            size_t out_stride) {
+  matmul_batch_avx2<float>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+MCTR_AVX2 static void matmul_batch_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                            size_t x_stride, int n_tok, size_t n, float* out,
+                                            size_t out_stride) {
+  matmul_batch_avx2<uint16_t>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+
+// Q8_0: 4 rows x C tokens (C <= 2). |w| and w's scale are taken once per block for the C
+// tokens; the block sums are in the same order as dot_rows_q8_0_avx2.
+template <int C>
+MCTR_AVX2 static inline void tile_q8_avx2(const BlockQ8* const* wr, const BlockQ8* const* xt, size_t nb,
+                                          float* out, size_t out_stride) {
+  __m256 acc[4][C];
+  for (int k = 0; k < 4; k++)
+    for (int c = 0; c < C; c++) acc[k][c] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (size_t b = 0; b < nb; b++) {
+    __m256i qx[C];
+    float dx[C];
+    for (int c = 0; c < C; c++) {
+      qx[c] = q8_load(xt[c][b]);
+      dx[c] = _cvtsh_ss(xt[c][b].d);
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+      __m256i qw = q8_load(wr[k][b]);
+      __m256i aw = _mm256_sign_epi8(qw, qw);
+      float dw = _cvtsh_ss(wr[k][b].d);
+      for (int c = 0; c < C; c++) {
+        __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx[c], qw));
+        __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+        acc[k][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[c]), sums, acc[k][c]);
+      }
+    }
+  }
+  for (int c = 0; c < C; c++)
+    _mm_storeu_ps(out + c * out_stride, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+}
+
+MCTR_AVX2 static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                             size_t xq_stride, int n_tok, size_t n, float* out,
+                                             size_t out_stride) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  const size_t nb = n / kQK8;
+  const int tb = fit_in_block(nb * sizeof(BlockQ8), 2), rb = fit_in_block(row_bytes, 4);
+  for (int r0 = 0; r0 < n_rows; r0 += rb)
+    for (int t0 = 0; t0 < n_tok; t0 += tb) {
+      const int t1 = std::min(n_tok, t0 + tb), r1 = std::min(n_rows, r0 + rb);
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const BlockQ8* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+        int t = t0;
+        for (; t + 2 <= t1; t += 2) {
+          const BlockQ8* xt[2] = {xq + t * xq_stride, xq + (t + 1) * xq_stride};
+          tile_q8_avx2<2>(wr, xt, nb, out + t * out_stride + r, out_stride);
+        }
+        if (t < t1) {
+          const BlockQ8* xt[1] = {xq + t * xq_stride};
+          tile_q8_avx2<1>(wr, xt, nb, out + t * out_stride + r, out_stride);
+        }
+      }
+      for (; r < r1; r++)
+        for (int t = t0; t < t1; t++) out[t * out_stride + r] = dot_q8_0_avx2(row(r), xq + t * xq_stride, n);
+    }
+}
+
+// The same with AVX512-VNNI on 256-bit vectors (Zen 4, Ice Lake and later): vpdpbusd adds the
+// four u8 x s8 products of each 32-bit lane into it in one instruction, with no int16
+// saturation. The weights are made unsigned once per block (w + 128, an xor), and each
+// token's lanes start from -128 * (their 4 x's sum), so a lane ends at its exact sum of w*x:
+// the same integers as maddubs+madd above, so the same floats.
+#define MCTR_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+template <int C>
+MCTR_VNNI static inline void tile_q8_vnni(const BlockQ8* const* wr, const BlockQ8* const* xt, size_t nb,
+                                          float* out, size_t out_stride) {
+  __m256 acc[4][C];
+  for (int k = 0; k < 4; k++)
+    for (int c = 0; c < C; c++) acc[k][c] = _mm256_setzero_ps();
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (size_t b = 0; b < nb; b++) {
+    __m256i qx[C], start[C];
+    float dx[C];
+    for (int c = 0; c < C; c++) {
+      qx[c] = q8_load(xt[c][b]);
+      dx[c] = _cvtsh_ss(xt[c][b].d);
+      start[c] =
+          _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, qx[c]));
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+      __m256i wu = _mm256_xor_si256(q8_load(wr[k][b]), bias);
+      float dw = _cvtsh_ss(wr[k][b].d);
+      for (int c = 0; c < C; c++) {
+        __m256 sums = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(start[c], wu, qx[c]));
+        acc[k][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[c]), sums, acc[k][c]);
+      }
+    }
+  }
+  for (int c = 0; c < C; c++)
+    _mm_storeu_ps(out + c * out_stride, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+}
+
+MCTR_VNNI static void matmul_batch_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                             size_t xq_stride, int n_tok, size_t n, float* out,
+                                             size_t out_stride) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  const size_t nb = n / kQK8;
+  const int tb = fit_in_block(nb * sizeof(BlockQ8), 3), rb = fit_in_block(row_bytes, 4);
+  for (int r0 = 0; r0 < n_rows; r0 += rb)
+    for (int t0 = 0; t0 < n_tok; t0 += tb) {
+      const int t1 = std::min(n_tok, t0 + tb), r1 = std::min(n_rows, r0 + rb);
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const BlockQ8* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+        int t = t0;
+        for (; t + 3 <= t1; t += 3) {
+          const BlockQ8* xt[3] = {xq + t * xq_stride, xq + (t + 1) * xq_stride, xq + (t + 2) * xq_stride};
+          tile_q8_vnni<3>(wr, xt, nb, out + t * out_stride + r, out_stride);
+        }
+        if (t1 - t == 2) {
+          const BlockQ8* xt[2] = {xq + t * xq_stride, xq + (t + 1) * xq_stride};
+          tile_q8_vnni<2>(wr, xt, nb, out + t * out_stride + r, out_stride);
+        } else if (t1 - t == 1) {
+          const BlockQ8* xt[1] = {xq + t * xq_stride};
+          tile_q8_vnni<1>(wr, xt, nb, out + t * out_stride + r, out_stride);
+        }
+      }
+      for (; r < r1; r++)
+        for (int t = t0; t < t1; t++) out[t * out_stride + r] = dot_q8_0_avx2(row(r), xq + t * xq_stride, n);
+    }
+}
+
 // ggml's AVX2 quantize_row_q8_0, but rounding half away from zero like the scalar roundf.
 MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_t n) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
@@ -433,6 +682,9 @@ struct Dispatch {
   void (*rows_q8)(const void*, size_t, int, const BlockQ8*, size_t, float*);
   void (*rows2_f32)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
   void (*rows2_f16)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
+  void (*batch_f32)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
+  void (*batch_f16)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
+  void (*batch_q8)(const void*, size_t, int, const BlockQ8*, size_t, int, size_t, float*, size_t);
   void (*quantize_q8)(const float*, BlockQ8*, size_t);
   void (*attend)(const float*, const float*, const float*, size_t, int, int, float, float*, float*);
   DotKernels dots;
@@ -443,7 +695,10 @@ Dispatch pick() {
   bool no_simd = off && *off && std::strcmp(off, "0") != 0;
   __builtin_cpu_init();
   if (!no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c"))
+      __builtin_cpu_supports("f16c")) {
+    const char* no512 = std::getenv("MINICTR_INFER_NO_AVX512");
+    const bool vnni = !(no512 && *no512 && std::strcmp(no512, "0") != 0) &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     return {true,
             dot_f32_avx2,
             dot_f16_avx2,
@@ -453,9 +708,13 @@ Dispatch pick() {
             dot_rows_q8_0_avx2,
             dot_rows2_f32_avx2,
             dot_rows2_f16_avx2,
+            matmul_batch_f32_avx2,
+            matmul_batch_f16_avx2,
+            vnni ? matmul_batch_q8_0_vnni : matmul_batch_q8_0_avx2,
             quantize_row_q8_0_avx2,
             attend_avx2,
             {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2}};
+  }
   return {false,
           dot_f32_scalar,
           dot_f16_scalar,
@@ -465,6 +724,9 @@ Dispatch pick() {
           dot_rows_q8_0_scalar,
           dot_rows2_f32_scalar,
           dot_rows2_f16_scalar,
+          matmul_batch_f32_scalar,
+          matmul_batch_f16_scalar,
+          matmul_batch_q8_0_scalar,
           quantize_row_q8_0_scalar,
           attend_scalar,
           {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar}};
@@ -485,6 +747,18 @@ void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0,
 void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
                    float* out0, float* out1) {
   dispatch().rows2_f16(w, row_bytes, n_rows, x0, x1, n, out0, out1);
+}
+void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
+                      size_t n, float* out, size_t out_stride) {
+  dispatch().batch_f32(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+void matmul_batch_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
+                      size_t n, float* out, size_t out_stride) {
+  dispatch().batch_f16(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+void matmul_batch_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t xq_stride,
+                       int n_tok, size_t n, float* out, size_t out_stride) {
+  dispatch().batch_q8(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
 }
 void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n) { dispatch().quantize_q8(x, out, n); }
 void attend(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd, float scale,

@@ -2,7 +2,8 @@
 //
 // Each dot product has a portable scalar version and an AVX2/FMA/F16C version; which one runs
 // is picked once at startup from the CPU's cpuid bits (see simd_enabled()). Set the
-// environment variable MINICTR_INFER_NO_SIMD=1 to force the scalar path.
+// environment variable MINICTR_INFER_NO_SIMD=1 to force the scalar path, or
+// MINICTR_INFER_NO_AVX512=1 to keep the AVX2 kernels where AVX512-VNNI ones exist.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +50,26 @@ void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0,
                    float* out0, float* out1);
 void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
                    float* out0, float* out1);
+
+// A prompt batch's matmul, register- and cache-blocked: out[t * out_stride + r] = dot(row r of
+// w, token t's x) for r < n_rows, t < n_tok; token t's x is at x + t * x_stride (floats) or
+// xq + t * xq_stride (blocks). The SIMD versions compute tiles of 4 rows x 3 tokens (Q8_0:
+// 4 x 2 with AVX2, 4 x 3 with AVX512-VNNI where the CPU has it), so each weight vector loaded
+// (and converted) serves several tokens and each activation vector several rows, going over
+// the tokens in blocks that stay in L2. For whole groups of 4 rows the results are the same
+// floats as dot_rows2_* / dot_rows_q8_0 give.
+void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
+                      size_t n, float* out, size_t out_stride);
+void matmul_batch_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
+                      size_t n, float* out, size_t out_stride);
+void matmul_batch_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t xq_stride,
+                       int n_tok, size_t n, float* out, size_t out_stride);
+void matmul_batch_f32_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride,
+                             int n_tok, size_t n, float* out, size_t out_stride);
+void matmul_batch_f16_scalar(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride,
+                             int n_tok, size_t n, float* out, size_t out_stride);
+void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                              size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride);
 
 // One attention head for one query: softmax(q·k_t * scale) over the n_keys cached keys,
 // then out = sum_t p_t v_t. Key t is at k + t*stride, value t at v + t*stride; hd floats each.

@@ -36,7 +36,8 @@ struct MatJob {
 // One token (generation): one row after the other, so the weights stream from memory in
 // order. Measured on this kind of machine, reading 4 rows at once from RAM halves the
 // bandwidth (the prefetchers follow one stream far better than 4 interleaved ones).
-// A batch (prompt): 4 rows at a time meet every token of the batch while they sit in L1.
+// A batch (prompt): matmul_batch_* computes tiles of 4 rows x 3 tokens over L2-sized blocks
+// of rows and tokens (see kernels.h).
 void matmul_rows(const MatJob& j, int r0, int r1) {
   const int n = j.w->cols;
   const size_t rb = j.w->row_bytes;
@@ -59,28 +60,19 @@ void matmul_rows(const MatJob& j, int r0, int r1) {
     }
     return;
   }
-  for (int r = r0; r < r1; r += 4) {
-    const int rows = std::min(4, r1 - r);
-    int b = 0;
-    if (j.w->type != GgmlType::Q8_0)  // two tokens at a time
-      for (; b + 2 <= j.batch; b += 2) {
-        float* out = j.out + static_cast<size_t>(b) * j.w->rows + r;
-        auto fn = j.w->type == GgmlType::F32 ? dot_rows2_f32 : dot_rows2_f16;
-        fn(j.w->row(r), rb, rows, j.x + b * x_stride, j.x + (b + 1) * x_stride, n, out, out + j.w->rows);
-      }
-    for (; b < j.batch; b++) {
-      float* out = j.out + static_cast<size_t>(b) * j.w->rows + r;
-      switch (j.w->type) {
-        case GgmlType::F32:
-          dot_rows_f32(j.w->row(r), rb, rows, j.x + b * x_stride, n, out);
-          break;
-        case GgmlType::F16:
-          dot_rows_f16(j.w->row(r), rb, rows, j.x + b * x_stride, n, out);
-          break;
-        default:
-          dot_rows_q8_0(j.w->row(r), rb, rows, j.xq + b * xq_stride, n, out);
-      }
-    }
+  // A batch (prompt): the tiled kernels, each loaded weight vector serving several tokens.
+  const int rows = r1 - r0;
+  float* out = j.out + r0;
+  const size_t out_stride = static_cast<size_t>(j.w->rows);
+  switch (j.w->type) {
+    case GgmlType::F32:
+      matmul_batch_f32(j.w->row(r0), rb, rows, j.x, x_stride, j.batch, n, out, out_stride);
+      break;
+    case GgmlType::F16:
+      matmul_batch_f16(j.w->row(r0), rb, rows, j.x, x_stride, j.batch, n, out, out_stride);
+      break;
+    default:
+      matmul_batch_q8_0(j.w->row(r0), rb, rows, j.xq, xq_stride, j.batch, n, out, out_stride);
   }
 }
 

@@ -162,6 +162,60 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
   }
 }
 
+// The prompt-batch matmul against one scalar dot per (row, token): row and token counts that
+// leave partial tiles, widths with a tail, a width large enough for several token blocks, and
+// strided rows, activations and outputs (nothing outside the results is written).
+TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0, 1);
+  struct Shape {
+    size_t n;
+    int rows, tokens;
+  };
+  for (Shape sh : {Shape{40, 7, 5}, Shape{288, 13, 7}, Shape{768, 8, 6}, Shape{100, 4, 1}, Shape{32, 1, 2},
+                   Shape{8200, 6, 11}, Shape{24576, 5, 11}}) {
+    const size_t n = sh.n, x_stride = n + 3, out_stride = static_cast<size_t>(sh.rows) + 2;
+    const size_t row_len = n + 5;  // padded rows, like a matrix with row_bytes > n elements
+    std::vector<float> w(sh.rows * row_len), x(sh.tokens * x_stride);
+    for (auto& v : w) v = nd(rng);
+    for (auto& v : x) v = nd(rng);
+    std::vector<uint16_t> wh(w.size());
+    for (size_t i = 0; i < w.size(); i++) wh[i] = fp32_to_fp16(w[i]);
+    const float tol = 1e-4f * std::sqrt(static_cast<float>(n));
+    auto check = [&](const std::vector<float>& out, auto expected, const char* what) {
+      for (int t = 0; t < sh.tokens; t++) {
+        for (int r = 0; r < sh.rows; r++)
+          EXPECT_NEAR(out[t * out_stride + r], expected(r, t), tol)
+              << what << " n " << n << " r " << r << " t " << t;
+        EXPECT_EQ(out[t * out_stride + sh.rows], -7.0f) << what << ": wrote past the last row";
+      }
+    };
+    for (bool simd : {true, false}) {
+      std::vector<float> out(sh.tokens * out_stride, -7.0f);
+      (simd ? matmul_batch_f32 : matmul_batch_f32_scalar)(w.data(), row_len * 4, sh.rows, x.data(), x_stride,
+                                                          sh.tokens, n, out.data(), out_stride);
+      check(
+          out, [&](int r, int t) { return dot_f32_scalar(&w[r * row_len], &x[t * x_stride], n); }, "f32");
+      std::fill(out.begin(), out.end(), -7.0f);
+      (simd ? matmul_batch_f16 : matmul_batch_f16_scalar)(wh.data(), row_len * 2, sh.rows, x.data(), x_stride,
+                                                          sh.tokens, n, out.data(), out_stride);
+      check(
+          out, [&](int r, int t) { return dot_f16_scalar(&wh[r * row_len], &x[t * x_stride], n); }, "f16");
+      if (n % 32) continue;
+      const size_t nb = n / 32, xq_stride = nb + 1;
+      std::vector<BlockQ8> wq(sh.rows * nb), xq(sh.tokens * xq_stride);
+      for (int r = 0; r < sh.rows; r++) quantize_row_q8_0(&w[r * row_len], &wq[r * nb], n);
+      for (int t = 0; t < sh.tokens; t++) quantize_row_q8_0(&x[t * x_stride], &xq[t * xq_stride], n);
+      std::fill(out.begin(), out.end(), -7.0f);
+      (simd ? matmul_batch_q8_0 : matmul_batch_q8_0_scalar)(wq.data(), nb * sizeof(BlockQ8), sh.rows,
+                                                            xq.data(), xq_stride, sh.tokens, n, out.data(),
+                                                            out_stride);
+      check(
+          out, [&](int r, int t) { return dot_q8_0_scalar(&wq[r * nb], &xq[t * xq_stride], n); }, "q8_0");
+    }
+  }
+}
+
 // The SIMD quantizer gives the scalar one's bytes, ties (x * 127 / amax = k + 0.5) included.
 TEST(Kernels, QuantizeSimdMatchesScalarBytes) {
   std::mt19937 rng(9);
