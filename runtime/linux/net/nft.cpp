@@ -121,9 +121,13 @@ bool Nft::table_exists(const std::string& table, const std::string& family) {
   throw Error("nftables: " + r.error);
 }
 
-std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet) {
+namespace {
+
+// minictr's table for one family ("ip" or "ip6"); the two differ in two lines.
+std::string base_table(const std::string& family, const std::string& table, const std::string& bridge,
+                       const std::string& subnet_cidr) {
+  const bool v6 = family == "ip6";
   const std::string br = "\"" + bridge + "\"";
-  const std::string sub = subnet.cidr();
   // Published ports: any packet addressed to one of this host's own addresses
   // (`fib daddr type local`, like Docker's `-m addrtype --dst-type LOCAL`) goes
   // through `hostports`, where each container has one DNAT rule per port.
@@ -142,81 +146,42 @@ std::string base_table_rules(const std::string& table, const std::string& bridge
   // forward: accept traffic from and (established, or DNAT'ed) to the bridge.
   // This only helps when the host's own forward policy lives in this table's
   // priority; a drop in another table (e.g. iptables FORWARD DROP) still wins.
-  return "table ip " + table +
-         " {\n"
-         "  chain hostports {\n  }\n"
-         "  chain prerouting {\n"
-         "    type nat hook prerouting priority dstnat; policy accept;\n"
-         "    fib daddr type local jump hostports\n"
-         "  }\n"
-         "  chain output {\n"
-         "    type nat hook output priority -100; policy accept;\n"
-         "    fib daddr type local jump hostports\n"
-         "  }\n"
-         "  chain postrouting {\n"
-         "    type nat hook postrouting priority srcnat; policy accept;\n"
-         "    ip saddr " +
-         sub + " oifname != " + br +
-         " masquerade\n"
-         "    oifname " +
-         br +
-         " ip saddr 127.0.0.0/8 masquerade\n"
-         "    oifname " +
-         br + " ct status dnat ip saddr " + sub +
-         " masquerade\n"
-         "  }\n"
-         "  chain forward {\n"
-         "    type filter hook forward priority filter; policy accept;\n"
-         "    iifname " +
-         br +
-         " accept\n"
-         "    oifname " +
-         br +
-         " ct state established,related accept\n"
-         "    oifname " +
-         br +
-         " ct status dnat accept\n"
-         "  }\n"
-         "}\n";
+  // IPv6 has no route_localnet, so ::1 is never published (see nft.h): the
+  // output chain skips it and postrouting has no rule 2.
+  std::string out = "table " + family + " " + table + " {\n";
+  out += "  chain hostports {\n  }\n";
+  out += "  chain prerouting {\n";
+  out += "    type nat hook prerouting priority dstnat; policy accept;\n";
+  out += "    fib daddr type local jump hostports\n";
+  out += "  }\n";
+  out += "  chain output {\n";
+  out += "    type nat hook output priority -100; policy accept;\n";
+  out += std::string("    ") + (v6 ? "ip6 daddr != ::1 " : "") + "fib daddr type local jump hostports\n";
+  out += "  }\n";
+  out += "  chain postrouting {\n";
+  out += "    type nat hook postrouting priority srcnat; policy accept;\n";
+  out += "    " + family + " saddr " + subnet_cidr + " oifname != " + br + " masquerade\n";
+  if (!v6) out += "    oifname " + br + " ip saddr 127.0.0.0/8 masquerade\n";
+  out += "    oifname " + br + " ct status dnat " + family + " saddr " + subnet_cidr + " masquerade\n";
+  out += "  }\n";
+  out += "  chain forward {\n";
+  out += "    type filter hook forward priority filter; policy accept;\n";
+  out += "    iifname " + br + " accept\n";
+  out += "    oifname " + br + " ct state established,related accept\n";
+  out += "    oifname " + br + " ct status dnat accept\n";
+  out += "  }\n";
+  out += "}\n";
+  return out;
+}
+
+}  // namespace
+
+std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet) {
+  return base_table("ip", table, bridge, subnet.cidr());
 }
 
 std::string base_table_rules6(const std::string& table, const std::string& bridge, const Subnet6& subnet) {
-  const std::string br = "\"" + bridge + "\"";
-  const std::string sub = subnet.cidr();
-  // As base_table_rules, minus the 127.0.0.0/8 rule (see nft.h for ::1).
-  return "table ip6 " + table +
-         " {\n"
-         "  chain hostports {\n  }\n"
-         "  chain prerouting {\n"
-         "    type nat hook prerouting priority dstnat; policy accept;\n"
-         "    fib daddr type local jump hostports\n"
-         "  }\n"
-         "  chain output {\n"
-         "    type nat hook output priority -100; policy accept;\n"
-         "    ip6 daddr != ::1 fib daddr type local jump hostports\n"
-         "  }\n"
-         "  chain postrouting {\n"
-         "    type nat hook postrouting priority srcnat; policy accept;\n"
-         "    ip6 saddr " +
-         sub + " oifname != " + br +
-         " masquerade\n"
-         "    oifname " +
-         br + " ct status dnat ip6 saddr " + sub +
-         " masquerade\n"
-         "  }\n"
-         "  chain forward {\n"
-         "    type filter hook forward priority filter; policy accept;\n"
-         "    iifname " +
-         br +
-         " accept\n"
-         "    oifname " +
-         br +
-         " ct state established,related accept\n"
-         "    oifname " +
-         br +
-         " ct status dnat accept\n"
-         "  }\n"
-         "}\n";
+  return base_table("ip6", table, bridge, subnet.cidr());
 }
 
 std::string dnat_rules(const std::string& table, const std::string& container_id,
