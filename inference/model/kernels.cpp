@@ -517,14 +517,18 @@ MCTR_AVX2 static inline void tile_q8_avx2(const BlockQ8* const* wr, const BlockQ
     _mm_storeu_ps(out + c * out_stride, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
 }
 
-MCTR_AVX2 static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
-                                             size_t xq_stride, int n_tok, size_t n, float* out,
-                                             size_t out_stride) {
+// The blocking shared by the Q8_0 batch kernels (AVX2 and VNNI): blocks of rows and tokens
+// that stay in L2, tiles of 4 rows x Tiles::kMax tokens (then the last 1-2 tokens), and the
+// rows left over (fewer than 4) one dot product at a time.
+template <typename Tiles>
+static void matmul_batch_q8_0_blocked(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                      size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
+  constexpr int C = Tiles::kMax;
   auto row = [&](int r) {
     return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
   };
   const size_t nb = n / kQK8;
-  const int tb = fit_in_block(nb * sizeof(BlockQ8), 2), rb = fit_in_block(row_bytes, 4);
+  const int tb = fit_in_block(nb * sizeof(BlockQ8), C), rb = fit_in_block(row_bytes, 4);
   for (int r0 = 0; r0 < n_rows; r0 += rb)
     for (int t0 = 0; t0 < n_tok; t0 += tb) {
       const int t1 = std::min(n_tok, t0 + tb), r1 = std::min(n_rows, r0 + rb);
@@ -532,18 +536,32 @@ MCTR_AVX2 static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, in
       for (; r + 4 <= r1; r += 4) {
         const BlockQ8* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
         int t = t0;
-        for (; t + 2 <= t1; t += 2) {
-          const BlockQ8* xt[2] = {xq + t * xq_stride, xq + (t + 1) * xq_stride};
-          tile_q8_avx2<2>(wr, xt, nb, out + t * out_stride + r, out_stride);
-        }
-        if (t < t1) {
-          const BlockQ8* xt[1] = {xq + t * xq_stride};
-          tile_q8_avx2<1>(wr, xt, nb, out + t * out_stride + r, out_stride);
-        }
+        for (; t + C <= t1; t += C)
+          Tiles::template run<C>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
+        if (t1 - t == 2)
+          Tiles::template run<2>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
+        else if (t1 - t == 1)
+          Tiles::template run<1>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
       }
       for (; r < r1; r++)
         for (int t = t0; t < t1; t++) out[t * out_stride + r] = dot_q8_0_avx2(row(r), xq + t * xq_stride, n);
     }
+}
+
+struct Q8TilesAvx2 {
+  static constexpr int kMax = 2;  // 4 x 2: maddubs needs more registers per product than vpdpbusd
+  template <int C>
+  MCTR_AVX2 static void run(const BlockQ8* const* wr, const BlockQ8* x, size_t stride, size_t nb, float* out,
+                            size_t out_stride) {
+    const BlockQ8* xt[C];
+    for (int c = 0; c < C; c++) xt[c] = x + c * stride;
+    tile_q8_avx2<C>(wr, xt, nb, out, out_stride);
+  }
+};
+
+static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                   size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
+  matmul_batch_q8_0_blocked<Q8TilesAvx2>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
 }
 
 // The same with AVX512-VNNI on 256-bit vectors (Zen 4, Ice Lake and later): vpdpbusd adds the
@@ -583,36 +601,20 @@ MCTR_VNNI static inline void tile_q8_vnni(const BlockQ8* const* wr, const BlockQ
     _mm_storeu_ps(out + c * out_stride, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
 }
 
-MCTR_VNNI static void matmul_batch_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
-                                             size_t xq_stride, int n_tok, size_t n, float* out,
-                                             size_t out_stride) {
-  auto row = [&](int r) {
-    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
-  };
-  const size_t nb = n / kQK8;
-  const int tb = fit_in_block(nb * sizeof(BlockQ8), 3), rb = fit_in_block(row_bytes, 4);
-  for (int r0 = 0; r0 < n_rows; r0 += rb)
-    for (int t0 = 0; t0 < n_tok; t0 += tb) {
-      const int t1 = std::min(n_tok, t0 + tb), r1 = std::min(n_rows, r0 + rb);
-      int r = r0;
-      for (; r + 4 <= r1; r += 4) {
-        const BlockQ8* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
-        int t = t0;
-        for (; t + 3 <= t1; t += 3) {
-          const BlockQ8* xt[3] = {xq + t * xq_stride, xq + (t + 1) * xq_stride, xq + (t + 2) * xq_stride};
-          tile_q8_vnni<3>(wr, xt, nb, out + t * out_stride + r, out_stride);
-        }
-        if (t1 - t == 2) {
-          const BlockQ8* xt[2] = {xq + t * xq_stride, xq + (t + 1) * xq_stride};
-          tile_q8_vnni<2>(wr, xt, nb, out + t * out_stride + r, out_stride);
-        } else if (t1 - t == 1) {
-          const BlockQ8* xt[1] = {xq + t * xq_stride};
-          tile_q8_vnni<1>(wr, xt, nb, out + t * out_stride + r, out_stride);
-        }
-      }
-      for (; r < r1; r++)
-        for (int t = t0; t < t1; t++) out[t * out_stride + r] = dot_q8_0_avx2(row(r), xq + t * xq_stride, n);
-    }
+struct Q8TilesVnni {
+  static constexpr int kMax = 3;
+  template <int C>
+  MCTR_VNNI static void run(const BlockQ8* const* wr, const BlockQ8* x, size_t stride, size_t nb, float* out,
+                            size_t out_stride) {
+    const BlockQ8* xt[C];
+    for (int c = 0; c < C; c++) xt[c] = x + c * stride;
+    tile_q8_vnni<C>(wr, xt, nb, out, out_stride);
+  }
+};
+
+static void matmul_batch_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                   size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
+  matmul_batch_q8_0_blocked<Q8TilesVnni>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
 }
 
 // ggml's AVX2 quantize_row_q8_0, but rounding half away from zero like the scalar roundf.
