@@ -4,21 +4,18 @@
 
 namespace mctr::image {
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("sha256: init failed");
-}
+Sha256::Sha256() { sha256_init(&ctx_); }
 
 void Sha256::update(const void* data, size_t len) {
-  if (len && EVP_DigestUpdate(ctx_.get(), data, len) != 1) throw Error("sha256: update failed");
+  sha256_update(&ctx_, len, static_cast<const uint8_t*>(data));
 }
 
 std::string Sha256::digest() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_DigestFinal_ex(ctx_.get(), md, &n) != 1) throw Error("sha256: final failed");
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx_, sizeof md, md);
   static const char* hex = "0123456789abcdef";
   std::string out = "sha256:";
-  for (unsigned i = 0; i < n; ++i) {
+  for (unsigned i = 0; i < sizeof md; ++i) {
     out += hex[md[i] >> 4];
     out += hex[md[i] & 15];
   }

@@ -1,11 +1,11 @@
-// Content digests: "sha256:<64 hex>", computed with OpenSSL's EVP interface.
+// Content digests: "sha256:<64 hex>", computed with nettle (which libarchive
+// links already; it uses the CPU's SHA instructions where there are some).
 // Every blob read from an archive is hashed while it streams past, so a
 // blob is never held in memory just to check it.
 #pragma once
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -19,10 +19,7 @@ class Sha256 {
   std::string digest();
 
  private:
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+  sha256_ctx ctx_;
 };
 
 // "sha256:<hex>" of a byte string.
