@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include "container/etc_files.h"
 #include "linux/loopback.h"
 #include "linux/pty.h"
 #include "linux/security/security.h"
@@ -141,6 +142,27 @@ static void wait_for_go(linux_ns::SyncChannel& sync) {
   if (!go || *go != "go") throw Error("parent aborted setup");
 }
 
+// The files the root filesystem is built from, on the host side (we have not
+// pivoted yet): the overlay's dirs, /etc/hostname, hosts and resolv.conf
+// (for the bridge network the supervisor writes them once it knows our
+// address), and the seccomp program (read from the cache of compiled ones).
+static std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
+                                                   const std::filesystem::path& seccomp_cache) {
+  const auto& dir = fs_spec.container_dir;
+  explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
+                                rootfs::merged_dir(dir).string() +
+                                "   # overlay upper, work and mount point");
+  rootfs::prepare_dirs(fs_spec);
+  if (cfg.network_mode != "bridge") {
+    explain::step("write(2)", "write " + (dir / "hostname").string() +
+                                  ", hosts, resolv.conf   # bind-mounted over /etc/*");
+    write_etc_files(dir, cfg, "", {});
+  }
+  auto options = cfg.security;
+  security::read_seccomp_profile(options);  // a host path
+  return security::compile_seccomp_cached(options, seccomp_cache);
+}
+
 // Overlay, /proc, /dev and /sys under the merged dir (not yet our root).
 static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
   rootfs::make_mounts_private();
@@ -149,23 +171,30 @@ static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
 }
 
 static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                           linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                           linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
                            cgroup::Manager* join) {
   // 1. The root filesystem needs neither our cgroup nor our network, so we
   // build it while the parent sets those up: the two run on two CPUs at once.
   // With --explain, after "go" as below, so the trace reads in order.
   const bool overlap = !explain::on();
+  std::vector<sock_filter> seccomp;
+  if (overlap) {
+    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
+    mount_root_filesystem(fs_spec);
+  }
+  // 2. Wait until the parent has made our cgroup and network.
+  wait_for_go(sync);
   // We are still single-threaded, so we can join our v1 cgroups through
   // `tasks`, which does not wait for an RCU grace period (see join_self).
   if (join) join->join_self();
-  if (overlap) mount_root_filesystem(fs_spec);
-  // 2. Wait until the parent has put us in our cgroup and network.
-  wait_for_go(sync);
   // 3. Now that we are in our cgroup, a new cgroup namespace makes it our "/".
   explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   setup_stdio(stdio);
-  if (!overlap) mount_root_filesystem(fs_spec);
+  if (!overlap) {
+    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
+    mount_root_filesystem(fs_spec);
+  }
   // 4. The bind mounts (the supervisor has just rewritten /etc/hosts with our
   // address), then the switch of root.
   rootfs::mount_binds(fs_spec);
@@ -210,13 +239,13 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
 }
 
 void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                    linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                    linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
                     cgroup::Manager* join) {
   sync.become_child();
   int code = kExitRuntimeError;
   std::string msg;
   try {
-    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp, join);
+    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join);
   } catch (const Error& e) {
     code = e.exit_code();
     msg = e.what();

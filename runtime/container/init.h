@@ -19,11 +19,14 @@ struct InitStdio {
   std::string pty_slave;            // when -t
 };
 
-// `seccomp` is the filter compiled by the parent before clone (see
-// security::compile_seccomp): the child only loads it. With `join`, the
-// child moves itself into that cgroup first (else the parent moves it).
+// The child prepares its host-side files itself (overlay dirs, the /etc
+// files unless the supervisor writes them for the bridge, the seccomp
+// program from the cache in `seccomp_cache`) and builds its root filesystem
+// while the supervisor creates its cgroup. With `join`, the child moves
+// itself into that cgroup once told "go" (else it was born there, or the
+// parent moves it).
 [[noreturn]] void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                                 linux_ns::SyncChannel& sync, const std::vector<sock_filter>& seccomp,
+                                 linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
                                  cgroup::Manager* join);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME

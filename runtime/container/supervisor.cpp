@@ -234,31 +234,16 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     explain::step("rmdir(2)", "rmdir " + cg->path());
     cg->destroy();  // also after a create() that failed half-way: destroy is idempotent
   });
-  std::vector<sock_filter> seccomp;
-  // Two independent sets of file system work before the clone, on two CPUs.
-  run_both(
-      [&] {
-        explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
-        cg->create();
-        cg->apply(cfg.resources);
-        apply_device_allow_list(*cg, cfg.security.privileged);
-      },
-      [&] {
-        explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() +
-                                      " " + (dir / "merged").string() +
-                                      "   # overlay upper, work and mount point");
-        rootfs::prepare_dirs(spec);
-        // On the bridge they are written once the address is known (before "go").
-        if (cfg.network_mode != "bridge") {
-          explain::step("write(2)", "write " + (dir / "hostname").string() +
-                                        ", hosts, resolv.conf   # bind-mounted over /etc/*");
-          write_etc_files(dir, cfg, "", {});
-        }
-        security::read_seccomp_profile(cfg.security);  // a host path: read it before pivot_root
-        // Compile the seccomp filter here, not in the child's critical path
-        // (or read it from the cache of compiled programs); the init only loads it.
-        seccomp = security::compile_seccomp_cached(cfg.security, StorePaths{root}.seccomp_cache());
-      });
+  auto make_cgroup = [&] {
+    explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
+    cg->create();
+    cg->apply(cfg.resources);
+    apply_device_allow_list(*cg, cfg.security.privileged);
+  };
+  // v2: the group must exist before the clone, for the child to be born in
+  // it. v1: it is made after the clone, while the child builds its rootfs.
+  const bool clone_into_cgroup = cg->can_clone_into();
+  if (clone_into_cgroup) make_cgroup();
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
@@ -278,13 +263,13 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   linux_ns::SyncChannel sync;
   // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
   // moves itself there first thing (or we move it, with --explain).
-  UniqueFd cgroup_fd(cg->open_for_clone());
+  UniqueFd cgroup_fd(clone_into_cgroup ? cg->open_for_clone() : -1);
   bool born_in_cgroup = false;
   pid_t pid =
       linux_ns::clone_process(linux_ns::container_clone_flags(new_netns), cgroup_fd.get(), &born_in_cgroup);
   if (pid == 0) {
     ::close(status_fd);
-    container_init(cfg, spec, stdio, sync, seccomp,
+    container_init(cfg, spec, stdio, sync, StorePaths{root}.seccomp_cache(),
                    (born_in_cgroup || explain::on()) ? nullptr : cg.get());  // never returns
   }
   cgroup_fd.reset();
@@ -296,13 +281,15 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     ::waitpid(pid, nullptr, 0);
   });
 
-  // From the outside: cgroup, then network, then "go".
+  // From the outside: cgroup, then network, then "go". Meanwhile the child
+  // prepares its files and mounts its root filesystem, on the other CPU.
   std::optional<net::Attachment> attachment;
   net::Network network(root / "network");
   ScopeGuard undo_network([&] {
     if (attachment) network.detach(id);
   });
   auto prepare_from_outside = [&] {
+    if (!clone_into_cgroup) make_cgroup();
     if (explain::on() && !born_in_cgroup) cg->add_pid(pid);  // else the child joins itself (container_init)
     if (cfg.network_mode == "bridge") {
       attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);

@@ -5,9 +5,9 @@ mctr load "$BUSYBOX_TAR" >/dev/null
 
 trace=$(mctr run --explain --rm -m 64m -p "$((19000 + _n)):80" busybox echo hi 2>&1 >/dev/null)
 expect_in_order=(
+  "clone(2)"                      # new namespaces (cgroup v1: the cgroup comes after)
   "mkdir /sys/fs/cgroup"          # the cgroup
   "67108864 >"                    # its memory limit
-  "clone(2)"                      # new namespaces
   "> /sys/fs/cgroup/.*cgroup.procs"  # the child joins the cgroup
   "type veth peer name eth0"      # network from the outside
   "ip route add default"

@@ -47,8 +47,11 @@ class Manager {
   virtual Stats stats() const = 0;
   // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
   virtual bool oom_killed() const = 0;
-  // v2: an O_DIRECTORY fd of the group for clone3(CLONE_INTO_CGROUP);
-  // v1 (one group per hierarchy): -1, the child is moved with add_pid.
+  // v2: the child can be born in the group (clone3 CLONE_INTO_CGROUP), so
+  // the group must exist before the clone; open_for_clone() gives the
+  // O_DIRECTORY fd for it. v1 (one group per hierarchy): false and -1, the
+  // child is moved in after the clone (join_self or add_pid).
+  virtual bool can_clone_into() const { return false; }
   virtual int open_for_clone() const { return -1; }
   virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
   virtual std::string version() const = 0;  // "v1" or "v2"

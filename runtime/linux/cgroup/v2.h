@@ -16,6 +16,7 @@ class V2Manager : public Manager {
   void join_self() override;
   Stats stats() const override;
   bool oom_killed() const override;
+  bool can_clone_into() const override { return true; }
   int open_for_clone() const override;
   void destroy() override;
   std::string version() const override { return "v2"; }
