@@ -1,9 +1,10 @@
-// minictr system prune: remove stopped containers, then the bridge and the
-// nftables table when no container uses them any more.
+// minictr system prune: remove stopped containers, then the bridge, the
+// nftables table and the cgroup parents when no container uses them any more.
 #include <iostream>
 
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
+#include "linux/cgroup/manager.h"
 #include "linux/net/network.h"
 
 namespace mctr::cli {
@@ -35,6 +36,7 @@ void add_system(CLI::App& app, Globals& g) {
       }
     }
     net::Network(g.root() / "network").prune();
+    cgroup::remove_unused_parents();
     g.exit_code = 0;
   });
 }

@@ -1,5 +1,7 @@
 #include "linux/cgroup/manager.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "linux/cgroup/common.h"
@@ -34,13 +36,26 @@ std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesyst
   throw Error("no cgroup hierarchy found at " + cgroup_root.string());
 }
 
-std::vector<std::string> list_groups(const std::filesystem::path& cgroup_root) {
+namespace {
+
+std::vector<std::filesystem::path> parent_groups(const std::filesystem::path& cgroup_root) {
   HostLayout host = detect_layout(cgroup_root);
   std::vector<std::filesystem::path> parents;
   if (host.layout == Layout::kUnified) parents.push_back(host.unified / "minictr");
   for (const auto& [ctrl, mount] : host.v1) parents.push_back(mount / "minictr");
+  return parents;
+}
+
+}  // namespace
+
+void remove_unused_parents(const std::filesystem::path& cgroup_root) {
+  // rmdir fails with EBUSY while a container's group is in it: then it stays.
+  for (const auto& p : parent_groups(cgroup_root)) ::rmdir(p.c_str());
+}
+
+std::vector<std::string> list_groups(const std::filesystem::path& cgroup_root) {
   std::vector<std::string> ids;
-  for (const auto& p : parents)
+  for (const auto& p : parent_groups(cgroup_root))
     for (auto& id : detail::child_dirs(p))
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   std::sort(ids.begin(), ids.end());

@@ -69,6 +69,11 @@ class Manager {
 std::unique_ptr<Manager> make_manager(const std::string& id,
                                       const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
 
+// The shared minictr/ parent groups stay between containers (as Docker's
+// docker/ does): making and removing 8 of them on a v1 host was ~0.4 ms of
+// every start. `system prune` removes them when no container group is left.
+void remove_unused_parents(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
 // Ids of the minictr/<id> groups that exist now (in any hierarchy), so stale
 // containers' groups can be found and destroyed.
 std::vector<std::string> list_groups(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");

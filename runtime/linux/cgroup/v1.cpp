@@ -73,12 +73,17 @@ void V1Manager::create() {
   for (const auto& d : unique_dirs_) {
     std::filesystem::path parent = d.parent_path();
     bool is_cpuset = d == dir("cpuset");
-    // The shared parent (minictr/) is removed by the last container's
-    // destroy(), maybe between our two mkdirs: then make it again.
+    // The shared parent (minictr/) stays, but `system prune` may remove it
+    // between our two mkdirs: then make it again.
     for (int attempt = 0;; ++attempt) {
       try {
-        if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", parent);
-        if (is_cpuset) v1_init_cpuset(parent);
+        bool made_parent = ::mkdir(parent.c_str(), 0755) == 0;
+        if (!made_parent && errno != EEXIST) throw_sys("mkdir", parent);
+        if (made_parent && is_cpuset) {
+          v1_init_cpuset(parent);
+          // New children copy cpus and mems from the parent themselves.
+          write_value(parent / "cgroup.clone_children", "1");
+        }
         check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
         break;
       } catch (const SysError& e) {
@@ -224,12 +229,7 @@ void V1Manager::destroy() {
   } catch (const SysError&) {
     // Fall back to killing pid by pid below.
   }
-  for (const auto& d : unique_dirs_) {
-    remove_group_tree(d);
-    // The last container also removes the shared minictr/ parent, so nothing
-    // of ours stays in the host's hierarchies (EBUSY while others live: fine).
-    ::rmdir(d.parent_path().c_str());
-  }
+  for (const auto& d : unique_dirs_) remove_group_tree(d);
 }
 
 }  // namespace mctr::cgroup

@@ -81,9 +81,19 @@ void V2Manager::enable_controllers(const std::filesystem::path& dir) const {
 
 void V2Manager::create() {
   enable_controllers(mount_);
-  mkdir_if_missing(parent_);
-  enable_controllers(parent_);
-  check_sys(::mkdir(dir_.c_str(), 0755), "mkdir", dir_);
+  // The shared parent (minictr/) stays, but `system prune` may remove it
+  // between our two mkdirs: then make it again.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      mkdir_if_missing(parent_);
+      enable_controllers(parent_);
+      check_sys(::mkdir(dir_.c_str(), 0755), "mkdir", dir_);
+      return;
+    } catch (const SysError& e) {
+      // ENOENT, or ENODEV from the files of a group being removed right now.
+      if ((e.err() != ENOENT && e.err() != ENODEV) || attempt == 10) throw;
+    }
+  }
 }
 
 void V2Manager::apply_memory(const Resources& r) {

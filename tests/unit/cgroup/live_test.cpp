@@ -104,6 +104,7 @@ class CgroupLive : public ::testing::Test {
   }
   void TearDown() override {
     if (m_) m_->destroy();
+    remove_unused_parents();
   }
   // The group dir holding `file`'s controller: v2 one dir, v1 <mount of ctrl>/minictr/<id>.
   fsys::path dir(const std::string& ctrl) const {
@@ -439,4 +440,17 @@ TEST_F(CgroupLive, JoinSelfMovesTheCallingProcessEverywhere) {
     EXPECT_EQ(slurp(dir(c) / "cgroup.procs"), pid) << c;
   }
   EXPECT_EQ(m_->pids(), std::vector<pid_t>{joiner.pid()});
+}
+
+// The shared minictr/ parents stay after destroy(); remove_unused_parents()
+// (system prune) never removes one that still holds a container's group.
+TEST_F(CgroupLive, UnusedParentsGoButBusyOnesStay) {
+  fsys::path group = dir("memory");
+  remove_unused_parents();
+  EXPECT_TRUE(fsys::is_directory(group)) << group;
+  EXPECT_TRUE(fsys::is_directory(group.parent_path())) << group.parent_path();
+  m_->destroy();
+  EXPECT_FALSE(fsys::exists(group)) << group;
+  // Other tests may hold a group in it right now: no assertion on the parent.
+  remove_unused_parents();
 }
