@@ -156,7 +156,7 @@ void Store::create(Config& cfg) {
   // fsync (~5 ms on ext4) only for a container meant to outlive this run:
   // a --rm container's config is of no use after a power cut.
   fs::write_file_atomic(dir(cfg.id) / "config.json", json(cfg).dump(2) + "\n", 0600, !cfg.auto_remove);
-  save_state(cfg.id, State{});
+  // No state.json yet: a container without one is "created" (see state()).
 }
 
 Config Store::config(const std::string& id) const {
@@ -172,8 +172,11 @@ void Store::save_config(const Config& c) const {
 }
 
 State Store::state(const std::string& id) const {
+  // Written at the first start; until then the container is just created.
+  auto text = fs::read_file_if_exists(dir(id) / "state.json");
+  if (!text) return State{};
   try {
-    return state_from_json(json::parse(fs::read_file(dir(id) / "state.json")));
+    return state_from_json(json::parse(*text));
   } catch (const json::exception& e) {
     throw Error("container " + id + ": bad state.json: " + e.what());
   }

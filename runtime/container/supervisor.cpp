@@ -396,10 +396,13 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // until the network teardown below is done.
   std::optional<net::Network::PendingDetach> detach;
   if (attachment) detach.emplace(network.detach_later(id));
-  record_exit(store, id, code, oom, "");
   // --rm: gone from ps and its name free before `run` returns (as Docker's
-  // CLI waits for the removal); the files go right after.
-  if (cfg.auto_remove) store.unlist(id);
+  // CLI waits for the removal); the files go right after. Its exit is
+  // recorded nowhere but in the message to the CLI.
+  if (cfg.auto_remove)
+    store.unlist(id);
+  else
+    record_exit(store, id, code, oom, "");
   send_msg(status_fd, "exited " + std::to_string(code));
   // Teardown after the report: every process of the container is dead (the
   // kernel kills a PID namespace with its init), so none of this is

@@ -21,12 +21,44 @@ namespace stdfs = std::filesystem;
 
 stdfs::path merged_dir(const stdfs::path& container_dir) { return container_dir / "merged"; }
 
+namespace {
+
+// overlayfs takes all of its options in one page. The full lower dir paths
+// fit for most images; with many layers they do not, and the mount uses
+// l/N symlinks to the layers instead, from inside l/ (Docker's overlay2 does
+// the same). Upper and work paths always stay absolute.
+constexpr size_t kMountOptionsMax = 4096;
+
+std::string lowerdir_list(const Spec& s, bool short_names) {
+  if (s.layer_dirs.empty()) return (s.container_dir / "empty").string();
+  std::string lower;
+  // overlayfs lists the TOP layer first.
+  for (size_t i = s.layer_dirs.size(); i-- > 0;) {
+    if (!lower.empty()) lower += ':';
+    lower += short_names ? std::to_string(i) : s.layer_dirs[i];
+  }
+  return lower;
+}
+
+std::string overlay_options(const Spec& s, bool short_names) {
+  const auto& d = s.container_dir;
+  return "lowerdir=" + lowerdir_list(s, short_names) + ",upperdir=" + (d / "upper").string() +
+         ",workdir=" + (d / "work").string();
+}
+
+bool needs_short_names(const Spec& s) {
+  return overlay_options(s, false).size() + sizeof(",volatile") > kMountOptionsMax;
+}
+
+}  // namespace
+
 void prepare_dirs(const Spec& s) {
   const auto& d = s.container_dir;
   fs::mkdir_p(d / "upper", 0755);
   fs::mkdir_p(d / "work", 0700);
   fs::mkdir_p(merged_dir(d), 0755);
-  fs::mkdir_p(d / "empty", 0755);  // lower dir of an image without layers
+  if (s.layer_dirs.empty()) fs::mkdir_p(d / "empty", 0755);  // the lower dir of an image without layers
+  if (!needs_short_names(s)) return;
   fs::remove_tree(d / "l");
   fs::mkdir_p(d / "l", 0700);
   for (size_t i = 0; i < s.layer_dirs.size(); ++i) {
@@ -93,37 +125,26 @@ void make_mounts_private() {
 
 void mount_overlay(const Spec& s) {
   const auto& d = s.container_dir;
-  std::string lower;
-  if (s.layer_dirs.empty()) {
-    lower = (d / "empty").string();
-  } else {
-    // overlayfs lists the TOP layer first; we chdir into l/ so each lower
-    // dir is a short relative name ("3:2:1:0").
-    for (size_t i = s.layer_dirs.size(); i-- > 0;) {
-      if (!lower.empty()) lower += ':';
-      lower += std::to_string(i);
-    }
+  const bool short_names = needs_short_names(s);
+  std::string data = overlay_options(s, short_names);
+  if (short_names) {
+    check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
+    explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
   }
-  std::string data =
-      "lowerdir=" + lower + ",upperdir=" + (d / "upper").string() + ",workdir=" + (d / "work").string();
-  check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
-  explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
   // Unmounting an overlay syncs its whole upper filesystem (the host's
   // disk), and the kernel does that while the container's init exits, before
   // its parent hears of it. "volatile" (Linux 5.10+) skips every sync to the
   // upper dir; after a host crash the dir must be thrown away, which is
   // exactly what --rm does anyway (podman does the same for --rm).
+  bool mounted = false;
   if (s.volatile_upper) {
     explain::step("mount(2)", mount_replay("overlay", merged_dir(d), "overlay", 0, data + ",volatile"));
-    if (::mount("overlay", merged_dir(d).c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0) {
-      check_sys(::chdir("/"), "chdir", "/");
-      return;
-    }
-    if (errno != EINVAL) throw_sys("mount overlay", merged_dir(d));
+    mounted = ::mount("overlay", merged_dir(d).c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0;
+    if (!mounted && errno != EINVAL) throw_sys("mount overlay", merged_dir(d));
     // EINVAL: a kernel without "volatile"; mount as usual.
   }
-  do_mount("overlay", merged_dir(d), "overlay", 0, data);
-  check_sys(::chdir("/"), "chdir", "/");
+  if (!mounted) do_mount("overlay", merged_dir(d), "overlay", 0, data);
+  if (short_names) check_sys(::chdir("/"), "chdir", "/");
 }
 
 int open_in_root(const stdfs::path& root, const std::string& path, bool create, bool is_dir) {

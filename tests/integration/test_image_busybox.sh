@@ -66,4 +66,28 @@ head -c 300000 "$BUSYBOX_TAR" >"$TEST_TMP/cut.tar"
 assert_eq 125 "$(run_rc mctr load "$TEST_TMP/cut.tar")" "truncated archive"
 assert_eq 0 "$(find "$MINICTR_ROOT/layers" "$MINICTR_ROOT/images" "$MINICTR_ROOT/tmp" -mindepth 1 | wc -l)" \
   "failed loads leave nothing behind"
+
+echo "-- 60 layers: their paths do not fit in the one page of overlay options"
+deep=$TEST_TMP/deep
+mkdir -p "$deep/0/bin"
+cp /bin/busybox "$deep/0/bin/busybox"
+ln -s busybox "$deep/0/bin/cat"
+layers=(--layer "$deep/0")
+for i in $(seq 1 59); do
+  mkdir -p "$deep/$i"
+  echo "$i" >"$deep/$i/n"  # every layer has /n: the top one must win
+  echo "$i" >"$deep/$i/f$i"
+  layers+=(--layer "$deep/$i")
+done
+echo '{"Cmd": ["cat", "/n"]}' >"$deep/config.json"
+python3 "$MINICTR_SRC/images/mkimage.py" "${layers[@]}" --config "$deep/config.json" --tag deep:latest \
+  --out "$deep.tar" --compress none
+mctr load -q "$deep.tar" >/dev/null
+trace=$(mctr run --explain --rm --network none deep cat /n /f1 /f30 /f59 2>&1 >"$TEST_TMP/deep.out")
+assert_eq "$(printf '59\n1\n30\n59')" "$(cat "$TEST_TMP/deep.out")" "60-layer image: top layer wins, all visible"
+assert_contains "$trace" "short lowerdir names" "60 layers are mounted through l/N"
+mctr load -q "$BUSYBOX_TAR" >/dev/null
+assert_eq "busybox" "$(mctr run --explain --rm --network none busybox echo busybox 2>"$TEST_TMP/bb.trace")" \
+  "1-layer run"
+grep -c "short lowerdir names" "$TEST_TMP/bb.trace" >/dev/null && fail "1 layer needs no l/N names"
 echo "PASS test_image_busybox"
