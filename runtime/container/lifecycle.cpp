@@ -9,11 +9,13 @@
 #include <thread>
 
 #include "linux/cgroup/manager.h"
+#include "linux/init_layer.h"
 #include "linux/net/network.h"
 #include "linux/proc.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
+#include "util/paths.h"
 
 namespace mctr::container {
 
@@ -130,6 +132,8 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.image = o.image;
   c.image_id = img.id;
   for (const auto& d : img.layer_dirs) c.layer_dirs.push_back(d.string());
+  if (auto init = rootfs::init_layer(StorePaths{store.root()}.init_layers(), c.layer_dirs))
+    c.layer_dirs.push_back(init->string());
 
   // Docker's rule: --entrypoint replaces the image's entrypoint and drops its Cmd.
   std::vector<std::string> entrypoint = img.config.entrypoint, cmd = img.config.cmd;

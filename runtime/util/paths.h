@@ -21,6 +21,7 @@ struct StorePaths {
   std::filesystem::path tmp() const { return root / "tmp"; }
   std::filesystem::path locks() const { return root / "locks"; }
   std::filesystem::path seccomp_cache() const { return root / "cache" / "seccomp"; }
+  std::filesystem::path init_layers() const { return root / "cache" / "init-layers"; }
 };
 
 }  // namespace mctr
