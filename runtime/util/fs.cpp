@@ -108,12 +108,12 @@ void write_file_atomic(const std::filesystem::path& p, const std::string& data, 
 }
 
 void mkdir_p(const std::filesystem::path& p, mode_t mode) {
-  std::filesystem::path cur;
-  for (const auto& part : p) {
-    cur /= part;
-    if (cur == "/") continue;
-    if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) throw_sys("mkdir", cur);
-  }
+  // Usually only the last component is missing (or none is): one mkdir.
+  if (::mkdir(p.c_str(), mode) == 0 || errno == EEXIST) return;
+  auto parent = p.parent_path();
+  if (errno != ENOENT || parent.empty() || parent == p) throw_sys("mkdir", p);
+  mkdir_p(parent, mode);
+  if (::mkdir(p.c_str(), mode) < 0 && errno != EEXIST) throw_sys("mkdir", p);
 }
 
 // Recursive removal relative to a directory fd: unlinkat never follows
