@@ -12,12 +12,14 @@
 
 namespace mctr::container {
 
-LogWriter::LogWriter(const std::filesystem::path& path) {
-  // O_APPEND: every write() lands at the end, whole, even with two writers.
-  fd_.reset(check_sys(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640), "open", path));
-}
+LogWriter::LogWriter(std::filesystem::path path) : path_(std::move(path)) {}
 
 void LogWriter::write_line(const std::string& stream, const std::string& line) {
+  // Opened at the first line: a container that prints nothing has no log
+  // file (one file less to create per start; `logs` reads none as empty).
+  // O_APPEND: every write() lands at the end, whole, even with two writers.
+  if (!fd_) fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_) return;  // like a full disk: the supervisor carries on
   nlohmann::json j = {{"log", line}, {"stream", stream}, {"time", now_rfc3339()}};
   std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   ssize_t n = ::write(fd_.get(), s.data(), s.size());

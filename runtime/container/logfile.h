@@ -12,7 +12,7 @@ namespace mctr::container {
 
 class LogWriter {
  public:
-  explicit LogWriter(const std::filesystem::path& path);
+  explicit LogWriter(std::filesystem::path path);
   // Append output; complete lines are written at once, a partial line is
   // kept until its newline arrives (or flush()).
   void write(const std::string& stream, const char* data, size_t n);
@@ -20,6 +20,7 @@ class LogWriter {
 
  private:
   void write_line(const std::string& stream, const std::string& line);
+  std::filesystem::path path_;
   UniqueFd fd_;
   std::string pending_out_, pending_err_;
 };

@@ -188,7 +188,7 @@ void Store::save_state(const std::string& id, const State& s) const {
   fs::write_file_atomic(dir(id) / "state.json", state_to_json(s).dump(2) + "\n", 0600, false);
 }
 
-FileLock Store::lock(const std::string& id) const { return FileLock(dir(id) / "lock"); }
+FileLock Store::lock(const std::string& id) const { return FileLock::directory(dir(id)); }
 
 std::vector<std::string> Store::ids() const {
   std::vector<std::pair<int64_t, std::string>> found;

@@ -12,10 +12,14 @@ class FileLock {
  public:
   // Blocks until the lock is held. Creates the file (and its directory).
   explicit FileLock(const std::filesystem::path& path);
+  // Lock a directory itself (flock works on any open file): no lock file to
+  // create, and a directory removed meanwhile is not made again.
+  static FileLock directory(const std::filesystem::path& dir);
   FileLock(FileLock&&) = default;
   FileLock& operator=(FileLock&&) = default;
 
  private:
+  FileLock(UniqueFd fd, const std::filesystem::path& path);
   UniqueFd fd_;
 };
 
