@@ -1,5 +1,6 @@
 #include "container/state.h"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +8,6 @@
 #include <cerrno>
 #include <ctime>
 #include <fstream>
-#include <random>
 
 #include "linux/proc.h"
 #include "util/error.h"
@@ -98,12 +98,22 @@ std::string now_rfc3339() {
   return buf;
 }
 
+// Random bytes from the kernel in one getrandom(2) call (std::random_device
+// asks the CPU (RDRAND) per number, and each is a VM exit on some hosts).
+static std::vector<unsigned char> random_bytes(size_t n) {
+  std::vector<unsigned char> buf(n);
+  for (size_t got = 0; got < n;) {
+    ssize_t r = ::getrandom(buf.data() + got, n - got, 0);
+    if (r < 0 && errno != EINTR) throw_sys("getrandom");
+    if (r > 0) got += static_cast<size_t>(r);
+  }
+  return buf;
+}
+
 static std::string random_hex(size_t bytes) {
-  std::random_device rd;
   static const char* hex = "0123456789abcdef";
   std::string s;
-  for (size_t i = 0; i < bytes; ++i) {
-    unsigned v = rd() & 0xff;
+  for (unsigned v : random_bytes(bytes)) {
     s += hex[v >> 4];
     s += hex[v & 15];
   }
@@ -116,8 +126,8 @@ static std::string random_name() {
                               "merry", "nifty", "proud", "quirky", "sharp",  "tender", "vivid", "witty"};
   static const char* who[] = {"curie",   "dijkstra", "hopper",   "knuth",    "lovelace", "noether",
                               "ritchie", "shannon",  "thompson", "torvalds", "turing",   "wozniak"};
-  std::random_device rd;
-  return std::string(adj[rd() % std::size(adj)]) + "_" + who[rd() % std::size(who)];
+  auto r = random_bytes(2);
+  return std::string(adj[r[0] % std::size(adj)]) + "_" + who[r[1] % std::size(who)];
 }
 
 Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(root_ / "containers") {}
