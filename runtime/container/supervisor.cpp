@@ -274,6 +274,11 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
   cgroup_fd.reset();
   sync.become_parent();
+  // Hold the child's mount namespace: when the container's init exits, the
+  // kernel then only drops a reference, instead of unmounting the overlay,
+  // /proc, /dev... (two RCU grace periods, ~0.6 ms) before it tells us. The
+  // namespace goes when we close this, after the exit is reported.
+  UniqueFd mount_ns(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   pipes.out_w.reset();
   pipes.err_w.reset();
   ScopeGuard kill_child([&] {
@@ -404,6 +409,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   else
     record_exit(store, id, code, oom, "");
   send_msg(status_fd, "exited " + std::to_string(code));
+  mount_ns.reset();  // unmounts the container's root filesystem
   // Teardown after the report: every process of the container is dead (the
   // kernel kills a PID namespace with its init), so none of this is
   // observable, and the veth's deletion alone waits ~20 ms in the kernel (an
