@@ -119,12 +119,12 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
 
 // Start a created container's supervisor and follow it (foreground) or not (-d).
 int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
-                     bool print_id) {
+                     bool print_id, const container::Config* cfg) {
   // With -t the terminal goes raw: ^C and friends reach the container as bytes.
   std::optional<pty::RawMode> raw;
   if (attach && tty && ::isatty(0)) raw.emplace(0);
   if (attach) container::SupervisorHandle::hold_signals();
-  auto sup = container::SupervisorHandle::launch(root, id, attach);
+  auto sup = container::SupervisorHandle::launch(root, id, attach, cfg);
   auto started = sup.wait_started();
   if (!started.ok) {
     raw.reset();
@@ -162,7 +162,7 @@ void add_run(CLI::App& app, Globals& g) {
   sub->callback([&g, f, sub] {
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o);
-    g.exit_code = start_and_follow(g.root(), cfg.id, !o.detach, o.tty, true);
+    g.exit_code = start_and_follow(g.root(), cfg.id, !o.detach, o.tty, true, &cfg);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "container/config.h"
 #include "util/error.h"
 
 namespace mctr::cli {
@@ -44,7 +45,8 @@ void add_network(CLI::App& app, Globals& g);
 
 // Start a created/stopped container: foreground (attach) follows it to its
 // exit code; detached returns once it runs. Used by run and start.
+// `cfg`: the config when the caller has it already (run).
 int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
-                     bool print_id);
+                     bool print_id, const container::Config* cfg = nullptr);
 
 }  // namespace mctr::cli

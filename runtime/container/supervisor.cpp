@@ -206,9 +206,10 @@ std::vector<rootfs::BindMount> bind_mounts(const Config& cfg, const std::filesys
 }
 
 // The supervisor proper. Runs in its own process; returns the exit code.
-int supervise(const std::filesystem::path& root, const std::string& id, int status_fd, bool attached) {
+int supervise(const std::filesystem::path& root, const std::string& id, int status_fd, bool attached,
+              const Config* given_cfg) {
   Store store(root);
-  Config cfg = store.config(id);
+  const Config cfg = given_cfg ? *given_cfg : store.config(id);
   const auto dir = store.dir(id);
   // The files we replace or remove are freed after each report to the CLI,
   // not while it waits (see fs::set_defer_frees).
@@ -427,7 +428,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
 }
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached) {
+                                  bool attached, const Config* cfg) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) {
@@ -437,7 +438,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
   int code = kExitRuntimeError;
   try {
-    code = supervise(root, id, status_fd, attached);
+    code = supervise(root, id, status_fd, attached, cfg);
   } catch (const Error& e) {
     send_msg(status_fd, "error " + std::to_string(e.exit_code()) + " " + e.what());
     try {
@@ -454,7 +455,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
 }  // namespace
 
 SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
-                                          bool attached) {
+                                          bool attached, const Config* cfg) {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
   SupervisorHandle h;
@@ -482,7 +483,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
       ::close_range(from, ~0U, 0);
       int flags = ::fcntl(sv[1], F_GETFD);
       ::fcntl(sv[1], F_SETFD, flags | FD_CLOEXEC);
-      supervisor_main(root, id, sv[1], attached);
+      supervisor_main(root, id, sv[1], attached, cfg);
     }
   }
   return h;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "container/config.h"
 #include "util/fd.h"
 
 namespace mctr::container {
@@ -27,7 +28,10 @@ class SupervisorHandle {
   // Fork the supervisor for container `id`. With `attached`, it keeps our
   // stdin/stdout/stderr and copies the container's I/O to them; otherwise
   // it detaches from them completely (its own session, /dev/null).
-  static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);
+  // `cfg`: the container's config when the caller has it (run), so the
+  // supervisor (a fork of the caller) need not read config.json again.
+  static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached,
+                                 const Config* cfg = nullptr);
 
   // Attached runs: block the signals we forward (SIGINT, SIGTERM, ...) before
   // launch, so none is lost or kills us while the container starts.

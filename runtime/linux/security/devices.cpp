@@ -42,7 +42,14 @@ std::string to_string(const DeviceRule& r) {
 void apply_devices_v1(const std::filesystem::path& devices_dir, const std::vector<DeviceRule>& allow) {
   // "a" denies every device; a v1 child starts with its parent's list.
   fs::write_file(devices_dir / "devices.deny", "a");
-  for (const auto& r : allow) fs::write_file(devices_dir / "devices.allow", to_string(r));
+  // One rule per write(2), all through one open file.
+  auto path = devices_dir / "devices.allow";
+  UniqueFd fd(check_sys(::open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", path));
+  for (const auto& r : allow) {
+    std::string rule = to_string(r);
+    if (::write(fd.get(), rule.data(), rule.size()) != static_cast<ssize_t>(rule.size()))
+      throw_sys("write", path);
+  }
 }
 
 // ---- cgroup v2: BPF_PROG_TYPE_CGROUP_DEVICE ---------------------------------
