@@ -174,8 +174,8 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
                            linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
                            cgroup::Manager* join) {
   // 1. The root filesystem needs neither our cgroup nor our network, so we
-  // build it while the parent sets those up: the two run on two CPUs at once.
-  // With --explain, after "go" as below, so the trace reads in order.
+  // build it while the parent sets those up (on two CPUs when the scheduler
+  // spreads us). With --explain, after "go" as below, so the trace reads in order.
   const bool overlap = !explain::on();
   std::vector<sock_filter> seccomp;
   if (overlap) {

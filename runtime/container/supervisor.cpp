@@ -288,7 +288,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   });
 
   // From the outside: cgroup, then network, then "go". Meanwhile the child
-  // prepares its files and mounts its root filesystem, on the other CPU.
+  // prepares its files and mounts its root filesystem.
   std::optional<net::Attachment> attachment;
   net::Network network(root / "network");
   ScopeGuard undo_network([&] {
