@@ -263,6 +263,9 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     explain::step("rmdir(2)", "rmdir " + cg->path());
     cg->destroy();
   }
+  // The shared minictr/ parents too, if this was the last container in them
+  // (`run --rm` leaves them for the next start; see remove_unused_parents).
+  cgroup::remove_unused_parents();
   if (store.config(id).network_mode == "bridge") net::Network(store.root() / "network").detach(id);
   explain::step("unlink/rmdir", "rm -rf " + store.dir(id).string() + "   # upper dir, logs, state");
   store.remove(id);

@@ -71,7 +71,8 @@ std::unique_ptr<Manager> make_manager(const std::string& id,
 
 // The shared minictr/ parent groups stay between containers (as Docker's
 // docker/ does): making and removing 8 of them on a v1 host was ~0.4 ms of
-// every start. `system prune` removes them when no container group is left.
+// every start. `rm` and `system prune` remove them when no container group
+// is left in them.
 void remove_unused_parents(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
 
 // Ids of the minictr/<id> groups that exist now (in any hierarchy), so stale
