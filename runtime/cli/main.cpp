@@ -99,5 +99,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());
     return mctr::kExitRuntimeError;
   }
-  return g.exit_code;
+  // Leave without destroying the CLI11 tree and the statics: nothing in them
+  // does more than free memory, which exit does faster (one start's ~3%).
+  std::cout.flush();
+  std::fflush(nullptr);
+  ::_exit(g.exit_code);
 }
