@@ -82,6 +82,7 @@ void add_start(CLI::App& app, Globals& g) {
         std::cout << ref << "\n";
         continue;
       }
+      container::wait_not_running(store, id, 10000);  // the last run's teardown
       int code = start_and_follow(g.root(), id, *attach, store.config(id).tty, false);
       if (*attach) {
         rc = code;

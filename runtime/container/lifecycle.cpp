@@ -214,8 +214,10 @@ bool wait_not_running(const Store& store, const std::string& id, int timeout_ms)
   for (;;) {
     State s = observed_state(store, id);
     bool supervisor_alive = linux_proc::alive(s.supervisor_pid, s.supervisor_start);
-    if (s.status != "running") return true;
-    if (!linux_proc::alive(s.pid, s.pid_start) && !supervisor_alive) return true;
+    // The supervisor reports the exit first and tears down (mounts, cgroup,
+    // network) after: wait for that too, so that a `start` or `rm` right
+    // after never meets the old container's pieces.
+    if (!supervisor_alive && (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))) return true;
     if (std::chrono::steady_clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

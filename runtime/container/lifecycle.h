@@ -50,7 +50,8 @@ void remove_container(const Store& store, const std::string& id, bool force);
 // supervisor is gone: processes, cgroup, network, directory. Returns false
 // (and does nothing) while its supervisor still runs: it is removing it.
 bool remove_unlisted(const Store& store, const std::string& id);
-// Wait until the container is no longer running (or timeout); true if stopped.
+// Wait until the container is no longer running and its supervisor has
+// finished tearing it down (or timeout); true if stopped.
 bool wait_not_running(const Store& store, const std::string& id, int timeout_ms);
 
 // Parse "SIGKILL", "KILL", "9" -> 9. Throws Error on an unknown name.

@@ -61,6 +61,16 @@ for _ in $(seq 50); do mctr ps | grep -c web >/dev/null || break; sleep 0.1; don
 mctr ps | grep -c web >/dev/null && fail "kill (SIGKILL) stops it"
 mctr inspect web | grep -c '"ExitCode": 137' >/dev/null || fail "killed: 137"
 
+echo "-- stop then start at once: the old run's teardown never touches the new run"
+for _ in 1 2 3 4 5; do
+  mctr start web >/dev/null
+  mctr stop -t 0 web >/dev/null
+done
+mctr start web >/dev/null
+sleep 0.3
+assert_eq "a,b" "$(mctr exec web cat /tmp/metrics.csv)" "running after stop/start in a row"
+mctr rm -f web >/dev/null
+
 echo "-- rm refuses a running container, rm -f kills it"
 mctr run -d --name sleeper --network none busybox sleep 1000 >/dev/null
 assert_eq 1 "$(run_rc mctr rm sleeper)" "rm of a running container"

@@ -170,7 +170,14 @@ void V2Manager::destroy() {
   if (!exists()) return;
   // cgroup.kill (Linux 5.14+) SIGKILLs the whole subtree at once, with no
   // race against fork; older kernels fall back to killing pid by pid.
-  if (std::filesystem::exists(dir_ / "cgroup.kill")) write_value(dir_ / "cgroup.kill", "1");
+  try {
+    if (std::filesystem::exists(dir_ / "cgroup.kill")) write_value(dir_ / "cgroup.kill", "1");
+  } catch (const SysError& e) {
+    // `rm -f` and the container's supervisor may both destroy the group:
+    // the other one was faster.
+    if (e.err() == ENOENT || e.err() == ENODEV) return;
+    throw;
+  }
   remove_group_tree(dir_);
 }
 
