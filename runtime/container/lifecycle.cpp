@@ -257,6 +257,8 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   }
   // Give a live supervisor the chance to record the exit and clean up.
   wait_not_running(store, id, 10000);
+  // A --rm container's own supervisor has removed it meanwhile: done.
+  if (!std::filesystem::exists(store.dir(id) / "config.json")) return;
   // Whatever a SIGKILLed supervisor left behind: processes in the cgroup,
   // the cgroup itself, the veth and rules. All idempotent.
   auto lock = store.lock(id);

@@ -76,6 +76,11 @@ mctr run -d --name sleeper --network none busybox sleep 1000 >/dev/null
 assert_eq 1 "$(run_rc mctr rm sleeper)" "rm of a running container"
 mctr rm -f sleeper >/dev/null
 mctr ps -a | grep -c sleeper >/dev/null && fail "rm -f removed it"
+# A running --rm container: its supervisor removes it; rm -f just succeeds.
+before=$(ls "$MINICTR_ROOT/containers")
+mctr run -d --rm --name rmsleeper --network none busybox sleep 1000 >/dev/null
+assert_eq "rmsleeper" "$(mctr rm -f rmsleeper)" "rm -f of a running --rm container"
+assert_eq "$before" "$(ls "$MINICTR_ROOT/containers")" "nothing left of the --rm container"
 
 echo "-- volumes persist after rm"
 mctr run --rm --network none -v vol1:/data busybox sh -c 'echo kept > /data/f'
