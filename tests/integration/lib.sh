@@ -16,11 +16,15 @@ BUSYBOX_TAR=$MINICTR_BUILD/images/busybox.tar
 # A private bridge, subnet and nftables table per test, so tests can run in
 # parallel (and next to a user's minictr0) without sharing addresses.
 # The number is reserved with a lock held for the whole test (fd 9), so two
-# tests never share one.
+# tests never share one. The cleanup deletes the lock file while it holds the
+# lock, so a test that locked the file just before it was deleted checks that
+# its path is still that file (same inode) and otherwise tries the next one.
 for ((_i = 0; _i < 200; _i++)); do
   _n=$(( ($$ + _i) % 200 + 20 ))
-  exec 9>"/tmp/minictr-test-net.$_n.lock"
-  flock -n 9 && break
+  _lock=/tmp/minictr-test-net.$_n.lock
+  exec 9>"$_lock"
+  flock -n 9 && [[ $(stat -c %i "$_lock" 2>/dev/null) == $(stat -L -c %i /proc/self/fd/9) ]] && break
+  exec 9>&-
 done
 export MINICTR_BRIDGE=mctrt$_n MINICTR_NFT_TABLE=minictr_t$_n MINICTR_SUBNET=10.199.$_n.0/24
 
@@ -64,6 +68,7 @@ _cleanup() {
     umount -l "$m" 2>/dev/null
   done
   rm -rf "$TEST_TMP"
+  rm -f "$_lock"  # still ours: fd 9 holds the lock until we exit
   exit "$rc"
 }
 trap _cleanup EXIT
