@@ -517,6 +517,15 @@ MCTR_AVX2 static inline void tile_q8_avx2(const BlockQ8* const* wr, const BlockQ
     _mm_storeu_ps(out + c * out_stride, hsum4x256(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
 }
 
+// One 4 x C tile: the C tokens from `t` on, through Tiles::run (the ISA-specific kernel).
+template <class Tiles, int C>
+static void run_tile(const BlockQ8* const* wr, const BlockQ8* xq, size_t xq_stride, int t, size_t nb,
+                     float* out, size_t out_stride) {
+  const BlockQ8* xt[C];
+  for (int c = 0; c < C; c++) xt[c] = xq + (t + c) * xq_stride;
+  Tiles::template run<C>(wr, xt, nb, out + t * out_stride, out_stride);
+}
+
 // The blocking shared by the Q8_0 batch kernels (AVX2 and VNNI): blocks of rows and tokens
 // that stay in L2, tiles of 4 rows x Tiles::kMax tokens (then the last 1-2 tokens), and the
 // rows left over (fewer than 4) one dot product at a time.
@@ -536,12 +545,11 @@ static void matmul_batch_q8_0_blocked(const void* w, size_t row_bytes, int n_row
       for (; r + 4 <= r1; r += 4) {
         const BlockQ8* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
         int t = t0;
-        for (; t + C <= t1; t += C)
-          Tiles::template run<C>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
+        for (; t + C <= t1; t += C) run_tile<Tiles, C>(wr, xq, xq_stride, t, nb, out + r, out_stride);
         if (t1 - t == 2)
-          Tiles::template run<2>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
+          run_tile<Tiles, 2>(wr, xq, xq_stride, t, nb, out + r, out_stride);
         else if (t1 - t == 1)
-          Tiles::template run<1>(wr, xq + t * xq_stride, xq_stride, nb, out + t * out_stride + r, out_stride);
+          run_tile<Tiles, 1>(wr, xq, xq_stride, t, nb, out + r, out_stride);
       }
       for (; r < r1; r++)
         for (int t = t0; t < t1; t++) out[t * out_stride + r] = dot_q8_0_avx2(row(r), xq + t * xq_stride, n);
@@ -551,10 +559,8 @@ static void matmul_batch_q8_0_blocked(const void* w, size_t row_bytes, int n_row
 struct Q8TilesAvx2 {
   static constexpr int kMax = 2;  // 4 x 2: maddubs needs more registers per product than vpdpbusd
   template <int C>
-  MCTR_AVX2 static void run(const BlockQ8* const* wr, const BlockQ8* x, size_t stride, size_t nb, float* out,
+  MCTR_AVX2 static void run(const BlockQ8* const* wr, const BlockQ8* const* xt, size_t nb, float* out,
                             size_t out_stride) {
-    const BlockQ8* xt[C];
-    for (int c = 0; c < C; c++) xt[c] = x + c * stride;
     tile_q8_avx2<C>(wr, xt, nb, out, out_stride);
   }
 };
@@ -604,10 +610,8 @@ MCTR_VNNI static inline void tile_q8_vnni(const BlockQ8* const* wr, const BlockQ
 struct Q8TilesVnni {
   static constexpr int kMax = 3;
   template <int C>
-  MCTR_VNNI static void run(const BlockQ8* const* wr, const BlockQ8* x, size_t stride, size_t nb, float* out,
+  MCTR_VNNI static void run(const BlockQ8* const* wr, const BlockQ8* const* xt, size_t nb, float* out,
                             size_t out_stride) {
-    const BlockQ8* xt[C];
-    for (int c = 0; c < C; c++) xt[c] = x + c * stride;
     tile_q8_vnni<C>(wr, xt, nb, out, out_stride);
   }
 };
