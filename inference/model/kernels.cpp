@@ -565,11 +565,6 @@ struct Q8TilesAvx2 {
   }
 };
 
-static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
-                                   size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
-  matmul_batch_q8_0_blocked<Q8TilesAvx2>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
-}
-
 // The same with AVX512-VNNI on 256-bit vectors (Zen 4, Ice Lake and later): vpdpbusd adds the
 // four u8 x s8 products of each 32-bit lane into it in one instruction, with no int16
 // saturation. The weights are made unsigned once per block (w + 128, an xor), and each
@@ -615,11 +610,6 @@ struct Q8TilesVnni {
     tile_q8_vnni<C>(wr, xt, nb, out, out_stride);
   }
 };
-
-static void matmul_batch_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
-                                   size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride) {
-  matmul_batch_q8_0_blocked<Q8TilesVnni>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
-}
 
 // ggml's AVX2 quantize_row_q8_0, but rounding half away from zero like the scalar roundf.
 MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_t n) {
@@ -716,7 +706,7 @@ Dispatch pick() {
             dot_rows2_f16_avx2,
             matmul_batch_f32_avx2,
             matmul_batch_f16_avx2,
-            vnni ? matmul_batch_q8_0_vnni : matmul_batch_q8_0_avx2,
+            vnni ? matmul_batch_q8_0_blocked<Q8TilesVnni> : matmul_batch_q8_0_blocked<Q8TilesAvx2>,
             quantize_row_q8_0_avx2,
             attend_avx2,
             {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2}};
