@@ -1,11 +1,14 @@
 #include "container/init.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
+#include <functional>
 
 #include "container/etc_files.h"
 #include "linux/loopback.h"
@@ -146,8 +149,8 @@ static void wait_for_go(linux_ns::SyncChannel& sync) {
 // pivoted yet): the overlay's dirs, /etc/hostname, hosts and resolv.conf
 // (for the bridge network the supervisor writes them once it knows our
 // address), and the seccomp program (read from the cache of compiled ones).
-static std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
-                                                   const std::filesystem::path& seccomp_cache) {
+std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
+                                            const std::filesystem::path& seccomp_cache) {
   const auto& dir = fs_spec.container_dir;
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 rootfs::merged_dir(dir).string() +
@@ -170,31 +173,18 @@ static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
   rootfs::mount_proc_dev_sys(fs_spec);
 }
 
-static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                           linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
-                           cgroup::Manager* join) {
-  // 1. The root filesystem needs neither our cgroup nor our network, so we
-  // build it while the parent sets those up (on two CPUs when the scheduler
-  // spreads us). With --explain, after "go" as below, so the trace reads in order.
-  const bool overlap = !explain::on();
-  std::vector<sock_filter> seccomp;
-  if (overlap) {
-    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
-    mount_root_filesystem(fs_spec);
-  }
-  // 2. Wait until the parent has made our cgroup and network.
-  wait_for_go(sync);
-  // We are still single-threaded, so we can join our v1 cgroups through
-  // `tasks`, which does not wait for an RCU grace period (see join_self).
+// Into our cgroup (unless born there): single-threaded, so we can join our
+// v1 cgroups through `tasks`, which does not wait for an RCU grace period
+// (see join_self). Then a new cgroup namespace makes that cgroup our "/".
+static void enter_cgroup(cgroup::Manager* join) {
   if (join) join->join_self();
-  // 3. Now that we are in our cgroup, a new cgroup namespace makes it our "/".
   explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
-  setup_stdio(stdio);
-  if (!overlap) {
-    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
-    mount_root_filesystem(fs_spec);
-  }
+}
+
+// From a mounted root filesystem to the user's command.
+[[noreturn]] static void finish_and_exec(const Config& cfg, const rootfs::Spec& fs_spec,
+                                         const std::vector<sock_filter>& seccomp) {
   // 4. The bind mounts (the supervisor has just rewritten /etc/hosts with our
   // address), then the switch of root.
   rootfs::mount_binds(fs_spec);
@@ -238,14 +228,36 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
               err == ENOENT ? kExitNotFound : kExitCannotInvoke);
 }
 
-void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                    linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
-                    cgroup::Manager* join) {
-  sync.become_child();
+static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                           linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
+                           cgroup::Manager* join) {
+  // 1. The root filesystem needs neither our cgroup nor our network, so we
+  // build it while the parent sets those up (on two CPUs when the scheduler
+  // spreads us). With --explain, after "go" as below, so the trace reads in order.
+  const bool overlap = !explain::on();
+  std::vector<sock_filter> seccomp;
+  if (overlap) {
+    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
+    mount_root_filesystem(fs_spec);
+  }
+  // 2. Wait until the parent has made our cgroup and network.
+  wait_for_go(sync);
+  // 3. Into the cgroup, and the standard streams.
+  enter_cgroup(join);
+  setup_stdio(stdio);
+  if (!overlap) {
+    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
+    mount_root_filesystem(fs_spec);
+  }
+  finish_and_exec(cfg, fs_spec, seccomp);
+}
+
+// Report a failed setup to the parent (it reads "CODE message") and exit.
+[[noreturn]] static void report_and_exit(int sync_fd, const std::function<void()>& setup) {
   int code = kExitRuntimeError;
   std::string msg;
   try {
-    setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join);
+    setup();
   } catch (const Error& e) {
     code = e.exit_code();
     msg = e.what();
@@ -253,10 +265,32 @@ void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitSt
     msg = e.what();
   }
   try {
-    sync.send_to_parent(std::to_string(code) + " " + msg);
+    linux_ns::SyncChannel::send(sync_fd, std::to_string(code) + " " + msg);
   } catch (...) {
   }
   ::_exit(code);
+}
+
+void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                    linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
+                    cgroup::Manager* join) {
+  sync.become_child();
+  report_and_exit(sync.child_fd(), [&] { setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join); });
+}
+
+void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
+                             int sync_fd, const std::vector<sock_filter>& seccomp, cgroup::Manager* join) {
+  report_and_exit(sync_fd, [&] {
+    // Our mount namespace, for the parent to hold (see supervise): by the
+    // time it runs again we have exec'd, and the command may be gone.
+    UniqueFd mount_ns(
+        check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
+    linux_ns::SyncChannel::send_with_fd(sync_fd, "mntns", mount_ns.get());
+    mount_root_filesystem(fs_spec);
+    enter_cgroup(join);
+    setup_stdio(stdio);
+    finish_and_exec(cfg, fs_spec, seccomp);
+  });
 }
 
 }  // namespace mctr::container

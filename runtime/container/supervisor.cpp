@@ -241,10 +241,20 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     cg->apply(cfg.resources);
     apply_device_allow_list(*cg, cfg.security.privileged);
   };
-  // v2: the group must exist before the clone, for the child to be born in
-  // it. v1: it is made after the clone, while the child builds its rootfs.
+  // How the child starts:
+  //  - v2: born in its cgroup (clone3 CLONE_INTO_CGROUP), so the group must
+  //    exist before the clone; the child builds its rootfs while we wire up
+  //    its network.
+  //  - v1 with a bridge: cloned first; it builds its rootfs while we make
+  //    its cgroup and network, then it joins the cgroup itself.
+  //  - v1 without a bridge, nothing for us to do after the clone: cgroup,
+  //    host files and seccomp program first, then a child that shares our
+  //    memory until it execs (clone_sharing_memory: cheaper than a fork).
   const bool clone_into_cgroup = cg->can_clone_into();
-  if (clone_into_cgroup) make_cgroup();
+  const bool share_memory =
+      !clone_into_cgroup && cfg.network_mode != "bridge" && !explain::on() && linux_ns::can_share_memory();
+  const bool cgroup_first = clone_into_cgroup || share_memory;
+  if (cgroup_first) make_cgroup();
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
@@ -262,24 +272,40 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
 
   linux_ns::SyncChannel sync;
-  // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
-  // moves itself there first thing (or we move it, with --explain).
-  UniqueFd cgroup_fd(clone_into_cgroup ? cg->open_for_clone() : -1);
+  const int clone_flags = linux_ns::container_clone_flags(new_netns);
+  pid_t pid = 0;
   bool born_in_cgroup = false;
-  pid_t pid =
-      linux_ns::clone_process(linux_ns::container_clone_flags(new_netns), cgroup_fd.get(), &born_in_cgroup);
-  if (pid == 0) {
-    ::close(status_fd);
-    container_init(cfg, spec, stdio, sync, StorePaths{root}.seccomp_cache(),
-                   (born_in_cgroup || explain::on()) ? nullptr : cg.get());  // never returns
+  UniqueFd mount_ns;
+  // The child's first word when it shares our memory: an error, or nullopt
+  // (it exec'd). Read once we run again, which is after its exec or exit.
+  std::optional<std::string> shared_child_error;
+  if (share_memory) {
+    std::vector<sock_filter> seccomp = prepare_host_files(cfg, spec, StorePaths{root}.seccomp_cache());
+    const int child_end = sync.child_fd();
+    pid = linux_ns::clone_sharing_memory(clone_flags, [&] {
+      ::close(status_fd);  // our copy stays open: the child has its own fd table
+      container_init_prepared(cfg, spec, stdio, child_end, seccomp, cg.get());  // never returns
+    });
+    sync.become_parent();
+    shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
+    if (shared_child_error && mount_ns) shared_child_error = sync.recv_from_child();
+  } else {
+    // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
+    // moves itself there first thing (or we move it, with --explain).
+    UniqueFd cgroup_fd(clone_into_cgroup ? cg->open_for_clone() : -1);
+    pid = linux_ns::clone_process(clone_flags, cgroup_fd.get(), &born_in_cgroup);
+    if (pid == 0) {
+      ::close(status_fd);
+      container_init(cfg, spec, stdio, sync, StorePaths{root}.seccomp_cache(),
+                     (born_in_cgroup || explain::on()) ? nullptr : cg.get());  // never returns
+    }
+    sync.become_parent();
+    // Hold the child's mount namespace: when the container's init exits, the
+    // kernel then only drops a reference, instead of unmounting the overlay,
+    // /proc, /dev... (two RCU grace periods, ~0.6 ms) before it tells us. The
+    // namespace goes when we close this, after the exit is reported.
+    mount_ns.reset(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   }
-  cgroup_fd.reset();
-  sync.become_parent();
-  // Hold the child's mount namespace: when the container's init exits, the
-  // kernel then only drops a reference, instead of unmounting the overlay,
-  // /proc, /dev... (two RCU grace periods, ~0.6 ms) before it tells us. The
-  // namespace goes when we close this, after the exit is reported.
-  UniqueFd mount_ns(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   pipes.out_w.reset();
   pipes.err_w.reset();
   ScopeGuard kill_child([&] {
@@ -295,7 +321,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (attachment) network.detach(id);
   });
   auto prepare_from_outside = [&] {
-    if (!clone_into_cgroup) make_cgroup();
+    if (!cgroup_first) make_cgroup();
     if (explain::on() && !born_in_cgroup) cg->add_pid(pid);  // else the child joins itself (container_init)
     if (cfg.network_mode == "bridge") {
       attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
@@ -320,28 +346,34 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       s.network = attachment;
     });
   };
-  bool child_failed_early = false;
-  try {
-    prepare_from_outside();
-  } catch (const std::exception&) {
-    // The child builds its root filesystem meanwhile; if that failed, it has
-    // exited and its error (queued before it exited) is the one to report,
-    // not ours about a process that is gone.
-    if (!sync.child_spoke(100)) throw;
-    child_failed_early = true;
-  }
-  if (!child_failed_early) {
-    explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
-    try {
-      sync.send_to_child("go");
-    } catch (const SysError&) {
-      // EPIPE: the child failed while building its root filesystem; its
-      // error is queued below.
-    }
-  }
-
   // The child either execs (its end of the socket closes: EOF) or reports an error.
-  if (auto err = sync.recv_from_child()) {
+  std::optional<std::string> err;
+  if (share_memory) {
+    err = shared_child_error;
+    if (!err) prepare_from_outside();  // only the state is left to write
+  } else {
+    bool child_failed_early = false;
+    try {
+      prepare_from_outside();
+    } catch (const std::exception&) {
+      // The child builds its root filesystem meanwhile; if that failed, it has
+      // exited and its error (queued before it exited) is the one to report,
+      // not ours about a process that is gone.
+      if (!sync.child_spoke(100)) throw;
+      child_failed_early = true;
+    }
+    if (!child_failed_early) {
+      explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
+      try {
+        sync.send_to_child("go");
+      } catch (const SysError&) {
+        // EPIPE: the child failed while building its root filesystem; its
+        // error is queued below.
+      }
+    }
+    err = sync.recv_from_child();
+  }
+  if (err) {
     int code = std::atoi(err->c_str());
     std::string msg = err->substr(std::min(err->size(), err->find(' ') + 1));
     kill_child.dismiss();

@@ -4,9 +4,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "util/error.h"
 #include "util/explain.h"
@@ -61,6 +64,63 @@ pid_t clone_process(int flags, int cgroup_fd, bool* joined) {
   return static_cast<pid_t>(pid);
 }
 
+namespace {
+
+// The stack of a clone_sharing_memory child: 1 MiB of address space, of
+// which only the pages it touches get memory, and a guard page below that
+// turns an overflow into a crash instead of a write into our memory.
+class ChildStack {
+ public:
+  static constexpr size_t kSize = 1 << 20;
+  ChildStack() {
+    void* p = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) throw_sys("mmap", "child stack");
+    base_ = static_cast<char*>(p);
+    if (::mprotect(base_, 4096, PROT_NONE) < 0) {
+      ::munmap(base_, kSize);
+      throw_sys("mprotect", "child stack guard");
+    }
+  }
+  ~ChildStack() { ::munmap(base_, kSize); }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  void* top() const { return base_ + kSize; }  // stacks grow down
+
+ private:
+  char* base_ = nullptr;
+};
+
+int run_child(void* child) {
+  (*static_cast<const std::function<void()>*>(child))();
+  ::_exit(kExitRuntimeError);  // not reached: the child execs or _exits
+}
+
+}  // namespace
+
+pid_t clone_sharing_memory(int flags, const std::function<void()>& child) {
+  ChildStack stack;
+  // glibc's clone(): the child starts in run_child on the new stack. We
+  // return only once it has exec'd or exited, so the stack can go then.
+  int pid = ::clone(run_child, stack.top(), flags | CLONE_VM | CLONE_VFORK | SIGCHLD,
+                    const_cast<std::function<void()>*>(&child));
+  if (pid < 0) throw_sys("clone(CLONE_VM|CLONE_VFORK)");
+  return pid;
+}
+
+bool can_share_memory() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
 SyncChannel::SyncChannel() {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
@@ -79,13 +139,48 @@ bool SyncChannel::child_spoke(int timeout_ms) const {
   return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-std::optional<std::string> SyncChannel::recv(int fd) {
+void SyncChannel::send_with_fd(int sock, const std::string& msg, int fd) {
+  iovec iov{const_cast<char*>(msg.data()), msg.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;  // the kernel installs a copy of fd in the receiver
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  while (::sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) throw_sys("sendmsg", "sync socket");
+}
+
+std::optional<std::string> SyncChannel::recv_from_child(UniqueFd& fd) { return recv(parent_.get(), &fd); }
+
+std::optional<std::string> SyncChannel::recv(int fd, UniqueFd* passed) {
   char buf[4096];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    iovec iov{buf, sizeof buf};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_sys("recv", "sync socket");
-    if (n == 0) return std::nullopt;
+    if (n < 0) throw_sys("recvmsg", "sync socket");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int received;
+      std::memcpy(&received, CMSG_DATA(c), sizeof received);
+      if (passed)
+        passed->reset(received);
+      else
+        ::close(received);
+    }
+    if (n == 0) return std::nullopt;  // EOF: the child exec'd or exited
     return std::string(buf, static_cast<size_t>(n));
   }
 }

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,19 @@ int container_clone_flags(bool new_netns);
 // afterwards) and sets *joined; an older kernel gets a plain clone.
 pid_t clone_process(int flags, int cgroup_fd = -1, bool* joined = nullptr);
 
+// clone(2) like vfork(2), as posix_spawn does: the child shares our memory
+// (CLONE_VM) and runs `child` on a stack of its own, while we are suspended
+// (CLONE_VFORK) until it execs or exits. So no copy of our page tables, no
+// copy-on-write fault for each page the child writes and no fault again for
+// each code page it runs (a forked child's page tables start without them).
+// Until it execs, the child writes into our memory but has its own file
+// descriptors, so it must leave alone every object we use afterwards, and
+// never return: `child` ends in execve() or _exit().
+// Returns the child's pid; `child` has exec'd or exited by then.
+pid_t clone_sharing_memory(int flags, const std::function<void()>& child);
+// False in ASan builds: the sanitizer does not know the child's stack.
+bool can_share_memory();
+
 // A SOCK_SEQPACKET socketpair: each send() is one message, and when the child
 // execs, its CLOEXEC end closes, which the parent reads as "exec succeeded".
 class SyncChannel {
@@ -38,12 +52,16 @@ class SyncChannel {
   std::optional<std::string> recv_from_child() { return recv(parent_.get()); }
   std::optional<std::string> recv_from_parent() { return recv(child_.get()); }
   int child_fd() const { return child_.get(); }
+  // A message with a copy of one of our fds attached (SCM_RIGHTS).
+  static void send_with_fd(int sock, const std::string& msg, int fd);
+  // The child's next message and the fd that came with it, if any.
+  std::optional<std::string> recv_from_child(UniqueFd& fd);
+  static void send(int fd, const std::string& msg);
   // Parent side: the child wrote something (or closed its end) within timeout_ms.
   bool child_spoke(int timeout_ms) const;
 
  private:
-  static void send(int fd, const std::string& msg);
-  static std::optional<std::string> recv(int fd);
+  static std::optional<std::string> recv(int fd, UniqueFd* passed = nullptr);
   UniqueFd parent_, child_;
 };
 

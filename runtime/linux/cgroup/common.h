@@ -37,6 +37,12 @@ void remove_group_tree(const path& dir);
 // starts with none, and the kernel refuses to add tasks (ENOSPC) until set.
 void v1_init_cpuset(const path& dir);
 
+// The CFS quota for --cpus over a period in microseconds (--cpus 1.5, period
+// 100000 -> 150000), rounded to the nearest microsecond. cpus must be > 0.
+inline uint64_t cfs_quota_us(double cpus, uint64_t period_us) {
+  return static_cast<uint64_t>(cpus * static_cast<double>(period_us) + 0.5);
+}
+
 // Names of the direct subdirectories of dir (the container groups under minictr/).
 std::vector<std::string> child_dirs(const path& dir);
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <thread>
 
 #include "linux/cgroup/common.h"
@@ -138,8 +137,7 @@ void V1Manager::apply(const Resources& r) {
     // --cpus 0.5 = 50ms of CPU time every 100ms period; -1 = no quota.
     constexpr uint64_t period = 100000;
     write_value(cpu / "cpu.cfs_period_us", std::to_string(period));
-    write_value(cpu / "cpu.cfs_quota_us",
-                *r.cpus > 0 ? std::to_string(std::llround(*r.cpus * period)) : "-1");
+    write_value(cpu / "cpu.cfs_quota_us", *r.cpus > 0 ? std::to_string(cfs_quota_us(*r.cpus, period)) : "-1");
   }
   if (r.cpu_shares && *r.cpu_shares > 0) write_value(cpu / "cpu.shares", std::to_string(*r.cpu_shares));
   if (r.cpuset_cpus) write_value(dir("cpuset") / "cpuset.cpus", *r.cpuset_cpus);

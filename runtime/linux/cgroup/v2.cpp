@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -117,7 +116,7 @@ void V2Manager::apply(const Resources& r) {
   if (r.cpus) {
     // --cpus 0.5 = 50ms of CPU time every 100ms period.
     constexpr uint64_t period = 100000;
-    std::string quota = *r.cpus > 0 ? std::to_string(std::llround(*r.cpus * period)) : "max";
+    std::string quota = *r.cpus > 0 ? std::to_string(cfs_quota_us(*r.cpus, period)) : "max";
     write_value(dir_ / "cpu.max", quota + " " + std::to_string(period));
   }
   if (r.cpu_shares && *r.cpu_shares > 0)

@@ -1,19 +1,36 @@
+// rtnetlink by hand: what `ip link`, `ip addr` and `ip route` do.
+//
+// A request is one message in a byte buffer:
+//
+//   struct nlmsghdr   length, type (RTM_NEWLINK...), flags, sequence number
+//   fixed header      struct ifinfomsg (links), ifaddrmsg (addresses) or rtmsg (routes)
+//   attributes        struct rtattr {length, type} + payload, each padded to 4 bytes;
+//                     an attribute may hold more attributes ("nested")
+//
+// It goes to the kernel with sendto() on a NETLINK_ROUTE socket. The kernel
+// answers with messages of the same layout, carrying the request's sequence
+// number: for a request with NLM_F_ACK, an NLMSG_ERROR message whose error is
+// 0 (the ACK) or -errno; for a dump (NLM_F_DUMP), one message per object,
+// several per recv(), then NLMSG_DONE.
 #include "linux/net/netlink.h"
 
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <net/if.h>
-#include <netlink/addr.h>
-#include <netlink/cache.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
-#include <netlink/route/link/veth.h>
-#include <netlink/route/route.h>
-#include <netlink/socket.h>
+#include <sys/socket.h>
 
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
-#include <memory>
+#include <functional>
+#include <map>
+#include <optional>
 
 #include "util/error.h"
 
@@ -21,314 +38,565 @@ namespace mctr::net {
 
 namespace {
 
-// Owners for libnl objects (reference counted inside libnl; *_put drops ours).
-struct LinkPut {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-struct AddrPut {
-  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
-};
-struct RoutePut {
-  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-struct NlAddrPut {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-struct CacheFree {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
-using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
-using RoutePtr = std::unique_ptr<rtnl_route, RoutePut>;
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
-using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
+// ---------------------------------------------------------------------------
+// Building a request
 
-NlAddrPtr ipv4_addr(uint32_t addr, int prefix_len) {
-  uint32_t be = htonl(addr);
-  NlAddrPtr a(nl_addr_build(AF_INET, &be, sizeof be));
-  if (!a) throw Error("nl_addr_build: out of memory");
-  nl_addr_set_prefixlen(a.get(), prefix_len);
-  return a;
+class Message {
+ public:
+  // nlmsghdr + the fixed header of this message type.
+  template <typename FixedHeader>
+  Message(uint16_t type, uint16_t flags, const FixedHeader& fixed) {
+    nlmsghdr h{};
+    h.nlmsg_type = type;
+    h.nlmsg_flags = NLM_F_REQUEST | flags;
+    append(&h, sizeof h);
+    append(&fixed, sizeof fixed);
+  }
+
+  void add_flags(uint16_t flags) { header().nlmsg_flags |= flags; }
+
+  // One attribute: rtattr + payload.
+  void put(uint16_t type, const void* data, size_t len) {
+    rtattr a{};
+    a.rta_type = type;
+    a.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+    append(&a, sizeof a);
+    append(data, len);
+  }
+  void put_u32(uint16_t type, uint32_t value) { put(type, &value, sizeof value); }
+  void put_string(uint16_t type, const std::string& s) {
+    put(type, s.c_str(), s.size() + 1);
+  }  // with the NUL
+
+  // An attribute holding whatever fill() adds: its length is known after.
+  template <typename F>
+  void nested(uint16_t type, F fill) {
+    const size_t start = buf_.size();
+    put(type, nullptr, 0);
+    fill();
+    const auto len = static_cast<uint16_t>(buf_.size() - start);
+    std::memcpy(buf_.data() + start + offsetof(rtattr, rta_len), &len, sizeof len);
+  }
+
+  // A struct inside the payload (the veth peer's own ifinfomsg).
+  template <typename T>
+  void append_struct(const T& s) {
+    append(&s, sizeof s);
+  }
+
+  // Stamp the final length and the sequence number; the bytes to send.
+  const char* finish(uint32_t seq) {
+    header().nlmsg_len = static_cast<uint32_t>(buf_.size());
+    header().nlmsg_seq = seq;
+    header().nlmsg_pid = 0;  // the kernel fills in our port id
+    return buf_.data();
+  }
+  size_t size() const { return buf_.size(); }
+
+ private:
+  nlmsghdr& header() { return *reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  void append(const void* data, size_t len) {
+    const char* p = static_cast<const char*>(data);
+    buf_.insert(buf_.end(), p, p + len);
+    buf_.resize(NLMSG_ALIGN(buf_.size()));  // zero padding to 4 bytes
+  }
+
+  std::vector<char> buf_;
+};
+
+// ---------------------------------------------------------------------------
+// Reading answers
+
+// The fixed header of a received message, or nullptr if it is too short.
+template <typename T>
+const T* fixed_header(const nlmsghdr& h) {
+  if (h.nlmsg_len < NLMSG_LENGTH(sizeof(T))) return nullptr;
+  return static_cast<const T*>(NLMSG_DATA(&h));
 }
 
-NlAddrPtr ipv6_addr(const Ipv6& addr, int prefix_len) {
-  NlAddrPtr a(nl_addr_build(AF_INET6, addr.data(), addr.size()));
-  if (!a) throw Error("nl_addr_build: out of memory");
-  nl_addr_set_prefixlen(a.get(), prefix_len);
-  return a;
+// The attributes of a message (after its fixed header) or of a nested
+// attribute, by type.
+class Attrs {
+ public:
+  Attrs(const nlmsghdr& h, size_t fixed_size) {
+    if (h.nlmsg_len >= NLMSG_LENGTH(fixed_size))
+      parse(static_cast<const char*>(NLMSG_DATA(&h)) + NLMSG_ALIGN(fixed_size),
+            h.nlmsg_len - NLMSG_LENGTH(fixed_size));
+  }
+  Attrs(const void* data, size_t len) { parse(data, len); }
+
+  const rtattr* get(uint16_t type) const {
+    auto it = by_type_.find(type);
+    return it == by_type_.end() ? nullptr : it->second;
+  }
+  // The payload, if the attribute is there with exactly `len` bytes.
+  const void* bytes(uint16_t type, size_t len) const {
+    const rtattr* a = get(type);
+    return a && RTA_PAYLOAD(a) == len ? RTA_DATA(a) : nullptr;
+  }
+  std::optional<uint32_t> u32(uint16_t type) const {
+    const void* p = bytes(type, sizeof(uint32_t));
+    if (!p) return std::nullopt;
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  std::optional<std::string> string(uint16_t type) const {
+    const rtattr* a = get(type);
+    if (!a) return std::nullopt;
+    const char* s = static_cast<const char*>(RTA_DATA(a));
+    return std::string(s, strnlen(s, RTA_PAYLOAD(a)));
+  }
+
+ private:
+  void parse(const void* data, size_t len) {
+    int left = static_cast<int>(len);
+    for (auto* a = static_cast<const rtattr*>(data); RTA_OK(a, left); a = RTA_NEXT(a, left))
+      by_type_[a->rta_type & NLA_TYPE_MASK] = a;  // newer kernels flag nested ones with NLA_F_NESTED
+  }
+
+  std::map<uint16_t, const rtattr*> by_type_;
+};
+
+// ---------------------------------------------------------------------------
+// Talking to the kernel
+
+constexpr size_t kReceiveBuffer = 32 * 1024;  // the most the kernel puts in one dump recv()
+
+uint32_t send_message(NlSocket& sk, Message& msg) {
+  const uint32_t seq = sk.next_seq();
+  const char* bytes = msg.finish(seq);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;  // nl_pid 0: the kernel
+  ssize_t n;
+  do n = ::sendto(sk.fd(), bytes, msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) throw_sys("sendto", "NETLINK_ROUTE");
+  return seq;
 }
 
-NlAddrPtr mac_addr(const std::string& mac) {
-  nl_addr* a = nullptr;
-  int err = nl_addr_parse(mac.c_str(), AF_LLC, &a);
-  if (err < 0) throw_nl("nl_addr_parse", mac, err);
-  return NlAddrPtr(a);
+// Hand the kernel's answers to request `seq` to on_message() until it
+// returns true (that was the last one). Answers to other requests (left
+// over after an error) are skipped.
+void read_answers(NlSocket& sk, uint32_t seq, const std::function<bool(const nlmsghdr&)>& on_message) {
+  std::vector<char> buf(kReceiveBuffer);
+  for (;;) {
+    iovec iov{buf.data(), buf.size()};
+    sockaddr_nl from{};
+    msghdr mh{};
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof from;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t n = ::recvmsg(sk.fd(), &mh, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_sys("recvmsg", "NETLINK_ROUTE");
+    if (mh.msg_flags & MSG_TRUNC)
+      throw Error("recvmsg(NETLINK_ROUTE): answer larger than " + std::to_string(kReceiveBuffer) + " bytes");
+    if (from.nl_pid != 0) continue;  // not from the kernel
+
+    int left = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+      if (h->nlmsg_seq == seq && on_message(*h)) return;
+  }
 }
 
-LinkPtr get_link(NlSocket& sk, const std::string& name) {
-  rtnl_link* link = nullptr;
-  int err = rtnl_link_get_kernel(sk.get(), 0, name.c_str(), &link);
-  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return nullptr;
-  if (err < 0) throw_nl("rtnl_link_get_kernel", name, err);
-  return LinkPtr(link);
+// The errno of an NLMSG_ERROR message: 0 for an ACK.
+int error_of(const nlmsghdr& h) {
+  const auto* e = fixed_header<nlmsgerr>(h);
+  return e ? -e->error : EPROTO;
+}
+
+// Send a request and wait for its ACK. Returns 0 or the kernel's errno, for
+// the caller to decide which errors mean "already done". Answers before the
+// ACK (the RTM_NEWLINK describing a link, for RTM_GETLINK) go to on_answer.
+int request(NlSocket& sk, Message& msg, const std::function<void(const nlmsghdr&)>& on_answer = nullptr) {
+  // Without NLM_F_ACK a request that works gets no answer at all.
+  msg.add_flags(NLM_F_ACK);
+  const uint32_t seq = send_message(sk, msg);
+  int err = 0;
+  read_answers(sk, seq, [&](const nlmsghdr& h) {
+    if (h.nlmsg_type == NLMSG_ERROR) {
+      err = error_of(h);
+      return true;
+    }
+    if (on_answer) on_answer(h);
+    return false;
+  });
+  return err;
+}
+
+// Send a dump request (`request_name` for errors) and collect parse() of
+// each answer, skipping those it returns nullopt for.
+template <typename T>
+std::vector<T> dump(NlSocket& sk, Message& msg, const char* request_name,
+                    const std::function<std::optional<T>(const nlmsghdr&)>& parse) {
+  msg.add_flags(NLM_F_DUMP);
+  for (;;) {
+    std::vector<T> out;
+    bool interrupted = false;
+    const uint32_t seq = send_message(sk, msg);
+    read_answers(sk, seq, [&](const nlmsghdr& h) {
+      // The table changed while the kernel was walking it: start again.
+      if (h.nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+      if (h.nlmsg_type == NLMSG_ERROR) throw SysError(request_name, "dump", error_of(h));
+      if (h.nlmsg_type == NLMSG_DONE) {
+        // NLMSG_DONE carries an int: negative if the dump failed half-way.
+        const auto* status = fixed_header<int>(h);
+        if (status && *status < 0) throw SysError(request_name, "dump", -*status);
+        return true;
+      }
+      if (auto v = parse(h)) out.push_back(std::move(*v));
+      return false;
+    });
+    if (!interrupted) return out;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Links
+
+using Mac = std::array<uint8_t, 6>;
+
+Mac parse_mac(const std::string& text) {
+  Mac mac{};
+  int end = 0;
+  if (std::sscanf(text.c_str(), "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0], &mac[1], &mac[2], &mac[3],
+                  &mac[4], &mac[5], &end) != 6 ||
+      static_cast<size_t>(end) != text.size())
+    throw Error("invalid MAC address '" + text + "'");
+  return mac;
+}
+
+// "02:42:0a:58:00:02"; "" for a link without a hardware address.
+std::string format_mac(const rtattr* a) {
+  std::string out;
+  if (!a) return out;
+  const auto* b = static_cast<const uint8_t*>(RTA_DATA(a));
+  for (size_t i = 0; i < RTA_PAYLOAD(a); ++i) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, i ? ":%02x" : "%02x", b[i]);
+    out += hex;
+  }
+  return out;
+}
+
+struct Link {
+  int index = 0;
+  std::string mac;
+};
+
+// "ip link show NAME": RTM_GETLINK by name. nullopt if there is no such link.
+std::optional<Link> get_link(NlSocket& sk, const std::string& name) {
+  Message msg(RTM_GETLINK, 0, ifinfomsg{});
+  msg.put_string(IFLA_IFNAME, name);
+  std::optional<Link> link;
+  int err = request(sk, msg, [&](const nlmsghdr& h) {
+    const auto* ifi = fixed_header<ifinfomsg>(h);
+    if (h.nlmsg_type != RTM_NEWLINK || !ifi) return;
+    link = Link{ifi->ifi_index, format_mac(Attrs(h, sizeof *ifi).get(IFLA_ADDRESS))};
+  });
+  if (err == ENODEV) return std::nullopt;
+  if (err) throw SysError("RTM_GETLINK", name, err);
+  return link;
+}
+
+// "ip link set NAME up|down". ifi_change says which flags to change,
+// ifi_flags their new values. Returns 0 or the errno.
+int set_up_flag(NlSocket& sk, const std::string& name, bool up) {
+  ifinfomsg ifi{};
+  ifi.ifi_change = IFF_UP;
+  ifi.ifi_flags = up ? IFF_UP : 0;
+  Message msg(RTM_SETLINK, 0, ifi);
+  msg.put_string(IFLA_IFNAME, name);  // ifi_index 0: the kernel looks the link up by name
+  return request(sk, msg);
 }
 
 }  // namespace
 
-void throw_nl(const std::string& call, const std::string& what, int nl_err) {
-  std::string msg = call;
-  if (!what.empty()) msg += "(" + what + ")";
-  throw Error(msg + ": " + nl_geterror(nl_err));
-}
-
-NlSocket::NlSocket() : sk_(nl_socket_alloc()) {
-  if (!sk_) throw Error("nl_socket_alloc: out of memory");
-  int err = nl_connect(sk_, NETLINK_ROUTE);
-  if (err < 0) {
-    nl_socket_free(sk_);
-    throw_nl("nl_connect", "NETLINK_ROUTE", err);
-  }
-}
-
-NlSocket::~NlSocket() { nl_socket_free(sk_); }  // also closes the socket
+NlSocket::NlSocket()
+    : fd_(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "socket",
+                    "NETLINK_ROUTE")) {}
 
 int link_index(NlSocket& sk, const std::string& name) {
-  LinkPtr link = get_link(sk, name);
-  return link ? rtnl_link_get_ifindex(link.get()) : 0;
+  std::optional<Link> link = get_link(sk, name);
+  return link ? link->index : 0;
 }
 
 std::vector<std::string> link_names(NlSocket& sk) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_link_alloc_cache(sk.get(), AF_UNSPEC, &raw);
-  if (err < 0) throw_nl("rtnl_link_alloc_cache", "", err);
-  CachePtr cache(raw);
-  std::vector<std::string> names;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
-    names.emplace_back(rtnl_link_get_name(reinterpret_cast<rtnl_link*>(o)));
-  return names;
+  Message msg(RTM_GETLINK, 0, ifinfomsg{});  // AF_UNSPEC: every link
+  return dump<std::string>(sk, msg, "RTM_GETLINK", [](const nlmsghdr& h) -> std::optional<std::string> {
+    if (h.nlmsg_type != RTM_NEWLINK) return std::nullopt;
+    return Attrs(h, sizeof(ifinfomsg)).string(IFLA_IFNAME);
+  });
 }
 
 bool link_delete(NlSocket& sk, const std::string& name) {
-  LinkPtr link = get_link(sk, name);
-  if (!link) return false;
-  int err = rtnl_link_delete(sk.get(), link.get());
-  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;  // raced with its peer's netns dying
-  if (err < 0) throw_nl("rtnl_link_delete", name, err);
+  Message msg(RTM_DELLINK, 0, ifinfomsg{});
+  msg.put_string(IFLA_IFNAME, name);
+  int err = request(sk, msg);
+  if (err == ENODEV) return false;  // also when it went with its veth peer's netns meanwhile
+  if (err) throw SysError("RTM_DELLINK", name, err);
   return true;
 }
 
 void link_set_up(NlSocket& sk, const std::string& name) {
-  LinkPtr link = get_link(sk, name);
-  if (!link) throw Error("interface " + name + " not found");
-  LinkPtr change(rtnl_link_alloc());
-  rtnl_link_set_flags(change.get(), IFF_UP);
-  int err = rtnl_link_change(sk.get(), link.get(), change.get(), 0);
-  if (err < 0) throw_nl("rtnl_link_change(up)", name, err);
+  int err = set_up_flag(sk, name, true);
+  if (err == ENODEV) throw Error("interface " + name + " not found");
+  if (err) throw SysError("RTM_SETLINK", name + " up", err);
 }
 
 bool link_set_down(NlSocket& sk, const std::string& name) {
-  LinkPtr link = get_link(sk, name);
-  if (!link) return false;
-  LinkPtr change(rtnl_link_alloc());
-  rtnl_link_unset_flags(change.get(), IFF_UP);
-  int err = rtnl_link_change(sk.get(), link.get(), change.get(), 0);
-  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;
-  if (err < 0) throw_nl("rtnl_link_change(down)", name, err);
+  int err = set_up_flag(sk, name, false);
+  if (err == ENODEV) return false;
+  if (err) throw SysError("RTM_SETLINK", name + " down", err);
   return true;
 }
 
 std::string link_mac(NlSocket& sk, const std::string& name) {
-  LinkPtr link = get_link(sk, name);
+  std::optional<Link> link = get_link(sk, name);
   if (!link) throw Error("interface " + name + " not found");
-  char buf[64];
-  return nl_addr2str(rtnl_link_get_addr(link.get()), buf, sizeof buf);
+  return link->mac;
 }
 
 bool bridge_create(NlSocket& sk, const std::string& name, const std::string& mac) {
-  LinkPtr br(rtnl_link_bridge_alloc());
-  if (!br) throw Error("rtnl_link_bridge_alloc: out of memory");
-  rtnl_link_set_name(br.get(), name.c_str());
+  const Mac lladdr = parse_mac(mac);
+  ifinfomsg ifi{};
+  ifi.ifi_change = IFF_UP;  // created UP
+  ifi.ifi_flags = IFF_UP;
+  // NLM_F_EXCL: fail with EEXIST rather than modify an existing link.
+  Message msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi);
+  msg.put_string(IFLA_IFNAME, name);
   // A bridge without a fixed address takes the lowest MAC of its ports, so
   // the gateway's MAC would change under the containers' ARP caches.
-  NlAddrPtr lladdr = mac_addr(mac);
-  rtnl_link_set_addr(br.get(), lladdr.get());
-  rtnl_link_set_flags(br.get(), IFF_UP);
-  int err = rtnl_link_add(sk.get(), br.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err == -NLE_EXIST) return false;
-  if (err < 0) throw_nl("rtnl_link_add(bridge)", name, err);
+  msg.put(IFLA_ADDRESS, lladdr.data(), lladdr.size());
+  msg.nested(IFLA_LINKINFO, [&] { msg.put_string(IFLA_INFO_KIND, "bridge"); });
+  int err = request(sk, msg);
+  if (err == EEXIST) return false;
+  if (err) throw SysError("RTM_NEWLINK", name, err);
   return true;
 }
 
 void veth_create(NlSocket& sk, const std::string& host_name, int bridge_index, const std::string& peer_name,
                  const std::string& peer_mac, pid_t netns_pid) {
-  LinkPtr veth(rtnl_link_veth_alloc());
-  if (!veth) throw Error("rtnl_link_veth_alloc: out of memory");
-  rtnl_link_set_name(veth.get(), host_name.c_str());
-  rtnl_link_set_master(veth.get(), bridge_index);
-  rtnl_link_set_flags(veth.get(), IFF_UP);
-
-  // The peer is owned by `veth` (freed with it); get_peer adds a reference.
-  LinkPtr peer(rtnl_link_veth_get_peer(veth.get()));
-  rtnl_link_set_name(peer.get(), peer_name.c_str());
-  NlAddrPtr lladdr = mac_addr(peer_mac);
-  rtnl_link_set_addr(peer.get(), lladdr.get());
-  // IFLA_NET_NS_PID on the peer: the kernel creates it directly inside the
-  // container's network namespace, so "eth0" never clashes with the host's.
-  rtnl_link_set_ns_pid(peer.get(), netns_pid);
-
-  int err = rtnl_link_add(sk.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0) throw_nl("rtnl_link_add(veth)", host_name + " <-> " + peer_name, err);
+  const Mac lladdr = parse_mac(peer_mac);
+  ifinfomsg ifi{};
+  ifi.ifi_change = IFF_UP;  // the host end: UP, and a port of the bridge, at once
+  ifi.ifi_flags = IFF_UP;
+  Message msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi);
+  msg.put_string(IFLA_IFNAME, host_name);
+  msg.put_u32(IFLA_MASTER, static_cast<uint32_t>(bridge_index));
+  msg.nested(IFLA_LINKINFO, [&] {
+    msg.put_string(IFLA_INFO_KIND, "veth");
+    msg.nested(IFLA_INFO_DATA, [&] {
+      // The peer is described like a link of its own, as in an RTM_NEWLINK
+      // message: its ifinfomsg (all zero: created down) and then its
+      // attributes, all inside VETH_INFO_PEER.
+      msg.nested(VETH_INFO_PEER, [&] {
+        msg.append_struct(ifinfomsg{});
+        msg.put_string(IFLA_IFNAME, peer_name);
+        msg.put(IFLA_ADDRESS, lladdr.data(), lladdr.size());
+        // The kernel creates the peer directly inside the netns of this
+        // process, so "eth0" never clashes with the host's.
+        msg.put_u32(IFLA_NET_NS_PID, static_cast<uint32_t>(netns_pid));
+      });
+    });
+  });
+  int err = request(sk, msg);
+  if (err) throw SysError("RTM_NEWLINK", host_name + " <-> " + peer_name, err);
 }
+
+// ---------------------------------------------------------------------------
+// Addresses
+
+namespace {
+
+// "ip addr add ADDR/LEN dev IFINDEX": `addr` is 4 or 16 bytes (network order).
+// Returns 0 or the errno.
+int add_address(NlSocket& sk, int family, int ifindex, const void* addr, size_t addr_len, int prefix_len,
+                uint8_t flags, const uint32_t* broadcast) {
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(family);
+  ifa.ifa_prefixlen = static_cast<uint8_t>(prefix_len);
+  // Flags up to 0x80 fit this u8 (IFA_F_NODAD is 0x02); higher ones need
+  // the u32 attribute IFA_FLAGS, which the kernel prefers when present.
+  ifa.ifa_flags = flags;
+  ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa.ifa_index = static_cast<uint32_t>(ifindex);
+  Message msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifa);
+  // IFA_LOCAL is the interface's own address, IFA_ADDRESS the far end's on a
+  // point-to-point link: on any other link, the same.
+  msg.put(IFA_LOCAL, addr, addr_len);
+  msg.put(IFA_ADDRESS, addr, addr_len);
+  if (broadcast) msg.put(IFA_BROADCAST, broadcast, sizeof *broadcast);
+  return request(sk, msg);
+}
+
+std::string on_ifindex(const std::string& addr, int prefix_len, int ifindex) {
+  return addr + "/" + std::to_string(prefix_len) + " on ifindex " + std::to_string(ifindex);
+}
+
+// The addresses of one family on an interface as "addr/len" (global scope
+// only for IPv6: every v6 interface also has an fe80:: link-local address).
+std::vector<std::string> addr_list_of(NlSocket& sk, int ifindex, int family) {
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(family);  // the kernel dumps this family only...
+  Message msg(RTM_GETADDR, 0, ifa);
+  // ...but of every interface (ifa_index is ignored unless the socket asks
+  // for strict checking): filter here.
+  return dump<std::string>(sk, msg, "RTM_GETADDR", [&](const nlmsghdr& h) -> std::optional<std::string> {
+    const auto* a = fixed_header<ifaddrmsg>(h);
+    if (h.nlmsg_type != RTM_NEWADDR || !a || a->ifa_family != family) return std::nullopt;
+    if (static_cast<int>(a->ifa_index) != ifindex) return std::nullopt;
+    if (family == AF_INET6 && a->ifa_scope != RT_SCOPE_UNIVERSE) return std::nullopt;
+    Attrs attrs(h, sizeof *a);
+    const size_t len = family == AF_INET ? 4 : 16;
+    // The address itself is IFA_LOCAL; IPv6 sends only IFA_ADDRESS.
+    const void* addr = attrs.bytes(IFA_LOCAL, len);
+    if (!addr) addr = attrs.bytes(IFA_ADDRESS, len);
+    if (!addr) return std::nullopt;
+    char text[INET6_ADDRSTRLEN];
+    ::inet_ntop(family, addr, text, sizeof text);
+    return std::string(text) + "/" + std::to_string(a->ifa_prefixlen);
+  });
+}
+
+}  // namespace
 
 bool addr_add(NlSocket& sk, int ifindex, uint32_t addr, int prefix_len) {
-  AddrPtr a(rtnl_addr_alloc());
-  if (!a) throw Error("rtnl_addr_alloc: out of memory");
-  NlAddrPtr local = ipv4_addr(addr, prefix_len);
-  rtnl_addr_set_ifindex(a.get(), ifindex);
-  rtnl_addr_set_family(a.get(), AF_INET);
-  rtnl_addr_set_local(a.get(), local.get());  // also sets the prefix length
+  const uint32_t local = htonl(addr);
   // With a prefix, the kernel adds the subnet route (10.88.0.0/16 dev X) itself.
-  Subnet net{0, prefix_len};
-  net.network = addr & net.mask();
-  NlAddrPtr brd = ipv4_addr(net.broadcast(), 32);
-  rtnl_addr_set_broadcast(a.get(), brd.get());
-  int err = rtnl_addr_add(sk.get(), a.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err == -NLE_EXIST) return false;
-  if (err < 0) throw_nl("rtnl_addr_add", format_ipv4(addr) + "/" + std::to_string(prefix_len), err);
+  Subnet net{addr, prefix_len};
+  net.network &= net.mask();
+  const uint32_t broadcast = htonl(net.broadcast());
+  int err = add_address(sk, AF_INET, ifindex, &local, sizeof local, prefix_len, 0, &broadcast);
+  if (err == EEXIST) return false;
+  if (err) throw SysError("RTM_NEWADDR", on_ifindex(format_ipv4(addr), prefix_len, ifindex), err);
   return true;
-}
-
-// The addresses of one family on an interface (global scope only for IPv6:
-// every v6 interface also has an fe80:: link-local address).
-static std::vector<std::string> addr_list_of(NlSocket& sk, int ifindex, int family) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_addr_alloc_cache(sk.get(), &raw);
-  if (err < 0) throw_nl("rtnl_addr_alloc_cache", "", err);
-  CachePtr cache(raw);
-  std::vector<std::string> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* a = reinterpret_cast<rtnl_addr*>(o);
-    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != family) continue;
-    if (family == AF_INET6 && rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE) continue;
-    char buf[64];
-    out.emplace_back(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof buf));
-  }
-  return out;
 }
 
 std::vector<std::string> addr_list(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET); }
 
-// "ip route add default via GATEWAY dev IFINDEX" for either family: `dst`
-// is the family's 0/0, `gw` the gateway as a host address.
-static void route_add_default_via(NlSocket& sk, int family, NlAddrPtr dst, NlAddrPtr gw, int ifindex,
-                                  const std::string& gateway_text) {
-  RoutePtr route(rtnl_route_alloc());
-  if (!route) throw Error("rtnl_route_alloc: out of memory");
-  rtnl_route_set_family(route.get(), static_cast<uint8_t>(family));
-  rtnl_route_set_dst(route.get(), dst.get());
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
-  rtnl_route_set_type(route.get(), RTN_UNICAST);
-
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
-  if (!nh) throw Error("rtnl_route_nh_alloc: out of memory");
-  rtnl_route_nh_set_gateway(nh, gw.get());
-  rtnl_route_nh_set_ifindex(nh, ifindex);
-  rtnl_route_add_nexthop(route.get(), nh);
-
-  int err = rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0) throw_nl("rtnl_route_add", "default via " + gateway_text, err);
-}
-
-void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
-  route_add_default_via(sk, AF_INET, ipv4_addr(0, 0), ipv4_addr(gateway, 32), ifindex, format_ipv4(gateway));
-}
-
 bool addr_add6(NlSocket& sk, int ifindex, const Ipv6& addr, int prefix_len) {
-  AddrPtr a(rtnl_addr_alloc());
-  if (!a) throw Error("rtnl_addr_alloc: out of memory");
-  NlAddrPtr local = ipv6_addr(addr, prefix_len);
-  rtnl_addr_set_ifindex(a.get(), ifindex);
-  rtnl_addr_set_family(a.get(), AF_INET6);
-  rtnl_addr_set_local(a.get(), local.get());
-  rtnl_addr_set_flags(a.get(), IFA_F_NODAD);
-  int err = rtnl_addr_add(sk.get(), a.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err == -NLE_EXIST) return false;
-  if (err < 0) throw_nl("rtnl_addr_add", format_ipv6(addr) + "/" + std::to_string(prefix_len), err);
+  int err = add_address(sk, AF_INET6, ifindex, addr.data(), addr.size(), prefix_len, IFA_F_NODAD, nullptr);
+  if (err == EEXIST) return false;
+  if (err) throw SysError("RTM_NEWADDR", on_ifindex(format_ipv6(addr), prefix_len, ifindex), err);
   return true;
 }
 
 std::vector<std::string> addr_list6(NlSocket& sk, int ifindex) { return addr_list_of(sk, ifindex, AF_INET6); }
 
-void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
-  route_add_default_via(sk, AF_INET6, ipv6_addr(Ipv6{}, 0), ipv6_addr(gateway, 128), ifindex,
-                        format_ipv6(gateway));
+// ---------------------------------------------------------------------------
+// Routes
+
+namespace {
+
+// "ip route add default via GATEWAY dev IFINDEX" for either family: `gateway`
+// is 4 or 16 bytes (network order).
+void route_add_default_via(NlSocket& sk, int family, const void* gateway, size_t gateway_len, int ifindex,
+                           const std::string& gateway_text) {
+  rtmsg rtm{};
+  rtm.rtm_family = static_cast<uint8_t>(family);
+  rtm.rtm_dst_len = 0;  // 0.0.0.0/0 or ::/0: no RTA_DST at all
+  rtm.rtm_table = RT_TABLE_MAIN;
+  rtm.rtm_protocol = RTPROT_STATIC;  // added by an administrator ("proto static")
+  rtm.rtm_scope = RT_SCOPE_UNIVERSE;
+  rtm.rtm_type = RTN_UNICAST;
+  Message msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, rtm);
+  msg.put(RTA_GATEWAY, gateway, gateway_len);
+  msg.put_u32(RTA_OIF, static_cast<uint32_t>(ifindex));
+  int err = request(sk, msg);
+  if (err) throw SysError("RTM_NEWROUTE", "default via " + gateway_text, err);
 }
 
-// Call f(route) for every route of the main table of `family` (AF_INET/AF_INET6).
-template <typename F>
-static void for_each_main_route(NlSocket& sk, int family, F f) {
-  nl_cache* raw = nullptr;
-  int err = rtnl_route_alloc_cache(sk.get(), family, 0, &raw);
-  if (err < 0) throw_nl("rtnl_route_alloc_cache", "", err);
-  CachePtr cache(raw);
-  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_table(r) == RT_TABLE_MAIN && rtnl_route_get_family(r) == family) f(r);
-  }
+// An address of either family, network order: IPv4 in the first 4 bytes.
+using AddrBytes = std::array<uint8_t, 16>;
+
+// A route as the kernel dumps it.
+struct Route {
+  int dst_len = 0;
+  AddrBytes dst{};  // all zero without RTA_DST (the default route)
+  bool has_gateway = false;
+  AddrBytes gateway{};
+  int ifindex = 0;
+};
+
+// The routes of the main table of `family` ("ip route show table main").
+std::vector<Route> main_routes(NlSocket& sk, int family) {
+  rtmsg rtm{};
+  rtm.rtm_family = static_cast<uint8_t>(family);
+  Message msg(RTM_GETROUTE, 0, rtm);
+  const size_t addr_len = family == AF_INET ? 4 : 16;
+  return dump<Route>(sk, msg, "RTM_GETROUTE", [&](const nlmsghdr& h) -> std::optional<Route> {
+    const auto* r = fixed_header<rtmsg>(h);
+    if (h.nlmsg_type != RTM_NEWROUTE || !r || r->rtm_family != family) return std::nullopt;
+    Attrs attrs(h, sizeof *r);
+    // The dump holds every table (local, main...). rtm_table is a u8: table
+    // ids above 255 are only in RTA_TABLE.
+    if (attrs.u32(RTA_TABLE).value_or(r->rtm_table) != RT_TABLE_MAIN) return std::nullopt;
+
+    Route route;
+    route.dst_len = r->rtm_dst_len;
+    if (const void* dst = attrs.bytes(RTA_DST, addr_len)) std::memcpy(route.dst.data(), dst, addr_len);
+    // The nexthop: RTA_OIF and RTA_GATEWAY, or for a multipath route a list
+    // of struct rtnexthop in RTA_MULTIPATH, each followed by its own
+    // attributes; only the first is used.
+    Attrs nexthop = attrs;
+    route.ifindex = static_cast<int>(attrs.u32(RTA_OIF).value_or(0));
+    if (const rtattr* mp = attrs.get(RTA_MULTIPATH); mp && RTA_PAYLOAD(mp) >= sizeof(rtnexthop)) {
+      const auto* nh = static_cast<const rtnexthop*>(RTA_DATA(mp));
+      if (nh->rtnh_len >= sizeof(rtnexthop) && nh->rtnh_len <= RTA_PAYLOAD(mp)) {
+        route.ifindex = nh->rtnh_ifindex;
+        nexthop = Attrs(RTNH_DATA(nh), nh->rtnh_len - RTNH_LENGTH(0));
+      }
+    }
+    if (const void* gw = nexthop.bytes(RTA_GATEWAY, addr_len)) {
+      route.has_gateway = true;
+      std::memcpy(route.gateway.data(), gw, addr_len);
+    }
+    return route;
+  });
+}
+
+uint32_t ipv4_of(const AddrBytes& bytes) {  // the first 4 bytes, to host order
+  uint32_t be;
+  std::memcpy(&be, bytes.data(), sizeof be);
+  return ntohl(be);
+}
+
+}  // namespace
+
+void route_add_default(NlSocket& sk, uint32_t gateway, int ifindex) {
+  const uint32_t gw = htonl(gateway);
+  route_add_default_via(sk, AF_INET, &gw, sizeof gw, ifindex, format_ipv4(gateway));
+}
+
+void route_add_default6(NlSocket& sk, const Ipv6& gateway, int ifindex) {
+  route_add_default_via(sk, AF_INET6, gateway.data(), gateway.size(), ifindex, format_ipv6(gateway));
 }
 
 std::string default_gateway6(NlSocket& sk) {
-  std::string out;
-  for_each_main_route(sk, AF_INET6, [&](rtnl_route* r) {
-    nl_addr* dst = rtnl_route_get_dst(r);
-    if (!out.empty() || (dst && nl_addr_get_prefixlen(dst) != 0) || rtnl_route_get_nnexthops(r) == 0) return;
-    nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
-    if (!gw || nl_addr_get_len(gw) != 16) return;
-    Ipv6 a{};
-    std::memcpy(a.data(), nl_addr_get_binary_addr(gw), 16);
-    out = format_ipv6(a);
-  });
-  return out;
+  for (const Route& r : main_routes(sk, AF_INET6))
+    if (r.dst_len == 0 && r.has_gateway) return format_ipv6(r.gateway);
+  return "";
 }
 
 std::vector<RouteV6> routes_v6(NlSocket& sk) {
   std::vector<RouteV6> out;
-  for_each_main_route(sk, AF_INET6, [&](rtnl_route* r) {
-    RouteV6 rv;
-    if (nl_addr* dst = rtnl_route_get_dst(r); dst && nl_addr_get_len(dst) == 16) {
-      std::memcpy(rv.dst.data(), nl_addr_get_binary_addr(dst), 16);
-      rv.prefix_len = static_cast<int>(nl_addr_get_prefixlen(dst));
-    }
-    if (rtnl_route_get_nnexthops(r) > 0) rv.ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, 0));
-    out.push_back(rv);
-  });
+  for (const Route& r : main_routes(sk, AF_INET6)) out.push_back(RouteV6{r.dst, r.dst_len, r.ifindex});
   return out;
 }
 
 std::vector<RouteV4> routes_v4(NlSocket& sk) {
   std::vector<RouteV4> out;
-  for_each_main_route(sk, AF_INET, [&](rtnl_route* r) {
+  for (const Route& r : main_routes(sk, AF_INET)) {
     RouteV4 rv;
-    nl_addr* dst = rtnl_route_get_dst(r);
-    if (dst && nl_addr_get_len(dst) == 4) {
-      uint32_t be;
-      std::memcpy(&be, nl_addr_get_binary_addr(dst), 4);
-      rv.dst.prefix_len = static_cast<int>(nl_addr_get_prefixlen(dst));
-      rv.dst.network = ntohl(be) & rv.dst.mask();
-    }
-    if (rtnl_route_get_nnexthops(r) > 0) {
-      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
-      rv.ifindex = rtnl_route_nh_get_ifindex(nh);
-      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh); gw && nl_addr_get_len(gw) == 4) {
-        uint32_t be;
-        std::memcpy(&be, nl_addr_get_binary_addr(gw), 4);
-        rv.gateway = ntohl(be);
-      }
-    }
+    rv.dst.prefix_len = r.dst_len;
+    rv.dst.network = ipv4_of(r.dst) & rv.dst.mask();
+    rv.gateway = r.has_gateway ? ipv4_of(r.gateway) : 0;
+    rv.ifindex = r.ifindex;
     out.push_back(rv);
-  });
+  }
   return out;
 }
 

@@ -1,9 +1,14 @@
-// Links, addresses and routes through rtnetlink (libnl-route-3).
+// Links, addresses and routes through rtnetlink: the messages `ip link`,
+// `ip addr` and `ip route` send, built by hand on a plain NETLINK_ROUTE
+// socket (see netlink.cpp, and man 7 rtnetlink).
 //
 // A netlink socket talks to the network namespace it was *created* in. To
 // configure a container's interfaces, open an NlSocket on a thread that has
 // joined the container's netns (see netns.h); the socket stays bound to that
 // namespace for its whole life.
+//
+// Failures throw SysError carrying the request, the object and the kernel's
+// errno: "RTM_NEWLINK(minictr0): File exists".
 #pragma once
 
 #include <sys/types.h>
@@ -14,25 +19,22 @@
 
 #include "linux/net/ipv4.h"
 #include "linux/net/ipv6.h"
-
-struct nl_sock;
+#include "util/fd.h"
 
 namespace mctr::net {
 
 class NlSocket {
  public:
-  NlSocket();  // NETLINK_ROUTE, in the calling thread's network namespace
-  ~NlSocket();
-  NlSocket(const NlSocket&) = delete;
-  NlSocket& operator=(const NlSocket&) = delete;
-  nl_sock* get() const { return sk_; }
+  NlSocket();  // socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), in the calling thread's netns
+  int fd() const { return fd_.get(); }
+  // Each request gets the next sequence number; the kernel copies it into
+  // its answers, so they can be told apart from stale ones.
+  uint32_t next_seq() { return ++seq_; }
 
  private:
-  nl_sock* sk_ = nullptr;
+  UniqueFd fd_;
+  uint32_t seq_ = 0;
 };
-
-// libnl reports errors as negative NLE_* codes: "rtnl_link_add(mctr0): Object exists".
-[[noreturn]] void throw_nl(const std::string& call, const std::string& what, int nl_err);
 
 // 0 when there is no such interface.
 int link_index(NlSocket& sk, const std::string& name);

@@ -166,11 +166,6 @@ Network::Network(std::filesystem::path state_dir, Options options)
 
 Network::~Network() = default;
 
-// Closing an nftables socket after deleting rules through it is slow: the
-// kernel's release hook (nft_rcv_nl_event) first flushes the work that frees
-// deleted rules, and that work waits for an RCU grace period (~5-10 ms). So
-// the context is kept for this object's life: the supervisor reports the
-// container's exit first, and the socket closes when the supervisor returns.
 Nft& Network::nft() {
   if (!nft_) nft_ = std::make_unique<Nft>();
   return *nft_;

@@ -1,6 +1,6 @@
 // Container networking: a bridge (minictr0), one veth pair per container,
 // addresses from a locked IPAM file, nftables NAT + published ports in
-// minictr's own table. Kernel access through libnl-route-3 and libnftables.
+// minictr's own table. Kernel access through raw rtnetlink (netlink.h) and libnftables.
 #pragma once
 
 #include <sys/types.h>

@@ -1,124 +1,68 @@
 #include "linux/net/nft.h"
 
-#include <dlfcn.h>
-#include <nftables/libnftables.h>
-
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
+#include "util/subprocess.h"
 
 namespace mctr::net {
 
 namespace {
 
-// libnftables is opened with dlopen() the first time a network needs it,
-// not linked: as a linked library it and the five it pulls in (libnftnl,
-// libmnl, libjansson, libgmp, libxtables) would be mapped and relocated at
-// the start of every minictr command, ~1 ms each time, even for
-// `--network none`. The header still gives every function its type.
-struct NftablesApi {
-  decltype(&nft_ctx_new) ctx_new;
-  decltype(&nft_ctx_free) ctx_free;
-  decltype(&nft_ctx_buffer_output) buffer_output;
-  decltype(&nft_ctx_buffer_error) buffer_error;
-  decltype(&nft_ctx_get_output_buffer) get_output_buffer;
-  decltype(&nft_ctx_get_error_buffer) get_error_buffer;
-  decltype(&nft_ctx_output_get_flags) output_get_flags;
-  decltype(&nft_ctx_output_set_flags) output_set_flags;
-  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
-};
-
-// The library's soname (Debian's libnftables1 package).
-constexpr const char* kLibnftables = "libnftables.so.1";
-
-template <typename F>
-void resolve(void* lib, const char* name, F& fn) {
-  fn = reinterpret_cast<F>(::dlsym(lib, name));
-  if (!fn) throw Error(std::string(kLibnftables) + " has no " + name + " (too old?)");
+// Each call is one run of the `nft` tool (Debian's nftables package), as
+// Docker runs iptables: the rule text below is exactly what a person would
+// type. Linking libnftables instead would make minictr a dynamic executable
+// (it has no static archive), and every command, `run` above all, would pay
+// for loading shared libraries at start.
+ProcessResult nft_tool(std::vector<std::string> args, const std::string& input = "") {
+  args.insert(args.begin(), "nft");
+  try {
+    return run_process(args, input);
+  } catch (const SysError& e) {
+    if (e.err() == ENOENT) throw Error("nft not found: apt-get install nftables");
+    throw;
+  }
 }
 
-NftablesApi load_nftables() {
-  // Never dlclose()d: the handle lives as long as the process.
-  void* lib = ::dlopen(kLibnftables, RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    throw Error(std::string("cannot load ") + kLibnftables +
-                " (apt-get install libnftables1): " + ::dlerror());
-  NftablesApi api{};
-  resolve(lib, "nft_ctx_new", api.ctx_new);
-  resolve(lib, "nft_ctx_free", api.ctx_free);
-  resolve(lib, "nft_ctx_buffer_output", api.buffer_output);
-  resolve(lib, "nft_ctx_buffer_error", api.buffer_error);
-  resolve(lib, "nft_ctx_get_output_buffer", api.get_output_buffer);
-  resolve(lib, "nft_ctx_get_error_buffer", api.get_error_buffer);
-  resolve(lib, "nft_ctx_output_get_flags", api.output_get_flags);
-  resolve(lib, "nft_ctx_output_set_flags", api.output_set_flags);
-  resolve(lib, "nft_run_cmd_from_buffer", api.run_cmd_from_buffer);
-  return api;
+bool no_such_table(const ProcessResult& r) {
+  return r.err.find("No such file or directory") != std::string::npos;
 }
 
-const NftablesApi& nftables() {
-  static const NftablesApi api = load_nftables();  // thread-safe, once
-  return api;
-}
-
-}  // namespace
-
-Nft::Nft() : ctx_(nftables().ctx_new(NFT_CTX_DEFAULT)) {
-  if (!ctx_) throw Error("nft_ctx_new failed");
-  // Keep output and errors in memory instead of printing to stdout/stderr.
-  nftables().buffer_output(ctx_);
-  nftables().buffer_error(ctx_);
-}
-
-Nft::~Nft() { nftables().ctx_free(ctx_); }
-
-// libnftables keeps appending to its output/error buffers; each get returns
-// what accumulated since the previous get and starts over.
-namespace {
-struct Result {
-  bool ok;
-  std::string output, error;
-};
-Result run_buffered(nft_ctx* ctx, const std::string& commands) {
-  const NftablesApi& api = nftables();
-  bool ok = api.run_cmd_from_buffer(ctx, commands.c_str()) == 0;
-  return {ok, api.get_output_buffer(ctx), fs::trim(api.get_error_buffer(ctx))};
-}
 }  // namespace
 
 void Nft::run(const std::string& commands) {
   if (explain::on()) {
     if (commands.find('\n') == std::string::npos || commands.find('\n') == commands.size() - 1) {
-      explain::step("nft(netlink)", "nft " + commands.substr(0, commands.find('\n')));
-    } else {  // a whole ruleset: the same text works as `nft -f -` input
-      explain::step("nft(netlink)", "nft -f - <<'EOF'");
+      explain::step("nft", "nft " + commands.substr(0, commands.find('\n')));
+    } else {  // a whole ruleset, in one transaction
+      explain::step("nft", "nft -f - <<'EOF'");
       std::istringstream lines(commands);
       for (std::string line; std::getline(lines, line);)
         if (line.find_first_not_of(" \t") != std::string::npos) explain::step("", line);
       explain::step("", "EOF");
     }
   }
-  Result r = run_buffered(ctx_, commands);
-  if (!r.ok) throw Error("nftables: " + r.error);
+  // -f -: the commands are read as one file, so they apply as one atomic
+  // transaction in the kernel: all of them, or none.
+  ProcessResult r = nft_tool({"-f", "-"}, commands);
+  if (r.status != 0) throw Error("nftables: " + fs::trim(r.err));
 }
 
-std::string Nft::list_json(const std::string& command) {
-  unsigned flags = nftables().output_get_flags(ctx_);
-  nftables().output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-  Result r = run_buffered(ctx_, command);
-  nftables().output_set_flags(ctx_, flags);
-  if (!r.ok) throw Error("nftables: " + r.error);
-  return r.output;
+std::optional<std::string> Nft::list_table_json(const std::string& table, const std::string& family) {
+  ProcessResult r = nft_tool({"-j", "-a", "list", "table", family, table});
+  if (r.status == 0) return r.out;
+  if (no_such_table(r)) return std::nullopt;
+  throw Error("nftables: " + fs::trim(r.err));
 }
 
 bool Nft::table_exists(const std::string& table, const std::string& family) {
-  Result r = run_buffered(ctx_, "list table " + family + " " + table);
-  if (r.ok) return true;
-  if (r.error.find("No such file or directory") != std::string::npos) return false;
-  throw Error("nftables: " + r.error);
+  ProcessResult r = nft_tool({"list", "table", family, table});
+  if (r.status == 0) return true;
+  if (no_such_table(r)) return false;
+  throw Error("nftables: " + fs::trim(r.err));
 }
 
 namespace {
@@ -201,8 +145,9 @@ std::string dnat_rules(const std::string& table, const std::string& container_id
 
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                                      const std::string& family) {
-  if (!nft.table_exists(table, family)) return {};
-  auto doc = nlohmann::json::parse(nft.list_json("list table " + family + " " + table));
+  std::optional<std::string> listing = nft.list_table_json(table, family);
+  if (!listing) return {};
+  auto doc = nlohmann::json::parse(*listing);
   std::vector<TaggedRule> out;
   for (const auto& item : doc.at("nftables")) {
     if (!item.contains("rule")) continue;

@@ -1,35 +1,27 @@
-// nftables through libnftables: the same rule language as the `nft` tool,
-// handed to the library as text (no shelling out). Each run is one atomic
+// nftables through the `nft` tool: minictr writes the rules as nft's own text
+// and runs `nft -f -`, as Docker runs iptables. Each run is one atomic
 // transaction in the kernel: all of its commands apply, or none.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "linux/net/ipv4.h"
 #include "linux/net/ipv6.h"
 
-struct nft_ctx;
-
 namespace mctr::net {
 
 class Nft {
  public:
-  Nft();
-  ~Nft();
-  Nft(const Nft&) = delete;
-  Nft& operator=(const Nft&) = delete;
-
   // Run commands; throws mctr::Error carrying nft's own error text.
   void run(const std::string& commands);
-  // Run a `list ...` command and return its JSON output (with rule handles).
-  std::string list_json(const std::string& command);
-  // false if the table does not exist. family: "ip" or "ip6".
+  // The table as JSON, with rule handles (`nft -j -a list table`); nullopt
+  // if it does not exist. family: "ip" or "ip6".
+  std::optional<std::string> list_table_json(const std::string& table, const std::string& family = "ip");
+  // false if the table does not exist.
   bool table_exists(const std::string& table, const std::string& family = "ip");
-
- private:
-  nft_ctx* ctx_ = nullptr;
 };
 
 // minictr's table: NAT for the bridge's subnet and a `hostports` chain that
