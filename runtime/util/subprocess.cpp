@@ -110,6 +110,10 @@ void pump(UniqueFd in, UniqueFd out, UniqueFd err, const std::string& input, Pro
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input) {
   const std::string path = find_program(argv.at(0));
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
+  // Our end of stdin non-blocking: a write then takes what fits in the pipe
+  // instead of waiting for the child to read it all (while it waits for us to
+  // read its output).
+  check_sys(::fcntl(in.write.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)", "stdin pipe");
   // posix_spawn: the child's stdin/stdout/stderr become the pipes' far ends
   // (dup2 clears O_CLOEXEC on the copies; every other fd of ours stays closed).
   posix_spawn_file_actions_t actions;
