@@ -10,11 +10,16 @@
 // After the inputs, the file holds plain `struct sock_filter` records,
 // exactly what prctl(PR_SET_SECCOMP) takes; it lives in the root-only state
 // directory.
+#include <elf.h>
+#include <link.h>
 #include <linux/filter.h>
+#include <seccomp.h>
+#include <sys/utsname.h>
 
 #include <cstdio>
 #include <cstring>
 
+#include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -58,24 +63,92 @@ std::vector<sock_filter> read_cached_program(const std::filesystem::path& file,
   return prog;
 }
 
-}  // namespace
+// The GNU build id of this executable (a hash the linker stamps into an ELF
+// note, different for every build), in hex; "" when it has none.
+std::string own_build_id() {
+  std::string id;
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) -> int {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+          const char* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* n = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const char* name = p + sizeof *n;
+            const char* desc = name + ((n->n_namesz + 3) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+              auto* hex = static_cast<std::string*>(out);
+              for (unsigned k = 0; k < n->n_descsz; ++k) {
+                char b[3];
+                std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(desc[k]));
+                *hex += b;
+              }
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;  // only the first object: the executable itself
+      },
+      &id);
+  return id;
+}
 
-std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir) {
-  const std::string fingerprint = seccomp_fingerprint(o);
-  if (fingerprint.empty()) return {};  // unconfined or privileged: no filter
-  const auto file = cache_dir / (fnv1a_hex(fingerprint) + ".bpf");
-  if (auto prog = read_cached_program(file, fingerprint); !prog.empty()) return prog;
+// The inputs of the default profile's program, without building the profile
+// (~370 rules as strings, ~0.1 ms): its rules are code in this executable,
+// so the build id stands for them (and for libseccomp when it is linked
+// in); the kernel decides the architectures (x32) and which rules apply (by
+// version); the options decide the kept capabilities. "" when there is no
+// build id: then the full fingerprint is used.
+std::string default_profile_key(const Options& o) {
+  const std::string build = own_build_id();
+  if (build.empty()) return "";
+  utsname u{};
+  ::uname(&u);
+  const scmp_version* v = seccomp_version();
+  std::string key = "minictr-seccomp-default build " + build + " libseccomp " + std::to_string(v->major) +
+                    "." + std::to_string(v->minor) + "." + std::to_string(v->micro) + " kernel " + u.release +
+                    " " + u.version + " arches";
+  for (const auto& a : native_libseccomp_arches()) key += " " + a;
+  key += " caps";
+  for (const auto& c : resolve_capabilities(o)) key += " " + c;
+  return key;
+}
+
+// The program for these inputs (`key` names them all), from the cache or
+// compiled and stored there.
+std::vector<sock_filter> cached_or_compiled(const Options& o, const std::filesystem::path& cache_dir,
+                                            const std::string& key) {
+  const auto file = cache_dir / (fnv1a_hex(key) + ".bpf");
+  if (auto prog = read_cached_program(file, key); !prog.empty()) return prog;
 
   std::vector<sock_filter> prog = compile_seccomp(o);
   try {
     fs::mkdir_p(cache_dir, 0700);
     // Atomic (temp + rename): a concurrent reader sees no file or a whole one.
     // Not durable: a program lost in a crash is simply compiled again.
-    fs::write_file_atomic(file, cache_record(fingerprint, prog), 0600, false);
+    fs::write_file_atomic(file, cache_record(key, prog), 0600, false);
   } catch (const std::exception&) {
     // A read-only or full state directory only costs the next start the compile.
   }
   return prog;
+}
+
+}  // namespace
+
+std::string seccomp_cache_key(const Options& o) {
+  if (o.privileged || o.seccomp == "unconfined") return "";
+  if (o.seccomp.empty())
+    if (std::string key = default_profile_key(o); !key.empty()) return key;
+  return seccomp_fingerprint(o);
+}
+
+std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir) {
+  const std::string key = seccomp_cache_key(o);
+  if (key.empty()) return {};  // unconfined or privileged: no filter
+  return cached_or_compiled(o, cache_dir, key);
 }
 
 }  // namespace mctr::security

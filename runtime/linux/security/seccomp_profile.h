@@ -53,6 +53,9 @@ struct Profile {
 // Docker's default profile (moby profiles/seccomp/default.json) for this
 // machine's architecture.
 Profile docker_default_profile();
+// The architectures the default profile covers here (libseccomp names):
+// the native one and its 32-bit one, plus x32 when this kernel runs it.
+std::vector<std::string> native_libseccomp_arches();
 
 // Parse a Docker or OCI seccomp profile. Throws mctr::Error (one line) when
 // the JSON or a field is malformed.

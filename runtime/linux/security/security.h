@@ -58,13 +58,17 @@ std::vector<sock_filter> compile_seccomp(const Options& o);
 void load_seccomp_program(const std::vector<sock_filter>& program);
 
 // compile_seccomp() behind a cache: the program compiled for the same
-// inputs (seccomp_fingerprint) is read back from cache_dir/<sha256>.bpf
+// inputs (seccomp_cache_key) is read back from cache_dir/<hash>.bpf
 // instead of asking libseccomp again, which saves most of the start-up time
 // of a short container. A missing, unreadable or malformed cache file is
 // compiled again and rewritten; the cache is only an optimisation.
 std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir);
 // Text naming everything the compiled program depends on ("" = no filter).
 std::string seccomp_fingerprint(const Options& o);
+// What the cache files are keyed by: for Docker's default profile, this
+// executable's build id, libseccomp's version, the kernel, the x32 ABI and
+// the kept capabilities (no need to build the profile); else the fingerprint.
+std::string seccomp_cache_key(const Options& o);
 
 // Host side, before clone: when o.seccomp names a file, read it into
 // o.seccomp_profile_json and check it parses, so a malformed profile fails

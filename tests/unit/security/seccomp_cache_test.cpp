@@ -53,7 +53,7 @@ TEST_F(SeccompCache, HitGivesTheCompiledProgram) {
   auto second = sec::compile_seccomp_cached(o, dir_);  // hit
   EXPECT_TRUE(same_program(second, compiled));
   EXPECT_EQ(stdfs::file_size(file),
-            sec::seccomp_fingerprint(o).size() + 1 + compiled.size() * sizeof(sock_filter));
+            sec::seccomp_cache_key(o).size() + 1 + compiled.size() * sizeof(sock_filter));
 }
 
 TEST_F(SeccompCache, HitIsReadFromTheFile) {
@@ -62,7 +62,7 @@ TEST_F(SeccompCache, HitIsReadFromTheFile) {
   auto file = only_file();
   // The same inputs with a different (one-instruction) program: a hit must
   // return what the file holds, not compile again.
-  std::string record = sec::seccomp_fingerprint(o);
+  std::string record = sec::seccomp_cache_key(o);
   record.push_back('\0');
   sock_filter kill = BPF_STMT(BPF_RET | BPF_K, 0U);
   record.append(reinterpret_cast<const char*>(&kill), sizeof kill);
@@ -104,6 +104,19 @@ TEST_F(SeccompCache, FileForOtherInputsIsNotUsed) {
   forged.append(reinterpret_cast<const char*>(&allow), sizeof allow);
   mctr::fs::write_file(file, forged);
   EXPECT_TRUE(same_program(sec::compile_seccomp_cached(o, dir_), good));
+}
+
+TEST(SeccompCacheKey, DefaultProfileIsKeyedByBuildKernelAndCapabilities) {
+  sec::Options plain, admin, custom;
+  admin.cap_add = {"SYS_ADMIN"};
+  std::string key = sec::seccomp_cache_key(plain);
+  EXPECT_NE(key.find(" build "), std::string::npos) << key;  // the test binary has a build id too
+  EXPECT_NE(key.find(" kernel "), std::string::npos) << key;
+  EXPECT_NE(key, sec::seccomp_cache_key(admin));
+  // A profile file is keyed by its rules, as before.
+  custom.seccomp = "/some/profile.json";
+  custom.seccomp_profile_json = R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []})";
+  EXPECT_EQ(sec::seccomp_cache_key(custom), sec::seccomp_fingerprint(custom));
 }
 
 TEST_F(SeccompCache, UnconfinedHasNoProgramAndNoFile) {
