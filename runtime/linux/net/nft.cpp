@@ -1,20 +1,9 @@
 #include "linux/net/nft.h"
 
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <sys/socket.h>
-
-#include <cstddef>
-#include <cstring>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "util/error.h"
 #include "util/explain.h"
-#include "util/fd.h"
 #include "util/fs.h"
 #include "util/subprocess.h"
 
@@ -37,10 +26,6 @@ ProcessResult nft_tool(std::vector<std::string> args, const std::string& input =
   }
 }
 
-bool no_such_table(const ProcessResult& r) {
-  return r.err.find("No such file or directory") != std::string::npos;
-}
-
 }  // namespace
 
 void Nft::run(const std::string& commands) {
@@ -61,54 +46,8 @@ void Nft::run(const std::string& commands) {
   if (r.status != 0) throw Error("nftables: " + fs::trim(r.err));
 }
 
-std::optional<std::string> Nft::list_table_json(const std::string& table, const std::string& family) {
-  ProcessResult r = nft_tool({"-j", "-a", "list", "table", family, table});
-  if (r.status == 0) return r.out;
-  if (no_such_table(r)) return std::nullopt;
-  throw Error("nftables: " + fs::trim(r.err));
-}
-
-// Asked over netlink (NFT_MSG_GETTABLE on a NETLINK_NETFILTER socket), not by
-// running `nft list table`: this is on the path of every `run -p`, and one
-// run of nft costs ~5-8 ms here.
 bool Nft::table_exists(const std::string& table, const std::string& family) {
-  UniqueFd sk(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER), "socket",
-                        "NETLINK_NETFILTER"));
-  // nlmsghdr, then nfnetlink's nfgenmsg (the family: ip or ip6), then the
-  // attribute NFTA_TABLE_NAME (a NUL-terminated string).
-  struct {
-    nlmsghdr h;
-    nfgenmsg g;
-    rtattr name;
-    char value[256];
-  } req{};
-  if (table.size() >= sizeof req.value) throw Error("nftables table name too long: " + table);
-  req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.h.nlmsg_seq = 1;
-  req.g.nfgen_family = family == "ip6" ? NFPROTO_IPV6 : NFPROTO_IPV4;
-  req.g.version = NFNETLINK_V0;
-  req.name.rta_type = NFTA_TABLE_NAME;
-  req.name.rta_len = static_cast<unsigned short>(RTA_LENGTH(table.size() + 1));
-  std::memcpy(req.value, table.c_str(), table.size() + 1);
-  req.h.nlmsg_len = static_cast<uint32_t>(NLMSG_ALIGN(offsetof(decltype(req), value) + table.size() + 1));
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  check_sys(::sendto(sk.get(), &req, req.h.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel),
-            "sendto", "NFT_MSG_GETTABLE " + table);
-  // The answer: the table (NFT_MSG_NEWTABLE), or an NLMSG_ERROR with -errno.
-  alignas(nlmsghdr) char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(sk.get(), buf, sizeof buf, 0)) < 0)
-    if (errno != EINTR) throw_sys("recv", "NFT_MSG_GETTABLE " + table);
-  const auto* h = reinterpret_cast<const nlmsghdr*>(buf);
-  if (n < static_cast<ssize_t>(sizeof *h) || !NLMSG_OK(h, static_cast<unsigned>(n)))
-    throw Error("nftables: short answer to NFT_MSG_GETTABLE " + table);
-  if (h->nlmsg_type != NLMSG_ERROR) return true;
-  int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-  if (err == 0) return true;
-  if (err == ENOENT) return false;
-  throw SysError("NFT_MSG_GETTABLE", family + " " + table, err);
+  return netlink_.table_exists(table, family);
 }
 
 namespace {
@@ -191,28 +130,16 @@ std::string dnat_rules(const std::string& table, const std::string& container_id
 
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                                      const std::string& family) {
-  std::optional<std::string> listing = nft.list_table_json(table, family);
-  if (!listing) return {};
-  auto doc = nlohmann::json::parse(*listing);
-  std::vector<TaggedRule> out;
-  for (const auto& item : doc.at("nftables")) {
-    if (!item.contains("rule")) continue;
-    const auto& rule = item["rule"];
-    if (rule.value("comment", "") != tag) continue;
-    out.push_back({rule.at("chain").get<std::string>(), rule.at("handle").get<uint64_t>()});
-  }
-  return out;
+  return nft.netlink().rules_tagged(table, tag, family);
 }
 
 size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                            const std::string& family) {
   std::vector<TaggedRule> rules = rules_tagged(nft, table, tag, family);
-  if (rules.empty()) return 0;
-  std::string cmds;
   for (const TaggedRule& r : rules)
-    cmds +=
-        "delete rule " + family + " " + table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
-  nft.run(cmds);
+    explain::step("nft(netlink)", "nft delete rule " + family + " " + table + " " + r.chain + " handle " +
+                                      std::to_string(r.handle));
+  nft.netlink().delete_rules(table, rules, family);
   return rules.size();
 }
 

@@ -4,24 +4,27 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "linux/net/ipv4.h"
 #include "linux/net/ipv6.h"
+#include "linux/net/nft_netlink.h"
 
 namespace mctr::net {
 
+// Rules are added by running `nft`; questions and deletions go to the
+// kernel directly (NftNetlink), on a socket kept for this object's life.
 class Nft {
  public:
   // Run commands; throws mctr::Error carrying nft's own error text.
   void run(const std::string& commands);
-  // The table as JSON, with rule handles (`nft -j -a list table`); nullopt
-  // if it does not exist. family: "ip" or "ip6".
-  std::optional<std::string> list_table_json(const std::string& table, const std::string& family = "ip");
-  // false if the table does not exist.
+  // false if the table does not exist. family: "ip" or "ip6".
   bool table_exists(const std::string& table, const std::string& family = "ip");
+  NftNetlink& netlink() { return netlink_; }
+
+ private:
+  NftNetlink netlink_;
 };
 
 // minictr's table: NAT for the bridge's subnet and a `hostports` chain that
@@ -47,14 +50,11 @@ struct DnatRule {
 std::string dnat_rules(const std::string& table, const std::string& container_id,
                        const std::vector<DnatRule>& rules, const std::string& family = "ip");
 
-struct TaggedRule {
-  std::string chain;
-  uint64_t handle = 0;
-};
 // Rules of the table whose comment is exactly `tag` (empty if no table).
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                                      const std::string& family = "ip");
-// Delete them by handle in one transaction. Returns how many were deleted.
+// Delete them by handle in one transaction (over netlink, see nft_netlink.h).
+// Returns how many were deleted.
 size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                            const std::string& family = "ip");
 
