@@ -5,7 +5,6 @@
 // container's own proc mount.
 #include <fcntl.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "linux/security/security.h"
@@ -39,16 +38,12 @@ const std::vector<std::string>& readonly_paths() {
 
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return lstat(path.c_str(), &st) == 0;
-}
-
 // A file is hidden behind /dev/null (reads give nothing, writes vanish); a
-// directory behind an empty read-only tmpfs.
+// directory behind an empty read-only tmpfs. No stat first: the mount fails
+// with ENOENT where this kernel has no such file (as runc does).
 void mask_path(const std::string& path) {
-  if (!exists(path)) return;  // not every kernel has every file
   if (mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) == 0) return;
+  if (errno == ENOENT) return;  // not every kernel has every file
   if (errno != ENOTDIR) throw_sys("mount(/dev/null)", path);
   // Binding a file onto a directory fails with ENOTDIR.
   check_sys(mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
@@ -73,8 +68,10 @@ unsigned long locked_flags(const std::string& path) {
 // A bind mount of a path onto itself gives it its own mount, whose flags
 // can then be changed to read-only without touching the rest of /proc.
 void make_readonly(const std::string& path) {
-  if (!exists(path)) return;
-  check_sys(mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "mount(bind)", path);
+  if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    if (errno == ENOENT) return;  // not on this kernel
+    throw_sys("mount(bind)", path);
+  }
   unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path);
   check_sys(mount(path.c_str(), path.c_str(), nullptr, flags, nullptr), "mount(remount,ro)", path);
 }
