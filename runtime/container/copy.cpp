@@ -16,6 +16,8 @@
 #include "linux/setns.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fs.h"
+#include "util/paths.h"
 
 namespace mctr::container {
 
@@ -132,13 +134,19 @@ void in_container_fs(const Store& store, const std::string& id, Fn fn) {
         for (const auto& [type, fd] : ns->fds)
           if (type == CLONE_NEWNS) check_sys(::setns(fd.get(), CLONE_NEWNS), "setns", "mnt");
       } else {
-        rootfs::Spec spec{cfg.layer_dirs, store.dir(id), {}, "", true};
+        rootfs::Spec spec{cfg.layer_dirs,
+                          store.dir(id),
+                          {},
+                          "",
+                          true,
+                          false,
+                          StorePaths{store.root()}.rootfs_mount_point()};
         if (!stdfs::exists(store.dir(id) / "upper")) rootfs::prepare_dirs(spec);
+        fs::mkdir_p(spec.mount_point, 0755);  // a store no container has started in yet
         check_sys(::unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)");
         rootfs::make_mounts_private();
         rootfs::mount_overlay(spec);
-        auto merged = rootfs::merged_dir(store.dir(id));
-        check_sys(::chroot(merged.c_str()), "chroot", merged);
+        check_sys(::chroot(spec.mount_point.c_str()), "chroot", spec.mount_point);
         check_sys(::chdir("/"), "chdir", "/");
       }
       fn();

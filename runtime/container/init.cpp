@@ -153,8 +153,7 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
                                             const std::filesystem::path& seccomp_cache) {
   const auto& dir = fs_spec.container_dir;
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
-                                rootfs::merged_dir(dir).string() +
-                                "   # overlay upper, work and mount point");
+                                fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
   if (cfg.network_mode != "bridge") {
     explain::step("write(2)", "write " + (dir / "hostname").string() +
@@ -166,7 +165,7 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
   return security::compile_seccomp_cached(options, seccomp_cache);
 }
 
-// Overlay, /proc, /dev and /sys under the merged dir (not yet our root).
+// Overlay, /proc, /dev and /sys under the mount point (not yet our root).
 static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
   rootfs::make_mounts_private();
   rootfs::mount_overlay(fs_spec);
@@ -188,7 +187,7 @@ static void enter_cgroup(cgroup::Manager* join) {
   // 4. The bind mounts (the supervisor has just rewritten /etc/hosts with our
   // address), then the switch of root.
   rootfs::mount_binds(fs_spec);
-  rootfs::pivot_into(rootfs::merged_dir(fs_spec.container_dir));
+  rootfs::pivot_into(fs_spec.mount_point);
   if (!cfg.security.privileged)
     explain::step(
         "mount(2)",

@@ -228,7 +228,13 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
-  rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(cfg, dir), "", new_netns, cfg.auto_remove};
+  rootfs::Spec spec{cfg.layer_dirs,
+                    dir,
+                    bind_mounts(cfg, dir),
+                    "",
+                    new_netns,
+                    cfg.auto_remove,
+                    StorePaths{root}.rootfs_mount_point()};
   // The cgroup, before the child exists, so it can join it before it runs.
   auto cg = cgroup::make_manager(id);
   ScopeGuard undo_cgroup([&] {

@@ -19,8 +19,6 @@ namespace mctr::rootfs {
 
 namespace stdfs = std::filesystem;
 
-stdfs::path merged_dir(const stdfs::path& container_dir) { return container_dir / "merged"; }
-
 namespace {
 
 // overlayfs takes all of its options in one page. The full lower dir paths
@@ -56,7 +54,7 @@ void prepare_dirs(const Spec& s) {
   const auto& d = s.container_dir;
   fs::mkdir_p(d / "upper", 0755);
   fs::mkdir_p(d / "work", 0700);
-  fs::mkdir_p(merged_dir(d), 0755);
+  fs::mkdir_p(s.mount_point, 0755);
   if (s.layer_dirs.empty()) fs::mkdir_p(d / "empty", 0755);  // the lower dir of an image without layers
   if (!needs_short_names(s)) return;
   fs::remove_tree(d / "l");
@@ -138,12 +136,12 @@ void mount_overlay(const Spec& s) {
   // exactly what --rm does anyway (podman does the same for --rm).
   bool mounted = false;
   if (s.volatile_upper) {
-    explain::step("mount(2)", mount_replay("overlay", merged_dir(d), "overlay", 0, data + ",volatile"));
-    mounted = ::mount("overlay", merged_dir(d).c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0;
-    if (!mounted && errno != EINVAL) throw_sys("mount overlay", merged_dir(d));
+    explain::step("mount(2)", mount_replay("overlay", s.mount_point, "overlay", 0, data + ",volatile"));
+    mounted = ::mount("overlay", s.mount_point.c_str(), "overlay", 0, (data + ",volatile").c_str()) == 0;
+    if (!mounted && errno != EINVAL) throw_sys("mount overlay", s.mount_point);
     // EINVAL: a kernel without "volatile"; mount as usual.
   }
-  if (!mounted) do_mount("overlay", merged_dir(d), "overlay", 0, data);
+  if (!mounted) do_mount("overlay", s.mount_point, "overlay", 0, data);
   if (short_names) check_sys(::chdir("/"), "chdir", "/");
 }
 
@@ -237,7 +235,7 @@ static void populate_dev(const stdfs::path& dev, const std::string& console) {
 }
 
 void mount_proc_dev_sys(const Spec& s) {
-  stdfs::path root = merged_dir(s.container_dir);
+  stdfs::path root = s.mount_point;
   // A fresh procfs shows only the processes of the new PID namespace.
   mount_in_root("proc", root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
   mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
@@ -253,7 +251,7 @@ void mount_proc_dev_sys(const Spec& s) {
 }
 
 void mount_binds(const Spec& s) {
-  stdfs::path root = merged_dir(s.container_dir);
+  stdfs::path root = s.mount_point;
   for (const auto& b : s.binds) {
     struct stat st;
     check_sys(::stat(b.source.c_str(), &st), "stat", b.source);

@@ -17,23 +17,27 @@ struct BindMount {
 
 struct Spec {
   std::vector<std::string> layer_dirs;  // lowest layer first
-  std::filesystem::path container_dir;  // holds upper/, work/, merged/, l/
+  std::filesystem::path container_dir;  // holds upper/, work/, l/
   std::vector<BindMount> binds;         // volumes and /etc/{hostname,hosts,resolv.conf}
   std::string console;                  // pty slave to bind on /dev/console ("" = none)
   bool new_netns = true;                // sysfs shows the container's own net devices
   // --rm: the upper dir is thrown away at exit, so mount it "volatile" (see mount_overlay).
   bool volatile_upper = false;
+  // Where the overlay is mounted: one empty directory shared by every
+  // container (StorePaths::rootfs_mount_point). Each mounts it in its own
+  // mount namespace, where no other container's mount is seen, so no
+  // directory per container is made (and deleted) on the host's disk.
+  std::filesystem::path mount_point;
 };
 
-// Paths used by the overlay mount.
-std::filesystem::path merged_dir(const std::filesystem::path& container_dir);
-// Create upper/, work/, merged/ and the short layer links l/0..l/N (overlayfs
+// Create upper/, work/, the mount point (if missing) and the short layer links l/0..l/N (overlayfs
 // takes its options in one page, so long layer paths would not fit).
 void prepare_dirs(const Spec& s);
 
 // In the child, in order:
-void make_mounts_private();         // mount --make-rprivate /
-void mount_overlay(const Spec& s);  // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. merged
+void make_mounts_private();  // mount --make-rprivate /
+void mount_overlay(
+    const Spec& s);  // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. MOUNT_POINT
 void mount_proc_dev_sys(const Spec& s);
 void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root

@@ -1,7 +1,7 @@
 // --explain: print every kernel operation as a line a student can replay by
 // hand, next to the syscall that does it:
 //
-//   [explain] mount(2)         mount -t proc proc /var/lib/minictr/containers/ID/merged/proc
+//   [explain] mount(2)         mount -t proc proc /var/lib/minictr/rootfs/proc
 //
 // The lines go to one file descriptor (the CLI's stderr) that forked and
 // cloned children inherit, so the supervisor and the container's init add
