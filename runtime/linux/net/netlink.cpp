@@ -1,17 +1,8 @@
-// rtnetlink by hand: what `ip link`, `ip addr` and `ip route` do.
-//
-// A request is one message in a byte buffer:
-//
-//   struct nlmsghdr   length, type (RTM_NEWLINK...), flags, sequence number
-//   fixed header      struct ifinfomsg (links), ifaddrmsg (addresses) or rtmsg (routes)
-//   attributes        struct rtattr {length, type} + payload, each padded to 4 bytes;
-//                     an attribute may hold more attributes ("nested")
-//
-// It goes to the kernel with sendto() on a NETLINK_ROUTE socket. The kernel
-// answers with messages of the same layout, carrying the request's sequence
-// number: for a request with NLM_F_ACK, an NLMSG_ERROR message whose error is
-// 0 (the ACK) or -errno; for a dump (NLM_F_DUMP), one message per object,
-// several per recv(), then NLMSG_DONE.
+// rtnetlink by hand: what `ip link`, `ip addr` and `ip route` do. The
+// message format and the send/receive loop are in nlmsg.h; here are the
+// requests: RTM_NEWLINK / RTM_SETLINK / RTM_DELLINK with struct ifinfomsg,
+// RTM_NEWADDR / RTM_GETADDR with ifaddrmsg, RTM_NEWROUTE / RTM_GETROUTE with
+// rtmsg.
 #include "linux/net/netlink.h"
 
 #include <arpa/inet.h>
@@ -32,146 +23,23 @@
 #include <map>
 #include <optional>
 
+#include "linux/net/nlmsg.h"
 #include "util/error.h"
 
 namespace mctr::net {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Building a request
-
-class Message {
- public:
-  // nlmsghdr + the fixed header of this message type.
-  template <typename FixedHeader>
-  Message(uint16_t type, uint16_t flags, const FixedHeader& fixed) {
-    nlmsghdr h{};
-    h.nlmsg_type = type;
-    h.nlmsg_flags = NLM_F_REQUEST | flags;
-    append(&h, sizeof h);
-    append(&fixed, sizeof fixed);
-  }
-
-  void add_flags(uint16_t flags) { header().nlmsg_flags |= flags; }
-
-  // One attribute: rtattr + payload.
-  void put(uint16_t type, const void* data, size_t len) {
-    rtattr a{};
-    a.rta_type = type;
-    a.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-    append(&a, sizeof a);
-    append(data, len);
-  }
-  void put_u32(uint16_t type, uint32_t value) { put(type, &value, sizeof value); }
-  void put_string(uint16_t type, const std::string& s) {
-    put(type, s.c_str(), s.size() + 1);
-  }  // with the NUL
-
-  // An attribute holding whatever fill() adds: its length is known after.
-  template <typename F>
-  void nested(uint16_t type, F fill) {
-    const size_t start = buf_.size();
-    put(type, nullptr, 0);
-    fill();
-    const auto len = static_cast<uint16_t>(buf_.size() - start);
-    std::memcpy(buf_.data() + start + offsetof(rtattr, rta_len), &len, sizeof len);
-  }
-
-  // A struct inside the payload (the veth peer's own ifinfomsg).
-  template <typename T>
-  void append_struct(const T& s) {
-    append(&s, sizeof s);
-  }
-
-  // Stamp the final length and the sequence number; the bytes to send.
-  const char* finish(uint32_t seq) {
-    header().nlmsg_len = static_cast<uint32_t>(buf_.size());
-    header().nlmsg_seq = seq;
-    header().nlmsg_pid = 0;  // the kernel fills in our port id
-    return buf_.data();
-  }
-  size_t size() const { return buf_.size(); }
-
- private:
-  nlmsghdr& header() { return *reinterpret_cast<nlmsghdr*>(buf_.data()); }
-  void append(const void* data, size_t len) {
-    const char* p = static_cast<const char*>(data);
-    buf_.insert(buf_.end(), p, p + len);
-    buf_.resize(NLMSG_ALIGN(buf_.size()));  // zero padding to 4 bytes
-  }
-
-  std::vector<char> buf_;
-};
-
-// ---------------------------------------------------------------------------
-// Reading answers
-
-// The fixed header of a received message, or nullptr if it is too short.
-template <typename T>
-const T* fixed_header(const nlmsghdr& h) {
-  if (h.nlmsg_len < NLMSG_LENGTH(sizeof(T))) return nullptr;
-  return static_cast<const T*>(NLMSG_DATA(&h));
-}
-
-// The attributes of a message (after its fixed header) or of a nested
-// attribute, by type.
-class Attrs {
- public:
-  Attrs(const nlmsghdr& h, size_t fixed_size) {
-    if (h.nlmsg_len >= NLMSG_LENGTH(fixed_size))
-      parse(static_cast<const char*>(NLMSG_DATA(&h)) + NLMSG_ALIGN(fixed_size),
-            h.nlmsg_len - NLMSG_LENGTH(fixed_size));
-  }
-  Attrs(const void* data, size_t len) { parse(data, len); }
-
-  const rtattr* get(uint16_t type) const {
-    auto it = by_type_.find(type);
-    return it == by_type_.end() ? nullptr : it->second;
-  }
-  // The payload, if the attribute is there with exactly `len` bytes.
-  const void* bytes(uint16_t type, size_t len) const {
-    const rtattr* a = get(type);
-    return a && RTA_PAYLOAD(a) == len ? RTA_DATA(a) : nullptr;
-  }
-  std::optional<uint32_t> u32(uint16_t type) const {
-    const void* p = bytes(type, sizeof(uint32_t));
-    if (!p) return std::nullopt;
-    uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  std::optional<std::string> string(uint16_t type) const {
-    const rtattr* a = get(type);
-    if (!a) return std::nullopt;
-    const char* s = static_cast<const char*>(RTA_DATA(a));
-    return std::string(s, strnlen(s, RTA_PAYLOAD(a)));
-  }
-
- private:
-  void parse(const void* data, size_t len) {
-    int left = static_cast<int>(len);
-    for (auto* a = static_cast<const rtattr*>(data); RTA_OK(a, left); a = RTA_NEXT(a, left))
-      by_type_[a->rta_type & NLA_TYPE_MASK] = a;  // newer kernels flag nested ones with NLA_F_NESTED
-  }
-
-  std::map<uint16_t, const rtattr*> by_type_;
-};
+using nl::Attrs;
+using nl::fixed_header;
+using nl::Message;
 
 // ---------------------------------------------------------------------------
 // Talking to the kernel
 
-constexpr size_t kReceiveBuffer = 32 * 1024;  // the most the kernel puts in one dump recv()
-
 uint32_t send_message(NlSocket& sk, Message& msg) {
   const uint32_t seq = sk.next_seq();
-  const char* bytes = msg.finish(seq);
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;  // nl_pid 0: the kernel
-  ssize_t n;
-  do n = ::sendto(sk.fd(), bytes, msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) throw_sys("sendto", "NETLINK_ROUTE");
+  nl::send(sk.fd(), msg.finish(seq), msg.size(), "NETLINK_ROUTE");
   return seq;
 }
 
@@ -179,33 +47,11 @@ uint32_t send_message(NlSocket& sk, Message& msg) {
 // returns true (that was the last one). Answers to other requests (left
 // over after an error) are skipped.
 void read_answers(NlSocket& sk, uint32_t seq, const std::function<bool(const nlmsghdr&)>& on_message) {
-  std::vector<char> buf(kReceiveBuffer);
-  for (;;) {
-    iovec iov{buf.data(), buf.size()};
-    sockaddr_nl from{};
-    msghdr mh{};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof from;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    ssize_t n = ::recvmsg(sk.fd(), &mh, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_sys("recvmsg", "NETLINK_ROUTE");
-    if (mh.msg_flags & MSG_TRUNC)
-      throw Error("recvmsg(NETLINK_ROUTE): answer larger than " + std::to_string(kReceiveBuffer) + " bytes");
-    if (from.nl_pid != 0) continue;  // not from the kernel
-
-    int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
-      if (h->nlmsg_seq == seq && on_message(*h)) return;
-  }
+  nl::read_answers(sk.fd(), "NETLINK_ROUTE",
+                   [&](const nlmsghdr& h) { return h.nlmsg_seq == seq && on_message(h); });
 }
 
-// The errno of an NLMSG_ERROR message: 0 for an ACK.
-int error_of(const nlmsghdr& h) {
-  const auto* e = fixed_header<nlmsgerr>(h);
-  return e ? -e->error : EPROTO;
-}
+using nl::error_of;
 
 // Send a request and wait for its ACK. Returns 0 or the kernel's errno, for
 // the caller to decide which errors mean "already done". Answers before the
