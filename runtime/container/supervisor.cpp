@@ -294,7 +294,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     });
     sync.become_parent();
     shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
-    if (shared_child_error && mount_ns) shared_child_error = sync.recv_from_child();
+    if (shared_child_error == "mntns") shared_child_error = sync.recv_from_child();
   } else {
     // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
     // moves itself there first thing (or we move it, with --explain).
