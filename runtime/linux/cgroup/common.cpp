@@ -64,7 +64,15 @@ void remove_group_tree(const path& dir) {
 void v1_init_cpuset(const path& dir) {
   for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
     if (!fs::trim(fs::read_file(dir / file)).empty()) continue;
-    write_value(dir / file, fs::trim(fs::read_file(dir.parent_path() / file)));
+    std::string from_parent = fs::trim(fs::read_file(dir.parent_path() / file));
+    // The parent can be empty too: another minictr made the shared minictr/
+    // group a moment ago and has not filled it yet. Fill it first (the same
+    // values it will write): an empty copy would refuse our tasks (ENOSPC).
+    if (from_parent.empty()) {
+      v1_init_cpuset(dir.parent_path());
+      from_parent = fs::trim(fs::read_file(dir.parent_path() / file));
+    }
+    write_value(dir / file, from_parent);
   }
 }
 

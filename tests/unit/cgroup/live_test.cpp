@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "linux/cgroup/common.h"
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
 #include "util/error.h"
@@ -453,4 +455,25 @@ TEST_F(CgroupLive, UnusedParentsGoButBusyOnesStay) {
   EXPECT_FALSE(fsys::exists(group)) << group;
   // Other tests may hold a group in it right now: no assertion on the parent.
   remove_unused_parents();
+}
+
+// v1 cpuset: a new group starts with no cpus and mems, and refuses tasks
+// (ENOSPC) until they are set. When another minictr has just made the shared
+// parent and not filled it yet, v1_init_cpuset must fill the parent too,
+// not copy its emptiness (two containers starting at once after a prune hit
+// this: "write(.../cpuset/minictr/ID/tasks): No space left on device").
+TEST_F(CgroupLive, CpusetOfAGroupUnderAnEmptyParentIsUsable) {
+  if (v2() || !host_.v1.count("cpuset")) GTEST_SKIP() << "v1 cpuset only";
+  fsys::path parent = host_.v1.at("cpuset") / ("mctr-test-empty-parent-" + std::to_string(::getpid()));
+  fsys::path child = parent / "child";
+  ASSERT_EQ(::mkdir(parent.c_str(), 0755), 0) << strerror(errno);
+  ASSERT_EQ(::mkdir(child.c_str(), 0755), 0) << strerror(errno);
+  // A fresh group under the root cpuset (which does not clone to children) is empty.
+  ASSERT_EQ(slurp(parent / "cpuset.cpus"), "");
+  mctr::cgroup::detail::v1_init_cpuset(child);
+  EXPECT_EQ(slurp(child / "cpuset.cpus"), slurp(host_.v1.at("cpuset") / "cpuset.cpus"));
+  EXPECT_FALSE(slurp(child / "cpuset.mems").empty());
+  EXPECT_FALSE(slurp(parent / "cpuset.cpus").empty());
+  ::rmdir(child.c_str());
+  ::rmdir(parent.c_str());
 }
