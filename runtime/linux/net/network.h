@@ -160,9 +160,10 @@ class Network {
   // when given), from the leases in `lf` (whose lock the caller holds).
   void update_hosts_files(const LeaseFile& lf, const std::string& only_id = "");
   bool on_bridge(const std::string& addr) const;
-  // One nftables context for all of this object's work, closed when it is
-  // destroyed: closing it waits for the kernel to free the rules deleted
-  // through it (see nft()), so a caller can report first and close after.
+  // One Nft (and so one nf_tables netlink socket) for all of this object's
+  // work, closed when it is destroyed: closing it waits for the kernel to
+  // free the rules deleted through it (see nft_netlink.h), so a caller can
+  // report first and close after.
   Nft& nft();
 
   std::filesystem::path state_dir_;
