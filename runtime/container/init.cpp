@@ -277,8 +277,18 @@ void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitSt
   report_and_exit(sync.child_fd(), [&] { setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join); });
 }
 
+// The supervisor makes our cgroup on another thread meanwhile: an eventfd
+// that reads 1 once it is made, 2 if that failed (the supervisor reports why).
+static void wait_for_cgroup(int ready_fd) {
+  uint64_t made = 0;
+  while (::read(ready_fd, &made, sizeof made) < 0)
+    if (errno != EINTR) throw_sys("read", "the cgroup's eventfd");
+  if (made != 1) throw Error("the container's cgroup could not be made");
+}
+
 void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                             int sync_fd, const std::vector<sock_filter>& seccomp, cgroup::Manager* join) {
+                             int sync_fd, const std::vector<sock_filter>& seccomp, cgroup::Manager* join,
+                             int cgroup_ready_fd) {
   report_and_exit(sync_fd, [&] {
     // Our mount namespace, for the parent to hold (see supervise): by the
     // time it runs again we have exec'd, and the command may be gone.
@@ -286,6 +296,7 @@ void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, con
         check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
     linux_ns::SyncChannel::send_with_fd(sync_fd, "mntns", mount_ns.get());
     mount_root_filesystem(fs_spec);
+    wait_for_cgroup(cgroup_ready_fd);
     enter_cgroup(join);
     setup_stdio(stdio);
     finish_and_exec(cfg, fs_spec, seccomp);

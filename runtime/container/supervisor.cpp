@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -260,7 +261,22 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   const bool share_memory =
       !clone_into_cgroup && cfg.network_mode != "bridge" && !explain::on() && linux_ns::can_share_memory();
   const bool cgroup_first = clone_into_cgroup || share_memory;
-  if (cgroup_first) make_cgroup();
+  if (clone_into_cgroup) make_cgroup();
+  // Sharing memory, the cgroup is made on a second thread while the child
+  // mounts its root filesystem (~2 ms), and the child waits for it before it
+  // joins: an eventfd, 1 when made, 2 when that failed. The thread is joined
+  // (Background's destructor) before undo_cgroup runs.
+  UniqueFd cgroup_ready;
+  std::optional<Background> cgroup_build;
+  if (share_memory) {
+    cgroup_ready.reset(check_sys(::eventfd(0, EFD_CLOEXEC), "eventfd"));
+    cgroup_build.emplace([&] {
+      uint64_t made = 2;
+      ScopeGuard tell_child([&] { (void)!::write(cgroup_ready.get(), &made, sizeof made); });
+      make_cgroup();
+      made = 1;
+    });
+  }
 
   std::optional<pty::Pty> tty;
   Pipes pipes;
@@ -290,11 +306,18 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     const int child_end = sync.child_fd();
     pid = linux_ns::clone_sharing_memory(clone_flags, [&] {
       ::close(status_fd);  // our copy stays open: the child has its own fd table
-      container_init_prepared(cfg, spec, stdio, child_end, seccomp, cg.get());  // never returns
+      container_init_prepared(cfg, spec, stdio, child_end, seccomp, cg.get(),
+                              cgroup_ready.get());  // never returns
     });
     sync.become_parent();
     shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
     if (shared_child_error == "mntns") shared_child_error = sync.recv_from_child();
+    try {
+      cgroup_build->join();  // its error, if any, is the one to report (the child gave up on it)
+    } catch (...) {
+      ::waitpid(pid, nullptr, 0);
+      throw;
+    }
   } else {
     // v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP). v1: it
     // moves itself there first thing (or we move it, with --explain).
@@ -465,6 +488,23 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   return code;
 }
 
+// supervise() threw (its guards have undone what it made): the container
+// exited with `code`, or with --rm it is gone, before the CLI hears of it.
+void record_failed_start(const std::filesystem::path& root, const std::string& id, int code,
+                         const std::string& error) {
+  try {
+    Store store(root);
+    if (store.config(id).auto_remove) {
+      store.unlist(id);
+      store.remove(id);
+    } else {
+      record_exit(store, id, code, false, error);
+    }
+  } catch (const std::exception&) {
+    // The store itself failed: the error still goes to the CLI.
+  }
+}
+
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
                                   bool attached, const Config* cfg) {
   ::prctl(PR_SET_NAME, "minictr-shim");
@@ -475,17 +515,18 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (null > 2) ::close(null);
   }
   int code = kExitRuntimeError;
+  std::string error;
   try {
     code = supervise(root, id, status_fd, attached, cfg);
   } catch (const Error& e) {
-    send_msg(status_fd, "error " + std::to_string(e.exit_code()) + " " + e.what());
-    try {
-      Store store(root);
-      record_exit(store, id, e.exit_code(), false, e.what());
-    } catch (...) {
-    }
+    code = e.exit_code();
+    error = e.what();
   } catch (const std::exception& e) {
-    send_msg(status_fd, "error 125 " + std::string(e.what()));
+    error = e.what();
+  }
+  if (!error.empty()) {
+    record_failed_start(root, id, code, error);
+    send_msg(status_fd, "error " + std::to_string(code) + " " + error);
   }
   ::_exit(code & 0xff);
 }

@@ -69,6 +69,19 @@ fi
 assert_eq 67108864 "$lim" "64m limit"
 mctr stats --no-stream | grep -c " mem " >/dev/null || fail "stats table lists the container"
 
+echo "-- a limit the kernel refuses: one-line error, exit 125; with --rm nothing is left"
+# Only 2 CPUs here: writing cpuset.cpus "99" fails (ERANGE/EINVAL) in the supervisor.
+before=$(mctr ps -aq | sort)
+rc=0; err=$(mctr run --rm --network none --cpuset-cpus 99 busybox true 2>&1) || rc=$?
+assert_eq 125 "$rc" "exit code of a refused cpuset"
+assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "one-line error: $err"
+assert_contains "$err" "cpuset.cpus" "the error names the file"
+assert_eq "$before" "$(mctr ps -aq | sort)" "--rm: no container left after a failed start"
+rc=$(run_rc mctr run --name refused --network none --cpuset-cpus 99 busybox true)
+assert_eq 125 "$rc" "exit code without --rm"
+mctr ps -a | grep -q "Exited (125).*refused" || fail "without --rm the failed container stays, Exited (125)"
+mctr rm refused >/dev/null
+
 echo "-- cgroups are removed with the containers"
 ids=$(mctr ps -aq)
 mctr rm -f bomb mem >/dev/null
