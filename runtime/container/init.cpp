@@ -277,26 +277,36 @@ void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitSt
   report_and_exit(sync.child_fd(), [&] { setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join); });
 }
 
-// The supervisor makes our cgroup on another thread meanwhile: an eventfd
-// that reads 1 once it is made, 2 if that failed (the supervisor reports why).
-static void wait_for_cgroup(int ready_fd) {
-  uint64_t made = 0;
-  while (::read(ready_fd, &made, sizeof made) < 0)
-    if (errno != EINTR) throw_sys("read", "the cgroup's eventfd");
-  if (made != 1) throw Error("the container's cgroup could not be made");
+// The supervisor's second thread makes our network namespace and cgroup
+// while we mount, and hands them over on `handoff_fd` in this order: "netns"
+// with the namespace's fd (unless we use the host's network), then "cgroup"
+// once the cgroup is made; "failed" instead when it could not (the
+// supervisor reports why).
+static UniqueFd receive_from_supervisor(int handoff_fd, const std::string& what) {
+  UniqueFd fd;
+  if (linux_ns::SyncChannel::recv_with_fd(handoff_fd, fd) != what)
+    throw Error("the container's " + what + " could not be made");
+  return fd;
 }
 
 void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
                              int sync_fd, const std::vector<sock_filter>& seccomp, cgroup::Manager* join,
-                             int cgroup_ready_fd) {
+                             int handoff_fd) {
   report_and_exit(sync_fd, [&] {
     // Our mount namespace, for the parent to hold (see supervise): by the
     // time it runs again we have exec'd, and the command may be gone.
     UniqueFd mount_ns(
         check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
     linux_ns::SyncChannel::send_with_fd(sync_fd, "mntns", mount_ns.get());
-    mount_root_filesystem(fs_spec);
-    wait_for_cgroup(cgroup_ready_fd);
+    rootfs::make_mounts_private();
+    rootfs::mount_overlay(fs_spec);
+    rootfs::mount_proc_dev(fs_spec);
+    if (fs_spec.new_netns) {
+      UniqueFd netns = receive_from_supervisor(handoff_fd, "netns");
+      check_sys(::setns(netns.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
+    }
+    rootfs::mount_sys(fs_spec);
+    receive_from_supervisor(handoff_fd, "cgroup");
     enter_cgroup(join);
     setup_stdio(stdio);
     finish_and_exec(cfg, fs_spec, seccomp);

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -262,19 +261,25 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       !clone_into_cgroup && cfg.network_mode != "bridge" && !explain::on() && linux_ns::can_share_memory();
   const bool cgroup_first = clone_into_cgroup || share_memory;
   if (clone_into_cgroup) make_cgroup();
-  // Sharing memory, the cgroup is made on a second thread while the child
-  // mounts its root filesystem (~2 ms), and the child waits for it before it
-  // joins: an eventfd, 1 when made, 2 when that failed. The thread is joined
-  // (Background's destructor) before undo_cgroup runs.
-  UniqueFd cgroup_ready;
-  std::optional<Background> cgroup_build;
+  // Sharing memory, a second thread makes the child's network namespace and
+  // its cgroup while the child mounts its root filesystem (~2 ms), and hands
+  // them over on `handoff` (see receive_from_supervisor in init.cpp). The
+  // thread is joined (Background's destructor) before undo_cgroup runs.
+  linux_ns::SyncChannel handoff;
+  std::optional<Background> make_in_background;
   if (share_memory) {
-    cgroup_ready.reset(check_sys(::eventfd(0, EFD_CLOEXEC), "eventfd"));
-    cgroup_build.emplace([&] {
-      uint64_t made = 2;
-      ScopeGuard tell_child([&] { (void)!::write(cgroup_ready.get(), &made, sizeof made); });
+    make_in_background.emplace([&] {
+      bool handed_over = false;
+      ScopeGuard tell_failure([&] {
+        if (!handed_over) handoff.send_to_child("failed");
+      });
+      if (new_netns) {
+        UniqueFd netns = linux_ns::new_network_namespace();
+        linux_ns::SyncChannel::send_with_fd(handoff.parent_fd(), "netns", netns.get());
+      }
       make_cgroup();
-      made = 1;
+      handoff.send_to_child("cgroup");
+      handed_over = true;
     });
   }
 
@@ -294,7 +299,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   }
 
   linux_ns::SyncChannel sync;
-  const int clone_flags = linux_ns::container_clone_flags(new_netns);
+  // Sharing memory, the child joins the network namespace the thread made.
+  const int clone_flags = linux_ns::container_clone_flags(new_netns && !share_memory);
   pid_t pid = 0;
   bool born_in_cgroup = false;
   UniqueFd mount_ns;
@@ -307,13 +313,13 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     pid = linux_ns::clone_sharing_memory(clone_flags, [&] {
       ::close(status_fd);  // our copy stays open: the child has its own fd table
       container_init_prepared(cfg, spec, stdio, child_end, seccomp, cg.get(),
-                              cgroup_ready.get());  // never returns
+                              handoff.child_fd());  // never returns
     });
     sync.become_parent();
     shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
     if (shared_child_error == "mntns") shared_child_error = sync.recv_from_child();
     try {
-      cgroup_build->join();  // its error, if any, is the one to report (the child gave up on it)
+      make_in_background->join();  // its error, if any, is the one to report (the child gave up on it)
     } catch (...) {
       ::waitpid(pid, nullptr, 0);
       throw;

@@ -18,6 +18,7 @@ void bring_up_loopback() {
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
   check_sys(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "ioctl(SIOCGIFFLAGS)", "lo");
+  if (ifr.ifr_flags & IFF_UP) return;  // made up already (new_network_namespace)
   ifr.ifr_flags |= IFF_UP;
   check_sys(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "ioctl(SIOCSIFFLAGS)", "lo");
 }

@@ -1,5 +1,6 @@
 #include "linux/namespaces.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -11,8 +12,10 @@
 
 #include <cstring>
 
+#include "linux/loopback.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/scope_guard.h"
 
 namespace mctr::linux_ns {
 
@@ -119,6 +122,19 @@ bool can_share_memory() {
 #else
   return true;
 #endif
+}
+
+UniqueFd new_network_namespace() {
+  const char* self = "/proc/thread-self/ns/net";
+  UniqueFd ours(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
+  check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)");
+  // From here this thread is in the new namespace, until the setns below.
+  ScopeGuard back_home([&] { ::setns(ours.get(), CLONE_NEWNET); });
+  UniqueFd made(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
+  bring_up_loopback();
+  back_home.dismiss();
+  check_sys(::setns(ours.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", self);
+  return made;
 }
 
 SyncChannel::SyncChannel() {

@@ -38,6 +38,13 @@ pid_t clone_sharing_memory(int flags, const std::function<void()>& child);
 // False in ASan builds: the sanitizer does not know the child's stack.
 bool can_share_memory();
 
+// A new network namespace with its loopback up, made by the calling thread
+// (unshare(2) moves only the calling thread), which then returns to the
+// namespace it was in. Returns an fd that keeps the new one alive, for a
+// process to setns(2) into: so it can be made on another thread while the
+// container's init builds its root filesystem.
+UniqueFd new_network_namespace();
+
 // A SOCK_SEQPACKET socketpair: each send() is one message, and when the child
 // execs, its CLOEXEC end closes, which the parent reads as "exec succeeded".
 class SyncChannel {
@@ -52,11 +59,14 @@ class SyncChannel {
   std::optional<std::string> recv_from_child() { return recv(parent_.get()); }
   std::optional<std::string> recv_from_parent() { return recv(child_.get()); }
   int child_fd() const { return child_.get(); }
+  int parent_fd() const { return parent_.get(); }
   // A message with a copy of one of our fds attached (SCM_RIGHTS).
   static void send_with_fd(int sock, const std::string& msg, int fd);
   // The child's next message and the fd that came with it, if any.
   std::optional<std::string> recv_from_child(UniqueFd& fd);
   static void send(int fd, const std::string& msg);
+  // The next message on `sock` (either end) and the fd that came with it, if any.
+  static std::optional<std::string> recv_with_fd(int sock, UniqueFd& fd) { return recv(sock, &fd); }
   // Parent side: the child wrote something (or closed its end) within timeout_ms.
   bool child_spoke(int timeout_ms) const;
 

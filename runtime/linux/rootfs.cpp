@@ -235,11 +235,20 @@ static void populate_dev(const stdfs::path& dev, const std::string& console) {
 }
 
 void mount_proc_dev_sys(const Spec& s) {
+  mount_proc_dev(s);
+  mount_sys(s);
+}
+
+void mount_proc_dev(const Spec& s) {
   stdfs::path root = s.mount_point;
   // A fresh procfs shows only the processes of the new PID namespace.
   mount_in_root("proc", root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
   mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
   populate_dev(root / "dev", s.console);
+}
+
+void mount_sys(const Spec& s) {
+  stdfs::path root = s.mount_point;
   // sysfs shows the network devices of the mounting process's netns.
   unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (s.new_netns) {

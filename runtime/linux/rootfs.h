@@ -38,7 +38,9 @@ void prepare_dirs(const Spec& s);
 void make_mounts_private();  // mount --make-rprivate /
 void mount_overlay(
     const Spec& s);  // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. MOUNT_POINT
-void mount_proc_dev_sys(const Spec& s);
+void mount_proc_dev_sys(const Spec& s);  // = mount_proc_dev, then mount_sys
+void mount_proc_dev(const Spec& s);
+void mount_sys(const Spec& s);  // in the container's network namespace: sysfs shows the mounter's
 void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root
 void remount_root_readonly();
