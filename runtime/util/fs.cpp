@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +116,15 @@ void mkdir_p(const std::filesystem::path& p, mode_t mode) {
   if (errno != ENOENT || parent.empty() || parent == p) throw_sys("mkdir", p);
   mkdir_p(parent, mode);
   if (::mkdir(p.c_str(), mode) < 0 && errno != EEXIST) throw_sys("mkdir", p);
+}
+
+bool mark_top_directory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  int flags = 0;
+  if (fd.get() < 0 || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) < 0) return false;
+  if (flags & FS_TOPDIR_FL) return true;
+  flags |= FS_TOPDIR_FL;
+  return ::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) == 0;
 }
 
 // Recursive removal relative to a directory fd: unlinkat never follows

@@ -20,6 +20,12 @@ void write_file_atomic(const std::filesystem::path& p, const std::string& data, 
                        bool durable = true);
 void mkdir_p(const std::filesystem::path& p, mode_t mode = 0755);
 
+// `chattr +T dir` (FS_TOPDIR_FL) on ext2/3/4: the Orlov allocator then puts
+// each new subdirectory in a block group of its own choosing, as for a
+// directory under "/", instead of next to `dir`. Returns false where the
+// filesystem has no such flag (tmpfs, xfs, btrfs...): a hint, nothing more.
+bool mark_top_directory(const std::filesystem::path& dir);
+
 // Freeing a file's blocks can be slow: on a filesystem mounted with
 // `discard` (usual on VMs, as on this project's build host) each free waits
 // for a TRIM of the disk, 1-3 ms. A rename over a file, or its unlink, frees
