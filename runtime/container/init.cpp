@@ -181,11 +181,10 @@ static void enter_cgroup(cgroup::Manager* join) {
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
 }
 
-// From a mounted root filesystem to the user's command.
-[[noreturn]] static void finish_and_exec(const Config& cfg, const rootfs::Spec& fs_spec,
-                                         const std::vector<sock_filter>& seccomp) {
-  // 4. The bind mounts (the supervisor has just rewritten /etc/hosts with our
-  // address), then the switch of root.
+// From a mounted root filesystem to being in it: the bind mounts (the
+// supervisor has just rewritten /etc/hosts with our address), the switch of
+// root, the masked paths.
+static void switch_root(const Config& cfg, const rootfs::Spec& fs_spec) {
   rootfs::mount_binds(fs_spec);
   rootfs::pivot_into(fs_spec.mount_point);
   if (!cfg.security.privileged)
@@ -194,6 +193,10 @@ static void enter_cgroup(cgroup::Manager* join) {
         "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
   security::mask_paths(cfg.security.privileged);
   if (cfg.read_only_rootfs) rootfs::remount_root_readonly();
+}
+
+// In the new root, to the user's command.
+[[noreturn]] static void exec_command(const Config& cfg, const std::vector<sock_filter>& seccomp) {
   // 5. Host name and loopback.
   explain::step("sethostname(2)", "hostname " + explain::sh_quote(cfg.hostname));
   check_sys(::sethostname(cfg.hostname.data(), cfg.hostname.size()), "sethostname", cfg.hostname);
@@ -248,7 +251,8 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
     seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
     mount_root_filesystem(fs_spec);
   }
-  finish_and_exec(cfg, fs_spec, seccomp);
+  switch_root(cfg, fs_spec);
+  exec_command(cfg, seccomp);
 }
 
 // Report a failed setup to the parent (it reads "CODE message") and exit.
@@ -280,18 +284,17 @@ void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitSt
 // The supervisor's second thread makes our network namespace and cgroup
 // while we mount, and hands them over on `handoff_fd` in this order: "netns"
 // with the namespace's fd (unless we use the host's network), then "cgroup"
-// once the cgroup is made; "failed" instead when it could not (the
-// supervisor reports why).
-static UniqueFd receive_from_supervisor(int handoff_fd, const std::string& what) {
-  UniqueFd fd;
-  if (linux_ns::SyncChannel::recv_with_fd(handoff_fd, fd) != what)
+// with the cgroup files to write to (open_join_files) once it is made;
+// "failed" instead when it could not (the supervisor reports why).
+static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, const std::string& what) {
+  std::vector<UniqueFd> fds;
+  if (linux_ns::SyncChannel::recv_with_fds(handoff_fd, fds) != what || fds.empty())
     throw Error("the container's " + what + " could not be made");
-  return fd;
+  return fds;
 }
 
 void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                             int sync_fd, const std::vector<sock_filter>& seccomp, cgroup::Manager* join,
-                             int handoff_fd) {
+                             int sync_fd, const std::vector<sock_filter>& seccomp, int handoff_fd) {
   report_and_exit(sync_fd, [&] {
     // Our mount namespace, for the parent to hold (see supervise): by the
     // time it runs again we have exec'd, and the command may be gone.
@@ -302,14 +305,18 @@ void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, con
     rootfs::mount_overlay(fs_spec);
     rootfs::mount_proc_dev(fs_spec);
     if (fs_spec.new_netns) {
-      UniqueFd netns = receive_from_supervisor(handoff_fd, "netns");
-      check_sys(::setns(netns.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
+      auto netns = receive_from_supervisor(handoff_fd, "netns");
+      check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
     }
     rootfs::mount_sys(fs_spec);
-    receive_from_supervisor(handoff_fd, "cgroup");
-    enter_cgroup(join);
     setup_stdio(stdio);
-    finish_and_exec(cfg, fs_spec, seccomp);
+    switch_root(cfg, fs_spec);
+    // The cgroup as late as possible (the thread makes it meanwhile), through
+    // files opened for us: the host's /sys/fs/cgroup is out of reach now.
+    cgroup::join_with(receive_from_supervisor(handoff_fd, "cgroup"));
+    explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
+    check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+    exec_command(cfg, seccomp);
   });
 }
 

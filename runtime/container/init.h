@@ -39,14 +39,14 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
 // suspended until we exec, so there is no "go" to wait for. Its second
 // thread makes our network namespace and cgroup meanwhile and hands them
 // over on handoff_fd (see receive_from_supervisor): we are cloned without
-// CLONE_NEWNET and setns(2) into the namespace it made. First we send the
-// supervisor our mount namespace (SCM_RIGHTS on sync_fd); a failure is
-// reported as in container_init. Touches nothing of the parent's but its
-// memory and, once the thread says "cgroup", `join` (see clone_sharing_memory).
+// CLONE_NEWNET and setns(2) into the namespace it made before mounting /sys,
+// and join the cgroup last, after pivot_root, through files it opened. First
+// we send the supervisor our mount namespace (SCM_RIGHTS on sync_fd); a
+// failure is reported as in container_init. Touches nothing of the parent's
+// but its memory (see clone_sharing_memory).
 [[noreturn]] void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec,
                                           const InitStdio& stdio, int sync_fd,
-                                          const std::vector<sock_filter>& seccomp, cgroup::Manager* join,
-                                          int handoff_fd);
+                                          const std::vector<sock_filter>& seccomp, int handoff_fd);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
 // (and TERM with -t) when not set, as Docker does.

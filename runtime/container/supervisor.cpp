@@ -278,7 +278,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
         linux_ns::SyncChannel::send_with_fd(handoff.parent_fd(), "netns", netns.get());
       }
       make_cgroup();
-      handoff.send_to_child("cgroup");
+      std::vector<UniqueFd> join = cg->open_join_files();
+      std::vector<int> fds;
+      for (const auto& f : join) fds.push_back(f.get());
+      linux_ns::SyncChannel::send_with_fds(handoff.parent_fd(), "cgroup", fds);
       handed_over = true;
     });
   }
@@ -312,8 +315,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     const int child_end = sync.child_fd();
     pid = linux_ns::clone_sharing_memory(clone_flags, [&] {
       ::close(status_fd);  // our copy stays open: the child has its own fd table
-      container_init_prepared(cfg, spec, stdio, child_end, seccomp, cg.get(),
-                              handoff.child_fd());  // never returns
+      container_init_prepared(cfg, spec, stdio, child_end, seccomp, handoff.child_fd());  // never returns
     });
     sync.become_parent();
     shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error

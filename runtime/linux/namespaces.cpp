@@ -155,28 +155,34 @@ bool SyncChannel::child_spoke(int timeout_ms) const {
   return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void SyncChannel::send_with_fd(int sock, const std::string& msg, int fd) {
+void SyncChannel::send_with_fds(int sock, const std::string& msg, const std::vector<int>& fds) {
+  if (fds.empty() || fds.size() > kMaxFds) throw Error("send_with_fds: 1 to 16 fds");
   iovec iov{const_cast<char*>(msg.data()), msg.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
+  mh.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
   cmsghdr* c = CMSG_FIRSTHDR(&mh);
   c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;  // the kernel installs a copy of fd in the receiver
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  c->cmsg_type = SCM_RIGHTS;  // the kernel installs copies of the fds in the receiver
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   while (::sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
     if (errno != EINTR) throw_sys("sendmsg", "sync socket");
 }
 
-std::optional<std::string> SyncChannel::recv_from_child(UniqueFd& fd) { return recv(parent_.get(), &fd); }
+std::optional<std::string> SyncChannel::recv_from_child(UniqueFd& fd) {
+  std::vector<UniqueFd> fds;
+  auto msg = recv(parent_.get(), &fds);
+  if (!fds.empty()) fd = std::move(fds.front());
+  return msg;
+}
 
-std::optional<std::string> SyncChannel::recv(int fd, UniqueFd* passed) {
+std::optional<std::string> SyncChannel::recv(int fd, std::vector<UniqueFd>* passed) {
   char buf[4096];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   for (;;) {
     iovec iov{buf, sizeof buf};
     msghdr mh{};
@@ -189,12 +195,15 @@ std::optional<std::string> SyncChannel::recv(int fd, UniqueFd* passed) {
     if (n < 0) throw_sys("recvmsg", "sync socket");
     for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      int received;
-      std::memcpy(&received, CMSG_DATA(c), sizeof received);
-      if (passed)
-        passed->reset(received);
-      else
-        ::close(received);
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int received;
+        std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+        if (passed)
+          passed->emplace_back(received);
+        else
+          ::close(received);
+      }
     }
     if (n == 0) return std::nullopt;  // EOF: the child exec'd or exited
     return std::string(buf, static_cast<size_t>(n));

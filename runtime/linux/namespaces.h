@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/fd.h"
 
@@ -60,18 +61,22 @@ class SyncChannel {
   std::optional<std::string> recv_from_parent() { return recv(child_.get()); }
   int child_fd() const { return child_.get(); }
   int parent_fd() const { return parent_.get(); }
-  // A message with a copy of one of our fds attached (SCM_RIGHTS).
-  static void send_with_fd(int sock, const std::string& msg, int fd);
+  // A message with copies of some of our fds attached (SCM_RIGHTS, at most kMaxFds).
+  static void send_with_fds(int sock, const std::string& msg, const std::vector<int>& fds);
+  static void send_with_fd(int sock, const std::string& msg, int fd) { send_with_fds(sock, msg, {fd}); }
   // The child's next message and the fd that came with it, if any.
   std::optional<std::string> recv_from_child(UniqueFd& fd);
   static void send(int fd, const std::string& msg);
-  // The next message on `sock` (either end) and the fd that came with it, if any.
-  static std::optional<std::string> recv_with_fd(int sock, UniqueFd& fd) { return recv(sock, &fd); }
+  // The next message on `sock` (either end) and the fds that came with it.
+  static std::optional<std::string> recv_with_fds(int sock, std::vector<UniqueFd>& fds) {
+    return recv(sock, &fds);
+  }
+  static constexpr size_t kMaxFds = 16;
   // Parent side: the child wrote something (or closed its end) within timeout_ms.
   bool child_spoke(int timeout_ms) const;
 
  private:
-  static std::optional<std::string> recv(int fd, UniqueFd* passed = nullptr);
+  static std::optional<std::string> recv(int fd, std::vector<UniqueFd>* passed = nullptr);
   UniqueFd parent_, child_;
 };
 

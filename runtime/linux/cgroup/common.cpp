@@ -1,5 +1,6 @@
 #include "linux/cgroup/common.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +25,10 @@ uint64_t read_u64_or_zero(const path& file) {
 void write_value(const path& file, const std::string& value) {
   explain::step("write(2)", "echo " + value + " > " + file.string());
   fs::write_file(file, value);
+}
+
+UniqueFd open_for_write(const path& file) {
+  return UniqueFd(check_sys(::open(file.c_str(), O_WRONLY | O_CLOEXEC), "open", file));
 }
 
 std::vector<pid_t> read_procs(const path& dir) {

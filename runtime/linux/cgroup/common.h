@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace mctr::cgroup::detail {
 
 using std::filesystem::path;
@@ -20,6 +22,7 @@ std::optional<std::string> read_opt(const path& file);
 uint64_t read_u64_or_zero(const path& file);
 // Write one value to a cgroup file (throws SysError with the file's path).
 void write_value(const path& file, const std::string& value);
+UniqueFd open_for_write(const path& file);  // O_WRONLY | O_CLOEXEC, throws with the path
 
 // The pids listed in dir/cgroup.procs (this group only, not its children).
 std::vector<pid_t> read_procs(const path& dir);

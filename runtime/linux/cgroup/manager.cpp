@@ -21,6 +21,11 @@ void check_id(const std::string& id) {
 
 }  // namespace
 
+void join_with(const std::vector<UniqueFd>& join_files) {
+  // "0": the writer itself (see join_self).
+  for (const auto& f : join_files) check_sys(::write(f.get(), "0", 1), "write", "cgroup tasks");
+}
+
 std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesystem::path& cgroup_root) {
   check_id(id);
   HostLayout host = detect_layout(cgroup_root);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace mctr::cgroup {
 
 struct Resources {
@@ -44,6 +46,9 @@ class Manager {
   // only the calling thread but skips the global lock that a cgroup.procs
   // write takes (and its RCU grace period, 1-20 ms).
   virtual void join_self() = 0;
+  // The same files, opened now: a process can join later with join_with(),
+  // where it can no longer open them (after pivot_root).
+  virtual std::vector<UniqueFd> open_join_files() const = 0;
   virtual Stats stats() const = 0;
   // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
   virtual bool oom_killed() const = 0;
@@ -63,6 +68,9 @@ class Manager {
   virtual bool exists() const = 0;              // the group directory is there
   virtual std::vector<pid_t> pids() const = 0;  // processes in the group (cgroup.procs)
 };
+
+// Move the calling process into the group whose open_join_files() these are.
+void join_with(const std::vector<UniqueFd>& join_files);
 
 // Probe the host and make the right manager for container `id`.
 // `cgroup_root` is /sys/fs/cgroup except in tests.

@@ -162,6 +162,12 @@ void V1Manager::join_self() {
   for (const auto& d : unique_dirs_) write_value(d / "tasks", "0");
 }
 
+std::vector<UniqueFd> V1Manager::open_join_files() const {
+  std::vector<UniqueFd> files;
+  for (const auto& d : unique_dirs_) files.push_back(open_for_write(d / "tasks"));
+  return files;
+}
+
 Stats V1Manager::stats() const {
   Stats s;
   std::filesystem::path mem = dir("memory");

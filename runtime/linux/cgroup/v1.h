@@ -19,6 +19,7 @@ class V1Manager : public Manager {
   void apply(const Resources& r) override;
   void add_pid(pid_t pid) override;
   void join_self() override;
+  std::vector<UniqueFd> open_join_files() const override;
   std::filesystem::path devices_dir() const override { return dir("devices"); }
   Stats stats() const override;
   bool oom_killed() const override;

@@ -132,6 +132,12 @@ void V2Manager::add_pid(pid_t pid) { write_value(dir_ / "cgroup.procs", std::to_
 // the container's init avoids the write altogether with CLONE_INTO_CGROUP.
 void V2Manager::join_self() { write_value(dir_ / "cgroup.procs", "0"); }
 
+std::vector<UniqueFd> V2Manager::open_join_files() const {
+  std::vector<UniqueFd> files;
+  files.push_back(open_for_write(dir_ / "cgroup.procs"));
+  return files;
+}
+
 Stats V2Manager::stats() const {
   Stats s;
   if (!exists()) throw Error("cgroup " + dir_.string() + " does not exist");

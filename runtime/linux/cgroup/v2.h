@@ -14,6 +14,7 @@ class V2Manager : public Manager {
   void apply(const Resources& r) override;
   void add_pid(pid_t pid) override;
   void join_self() override;
+  std::vector<UniqueFd> open_join_files() const override;
   Stats stats() const override;
   bool oom_killed() const override;
   bool can_clone_into() const override { return true; }

@@ -114,6 +114,17 @@ class CgroupLive : public ::testing::Test {
     return host_.v1.at(ctrl) / "minictr" / id_;
   }
   bool v2() const { return m_->version() == "v2"; }
+  // `pid` is the one process in the group, in every hierarchy (v1: cgroup.procs
+  // of each controller, not only `tasks`).
+  void expect_only_process(pid_t pid) {
+    std::vector<std::string> ctrls = {"memory", "pids"};
+    if (!v2()) ctrls.insert(ctrls.end(), {"cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices"});
+    for (const auto& c : ctrls) {
+      if (!v2() && !host_.v1.count(c)) continue;
+      EXPECT_EQ(slurp(dir(c) / "cgroup.procs"), std::to_string(pid)) << c;
+    }
+    EXPECT_EQ(m_->pids(), std::vector<pid_t>{pid});
+  }
 
   std::string id_;
   HostLayout host_;
@@ -434,14 +445,38 @@ TEST_F(CgroupLive, JoinSelfMovesTheCallingProcessEverywhere) {
   ASSERT_EQ(::read(ready[0], &ok, 1), 1);
   ::close(ready[0]);
   EXPECT_EQ(ok, 'y');
-  std::string pid = std::to_string(joiner.pid());
-  std::vector<std::string> ctrls = {"memory", "pids"};
-  if (!v2()) ctrls.insert(ctrls.end(), {"cpu", "cpuacct", "cpuset", "blkio", "freezer", "devices"});
-  for (const auto& c : ctrls) {
-    if (!v2() && !host_.v1.count(c)) continue;
-    EXPECT_EQ(slurp(dir(c) / "cgroup.procs"), pid) << c;
-  }
-  EXPECT_EQ(m_->pids(), std::vector<pid_t>{joiner.pid()});
+  expect_only_process(joiner.pid());
+}
+
+// open_join_files() + join_with(): the files are opened first (by the
+// supervisor's thread), and the process joins through them later, from a
+// root where /sys/fs/cgroup does not exist (after pivot_root).
+TEST_F(CgroupLive, JoinWithFilesOpenedBeforeWorksFromAnotherRoot) {
+  std::vector<mctr::UniqueFd> files = m_->open_join_files();
+  ASSERT_FALSE(files.empty());
+  char empty_root[] = "/tmp/mctr-cg-root-XXXXXX";
+  ASSERT_NE(::mkdtemp(empty_root), nullptr);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  Child joiner([&] {
+    char ok = 'y';
+    try {
+      if (::chroot(empty_root) != 0 || ::chdir("/") != 0 || ::access("/sys", F_OK) == 0) ok = 'r';
+      join_with(files);
+    } catch (const std::exception&) {
+      ok = 'n';
+    }
+    (void)!::write(ready[1], &ok, 1);
+    ::pause();
+  });
+  ::close(ready[1]);
+  joiner.go();
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ::close(ready[0]);
+  ::rmdir(empty_root);
+  EXPECT_EQ(ok, 'y');
+  expect_only_process(joiner.pid());
 }
 
 // The shared minictr/ parents stay after destroy(); remove_unused_parents()
