@@ -205,6 +205,28 @@ std::vector<rootfs::BindMount> bind_mounts(const Config& cfg, const std::filesys
   return binds;
 }
 
+// On the supervisor's second thread, for a child that shares our memory:
+// its network namespace, then its cgroup, each handed over on `handoff` as
+// soon as it is made ("netns" + fd, "cgroup" + the files to join it with),
+// or "failed" (the child gives up; our caller reports the error).
+void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, bool new_netns,
+                           const std::function<void()>& make_cgroup, const cgroup::Manager& cg) {
+  bool handed_over = false;
+  ScopeGuard tell_failure([&] {
+    if (!handed_over) linux_ns::SyncChannel::send(handoff.parent_fd(), "failed");
+  });
+  if (new_netns) {
+    UniqueFd netns = linux_ns::new_network_namespace();
+    linux_ns::SyncChannel::send_with_fd(handoff.parent_fd(), "netns", netns.get());
+  }
+  make_cgroup();
+  std::vector<UniqueFd> join = cg.open_join_files();
+  std::vector<int> fds;
+  for (const auto& f : join) fds.push_back(f.get());
+  linux_ns::SyncChannel::send_with_fds(handoff.parent_fd(), "cgroup", fds);
+  handed_over = true;
+}
+
 // The supervisor proper. Runs in its own process; returns the exit code.
 int supervise(const std::filesystem::path& root, const std::string& id, int status_fd, bool attached,
               const Config* given_cfg) {
@@ -268,22 +290,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   linux_ns::SyncChannel handoff;
   std::optional<Background> make_in_background;
   if (share_memory) {
-    make_in_background.emplace([&] {
-      bool handed_over = false;
-      ScopeGuard tell_failure([&] {
-        if (!handed_over) handoff.send_to_child("failed");
-      });
-      if (new_netns) {
-        UniqueFd netns = linux_ns::new_network_namespace();
-        linux_ns::SyncChannel::send_with_fd(handoff.parent_fd(), "netns", netns.get());
-      }
-      make_cgroup();
-      std::vector<UniqueFd> join = cg->open_join_files();
-      std::vector<int> fds;
-      for (const auto& f : join) fds.push_back(f.get());
-      linux_ns::SyncChannel::send_with_fds(handoff.parent_fd(), "cgroup", fds);
-      handed_over = true;
-    });
+    make_in_background.emplace([&] { make_netns_and_cgroup(handoff, new_netns, make_cgroup, *cg); });
   }
 
   std::optional<pty::Pty> tty;
