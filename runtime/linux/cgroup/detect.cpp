@@ -1,5 +1,8 @@
 #include "linux/cgroup/detect.h"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include <cctype>
 #include <set>
 #include <sstream>
@@ -117,6 +120,11 @@ HostLayout detect_layout(const std::filesystem::path& root) {
   HostLayout h = parse_mountinfo(fs::read_file("/proc/self/mountinfo"), root);
   if (h.layout == Layout::kNone) h = probe_directory(root);
   return h;
+}
+
+bool is_unified(const std::filesystem::path& root) {
+  struct statfs st {};
+  return ::statfs(root.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 }  // namespace mctr::cgroup

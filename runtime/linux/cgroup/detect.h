@@ -34,4 +34,8 @@ HostLayout probe_directory(const std::filesystem::path& root);
 // The layout at `root`: from /proc/self/mountinfo, else probe_directory(root).
 HostLayout detect_layout(const std::filesystem::path& root = "/sys/fs/cgroup");
 
+// Whether detect_layout(root) says kUnified, from one statfs(2) (is `root` on
+// a cgroup2 filesystem?) instead of reading and parsing mountinfo (~0.2 ms).
+bool is_unified(const std::filesystem::path& root = "/sys/fs/cgroup");
+
 }  // namespace mctr::cgroup

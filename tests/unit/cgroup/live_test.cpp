@@ -94,6 +94,20 @@ class Child {
   pid_t pid_ = -1;
 };
 
+// is_unified() (one statfs) agrees with detect_layout() (mountinfo) on this
+// host, says true for a cgroup2 mount wherever it is (the hybrid's
+// .../unified) and false for what is not cgroup2.
+TEST(CgroupDetect, IsUnifiedAgreesWithMountinfo) {
+  HostLayout host = detect_layout();
+  EXPECT_EQ(host.layout == Layout::kUnified, is_unified());
+  if (!host.unified.empty()) {
+    EXPECT_TRUE(is_unified(host.unified)) << host.unified;
+  }
+  for (const auto& [ctrl, mount] : host.v1) EXPECT_FALSE(is_unified(mount)) << ctrl;
+  EXPECT_FALSE(is_unified("/tmp"));
+  EXPECT_FALSE(is_unified("/no/such/dir"));
+}
+
 class CgroupLive : public ::testing::Test {
  protected:
   void SetUp() override {
