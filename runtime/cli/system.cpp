@@ -35,6 +35,7 @@ void add_system(CLI::App& app, Globals& g) {
         std::cerr << "minictr: error: " << e.what() << "\n";
       }
     }
+    store.remove_nursery_leftovers();
     net::Network(g.root() / "network").prune();
     cgroup::remove_unused_parents();
     g.exit_code = 0;

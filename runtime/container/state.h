@@ -70,6 +70,9 @@ class Store {
   // names (ids() lists directories with a config.json); remove() deletes the
   // rest. Lets --rm answer the CLI before the slower removal of its files.
   void unlist(const std::string& id) const;
+  // A container's dir is made elsewhere, then renamed into containers/ (see
+  // make_container_dir): remove what a create killed in between left.
+  void remove_nursery_leftovers() const;
 
  private:
   std::filesystem::path root_, containers_;

@@ -22,6 +22,9 @@ struct StorePaths {
   std::filesystem::path locks() const { return root / "locks"; }
   std::filesystem::path seccomp_cache() const { return root / "cache" / "seccomp"; }
   std::filesystem::path init_layers() const { return root / "cache" / "init-layers"; }
+  // Where containers' directories are made before they move to containers/
+  // (container::Store::create): one subdirectory per ext4 block group used.
+  std::filesystem::path container_nurseries() const { return root / "cache" / "nurseries"; }
   // The empty directory every container mounts its root filesystem on, each
   // in its own mount namespace (rootfs::Spec::mount_point).
   std::filesystem::path rootfs_mount_point() const { return root / "rootfs"; }
