@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <fstream>
 
@@ -89,13 +90,18 @@ State state_from_json(const json& j) {
 }
 
 std::string now_rfc3339() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
+  // Calendar arithmetic from <chrono>, not gmtime_r + strftime: glibc's first
+  // gmtime_r and every strftime read /etc/localtime (tzset) for a UTC time.
+  using namespace std::chrono;
+  const auto now = time_point_cast<nanoseconds>(system_clock::now());
+  const auto day = floor<days>(now);
+  const year_month_day date{day};
+  const hh_mm_ss time{now - day};
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%09ldZ", static_cast<int>(date.year()),
+           static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+           static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
+           static_cast<long>(time.seconds().count()), static_cast<long>(time.subseconds().count()));
   return buf;
 }
 

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include "container/config.h"
@@ -65,6 +67,24 @@ TEST_F(ContainerStore, PruneRemovesNurseryLeftoversOnly) {
   EXPECT_TRUE(fsys::is_directory(nursery));
   EXPECT_TRUE(fsys::is_empty(nursery));
   EXPECT_TRUE(fsys::is_regular_file(store.dir(kept.id) / "config.json"));
+}
+
+// RFC 3339 in UTC with nanoseconds, as Docker prints it, and the same
+// second as gmtime_r(3) says (give or take the second it ticks over).
+TEST(Rfc3339, IsUtcWithNanosecondsAndMatchesGmtime) {
+  const time_t before = ::time(nullptr);
+  const std::string now = container::now_rfc3339();
+  const time_t after = ::time(nullptr);
+  ASSERT_TRUE(std::regex_match(now, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)"))) << now;
+  auto format = [](time_t t) {
+    tm u{};
+    gmtime_r(&t, &u);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &u);
+    return std::string(buf);
+  };
+  const std::string seconds = now.substr(0, 19);
+  EXPECT_TRUE(seconds == format(before) || seconds == format(after)) << now;
 }
 
 }  // namespace
