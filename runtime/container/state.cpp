@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <ctime>
 #include <fstream>
 
 #include "linux/proc.h"
@@ -175,7 +174,10 @@ static void make_container_dir(const std::filesystem::path& root, const std::fil
     }
     fs::mkdir_p(born, 0700);
   }
-  check_sys(::rename(born.c_str(), dir.c_str()), "rename", born);
+  if (::rename(born.c_str(), dir.c_str()) == 0) return;
+  if (errno != EXDEV) throw_sys("rename", born);
+  ::rmdir(born.c_str());  // cache/ is on another filesystem: make it in place
+  fs::mkdir_p(dir, 0700);
 }
 
 void Store::remove_nursery_leftovers() const {

@@ -128,7 +128,8 @@ UniqueFd new_network_namespace() {
   const char* self = "/proc/thread-self/ns/net";
   UniqueFd ours(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
   check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)");
-  // From here this thread is in the new namespace, until the setns below.
+  // From here this thread is in the new namespace, until the setns below
+  // (or, when a step fails, this guard's).
   ScopeGuard back_home([&] { ::setns(ours.get(), CLONE_NEWNET); });
   UniqueFd made(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
   bring_up_loopback();
