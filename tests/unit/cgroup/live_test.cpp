@@ -438,28 +438,37 @@ TEST_F(CgroupLive, DestroyRemovesEverythingAndIsIdempotent) {
   EXPECT_EQ(std::find(ids.begin(), ids.end(), id_), ids.end());
 }
 
-// join_self() from a single-threaded child moves the whole process: on v1 it
-// must show up in cgroup.procs of every hierarchy, not only in `tasks`.
-TEST_F(CgroupLive, JoinSelfMovesTheCallingProcessEverywhere) {
+// A child runs `join` (which says 'y' when it worked) and stays alive (until
+// the returned Child goes): its answer, and the child for the checks.
+std::pair<char, std::unique_ptr<Child>> join_in_child(const std::function<char()>& join) {
   int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  Child joiner([&] {
-    char ok = 'y';
+  EXPECT_EQ(::pipe(ready), 0);
+  auto joiner = std::make_unique<Child>([&] {
+    char ok = 'n';
     try {
-      m_->join_self();
+      ok = join();
     } catch (const std::exception&) {
-      ok = 'n';
     }
     (void)!::write(ready[1], &ok, 1);
     ::pause();
   });
   ::close(ready[1]);
-  joiner.go();
+  joiner->go();
   char ok = 0;
-  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  EXPECT_EQ(::read(ready[0], &ok, 1), 1);
   ::close(ready[0]);
+  return {ok, std::move(joiner)};
+}
+
+// join_self() from a single-threaded child moves the whole process: on v1 it
+// must show up in cgroup.procs of every hierarchy, not only in `tasks`.
+TEST_F(CgroupLive, JoinSelfMovesTheCallingProcessEverywhere) {
+  auto [ok, joiner] = join_in_child([&] {
+    m_->join_self();
+    return 'y';
+  });
   EXPECT_EQ(ok, 'y');
-  expect_only_process(joiner.pid());
+  expect_only_process(joiner->pid());
 }
 
 // open_join_files() + join_with(): the files are opened first (by the
@@ -470,27 +479,14 @@ TEST_F(CgroupLive, JoinWithFilesOpenedBeforeWorksFromAnotherRoot) {
   ASSERT_FALSE(files.empty());
   char empty_root[] = "/tmp/mctr-cg-root-XXXXXX";
   ASSERT_NE(::mkdtemp(empty_root), nullptr);
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  Child joiner([&] {
-    char ok = 'y';
-    try {
-      if (::chroot(empty_root) != 0 || ::chdir("/") != 0 || ::access("/sys", F_OK) == 0) ok = 'r';
-      join_with(files);
-    } catch (const std::exception&) {
-      ok = 'n';
-    }
-    (void)!::write(ready[1], &ok, 1);
-    ::pause();
+  auto [ok, joiner] = join_in_child([&] {
+    if (::chroot(empty_root) != 0 || ::chdir("/") != 0 || ::access("/sys", F_OK) == 0) return 'r';
+    join_with(files);
+    return 'y';
   });
-  ::close(ready[1]);
-  joiner.go();
-  char ok = 0;
-  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
-  ::close(ready[0]);
   ::rmdir(empty_root);
   EXPECT_EQ(ok, 'y');
-  expect_only_process(joiner.pid());
+  expect_only_process(joiner->pid());
 }
 
 // The shared minictr/ parents stay after destroy(); remove_unused_parents()
