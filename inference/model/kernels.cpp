@@ -1,5 +1,6 @@
 #include "model/kernels.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -686,12 +687,18 @@ struct Dispatch {
   DotKernels dots;
 };
 
+// F16C from cpuid itself: clang before 15 rejects "f16c" in __builtin_cpu_supports
+// (the fuzz build, scripts/fuzz, compiles this file with Debian's clang 14).
+bool cpu_has_f16c() {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 Dispatch pick() {
   const char* off = std::getenv("MINICTR_INFER_NO_SIMD");
   bool no_simd = off && *off && std::strcmp(off, "0") != 0;
   __builtin_cpu_init();
-  if (!no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+  if (!no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
     const char* no512 = std::getenv("MINICTR_INFER_NO_AVX512");
     const bool vnni = !(no512 && *no512 && std::strcmp(no512, "0") != 0) &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 
 #include "util/error.h"
 
@@ -11,8 +13,15 @@ namespace mctr::infer {
 
 namespace {
 
-int meta_int(const GgufFile& f, const std::string& arch, const char* key) {
-  return static_cast<int>(f.get_uint(arch + "." + key));
+// A hyperparameter as int. Past INT_MAX the cast would wrap: rope.dimension_count
+// 0xfffffffe became -2, passed the checks below and made Session ask for 2^63 floats
+// (tests/fuzz/regressions/gguf/rope-dimension-count-wraps.gguf).
+int meta_int(const GgufFile& f, const std::string& arch, const char* key, std::optional<int> fallback = {}) {
+  std::string name = arch + "." + key;
+  uint64_t v = fallback ? f.get_uint(name, static_cast<uint64_t>(*fallback)) : f.get_uint(name);
+  if (v > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+    throw Error("gguf " + f.path() + ": " + name + " = " + std::to_string(v) + " is out of range");
+  return static_cast<int>(v);
 }
 
 void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
@@ -135,7 +144,7 @@ Model::Model(const std::string& path) : file_(path) {
   cfg_.dim = meta_int(file_, arch, "embedding_length");
   cfg_.n_layers = meta_int(file_, arch, "block_count");
   cfg_.n_heads = meta_int(file_, arch, "attention.head_count");
-  cfg_.n_kv_heads = static_cast<int>(file_.get_uint(arch + ".attention.head_count_kv", cfg_.n_heads));
+  cfg_.n_kv_heads = meta_int(file_, arch, "attention.head_count_kv", cfg_.n_heads);
   cfg_.hidden_dim = meta_int(file_, arch, "feed_forward_length");
   cfg_.ctx_len = meta_int(file_, arch, "context_length");
   cfg_.norm_eps = static_cast<float>(file_.get_float(arch + ".attention.layer_norm_rms_epsilon", 1e-5));
@@ -146,7 +155,7 @@ Model::Model(const std::string& path) : file_(path) {
       cfg_.hidden_dim > 1 << 20)
     throw Error("gguf " + path + ": inconsistent llama hyperparameters");
   cfg_.head_dim = cfg_.dim / cfg_.n_heads;
-  cfg_.rope_dim = static_cast<int>(file_.get_uint(arch + ".rope.dimension_count", cfg_.head_dim));
+  cfg_.rope_dim = meta_int(file_, arch, "rope.dimension_count", cfg_.head_dim);
   if (cfg_.rope_dim > cfg_.head_dim || cfg_.rope_dim % 2)
     throw Error("gguf " + path + ": bad rope.dimension_count");
 

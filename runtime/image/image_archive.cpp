@@ -14,8 +14,42 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int kMaxIndexDepth = 4;
+// Manifests and indexes read for one archive, at all levels together: an
+// index may list one blob many times, and nested indexes multiply that
+// (100 entries at each of 5 levels would be 10^10 reads).
+constexpr size_t kMaxManifests = 1000;
+// JSON nesting: image metadata needs less than 10 levels. nlohmann's dump and
+// copy recurse once per level: a config holding a 600 KB "[[[...]]]" crashed
+// `load` with a stack overflow when the store wrote its record
+// (tests/fuzz/regressions/image_archive/deep-json-config.tar.gz).
+constexpr int kMaxJsonDepth = 100;
+
+// Throws when `text` nests arrays/objects deeper than kMaxJsonDepth. Counts
+// brackets outside strings only; whatever else is wrong the parser reports.
+void check_json_depth(const std::string& text, const std::string& what) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
 
 json parse_json(const std::string& text, const std::string& what) {
+  check_json_depth(text, what);
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
@@ -77,7 +111,10 @@ std::string read_verified_blob(ArchiveSource& src, const json& desc) {
   std::string text = src.read_small(name);
   if (std::string got = sha256_digest(text); got != digest)
     throw Error(src.path().string() + ": blob " + digest + " is corrupt (its content hashes to " + got + ")");
-  if (desc.contains("size") && desc["size"].get<uint64_t>() != text.size())
+  // is_number_unsigned first: get<uint64_t>() of a negative or fractional
+  // size (1e300) converts it, the latter with undefined behaviour.
+  if (desc.contains("size") &&
+      (!desc["size"].is_number_unsigned() || desc["size"].get<uint64_t>() != text.size()))
     throw Error(src.path().string() + ": blob " + digest + " has the wrong size");
   return text;
 }
@@ -108,17 +145,19 @@ bool platform_matches(const json& desc) {
 
 void walk_oci_descriptors(ArchiveSource& src, const json& index,
                           const std::vector<std::string>& inherited_tags, const std::string& default_name,
-                          int depth, std::vector<ArchivedImage>& out) {
+                          int depth, size_t& visited, std::vector<ArchivedImage>& out) {
   if (depth > kMaxIndexDepth) throw Error(src.path().string() + ": image indexes nested too deeply");
   for (const json& desc : index.at("manifests")) {
     if (!platform_matches(desc)) continue;
+    if (++visited > kMaxManifests)
+      throw Error(src.path().string() + ": more than " + std::to_string(kMaxManifests) + " manifests");
     std::vector<std::string> tags = tags_from_annotations(desc, default_name);
     if (tags.empty()) tags = inherited_tags;
     std::string text = read_verified_blob(src, desc);
     json j = parse_json(text, src.path().string() + ": manifest " + desc.at("digest").get<std::string>());
     std::string mt = desc.value("mediaType", j.value("mediaType", ""));
     if (is_index_media_type(mt) || (mt.empty() && j.contains("manifests")))
-      walk_oci_descriptors(src, j, tags, default_name, depth + 1, out);
+      walk_oci_descriptors(src, j, tags, default_name, depth + 1, visited, out);
     else
       out.push_back(image_from_oci_manifest(src, j, tags));
   }
@@ -126,6 +165,10 @@ void walk_oci_descriptors(ArchiveSource& src, const json& index,
 
 std::vector<ArchivedImage> list_docker_save(ArchiveSource& src) {
   json manifest = parse_json(src.read_small("manifest.json"), src.path().string() + ": manifest.json");
+  if (!manifest.is_array()) throw Error(src.path().string() + ": manifest.json is not a list");
+  if (manifest.size() > kMaxManifests)
+    throw Error(src.path().string() + ": manifest.json lists more than " + std::to_string(kMaxManifests) +
+                " images");
   std::vector<ArchivedImage> out;
   for (const json& m : manifest) {
     ArchivedImage img;
@@ -170,7 +213,8 @@ std::vector<ArchivedImage> list_archived_images(ArchiveSource& src, const std::s
       images = list_docker_save(src);
     } else if (src.has("index.json")) {
       json index = parse_json(src.read_small("index.json"), src.path().string() + ": index.json");
-      walk_oci_descriptors(src, index, {}, default_name, 0, images);
+      size_t visited = 0;
+      walk_oci_descriptors(src, index, {}, default_name, 0, visited, images);
     } else {
       throw Error(src.path().string() + ": not an image archive (no index.json or manifest.json)");
     }
