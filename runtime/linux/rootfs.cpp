@@ -1,15 +1,19 @@
 #include "linux/rootfs.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <climits>
 #include <sstream>
 
+#include "linux/in_root.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fd.h"
@@ -65,49 +69,6 @@ void prepare_dirs(const Spec& s) {
   }
 }
 
-// The `mount` command line that does the same as mount(2) with these arguments.
-static std::string mount_replay(const char* src, const std::string& target, const char* type,
-                                unsigned long flags, const std::string& data) {
-  using explain::sh_quote;
-  std::string cmd = "mount ";
-  if (flags & MS_PRIVATE) {
-    cmd += (flags & MS_REC) ? "--make-rprivate " : "--make-private ";
-    cmd += target;
-    return cmd;
-  }
-  std::string opts;
-  auto add = [&](const std::string& o) {
-    if (!opts.empty()) opts += ',';
-    opts += o;
-  };
-  if (flags & MS_REMOUNT) add("remount");
-  if ((flags & MS_BIND) && (flags & MS_REMOUNT)) add("bind");
-  if (flags & MS_RDONLY) add("ro");
-  if (flags & MS_NOSUID) add("nosuid");
-  if (flags & MS_NODEV) add("nodev");
-  if (flags & MS_NOEXEC) add("noexec");
-  if (!data.empty()) add(data);
-  if ((flags & MS_BIND) && !(flags & MS_REMOUNT)) {
-    cmd += (flags & MS_REC) ? "--rbind " : "--bind ";
-    cmd += sh_quote(src);
-  } else if (flags & MS_REMOUNT) {
-    cmd += "-o ";
-    cmd += opts;
-  } else {
-    cmd += "-t ";
-    cmd += type;
-    if (!opts.empty()) {
-      cmd += " -o ";
-      cmd += sh_quote(opts);
-    }
-    cmd += ' ';
-    cmd += src ? src : "none";
-  }
-  cmd += ' ';
-  cmd += sh_quote(target);
-  return cmd;
-}
-
 static void do_mount(const char* src, const stdfs::path& target, const char* type, unsigned long flags,
                      const std::string& data = "") {
   explain::step("mount(2)", mount_replay(src, target, type, flags, data));
@@ -145,92 +106,51 @@ void mount_overlay(const Spec& s) {
   if (short_names) check_sys(::chdir("/"), "chdir", "/");
 }
 
-int open_in_root(const stdfs::path& root, const std::string& path, bool create, bool is_dir) {
-  UniqueFd dir(check_sys(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root));
-  stdfs::path rel = stdfs::path(path).lexically_normal().relative_path();
-  std::vector<std::string> parts;
-  for (const auto& p : rel) parts.push_back(p.string());
-  if (parts.empty()) return dir.release();
-  for (size_t i = 0; i < parts.size(); ++i) {
-    bool last = i + 1 == parts.size();
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    // Resolve from the root each time, so symlinks in the image stay inside it.
-    std::string sofar;
-    for (size_t k = 0; k <= i; ++k) sofar += (k ? "/" : "") + parts[k];
-    UniqueFd rootfd(check_sys(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root));
-    long fd = ::syscall(SYS_openat2, rootfd.get(), sofar.c_str(), &how, sizeof how);
-    if (fd < 0 && errno == ENOENT && create) {
-      // Create the missing component inside its (already resolved) parent.
-      if (!last || is_dir) {
-        if (::mkdirat(dir.get(), parts[i].c_str(), 0755) < 0 && errno != EEXIST)
-          throw_sys("mkdirat", root / sofar);
-      } else {
-        int f = ::openat(dir.get(), parts[i].c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (f < 0) throw_sys("openat", root / sofar);
-        ::close(f);
-      }
-      fd = ::syscall(SYS_openat2, rootfd.get(), sofar.c_str(), &how, sizeof how);
-    }
-    if (fd < 0) throw_sys("openat2", root / sofar);
-    dir.reset(static_cast<int>(fd));
-  }
-  return dir.release();
-}
-
-// Mount onto a target resolved safely inside the rootfs: the kernel follows
-// /proc/self/fd/N to exactly the inode we opened.
-static void mount_in_root(const char* src, const stdfs::path& root, const std::string& path, const char* type,
-                          unsigned long flags, const std::string& data, bool is_dir) {
-  UniqueFd target(open_in_root(root, path, true, is_dir));
-  explain::step("openat2+mount",
-                mount_replay(src, (root / stdfs::path(path).relative_path()).string(), type, flags, data));
-  std::string proc_path = "/proc/self/fd/" + std::to_string(target.get());
-  if (::mount(src, proc_path.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) < 0)
-    throw_sys(std::string("mount ") + (type ? type : "(bind)"), root / path.substr(path[0] == '/'));
-}
-
-static void make_device(const stdfs::path& dev, const char* name, unsigned maj, unsigned min) {
-  auto p = dev / name;
+static void make_device(int dev, const std::string& shown_dev, const char* name, unsigned maj, unsigned min) {
+  std::string shown = shown_dev + "/" + name;
   explain::step("mknod(2)",
-                "mknod -m 666 " + p.string() + " c " + std::to_string(maj) + " " + std::to_string(min));
-  if (::mknod(p.c_str(), S_IFCHR | 0666, makedev(maj, min)) < 0) {
+                "mknod -m 666 " + shown + " c " + std::to_string(maj) + " " + std::to_string(min));
+  if (::mknodat(dev, name, S_IFCHR | 0666, makedev(maj, min)) < 0) {
     // In a user namespace mknod is refused: bind the host's node instead.
-    int f = check_sys(::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666), "open", p);
+    int f = check_sys(::openat(dev, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666),
+                      "openat", shown);
     ::close(f);
-    do_mount((stdfs::path("/dev") / name).c_str(), p, nullptr, MS_BIND);
+    mount_under(dev, name, shown, (std::string("/dev/") + name).c_str(), nullptr, MS_BIND);
   }
-  ::chmod(p.c_str(), 0666);  // mknod's mode is filtered by the umask
+  ::fchmodat(dev, name, 0666, 0);  // mknod's mode is filtered by the umask
 }
 
-static void populate_dev(const stdfs::path& dev, const std::string& console) {
-  make_device(dev, "null", 1, 3);
-  make_device(dev, "zero", 1, 5);
-  make_device(dev, "full", 1, 7);
-  make_device(dev, "random", 1, 8);
-  make_device(dev, "urandom", 1, 9);
-  make_device(dev, "tty", 5, 0);
+// Fill the container's /dev: `dev` is the tmpfs just mounted there, every
+// entry is made relative to it (mknodat, symlinkat, mkdirat), so no path of
+// the image (its /dev may be a symlink anywhere) is ever walked again.
+static void populate_dev(int dev, const std::string& shown, const std::string& console) {
+  make_device(dev, shown, "null", 1, 3);
+  make_device(dev, shown, "zero", 1, 5);
+  make_device(dev, shown, "full", 1, 7);
+  make_device(dev, shown, "random", 1, 8);
+  make_device(dev, shown, "urandom", 1, 9);
+  make_device(dev, shown, "tty", 5, 0);
   const std::pair<const char*, const char*> links[] = {
       {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
       {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
   for (auto [name, to] : links) {
-    explain::step("symlink(2)", std::string("ln -s ") + to + " " + (dev / name).string());
-    check_sys(::symlink(to, (dev / name).c_str()), "symlink", dev / name);
+    explain::step("symlink(2)", std::string("ln -s ") + to + " " + shown + "/" + name);
+    check_sys(::symlinkat(to, dev, name), "symlinkat", shown + "/" + name);
   }
-  fs::mkdir_p(dev / "pts", 0755);
+  check_sys(::mkdirat(dev, "pts", 0755), "mkdirat", shown + "/pts");
   // newinstance: the container gets its own pty numbering, not the host's.
-  do_mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC,
-           "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  fs::mkdir_p(dev / "shm", 01777);
-  do_mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
-  fs::mkdir_p(dev / "mqueue", 0755);
-  do_mount("mqueue", dev / "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  mount_under(dev, "pts", shown + "/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  check_sys(::mkdirat(dev, "shm", 01777), "mkdirat", shown + "/shm");
+  mount_under(dev, "shm", shown + "/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=1777,size=65536k");
+  check_sys(::mkdirat(dev, "mqueue", 0755), "mkdirat", shown + "/mqueue");
+  mount_under(dev, "mqueue", shown + "/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC);
   if (!console.empty()) {
-    auto c = dev / "console";
-    int f = check_sys(::open(c.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "open", c);
+    int f = check_sys(::openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600),
+                      "openat", shown + "/console");
     ::close(f);
-    do_mount(console.c_str(), c, nullptr, MS_BIND);
+    mount_under(dev, "console", shown + "/console", console.c_str(), nullptr, MS_BIND);
   }
 }
 
@@ -239,24 +159,40 @@ void mount_proc_dev_sys(const Spec& s) {
   mount_sys(s);
 }
 
+// procfs and sysfs only on a real directory of the image, as runc requires
+// (CVE-2019-19921): mounted where a symlink /proc leads, the container could
+// later point /proc at files of its own making, which the runtime reading
+// /proc/self/... in the container would trust. A missing one is made.
+static void require_ordinary_dir(const stdfs::path& root, const std::string& name, const char* fstype) {
+  struct stat st;
+  if (::fstatat(AT_FDCWD, (root / name).c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT) return;
+    throw_sys("lstat", root / name);
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw Error("the image's /" + name + " is not a directory: filesystem \"" + fstype +
+                "\" must be mounted on an ordinary directory");
+}
+
 void mount_proc_dev(const Spec& s) {
   stdfs::path root = s.mount_point;
   // A fresh procfs shows only the processes of the new PID namespace.
+  require_ordinary_dir(root, "proc", "proc");
   mount_in_root("proc", root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
-  mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
-  populate_dev(root / "dev", s.console);
+  UniqueFd dev =
+      mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
+  expect_fs(dev.get(), TMPFS_MAGIC, (root / "dev").string());
+  populate_dev(dev.get(), (root / "dev").string(), s.console);
 }
 
 void mount_sys(const Spec& s) {
-  stdfs::path root = s.mount_point;
-  // sysfs shows the network devices of the mounting process's netns.
-  unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  if (s.new_netns) {
-    mount_in_root("sysfs", root, "/sys", "sysfs", ro, "", true);
-  } else {
-    mount_in_root("/sys", root, "/sys", nullptr, MS_BIND | MS_REC, "", true);
-    mount_in_root(nullptr, root, "/sys", nullptr, MS_BIND | MS_REMOUNT | ro, "", true);
-  }
+  // sysfs shows the network devices of the mounting process's netns: with
+  // --network host, the host's. Always a fresh sysfs, never a recursive bind
+  // of the host's /sys: that brought the host's cgroup mounts (and any other
+  // under /sys) along read-write, where a remount of the top leaves them.
+  require_ordinary_dir(s.mount_point, "sys", "sysfs");
+  mount_in_root("sysfs", s.mount_point, "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "",
+                true);
 }
 
 void mount_binds(const Spec& s) {

@@ -45,10 +45,4 @@ void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root
 void remount_root_readonly();
 
-// Open `path` inside `root` the way the kernel would resolve it if `root`
-// were "/": symlinks and ".." cannot escape (openat2 RESOLVE_IN_ROOT).
-// Missing directories are created when `create_dirs`; the last component is
-// created as a directory (is_dir) or an empty file.
-int open_in_root(const std::filesystem::path& root, const std::string& path, bool create, bool is_dir);
-
 }  // namespace mctr::rootfs

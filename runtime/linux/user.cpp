@@ -1,8 +1,11 @@
 #include "linux/user.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <optional>
 #include <sstream>
 
 #include "util/error.h"
@@ -11,9 +14,19 @@
 
 namespace mctr::user {
 
-static std::vector<std::vector<std::string>> read_colon_file(const std::string& path) {
+// The container's passwd or group file: a missing one has no entries (a
+// numeric -u still works, as in runc). Anything else than a regular file up
+// to 4 MiB is an error, never a hang: the container controls these files
+// (see fs::read_untrusted_file). `who`: "user X" or "group X", for the message.
+static std::vector<std::vector<std::string>> read_colon_file(const std::string& path,
+                                                             const std::string& who) {
   std::vector<std::vector<std::string>> rows;
-  auto content = fs::read_file_if_exists(path);
+  std::optional<std::string> content;
+  try {
+    content = fs::read_untrusted_file(path, AT_FDCWD);
+  } catch (const Error& e) {
+    throw Error("unable to find " + who + ": " + e.what());
+  }
   if (!content) return rows;
   std::istringstream in(*content);
   std::string line;
@@ -33,6 +46,16 @@ static bool is_number(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// A uid or gid field of the container's files; hostile content ("x",
+// 99999999999) must not reach std::stoul's exceptions.
+static bool parse_id(const std::string& s, uint32_t& out) {
+  if (!is_number(s) || s.size() > 10) return false;
+  unsigned long v = std::stoul(s);
+  if (v > UINT32_MAX) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
 Identity resolve(const std::string& spec, const std::string& passwd_path, const std::string& group_path) {
   Identity id;
   if (spec.empty()) {
@@ -44,46 +67,55 @@ Identity resolve(const std::string& spec, const std::string& passwd_path, const 
     user = spec.substr(0, c);
     group = spec.substr(c + 1);
   }
-  auto passwd = read_colon_file(passwd_path);
-  bool found = false;
+  auto passwd = read_colon_file(passwd_path, "user " + user);
+  std::string user_name;  // the passwd entry's name, for the supplementary groups
   for (const auto& f : passwd) {
-    if (f.size() < 7) continue;
+    uint32_t uid, gid;
+    if (f.size() < 7 || !parse_id(f[2], uid) || !parse_id(f[3], gid)) continue;
     if (f[0] == user || (is_number(user) && f[2] == user)) {
-      id.uid = static_cast<uid_t>(std::stoul(f[2]));
-      id.gid = static_cast<gid_t>(std::stoul(f[3]));
+      id.uid = uid;
+      id.gid = gid;
       id.home = f[5];
-      found = true;
+      user_name = f[0];
       break;
     }
   }
-  if (!found) {
-    if (!is_number(user)) throw Error("unable to find user " + user + ": no matching entries in passwd file");
-    id.uid = static_cast<uid_t>(std::stoul(user));
+  if (user_name.empty()) {
+    uint32_t uid;
+    if (!parse_id(user, uid))
+      throw Error("unable to find user " + user + ": no matching entries in passwd file");
+    id.uid = uid;
     id.gid = 0;
   }
-  std::string user_name = found ? user : "";
+  // Read only when needed: a numeric user without a group needs no file.
+  std::vector<std::vector<std::string>> groups;
+  if (!group.empty() || !user_name.empty())
+    groups = read_colon_file(group_path, group.empty() ? "the groups of user " + user : "group " + group);
   if (!group.empty()) {
     bool gfound = false;
-    for (const auto& f : read_colon_file(group_path)) {
-      if (f.size() >= 3 && (f[0] == group || (is_number(group) && f[2] == group))) {
-        id.gid = static_cast<gid_t>(std::stoul(f[2]));
+    for (const auto& f : groups) {
+      uint32_t gid;
+      if (f.size() >= 3 && parse_id(f[2], gid) && (f[0] == group || (is_number(group) && f[2] == group))) {
+        id.gid = gid;
         gfound = true;
         break;
       }
     }
     if (!gfound) {
-      if (!is_number(group))
+      uint32_t gid;
+      if (!parse_id(group, gid))
         throw Error("unable to find group " + group + ": no matching entries in group file");
-      id.gid = static_cast<gid_t>(std::stoul(group));
+      id.gid = gid;
     }
   }
   // Supplementary groups: every group that lists the user by name.
-  for (const auto& f : read_colon_file(group_path)) {
-    if (f.size() < 4 || user_name.empty()) continue;
+  for (const auto& f : groups) {
+    uint32_t gid;
+    if (f.size() < 4 || user_name.empty() || !parse_id(f[2], gid)) continue;
     std::istringstream members(f[3]);
     std::string m;
     while (std::getline(members, m, ','))
-      if (m == user_name) id.groups.push_back(static_cast<gid_t>(std::stoul(f[2])));
+      if (m == user_name) id.groups.push_back(gid);
   }
   return id;
 }

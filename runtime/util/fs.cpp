@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -39,6 +42,69 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& p) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+namespace {
+
+const char* file_type_name(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISLNK(m)) return "a symlink";
+  return "of an unknown type";
+}
+
+// openat2 without magic links, inside root_fd when it is not AT_FDCWD.
+int open_contained(const std::filesystem::path& p, int root_fd, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_MAGICLINKS | (root_fd == AT_FDCWD ? 0 : RESOLVE_IN_ROOT);
+  // EAGAIN (RESOLVE_IN_ROOT only): a rename somewhere raced a ".."; retry.
+  for (int attempt = 0;; ++attempt) {
+    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, p.c_str(), &how, sizeof how));
+    if (fd >= 0 || errno != EAGAIN || attempt == 64) return fd;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> read_untrusted_file(const std::filesystem::path& p, int root_fd,
+                                               size_t max_bytes) {
+  // First look at what is there, without opening it for reading.
+  UniqueFd where(open_contained(p, root_fd, O_PATH));
+  if (!where) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_sys("openat2", p);
+  }
+  struct stat st;
+  check_sys(::fstat(where.get(), &st), "fstat", p);
+  if (!S_ISREG(st.st_mode))
+    throw Error(p.string() + ": not a regular file (" + file_type_name(st.st_mode) + ")");
+  // Then open it for reading; the container may have swapped it meanwhile,
+  // so check that it is still the same file (O_NONBLOCK: a FIFO put there in
+  // between cannot block this open).
+  UniqueFd fd(open_contained(p, root_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+  if (!fd) throw_sys("openat2", p);
+  struct stat again;
+  check_sys(::fstat(fd.get(), &again), "fstat", p);
+  if (again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+    throw Error(p.string() + ": replaced while it was being opened");
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("read", p);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes)
+      throw Error(p.string() + ": larger than " + std::to_string(max_bytes >> 10) + " KiB, not read");
   }
   return out;
 }

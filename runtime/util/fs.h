@@ -11,6 +11,20 @@ namespace mctr::fs {
 
 std::string read_file(const std::filesystem::path& p);
 std::optional<std::string> read_file_if_exists(const std::filesystem::path& p);
+
+// Read a file that a container controls (its /etc/passwd, /etc/group) so
+// that it can neither stall nor flood us: the path is resolved with openat2
+// without magic links (/proc/self/fd/N cannot point us at one of our own fds),
+// inside `root_fd` as if it were "/" (RESOLVE_IN_ROOT) unless root_fd is
+// AT_FDCWD (we already run in the container's root); the file must be a
+// regular file, checked through an O_PATH fd before it is opened for reading
+// (a FIFO would block open(2) and read(2) forever, a device's open has side
+// effects), and at most `max_bytes` long. Symlinks are followed: inside the
+// container's root they cannot lead out of it. nullopt when it does not exist;
+// Error otherwise ("/etc/passwd: not a regular file (a FIFO)").
+inline constexpr size_t kUntrustedFileMax = 4u << 20;  // 4 MiB
+std::optional<std::string> read_untrusted_file(const std::filesystem::path& p, int root_fd,
+                                               size_t max_bytes = kUntrustedFileMax);
 // Write by truncating the existing file (for cgroup and /proc files).
 void write_file(const std::filesystem::path& p, const std::string& data);
 // Write to a temp file in the same directory, rename over p: readers see the

@@ -64,6 +64,16 @@ set -e
 echo "$out" | grep -q "Operation not permitted" || fail "device open: $out"
 echo "ok BPF device filter denies a block device"
 
+# The container's own cgroup at /sys/fs/cgroup (cgroup namespace), read-only:
+# its -m limit, no minictr/ parent or sibling groups.
+out=$($M run --rm --network none -m 64m busybox sh -c 'cat /sys/fs/cgroup/memory.max
+ls /sys/fs/cgroup | grep -c "^minictr$"
+echo 1 > /sys/fs/cgroup/memory.max && echo WROTE' 2>&1) || true
+[ "$(echo "$out" | sed -n 1p)" = 67108864 ] || fail "memory.max inside: $out"
+[ "$(echo "$out" | sed -n 2p)" = 0 ] || fail "minictr/ visible inside: $out"
+echo "$out" | grep -q "Read-only file system" || fail "memory.max writable inside: $out"
+echo "ok /sys/fs/cgroup inside shows the container's own memory.max, read-only"
+
 [ -z "$(ls /sys/fs/cgroup/minictr 2>/dev/null | grep -v '^cgroup\.\|^cpu\|^io\.\|^memory\.\|^pids\.\|^cpuset\.\|^hugetlb\.\|^rdma\.\|^misc\.')" ] ||
   fail "groups left: $(ls /sys/fs/cgroup/minictr)"
 echo "VM containers on cgroup v2: PASS"
