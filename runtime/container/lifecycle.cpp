@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "container/mount_destination.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
 #include "linux/net/network.h"
@@ -67,9 +68,7 @@ Mount parse_volume(const Store& store, const std::string& spec) {
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
     throw Error("invalid volume specification: '" + spec + "' (want SRC:DST[:ro])");
   Mount m;
-  m.destination = parts[1];
-  if (m.destination[0] != '/')
-    throw Error("invalid volume specification: '" + spec + "': destination must be absolute");
+  m.destination = checked_mount_destination(spec, parts[1]);  // before any mkdir below
   if (parts.size() == 3) {
     if (parts[2] == "ro")
       m.read_only = true;
