@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -85,8 +86,13 @@ Mount parse_volume(const Store& store, const std::string& spec) {
     if (!valid_volume_name(parts[0])) throw Error("invalid volume name: '" + parts[0] + "'");
     m.type = "volume";
     m.name = parts[0];
+    // As Docker: volumes/ and volumes/NAME/ are for root only (an older
+    // minictr made them 0755), _data itself keeps 0755 for the container's
+    // users, who reach it through the bind mount, never through its parents.
+    make_private_dir(store.volumes_dir());
+    make_private_dir(store.volumes_dir() / m.name);
     auto data = store.volumes_dir() / m.name / "_data";
-    fs::mkdir_p(data, 0755);
+    if (::mkdir(data.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir", data);
     m.source = data.string();
   }
   return m;

@@ -136,7 +136,9 @@ static std::string random_name() {
   return std::string(adj[r[0] % std::size(adj)]) + "_" + who[r[1] % std::size(who)];
 }
 
-Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(root_ / "containers") {}
+Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(root_ / "containers") {
+  make_private_dir(root_);  // and an older minictr's 0711 root is closed here
+}
 
 static bool valid_name(const std::string& n) {
   if (n.empty() || n.size() > 128) return false;

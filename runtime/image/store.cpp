@@ -161,7 +161,7 @@ bool tag_matches(const std::vector<std::string>& tags, const std::string& want) 
 
 }  // namespace
 
-Store::Store(std::filesystem::path root) : root_(std::move(root)) {}
+Store::Store(std::filesystem::path root) : root_(std::move(root)) { make_private_dir(root_); }
 
 Image Store::read_record(const sfs::path& record) const {
   StorePaths p{root_};
@@ -293,9 +293,11 @@ void Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, con
 std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std::string>& tag,
                                const LoadLimits& limits, const ProgressFn& progress) {
   StorePaths p{root_};
-  for (const auto& d : {p.root, p.layers(), p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
-  ::chmod(p.root.c_str(), 0711);
-  ::chmod(p.layers().c_str(), 0711);  // the overlay lower dirs are reached through here
+  // The kernel resolves the overlay's lower dirs as root when a container
+  // mounts them: no other user needs to pass through layers/, and a layer's
+  // setuid binaries and device nodes must stay out of their reach.
+  make_private_dir(p.layers());
+  for (const auto& d : {p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
   clean_stale_tmp();
 
   ArchiveSource src(archive);

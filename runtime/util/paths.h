@@ -10,6 +10,14 @@ namespace mctr {
 // Resolve the state root from the --root flag (may be empty) and the environment.
 std::filesystem::path resolve_root(const std::string& flag_value);
 
+// A directory only its owner (root) may enter: made 0700, or an existing
+// one's group and other bits taken away (chmod). The state root holds image
+// layers and volume contents (setuid binaries, device nodes) that no other
+// host user may reach (CVE-2021-41091: Docker's root is 0710 since 20.10.9).
+// The kernel's overlay and bind mounts resolve their paths as root when
+// they are made, so no container process ever needs to pass through here.
+void make_private_dir(const std::filesystem::path& dir);
+
 struct StorePaths {
   std::filesystem::path root;
   std::filesystem::path images() const { return root / "images"; }
