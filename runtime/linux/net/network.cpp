@@ -194,6 +194,8 @@ void Network::ensure_bridge() {
   // Let packets with a 127.0.0.0/8 source be routed out of the bridge: after
   // DNAT of `curl 127.0.0.1:8080` they still carry source 127.0.0.1 until
   // postrouting masquerades them, and without this the kernel drops them.
+  // It also opens the way in: packets for 127.0.0.0/8 arriving from the
+  // bridge. The table's `input` chain drops those (localnet_guard_rules).
   write_sysctl("/proc/sys/net/ipv4/conf/" + options_.bridge + "/route_localnet", "1");
   // Containers reaching beyond the bridge (and hairpin via the host) are routed.
   if (options_.enable_ip_forward) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
@@ -204,8 +206,15 @@ void Network::ensure_bridge() {
 
 void Network::ensure_table() {
   Nft& nft = this->nft();
-  if (!nft.table_exists(options_.table))
-    nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
+  // One question to the kernel, as before: the guard chain is the newest
+  // part of the table, so if it is there, so is the rest. A table an older
+  // minictr made gets only the guard (its other chains are already there).
+  if (!nft.netlink().chain_exists(options_.table, kLocalnetGuardChain, "ip")) {
+    if (!nft.table_exists(options_.table))
+      nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
+    else
+      nft.run(localnet_guard_rules(options_.table, options_.bridge));
+  }
   if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && !nft.table_exists(options_.table, "ip6"))
     nft.run(base_table_rules6(options_.table, options_.bridge, *subnet6));
 }

@@ -105,8 +105,28 @@ std::string base_table(const std::string& family, const std::string& table, cons
 
 }  // namespace
 
+std::string localnet_guard_rules(const std::string& table, const std::string& bridge) {
+  // route_localnet=1 on the bridge (see Network::ensure_bridge) also lets a
+  // container send the gateway a packet *to* 127.0.0.1, which the host then
+  // delivers to services bound only to its loopback (CVE-2020-8558; a raw
+  // socket, CAP_NET_RAW, is all it takes). kube-proxy's answer: drop what
+  // arrives on the bridge for 127.0.0.0/8 unless conntrack NAT'ed it. The
+  // replies of the host's own `curl 127.0.0.1:8080` (DNAT'ed in output) come
+  // back from the bridge with destination 127.0.0.1 once un-masqueraded, and
+  // carry `ct status dnat`, so they pass; a published 127.0.0.1 port a
+  // container aims at is DNAT'ed in prerouting, before this hook, and no
+  // longer goes to 127/8.
+  const std::string br = "\"" + bridge + "\"";
+  const std::string chain = "add chain ip " + table + " " + kLocalnetGuardChain;
+  std::string out = chain + " { type filter hook input priority filter; policy accept; }\n";
+  const std::string rule = "add rule ip " + table + " " + kLocalnetGuardChain + " iifname " + br;
+  out += rule + " ip daddr 127.0.0.0/8 ct status dnat accept\n";
+  out += rule + " ip daddr 127.0.0.0/8 drop\n";
+  return out;
+}
+
 std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet) {
-  return base_table("ip", table, bridge, subnet.cidr());
+  return base_table("ip", table, bridge, subnet.cidr()) + localnet_guard_rules(table, bridge);
 }
 
 std::string base_table_rules6(const std::string& table, const std::string& bridge, const Subnet6& subnet) {

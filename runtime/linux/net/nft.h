@@ -31,6 +31,12 @@ class Nft {
 // holds one DNAT rule per published port (see nft.cpp for the why of each rule).
 std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet);
 
+// The chain that keeps containers away from the host's 127.0.0.0/8 (see
+// localnet_guard_rules); ensure_table adds it to a table made without it.
+inline constexpr const char* kLocalnetGuardChain = "input";
+// Its "add chain"/"add rule" commands alone (base_table_rules includes them).
+std::string localnet_guard_rules(const std::string& table, const std::string& bridge);
+
 // The same for IPv6 (family ip6): masquerade of the ULA subnet, DNAT of
 // published ports arriving on the host's IPv6 addresses. Not on ::1: IPv6
 // has no route_localnet, so a packet with source ::1 never leaves through

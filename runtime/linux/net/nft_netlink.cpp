@@ -58,27 +58,38 @@ NftNetlink::NftNetlink()
                     "NETLINK_NETFILTER")) {}
 
 bool NftNetlink::table_exists(const std::string& table, const std::string& family) {
-  const std::string what = "NFT_MSG_GETTABLE " + family + " " + table;
-  const uint32_t seq = ++seq_;
   nl::Message m(nft_type(NFT_MSG_GETTABLE), NLM_F_ACK, nfgen(nfproto(family)));
   m.put_string(NFTA_TABLE_NAME, table);
-  nl::send(sk_.get(), m.finish(seq), m.size(), what);
-  // The table (NFT_MSG_NEWTABLE) then the ACK, or an error: ENOENT = no table.
-  bool exists = false;
-  nl::read_answers(sk_.get(), what, [&](const nlmsghdr& h) {
+  return exists(m, "NFT_MSG_GETTABLE", family + " " + table);
+}
+
+bool NftNetlink::chain_exists(const std::string& table, const std::string& chain, const std::string& family) {
+  nl::Message m(nft_type(NFT_MSG_GETCHAIN), NLM_F_ACK, nfgen(nfproto(family)));
+  m.put_string(NFTA_CHAIN_TABLE, table);
+  m.put_string(NFTA_CHAIN_NAME, chain);
+  return exists(m, "NFT_MSG_GETCHAIN", family + " " + table + " " + chain);
+}
+
+bool NftNetlink::exists(nl::Message& m, const std::string& call, const std::string& what) {
+  const uint32_t seq = ++seq_;
+  nl::send(sk_.get(), m.finish(seq), m.size(), call + " " + what);
+  // The object (NFT_MSG_NEW*) then the ACK, or an error: ENOENT = no such
+  // object (or no such table, for a chain).
+  bool found = false;
+  nl::read_answers(sk_.get(), call + " " + what, [&](const nlmsghdr& h) {
     if (h.nlmsg_seq != seq) return false;
     if (h.nlmsg_type != NLMSG_ERROR) {
-      exists = true;
+      found = true;
       return false;
     }
     int err = nl::error_of(h);
     if (err == ENOENT)
-      exists = false;
+      found = false;
     else if (err != 0)
-      throw SysError("NFT_MSG_GETTABLE", family + " " + table, err);
+      throw SysError(call, what, err);
     return true;
   });
-  return exists;
+  return found;
 }
 
 std::vector<TaggedRule> NftNetlink::rules_tagged(const std::string& table, const std::string& tag,

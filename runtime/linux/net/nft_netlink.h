@@ -1,6 +1,6 @@
 // The few nftables questions and deletions minictr asks of the kernel
 // itself, over a NETLINK_NETFILTER socket (nf_tables' own protocol, the one
-// the `nft` tool speaks): does a table exist, which rules carry a comment,
+// the `nft` tool speaks): does a table or chain exist, which rules carry a comment,
 // delete rules by handle. Adding rules stays with `nft` (nft.h): building
 // rule expressions by hand would be a compiler of its own.
 //
@@ -17,6 +17,10 @@
 
 namespace mctr::net {
 
+namespace nl {
+class Message;
+}
+
 struct TaggedRule {
   std::string chain;
   uint64_t handle = 0;
@@ -32,6 +36,8 @@ class NftNetlink {
 
   // family: "ip" or "ip6".
   bool table_exists(const std::string& table, const std::string& family);
+  // false also when the table does not exist.
+  bool chain_exists(const std::string& table, const std::string& chain, const std::string& family);
   // Every rule of the table whose comment is exactly `tag` (none if no table).
   std::vector<TaggedRule> rules_tagged(const std::string& table, const std::string& tag,
                                        const std::string& family);
@@ -40,6 +46,9 @@ class NftNetlink {
                     const std::string& family);
 
  private:
+  // Send a GET message for one object: true if the kernel answers with it.
+  bool exists(nl::Message& m, const std::string& call, const std::string& what);
+
   UniqueFd sk_;
   uint32_t seq_ = 0;
 };
