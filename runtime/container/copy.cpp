@@ -1,16 +1,15 @@
 #include "container/copy.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 
+#include "container/copy_fs.h"
+#include "container/copy_tar.h"
 #include "linux/proc.h"
 #include "linux/rootfs.h"
 #include "linux/setns.h"
@@ -24,63 +23,45 @@ namespace mctr::container {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-void copy_data(int from, int to, const std::string& what) {
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(from, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_sys("read", what);
-    if (n == 0) return;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-      if (w < 0) throw_sys("write", what);
-      off += w;
-    }
-  }
-}
+using namespace copyfs;
 
 // Copy one entry (file, dir tree, symlink) from src_dir/src_name to
-// dst_dir/dst_name, relative to directory fds, never following symlinks.
-void copy_entry(int src_dir, const std::string& src_name, int dst_dir, const std::string& dst_name) {
+// dst_dir/dst_name with the rules of copy_fs.h. Device nodes, FIFOs and
+// sockets are refused when named, skipped with a warning inside a tree.
+void copy_entry(int src_dir, const std::string& src_name, int dst_dir, const std::string& dst_name,
+                const std::string& path, int proc_fd, bool top) {
   struct stat st;
-  check_sys(::fstatat(src_dir, src_name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "fstatat", src_name);
+  check_sys(::fstatat(src_dir, src_name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "fstatat", path);
   if (S_ISDIR(st.st_mode)) {
-    if (::mkdirat(dst_dir, dst_name.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST)
-      throw_sys("mkdirat", dst_name);
     UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
-                         "openat", src_name));
-    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
-                         "openat", dst_name));
-    DIR* dir = ::fdopendir(check_sys(::dup(s.get()), "dup"));
-    if (!dir) throw_sys("fdopendir", src_name);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(dir))
-      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.push_back(e->d_name);
-    ::closedir(dir);
-    for (const auto& n : names) copy_entry(s.get(), n, d.get(), n);
+                         "openat", path));
+    check_sys(::fstat(s.get(), &st), "fstat", path);
+    // Inside a tree a non-directory in the way is replaced, as Docker does;
+    // the named destination itself is not.
+    UniqueFd d = make_dir(dst_dir, dst_name, !top);
+    for (const auto& n : list_children(s.get(), path))
+      copy_entry(s.get(), n, d.get(), n, path + "/" + n, proc_fd, false);
+    set_meta(d.get(), Meta::of(st), path);
   } else if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
     ssize_t n =
-        check_sys(::readlinkat(src_dir, src_name.c_str(), target, sizeof target - 1), "readlinkat", src_name);
+        check_sys(::readlinkat(src_dir, src_name.c_str(), target, sizeof target - 1), "readlinkat", path);
     target[n] = 0;
-    ::unlinkat(dst_dir, dst_name.c_str(), 0);
-    check_sys(::symlinkat(target, dst_dir, dst_name.c_str()), "symlinkat", dst_name);
-    return;
+    replace_with_symlink(dst_dir, dst_name, target, Meta::of(st));
   } else if (S_ISREG(st.st_mode)) {
-    UniqueFd s(check_sys(::openat(src_dir, src_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), "openat",
-                         src_name));
-    UniqueFd d(check_sys(::openat(dst_dir, dst_name.c_str(),
-                                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777),
-                         "openat", dst_name));
-    copy_data(s.get(), d.get(), src_name);
+    UniqueFd s = open_regular(src_dir, src_name, proc_fd, st);
+    if (!s) {  // swapped for something else since the fstatat
+      if (top) refuse_special(path, st.st_mode);
+      return warn_skipped(path, st.st_mode);
+    }
+    NewFile d(dst_dir, dst_name);
+    copy_data(s.get(), d, path);
+    d.commit(Meta::of(st));
+  } else if (top) {
+    refuse_special(path, st.st_mode);
   } else {
-    return;  // devices, fifos, sockets: skipped, like docker cp of a running container's /dev
+    warn_skipped(path, st.st_mode);
   }
-  ::fchownat(dst_dir, dst_name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-  ::fchmodat(dst_dir, dst_name.c_str(), st.st_mode & 07777, 0);
-  timespec times[2] = {st.st_atim, st.st_mtim};
-  ::utimensat(dst_dir, dst_name.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
 std::string base_name(const std::string& p) {
@@ -89,29 +70,59 @@ std::string base_name(const std::string& p) {
   return s.filename().string();
 }
 
-// Where a copy lands: into dst if it is a directory, else as dst itself.
-// Returns (dir fd, name) for copy_entry.
-std::pair<UniqueFd, std::string> destination(const std::string& dst, const std::string& src_base) {
-  struct stat st;
-  if (::stat(dst.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return {UniqueFd(check_sys(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dst)),
-            src_base};
-  auto parent = stdfs::path(dst).lexically_normal().parent_path();
-  if (parent.empty()) parent = ".";
-  return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)),
-          base_name(dst)};
+// "/a/b/" -> ("/a", "b"); the root itself cannot be copied by name.
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+  auto p = stdfs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == ".." || p == "/")
+    throw Error("cannot copy the root directory as a whole; name a path inside it");
+  auto parent = p.parent_path();
+  return {parent.empty() ? "." : parent.string(), name};
 }
 
-std::pair<UniqueFd, std::string> source(const std::string& src) {
-  auto p = stdfs::path(src).lexically_normal();
-  if (p.filename().empty()) p = p.parent_path();
-  auto parent = p.parent_path();
-  if (parent.empty()) parent = ".";
-  std::string name = p.filename().string();
-  if (name.empty() || p == "/")
-    throw Error("cp: cannot copy the root directory as a whole; name a path inside it");
+// ---- host side: the user's own paths, opened before we switch ---------------
+
+// Where a copy lands on the host: into dst if it is a directory, else as dst.
+std::pair<UniqueFd, std::string> host_destination(const std::string& dst, const std::string& src_base) {
+  if (UniqueFd d(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d) return {std::move(d), src_base};
+  auto [parent, name] = split_parent(dst);
   return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)),
           name};
+}
+
+std::pair<UniqueFd, std::string> host_source(const std::string& src) {
+  auto [parent, name] = split_parent(src);
+  return {UniqueFd(check_sys(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", parent)),
+          name};
+}
+
+// ---- container side: resolved in the container's root ----------------------
+// in_container_fs already made the container's root our "/"; openat2
+// RESOLVE_IN_ROOT adds that no magic link (/proc/PID/fd/N) is followed.
+
+UniqueFd container_root() {
+  return UniqueFd(check_sys(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/"));
+}
+
+std::pair<UniqueFd, std::string> container_destination(const std::string& dst, const std::string& src_base) {
+  UniqueFd root = container_root();
+  // O_DIRECTORY fails with ENOTDIR before any driver's open: a device or
+  // FIFO at dst is never opened here.
+  if (UniqueFd d = try_open_in_root(root.get(), dst, O_RDONLY | O_DIRECTORY); d)
+    return {std::move(d), src_base};
+  if (errno != ENOENT && errno != ENOTDIR) throw_sys("openat2", dst);
+  auto [parent, name] = split_parent(dst);
+  return {open_in_root(root.get(), parent, O_RDONLY | O_DIRECTORY), name};
+}
+
+std::pair<UniqueFd, std::string> container_source(const std::string& src) {
+  auto [parent, name] = split_parent(src);
+  return {open_in_root(container_root().get(), parent, O_RDONLY | O_DIRECTORY), name};
+}
+
+UniqueFd host_proc() {
+  return UniqueFd(check_sys(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/proc"));
 }
 
 // Run `fn` in a child process that sees the container's filesystem as "/":
@@ -172,24 +183,39 @@ void in_container_fs(const Store& store, const std::string& id, Fn fn) {
 
 void copy_from_container(const Store& store, const std::string& id, const std::string& src,
                          const std::string& dst) {
-  std::string src_base = base_name(src);
-  auto [dst_dir, dst_name] = destination(dst, src_base);  // host side, opened before we switch
-  std::string dname = dst_name;
-  int dfd = dst_dir.get();
+  UniqueFd proc = host_proc();
+  auto [dst_dir, dst_name] = host_destination(dst, base_name(src));
   in_container_fs(store, id, [&] {
-    auto [src_dir, src_name] = source(src);
-    copy_entry(src_dir.get(), src_name, dfd, dname);
+    auto [src_dir, src_name] = container_source(src);
+    copy_entry(src_dir.get(), src_name, dst_dir.get(), dst_name, src, proc.get(), true);
   });
 }
 
 void copy_to_container(const Store& store, const std::string& id, const std::string& src,
                        const std::string& dst) {
-  auto [src_dir, src_name] = source(src);  // host side, opened before we switch
-  std::string sname = src_name;
-  int sfd = src_dir.get();
+  UniqueFd proc = host_proc();
+  auto [src_dir, src_name] = host_source(src);
   in_container_fs(store, id, [&] {
-    auto [dst_dir, dst_name] = destination(dst, sname);
-    copy_entry(sfd, sname, dst_dir.get(), dst_name);
+    auto [dst_dir, dst_name] = container_destination(dst, src_name);
+    copy_entry(src_dir.get(), src_name, dst_dir.get(), dst_name, src, proc.get(), true);
+  });
+}
+
+void copy_tar_from_container(const Store& store, const std::string& id, const std::string& src, int out_fd) {
+  UniqueFd proc = host_proc();
+  in_container_fs(store, id, [&] {
+    auto [src_dir, src_name] = container_source(src);
+    write_tar(src_dir.get(), src_name, src, out_fd, proc.get());
+  });
+}
+
+void copy_tar_to_container(const Store& store, const std::string& id, int in_fd, const std::string& dst) {
+  in_container_fs(store, id, [&] {
+    UniqueFd root = container_root();
+    UniqueFd dir = try_open_in_root(root.get(), dst, O_RDONLY | O_DIRECTORY);
+    if (!dir && errno == ENOTDIR) throw Error("destination " + dst + " must be a directory");
+    if (!dir) throw_sys("openat2", dst);
+    extract_tar(in_fd, dir.get());
   });
 }
 
