@@ -38,7 +38,8 @@ HOSTDEV=$TEST_TMP/hostdev HOSTETC=$TEST_TMP/hostetc HOSTVOL=$TEST_TMP/hostvol HO
 mkdir -p "$HOSTDEV" "$HOSTETC" "$HOSTVOL" "$HOSTWD"
 make_image evil
 r=$TEST_TMP/evil-rootfs
-ln -s "$HOSTDEV" "$r/dev"                      # /dev -> host dir
+ln -s "$HOSTDEV" "$r/dev"                      # /dev -> host dir, a path the image
+mkdir -p "$r$HOSTDEV"                          # has too: its tmpfs goes there
 ln -s "$HOSTETC/hosts" "$r/etc/hosts"          # dangling, to a host path
 ln -s "$HOSTETC/resolv.conf" "$r/etc/resolv.conf"
 ln -s "$HOSTVOL" "$r/vol"                      # a volume target's parent
