@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cli/verbs.h"
+#include "linux/security/self_exe.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/paths.h"
@@ -62,12 +63,27 @@ void register_verbs(CLI::App& app, Globals& g, int argc, char** argv) {
   for (const auto& v : kVerbs) v.add(app, g);
 }
 
+// The verbs that start a process inside a container (its init, or an
+// exec'd one) run from a read-only copy of this binary: a process in the
+// container can see them before they execve (CVE-2019-5736, see self_exe.h).
+void protect_binary_for(std::string_view verb, char** argv) {
+  if (verb != "run" && verb != "start" && verb != "exec") return;
+  if (::geteuid() != 0) return;  // cannot start containers anyway; says so later
+  mctr::security::reexec_from_read_only_self(argv);
+}
+
 }  // namespace
 
 }  // namespace mctr::cli
 
 int main(int argc, char** argv) {
   using namespace mctr::cli;
+  try {
+    protect_binary_for(verb_in(argc, argv), argv);
+  } catch (const mctr::Error& e) {
+    std::fprintf(stderr, "minictr: error: %s\n", e.what());
+    return mctr::kExitRuntimeError;
+  }
   CLI::App app{"minictr: a small container runtime that shows what Docker does underneath"};
   app.require_subcommand(1);
   app.fallthrough();

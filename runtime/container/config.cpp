@@ -106,6 +106,7 @@ void to_json(json& j, const Config& c) {
        {"CapDrop", c.security.cap_drop},
        {"Privileged", c.security.privileged},
        {"Seccomp", c.security.seccomp},
+       {"SeccompProfile", c.security.seccomp_profile_json},
        {"NoNewPrivileges", c.security.no_new_privs},
        {"Created", c.created}};
 }
@@ -137,6 +138,7 @@ void from_json(const json& j, Config& c) {
   c.security.cap_drop = j.value("CapDrop", std::vector<std::string>{});
   c.security.privileged = j.value("Privileged", false);
   c.security.seccomp = j.value("Seccomp", "");
+  c.security.seccomp_profile_json = j.value("SeccompProfile", "");
   c.security.no_new_privs = j.value("NoNewPrivileges", true);
   c.created = j.value("Created", "");
 }

@@ -1,26 +1,47 @@
 #include "container/exec.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstring>
-#include <iostream>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "container/init.h"
 #include "linux/cgroup/manager.h"
+#include "linux/namespaces.h"
 #include "linux/proc.h"
 #include "linux/pty.h"
+#include "linux/security/security.h"
 #include "linux/setns.h"
 #include "linux/user.h"
 #include "util/error.h"
+#include "util/paths.h"
 
 namespace mctr::container {
+
+// How `minictr exec` runs a command in a container (as runc and conmon do):
+//
+//   minictr exec (host)          the relay: our terminal <-> pipes or pty master
+//    └─ setup process            host PID namespace, invisible to the container:
+//        │                       non-dumpable, joins cgroup + namespaces, opens
+//        │                       the pty in the container's devpts, becomes the
+//        │                       user, drops capabilities, loads seccomp
+//        └─ the command          forked only then, into the container's PID
+//                                namespace: its own session, only fds 0-2
+//
+// The command never holds a file of ours: not our terminal (a container
+// process could push keystrokes into it with TIOCSTI, which the host shell
+// then runs), not an fd we inherited without close-on-exec.
 
 namespace {
 
@@ -30,89 +51,268 @@ int exit_code_of(int status) {
   return 255;
 }
 
-// In the forked process inside the container: working dir, env, security, exec.
-[[noreturn]] void exec_process(Config cfg, const ExecOptions& o, int tty_slave) {
+// The signals `minictr exec` passes on to the command.
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// The ends the setup process and the command use; the relay keeps the others.
+struct ExecStdio {
+  UniqueFd in_r, in_w;    // -i without -t: our stdin -> the command
+  UniqueFd out_r, out_w;  // without -t: the command's stdout
+  UniqueFd err_r, err_w;  // the command's stderr without -t; always the setup's errors
+  std::optional<linux_ns::SyncChannel> pty_handoff;  // -t: the pty master comes back here
+};
+
+void make_pipe(UniqueFd& r, UniqueFd& w) {
+  int p[2];
+  check_sys(::pipe2(p, O_CLOEXEC), "pipe2");
+  r.reset(p[0]);
+  w.reset(p[1]);
+}
+
+ExecStdio make_stdio(const ExecOptions& o) {
+  ExecStdio s;
+  if (o.detach) return s;
+  make_pipe(s.err_r, s.err_w);
+  if (o.tty) {
+    s.pty_handoff.emplace();
+    return s;
+  }
+  make_pipe(s.out_r, s.out_w);
+  if (o.interactive) make_pipe(s.in_r, s.in_w);
+  return s;
+}
+
+// A new pty in the container's own devpts instance (we are in its mount
+// namespace): /dev/ptmx there is its /dev/pts/ptmx. Its slave then shows as
+// /dev/pts/N inside, so `tty` works; the host's /dev/pts is never used. The
+// slave is opened from the master (TIOCGPTPEER), not by a path the
+// container could swap, and given to the user the command runs as.
+std::pair<UniqueFd, UniqueFd> open_container_pty(const user::Identity& id) {
+  UniqueFd master(check_sys(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open", "/dev/ptmx"));
+  check_sys(::unlockpt(master.get()), "unlockpt");
+  UniqueFd slave(
+      check_sys(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "ioctl(TIOCGPTPEER)"));
+  check_sys(::fchown(slave.get(), id.uid, static_cast<gid_t>(-1)), "fchown", "pty slave");
+  return {std::move(master), std::move(slave)};
+}
+
+pid_t g_command = 0;  // for the setup process's signal handler
+
+void forward_to_command(int sig) {
+  if (g_command > 0) ::kill(g_command, sig);
+}
+
+// The command, forked by the setup process: already the user, with its
+// capabilities and seccomp filter. Its own session; fds 0-2 only.
+[[noreturn]] void exec_command(const std::vector<std::string>& cmd, const std::string& exe,
+                               const std::vector<std::string>& env, int pty_slave) {
   try {
-    if (tty_slave >= 0) {
-      check_sys(::setsid(), "setsid");
-      check_sys(::ioctl(tty_slave, TIOCSCTTY, 0), "ioctl(TIOCSCTTY)");
-      for (int i = 0; i < 3; ++i) check_sys(::dup2(tty_slave, i), "dup2");
-    } else if (!o.interactive || o.detach) {
-      int null = check_sys(::open("/dev/null", O_RDONLY), "open", "/dev/null");
-      ::dup2(null, 0);
-      ::close(null);
+    check_sys(::setsid(), "setsid");
+    if (pty_slave >= 0) {
+      check_sys(::ioctl(pty_slave, TIOCSCTTY, 0), "ioctl(TIOCSCTTY)");
+      for (int i = 0; i < 3; ++i) check_sys(::dup2(pty_slave, i), "dup2");
     }
-    if (o.detach) {
-      ::setsid();
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-    }
-    std::string user = o.user.empty() ? cfg.user : o.user;
-    user::Identity id = user::resolve(user);
-    std::string wd = o.workdir.empty() ? cfg.working_dir : o.workdir;
-    check_sys(::chdir(wd.c_str()), "chdir", wd);
-    for (const auto& e : o.env) cfg.env.push_back(e);
-    cfg.tty = o.tty;
-    auto env = container_env(cfg, id.home);
-    std::string exe = find_executable(o.cmd[0], env);
-    if (o.privileged) cfg.security.privileged = true;
-    apply_process_security(cfg, user);
+    // Everything above 2 was marked close-on-exec before seccomp; close it
+    // now as well, where the filter allows it.
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    for (int sig : kForwarded) std::signal(sig, SIG_DFL);
     std::vector<char*> argv, envp;
-    for (const auto& a : o.cmd) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     ::execve(exe.c_str(), argv.data(), envp.data());
-    throw Error("exec: \"" + o.cmd[0] + "\": " + std::strerror(errno),
+    throw Error("exec: \"" + cmd[0] + "\": " + std::strerror(errno),
                 errno == ENOENT ? kExitNotFound : kExitCannotInvoke);
   } catch (const Error& e) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());
     ::_exit(e.exit_code());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "minictr: error: %s\n", e.what());
-    ::_exit(kExitRuntimeError);
   }
 }
 
-// Copy between our terminal and the pty master until the process is done.
-// The master reads EIO once every slave fd is closed: the process is done.
-// SIGWINCH (our terminal was resized) gives the pty the new size; the
-// kernel passes the signal on to the process in the container.
-void relay_tty(int master) {
-  pty::RawMode raw(0);
-  sigset_t winch;
-  sigemptyset(&winch);
-  sigaddset(&winch, SIGWINCH);
-  sigprocmask(SIG_BLOCK, &winch, nullptr);
-  UniqueFd winch_fd(check_sys(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
-  bool stdin_open = true;
+// The setup process's standard streams: the relay's pipes (or /dev/null),
+// never the caller's terminal or any other fd of the caller's.
+void take_stdio(const ExecOptions& o, ExecStdio& s) {
+  UniqueFd null(check_sys(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+  int in = s.in_r ? s.in_r.get() : null.get();
+  int out = s.out_w ? s.out_w.get() : null.get();
+  int err = s.err_w ? s.err_w.get() : null.get();
+  if (o.detach) in = out = err = null.get();
+  int fds[3] = {in, out, err};
+  for (int i = 0; i < 3; ++i) check_sys(::dup2(fds[i], i), "dup2");
+  // The relay's ends: a copy of the stdin pipe's write end kept here would
+  // keep the command from ever seeing EOF.
+  for (UniqueFd* fd : {&s.in_r, &s.in_w, &s.out_r, &s.out_w, &s.err_r, &s.err_w}) fd->reset();
+}
+
+struct SetupArgs {
+  const Config& cfg;
+  const ExecOptions& o;
+  const linux_ns::NamespaceFds& ns;
+  cgroup::Manager& cg;
+  const std::vector<sock_filter>& seccomp;
+};
+
+// The setup process (see the picture above). Returns the exit code.
+int setup_and_run(const SetupArgs& a, ExecStdio& stdio) {
+  // No process in the container may ptrace us or open our /proc files
+  // (/proc/PID/exe, fd/, mem) until the command's execve.
+  check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
+  take_stdio(a.o, stdio);
+  // Whatever else we inherited from the caller stays on this side of execve.
+  check_sys(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+  a.cg.join_self();  // a forked child is single-threaded
+  linux_ns::enter_namespaces(a.ns);
+
+  Config cfg = a.cfg;
+  const std::string user_spec = a.o.user.empty() ? cfg.user : a.o.user;
+  user::Identity id = user::resolve(user_spec);
+  const std::string wd = a.o.workdir.empty() ? cfg.working_dir : a.o.workdir;
+  check_sys(::chdir(wd.c_str()), "chdir", wd);
+  UniqueFd pty_slave;
+  if (a.o.tty && !a.o.detach) {
+    auto [master, slave] = open_container_pty(id);
+    linux_ns::SyncChannel::send_with_fd(stdio.pty_handoff->child_fd(), "pty", master.get());
+    pty_slave = std::move(slave);
+  }
+  stdio.pty_handoff.reset();
+  for (const auto& e : a.o.env) cfg.env.push_back(e);
+  cfg.tty = a.o.tty;
+  const auto env = container_env(cfg, id.home);
+  const std::string exe = find_executable(a.o.cmd[0], env);
+  if (a.o.privileged) cfg.security.privileged = true;
+  // User, capabilities, no_new_privs, seccomp: all before the command
+  // exists, so no container process ever sees it unfiltered.
+  apply_process_security(cfg, user_spec, &a.seccomp);
+
+  struct sigaction forward {};
+  forward.sa_handler = forward_to_command;
+  for (int sig : kForwarded) ::sigaction(sig, &forward, nullptr);
+  pid_t command = check_sys(::fork(), "fork");  // into the container's PID namespace
+  if (command == 0) exec_command(a.o.cmd, exe, env, pty_slave.get());
+  g_command = command;
+  pty_slave.reset();         // the pty's master sees EIO once the command's copies close
+  if (a.o.detach) return 0;  // the container's init adopts it
+  int status = 0;
+  while (::waitpid(command, &status, 0) < 0 && errno == EINTR) {
+  }
+  return exit_code_of(status);
+}
+
+// Copy from one fd to another until it would block; false at EOF or error.
+bool pump(int from, int to) {
+  char buf[16384];
   for (;;) {
-    pollfd p[3] = {{master, POLLIN, 0}, {winch_fd.get(), POLLIN, 0}, {0, POLLIN, 0}};
-    int r = ::poll(p, stdin_open ? 3 : 2, 200);
-    if (r < 0 && errno != EINTR) break;
-    if (r > 0 && p[1].revents) {
-      signalfd_siginfo si;
-      while (::read(winch_fd.get(), &si, sizeof si) == sizeof si) {
-      }
-      winsize ws;
-      if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
-    }
-    char buf[4096];
-    if (r > 0 && p[0].revents) {
-      ssize_t n = ::read(master, buf, sizeof buf);
-      if (n <= 0) break;
-      if (::write(1, buf, static_cast<size_t>(n)) < 0) break;
-    }
-    if (r > 0 && stdin_open && p[2].revents) {
-      ssize_t n = ::read(0, buf, sizeof buf);
-      if (n <= 0)
-        stdin_open = false;
-      else if (::write(master, buf, static_cast<size_t>(n)) < 0)
-        break;
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN;
+    if (n == 0) return false;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return false;
+      off += w;
     }
   }
 }
+
+void set_nonblocking(int fd) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+// The host side: our stdin to the command, its output (pipes, or the pty
+// master with -t) and the setup's errors to ours, signals passed on, until
+// the setup process exits and its output is drained. Our stdin goes through
+// a buffer written without blocking: a command busy writing its output while
+// we block writing its input would wait for us forever.
+class Relay {
+ public:
+  struct Fds {
+    int output = -1;           // the stdout pipe or the pty master
+    int errors = -1;           // the stderr pipe
+    int input = -1;            // the stdin pipe or the pty master (-1: no input)
+    bool close_input = false;  // at EOF of our stdin (a pipe: the command sees EOF)
+    bool tty = false;
+  };
+  Relay(pid_t setup, Fds fds) : setup_(setup), f_(fds) {
+    pidfd_.reset(check_sys(static_cast<int>(::syscall(SYS_pidfd_open, setup, 0)), "pidfd_open"));
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    for (int sig : kForwarded) sigaddset(&sigs, sig);
+    sigaddset(&sigs, SIGWINCH);
+    sigprocmask(SIG_BLOCK, &sigs, nullptr);
+    signals_.reset(check_sys(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
+    for (int fd : {f_.output, f_.errors, f_.input})
+      if (fd >= 0) set_nonblocking(fd);
+    if (f_.tty) resize();
+  }
+
+  void run() {
+    std::optional<pty::RawMode> raw;
+    if (f_.tty) raw.emplace(0);
+    bool out_open = f_.output >= 0, err_open = f_.errors >= 0;
+    for (;;) {
+      const bool want_stdin = f_.input >= 0 && !stdin_eof_ && pending_.empty();
+      const bool want_input = f_.input >= 0 && !pending_.empty();
+      pollfd p[6] = {{pidfd_.get(), POLLIN, 0},
+                     {signals_.get(), POLLIN, 0},
+                     {out_open ? f_.output : -1, POLLIN, 0},
+                     {err_open ? f_.errors : -1, POLLIN, 0},
+                     {want_stdin ? 0 : -1, POLLIN, 0},
+                     {want_input ? f_.input : -1, POLLOUT, 0}};
+      if (::poll(p, 6, -1) < 0 && errno != EINTR) throw_sys("poll");
+      if (p[1].revents) on_signals();
+      if (p[2].revents) out_open = pump(f_.output, 1);
+      if (p[3].revents) err_open = pump(f_.errors, 2);
+      if (p[4].revents) read_stdin();
+      if (p[5].revents) write_input();
+      if (p[0].revents) break;  // the setup process has exited
+    }
+    // What the command wrote before it exited (anything a background child
+    // of it writes later is not waited for).
+    if (out_open) pump(f_.output, 1);
+    if (err_open) pump(f_.errors, 2);
+  }
+
+ private:
+  void read_stdin() {
+    char buf[16384];
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      stdin_eof_ = true;
+      if (f_.close_input) ::close(std::exchange(f_.input, -1));
+      return;
+    }
+    pending_.append(buf, static_cast<size_t>(n));
+  }
+  void write_input() {
+    ssize_t w = ::write(f_.input, pending_.data(), pending_.size());
+    if (w > 0) pending_.erase(0, static_cast<size_t>(w));
+    if (w < 0 && errno != EAGAIN && errno != EINTR) pending_.clear();  // the command closed its stdin
+  }
+  void resize() {
+    winsize ws;
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(f_.output, TIOCSWINSZ, &ws);
+  }
+  void on_signals() {
+    signalfd_siginfo si;
+    while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGWINCH) {
+        if (f_.tty) resize();  // the kernel tells the command (SIGWINCH to its foreground group)
+      } else {
+        ::kill(setup_, static_cast<int>(si.ssi_signo));  // it passes it on to the command
+      }
+    }
+  }
+
+  pid_t setup_;
+  Fds f_;
+  UniqueFd pidfd_, signals_;
+  std::string pending_;
+  bool stdin_eof_ = false;
+};
 
 }  // namespace
 
@@ -124,45 +324,55 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
   Config cfg = store.config(id);
   auto ns = linux_ns::open_namespaces(s.pid);
   auto cg = cgroup::make_manager(id);
+  // The seccomp program, made here on the host from the profile stored when
+  // the container was created: nothing is read from inside the container.
+  auto security = cfg.security;
+  if (o.privileged) security.privileged = true;
+  security::read_seccomp_profile(security);  // a container made before profiles were stored
+  const auto seccomp = security::compile_seccomp_cached(security, StorePaths{store.root()}.seccomp_cache());
 
-  std::optional<pty::Pty> tty;
-  UniqueFd slave;
-  if (o.tty) {
-    tty = pty::open_pty(0);
-    // Open the slave now: after setns(mnt) the path would name the
-    // container's /dev/pts, a different devpts instance.
-    slave.reset(
-        check_sys(::open(tty->slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC), "open", tty->slave_path));
-  }
-
-  pid_t child = check_sys(::fork(), "fork");
-  if (child == 0) {
+  ExecStdio stdio = make_stdio(o);
+  pid_t setup = check_sys(::fork(), "fork");
+  if (setup == 0) {
+    if (stdio.pty_handoff) stdio.pty_handoff->become_child();
     try {
-      cg->join_self();  // a forked child is single-threaded
-      linux_ns::enter_namespaces(ns);
-      // setns(CLONE_NEWPID) only moves our future children: fork once more.
-      pid_t inner = check_sys(::fork(), "fork");
-      if (inner == 0) {
-        int fd = slave ? ::dup(slave.get()) : -1;  // dup: drop CLOEXEC
-        exec_process(cfg, o, fd);
-      }
-      if (o.detach) ::_exit(0);
-      int status = 0;
-      while (::waitpid(inner, &status, 0) < 0 && errno == EINTR) {
-      }
-      ::_exit(exit_code_of(status));
+      ::_exit(setup_and_run({cfg, o, ns, *cg, seccomp}, stdio));
     } catch (const Error& e) {
+      std::fprintf(stderr, "minictr: error: %s\n", e.what());
+      ::_exit(e.exit_code());
+    } catch (const std::exception& e) {
       std::fprintf(stderr, "minictr: error: %s\n", e.what());
       ::_exit(kExitRuntimeError);
     }
   }
-  slave.reset();
-  // Forward Ctrl-C etc. to our child, which relays nothing: the process in
-  // the container has its own session; signals reach it through the pty.
-  std::signal(SIGINT, SIG_IGN);
-  if (tty) relay_tty(tty->master.get());
+  stdio.in_r.reset();
+  stdio.out_w.reset();
+  stdio.err_w.reset();
+  if (!o.detach) {
+    Relay::Fds fds;
+    fds.errors = stdio.err_r.get();
+    UniqueFd master;
+    if (o.tty) {
+      stdio.pty_handoff->become_parent();
+      std::vector<UniqueFd> passed;
+      // The master, or nothing when the setup failed (its error is on the stderr pipe).
+      if (linux_ns::SyncChannel::recv_with_fds(stdio.pty_handoff->parent_fd(), passed) == "pty" &&
+          !passed.empty())
+        master = std::move(passed.front());
+      fds.output = master.get();
+      fds.tty = bool(master);
+      if (o.interactive) fds.input = master.get();
+    } else {
+      fds.output = stdio.out_r.get();
+      if (o.interactive) {
+        fds.input = stdio.in_w.release();  // the relay closes it at EOF
+        fds.close_input = true;
+      }
+    }
+    Relay(setup, fds).run();
+  }
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(setup, &status, 0) < 0 && errno == EINTR) {
   }
   return exit_code_of(status);
 }

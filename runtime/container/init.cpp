@@ -1,9 +1,11 @@
 #include "container/init.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -11,6 +13,7 @@
 #include <functional>
 
 #include "container/etc_files.h"
+#include "linux/cgroup_mount.h"
 #include "linux/loopback.h"
 #include "linux/pty.h"
 #include "linux/security/security.h"
@@ -172,13 +175,23 @@ static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
   rootfs::mount_proc_dev_sys(fs_spec);
 }
 
-// Into our cgroup (unless born there): single-threaded, so we can join our
-// v1 cgroups through `tasks`, which does not wait for an RCU grace period
-// (see join_self). Then a new cgroup namespace makes that cgroup our "/".
-static void enter_cgroup(cgroup::Manager* join) {
-  if (join) join->join_self();
+// A new cgroup namespace makes the cgroup we are in our "/". Returns the
+// hierarchies where that is the container's own group, read just before
+// (after the unshare every path reads "/"): mount_own_cgroups shows them at
+// /sys/fs/cgroup once we are in the new root.
+static rootfs::OwnCgroups unshare_cgroup(const std::string& id) {
+  rootfs::OwnCgroups own = rootfs::read_own_cgroups(id);
   explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+  return own;
+}
+
+// Into our cgroup (unless born there): single-threaded, so we can join our
+// v1 cgroups through `tasks`, which does not wait for an RCU grace period
+// (see join_self). Then its own cgroup namespace.
+static rootfs::OwnCgroups enter_cgroup(cgroup::Manager* join, const std::string& id) {
+  if (join) join->join_self();
+  return unshare_cgroup(id);
 }
 
 // From a mounted root filesystem to being in it: the bind mounts (the
@@ -207,6 +220,10 @@ static void switch_root(const Config& cfg, const rootfs::Spec& fs_spec) {
   std::vector<std::string> env = container_env(cfg, home);
   if (cfg.args.empty()) throw Error("no command specified", kExitRuntimeError);
   std::string exe = find_executable(cfg.args[0], env);
+  // Only fds 0-2 reach the command: whatever the supervisor (or whoever
+  // started it) holds without close-on-exec stays on this side of execve.
+  // Marked before seccomp, which a custom profile may make refuse close_range.
+  check_sys(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
   apply_process_security(cfg, cfg.user, &seccomp);
 
   std::vector<char*> argv, envp;
@@ -245,13 +262,14 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   // 2. Wait until the parent has made our cgroup and network.
   wait_for_go(sync);
   // 3. Into the cgroup, and the standard streams.
-  enter_cgroup(join);
+  rootfs::OwnCgroups own_cgroups = enter_cgroup(join, cfg.id);
   setup_stdio(stdio);
   if (!overlap) {
     seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
     mount_root_filesystem(fs_spec);
   }
   switch_root(cfg, fs_spec);
+  rootfs::mount_own_cgroups(own_cgroups, !cfg.security.privileged);
   exec_command(cfg, seccomp);
 }
 
@@ -274,10 +292,15 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
   ::_exit(code);
 }
 
+// No process in the container may ptrace the init or open its /proc files
+// (exe, fd/, mem) before its execve, which makes it dumpable again.
+static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)"); }
+
 void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
                     linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
                     cgroup::Manager* join) {
   sync.become_child();
+  make_undumpable();
   report_and_exit(sync.child_fd(), [&] { setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join); });
 }
 
@@ -296,6 +319,7 @@ static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, const std::
 void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
                              int sync_fd, const std::vector<sock_filter>& seccomp, int handoff_fd) {
   report_and_exit(sync_fd, [&] {
+    make_undumpable();  // for the supervisor too: we share its memory, and so this flag
     // Our mount namespace, for the parent to hold (see supervise): by the
     // time it runs again we have exec'd, and the command may be gone.
     UniqueFd mount_ns(
@@ -314,8 +338,7 @@ void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, con
     // The cgroup as late as possible (the thread makes it meanwhile), through
     // files opened for us: the host's /sys/fs/cgroup is out of reach now.
     cgroup::join_with(receive_from_supervisor(handoff_fd, "cgroup"));
-    explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
-    check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+    rootfs::mount_own_cgroups(unshare_cgroup(cfg.id), !cfg.security.privileged);
     exec_command(cfg, seccomp);
   });
 }

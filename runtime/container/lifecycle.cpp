@@ -178,10 +178,10 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.resources = o.resources;
   c.security = o.security;
   security::resolve_capabilities(c.security);  // reject unknown capability names now
-  {
-    auto check = c.security;
-    security::read_seccomp_profile(check);  // and a missing or malformed seccomp profile
-  }
+  // A seccomp profile file is read now, once, and kept in config.json: start
+  // and exec use that copy, never a file someone may have changed since (or
+  // one inside the container). A missing or malformed profile fails here.
+  security::read_seccomp_profile(c.security);
   Store& s = const_cast<Store&>(store);
   s.create(c);
   return c;

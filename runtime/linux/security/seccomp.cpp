@@ -236,6 +236,7 @@ void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
 
 void read_seccomp_profile(Options& o) {
   if (o.privileged || o.seccomp.empty() || o.seccomp == "unconfined") return;
+  if (!o.seccomp_profile_json.empty()) return;  // read when the container was created
   o.seccomp_profile_json = fs::read_file(o.seccomp);
   parse_profile_json(o.seccomp_profile_json);  // throws a one-line Error when malformed
 }

@@ -18,8 +18,9 @@ struct Options {
   bool privileged = false;
   std::string seccomp;  // "" = Docker's default, "unconfined", or a JSON profile path
   bool no_new_privs = true;
-  // The JSON text of the `seccomp` file, filled by read_seccomp_profile() on
-  // the host side: after pivot_root the host path is out of reach.
+  // The JSON text of the `seccomp` file, read by read_seccomp_profile() on
+  // the host when the container is created and kept in its config.json:
+  // start and exec load this copy, never a file read again later.
   std::string seccomp_profile_json;
 };
 
@@ -70,9 +71,9 @@ std::string seccomp_fingerprint(const Options& o);
 // the kept capabilities (no need to build the profile); else the fingerprint.
 std::string seccomp_cache_key(const Options& o);
 
-// Host side, before clone: when o.seccomp names a file, read it into
-// o.seccomp_profile_json and check it parses, so a malformed profile fails
-// `run` with one line before any container exists.
+// Host side, at create: when o.seccomp names a file and its text is not
+// read yet, read it into o.seccomp_profile_json and check it parses, so a
+// malformed profile fails `run` with one line before any container exists.
 void read_seccomp_profile(Options& o);
 
 // Call before setuid()/setresuid() to a non-root user when drop_capabilities
