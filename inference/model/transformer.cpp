@@ -179,6 +179,12 @@ Model::Model(const std::string& path) : file_(path) {
     w.w_gate = load_weight(p + "ffn_gate.weight", cfg_.hidden_dim, cfg_.dim);
     w.w_up = load_weight(p + "ffn_up.weight", cfg_.hidden_dim, cfg_.dim);
     w.w_down = load_weight(p + "ffn_down.weight", cfg_.dim, cfg_.hidden_dim);
+    // Q, K and V share one input quantized for Q's type, as gate and up do for gate's
+    // (forward_batch): a Q8_0 attn_k beside an F32 attn_q got a null quantized input
+    // (tests/fuzz/regressions/gguf/mixed-qkv-types.gguf).
+    if (w.wk.type != w.wq.type || w.wv.type != w.wq.type || w.w_up.type != w.w_gate.type)
+      throw Error("gguf " + path + ": layer " + std::to_string(l) +
+                  " mixes tensor types in attn_q/k/v or in ffn_gate/up");
     layers_.push_back(std::move(w));
   }
   for (int i = 0; i < cfg_.rope_dim; i += 2)
