@@ -164,11 +164,15 @@ static bool valid_name(const std::string& n) {
 // containers/, costs two bitmap reads from disk per run instead).
 static constexpr unsigned kNurseries = 64;
 
+static std::filesystem::path nursery_of(const std::filesystem::path& root, const std::string& id) {
+  return StorePaths{root}.container_nurseries() /
+         std::to_string(std::stoul(id.substr(0, 4), nullptr, 16) % kNurseries);
+}
+
 static void make_container_dir(const std::filesystem::path& root, const std::filesystem::path& dir,
                                const std::string& id) {
   const auto nurseries = StorePaths{root}.container_nurseries();
-  const auto nursery = nurseries / std::to_string(std::stoul(id.substr(0, 4), nullptr, 16) % kNurseries);
-  const auto born = nursery / id;
+  const auto born = nursery_of(root, id) / id;
   if (::mkdir(born.c_str(), 0700) != 0) {  // the first container of this nursery
     if (!std::filesystem::exists(nurseries)) {
       fs::mkdir_p(nurseries, 0700);
@@ -295,7 +299,17 @@ std::string Store::resolve(const std::string& ref) const {
   throw Error("No such container: " + ref, 1);
 }
 
-void Store::remove(const std::string& id) const { fs::remove_tree(dir(id)); }
+// Out of containers/ in one rename, then deleted: nobody (an `rm` that waits
+// for a --rm container's supervisor, `ps`) sees a half-deleted directory, whose
+// state.json may already be gone while its upper dir is not.
+void Store::remove(const std::string& id) const {
+  const auto leaving = nursery_of(root_, id) / (id + ".removed");
+  if (::rename(dir(id).c_str(), leaving.c_str()) == 0) {
+    fs::remove_tree(leaving);
+    return;
+  }
+  fs::remove_tree(dir(id));  // no nursery on this filesystem (EXDEV), or none made yet
+}
 
 void Store::unlist(const std::string& id) const { fs::unlink_deferred(dir(id) / "config.json"); }
 
