@@ -14,12 +14,14 @@
 
 #include "container/etc_files.h"
 #include "linux/cgroup_mount.h"
+#include "linux/in_root.h"
 #include "linux/loopback.h"
 #include "linux/pty.h"
 #include "linux/security/security.h"
 #include "linux/user.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/fd.h"
 #include "util/fs.h"
 
 namespace mctr::container {
@@ -134,11 +136,12 @@ static void setup_stdio(const InitStdio& stdio) {
 
 static void enter_working_dir(const std::string& dir) {
   std::string d = dir.empty() ? "/" : dir;
-  if (::chdir(d.c_str()) < 0) {
-    // Docker creates a missing WorkingDir.
-    fs::mkdir_p(d, 0755);
-    check_sys(::chdir(d.c_str()), "chdir", d);
-  }
+  if (::chdir(d.c_str()) == 0) return;
+  // Docker creates a missing WorkingDir. We are in the container's root
+  // already; open_in_root also makes the target of a dangling symlink on the
+  // way (inside the root), as runc does.
+  UniqueFd wd(rootfs::open_in_root("/", d, true, true));
+  check_sys(::fchdir(wd.get()), "fchdir", d);
 }
 
 // Every step that can fail throws; container_init reports the message to

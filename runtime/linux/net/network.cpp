@@ -3,6 +3,7 @@
 // (entering the container's netns) and ipam.cpp (who has which address).
 #include "linux/net/network.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -437,7 +438,9 @@ void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id
     // One container's unwritable hosts file must not fail the attach or
     // detach of another: it keeps its old peer lines.
     try {
-      auto current = fs::read_file_if_exists(l.hosts_file);
+      // The container writes this file (bind-mounted on its /etc/hosts): read
+      // it as untrusted, capped in size.
+      auto current = fs::read_untrusted_file(l.hosts_file, AT_FDCWD);
       if (!current) continue;  // not written yet, or the container is being removed
       std::string updated = hosts_with_peers(
           *current, [this](const std::string& a) { return on_bridge(a); }, {l.ip, l.ip6}, peers);
