@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
@@ -237,8 +238,9 @@ void load_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
 void read_seccomp_profile(Options& o) {
   if (o.privileged || o.seccomp.empty() || o.seccomp == "unconfined") return;
   if (!o.seccomp_profile_json.empty()) return;  // read when the container was created
-  o.seccomp_profile_json = fs::read_file(o.seccomp);
-  parse_profile_json(o.seccomp_profile_json);  // throws a one-line Error when malformed
+  std::string text = fs::read_file(o.seccomp);
+  parse_profile_json(text);  // throws a one-line Error when malformed
+  o.seccomp_profile_json = std::move(text);
 }
 
 static Profile profile_of(const Options& o) {
