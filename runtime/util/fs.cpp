@@ -26,24 +26,31 @@ std::string read_file(const std::filesystem::path& p) {
   return *s;
 }
 
-std::optional<std::string> read_file_if_exists(const std::filesystem::path& p) {
-  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    throw_sys("open", p);
-  }
+// Everything up to EOF; more than max_bytes is an error.
+static std::string read_all(int fd, const std::filesystem::path& p, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_sys("read", p);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes)
+      throw Error(p.string() + ": larger than " + std::to_string(max_bytes >> 10) + " KiB, not read");
   }
   return out;
+}
+
+std::optional<std::string> read_file_if_exists(const std::filesystem::path& p) {
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_sys("open", p);
+  }
+  return read_all(fd.get(), p, SIZE_MAX);
 }
 
 namespace {
@@ -93,20 +100,7 @@ std::optional<std::string> read_untrusted_file(const std::filesystem::path& p, i
   check_sys(::fstat(fd.get(), &again), "fstat", p);
   if (again.st_dev != st.st_dev || again.st_ino != st.st_ino)
     throw Error(p.string() + ": replaced while it was being opened");
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_sys("read", p);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes)
-      throw Error(p.string() + ": larger than " + std::to_string(max_bytes >> 10) + " KiB, not read");
-  }
-  return out;
+  return read_all(fd.get(), p, max_bytes);
 }
 
 static void write_all(int fd, const std::string& data, const std::filesystem::path& p) {

@@ -90,9 +90,18 @@ EOF
 
 # Also callable from a test's own EXIT trap as `_cleanup $rc` (set -e would
 # stop the trap at a failing `(exit $rc)`).
+# Host-side helper processes a test starts (servers, sleepers): append their
+# pids to HOST_PIDS and the cleanup stops them first.
+HOST_PIDS=()
+
 _cleanup() {
   local rc=${1:-$?}
   set +e
+  local p
+  for p in "${HOST_PIDS[@]}"; do
+    kill "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
   if "$MINICTR" ps -a -q >/dev/null 2>&1; then
     "$MINICTR" ps -a -q | xargs -r "$MINICTR" rm -f >/dev/null 2>&1
   fi

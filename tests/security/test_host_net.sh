@@ -15,18 +15,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 command -v nsenter >/dev/null || fail "nsenter missing (util-linux)"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 
-HOST_PIDS=()
-stop_host_helpers() {
-  local rc=$? p
-  set +e
-  for p in "${HOST_PIDS[@]}"; do
-    kill "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  _cleanup "$rc"
-}
-trap stop_host_helpers EXIT
-
 # Host services: UDP and TCP on 127.0.0.1 only, and a UDP control on the
 # gateway's address (which containers may reach). Each datagram is logged.
 cat > "$TEST_TMP/services.py" <<'EOF'
