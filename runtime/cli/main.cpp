@@ -63,12 +63,33 @@ void register_verbs(CLI::App& app, Globals& g, int argc, char** argv) {
   for (const auto& v : kVerbs) v.add(app, g);
 }
 
+bool is_verb(std::string_view name) {
+  for (const auto& v : kVerbs)
+    if (name == v.name) return true;
+  return false;
+}
+
+// Before any parsing: an unknown verb is named (CLI11 would only say that
+// one is required), and every verb but `version` needs root, which is said
+// as such (a user's `ps` would print an empty list, `run` "No such image").
+void check_verb(std::string_view verb, int argc, char** argv) {
+  if (verb.empty() || verb[0] == '-') return;  // --help, --version: CLI11's
+  if (!is_verb(verb))
+    throw mctr::Error("'" + std::string(verb) + "' is not a minictr command (see 'minictr --help')");
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") return;
+  if (verb != "version" && ::geteuid() != 0)
+    throw mctr::Error("minictr " + std::string(verb) +
+                      " needs root: containers are made with namespaces, mounts and cgroups only root may "
+                      "create (run it as root, or with sudo)");
+}
+
 // The verbs that start a process inside a container (its init, or an
 // exec'd one) run from a read-only copy of this binary: a process in the
 // container can see them before they execve (CVE-2019-5736, see self_exe.h).
 void protect_binary_for(std::string_view verb, char** argv) {
   if (verb != "run" && verb != "start" && verb != "exec") return;
-  if (::geteuid() != 0) return;  // cannot start containers anyway; says so later
+  if (::geteuid() != 0) return;  // `run --help` as a user: no container is started
   mctr::security::reexec_from_read_only_self(argv);
 }
 
@@ -79,6 +100,7 @@ void protect_binary_for(std::string_view verb, char** argv) {
 int main(int argc, char** argv) {
   using namespace mctr::cli;
   try {
+    check_verb(verb_in(argc, argv), argc, argv);
     protect_binary_for(verb_in(argc, argv), argv);
   } catch (const mctr::Error& e) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());
