@@ -82,7 +82,13 @@ void add_start(CLI::App& app, Globals& g) {
         std::cout << ref << "\n";
         continue;
       }
-      container::wait_not_running(store, id, 10000);  // the last run's teardown
+      // The last run's teardown, or what a supervisor that died left of it.
+      if (!container::wait_not_running(store, id, 10000))
+        throw Error("container " + id.substr(0, 12) + " is still stopping");
+      {
+        auto lock = store.lock(id);
+        container::reclaim_leftovers(store, id);
+      }
       int code = start_and_follow(g.root(), id, *attach, store.config(id).tty, false);
       if (*attach) {
         rc = code;

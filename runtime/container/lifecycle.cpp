@@ -23,35 +23,6 @@ namespace mctr::container {
 
 namespace stdfs = std::filesystem;
 
-int64_t parse_bytes(const std::string& s) {
-  if (s.empty()) throw Error("invalid size: empty");
-  size_t pos = 0;
-  double v;
-  try {
-    v = std::stod(s, &pos);
-  } catch (...) {
-    throw Error("invalid size: '" + s + "'");
-  }
-  std::string unit = s.substr(pos);
-  for (auto& c : unit) c = static_cast<char>(std::tolower(c));
-  if (!unit.empty() && unit.back() == 'b' && unit.size() > 1) unit.pop_back();  // "mb" -> "m"
-  double mult = 1;
-  if (unit.empty() || unit == "b")
-    mult = 1;
-  else if (unit == "k")
-    mult = 1024.0;
-  else if (unit == "m")
-    mult = 1024.0 * 1024;
-  else if (unit == "g")
-    mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t")
-    mult = 1024.0 * 1024 * 1024 * 1024;
-  else
-    throw Error("invalid size: '" + s + "'");
-  if (v < 0) throw Error("invalid size: '" + s + "'");
-  return static_cast<int64_t>(v * mult);
-}
-
 static bool valid_volume_name(const std::string& n) {
   if (n.empty() || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
   for (char c : n)
@@ -249,6 +220,15 @@ StopResult stop_container(const Store& store, const std::string& id, int timeout
   return r;
 }
 
+void reclaim_leftovers(const Store& store, const std::string& id) {
+  auto cg = cgroup::make_manager(id);
+  if (cg->exists()) {
+    explain::step("rmdir(2)", "rmdir " + cg->path() + "   # left by a supervisor that died");
+    cg->destroy();  // kills what is left in it first
+  }
+  if (store.config(id).network_mode == "bridge") net::Network(store.root() / "network").detach(id);
+}
+
 void remove_container(const Store& store, const std::string& id, bool force) {
   State s = observed_state(store, id);
   bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);
@@ -264,18 +244,11 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   wait_not_running(store, id, 10000);
   // A --rm container's own supervisor has removed it meanwhile: done.
   if (!std::filesystem::exists(store.dir(id) / "config.json")) return;
-  // Whatever a SIGKILLed supervisor left behind: processes in the cgroup,
-  // the cgroup itself, the veth and rules. All idempotent.
   auto lock = store.lock(id);
-  auto cg = cgroup::make_manager(id);
-  if (cg->exists()) {
-    explain::step("rmdir(2)", "rmdir " + cg->path());
-    cg->destroy();
-  }
+  reclaim_leftovers(store, id);
   // The shared minictr/ parents too, if this was the last container in them
   // (`run --rm` leaves them for the next start; see remove_unused_parents).
   cgroup::remove_unused_parents();
-  if (store.config(id).network_mode == "bridge") net::Network(store.root() / "network").detach(id);
   explain::step("unlink/rmdir", "rm -rf " + store.dir(id).string() + "   # upper dir, logs, state");
   store.remove(id);
 }

@@ -34,9 +34,6 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
 // Parse "-v" specs; named volumes live in <root>/volumes/<name>/_data.
 Mount parse_volume(const Store& store, const std::string& spec);
 
-// Parse "-m 256m", "1g", "512k", "1024" -> bytes.
-int64_t parse_bytes(const std::string& s);
-
 struct StopResult {
   bool was_running = false;
 };
@@ -50,6 +47,11 @@ void remove_container(const Store& store, const std::string& id, bool force);
 // supervisor is gone: processes, cgroup, network, directory. Returns false
 // (and does nothing) while its supervisor still runs: it is removing it.
 bool remove_unlisted(const Store& store, const std::string& id);
+
+// Whatever a supervisor killed with SIGKILL left behind: processes in the
+// cgroup, the cgroup itself, the veth, the nft rules and the address lease.
+// Idempotent; for a container whose supervisor is not running (rm, start).
+void reclaim_leftovers(const Store& store, const std::string& id);
 // Wait until the container is no longer running and its supervisor has
 // finished tearing it down (or timeout); true if stopped.
 bool wait_not_running(const Store& store, const std::string& id, int timeout_ms);
