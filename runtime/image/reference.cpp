@@ -1,25 +1,102 @@
 #include "image/reference.h"
 
+#include <cctype>
+#include <string_view>
+
 #include "util/error.h"
 
 namespace mctr::image {
 
-static bool valid_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/' ||
-         c == ':';
+// Docker's reference grammar (distribution/reference):
+//   name      := [domain '/'] component ['/' component]*
+//   component := [a-z0-9]+ (separator [a-z0-9]+)*   separator := '.' | '_' | '__' | '-'+
+//   domain    := host [':' port]   host := label ('.' label)* | '[' ipv6 ']'
+//   tag       := [\w][\w.-]{0,127}                 digest := algorithm ':' hex
+static bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+static bool valid_component(std::string_view p) {
+  size_t i = 0;
+  while (true) {
+    size_t start = i;
+    while (i < p.size() && lower_alnum(p[i])) ++i;
+    if (i == start) return false;  // empty, or a separator at either end or doubled
+    if (i == p.size()) return true;
+    if (p[i] == '.') {
+      ++i;
+    } else if (p[i] == '_') {
+      i += (i + 1 < p.size() && p[i + 1] == '_') ? 2 : 1;
+    } else if (p[i] == '-') {
+      while (i < p.size() && p[i] == '-') ++i;
+    } else {
+      return false;
+    }
+  }
+}
+
+static bool valid_domain(std::string_view d) {
+  std::string_view host = d;
+  if (auto colon = d.rfind(':'); colon != std::string_view::npos && d.back() != ']') {
+    std::string_view port = d.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    host = d.substr(0, colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return host.substr(1, host.size() - 2).find_first_not_of("0123456789abcdefABCDEF:") ==
+           std::string_view::npos;
+  size_t start = 0;
+  while (true) {
+    size_t dot = host.find('.', start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+static bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  std::string_view rest = name;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string_view first = rest.substr(0, slash);
+    if (!valid_component(first) && !valid_domain(first)) return false;
+    rest = rest.substr(slash + 1);
+  }
+  while (true) {
+    size_t slash = rest.find('/');
+    if (!valid_component(rest.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    rest = rest.substr(slash + 1);
+  }
+}
+
+static bool valid_digest(std::string_view d) {
+  size_t colon = d.find(':');
+  if (colon == std::string_view::npos || colon == 0 || d.size() - colon - 1 < 32) return false;
+  for (char c : d.substr(0, colon))
+    if (!lower_alnum(c) && c != '+' && c != '.' && c != '_' && c != '-') return false;
+  for (char c : d.substr(colon + 1))
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '=' && c != '_' && c != '-') return false;
+  return true;
+}
+
+static bool word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 bool is_bare_tag(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
+  if (s.empty() || s.size() > 128 || !word_char(s[0])) return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-'))
-      return false;
+    if (!word_char(c) && c != '.' && c != '-') return false;
   return true;
 }
 
 Reference parse_reference(const std::string& ref) {
-  std::string s = ref.substr(0, ref.find('@'));
+  const Error bad("invalid reference format: \"" + ref.substr(0, 300) + "\"");
+  size_t at = ref.find('@');
+  if (at != std::string::npos && !valid_digest(std::string_view(ref).substr(at + 1))) throw bad;
+  std::string s = ref.substr(0, at);
   Reference r;
   // The tag is after the last ':' that comes after the last '/' (a ':' before
   // a '/' is a registry port: "localhost:5000/app").
@@ -32,6 +109,7 @@ Reference parse_reference(const std::string& ref) {
     r.name = s;
     r.tag = "latest";
   }
+  if (!valid_name(r.name) || !is_bare_tag(r.tag)) throw bad;
   for (const char* prefix :
        {"docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"}) {
     std::string p = prefix;
@@ -40,10 +118,6 @@ Reference parse_reference(const std::string& ref) {
       break;
     }
   }
-  bool ok = !r.name.empty() && r.name.size() <= 255 && r.name.front() != '/' && r.name.back() != '/' &&
-            is_bare_tag(r.tag);
-  for (char c : r.name) ok = ok && valid_name_char(c);
-  if (!ok) throw Error("invalid reference format: \"" + ref.substr(0, 300) + "\"");
   return r;
 }
 

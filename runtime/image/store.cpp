@@ -232,6 +232,7 @@ Image Store::resolve(const std::string& ref, const ProgressFn& progress) {
       file = ref.substr(0, colon);
       tag = ref.substr(colon + 1);
     } else {
+      parse_reference(ref);  // a malformed reference says so ("invalid reference format")
       throw Error("No such image: " + ref +
                   " (load it with `minictr load`, or give the path of an image archive)");
     }
