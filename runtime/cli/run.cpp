@@ -5,6 +5,7 @@
 
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
+#include "container/resource_flags.h"
 #include "container/supervisor.h"
 #include "image/store.h"
 #include "linux/pty.h"
@@ -74,31 +75,16 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
 container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
   auto o = f.o;
   if (f.entrypoint_set) o.entrypoint = f.entrypoint;
-  auto& r = o.resources;
-  if (!f.memory.empty()) {
-    r.memory = container::parse_bytes(f.memory);
-    if (*r.memory < 6 * 1024 * 1024) throw Error("minimum memory limit allowed is 6MB");
-  }
-  if (!f.memory_swap.empty()) {
-    if (f.memory_swap == "-1")
-      r.memory_swap = -1;
-    else
-      r.memory_swap = container::parse_bytes(f.memory_swap);
-    if (!r.memory) throw Error("you should always set the memory limit when using the memory swap limit");
-    if (*r.memory_swap != -1 && *r.memory_swap < *r.memory)
-      throw Error("minimum memoryswap limit should be larger than memory limit");
-  }
-  if (sub->count("--cpus")) {
-    if (f.cpus <= 0 || f.cpus > static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)))
-      throw Error("range of CPUs is from 0.01 to " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
-                  ".00, as there are only " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
-                  " CPUs available");
-    r.cpus = f.cpus;
-  }
-  if (sub->count("--cpu-shares")) r.cpu_shares = f.cpu_shares;
-  if (!f.cpuset_cpus.empty()) r.cpuset_cpus = f.cpuset_cpus;
-  if (!f.cpuset_mems.empty()) r.cpuset_mems = f.cpuset_mems;
-  if (sub->count("--pids-limit")) r.pids_limit = f.pids_limit <= 0 ? -1 : f.pids_limit;
+  container::ResourceFlags rf;
+  if (!f.memory.empty()) rf.memory = f.memory;
+  if (!f.memory_swap.empty()) rf.memory_swap = f.memory_swap;
+  if (sub->count("--cpus")) rf.cpus = f.cpus;
+  if (sub->count("--cpu-shares")) rf.cpu_shares = f.cpu_shares;
+  rf.cpuset_cpus = f.cpuset_cpus;
+  rf.cpuset_mems = f.cpuset_mems;
+  if (sub->count("--pids-limit")) rf.pids_limit = f.pids_limit;
+  o.resources = container::parse_resource_flags(rf, sysconf(_SC_NPROCESSORS_ONLN));
+  container::check_resources(o.resources);
   for (const auto& so : f.security_opts) {
     if (so.rfind("seccomp=", 0) == 0 || so.rfind("seccomp:", 0) == 0) {
       o.security.seccomp = so.substr(8);

@@ -1,9 +1,12 @@
 // minictr update [-m ..] [--cpus ..] [--pids-limit ..] ... CONTAINER...
 // Changes the cgroup limits of running containers (and the saved config).
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
+#include "container/resource_flags.h"
 #include "linux/cgroup/manager.h"
 
 namespace mctr::cli {
@@ -27,30 +30,38 @@ void add_update(CLI::App& app, Globals& g) {
   sub->add_option("--pids-limit", f->pids_limit, "Pids limit (-1 for unlimited)");
   sub->add_option("containers", f->refs, "Containers")->required();
   sub->callback([&g, f, sub] {
-    cgroup::Resources change;
-    if (!f->memory.empty()) change.memory = container::parse_bytes(f->memory);
-    if (!f->memory_swap.empty())
-      change.memory_swap = f->memory_swap == "-1" ? -1 : container::parse_bytes(f->memory_swap);
-    if (sub->count("--cpus")) change.cpus = f->cpus;
-    if (sub->count("--cpu-shares")) change.cpu_shares = f->cpu_shares;
-    if (!f->cpuset_cpus.empty()) change.cpuset_cpus = f->cpuset_cpus;
-    if (!f->cpuset_mems.empty()) change.cpuset_mems = f->cpuset_mems;
-    if (sub->count("--pids-limit")) change.pids_limit = f->pids_limit <= 0 ? -1 : f->pids_limit;
+    // The same parser and checks as `run`: a bad value is refused (125)
+    // before any container is touched, never handed to the kernel.
+    container::ResourceFlags rf;
+    if (!f->memory.empty()) rf.memory = f->memory;
+    if (!f->memory_swap.empty()) rf.memory_swap = f->memory_swap;
+    if (sub->count("--cpus")) rf.cpus = f->cpus;
+    if (sub->count("--cpu-shares")) rf.cpu_shares = f->cpu_shares;
+    rf.cpuset_cpus = f->cpuset_cpus;
+    rf.cpuset_mems = f->cpuset_mems;
+    if (sub->count("--pids-limit")) rf.pids_limit = f->pids_limit;
+    cgroup::Resources change = container::parse_resource_flags(rf, sysconf(_SC_NPROCESSORS_ONLN));
     container::Store store(g.root());
+    // Each container's limits after the change must pass run's checks too
+    // (--memory-swap alone on a container without -m): all are checked before
+    // any is changed.
+    for (const auto& ref : f->refs) {
+      std::string id;
+      try {
+        id = store.resolve(ref);
+      } catch (const Error&) {
+        continue;  // reported below, with the others' results
+      }
+      container::check_resources(container::merge_resources(store.config(id).resources, change));
+    }
     int rc = 0;
     for (const auto& ref : f->refs) {
       try {
         std::string id = store.resolve(ref);
         auto lock = store.lock(id);
         auto cfg = store.config(id);
-        auto& r = cfg.resources;
-        if (change.memory) r.memory = change.memory;
-        if (change.memory_swap) r.memory_swap = change.memory_swap;
-        if (change.cpus) r.cpus = change.cpus;
-        if (change.cpu_shares) r.cpu_shares = change.cpu_shares;
-        if (change.cpuset_cpus) r.cpuset_cpus = change.cpuset_cpus;
-        if (change.cpuset_mems) r.cpuset_mems = change.cpuset_mems;
-        if (change.pids_limit) r.pids_limit = change.pids_limit;
+        cfg.resources = container::merge_resources(cfg.resources, change);
+        container::check_resources(cfg.resources);
         if (container::observed_state(store, id).status == "running") cgroup::make_manager(id)->apply(change);
         store.save_config(cfg);
         std::cout << ref << "\n";

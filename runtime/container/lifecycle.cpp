@@ -6,14 +6,16 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <thread>
 
+#include "container/env.h"
 #include "container/mount_destination.h"
+#include "container/resource_flags.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
 #include "linux/net/network.h"
 #include "linux/proc.h"
+#include "linux/user.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
@@ -69,32 +71,22 @@ Mount parse_volume(const Store& store, const std::string& spec) {
   return m;
 }
 
-static void set_env(std::vector<std::string>& env, const std::string& kv) {
-  std::string key = kv.substr(0, kv.find('='));
-  for (auto& e : env)
-    if (e.substr(0, e.find('=')) == key) {
-      e = kv;
-      return;
+// The -e and --env-file variables, in order (later ones win), read and
+// checked before anything is made.
+static std::vector<std::string> env_from_options(const RunOptions& o) {
+  std::vector<std::string> out;
+  for (const auto& f : o.env_files) {
+    std::string text;
+    try {
+      text = fs::read_file(f);
+    } catch (const Error&) {
+      throw Error("open " + f + ": no such env file");
     }
-  env.push_back(kv);
-}
-
-static std::string expand_env_flag(const std::string& e) {
-  if (e.find('=') != std::string::npos) return e;
-  const char* v = std::getenv(e.c_str());  // "-e KEY" takes our value
-  return v ? e + "=" + v : "";
-}
-
-static void read_env_file(const std::string& path, std::vector<std::string>& env) {
-  std::ifstream in(path);
-  if (!in) throw Error("open " + path + ": no such env file");
-  std::string line;
-  while (std::getline(in, line)) {
-    line = fs::trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    std::string kv = expand_env_flag(line);
-    if (!kv.empty()) set_env(env, kv);
+    for (auto& kv : parse_env_file(text)) out.push_back(kv);
   }
+  for (const auto& e : o.env)
+    if (auto kv = env_from_flag(e)) out.push_back(*kv);
+  return out;
 }
 
 Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
@@ -102,6 +94,12 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
     throw Error("network " + o.network + " not found (use bridge, none or host)");
   if (o.network != "bridge" && (!o.ports.empty() || o.publish_all))
     throw Error("published ports need the bridge network (--network " + o.network + " has none)");
+  // Every flag is checked before anything is made (an archive loaded, a
+  // bind source created): a refused run leaves nothing behind.
+  if (!o.name.empty()) check_container_name(o.name);
+  if (!o.user.empty()) user::check_spec(o.user);
+  std::vector<std::string> env = env_from_options(o);
+  check_resources(o.resources);
   image::Image img = images.resolve(o.image);
   Config c;
   c.name = o.name;
@@ -125,11 +123,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   if (c.args.empty()) throw Error("no command specified (the image has no Entrypoint or Cmd)");
 
   c.env = img.config.env;
-  for (const auto& f : o.env_files) read_env_file(f, c.env);
-  for (const auto& e : o.env) {
-    std::string kv = expand_env_flag(e);
-    if (!kv.empty()) set_env(c.env, kv);
-  }
+  for (const auto& kv : env) set_env(c.env, kv);
   c.working_dir =
       !o.workdir.empty() ? o.workdir : (img.config.working_dir.empty() ? "/" : img.config.working_dir);
   if (c.working_dir[0] != '/')

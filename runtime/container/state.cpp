@@ -140,12 +140,16 @@ Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(r
   make_private_dir(root_);  // and an older minictr's 0711 root is closed here
 }
 
-static bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 128) return false;
-  if (!std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
+void check_container_name(const std::string& n) {
+  constexpr size_t kMaxName = 128;
+  if (n.size() > kMaxName)
+    throw Error("invalid container name \"" + n.substr(0, 32) + "...\": " + std::to_string(n.size()) +
+                " characters, at most " + std::to_string(kMaxName) + " are allowed");
+  bool ok = !n.empty() && std::isalnum(static_cast<unsigned char>(n[0])) &&
+            std::all_of(n.begin(), n.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+            });
+  if (!ok) throw Error("invalid container name \"" + n + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
 }
 
 // Each container makes and deletes ~15 inodes (its dir, upper/ and work/, the
@@ -208,10 +212,10 @@ void Store::create(Config& cfg) {
   if (cfg.name.empty()) {
     do cfg.name = random_name();
     while (std::find(names.begin(), names.end(), cfg.name) != names.end());
-  } else if (!valid_name(cfg.name)) {
-    throw Error("invalid container name \"" + cfg.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
-  } else if (std::find(names.begin(), names.end(), cfg.name) != names.end()) {
-    throw Error("the container name \"" + cfg.name + "\" is already in use");
+  } else {
+    check_container_name(cfg.name);
+    if (std::find(names.begin(), names.end(), cfg.name) != names.end())
+      throw Error("the container name \"" + cfg.name + "\" is already in use");
   }
   cfg.id = random_hex(32);
   cfg.created = now_rfc3339();

@@ -38,6 +38,10 @@ State state_from_json(const nlohmann::json& j);
 // Current time as RFC 3339 with nanoseconds, UTC ("2026-11-22T19:28:00.123456789Z").
 std::string now_rfc3339();
 
+// A --name Docker accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*), at most 128
+// characters (it names files and the default hostname); throws otherwise.
+void check_container_name(const std::string& name);
+
 // The directory of all containers and the files of each one.
 class Store {
  public:

@@ -51,9 +51,35 @@ static bool is_number(const std::string& s) {
 static bool parse_id(const std::string& s, uint32_t& out) {
   if (!is_number(s) || s.size() > 10) return false;
   unsigned long v = std::stoul(s);
-  if (v > UINT32_MAX) return false;
+  if (v > kMaxId) return false;
   out = static_cast<uint32_t>(v);
   return true;
+}
+
+// One part of a -u spec: a number or a name.
+static void check_spec_part(const std::string& spec, const std::string& part, const char* what) {
+  if (part.empty()) throw Error("invalid user '" + spec + "': empty " + what);
+  if (is_number(part)) {
+    if (part.size() > 10 || std::stoull(part) > kMaxId)
+      throw Error("invalid user '" + spec + "': " + what + " id " + part + " is out of range (0-" +
+                  std::to_string(kMaxId) + ")");
+    return;
+  }
+  bool ok = part[0] != '-';
+  for (char c : part)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == '-' || c == '$');
+  if (!ok)
+    throw Error("invalid user '" + spec + "': '" + part + "' is neither a " + what + " name nor an id");
+}
+
+void check_spec(const std::string& spec) {
+  auto c = spec.find(':');
+  check_spec_part(spec, spec.substr(0, c), "user");
+  if (c == std::string::npos) return;
+  std::string group = spec.substr(c + 1);
+  if (group.find(':') != std::string::npos) throw Error("invalid user '" + spec + "': more than one ':'");
+  check_spec_part(spec, group, "group");
 }
 
 Identity resolve(const std::string& spec, const std::string& passwd_path, const std::string& group_path) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ struct Identity {
 // container's (read after pivot_root). Numeric ids need no passwd entry.
 Identity resolve(const std::string& spec, const std::string& passwd_path = "/etc/passwd",
                  const std::string& group_path = "/etc/group");
+
+// The largest uid or gid: (uid_t)-1 means "unchanged" to setuid and friends.
+constexpr uint32_t kMaxId = 4294967294U;
+
+// Refuse a `-u` spec that no passwd/group file can make valid: more than one
+// ':', an empty part, a number over kMaxId, or a name with characters outside
+// [A-Za-z0-9._$-] (or starting with '-'). Names are looked up at start.
+void check_spec(const std::string& spec);
 
 // setgroups + setgid + setuid. As non-root, the kernel then clears the
 // permitted and effective capabilities (Docker's behaviour for -u).
