@@ -17,6 +17,7 @@
 #include "linux/net/netlink.h"
 #include "linux/net/netns.h"
 #include "linux/net/nft.h"
+#include "linux/net/ports.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
@@ -112,32 +113,40 @@ void configure_bridge_ipv6(NlSocket& sk, const std::string& bridge, int index, c
   if (enable_forward) write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
 }
 
-// The host port a mapping will use: as given (checked free), picked by the
-// kernel (host_port 0), or the first free one of a "8080-8081:80" range.
-PortMapping reserve_host_port(const LeaseFile& lf, PortMapping p) {
+// The host port a mapping will use, held by a socket added to `held`: as
+// given, picked by the kernel (host_port 0), or the first free one of a
+// "8080-8081:80" range. A port leased to another container counts as taken
+// even when nothing holds it (its supervisor died and left the DNAT rule).
+PortMapping reserve_host_port(const LeaseFile& lf, PortMapping p, std::vector<UniqueFd>& held) {
   if (p.host_port == 0) {
-    do p.host_port = pick_free_host_port(p.proto, p.host_ip);
-    while (lf.host_port_taken(p));
-    return p;
+    std::vector<HeldPort> leased;  // kept bound until we return, so the kernel picks another
+    for (;;) {
+      HeldPort h = hold_host_port(p);
+      PortMapping picked = p;
+      picked.host_port = h.port;
+      if (!lf.host_port_taken(picked)) {
+        held.push_back(std::move(h.socket));
+        return picked;
+      }
+      leased.push_back(std::move(h));
+    }
   }
   if (p.host_port_end != 0) {
     const PortMapping range = p;
     p.host_port_end = 0;
-    if (!p.host_ip.empty()) pick_free_host_port(p.proto, p.host_ip);  // throws if not an address of ours
     for (unsigned port = range.host_port; port <= range.host_port_end; ++port) {
       p.host_port = static_cast<uint16_t>(port);
       if (lf.host_port_taken(p)) continue;
       try {
-        check_host_port_free(p);
+        held.push_back(hold_host_port(p).socket);
         return p;
-      } catch (const Error&) {  // a host process listens there: try the next one
+      } catch (const PortInUse&) {  // a host process has it: try the next one
       }
     }
     throw Error("no free host port in " + format_port_mapping(range));
   }
-  if (lf.host_port_taken(p))
-    throw Error("host port " + format_port_mapping(p) + " is already published by another container");
-  check_host_port_free(p);
+  if (lf.host_port_taken(p)) throw PortInUse(port_allocated_message(p));
+  held.push_back(hold_host_port(p).socket);
   return p;
 }
 
@@ -253,6 +262,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   const std::optional<Subnet6> subnet6 = parse_subnet6(options_.subnet6);
 
   Attachment att;
+  std::vector<UniqueFd> held;  // the published host ports, ours once attached
   att.prefix_len = subnet.prefix_len;
   att.gateway = format_ipv4(subnet.gateway());
   att.host_veth = host_veth_name(id);
@@ -284,7 +294,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     Lease& lease = lf.leases()[id];
     lease = Lease{id,    req.name,  format_ipv4(ip), att.ip6, att.host_veth, {}, req.hosts_file.string(),
                   false, ::getpid()};
-    for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p));
+    // Held before the DNAT rules exist: a failed bind leaves no rule behind.
+    for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p, held));
     att.ports = lease.ports;
     lf.save();
   }
@@ -363,6 +374,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   undo_rules.dismiss();
   undo_veth.dismiss();
   undo_lease.dismiss();
+  held_ports_[id] = std::move(held);
   return att;
 }
 
@@ -379,6 +391,7 @@ Network::PendingDetach Network::detach_later(const std::string& container_id) {
   // also keeps hosts without nf_tables (--network none only) working.
   if (it == leases.end()) {
     pending.leases_.reset();
+    held_ports_.erase(container_id);
     return pending;
   }
   pending.veth_ = it->second.host_veth.empty() ? host_veth_name(container_id) : it->second.host_veth;
@@ -395,6 +408,8 @@ void Network::PendingDetach::finish() {
   Nft& nft = net_->nft();
   delete_rules_tagged(nft, net_->options_.table, id_);
   if (has_ip6_) delete_rules_tagged(nft, net_->options_.table, id_, "ip6");
+  // Free the host ports only now that no rule sends their traffic away.
+  net_->held_ports_.erase(id_);
   NlSocket sk;
   // Down first, which is quick: the container's old eth0 (still alive in its
   // dying namespace) is cut off the bridge, so its address can be leased

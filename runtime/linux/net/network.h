@@ -7,9 +7,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "util/fd.h"
 
 namespace mctr::net {
 
@@ -104,6 +107,8 @@ class Network {
   // table, a veth pair whose peer is born as eth0 inside the netns of
   // `child_pid`, configure lo/eth0/default route in there, add DNAT rules for
   // the ports. Ports with host_port 0 get a free one (see Attachment::ports).
+  // Each published host port is held by a socket of this object (ports.h)
+  // until detach: keep this object alive as long as the container runs.
   // Throws mctr::Error (port taken, subnet overlaps a host route, ...) after
   // undoing everything it did.
   Attachment attach(const NetworkRequest& req, pid_t child_pid);
@@ -169,6 +174,9 @@ class Network {
   std::filesystem::path state_dir_;
   Options options_;
   std::unique_ptr<Nft> nft_;
+  // Per attached container, the sockets that hold its published host ports
+  // (ports.h), from attach() until its detach has removed its DNAT rules.
+  std::map<std::string, std::vector<UniqueFd>> held_ports_;
 };
 
 }  // namespace mctr::net

@@ -1,4 +1,6 @@
 // Port publishing specs: `-p [hostip:]hostport:containerport[/proto]`, `-P`.
+#include "linux/net/ports.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -6,9 +8,6 @@
 #include <charconv>
 
 #include "linux/net/ipv4.h"
-#include "linux/net/network.h"
-#include "util/error.h"
-#include "util/fd.h"
 
 namespace mctr::net {
 
@@ -71,8 +70,9 @@ std::vector<PortMapping> parse_port_mappings(const std::string& spec) {
   PortRange host{};  // {0, 0}: attach() picks free host ports
   if (parts.size() >= 2) {
     const std::string& host_port = parts[parts.size() - 2];
-    // "hostip::80" leaves the host port for attach() to choose.
-    if (!(parts.size() == 3 && host_port.empty())) host = parse_port_range(spec, host_port, "host port");
+    // "hostip::80" and "0:80" (as Docker) leave the host port for attach() to choose.
+    if (!(parts.size() == 3 && host_port.empty()) && host_port != "0")
+      host = parse_port_range(spec, host_port, "host port");
   }
   std::string host_ip;
   if (parts.size() == 3) {
@@ -133,37 +133,51 @@ std::vector<PortMapping> publish_all(const std::vector<std::string>& exposed_por
   return out;
 }
 
-// Bind a throwaway socket to host_ip:port (port 0: the kernel chooses) and
-// return the port it got.
-static uint16_t bind_probe(const std::string& proto, const std::string& host_ip, uint16_t port) {
-  UniqueFd s(
-      check_sys(::socket(AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0), "socket"));
+std::string port_allocated_message(const PortMapping& p) {
+  return "Bind for " + (p.host_ip.empty() ? std::string("0.0.0.0") : p.host_ip) + ":" +
+         std::to_string(p.host_port) + " failed: port is already allocated";
+}
+
+HeldPort hold_host_port(const PortMapping& p) {
+  const bool udp = p.proto == "udp";
+  HeldPort held;
+  held.socket.reset(
+      check_sys(::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0), "socket"));
+  const int s = held.socket.get();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(host_ip.empty() ? INADDR_ANY : parse_ipv4(host_ip));
-  addr.sin_port = htons(port);
-  // SO_REUSEADDR: connections of an earlier server still in TIME_WAIT do not
-  // make the port busy; only a live listener does.
-  int one = 1;
-  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    if (errno == EADDRINUSE)
-      throw Error("host port " + std::to_string(port) + "/" + proto + " is already in use");
-    if (errno == EADDRNOTAVAIL) throw Error("host IP " + host_ip + " is not an address of this host");
-    throw_sys("bind", (host_ip.empty() ? "0.0.0.0" : host_ip) + ":" + std::to_string(port));
+  addr.sin_addr.s_addr = htonl(p.host_ip.empty() ? INADDR_ANY : parse_ipv4(p.host_ip));
+  addr.sin_port = htons(p.host_port);
+  const std::string where = (p.host_ip.empty() ? "0.0.0.0" : p.host_ip) + ":" + std::to_string(p.host_port);
+  // TCP: SO_REUSEADDR, so connections of an earlier server still in
+  // TIME_WAIT do not make the port busy. A later bind still fails, even one
+  // with SO_REUSEADDR: Linux lets two sockets share a TCP port only while
+  // neither listens, and this one listens below. UDP: no SO_REUSEADDR, which
+  // would let a later socket that also sets it share the port.
+  if (!udp) {
+    int one = 1;
+    check_sys(::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt(SO_REUSEADDR)", where);
   }
+  if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    if (errno == EADDRINUSE) throw PortInUse(port_allocated_message(p));
+    if (errno == EADDRNOTAVAIL) throw Error("host IP " + p.host_ip + " is not an address of this host");
+    throw_sys("bind", where);
+  }
+  // Backlog 0: nothing is ever accepted here. Traffic for the port, also
+  // from the host itself, is DNAT'ed (prerouting / output hooks) before the
+  // kernel looks for a local socket, so it reaches the container.
+  if (!udp) check_sys(::listen(s, 0), "listen", where);
   socklen_t len = sizeof addr;
-  check_sys(::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len), "getsockname");
-  return ntohs(addr.sin_port);
+  check_sys(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len), "getsockname", where);
+  held.port = ntohs(addr.sin_port);
+  return held;
 }
 
 uint16_t pick_free_host_port(const std::string& proto, const std::string& host_ip) {
-  // Let the kernel choose: bind to port 0 gives a port nobody is bound to.
-  // It stays free for the DNAT rule: the rule never binds, and conntrack
-  // keeps replies of the host's own connections from matching it.
-  return bind_probe(proto, host_ip, 0);
+  // Bind to port 0 gives a port nobody is bound to (free again on return).
+  return hold_host_port({host_ip, 0, 0, proto, 0}).port;
 }
 
-void check_host_port_free(const PortMapping& p) { bind_probe(p.proto, p.host_ip, p.host_port); }
+void check_host_port_free(const PortMapping& p) { hold_host_port(p); }
 
 }  // namespace mctr::net

@@ -35,12 +35,24 @@ TEST(NetPortSpec, ContainerPortAloneLeavesHostPortToAttach) {
   EXPECT_EQ(q.container_port, 8080);
 }
 
+TEST(NetPortSpec, HostPortZeroLeavesHostPortToAttach) {
+  // Docker: "-p 0:80" publishes on a free host port, as "-p 80" does.
+  PortMapping p = parse_port_mapping("0:80");
+  EXPECT_EQ(p.host_port, 0);
+  EXPECT_EQ(p.container_port, 80);
+  PortMapping q = parse_port_mapping("127.0.0.1:0:53/udp");
+  EXPECT_EQ(q.host_ip, "127.0.0.1");
+  EXPECT_EQ(q.host_port, 0);
+  EXPECT_EQ(q.proto, "udp");
+  EXPECT_THROW(parse_port_mapping("0-1:80"), Error);
+}
+
 TEST(NetPortSpec, AllAddressesIsNoAddress) { EXPECT_EQ(parse_port_mapping("0.0.0.0:80:80").host_ip, ""); }
 
 TEST(NetPortSpec, BadSpecsThrow) {
-  for (const char* bad : {"", "abc", "80:", ":80", "0:80", "80:0", "65536:80", "80:70000", "-1:80",
-                          "8080:80/sctp", "8080:80/", "1.2.3:80:80", "::1:80:80", "a:b:c:d",
-                          "8000-8010:80-81", "80 ", " 80", "localhost:80:80", "1.2.3.4:80:80:80"}) {
+  for (const char* bad : {"", "abc", "80:", ":80", "80:0", "65536:80", "80:70000", "-1:80", "8080:80/sctp",
+                          "8080:80/", "1.2.3:80:80", "::1:80:80", "a:b:c:d", "8000-8010:80-81", "80 ", " 80",
+                          "localhost:80:80", "1.2.3.4:80:80:80"}) {
     EXPECT_THROW(parse_port_mapping(bad), Error) << "'" << bad << "' was accepted";
   }
 }
