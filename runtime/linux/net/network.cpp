@@ -358,6 +358,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     // One transaction: both families' rules, or none.
     nft.run(dnat_rules(options_.table, id, rules) + dnat_rules(options_.table, id, rules6, "ip6"));
   }
+  // The held TCP ports listen only now that their rules take their traffic.
+  for (size_t i = 0; i < held.size(); ++i) listen_on_held_port(held[i], att.ports[i]);
 
   // 5. Done: mark the lease attached (from now on a vanished veth means the
   //    container is gone).

@@ -133,10 +133,13 @@ std::vector<PortMapping> publish_all(const std::vector<std::string>& exposed_por
   return out;
 }
 
-std::string port_allocated_message(const PortMapping& p) {
-  return "Bind for " + (p.host_ip.empty() ? std::string("0.0.0.0") : p.host_ip) + ":" +
-         std::to_string(p.host_port) + " failed: port is already allocated";
+namespace {
+
+std::string address_text(const PortMapping& p) {
+  return (p.host_ip.empty() ? "0.0.0.0" : p.host_ip) + ":" + std::to_string(p.host_port);
 }
+
+}  // namespace
 
 HeldPort hold_host_port(const PortMapping& p) {
   const bool udp = p.proto == "udp";
@@ -148,29 +151,41 @@ HeldPort hold_host_port(const PortMapping& p) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(p.host_ip.empty() ? INADDR_ANY : parse_ipv4(p.host_ip));
   addr.sin_port = htons(p.host_port);
-  const std::string where = (p.host_ip.empty() ? "0.0.0.0" : p.host_ip) + ":" + std::to_string(p.host_port);
   // TCP: SO_REUSEADDR, so connections of an earlier server still in
-  // TIME_WAIT do not make the port busy. A later bind still fails, even one
-  // with SO_REUSEADDR: Linux lets two sockets share a TCP port only while
-  // neither listens, and this one listens below. UDP: no SO_REUSEADDR, which
-  // would let a later socket that also sets it share the port.
+  // TIME_WAIT do not make the port busy. Once this socket listens, a later
+  // bind fails even with SO_REUSEADDR: Linux lets two sockets share a TCP
+  // port only while neither listens. UDP: no SO_REUSEADDR, which would let a
+  // later socket that also sets it share the port.
   if (!udp) {
     int one = 1;
-    check_sys(::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt(SO_REUSEADDR)", where);
+    check_sys(::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt(SO_REUSEADDR)",
+              address_text(p));
   }
   if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
     if (errno == EADDRINUSE) throw PortInUse(port_allocated_message(p));
     if (errno == EADDRNOTAVAIL) throw Error("host IP " + p.host_ip + " is not an address of this host");
-    throw_sys("bind", where);
+    throw_sys("bind", address_text(p));
   }
+  socklen_t len = sizeof addr;
+  check_sys(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len), "getsockname", address_text(p));
+  held.port = ntohs(addr.sin_port);
+  return held;
+}
+
+std::string port_allocated_message(const PortMapping& p) {
+  return "Bind for " + address_text(p) + " failed: port is already allocated";
+}
+
+void listen_on_held_port(const UniqueFd& socket, const PortMapping& p) {
+  if (p.proto == "udp") return;
   // Backlog 0: nothing is ever accepted here. Traffic for the port, also
   // from the host itself, is DNAT'ed (prerouting / output hooks) before the
   // kernel looks for a local socket, so it reaches the container.
-  if (!udp) check_sys(::listen(s, 0), "listen", where);
-  socklen_t len = sizeof addr;
-  check_sys(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len), "getsockname", where);
-  held.port = ntohs(addr.sin_port);
-  return held;
+  if (::listen(socket.get(), 0) < 0) {
+    // Another SO_REUSEADDR socket bound the port since our bind and listened first.
+    if (errno == EADDRINUSE) throw PortInUse(port_allocated_message(p));
+    throw_sys("listen", address_text(p));
+  }
 }
 
 uint16_t pick_free_host_port(const std::string& proto, const std::string& host_ip) {

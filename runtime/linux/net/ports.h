@@ -24,11 +24,16 @@ struct HeldPort {
 };
 
 // Bind a socket to the mapping's host_ip:host_port ("" = all addresses,
-// port 0 = one the kernel picks) and, for TCP, listen on it, so that every
-// later bind of that port fails. Throws PortInUse with Docker's message
+// port 0 = one the kernel picks). Throws PortInUse with Docker's message
 // ("Bind for 0.0.0.0:8080 failed: port is already allocated") when the port
 // is taken, mctr::Error when host_ip is not an address of this host.
 HeldPort hold_host_port(const PortMapping& p);
+// For TCP, listen on a held port, after its DNAT rule exists: from then on
+// every later bind of it fails, also one with SO_REUSEADDR. (Listening
+// earlier, a connection made before the rule would be queued on this socket,
+// never accepted, and hang.) Throws PortInUse as hold_host_port does. UDP:
+// nothing to do, the bind is enough.
+void listen_on_held_port(const UniqueFd& socket, const PortMapping& p);
 
 // Docker's message for a host port that is taken.
 std::string port_allocated_message(const PortMapping& p);

@@ -155,6 +155,71 @@ TEST_F(NetTest, PublishedPortReachableFromHostLocalhostBridgeIpAndOtherContainer
   net.detach(container_id(2));
 }
 
+// What a host program's bind(2) of ip:port gets (0 or errno); with
+// SO_REUSEADDR first, as most servers set it.
+int host_bind(const std::string& ip, uint16_t port, int type, bool reuse) {
+  UniqueFd s(check_sys(::socket(AF_INET, type | SOCK_CLOEXEC, 0), "socket"));
+  int one = 1;
+  if (reuse) ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a = sockaddr_of(ip, port);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return errno;
+  if (type == SOCK_STREAM && ::listen(s.get(), 1) < 0) return errno;
+  return 0;
+}
+
+TEST_F(NetTest, PublishedPortsAreHeldUntilDetach) {
+  Network net = make_network();
+  NetnsChild& c = new_child();
+  NetnsChild& other = new_child();
+  Attachment a = net.attach(
+      {container_id(1), "held", {parse_port_mapping("0:80"), parse_port_mapping("127.0.0.1::53/udp")}, {}},
+      c.pid());
+  ASSERT_EQ(a.ports.size(), 2u);
+  const uint16_t tcp = a.ports[0].host_port, udp = a.ports[1].host_port;
+  ASSERT_NE(tcp, 0);
+  ASSERT_NE(udp, 0);
+  EXPECT_EQ(host_bind("0.0.0.0", tcp, SOCK_STREAM, false), EADDRINUSE);
+  EXPECT_EQ(host_bind("0.0.0.0", tcp, SOCK_STREAM, true), EADDRINUSE)
+      << "a listener must refuse SO_REUSEADDR";
+  EXPECT_EQ(host_bind("127.0.0.1", tcp, SOCK_STREAM, true), EADDRINUSE);
+  EXPECT_EQ(host_bind("127.0.0.1", udp, SOCK_DGRAM, true), EADDRINUSE);
+  // Traffic still goes to the container, not to the holding socket.
+  UniqueFd l = tcp_listener(c.pid(), 80);
+  EXPECT_EQ(tcp_probe(0, "127.0.0.1", tcp, l.get()).received, "hello");
+  // Another container asking for the same port: Docker's message, nothing made.
+  try {
+    net.attach({container_id(2), "twin", {parse_port_mapping(std::to_string(tcp) + ":80")}, {}}, other.pid());
+    ADD_FAILURE() << "a held port was published twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "Bind for 0.0.0.0:" + std::to_string(tcp) + " failed: port is already allocated");
+  }
+  EXPECT_FALSE(host_link_exists("mctr" + container_id(2).substr(0, 8)));
+  net.detach(container_id(1));
+  EXPECT_EQ(host_bind("0.0.0.0", tcp, SOCK_STREAM, true), 0);
+  EXPECT_EQ(host_bind("127.0.0.1", udp, SOCK_DGRAM, false), 0);
+}
+
+TEST_F(NetTest, HostProgramOnThePortFailsTheAttach) {
+  Network net = make_network();
+  NetnsChild& c = new_child();
+  UniqueFd busy = tcp_listener(0, 0);
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(busy.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  const uint16_t port = ntohs(addr.sin_port);
+  try {
+    net.attach({container_id(1), "late", {parse_port_mapping(std::to_string(port) + ":80")}, {}}, c.pid());
+    ADD_FAILURE() << "a port a host program listens on was published";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "Bind for 0.0.0.0:" + std::to_string(port) + " failed: port is already allocated");
+  }
+  EXPECT_FALSE(host_link_exists("mctr" + container_id(1).substr(0, 8)));
+  Nft nft;
+  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1)).empty());
+}
+
 TEST_F(NetTest, PortBoundToLoopbackIsNotPublishedOnOtherAddresses) {
   Network net = make_network();
   NetnsChild& c = new_child();
