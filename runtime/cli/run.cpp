@@ -83,8 +83,8 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
   rf.cpuset_cpus = f.cpuset_cpus;
   rf.cpuset_mems = f.cpuset_mems;
   if (sub->count("--pids-limit")) rf.pids_limit = f.pids_limit;
+  // Each flag alone here; the limits together in create_container.
   o.resources = container::parse_resource_flags(rf, sysconf(_SC_NPROCESSORS_ONLN));
-  container::check_resources(o.resources);
   for (const auto& so : f.security_opts) {
     if (so.rfind("seccomp=", 0) == 0 || so.rfind("seccomp:", 0) == 0) {
       o.security.seccomp = so.substr(8);
