@@ -37,18 +37,28 @@ using nl::Message;
 // ---------------------------------------------------------------------------
 // Talking to the kernel
 
-uint32_t send_message(NlSocket& sk, Message& msg) {
-  const uint32_t seq = sk.next_seq();
-  nl::send(sk.fd(), msg.finish(seq), msg.size(), "NETLINK_ROUTE");
-  return seq;
-}
-
-// Hand the kernel's answers to request `seq` to on_message() until it
-// returns true (that was the last one). Answers to other requests (left
-// over after an error) are skipped.
-void read_answers(NlSocket& sk, uint32_t seq, const std::function<bool(const nlmsghdr&)>& on_message) {
-  nl::read_answers(sk.fd(), "NETLINK_ROUTE",
-                   [&](const nlmsghdr& h) { return h.nlmsg_seq == seq && on_message(h); });
+// "RTM_NEWLINK": what a request is, for "no answer" errors.
+std::string name_of(const Message& msg) {
+  switch (msg.type()) {
+    case RTM_NEWLINK:
+      return "RTM_NEWLINK";
+    case RTM_DELLINK:
+      return "RTM_DELLINK";
+    case RTM_GETLINK:
+      return "RTM_GETLINK";
+    case RTM_SETLINK:
+      return "RTM_SETLINK";
+    case RTM_NEWADDR:
+      return "RTM_NEWADDR";
+    case RTM_GETADDR:
+      return "RTM_GETADDR";
+    case RTM_NEWROUTE:
+      return "RTM_NEWROUTE";
+    case RTM_GETROUTE:
+      return "RTM_GETROUTE";
+    default:
+      return "NETLINK_ROUTE message " + std::to_string(msg.type());
+  }
 }
 
 using nl::error_of;
@@ -59,9 +69,11 @@ using nl::error_of;
 int request(NlSocket& sk, Message& msg, const std::function<void(const nlmsghdr&)>& on_answer = nullptr) {
   // Without NLM_F_ACK a request that works gets no answer at all.
   msg.add_flags(NLM_F_ACK);
-  const uint32_t seq = send_message(sk, msg);
+  const std::string what = name_of(msg);
+  const uint32_t seq = sk.send(msg, what);
   int err = 0;
-  read_answers(sk, seq, [&](const nlmsghdr& h) {
+  nl::read_answers(sk, what, [&](const nlmsghdr& h) {
+    if (h.nlmsg_seq != seq) return false;  // left over from an earlier request
     if (h.nlmsg_type == NLMSG_ERROR) {
       err = error_of(h);
       return true;
@@ -73,30 +85,19 @@ int request(NlSocket& sk, Message& msg, const std::function<void(const nlmsghdr&
 }
 
 // Send a dump request (`request_name` for errors) and collect parse() of
-// each answer, skipping those it returns nullopt for.
+// each answer, skipping those it returns nullopt for. An interrupted dump
+// starts over (nl::dump), so nothing is missed or counted twice.
 template <typename T>
 std::vector<T> dump(NlSocket& sk, Message& msg, const char* request_name,
                     const std::function<std::optional<T>(const nlmsghdr&)>& parse) {
-  msg.add_flags(NLM_F_DUMP);
-  for (;;) {
-    std::vector<T> out;
-    bool interrupted = false;
-    const uint32_t seq = send_message(sk, msg);
-    read_answers(sk, seq, [&](const nlmsghdr& h) {
-      // The table changed while the kernel was walking it: start again.
-      if (h.nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-      if (h.nlmsg_type == NLMSG_ERROR) throw SysError(request_name, "dump", error_of(h));
-      if (h.nlmsg_type == NLMSG_DONE) {
-        // NLMSG_DONE carries an int: negative if the dump failed half-way.
-        const auto* status = fixed_header<int>(h);
-        if (status && *status < 0) throw SysError(request_name, "dump", -*status);
-        return true;
-      }
-      if (auto v = parse(h)) out.push_back(std::move(*v));
-      return false;
-    });
-    if (!interrupted) return out;
-  }
+  std::vector<T> out;
+  int err = nl::dump(
+      sk, msg, request_name, [&] { out.clear(); },
+      [&](const nlmsghdr& h) {
+        if (auto v = parse(h)) out.push_back(std::move(*v));
+      });
+  if (err) throw SysError(request_name, "dump", err);
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -160,9 +161,7 @@ int set_up_flag(NlSocket& sk, const std::string& name, bool up) {
 
 }  // namespace
 
-NlSocket::NlSocket()
-    : fd_(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "socket",
-                    "NETLINK_ROUTE")) {}
+NlSocket::NlSocket() : nl::Socket(NETLINK_ROUTE, "NETLINK_ROUTE") {}
 
 int link_index(NlSocket& sk, const std::string& name) {
   std::optional<Link> link = get_link(sk, name);

@@ -19,21 +19,15 @@
 
 #include "linux/net/ipv4.h"
 #include "linux/net/ipv6.h"
-#include "util/fd.h"
+#include "linux/net/nlmsg.h"
 
 namespace mctr::net {
 
-class NlSocket {
+// A NETLINK_ROUTE socket (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) in
+// the calling thread's netns, with nlmsg.h's receive deadline.
+class NlSocket : public nl::Socket {
  public:
-  NlSocket();  // socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), in the calling thread's netns
-  int fd() const { return fd_.get(); }
-  // Each request gets the next sequence number; the kernel copies it into
-  // its answers, so they can be told apart from stale ones.
-  uint32_t next_seq() { return ++seq_; }
-
- private:
-  UniqueFd fd_;
-  uint32_t seq_ = 0;
+  NlSocket();
 };
 
 // 0 when there is no such interface.

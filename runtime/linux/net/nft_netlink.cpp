@@ -51,11 +51,32 @@ std::string comment_of(const rtattr* udata) {
   return "";
 }
 
+// The answers to a batch numbered begin_seq..end_seq: `acks` ACKs (one per
+// message with NLM_F_ACK) once the kernel committed it, or the error that
+// aborted it. The error may be for any message of the batch: a batch the
+// kernel refuses as a whole (EPERM without CAP_NET_ADMIN, a bad batch
+// header) is answered against NFNL_MSG_BATCH_BEGIN, which asked for no ACK.
+void read_batch_acks(nl::Socket& sk, const char* call, const std::string& object, uint32_t begin_seq,
+                     uint32_t end_seq, size_t acks) {
+  size_t acked = 0;
+  const std::string what = std::string(call) + " " + object;
+  nl::read_answers(sk, what, [&](const nlmsghdr& h) {
+    if (h.nlmsg_seq < begin_seq || h.nlmsg_seq > end_seq || h.nlmsg_type != NLMSG_ERROR) return false;
+    if (int err = nl::error_of(h); err != 0) {
+      if (h.nlmsg_seq == begin_seq) throw SysError("NFNL_MSG_BATCH_BEGIN", what, err);
+      if (h.nlmsg_seq == end_seq) throw SysError("NFNL_MSG_BATCH_END", what, err);
+      throw SysError(call, object, err);
+    }
+    return ++acked == acks;
+  });
+}
+
 }  // namespace
 
-NftNetlink::NftNetlink()
-    : sk_(check_sys(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER), "socket",
-                    "NETLINK_NETFILTER")) {}
+NftNetlink::NftNetlink() : sk_(NETLINK_NETFILTER, "NETLINK_NETFILTER") {}
+
+NftNetlink::NftNetlink(UniqueFd stand_in, std::chrono::milliseconds timeout)
+    : sk_(std::move(stand_in), timeout) {}
 
 bool NftNetlink::table_exists(const std::string& table, const std::string& family) {
   nl::Message m(nft_type(NFT_MSG_GETTABLE), NLM_F_ACK, nfgen(nfproto(family)));
@@ -71,12 +92,11 @@ bool NftNetlink::chain_exists(const std::string& table, const std::string& chain
 }
 
 bool NftNetlink::exists(nl::Message& m, const std::string& call, const std::string& what) {
-  const uint32_t seq = ++seq_;
-  nl::send(sk_.get(), m.finish(seq), m.size(), call + " " + what);
+  const uint32_t seq = sk_.send(m, call + " " + what);
   // The object (NFT_MSG_NEW*) then the ACK, or an error: ENOENT = no such
   // object (or no such table, for a chain).
   bool found = false;
-  nl::read_answers(sk_.get(), call + " " + what, [&](const nlmsghdr& h) {
+  nl::read_answers(sk_, call + " " + what, [&](const nlmsghdr& h) {
     if (h.nlmsg_seq != seq) return false;
     if (h.nlmsg_type != NLMSG_ERROR) {
       found = true;
@@ -95,30 +115,24 @@ bool NftNetlink::exists(nl::Message& m, const std::string& call, const std::stri
 std::vector<TaggedRule> NftNetlink::rules_tagged(const std::string& table, const std::string& tag,
                                                  const std::string& family) {
   const std::string what = "NFT_MSG_GETRULE " + family + " " + table;
-  const uint32_t seq = ++seq_;
-  nl::Message m(nft_type(NFT_MSG_GETRULE), NLM_F_DUMP, nfgen(nfproto(family)));
+  nl::Message m(nft_type(NFT_MSG_GETRULE), 0, nfgen(nfproto(family)));
   m.put_string(NFTA_RULE_TABLE, table);  // only this table's rules
-  nl::send(sk_.get(), m.finish(seq), m.size(), what);
-  // One NFT_MSG_NEWRULE per rule, then NLMSG_DONE (or an error: ENOENT = no table).
+  // One NFT_MSG_NEWRULE per rule, then NLMSG_DONE (or ENOENT: no table).
   std::vector<TaggedRule> out;
-  nl::read_answers(sk_.get(), what, [&](const nlmsghdr& h) {
-    if (h.nlmsg_seq != seq) return false;
-    if (h.nlmsg_type == NLMSG_DONE) return true;
-    if (h.nlmsg_type == NLMSG_ERROR) {
-      int err = nl::error_of(h);
-      if (err == 0 || err == ENOENT) return true;
-      throw SysError("NFT_MSG_GETRULE", family + " " + table, err);
-    }
-    nl::Attrs a(h, sizeof(nfgenmsg));
-    if (a.string(NFTA_RULE_TABLE) != table || comment_of(a.get(NFTA_RULE_USERDATA)) != tag) return false;
-    auto chain = a.string(NFTA_RULE_CHAIN);
-    const void* handle = a.bytes(NFTA_RULE_HANDLE, sizeof(uint64_t));
-    if (!chain || !handle) return false;
-    uint64_t be;
-    std::memcpy(&be, handle, sizeof be);
-    out.push_back({*chain, be64toh(be)});  // the kernel's numbers are big-endian here
-    return false;
-  });
+  int err = nl::dump(
+      sk_, m, what, [&] { out.clear(); },
+      [&](const nlmsghdr& h) {
+        nl::Attrs a(h, sizeof(nfgenmsg));
+        if (a.string(NFTA_RULE_TABLE) != table || comment_of(a.get(NFTA_RULE_USERDATA)) != tag) return;
+        auto chain = a.string(NFTA_RULE_CHAIN);
+        const void* handle = a.bytes(NFTA_RULE_HANDLE, sizeof(uint64_t));
+        if (!chain || !handle) return;
+        uint64_t be;
+        std::memcpy(&be, handle, sizeof be);
+        out.push_back({*chain, be64toh(be)});  // the kernel's numbers are big-endian here
+      });
+  if (err == ENOENT) return {};
+  if (err) throw SysError("NFT_MSG_GETRULE", family + " " + table, err);
   return out;
 }
 
@@ -128,12 +142,13 @@ void NftNetlink::delete_rules(const std::string& table, const std::vector<Tagged
   const std::string what = "NFT_MSG_DELRULE " + family + " " + table;
   std::vector<char> batch;
   auto add = [&](nl::Message& m) {
-    const char* bytes = m.finish(++seq_);
+    const uint32_t seq = sk_.next_seq();
+    const char* bytes = m.finish(seq);
     batch.insert(batch.end(), bytes, bytes + m.size());
+    return seq;
   };
   nl::Message begin(NFNL_MSG_BATCH_BEGIN, 0, nfgen(AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
-  add(begin);
-  const uint32_t first_delete = seq_ + 1;
+  const uint32_t begin_seq = add(begin);
   for (const TaggedRule& r : rules) {
     nl::Message del(nft_type(NFT_MSG_DELRULE), NLM_F_ACK, nfgen(nfproto(family)));
     del.put_string(NFTA_RULE_TABLE, table);
@@ -143,16 +158,9 @@ void NftNetlink::delete_rules(const std::string& table, const std::vector<Tagged
     add(del);
   }
   nl::Message end(NFNL_MSG_BATCH_END, 0, nfgen(AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
-  add(end);
-  nl::send(sk_.get(), batch.data(), batch.size(), what);
-  // One ACK per deletion once the batch is committed, or the error that
-  // aborted it.
-  size_t acked = 0;
-  nl::read_answers(sk_.get(), what, [&](const nlmsghdr& h) {
-    if (h.nlmsg_seq < first_delete || h.nlmsg_type != NLMSG_ERROR) return false;
-    if (int err = nl::error_of(h); err != 0) throw SysError("NFT_MSG_DELRULE", family + " " + table, err);
-    return ++acked == rules.size();
-  });
+  const uint32_t end_seq = add(end);
+  nl::send(sk_, batch.data(), batch.size(), what);
+  read_batch_acks(sk_, "NFT_MSG_DELRULE", family + " " + table, begin_seq, end_seq, rules.size());
 }
 
 }  // namespace mctr::net

@@ -9,17 +9,15 @@
 // run of `nft` takes ~5-8 ms here.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "linux/net/nlmsg.h"
 #include "util/fd.h"
 
 namespace mctr::net {
-
-namespace nl {
-class Message;
-}
 
 struct TaggedRule {
   std::string chain;
@@ -29,6 +27,8 @@ struct TaggedRule {
 class NftNetlink {
  public:
   NftNetlink();  // one socket for this object's life (see ~NftNetlink)
+  // Over a socket standing in for the kernel (unit tests: a socketpair end).
+  NftNetlink(UniqueFd stand_in, std::chrono::milliseconds timeout);
   // Closing the socket after a deletion waits for the kernel to free the
   // deleted rules (one RCU grace period, ~7 ms), so keep this object until
   // the end of the work, as the supervisor does.
@@ -49,8 +49,7 @@ class NftNetlink {
   // Send a GET message for one object: true if the kernel answers with it.
   bool exists(nl::Message& m, const std::string& call, const std::string& what);
 
-  UniqueFd sk_;
-  uint32_t seq_ = 0;
+  nl::Socket sk_;
 };
 
 }  // namespace mctr::net
