@@ -67,6 +67,9 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("--security-opt", f.security_opts,
                   "seccomp=unconfined|FILE, no-new-privileges[:true|false]")
       ->allow_extra_args(false);
+  sub->add_option("--log-opt", o.log_opts,
+                  "Log options: max-size=SIZE (default 10m, -1: none), max-file=N (default 3)")
+      ->allow_extra_args(false);
   // Everything after the image is the command, flags included.
   sub->positionals_at_end();
 }

@@ -1,5 +1,7 @@
 #include "container/config.h"
 
+#include "container/logfile.h"
+
 namespace mctr::cgroup {
 
 using nlohmann::json;
@@ -108,6 +110,7 @@ void to_json(json& j, const Config& c) {
        {"Seccomp", c.security.seccomp},
        {"SeccompProfile", c.security.seccomp_profile_json},
        {"NoNewPrivileges", c.security.no_new_privs},
+       {"LogConfig", {{"Type", "json-file"}, {"Config", c.log_config}}},
        {"Created", c.created}};
 }
 
@@ -140,6 +143,10 @@ void from_json(const json& j, Config& c) {
   c.security.seccomp = j.value("Seccomp", "");
   c.security.seccomp_profile_json = j.value("SeccompProfile", "");
   c.security.no_new_privs = j.value("NoNewPrivileges", true);
+  // A config.json from before --log-opt: the default limit applies too.
+  c.log_config = {{"max-size", kDefaultLogMaxSize}, {"max-file", kDefaultLogMaxFile}};
+  if (j.contains("LogConfig") && j["LogConfig"].contains("Config"))
+    c.log_config = j["LogConfig"]["Config"].get<std::map<std::string, std::string>>();
   c.created = j.value("Created", "");
 }
 

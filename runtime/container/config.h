@@ -3,6 +3,7 @@
 // runtime-spec config.json so the OCI verbs can share the code later.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct Config {
   std::vector<net::PortMapping> ports;
   cgroup::Resources resources;
   security::Options security;
+  // json-file options (--log-opt), Docker's HostConfig.LogConfig.Config;
+  // see container/logfile.h for the keys and defaults.
+  std::map<std::string, std::string> log_config;
 
   std::string created;  // RFC 3339
 };

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "container/env.h"
+#include "container/logfile.h"
 #include "container/mount_destination.h"
 #include "container/resource_flags.h"
 #include "linux/cgroup/manager.h"
@@ -100,6 +101,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   if (!o.user.empty()) user::check_spec(o.user);
   std::vector<std::string> env = env_from_options(o);
   check_resources(o.resources);
+  auto log_config = log_config_from_flags(o.log_opts);
   image::Image img = images.resolve(o.image);
   Config c;
   c.name = o.name;
@@ -142,6 +144,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
     for (const auto& m : net::publish_all(img.config.exposed_ports)) c.ports.push_back(m);
   c.resources = o.resources;
   c.security = o.security;
+  c.log_config = log_config;
   security::resolve_capabilities(c.security);  // reject unknown capability names now
   // A seccomp profile file is read now, once, and kept in config.json: start
   // and exec use that copy, never a file someone may have changed since (or

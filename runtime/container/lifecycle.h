@@ -26,6 +26,7 @@ struct RunOptions {
   bool tty = false, interactive = false, detach = false, auto_remove = false, read_only = false;
   cgroup::Resources resources;
   security::Options security;
+  std::vector<std::string> log_opts;  // --log-opt KEY=VALUE
 };
 
 // Merge image config and options into a new container (state "created").

@@ -454,7 +454,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     }
   }
 
-  LogWriter log(store.log_path(id));
+  LogWriter log(store.log_path(id), log_options_of(cfg.log_config));
   IoLoop loop{log, attached};
   loop.sigfd = sigfd.get();
   loop.pid = pid;
