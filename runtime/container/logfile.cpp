@@ -10,6 +10,7 @@
 #include <string_view>
 #include <thread>
 
+#include "container/resource_flags.h"
 #include "container/state.h"
 #include "util/error.h"
 
@@ -26,35 +27,17 @@ static bool all_digits(std::string_view s) {
 
 int64_t parse_log_size(const std::string& s) {
   if (s == "-1") return -1;
-  const std::string bad = "invalid max-size: '" + s.substr(0, 64) + "'";
-  // ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ with decimal units, as
-  // Docker's json-file reads it (units.FromHumanSize, not RAMInBytes).
-  size_t i = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-  if (i == 0) throw Error(bad);
-  if (i < s.size() && s[i] == '.') {
-    size_t frac = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == frac) throw Error(bad);
+  // Decimal units, as Docker's json-file reads them (units.FromHumanSize,
+  // not the RAMInBytes of -m): 10k = 10000 bytes.
+  int64_t bytes;
+  try {
+    bytes = parse_size(s, 1000);
+  } catch (const Error& e) {
+    std::string why = e.what();  // "invalid size: '...'[: too large]"
+    throw Error("invalid max-size" + why.substr(why.find(':')));
   }
-  long double v = std::stold(s.substr(0, i));
-  if (i < s.size() && s[i] == ' ') ++i;
-  long double mult = 1;
-  if (i < s.size()) {
-    std::string_view units = "kmgtp";
-    auto u = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
-    if (u != std::string_view::npos) {
-      for (size_t k = 0; k <= u; ++k) mult *= 1000;
-      ++i;
-    }
-  }
-  if (i < s.size() && (s[i] == 'i' || s[i] == 'I')) ++i;
-  if (i < s.size() && (s[i] == 'b' || s[i] == 'B')) ++i;
-  if (i != s.size()) throw Error(bad);
-  long double bytes = v * mult;
-  if (!(bytes < 9223372036854775808.0L)) throw Error(bad + ": too large");
   if (bytes < 1) throw Error("max-size must be a positive number (or -1 for no limit)");
-  return static_cast<int64_t>(bytes);
+  return bytes;
 }
 
 LogOptions parse_log_config(const std::map<std::string, std::string>& config) {

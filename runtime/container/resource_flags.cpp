@@ -9,7 +9,7 @@ namespace mctr::container {
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int64_t parse_bytes(const std::string& s) {
+int64_t parse_size(const std::string& s, unsigned unit) {
   const std::string bad = "invalid size: '" + s.substr(0, 64) + "'";
   // ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ ; std::stod alone would also
   // take "nan", "inf", "0x10" and "1e30".
@@ -28,7 +28,7 @@ int64_t parse_bytes(const std::string& s) {
     std::string_view units = "kmgtp";
     auto u = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
     if (u != std::string_view::npos) {
-      for (size_t k = 0; k <= u; ++k) mult *= 1024;
+      for (size_t k = 0; k <= u; ++k) mult *= unit;
       ++i;
     }
   }
@@ -41,6 +41,8 @@ int64_t parse_bytes(const std::string& s) {
   if (!(bytes < 9223372036854775808.0L)) throw Error(bad + ": too large");
   return static_cast<int64_t>(bytes);
 }
+
+int64_t parse_bytes(const std::string& s) { return parse_size(s, 1024); }
 
 static int64_t parse_flag_bytes(const char* flag, const std::string& s) {
   try {
