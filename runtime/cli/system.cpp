@@ -1,9 +1,13 @@
-// minictr system prune: remove stopped containers, then the bridge, the
-// nftables table and the cgroup parents when no container uses them any more.
+// minictr system prune: remove stopped containers, the image layers nothing
+// uses, then the bridge, the nftables table and the cgroup parents when no
+// container uses them any more.
+#include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
+#include "image/store.h"
 #include "linux/cgroup/manager.h"
 #include "linux/net/network.h"
 
@@ -12,7 +16,8 @@ namespace mctr::cli {
 void add_system(CLI::App& app, Globals& g) {
   auto* sys = app.add_subcommand("system", "Manage minictr");
   sys->require_subcommand(1);
-  auto* prune = sys->add_subcommand("prune", "Remove stopped containers and unused network pieces");
+  auto* prune =
+      sys->add_subcommand("prune", "Remove stopped containers, unused layers and unused network pieces");
   auto force = std::make_shared<bool>(false);
   prune->add_flag("-f,--force", *force, "Do not prompt for confirmation (accepted for Docker compatibility)");
   prune->callback([&g] {
@@ -36,6 +41,18 @@ void add_system(CLI::App& app, Globals& g) {
       }
     }
     store.remove_nursery_leftovers();
+    // Layers that no image references and no remaining container uses.
+    std::set<std::string> in_use;
+    for (const auto& id : store.ids()) {
+      try {
+        for (const auto& dir : store.config(id).layer_dirs)
+          in_use.insert(std::filesystem::path(dir).filename().string());
+      } catch (const Error&) {
+        // being removed right now
+      }
+    }
+    std::cout << "Deleted Layers:\n";
+    for (const auto& diff_id : image::Store(g.root()).prune_layers(in_use)) std::cout << diff_id << "\n";
     net::Network(g.root() / "network").prune();
     cgroup::remove_unused_parents();
     g.exit_code = 0;

@@ -378,9 +378,9 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
 
 // ----------------------------------------------------------------- remove --
 
-void Store::remove_unused_layers(RemoveResult& result) {
+void Store::remove_unused_layers(RemoveResult& result, const std::set<std::string>& in_use) {
   StorePaths p{root_};
-  std::set<std::string> used;
+  std::set<std::string> used = in_use;
   for (const auto& img : list())
     for (const auto& d : img.diff_ids) used.insert(digest_hex(d));
   std::error_code ec;
@@ -398,6 +398,15 @@ void Store::remove_unused_layers(RemoveResult& result) {
     fs::remove_tree(doomed);
     result.deleted.push_back("sha256:" + hex);
   }
+}
+
+std::vector<std::string> Store::prune_layers(const std::set<std::string>& in_use) {
+  StorePaths p{root_};
+  FileLock lock(p.locks() / "store.lock");
+  clean_stale_tmp();
+  RemoveResult result;
+  remove_unused_layers(result, in_use);
+  return result.deleted;
 }
 
 RemoveResult Store::remove(const std::string& ref) {

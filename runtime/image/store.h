@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,11 @@ class Store {
   // Remove the image record (or just one tag of it); layers no longer used by
   // any image are deleted.
   RemoveResult remove(const std::string& ref);
+  // `system prune`: delete the layers no image references and no container
+  // uses (`in_use`: the dir names, i.e. diffID hexes, of containers' layers) —
+  // what a killed or failed load, or an image removed under a container,
+  // left — and the temp dirs of loads that died. Returns their diffIDs.
+  std::vector<std::string> prune_layers(const std::set<std::string>& in_use);
 
   const std::filesystem::path& root() const { return root_; }
 
@@ -91,7 +97,7 @@ class Store {
   void unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
                                const ProgressFn& progress);
   Image read_record(const std::filesystem::path& record) const;
-  void remove_unused_layers(RemoveResult& result);
+  void remove_unused_layers(RemoveResult& result, const std::set<std::string>& in_use = {});
   void clean_stale_tmp();
 
   std::filesystem::path root_;
