@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,12 +85,18 @@ ExecStdio make_stdio(const ExecOptions& o) {
 }
 
 // A new pty in the container's own devpts instance (we are in its mount
-// namespace): /dev/ptmx there is its /dev/pts/ptmx. Its slave then shows as
-// /dev/pts/N inside, so `tty` works; the host's /dev/pts is never used. The
-// slave is opened from the master (TIOCGPTPEER), not by a path the
-// container could swap, and given to the user the command runs as.
+// namespace). Its slave then shows as /dev/pts/N inside, so `tty` works; the
+// host's /dev/pts is never used. The slave is opened from the master
+// (TIOCGPTPEER), not by a path the container could swap, and given to the
+// user the command runs as.
 std::pair<UniqueFd, UniqueFd> open_container_pty(const user::Identity& id) {
-  UniqueFd master(check_sys(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "open", "/dev/ptmx"));
+  // /dev/pts/ptmx itself, not the /dev/ptmx link the container may have
+  // replaced; and checked to be a devpts (a mount point it cannot move).
+  const char* ptmx = "/dev/pts/ptmx";
+  UniqueFd master(check_sys(::open(ptmx, O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC), "open", ptmx));
+  struct statfs sfs;
+  check_sys(::fstatfs(master.get(), &sfs), "fstatfs", ptmx);
+  if (sfs.f_type != DEVPTS_SUPER_MAGIC) throw Error(std::string(ptmx) + ": not on the container's devpts");
   check_sys(::unlockpt(master.get()), "unlockpt");
   UniqueFd slave(
       check_sys(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "ioctl(TIOCGPTPEER)"));
