@@ -12,23 +12,16 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "util/error.h"
+#include "util/fs.h"
 
 namespace fsys = std::filesystem;
 using namespace mctr;
 using namespace mctr::container::copyfs;
 
 namespace {
-
-std::string slurp(const fsys::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 class CopyFs : public ::testing::Test {
  protected:
@@ -86,7 +79,7 @@ TEST_F(CopyFs, NewFileReplacesAFifoWithoutOpeningIt) {
   ASSERT_EQ(0, ::fstatat(dirfd_.get(), "dst", &st, AT_SYMLINK_NOFOLLOW));
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(0640u, st.st_mode & 07777);
-  EXPECT_EQ("data", slurp(dir_ / "dst"));
+  EXPECT_EQ("data", fs::read_file(dir_ / "dst"));
   EXPECT_EQ(1u, entries());  // no temporary left
 }
 
@@ -96,9 +89,9 @@ TEST_F(CopyFs, NewFileReplacesASymlinkAndLeavesItsTargetAlone) {
   NewFile f(dirfd_.get(), "dst");
   f.write("new", 3);
   f.commit(Meta{0644, ::getuid(), ::getgid()});
-  EXPECT_EQ("keep", slurp(dir_ / "target"));
+  EXPECT_EQ("keep", fs::read_file(dir_ / "target"));
   EXPECT_FALSE(fsys::is_symlink(dir_ / "dst"));
-  EXPECT_EQ("new", slurp(dir_ / "dst"));
+  EXPECT_EQ("new", fs::read_file(dir_ / "dst"));
 }
 
 TEST_F(CopyFs, AnUncommittedNewFileLeavesTheDestinationAsItWas) {
@@ -107,7 +100,7 @@ TEST_F(CopyFs, AnUncommittedNewFileLeavesTheDestinationAsItWas) {
     NewFile f(dirfd_.get(), "dst");
     f.write("half", 4);
   }
-  EXPECT_EQ("old", slurp(dir_ / "dst"));
+  EXPECT_EQ("old", fs::read_file(dir_ / "dst"));
   EXPECT_EQ(1u, entries());
 }
 
@@ -159,7 +152,7 @@ TEST_F(CopyFs, HardlinkReplacesTheNameWithThePinnedInode) {
   ASSERT_EQ(0, ::mkfifoat(dirfd_.get(), "dst", 0644));
   UniqueFd t(::openat(dirfd_.get(), "src", O_PATH | O_NOFOLLOW | O_CLOEXEC));
   replace_with_hardlink(t.get(), dirfd_.get(), "dst");
-  EXPECT_EQ("content", slurp(dir_ / "dst"));
+  EXPECT_EQ("content", fs::read_file(dir_ / "dst"));
   EXPECT_EQ(2u, fsys::hard_link_count(dir_ / "src"));
 }
 

@@ -14,23 +14,16 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/fs.h"
 
 namespace fsys = std::filesystem;
 using namespace mctr;
 
 namespace {
-
-std::string slurp(const fsys::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Builds a tar file entry by entry, with names no tar tool would write.
 class TarFile {
@@ -97,11 +90,11 @@ TEST_F(CopyTar, ExtractsFilesDirsSymlinksAndLinks) {
   t.close();
   extract(tmp_ / "t.tar");
   fsys::path d = tmp_ / "root/dest";
-  EXPECT_EQ("hello", slurp(d / "a/file"));
-  EXPECT_EQ("made parents", slurp(d / "deep/er/f"));
+  EXPECT_EQ("hello", fs::read_file(d / "a/file"));
+  EXPECT_EQ("made parents", fs::read_file(d / "deep/er/f"));
   EXPECT_EQ("/etc/passwd", fsys::read_symlink(d / "lnk").string());
   if (root) {
-    EXPECT_EQ("hello", slurp(d / "hl"));
+    EXPECT_EQ("hello", fs::read_file(d / "hl"));
     EXPECT_EQ(2u, fsys::hard_link_count(d / "a/file"));
   }
 }
@@ -125,8 +118,8 @@ TEST_F(CopyTar, SkipsDevicesFifosAndNamesThatLeaveTheDestination) {
   EXPECT_FALSE(fsys::exists(tmp_ / "escape2"));
   EXPECT_FALSE(fsys::exists(tmp_ / "root/escape2"));
   EXPECT_FALSE(fsys::exists(d / "hl"));
-  EXPECT_EQ("stays inside", slurp(d / "abs"));
-  EXPECT_EQ("still extracted", slurp(d / "ok"));
+  EXPECT_EQ("stays inside", fs::read_file(d / "abs"));
+  EXPECT_EQ("still extracted", fs::read_file(d / "ok"));
 }
 
 TEST_F(CopyTar, ASymlinkPlantedInTheDestinationCannotSteerWritesOut) {
@@ -149,7 +142,7 @@ TEST_F(CopyTar, ARegularFileReplacesAFifoWithoutOpeningIt) {
   t.add("f", AE_IFREG, "new");
   t.close();
   extract(tmp_ / "t.tar");
-  EXPECT_EQ("new", slurp(tmp_ / "root/dest/f"));
+  EXPECT_EQ("new", fs::read_file(tmp_ / "root/dest/f"));
 }
 
 std::set<std::string> list_tar(const fsys::path& p) {

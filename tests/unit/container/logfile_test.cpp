@@ -12,19 +12,12 @@
 #include <thread>
 
 #include "container/config.h"
+#include "expect_error.h"
 #include "util/error.h"
 
 using mctr::Error;
 namespace c = mctr::container;
 namespace fs = std::filesystem;
-
-#define EXPECT_ERROR(stmt, text)                                                \
-  try {                                                                         \
-    stmt;                                                                       \
-    ADD_FAILURE() << #stmt " did not throw";                                    \
-  } catch (const Error& e) {                                                    \
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what(); \
-  }
 
 namespace {
 

@@ -8,21 +8,12 @@
 #include "container/env.h"
 #include "container/resource_flags.h"
 #include "container/state.h"
+#include "expect_error.h"
 #include "linux/user.h"
 #include "util/error.h"
 
 using mctr::Error;
 namespace c = mctr::container;
-
-// EXPECT_THROW plus the message: the reason matters, not only the refusal.
-#define EXPECT_ERROR(stmt, text)                                                      \
-  try {                                                                               \
-    stmt;                                                                             \
-    ADD_FAILURE() << #stmt " did not throw";                                          \
-  } catch (const Error& e) {                                                          \
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();       \
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line"; \
-  }
 
 TEST(ParseBytes, DockerGrammar) {
   EXPECT_EQ(c::parse_bytes("1024"), 1024);
