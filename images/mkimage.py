@@ -2,9 +2,11 @@
 """Build a container image tar reproducibly, without Docker.
 
 Each --layer DIR becomes one layer (lowest first). Every entry gets uid/gid 0
-(unless --keep-owner), a fixed mtime (SOURCE_DATE_EPOCH, default 0) and a
-sorted position, and gzip is written with mtime=0, so the same inputs give the
-same digests every time.
+(unless --keep-owner), a fixed mtime and a sorted position, and gzip is written with mtime=0, so the same inputs give the
+same digests every time. The mtime, and the image's "created" time, is
+SOURCE_DATE_EPOCH if set, else the time of the repository's last commit
+(`git log -1 --format=%ct`: `minictr images` shows when the recipe last
+changed, not "56 years ago"), else 0 outside a git checkout.
 
   mkimage.py --layer rootfs/ --config config.json --tag busybox:latest --out busybox.tar
   mkimage.py ... --format docker          # legacy `docker save`: <id>/layer.tar + manifest.json
@@ -294,7 +296,7 @@ def add_docker_legacy(out, args, layers, config_bytes):
     for l in layers:
         # The v1 layer id: a chain of the parent id and this layer's diffID.
         layer_id = sha256_bytes(f"{parent} {l.diff_id}".encode())
-        v1 = {"id": layer_id, "created": "1970-01-01T00:00:00Z"}
+        v1 = {"id": layer_id, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(args.mtime))}
         if parent:
             v1["parent"] = parent
         out.add_bytes(f"{layer_id}/VERSION", b"1.0")
@@ -303,6 +305,20 @@ def add_docker_legacy(out, args, layers, config_bytes):
         names.append(f"{layer_id}/layer.tar")
         parent = layer_id
     add_docker_manifest(out, args, config_hex + ".json", names)
+
+
+def source_date_epoch():
+    """SOURCE_DATE_EPOCH (reproducible-builds.org), else the last commit's time."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        r = subprocess.run(["git", "-C", here, "log", "-1", "--format=%ct"],
+                           capture_output=True, text=True, check=False)
+    except OSError:  # no git installed
+        return 0
+    out = r.stdout.strip()
+    return int(out) if r.returncode == 0 and out.isdigit() else 0
 
 
 def main():
@@ -317,7 +333,7 @@ def main():
     p.add_argument("--keep-owner", action="store_true", help="keep uid/gid from the layer dirs")
     p.add_argument("--xattrs", action="store_true", help="record extended attributes")
     args = p.parse_args()
-    args.mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    args.mtime = source_date_epoch()
     if args.format == "docker-oci":
         args.compress = "none"  # docker save writes uncompressed layers
 
