@@ -27,6 +27,8 @@ for ((_i = 0; _i < 200; _i++)); do
   exec 9>&-
 done
 export MINICTR_BRIDGE=mctrt$_n MINICTR_NFT_TABLE=minictr_t$_n MINICTR_SUBNET=10.199.$_n.0/24
+# The host-wide network state (leases of every root on a bridge) of this test.
+export MINICTR_RUN_DIR=$TEST_TMP/run
 
 mctr() { "$MINICTR" "$@"; }
 

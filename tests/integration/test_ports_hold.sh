@@ -56,7 +56,7 @@ assert_nothing_left() {
   assert_eq "$#" "$( (nft list table ip "$MINICTR_NFT_TABLE" 2>/dev/null || true) | grep -c 'dnat to' || true)" \
     "$what: DNAT rules"
   assert_eq "$#" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["leases"]))' \
-    "$MINICTR_ROOT/network/ipam.json")" "$what: address leases"
+    "$MINICTR_RUN_DIR/networks/$MINICTR_BRIDGE/ipam.json")" "$what: address leases"
 }
 
 # As Docker (its container stays "Created"), a run whose host port is taken

@@ -39,6 +39,7 @@ LeaseFile::LeaseFile(const std::filesystem::path& dir) : lock_(dir / "ipam.lock"
     for (const auto& [id, j] : doc.at("leases").items()) {
       Lease l;
       l.container_id = id;
+      l.owner = j.value("owner", "");
       l.name = j.value("name", "");
       l.ip = j.at("ip").get<std::string>();
       l.ip6 = j.value("ip6", "");
@@ -59,7 +60,8 @@ void LeaseFile::save() {
   for (const auto& [id, l] : leases_) {
     json ports = json::array();
     for (const auto& p : l.ports) ports.push_back(port_to_json(p));
-    leases[id] = {{"name", l.name},
+    leases[id] = {{"owner", l.owner},
+                  {"name", l.name},
                   {"ip", l.ip},
                   {"ip6", l.ip6},
                   {"host_veth", l.host_veth},

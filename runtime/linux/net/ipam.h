@@ -21,6 +21,7 @@ namespace mctr::net {
 
 struct Lease {
   std::string container_id;
+  std::string owner;  // the state root's network dir (Network's `owner`)
   std::string name;
   std::string ip;
   std::string ip6;  // "" without IPv6

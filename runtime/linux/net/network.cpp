@@ -62,8 +62,46 @@ void refuse_overlapping_routes(NlSocket& sk, const Subnet& subnet, const std::st
     if (r.dst.prefix_len == 0) continue;  // the default route overlaps everything
     if (r.dst.overlaps(subnet))
       throw Error("subnet " + subnet.cidr() + " for bridge " + bridge + " overlaps the host route " +
-                  r.dst.cidr() + "; choose another one with MINICTR_SUBNET");
+                  r.dst.cidr() + "; choose another one with MINICTR_SUBNET or \"bip\" in " +
+                  settings_file().string());
   }
+}
+
+// "10.88.0.1/16" -> 10.88.0.0/16 (an interface address names its subnet).
+Subnet subnet_of_address(const std::string& addr) {
+  const auto slash = addr.find('/');
+  Subnet s{parse_ipv4(addr.substr(0, slash)), std::stoi(addr.substr(slash + 1))};
+  s.network &= s.mask();
+  return s;
+}
+
+// The subnet of an existing bridge: the one of its first IPv4 address.
+std::optional<Subnet> bridge_subnet(NlSocket& sk, int index) {
+  for (const std::string& a : addr_list(sk, index)) return subnet_of_address(a);
+  return std::nullopt;
+}
+
+// What a new bridge's subnet must not overlap: the host's routes (podman's,
+// Docker's and libvirt's bridges have one each while up) and the addresses
+// of every interface (a bridge that is down has no route, but its address
+// would still clash once it comes up).
+std::vector<Subnet> subnets_in_use(NlSocket& sk) {
+  std::vector<Subnet> used;
+  for (const RouteV4& r : routes_v4(sk))
+    if (r.dst.prefix_len != 0) used.push_back(r.dst);
+  for (const std::string& name : link_names(sk)) {
+    const int index = link_index(sk, name);
+    if (index == 0) continue;  // gone meanwhile
+    for (const std::string& a : addr_list(sk, index)) used.push_back(subnet_of_address(a));
+  }
+  return used;
+}
+
+Subnet choose_free_subnet(NlSocket& sk, const std::vector<AddressPool>& pools, const std::string& bridge) {
+  if (auto s = first_free_subnet(pools, subnets_in_use(sk))) return *s;
+  throw Error("no free subnet for bridge " + bridge +
+              " in the address pools (every candidate overlaps a host " +
+              "route or address); set one with MINICTR_SUBNET or \"bip\" in " + settings_file().string());
 }
 
 // Inside the container's netns (called on the netns thread). ip6 is used
@@ -156,6 +194,9 @@ bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno 
 
 Network::Options Network::default_options() {
   Options o;
+  const NetworkSettings settings = read_network_settings(settings_file());
+  o.subnet = settings.subnet;
+  if (!settings.pools.empty()) o.pools = settings.pools;
   // For tests and side-by-side installs: a private bridge, subnet and table.
   if (const char* s = std::getenv("MINICTR_SUBNET"); s && *s) o.subnet = s;
   if (const char* s = std::getenv("MINICTR_BRIDGE"); s && *s) o.bridge = s;
@@ -164,14 +205,22 @@ Network::Options Network::default_options() {
   return o;
 }
 
-Network::Network(std::filesystem::path state_dir) : Network(std::move(state_dir), default_options()) {}
+std::filesystem::path Network::host_state_dir(const std::string& bridge) {
+  std::filesystem::path run = "/run/minictr";
+  if (const char* s = std::getenv("MINICTR_RUN_DIR"); s && *s) run = s;
+  return run / "networks" / bridge;
+}
 
-Network::Network(std::filesystem::path state_dir, Options options)
-    : state_dir_(std::move(state_dir)), options_(std::move(options)) {
+Network::Network(std::filesystem::path owner) : Network(std::move(owner), default_options()) {}
+
+Network::Network(std::filesystem::path owner, Options options)
+    : owner_(std::move(owner)), options_(std::move(options)) {
   check_name("bridge name", options_.bridge, 15);
   check_name("nftables table name", options_.table, 64);
-  Subnet::parse(options_.subnet);   // fail early on a bad MINICTR_SUBNET
-  parse_subnet6(options_.subnet6);  // ... or MINICTR_SUBNET6
+  if (!options_.subnet.empty()) Subnet::parse(options_.subnet);  // fail early on a bad MINICTR_SUBNET
+  parse_subnet6(options_.subnet6);                               // ... or MINICTR_SUBNET6
+  state_dir_ = options_.lease_dir.empty() ? host_state_dir(options_.bridge) : options_.lease_dir;
+  fs::mkdir_p(state_dir_, 0700);
 }
 
 Network::~Network() = default;
@@ -181,9 +230,32 @@ Nft& Network::nft() {
   return *nft_;
 }
 
-void Network::ensure_bridge() {
-  const Subnet subnet = Subnet::parse(options_.subnet);
+std::optional<Subnet> Network::current_subnet() {
+  if (subnet_) return subnet_;
   NlSocket sk;
+  if (int index = link_index(sk, options_.bridge); index != 0)
+    if (auto s = bridge_subnet(sk, index)) return subnet_ = s;
+  if (!options_.subnet.empty()) return subnet_ = Subnet::parse(options_.subnet);
+  return std::nullopt;
+}
+
+Subnet Network::ensure_bridge() {
+  NlSocket sk;
+  // An existing bridge keeps its subnet: another state root (or an earlier
+  // run) may have containers on it. A configured subnet must agree with it.
+  std::optional<Subnet> existing;
+  if (int index = link_index(sk, options_.bridge); index != 0) existing = bridge_subnet(sk, index);
+  if (existing && !options_.subnet.empty() && Subnet::parse(options_.subnet).cidr() != existing->cidr())
+    throw Error(
+        "bridge " + options_.bridge + " already has subnet " + existing->cidr() + ", not " + options_.subnet +
+        " as configured; remove its containers and run `minictr network prune`, or use another bridge");
+  Subnet subnet;
+  if (existing)
+    subnet = *existing;
+  else if (!options_.subnet.empty())
+    subnet = Subnet::parse(options_.subnet);
+  else
+    subnet = choose_free_subnet(sk, options_.pools, options_.bridge);
   bool created = false;
   if (link_index(sk, options_.bridge) == 0) {
     refuse_overlapping_routes(sk, subnet, options_.bridge);
@@ -212,6 +284,8 @@ void Network::ensure_bridge() {
   if (auto subnet6 = parse_subnet6(options_.subnet6))
     configure_bridge_ipv6(sk, options_.bridge, index, *subnet6, options_.enable_ip_forward);
   undo_bridge.dismiss();
+  subnet_ = subnet;
+  return subnet;
 }
 
 void Network::ensure_table() {
@@ -221,7 +295,7 @@ void Network::ensure_table() {
   // minictr made gets only the guard (its other chains are already there).
   if (!nft.netlink().chain_exists(options_.table, kLocalnetGuardChain, "ip")) {
     if (!nft.table_exists(options_.table))
-      nft.run(base_table_rules(options_.table, options_.bridge, Subnet::parse(options_.subnet)));
+      nft.run(base_table_rules(options_.table, options_.bridge, *current_subnet()));
     else
       nft.run(localnet_guard_rules(options_.table, options_.bridge));
   }
@@ -258,13 +332,11 @@ void Network::drop_stale_leases(LeaseFile& lf) {
 Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   const std::string& id = req.container_id;
   check_name("container id", id, 128);
-  const Subnet subnet = Subnet::parse(options_.subnet);
+  Subnet subnet;  // settled under the lock, by ensure_bridge
   const std::optional<Subnet6> subnet6 = parse_subnet6(options_.subnet6);
 
   Attachment att;
   std::vector<UniqueFd> held;  // the published host ports, ours once attached
-  att.prefix_len = subnet.prefix_len;
-  att.gateway = format_ipv4(subnet.gateway());
   att.host_veth = host_veth_name(id);
   uint32_t ip = 0;
   Ipv6 ip6{};
@@ -283,8 +355,10 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     for (const auto& [other, l] : lf.leases())
       if (l.host_veth == att.host_veth)
         throw Error("container " + id + " and " + other + " share the veth name " + att.host_veth);
-    ensure_bridge();
+    subnet = ensure_bridge();
     ensure_table();
+    att.prefix_len = subnet.prefix_len;
+    att.gateway = format_ipv4(subnet.gateway());
 
     ip = lf.free_ip(subnet);
     if (subnet6) {
@@ -292,8 +366,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
       att.ip6 = format_ipv6(ip6);
     }
     Lease& lease = lf.leases()[id];
-    lease = Lease{id,    req.name,  format_ipv4(ip), att.ip6, att.host_veth, {}, req.hosts_file.string(),
-                  false, ::getpid()};
+    lease = Lease{id, owner_.string(),         req.name, format_ipv4(ip), att.ip6, att.host_veth,
+                  {}, req.hosts_file.string(), false,    ::getpid()};
     // Held before the DNAT rules exist: a failed bind leaves no rule behind.
     for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p, held));
     att.ports = lease.ports;
@@ -440,7 +514,8 @@ Network::PendingDetach::~PendingDetach() {
 bool Network::on_bridge(const std::string& addr) const {
   if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && subnet6->contains(addr)) return true;
   try {
-    return Subnet::parse(options_.subnet).contains(parse_ipv4(addr));
+    auto subnet = const_cast<Network*>(this)->current_subnet();
+    return subnet && subnet->contains(parse_ipv4(addr));
   } catch (const Error&) {  // not an IPv4 address
     return false;
   }
@@ -450,8 +525,10 @@ void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id
   for (const auto& [id, l] : lf.leases()) {
     if (!l.attached || l.hosts_file.empty() || (!only_id.empty() && id != only_id)) continue;
     std::vector<HostEntry> peers;
+    // Names resolve within a state root, as within one Docker daemon: two
+    // roots may each have a container called "web".
     for (const auto& [other, o] : lf.leases())
-      if (other != id && o.attached) peers.push_back({other, o.name, o.ip, o.ip6});
+      if (other != id && o.attached && o.owner == l.owner) peers.push_back({other, o.name, o.ip, o.ip6});
     // One container's unwritable hosts file must not fail the attach or
     // detach of another: it keeps its old peer lines.
     try {
@@ -482,13 +559,14 @@ void Network::prune() {
   if (nft.table_exists(options_.table, "ip6")) nft.run("delete table ip6 " + options_.table);
   NlSocket sk;
   link_delete(sk, options_.bridge);
+  subnet_.reset();  // a new bridge may get another subnet
 }
 
 std::vector<HostEntry> Network::hosts() {
   LeaseFile lf(state_dir_);
   std::vector<HostEntry> out;
   for (const auto& [id, l] : lf.leases())
-    if (l.attached) out.push_back({id, l.name, l.ip, l.ip6});
+    if (l.attached && l.owner == owner_.string()) out.push_back({id, l.name, l.ip, l.ip6});
   return out;
 }
 

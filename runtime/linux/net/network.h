@@ -9,9 +9,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "linux/net/ipv4.h"
+#include "linux/net/subnet_pool.h"
 #include "util/fd.h"
 
 namespace mctr::net {
@@ -81,26 +84,45 @@ struct HostEntry {
 
 class LeaseFile;  // ipam.h
 
-// State (IPAM file, lock) lives under state_dir (<root>/network).
 class Nft;
+
+// The bridge, its subnet, the nft table, the address leases and the published
+// host ports belong to the host, not to one state root: every root that uses
+// bridge B shares one lease file and lock under /run/minictr/networks/B (or
+// $MINICTR_RUN_DIR/networks/B), so two roots never hand out the same address
+// or host port, and a prune in one root keeps the bridge while a container of
+// another still uses it. /run is a tmpfs: leases vanish with a reboot, as the
+// veths they describe do.
 
 class Network {
  public:
   struct Options {
     std::string bridge = "minictr0";
-    std::string subnet = "10.88.0.0/16";  // the bridge gets the first address
-    std::string table = "minictr";        // nftables table (family ip, and ip6 with subnet6)
+    // The bridge's subnet; it gets the first address. "" = the subnet of the
+    // existing bridge, or, when the bridge is created, the first free one of
+    // `pools` (subnet_pool.h).
+    std::string subnet;
+    std::vector<AddressPool> pools = default_address_pools();
+    std::string table = "minictr";  // nftables table (family ip, and ip6 with subnet6)
     // IPv6 ULA subnet of the bridge, e.g. "fd00:6d63:7472::/64"; "" = no
     // IPv6 (the default, as Docker's default bridge). The bridge gets ::1.
     std::string subnet6;
     bool enable_ip_forward = true;  // write 1 to /proc/sys/net/ipv4/ip_forward
+    // Where the lease file and its lock live; "" = host_state_dir(bridge).
+    std::filesystem::path lease_dir;
   };
-  // Defaults, with the subnet taken from $MINICTR_SUBNET (and IPv6 switched
-  // on by $MINICTR_SUBNET6) when set.
+  // Defaults, with the settings file's "bip" and "default-address-pools"
+  // (subnet_pool.h), and the subnet taken from $MINICTR_SUBNET (and IPv6
+  // switched on by $MINICTR_SUBNET6) when set.
   static Options default_options();
+  // /run/minictr/networks/<bridge> ($MINICTR_RUN_DIR instead of /run/minictr).
+  static std::filesystem::path host_state_dir(const std::string& bridge);
 
-  explicit Network(std::filesystem::path state_dir);
-  Network(std::filesystem::path state_dir, Options options);
+  // `owner` names the state root whose containers this object attaches
+  // (<root>/network): leases record it, and a container's /etc/hosts lists
+  // only the containers of its own root by name.
+  explicit Network(std::filesystem::path owner);
+  Network(std::filesystem::path owner, Options options);
   ~Network();
   // Parent side, after clone(CLONE_NEWNET) and before the child execs (the
   // child must stay alive until this returns): create/ensure the bridge and
@@ -151,6 +173,9 @@ class Network {
   // mount: an attach of another container in between updated the old inode.
   void refresh_hosts_file(const std::string& container_id);
   const Options& options() const { return options_; }
+  // The bridge's subnet: the existing bridge's, else the configured one;
+  // nullopt before a bridge exists when none is configured.
+  std::optional<Subnet> current_subnet();
   // rx/tx bytes of all interfaces (except lo) in the netns of `pid`.
   struct Counters {
     uint64_t rx_bytes = 0, tx_bytes = 0;
@@ -158,7 +183,8 @@ class Network {
   static Counters counters(pid_t pid);
 
  private:
-  void ensure_bridge();
+  // Creates the bridge if needed and returns its subnet (settled in subnet_).
+  Subnet ensure_bridge();
   void ensure_table();
   void drop_stale_leases(LeaseFile& leases);
   // The peer lines of every attached container's hosts file (only `only_id`'s
@@ -171,8 +197,10 @@ class Network {
   // report first and close after.
   Nft& nft();
 
+  std::filesystem::path owner_;
   std::filesystem::path state_dir_;
   Options options_;
+  std::optional<Subnet> subnet_;  // once known (see current_subnet)
   std::unique_ptr<Nft> nft_;
   // Per attached container, the sockets that hold its published host ports
   // (ports.h), from attach() until its detach has removed its DNAT rules.

@@ -169,6 +169,7 @@ class NetTest : public ::testing::Test {
     opts_.bridge = "mtb" + std::to_string(me % 100000);
     opts_.table = "minictr_test_" + std::to_string(me);
     opts_.subnet = "10.231." + std::to_string(me % 250) + ".0/24";
+    opts_.lease_dir = state_dir_;
     gateway_ = format_ipv4(Subnet::parse(opts_.subnet).gateway());
   }
 
