@@ -13,6 +13,14 @@ long long seconds_since(const std::string& t) {
   return static_cast<long long>(time(nullptr) - then);
 }
 
+std::string go_time_text(const std::string& t) {
+  tm tmv{};
+  if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return "";
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tmv);
+  return buf;
+}
+
 std::string human_duration(long long s) {
   if (s < 1) return "Less than a second";
   if (s == 1) return "1 second";

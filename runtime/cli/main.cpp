@@ -1,5 +1,6 @@
 // minictr: a small, real container runtime. This file only wires the verbs.
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "linux/security/self_exe.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/listing.h"
 #include "util/paths.h"
 
 namespace mctr::cli {
@@ -18,8 +20,20 @@ std::filesystem::path Globals::root() const { return resolve_root(root_flag); }
 
 void add_version(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("version", "Show the minictr version");
-  sub->callback([&g] {
-    std::cout << "minictr version 0.1.0\n";
+  auto format = std::make_shared<std::string>();
+  sub->add_option("-f,--format", *format, "json or a Go template, e.g. '{{.Client.Version}}'");
+  sub->callback([&g, format] {
+    constexpr const char* kVersion = "0.1.0";
+    if (format->empty()) {
+      std::cout << "minictr version " << kVersion << "\n";
+    } else {
+      utsname u{};
+      ::uname(&u);
+      const std::string arch = std::string(u.machine) == "x86_64" ? "amd64" : u.machine;  // Go's GOARCH name
+      const nlohmann::json v = {
+          {"Client", {{"Version", kVersion}, {"Os", "linux"}, {"Arch", arch}, {"KernelVersion", u.release}}}};
+      std::cout << mctr::listing::format_object(*format, v);
+    }
     g.exit_code = 0;
   });
 }
@@ -38,6 +52,7 @@ constexpr Verb kVerbs[] = {
     {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},     {"cp", add_cp},
     {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
     {"network", add_network},
+    {"build", add_build}, {"save", add_save}, {"tag", add_tag}, {"history", add_history},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

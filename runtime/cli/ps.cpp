@@ -1,21 +1,38 @@
-// minictr ps [-a] [-q]
-#include <cstdio>
+// minictr ps [-a] [-q] [--no-trunc] [--format table|json|TEMPLATE]
 #include <iostream>
 
 #include "cli/format.h"
 #include "cli/verbs.h"
 #include "container/state.h"
+#include "util/listing.h"
 
 namespace mctr::cli {
 
-static std::string command_text(const std::vector<std::string>& args) {
+namespace {
+
+// The fields of docker ps --format (those minictr has), and its default table.
+const listing::Table kPsTable{
+    {{"ID", "CONTAINER ID"},
+     {"Image", "IMAGE"},
+     {"Command", "COMMAND"},
+     {"CreatedAt", "CREATED AT"},
+     {"RunningFor", "CREATED"},
+     {"Ports", "PORTS"},
+     {"State", "STATE"},
+     {"Status", "STATUS"},
+     {"Names", "NAMES"},
+     {"Mounts", "MOUNTS"},
+     {"Networks", "NETWORKS"}},
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"};
+
+std::string command_text(const std::vector<std::string>& args, bool no_trunc) {
   std::string s;
   for (const auto& a : args) s += (s.empty() ? "" : " ") + a;
-  if (s.size() > 20) s = s.substr(0, 19) + "…";
+  if (!no_trunc && s.size() > 20) s = s.substr(0, 19) + "…";
   return "\"" + s + "\"";
 }
 
-static std::string ports_text(const container::State& s) {
+std::string ports_text(const container::State& s) {
   std::string out;
   if (!s.network) return out;
   for (const auto& p : s.network->ports) {
@@ -26,16 +43,43 @@ static std::string ports_text(const container::State& s) {
   return out;
 }
 
+// Docker lists volume names and bind sources, comma-separated.
+std::string mounts_text(const container::Config& c) {
+  std::string out;
+  for (const auto& m : c.mounts) out += (out.empty() ? "" : ",") + (m.type == "volume" ? m.name : m.source);
+  return out;
+}
+
+nlohmann::json ps_row(const std::string& id, const container::Config& c, const container::State& s,
+                      bool no_trunc) {
+  return {{"ID", no_trunc ? id : id.substr(0, 12)},
+          {"Image", c.image},
+          {"Command", command_text(c.args, no_trunc)},
+          {"CreatedAt", go_time_text(c.created)},
+          {"RunningFor", human_duration(seconds_since(c.created)) + " ago"},
+          {"Ports", ports_text(s)},
+          {"State", s.status},
+          {"Status", status_text(s.status, s.exit_code, s.started_at, s.finished_at)},
+          {"Names", c.name},
+          {"Mounts", mounts_text(c)},
+          {"Networks", c.network_mode}};
+}
+
+}  // namespace
+
 void add_ps(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("ps", "List containers");
   auto all = std::make_shared<bool>(false), quiet = std::make_shared<bool>(false);
+  auto no_trunc = std::make_shared<bool>(false);
+  auto format = std::make_shared<std::string>();
   sub->add_flag("-a,--all", *all, "Show all containers (default shows just running)");
   sub->add_flag("-q,--quiet", *quiet, "Only display container IDs");
-  sub->callback([&g, all, quiet] {
+  sub->add_flag("--no-trunc", *no_trunc, "Don't truncate output");
+  sub->add_option("--format", *format,
+                  "table (default), json, 'table TEMPLATE' or a Go TEMPLATE, e.g. '{{.ID}}\\t{{.Names}}'");
+  sub->callback([&g, all, quiet, no_trunc, format] {
     container::Store store(g.root());
-    if (!*quiet)
-      std::printf("%-12s   %-20s   %-22s   %-26s   %-30s   %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-                  "STATUS", "PORTS", "NAMES");
+    std::vector<nlohmann::json> rows;
     for (const auto& id : store.ids()) {
       container::Config c;
       container::State s;
@@ -46,15 +90,10 @@ void add_ps(CLI::App& app, Globals& g) {
         continue;  // removed while we looked
       }
       if (!*all && s.status != "running") continue;
-      if (*quiet) {
-        std::printf("%s\n", id.substr(0, 12).c_str());
-        continue;
-      }
-      std::printf("%-12s   %-20s   %-22s   %-26s   %-30s   %s\n", id.substr(0, 12).c_str(), c.image.c_str(),
-                  command_text(c.args).c_str(),
-                  status_text(s.status, s.exit_code, s.started_at, s.finished_at).c_str(),
-                  ports_text(s).c_str(), c.name.c_str());
+      rows.push_back(ps_row(id, c, s, *no_trunc));
     }
+    // -q wins over --format, as in Docker.
+    std::cout << listing::format_rows(*quiet ? "{{.ID}}" : *format, kPsTable, rows);
     g.exit_code = 0;
   });
 }
