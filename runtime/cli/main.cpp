@@ -52,7 +52,6 @@ constexpr Verb kVerbs[] = {
     {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},     {"cp", add_cp},
     {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
     {"network", add_network},
-    {"build", add_build}, {"save", add_save}, {"tag", add_tag}, {"history", add_history},
 };
 
 // The verb on the command line: the first argument that is not a global flag.
