@@ -3,9 +3,12 @@
 #   1. bare      the server as a plain host process (build/inference/minictr-infer)
 #   2. minictr   the inference image in minictr, no limits
 #   3. limited   the inference image in minictr with $LIMITS (default --cpus 0.5 -m 256m)
-# while sampling resource usage once a second (`minictr stats --no-stream --format json`;
-# /proc for the bare process) into CSVs, then PNG plots of latency, CPU, memory and
-# network I/O with gnuplot.
+# while sampling resource usage (sample_stats.py: a `minictr stats --format json`
+# stream, one line a second, for the containers; /proc every 0.5 s for the bare
+# process) into CSVs, then PNG plots of latency, CPU, memory and network I/O with
+# gnuplot. Memory is compared like with like: the RSS of the server process in all
+# three runs (memory.png), and the containers' cgroup usage, what `stats` shows, on
+# its own plot (memory-cgroup.png).
 #   sudo examples/compare.sh [OUT_DIR]          (default ./compare-results)
 #   REQUESTS=60 N_PREDICT=64 LIMITS="--cpus 1 -m 128m" sudo examples/compare.sh
 source "$(dirname "$0")/common.sh"
@@ -74,24 +77,29 @@ plot "$out/latency-bare.csv" using 1:4 every ::1 with linespoints title "bare pr
      "$out/latency-minictr.csv" using 1:4 every ::1 with linespoints title "minictr", \
      "$out/latency-limited.csv" using 1:4 every ::1 with linespoints title "minictr $limits"
 set output "$out/cpu.png"
-set title "CPU usage (100% = one CPU), sampled every second"
+set title "CPU time used / wall time (100% = one CPU): the server process (bare) or its cgroup"
 set xlabel "time (s)"; set ylabel "CPU %"
 plot "$out/stats-bare.csv" using 1:2 every ::1 with lines lw 2 title "bare process", \
      "$out/stats-minictr.csv" using 1:2 every ::1 with lines lw 2 title "minictr", \
      "$out/stats-limited.csv" using 1:2 every ::1 with lines lw 2 title "minictr $limits"
 set output "$out/memory.png"
-set title "Memory (bare: RSS; minictr: cgroup memory usage, includes page cache)"
+set title "RSS of the server process (VmRSS: anonymous memory + the model pages it touched)"
 set ylabel "MiB"
 plot "$out/stats-bare.csv" using 1:(\$3/1048576) every ::1 with lines lw 2 title "bare process", \
      "$out/stats-minictr.csv" using 1:(\$3/1048576) every ::1 with lines lw 2 title "minictr", \
      "$out/stats-limited.csv" using 1:(\$3/1048576) every ::1 with lines lw 2 title "minictr $limits"
+set output "$out/memory-cgroup.png"
+set title "Containers: cgroup memory usage minus inactive_file (minictr stats MEM USAGE; all processes + charged page cache)"
+set ylabel "MiB"
+plot "$out/stats-minictr.csv" using 1:(\$4/1048576) every ::1 with lines lw 2 title "minictr", \
+     "$out/stats-limited.csv" using 1:(\$4/1048576) every ::1 with lines lw 2 title "minictr $limits"
 set output "$out/netio.png"
 set title "Container network I/O (veth counters, cumulative)"
 set ylabel "kB"
-plot "$out/stats-minictr.csv" using 1:(\$4/1000) every ::1 with lines lw 2 title "minictr rx", \
-     "$out/stats-minictr.csv" using 1:(\$5/1000) every ::1 with lines lw 2 title "minictr tx", \
-     "$out/stats-limited.csv" using 1:(\$4/1000) every ::1 with lines lw 2 title "limited rx", \
-     "$out/stats-limited.csv" using 1:(\$5/1000) every ::1 with lines lw 2 title "limited tx"
+plot "$out/stats-minictr.csv" using 1:(\$5/1000) every ::1 with lines lw 2 title "minictr rx", \
+     "$out/stats-minictr.csv" using 1:(\$6/1000) every ::1 with lines lw 2 title "minictr tx", \
+     "$out/stats-limited.csv" using 1:(\$5/1000) every ::1 with lines lw 2 title "limited rx", \
+     "$out/stats-limited.csv" using 1:(\$6/1000) every ::1 with lines lw 2 title "limited tx"
 GP
 
 say "Summary"

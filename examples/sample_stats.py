@@ -1,14 +1,28 @@
 #!/usr/bin/env python3
-"""Sample resource usage once a second into a CSV, until killed (SIGTERM/SIGINT).
+"""Sample resource usage into a CSV until killed (SIGTERM/SIGINT).
 
   sample_stats.py --container ID --minictr build/runtime/minictr --csv stats.csv
-      runs `minictr stats --no-stream --format json ID` every second (the kernel's
-      cgroup and netdev counters, like `docker stats`)
-  sample_stats.py --pid PID --csv stats.csv
-      a bare process: CPU from /proc/PID/stat, memory (RSS) from /proc/PID/status
+      reads one `minictr stats --format json ID` stream (the kernel's cgroup and
+      netdev counters, like `docker stats`; one line a second from one process,
+      so a loaded host does not thin the samples out by starting a process per
+      sample), and at each line the RSS of the container's main process
+  sample_stats.py --pid PID --csv stats.csv [--interval 0.5]
+      a bare process: CPU from /proc/PID/stat, RSS from /proc/PID/status
 
-Columns: t_s (since start), cpu_percent (100 = one CPU), mem_bytes, net_rx_bytes,
-net_tx_bytes, pids. Python 3 standard library only.
+Columns:
+  t_s           seconds since the start
+  cpu_percent   100 = one CPU, from the CPU time used between two samples over
+                the wall time between them: the same formula for both kinds
+                (the container's CPU time is its cgroup's, all its processes)
+  rss_bytes     VmRSS of the server process (the bare one, or the container's
+                PID 1): anonymous memory + the pages of the mmapped model it
+                touched; the same measure for both, for comparing like with like
+  cgroup_mem_bytes  containers only (0 for bare): `docker stats` MEM USAGE, the
+                cgroup's memory.current (v1 usage_in_bytes) minus inactive_file:
+                every process of the container plus page cache charged to it
+  net_rx_bytes, net_tx_bytes  containers only (the veth's counters)
+  pids          threads of the bare process / pids.current of the container
+Python 3 standard library only.
 """
 
 import argparse
@@ -18,50 +32,81 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 TICK = os.sysconf("SC_CLK_TCK")
+HEADER = ["t_s", "cpu_percent", "rss_bytes", "cgroup_mem_bytes", "net_rx_bytes", "net_tx_bytes", "pids"]
 
 
-def minictr_sample(args):
-    out = subprocess.run([args.minictr, "stats", "--no-stream", "--format", "json", args.container],
-                         capture_output=True, text=True, timeout=10)
-    if out.returncode != 0:
-        return None
-    text = out.stdout.strip()
-    d = json.loads(text) if text.startswith("[") else json.loads(text.splitlines()[0])
-    d = d[0] if isinstance(d, list) else d
-    return (d["CPUPercent"], d["MemUsageBytes"], d["NetRxBytes"], d["NetTxBytes"], d["PidsCurrent"])
+def proc_rss_threads(pid):
+    rss = threads = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    return rss, threads
 
 
-class ProcSampler:
-    def __init__(self, pid):
-        self.pid = pid
+def proc_cpu_ns(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // TICK  # utime + stime
+
+
+class CpuPercent:
+    """100 * CPU time used / wall time, between two calls."""
+
+    def __init__(self):
         self.last = None
 
-    def cpu_ticks(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
+    def __call__(self, wall, cpu_ns):
+        pct = 0.0
+        if self.last and wall > self.last[0]:
+            pct = 100.0 * (cpu_ns - self.last[1]) / 1e9 / (wall - self.last[0])
+        self.last = (wall, cpu_ns)
+        return round(pct, 2)
 
-    def __call__(self, args):
+
+def container_pid(args):
+    out = subprocess.run([args.minictr, "inspect", "-f", "{{.State.Pid}}", args.container],
+                         capture_output=True, text=True, timeout=10, check=True)
+    return int(out.stdout.strip())
+
+
+def sample_container(args, writer, t0, stop):
+    pid = container_pid(args)
+    cpu = CpuPercent()
+    stream = subprocess.Popen([args.minictr, "stats", "--format", "json", args.container],
+                              stdout=subprocess.PIPE, text=True)
+    # A blocking read would not notice SIGTERM: a thread watches for it.
+    threading.Thread(target=lambda: (stop.wait(), stream.terminate()), daemon=True).start()
+    for line in stream.stdout:
+        t = time.monotonic()
         try:
-            now = (time.monotonic(), self.cpu_ticks())
-            rss = threads = 0
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss = int(line.split()[1]) * 1024
-                    elif line.startswith("Threads:"):
-                        threads = int(line.split()[1])
+            d = json.loads(line)
+            rss, _ = proc_rss_threads(pid)
+        except (ValueError, OSError) as e:
+            print(f"sample_stats: {e}", file=sys.stderr)
+            continue
+        writer([round(t - t0, 2), cpu(t, d["CPUUsageNs"]), rss, d["MemUsageBytes"], d["NetRxBytes"],
+                d["NetTxBytes"], d["PidsCurrent"]])
+    stream.wait()
+
+
+def sample_process(args, writer, t0, stop):
+    cpu = CpuPercent()
+    while not stop.is_set():
+        t = time.monotonic()
+        try:
+            used = proc_cpu_ns(args.pid)
+            rss, threads = proc_rss_threads(args.pid)
         except OSError:
-            return None
-        cpu = 0.0
-        if self.last:
-            dt = now[0] - self.last[0]
-            cpu = 100.0 * (now[1] - self.last[1]) / TICK / dt if dt > 0 else 0.0
-        self.last = now
-        return (round(cpu, 2), rss, 0, 0, threads)
+            return
+        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads])
+        stop.wait(max(0.0, args.interval - (time.monotonic() - t)))
 
 
 def main():
@@ -71,28 +116,22 @@ def main():
     who.add_argument("--pid", type=int)
     ap.add_argument("--minictr", default="minictr")
     ap.add_argument("--csv", required=True)
-    ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--interval", type=float, default=0.5, help="bare process only (containers: 1 s, minictr stats)")
     args = ap.parse_args()
 
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    sample = minictr_sample if args.container else ProcSampler(args.pid)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     t0 = time.monotonic()
     with open(args.csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["t_s", "cpu_percent", "mem_bytes", "net_rx_bytes", "net_tx_bytes", "pids"])
-        while not stop:
-            t = time.monotonic()
-            try:
-                row = sample(args)
-            except (subprocess.SubprocessError, ValueError, KeyError) as e:
-                print(f"sample_stats: {e}", file=sys.stderr)
-                row = None
-            if row:
-                w.writerow([round(t - t0, 2), *row])
-                f.flush()
-            time.sleep(max(0.0, args.interval - (time.monotonic() - t)))
+        w.writerow(HEADER)
+
+        def write(row):
+            w.writerow(row)
+            f.flush()
+
+        (sample_container if args.container else sample_process)(args, write, t0, stop)
     return 0
 
 
