@@ -4,9 +4,10 @@
 Each --layer DIR becomes one layer (lowest first). Every entry gets uid/gid 0
 (unless --keep-owner), a fixed mtime and a sorted position, and gzip is written with mtime=0, so the same inputs give the
 same digests every time. The mtime, and the image's "created" time, is
-SOURCE_DATE_EPOCH if set, else the time of the repository's last commit
-(`git log -1 --format=%ct`: `minictr images` shows when the recipe last
-changed, not "56 years ago"), else 0 outside a git checkout.
+SOURCE_DATE_EPOCH if set, else the time of the last commit that changed
+images/ (`git log -1 --format=%ct -- images/`: `minictr images` shows when the
+recipes last changed, not "56 years ago"; a commit elsewhere changes no image
+digest), else 0 outside a git checkout.
 
   mkimage.py --layer rootfs/ --config config.json --tag busybox:latest --out busybox.tar
   mkimage.py ... --format docker          # legacy `docker save`: <id>/layer.tar + manifest.json
@@ -308,12 +309,12 @@ def add_docker_legacy(out, args, layers, config_bytes):
 
 
 def source_date_epoch():
-    """SOURCE_DATE_EPOCH (reproducible-builds.org), else the last commit's time."""
+    """SOURCE_DATE_EPOCH (reproducible-builds.org), else the time of the last commit to images/."""
     if "SOURCE_DATE_EPOCH" in os.environ:
         return int(os.environ["SOURCE_DATE_EPOCH"])
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        r = subprocess.run(["git", "-C", here, "log", "-1", "--format=%ct"],
+        r = subprocess.run(["git", "-C", here, "log", "-1", "--format=%ct", "--", "."],
                            capture_output=True, text=True, check=False)
     except OSError:  # no git installed
         return 0
