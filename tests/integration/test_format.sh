@@ -43,13 +43,18 @@ assert_eq 125 "$(run_rc mctr images --format '{{.Repository')" "unclosed action"
 echo "-- images"
 assert_eq "busybox:latest" "$(mctr images --format '{{.Repository}}:{{.Tag}}')" "images template"
 img=$(mctr images --format json)
+# mkimage.py dates images by the last commit to images/; without .git (a
+# tarball, the Vagrant rsync) they are from 1970.
+in_git=$(git -C "$MINICTR_SRC" rev-parse --is-inside-work-tree 2>/dev/null || echo false)
 python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
 assert r["Repository"] == "busybox" and r["Tag"] == "latest" and len(r["ID"]) == 12, r
-assert r["CreatedSince"] != "N/A" and "56 years" not in r["CreatedSince"], r  # mkimage: the last commit time
+assert r["CreatedSince"].endswith(" ago") and r["CreatedAt"].endswith("+0000 UTC"), r
+if sys.argv[1] == "true":
+    assert " years ago" not in r["CreatedSince"], r
 assert r["Size"].endswith("B"), r
-' <<<"$img" || fail "images --format json: $img"
+' "$in_git" <<<"$img" || fail "images --format json: $img"
 assert_eq "REPOSITORY   TAG" "$(mctr images --format 'table {{.Repository}}\t{{.Tag}}' | sed -n 1p | sed 's/ *$//')" \
   "images table header: widest cell + 3"
 assert_eq "$(mctr images -q)" "$(mctr images --format '{{.ID}}')" "images .ID is the short id"
