@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--warmup", type=int, default=2, help="requests sent first and not counted (default 2)")
     ap.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (default 1)")
+    ap.add_argument("--min-seconds", type=float, default=0.0,
+                    help="after -n requests, keep sending until this much wall time has passed (default 0)")
     ap.add_argument("--prompt", action="append", help="prompt (repeat); default: a built-in list")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     ap.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /health first")
@@ -139,26 +141,30 @@ def main():
     for w in range(args.warmup):
         one_request(args, -1, prompts[w % len(prompts)])
 
-    rows = [None] * args.requests
+    rows = {}
     next_i = [0]
     lock = threading.Lock()
+    t0 = time.perf_counter()
 
     def worker():
         while True:
             with lock:
                 i = next_i[0]
+                if i >= args.requests and time.perf_counter() - t0 >= args.min_seconds:
+                    return
                 next_i[0] += 1
-            if i >= args.requests:
-                return
-            rows[i] = one_request(args, i, prompts[i % len(prompts)])
+            row = one_request(args, i, prompts[i % len(prompts)])
+            with lock:
+                rows[i] = row
 
-    t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(max(1, args.concurrency))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    rows = [rows[i] for i in sorted(rows)]
+    args.requests = len(rows)
 
     ok = [r for r in rows if r["ok"]]
     lat = [r["latency_ms"] for r in ok]
