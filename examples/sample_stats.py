@@ -22,6 +22,8 @@ Columns:
                 every process of the container plus page cache charged to it
   net_rx_bytes, net_tx_bytes  containers only (the veth's counters)
   pids          threads of the bare process / pids.current of the container
+  cgroup_mem_limit_bytes, cgroup_mem_percent  containers only: `stats`' LIMIT
+                (the -m limit, or the host's RAM without one) and MEM %
 Python 3 standard library only.
 """
 
@@ -36,7 +38,8 @@ import threading
 import time
 
 TICK = os.sysconf("SC_CLK_TCK")
-HEADER = ["t_s", "cpu_percent", "rss_bytes", "cgroup_mem_bytes", "net_rx_bytes", "net_tx_bytes", "pids"]
+HEADER = ["t_s", "cpu_percent", "rss_bytes", "cgroup_mem_bytes", "net_rx_bytes", "net_tx_bytes", "pids",
+          "cgroup_mem_limit_bytes", "cgroup_mem_percent"]
 
 
 def proc_rss_threads(pid):
@@ -91,8 +94,10 @@ def sample_container(args, writer, t0, stop):
         except (ValueError, OSError) as e:
             print(f"sample_stats: {e}", file=sys.stderr)
             continue
+        limit = d["MemLimitBytes"]
         writer([round(t - t0, 2), cpu(t, d["CPUUsageNs"]), rss, d["MemUsageBytes"], d["NetRxBytes"],
-                d["NetTxBytes"], d["PidsCurrent"]])
+                d["NetTxBytes"], d["PidsCurrent"], limit,
+                round(100.0 * d["MemUsageBytes"] / limit, 2) if limit else 0.0])
     stream.wait()
 
 
@@ -105,7 +110,7 @@ def sample_process(args, writer, t0, stop):
             rss, threads = proc_rss_threads(args.pid)
         except OSError:
             return
-        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads])
+        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads, 0, 0.0])
         stop.wait(max(0.0, args.interval - (time.monotonic() - t)))
 
 
