@@ -228,6 +228,10 @@ static void switch_root(const Config& cfg, const rootfs::Spec& fs_spec) {
   // Marked before seccomp, which a custom profile may make refuse close_range.
   check_sys(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
   apply_process_security(cfg, cfg.user, &seccomp);
+  // The container dies with its supervisor: nothing would read its output,
+  // hold its ports or record its exit. Set after the user switch, which
+  // clears it. (Not checked: a custom seccomp profile may refuse prctl.)
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
   std::vector<char*> argv, envp;
   for (const auto& a : cfg.args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 
+#include "container/exit_record.h"
 #include "linux/proc.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -323,8 +325,20 @@ State observed_state(const Store& store, const std::string& id) {
   if (linux_proc::alive(s.pid, s.pid_start)) return s;
   if (linux_proc::alive(s.supervisor_pid, s.supervisor_start)) return s;  // it will record the exit
   s.status = "exited";
-  s.exit_code = 255;
-  s.error = "supervisor died; exit status unknown";
+  s.pid = 0;
+  // The supervisor wrote the exit into its reserved record but could not
+  // update state.json (a full filesystem), or died right after.
+  if (auto e = ExitRecord::read(store.dir(id))) {
+    s.exit_code = e->exit_code;
+    s.oom_killed = e->oom_killed;
+    s.finished_at = e->finished_at;
+    return s;
+  }
+  // The supervisor died first. The container's init has the parent-death
+  // signal SIGKILL (init.cpp), so the kernel killed it with its supervisor
+  // (if nothing else had): 128 + SIGKILL, as a `kill -9` of it would give.
+  s.exit_code = 128 + SIGKILL;
+  s.error = "supervisor died; the container was killed with it (SIGKILL)";
   return s;
 }
 

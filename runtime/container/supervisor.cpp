@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "container/etc_files.h"
+#include "container/exit_record.h"
 #include "container/init.h"
 #include "container/logfile.h"
 #include "container/state.h"
@@ -235,6 +236,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   Store store(root);
   const Config cfg = given_cfg ? *given_cfg : store.config(id);
   const auto dir = store.dir(id);
+  // Space for the exit code, taken now: when the container exits the
+  // filesystem may be full (see exit_record.h).
+  ExitRecord exit_record = ExitRecord::reserve(dir);
   // The files we replace or remove are freed after each report to the CLI,
   // not while it waits (see fs::set_defer_frees).
   fs::set_defer_frees(true);
@@ -434,6 +438,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (attachment) network.detach(id);
     undo_cgroup.dismiss();
     cg->destroy();
+    exit_record.write(code, false, now_rfc3339());
     record_exit(store, id, code, false, msg);
     if (cfg.auto_remove) {
       store.unlist(id);
@@ -488,10 +493,17 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // --rm: gone from ps and its name free before `run` returns (as Docker's
   // CLI waits for the removal); the files go right after. Its exit is
   // recorded nowhere but in the message to the CLI.
-  if (cfg.auto_remove)
+  exit_record.write(code, oom, now_rfc3339());
+  if (cfg.auto_remove) {
     store.unlist(id);
-  else
-    record_exit(store, id, code, oom, "");
+  } else {
+    try {
+      record_exit(store, id, code, oom, "");
+    } catch (const std::exception&) {
+      // No space for a new state.json: the exit record has the exit, and
+      // the teardown below must still run.
+    }
+  }
   send_msg(status_fd, "exited " + std::to_string(code));
   mount_ns.reset();  // unmounts the container's root filesystem
   // Teardown after the report: every process of the container is dead (the

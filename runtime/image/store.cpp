@@ -259,16 +259,16 @@ void Store::clean_stale_tmp() {
   }
 }
 
-void Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+bool Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
                                     const ProgressFn& progress) {
   StorePaths p{root_};
   std::string hex = digest_hex(job.diff_id);
   sfs::path final_dir = p.layers() / hex;
-  if (exists_nofollow(final_dir)) return;
+  if (exists_nofollow(final_dir)) return false;
   // One unpack of a layer at a time; a second load of the same layer waits
   // here and then finds it done.
   FileLock lock(p.locks() / ("layer-" + hex + ".lock"));
-  if (exists_nofollow(final_dir)) return;
+  if (exists_nofollow(final_dir)) return false;
 
   sfs::path tmp = p.tmp() / ("layer-" + hex + "." + std::to_string(::getpid()));
   fs::remove_tree(tmp);
@@ -289,6 +289,21 @@ void Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, con
   // The layer appears complete or not at all.
   check_sys(::rename(tmp.c_str(), final_dir.c_str()), "rename", final_dir);
   remove_tmp.dismiss();
+  return true;
+}
+
+void Store::remove_unreferenced_layers(const std::vector<std::string>& diff_ids) {
+  StorePaths p{root_};
+  FileLock lock(p.locks() / "store.lock");
+  std::set<std::string> referenced;
+  for (const Image& img : list())
+    for (const auto& d : img.diff_ids) referenced.insert(d);
+  for (const auto& d : diff_ids) {
+    if (referenced.count(d)) continue;
+    const std::string hex = digest_hex(d);
+    fs::remove_tree(p.layers() / hex);
+    fs::unlink_deferred(p.layers() / (hex + ".json"));
+  }
 }
 
 std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std::string>& tag,
@@ -325,8 +340,14 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
   }
   std::set<std::string> wanted;
   for (const auto& [name, job] : jobs) wanted.insert(name);
+  // A load that fails (a full disk, a bad blob after good ones) takes the
+  // layers it unpacked with it, unless an image uses them by then: nothing
+  // else would ever reference them.
+  std::vector<std::string> unpacked_here;
+  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
   std::set<std::string> seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
-    unpack_layer_into_store(jobs.at(name), reader, limits, progress);
+    if (unpack_layer_into_store(jobs.at(name), reader, limits, progress))
+      unpacked_here.push_back(jobs.at(name).diff_id);
   });
   for (const auto& name : wanted)
     if (!seen.count(name))
@@ -373,6 +394,7 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
       images.push_back(read_record(record));
     }
   }
+  remove_unpacked.dismiss();  // every layer is referenced now
   return images;
 }
 

@@ -94,8 +94,11 @@ class Store {
 
  private:
   struct LayerJob;
-  void unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+  // Unpacks the layer unless it is in the store already; true if it did.
+  bool unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
                                const ProgressFn& progress);
+  // Remove these layers where no image record references them (under the store lock).
+  void remove_unreferenced_layers(const std::vector<std::string>& diff_ids);
   Image read_record(const std::filesystem::path& record) const;
   void remove_unused_layers(RemoveResult& result, const std::set<std::string>& in_use = {});
   void clean_stale_tmp();
