@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   mctr::infer::ServerOptions opt;
   opt.model_path = env_or("MODEL_PATH", default_model());
   opt.metrics_log = env_or("METRICS_LOG_FILE", opt.metrics_log);
+  opt.chat_history = env_or("CHAT_HISTORY_FILE", opt.chat_history);
   opt.threads = static_cast<int>(std::max(1u, std::min(4u, std::thread::hardware_concurrency())));
 
   CLI::App app{"minictr-infer: CPU inference server for llama-architecture GGUF models"};
@@ -52,6 +53,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--metrics-log", opt.metrics_log, "CSV file with one row per request (env METRICS_LOG_FILE)")
       ->capture_default_str();
+  app.add_option("--chat-history", opt.chat_history,
+                 "JSON file with the chat page's history (env CHAT_HISTORY_FILE)")
+      ->capture_default_str();
+  app.add_option("--history-max-messages", opt.history_max_messages,
+                 "messages kept in the chat history (the oldest go first)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{2}, size_t{100000}));
+  app.add_option("--history-max-bytes", opt.history_max_bytes, "size cap of the chat history file")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 30));
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals in every thread; the main thread waits for them with sigwait.

@@ -10,106 +10,12 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "server/http_json.h"
 #include "util/error.h"
 
 namespace mctr::infer {
 
-using json = nlohmann::json;
-
 namespace {
-
-// Invalid UTF-8 (a byte token cut mid-character) must not make dump() throw.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// A client mistake: answered with 400 and the message.
-struct BadRequest : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void send_json(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_content(dump(j), "application/json; charset=utf-8");
-}
-
-void send_error(httplib::Response& res, int status, const std::string& msg) {
-  const char* type = status == 400   ? "invalid_request_error"
-                     : status == 503 ? "unavailable_error"
-                                     : "server_error";
-  send_json(res, {{"error", {{"code", status}, {"message", msg}, {"type", type}}}}, status);
-}
-
-json parse_body(const httplib::Request& req) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) throw BadRequest("request body is not valid JSON");
-  if (!body.is_object()) throw BadRequest("request body must be a JSON object");
-  return body;
-}
-
-// Reads an optional field, checking its JSON type (a string where a number belongs is a 400).
-template <typename T>
-T field(const json& body, const char* key, T fallback) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return fallback;
-  auto wrong = [&] { return BadRequest(std::string("field '") + key + "' has the wrong type or range"); };
-  if constexpr (std::is_same_v<T, bool>) {
-    if (!it->is_boolean()) throw wrong();
-    return it->get<bool>();
-  } else if constexpr (std::is_integral_v<T>) {
-    // Integers may arrive as 5 or 5.0; anything else, or out of range, is a client error.
-    if (!it->is_number()) throw wrong();
-    double d = it->get<double>();
-    if (!(d >= static_cast<double>(std::numeric_limits<T>::min()) &&
-          d < static_cast<double>(std::numeric_limits<T>::max())) ||
-        d != std::floor(d))
-      throw wrong();
-    return it->is_number_integer() ? it->get<T>() : static_cast<T>(d);
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!it->is_number()) throw wrong();
-    return it->get<T>();
-  } else {
-    if (!it->is_string()) throw wrong();
-    return it->get<T>();
-  }
-}
-
-std::vector<std::string> stop_strings(const json& body) {
-  auto it = body.find("stop");
-  if (it == body.end() || it->is_null()) return {};
-  if (it->is_string()) return {it->get<std::string>()};
-  if (!it->is_array()) throw BadRequest("field 'stop' must be a string or an array of strings");
-  std::vector<std::string> out;
-  for (auto& s : *it) {
-    if (!s.is_string()) throw BadRequest("field 'stop' must be a string or an array of strings");
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-SamplingParams sampling_from(const json& body) {
-  SamplingParams p;
-  p.temperature = field<float>(body, "temperature", p.temperature);
-  p.top_k = field<int>(body, "top_k", p.top_k);
-  p.top_p = field<float>(body, "top_p", p.top_p);
-  p.min_p = field<float>(body, "min_p", p.min_p);
-  p.repeat_penalty = field<float>(body, "repeat_penalty", p.repeat_penalty);
-  p.repeat_last_n = field<int>(body, "repeat_last_n", p.repeat_last_n);
-  p.seed = field<int64_t>(body, "seed", p.seed);
-  if (p.repeat_penalty <= 0) throw BadRequest("repeat_penalty must be positive");
-  return p;
-}
-
-json timings_json(const CompletionResult& r) {
-  return {{"prompt_n", r.prompt_n},
-          {"prompt_ms", r.prompt_ms},
-          {"prompt_per_token_ms", r.prompt_n ? r.prompt_ms / r.prompt_n : 0.0},
-          {"prompt_per_second", r.prompt_ms > 0 ? r.prompt_n * 1000.0 / r.prompt_ms : 0.0},
-          {"predicted_n", r.predicted_n},
-          {"predicted_ms", r.predicted_ms},
-          {"predicted_per_token_ms", r.predicted_n ? r.predicted_ms / r.predicted_n : 0.0},
-          {"predicted_per_second", r.predicted_ms > 0 ? r.predicted_n * 1000.0 / r.predicted_ms : 0.0}};
-}
-
-std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
 // The HTTP connection workers. httplib's own ThreadPool creates its threads in its
 // constructor and cannot survive one failing (a worker would be left waiting on a condition
@@ -172,7 +78,10 @@ class HttpWorkers : public httplib::TaskQueue {
 }  // namespace
 
 InferenceServer::InferenceServer(ServerOptions opt)
-    : opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()), metrics_log_(opt_.metrics_log) {}
+    : opt_(std::move(opt)),
+      http_(std::make_unique<httplib::Server>()),
+      metrics_log_(opt_.metrics_log),
+      history_(opt_.chat_history, opt_.history_max_messages, opt_.history_max_bytes) {}
 
 InferenceServer::~InferenceServer() { stop(); }
 
@@ -181,6 +90,7 @@ int InferenceServer::start() {
   int workers = opt_.parallel + 4;
   http_->new_task_queue = [workers] { return new HttpWorkers(workers); };
   http_->set_payload_max_length(8 << 20);
+  history_.load();
   routes();
   int port = opt_.port;
   if (port == 0) {
@@ -254,25 +164,49 @@ std::string InferenceServer::load_error() const {
   return load_error_;
 }
 
-void InferenceServer::routes() {
-  // Every handler runs through `guard`: 503 until the model is loaded, and any exception
-  // becomes a JSON error instead of a dropped connection.
-  auto guard = [this](auto fn) {
-    return [this, fn](const httplib::Request& req, httplib::Response& res) {
-      if (state_ == State::Loading) return send_error(res, 503, "Loading model");
-      if (state_ == State::Failed) return send_error(res, 500, "model failed to load: " + load_error());
-      try {
-        fn(req, res);
-      } catch (const BadRequest& e) {
-        send_error(res, 400, e.what());
-      } catch (const json::exception& e) {
-        send_error(res, 400, std::string("bad request: ") + e.what());
-      } catch (const std::exception& e) {
-        send_error(res, 500, e.what());
-      }
-    };
+InferenceServer::Handler InferenceServer::guard(Handler fn) {
+  return [this, fn](const httplib::Request& req, httplib::Response& res) {
+    if (state_ == State::Loading) return send_error(res, 503, "Loading model");
+    if (state_ == State::Failed) return send_error(res, 500, "model failed to load: " + load_error());
+    try {
+      fn(req, res);
+    } catch (const BadRequest& e) {
+      send_error(res, 400, e.what());
+    } catch (const json::exception& e) {
+      send_error(res, 400, std::string("bad request: ") + e.what());
+    } catch (const std::exception& e) {
+      send_error(res, 500, e.what());
+    }
   };
+}
 
+void InferenceServer::log_row(const CompletionResult& r, const std::string& prompt, double latency_ms) {
+  MetricsRow row;
+  row.latency_ms = latency_ms;
+  row.prompt_tokens = r.prompt_total;
+  row.generated_tokens = r.predicted_n;
+  row.tokens_per_second = r.predicted_ms > 0 ? r.predicted_n * 1000.0 / r.predicted_ms : 0;
+  row.prompt = prompt;
+  row.timestamp = iso_timestamp_now();
+  metrics_log_.append(row);
+}
+
+void InferenceServer::routes() {
+  // Errors httplib answers itself (404, 413 payload too large, ...) get a JSON body too, so
+  // the page can always show a message.
+  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string msg = res.status == 404   ? "no such endpoint"
+                      : res.status == 413 ? "request too large (the limit is 8 MiB)"
+                                          : "HTTP error " + std::to_string(res.status);
+    send_error(res, res.status, msg);
+  });
+  web_routes();
+  completion_routes();
+  chat_routes();
+}
+
+void InferenceServer::completion_routes() {
   http_->Get("/health", guard([](const httplib::Request&, httplib::Response& res) {
                send_json(res, {{"status", "ok"}});
              }));
@@ -377,20 +311,8 @@ void InferenceServer::routes() {
     return std::make_pair(cr, text);
   };
 
-  auto log_row = [this](const CompletionResult& r, const std::string& prompt, double latency_ms) {
-    MetricsRow row;
-    row.latency_ms = latency_ms;
-    row.prompt_tokens = r.prompt_total;
-    row.generated_tokens = r.predicted_n;
-    row.tokens_per_second = r.predicted_ms > 0 ? r.predicted_n * 1000.0 / r.predicted_ms : 0;
-    row.prompt = prompt;
-    row.timestamp = iso_timestamp_now();
-    metrics_log_.append(row);
-  };
-
   http_->Post(
-      "/completion",
-      guard([this, make_request, log_row](const httplib::Request& req, httplib::Response& res) {
+      "/completion", guard([this, make_request](const httplib::Request& req, httplib::Response& res) {
         auto t0 = std::chrono::steady_clock::now();
         json body = parse_body(req);
         auto [cr, text] = make_request(body, "n_predict", -1);
@@ -420,7 +342,7 @@ void InferenceServer::routes() {
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
           return send_json(res, final_json(r, false));
         }
-        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, final_json, log_row](
+        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, final_json](
                                                                   size_t, httplib::DataSink& sink) {
           try {
             CompletionResult r = engine_->complete(cr, [&](const std::string& piece) {
@@ -444,8 +366,7 @@ void InferenceServer::routes() {
       }));
 
   http_->Post(
-      "/v1/completions",
-      guard([this, make_request, log_row](const httplib::Request& req, httplib::Response& res) {
+      "/v1/completions", guard([this, make_request](const httplib::Request& req, httplib::Response& res) {
         auto t0 = std::chrono::steady_clock::now();
         json body = parse_body(req);
         auto [cr, text] = make_request(body, "max_tokens", 16);
@@ -480,8 +401,8 @@ void InferenceServer::routes() {
           j["timings"] = timings_json(r);
           return send_json(res, j);
         }
-        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, chunk, finish, usage,
-                                                               log_row](size_t, httplib::DataSink& sink) {
+        res.set_chunked_content_provider("text/event-stream", [this, cr, text, t0, chunk, finish, usage](
+                                                                  size_t, httplib::DataSink& sink) {
           try {
             CompletionResult r = engine_->complete(cr, [&](const std::string& piece) {
               std::string ev = sse(chunk(piece, nullptr));

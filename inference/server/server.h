@@ -4,21 +4,33 @@
 //   POST /v1/completions  OpenAI-style completion
 //   POST /tokenize, /detokenize
 //   GET  /metrics         Prometheus text format
+//   POST /v1/chat/completions  OpenAI-style chat (messages, stream), chat_template.h's template
+//   GET  /, /index.html, /style.css, /app.js  the chat page (web/, compiled in)
+//   POST /chat            the page without JavaScript: a form post, answered with a whole page
+//   GET, DELETE /history  the chat history (chat_history.h)
+//   GET  /container       the container's cgroup limits and usage (container_info.h)
 // Bad input gives 400 with {"error":{"code":400,"message":...,"type":"invalid_request_error"}}.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "server/chat_history.h"
+#include "server/chat_template.h"
 #include "server/engine.h"
 #include "server/metrics_log.h"
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace mctr::infer {
 
@@ -30,6 +42,10 @@ struct ServerOptions {
   int ctx_size = 0;  // 0: the model's trained context length
   int parallel = 2;  // slots: requests that generate at the same time
   std::string metrics_log = "/app/data/metrics.csv";
+  std::string chat_history = "/app/data/chat_history.json";
+  size_t history_max_messages = 200;
+  size_t history_max_bytes = 1 << 20;
+  std::string cgroup_root = "/sys/fs/cgroup";
 };
 
 class InferenceServer {
@@ -48,13 +64,34 @@ class InferenceServer {
   std::string load_error() const;
 
  private:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // A chat request, parsed and templated (chat_routes.cpp).
+  struct ChatTurn {
+    CompletionRequest cr;
+    std::string user_text;  // the last user message (the metrics row and the history)
+    int dropped = 0;        // oldest messages left out to fit the context
+    bool save = false;      // append the exchange to the chat history
+    std::chrono::steady_clock::time_point t0;
+  };
+
   void load_model();
   void routes();
+  // 503 until the model is loaded; exceptions become JSON errors (BadRequest: 400).
+  Handler guard(Handler fn);
+  void completion_routes();
+  void chat_routes();  // /v1/chat/completions, /chat
+  void web_routes();   // the page, /history, /container
+  void log_row(const CompletionResult& r, const std::string& prompt, double latency_ms);
+  // Completes `turn`, saving it to the history when it asks to; returns the reply's result
+  // and sets *history_error when the history could not be written.
+  CompletionResult run_chat(const ChatTurn& turn, const TextSink& sink, std::string* history_error);
+  ChatTurn prepare_chat(std::vector<ChatMessage> messages, int n_predict, const json& body);
 
   ServerOptions opt_;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Engine> engine_;
   MetricsLog metrics_log_;
+  ChatHistory history_;
   enum class State { Loading, Ready, Failed };
   std::atomic<State> state_{State::Loading};
   mutable std::mutex load_mu_;

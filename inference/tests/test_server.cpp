@@ -37,6 +37,7 @@ class ServerTest : public ::testing::Test {
     opt.threads = 2;
     opt.parallel = 2;
     opt.metrics_log = dir_ + "/metrics.csv";
+    opt.chat_history = dir_ + "/chat_history.json";
     server_ = new InferenceServer(opt);
     port_ = server_->start();
     ASSERT_TRUE(server_->wait_loaded()) << server_->load_error();
@@ -306,6 +307,7 @@ TEST(ServerLoading, HealthIs503WhileLoadingAndBadModelDoesNotCrash) {
   opt.port = 0;
   opt.threads = 1;
   opt.metrics_log = dir + "/missing-dir/metrics.csv";
+  opt.chat_history = dir + "/missing-dir/chat_history.json";
   {
     InferenceServer srv(opt);
     int port = srv.start();
@@ -341,6 +343,7 @@ TEST(ServerLoading, StopRightAfterStartReturns) {
     opt.port = 0;
     opt.threads = 1;
     opt.metrics_log = "/nonexistent/metrics.csv";
+    opt.chat_history = "/nonexistent/chat_history.json";
     for (int i = 0; i < 30; i++) {
       InferenceServer srv(opt);
       srv.start();

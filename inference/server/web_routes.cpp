@@ -1,0 +1,115 @@
+// The chat page and what it reads besides the chat endpoint: the compiled-in files (web/),
+// the chat history, the container panel, and the no-JavaScript form (/chat).
+// These answer while the model loads (the page shows "loading" from /health meanwhile).
+#include <httplib.h>
+
+#include <map>
+
+#include "server/chat_page.h"
+#include "server/container_info.h"
+#include "server/http_json.h"
+#include "server/server.h"
+#include "server/web_assets.h"
+
+namespace mctr::infer {
+
+const WebAsset* find_web_asset(std::string_view path) {
+  if (path == "/") path = "/index.html";
+  for (size_t i = 0; i < kWebAssetCount; i++)
+    if (kWebAssets[i].path == path) return &kWebAssets[i];
+  return nullptr;
+}
+
+namespace {
+// A form field as a JSON number for sampling_from (which checks the ranges); empty: unset.
+void put_number(json& body, const httplib::Request& req, const char* name, const char* key, bool integer) {
+  if (!req.has_param(name)) return;
+  std::string v = req.get_param_value(name);
+  if (v.empty()) return;
+  try {
+    size_t used = 0;
+    double d = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    body[key] = integer ? json(static_cast<int64_t>(d)) : json(d);
+    if (integer && d != static_cast<double>(static_cast<int64_t>(d))) throw std::invalid_argument(v);
+  } catch (const std::exception&) {
+    throw BadRequest(std::string("'") + name + "' must be a number, not '" + v + "'");
+  }
+}
+}  // namespace
+
+void InferenceServer::web_routes() {
+  auto asset = [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* a = find_web_asset(req.path);
+    if (!a) return send_error(res, 404, "no such file");
+    res.set_content(std::string(a->body), std::string(a->content_type));
+    // The page is part of the binary: a new binary may bring a new page.
+    res.set_header("Cache-Control", "no-cache");
+  };
+  http_->Get("/", asset);
+  for (size_t i = 0; i < kWebAssetCount; i++) http_->Get(std::string(kWebAssets[i].path), asset);
+
+  http_->Get("/history",
+             [this](const httplib::Request&, httplib::Response& res) { send_json(res, history_.to_json()); });
+  http_->Delete("/history", [this](const httplib::Request&, httplib::Response& res) {
+    std::string err = history_.clear();
+    if (!err.empty()) return send_error(res, 500, err);
+    send_json(res, history_.to_json());
+  });
+  http_->Get("/container", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, container_info_now(opt_.cgroup_root));
+  });
+
+  http_->Get("/chat", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render_chat_page(history_.messages(), history_.load_warning(), {}),
+                    "text/html; charset=utf-8");
+  });
+  // The form of the page without JavaScript: the reply comes back as a whole page, and so
+  // does any error (in the page's error box, with the form still filled in).
+  http_->Post("/chat", [this](const httplib::Request& req, httplib::Response& res) {
+    std::map<std::string, std::string> form;
+    for (const char* k : {"prompt", "temperature", "top_k", "top_p", "n_predict", "seed"})
+      if (req.has_param(k)) form[k] = req.get_param_value(k);
+    std::string error;
+    int status = 200;
+    try {
+      if (req.has_param("clear")) {
+        error = history_.clear();
+      } else if (state_ != State::Ready) {
+        status = 503;
+        error = state_ == State::Loading ? "The model is still loading: send again in a moment."
+                                         : "The model failed to load: " + load_error();
+      } else {
+        std::string prompt = form["prompt"];
+        if (prompt.find_first_not_of(" \t\r\n") == std::string::npos)
+          throw BadRequest("the message is empty");
+        json body = json::object();
+        put_number(body, req, "temperature", "temperature", false);
+        put_number(body, req, "top_k", "top_k", true);
+        put_number(body, req, "top_p", "top_p", false);
+        put_number(body, req, "seed", "seed", true);
+        json n_predict = json::object();
+        put_number(n_predict, req, "n_predict", "n", true);
+        // The conversation so far is the saved history: the form itself holds no state.
+        json messages = json::array();
+        for (auto& m : history_.messages())
+          messages.push_back({{"role", m.value("role", "")}, {"content", m.value("content", "")}});
+        messages.push_back({{"role", "user"}, {"content", prompt}});
+        auto turn = prepare_chat(parse_chat_messages(messages), n_predict.value("n", 128), body);
+        turn.save = true;
+        run_chat(turn, nullptr, &error);
+        form.erase("prompt");
+      }
+    } catch (const BadRequest& e) {
+      status = 400;
+      error = e.what();
+    } catch (const std::exception& e) {
+      status = 500;
+      error = e.what();
+    }
+    res.status = status;
+    res.set_content(render_chat_page(history_.messages(), error, form), "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace mctr::infer
