@@ -130,6 +130,18 @@ if step == "chat":
     result["messages_after_error"] = js("document.querySelectorAll('.msg').length")
     js("document.getElementById('n_predict').value = '128'; document.getElementById('prompt').value = '';"
        " document.getElementById('error').hidden = true; true")
+elif step == "nojs":
+    # The same page without JavaScript: the form posts to /chat, a whole page comes back.
+    call("Emulation.setScriptExecutionDisabled", value=True)
+    call("Page.navigate", url=url)
+    wait_for("document.readyState === 'complete' && document.getElementById('prompt') !== null", "the page")
+    type_into("#prompt", "The end")
+    click("#send")
+    wait_for("location.pathname === '/chat' && document.readyState === 'complete'"
+             " && document.querySelectorAll('.msg').length >= 2", "the /chat page")
+    result["texts"] = js("[...document.querySelectorAll('.msg .text')].map(e => e.textContent)")
+    result["error"] = js("(document.getElementById('error') || {}).textContent || ''")
+    call("Emulation.setScriptExecutionDisabled", value=False)
 elif step == "reload":
     wait_for("document.querySelectorAll('.msg').length >= 2", "the history to show")
     result["texts"] = js("[...document.querySelectorAll('.msg .text')].map(e => e.textContent)")
@@ -200,6 +212,17 @@ history=$(curl -sf "http://127.0.0.1:$port/history") || fail "GET /history faile
 import json, sys
 m = json.loads(sys.argv[1])["messages"]
 assert [x["content"] for x in m] == ["Once upon a time", sys.argv[2]], m
+EOF
+
+# Without JavaScript the page still works: a form post, answered with a whole page.
+nojs=$("$py" "$TEST_TMP/cdp.py" "$devtools_port" "http://127.0.0.1:$port/" nojs "$TEST_TMP/nojs.png") ||
+  fail "the page without JavaScript failed"
+"$py" - "$nojs" "$reply" <<'EOF' || fail "bad no-JS page: $nojs"
+import json, sys
+r = json.loads(sys.argv[1])
+texts = r["texts"]
+assert not r["error"], r["error"]
+assert len(texts) == 4 and texts[:3] == ["Once upon a time", sys.argv[2], "The end"] and texts[3].strip(), texts
 EOF
 mctr rm -f "$id" >/dev/null
 assert_eq 0 "$(mctr ps -a -q | wc -l)" "no containers left"
