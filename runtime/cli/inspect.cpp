@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/verbs.h"
+#include "container/bundle.h"
 #include "container/state.h"
 #include "image/store.h"
 #include "util/template.h"
@@ -10,7 +11,8 @@ namespace mctr::cli {
 
 using nlohmann::json;
 
-static json inspect_json(const container::Config& c, const container::State& s) {
+static json inspect_json(const container::Store& store, const container::Config& c,
+                         const container::State& s) {
   json ports = json::object();
   json mounts = json::array();
   for (const auto& m : c.mounts)
@@ -81,6 +83,13 @@ static json inspect_json(const container::Config& c, const container::State& s) 
             {"StartedAt", s.started_at.empty() ? "0001-01-01T00:00:00Z" : s.started_at},
             {"FinishedAt", s.finished_at.empty() ? "0001-01-01T00:00:00Z" : s.finished_at}}},
           {"Image", c.image_id},
+          // Docker's paths of the container's files; BundlePath is ours: the
+          // OCI bundle (config.json) the container runs from.
+          {"ResolvConfPath", (store.dir(c.id) / "resolv.conf").string()},
+          {"HostnamePath", (store.dir(c.id) / "hostname").string()},
+          {"HostsPath", (store.dir(c.id) / "hosts").string()},
+          {"LogPath", store.log_path(c.id).string()},
+          {"BundlePath", container::bundle_dir(store.dir(c.id)).string()},
           {"Name", "/" + c.name},
           {"RestartCount", s.restart_count},
           {"Driver", "overlay"},
@@ -113,7 +122,7 @@ void add_inspect(CLI::App& app, Globals& g) {
     for (const auto& ref : *refs) {
       try {
         std::string id = store.resolve(ref);
-        json j = inspect_json(store.config(id), container::observed_state(store, id));
+        json j = inspect_json(store, store.config(id), container::observed_state(store, id));
         if (format->empty())
           out.push_back(std::move(j));
         else

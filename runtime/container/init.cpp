@@ -34,14 +34,22 @@ static bool has_key(const std::vector<std::string>& env, const std::string& key)
   return false;
 }
 
-std::vector<std::string> container_env(const Config& cfg, const std::string& home) {
+std::vector<std::string> process_env(const Config& cfg) {
   std::vector<std::string> env;
   if (!has_key(cfg.env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
   env.push_back("HOSTNAME=" + cfg.hostname);
   for (const auto& e : cfg.env) env.push_back(e);
   if (cfg.tty && !has_key(cfg.env, "TERM")) env.push_back("TERM=xterm");
-  if (!has_key(cfg.env, "HOME")) env.push_back("HOME=" + home);
   return env;
+}
+
+std::vector<std::string> with_home(std::vector<std::string> env, const std::string& home) {
+  if (!has_key(env, "HOME")) env.push_back("HOME=" + home);
+  return env;
+}
+
+std::vector<std::string> container_env(const Config& cfg, const std::string& home) {
+  return with_home(process_env(cfg), home);
 }
 
 std::string find_executable(const std::string& cmd, const std::vector<std::string>& env) {

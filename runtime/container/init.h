@@ -51,6 +51,11 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
 // (and TERM with -t) when not set, as Docker does.
 std::vector<std::string> container_env(const Config& cfg, const std::string& home);
+// The same without HOME: process.env of the bundle. HOME depends on the
+// user's passwd entry in the container, so it is added at each start when
+// missing (with_home), as runc does.
+std::vector<std::string> process_env(const Config& cfg);
+std::vector<std::string> with_home(std::vector<std::string> env, const std::string& home);
 
 // Find `cmd` in PATH of `env` (when it has no '/'). Throws Error with exit
 // code 127 (not found) or 126 (not executable).

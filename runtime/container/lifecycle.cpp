@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "container/bundle.h"
 #include "container/env.h"
 #include "container/logfile.h"
 #include "container/mount_destination.h"
@@ -152,6 +153,17 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   security::read_seccomp_profile(c.security);
   Store& s = const_cast<Store&>(store);
   s.create(c);
+  // The bundle the container runs from (container/bundle.h): written once
+  // the id and hostname are known; without it there is no container.
+  try {
+    write_bundle(store.dir(c.id),
+                 spec_from_config(c, store.dir(c.id), StorePaths{store.root()}.rootfs_mount_point()),
+                 !c.auto_remove);
+  } catch (...) {
+    store.unlist(c.id);
+    store.remove(c.id);
+    throw;
+  }
   return c;
 }
 

@@ -1,0 +1,42 @@
+// The container's OCI bundle: <container dir>/bundle/config.json, the
+// runtime-spec config that `run`/`create` make from the image config and the
+// flags (as dockerd/containerd do before they call runc), and that the
+// supervisor and the init run from. The private config.json next to it keeps
+// what is no runtime's business: name, image, ports, log options.
+#pragma once
+
+#include <filesystem>
+
+#include "container/config.h"
+#include "oci/spec.h"
+
+namespace mctr::container {
+
+// Annotations of our own (the spec's reverse-domain convention).
+inline constexpr const char* kAnnotationName = "org.minictr.container.name";
+inline constexpr const char* kAnnotationImage = "org.minictr.image";
+// The overlay the init mounts at root.path (lower dirs top first, as overlayfs lists them).
+inline constexpr const char* kAnnotationLowerDirs = "org.minictr.rootfs.lowerdir";
+inline constexpr const char* kAnnotationUpperDir = "org.minictr.rootfs.upperdir";
+// A -u NAME (or a uid without a group) is looked up in the container's own
+// /etc/passwd and /etc/group at each start, as dockerd does; until then
+// process.user holds only what the text itself says (0 otherwise).
+inline constexpr const char* kAnnotationUser = "org.minictr.user";
+
+// The runtime-spec config a container runs with: everything is taken from
+// `cfg` (and Docker's fixed defaults), nothing from the host but the
+// kernel facts the seccomp rules depend on and, for --privileged, our
+// bounding set. `container_dir` holds upper/ and the /etc files;
+// `rootfs` is the directory the overlay is mounted on.
+oci::Spec spec_from_config(const Config& cfg, const std::filesystem::path& container_dir,
+                           const std::filesystem::path& rootfs);
+
+std::filesystem::path bundle_dir(const std::filesystem::path& container_dir);
+
+// Write <container_dir>/bundle/config.json (fsync with `durable`).
+void write_bundle(const std::filesystem::path& container_dir, const oci::Spec& spec, bool durable);
+// The bundle's spec: the one this process wrote last for that directory
+// (run forks its supervisor right after create), else read and checked.
+oci::Spec read_bundle(const std::filesystem::path& container_dir);
+
+}  // namespace mctr::container

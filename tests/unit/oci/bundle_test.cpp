@@ -1,0 +1,260 @@
+// spec_from_config: the bundle's config.json says what the container runs
+// with, field by field, from the private Config (image config + flags).
+#include "container/bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "expect_error.h"
+#include "linux/security/security.h"
+#include "util/fs.h"
+
+namespace c = mctr::container;
+namespace oci = mctr::oci;
+
+namespace {
+
+c::Config base_config() {
+  c::Config cfg;
+  cfg.id = "0123456789abcdef0123456789abcdef";
+  cfg.name = "web";
+  cfg.image = "busybox";
+  cfg.layer_dirs = {"/store/layers/a", "/store/layers/b"};
+  cfg.args = {"/bin/sh", "-c", "echo hi"};
+  cfg.env = {"PATH=/bin:/usr/bin", "A=1"};
+  cfg.working_dir = "/srv";
+  cfg.hostname = "0123456789ab";
+  return cfg;
+}
+
+oci::Spec spec_of(const c::Config& cfg) { return c::spec_from_config(cfg, "/state/ctr", "/state/rootfs"); }
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+const oci::Mount* mount_at(const oci::Spec& s, const std::string& dest) {
+  for (const auto& m : s.mounts)
+    if (m.destination == dest) return &m;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(SpecFromConfig, Process) {
+  c::Config cfg = base_config();
+  cfg.tty = true;
+  oci::Spec s = spec_of(cfg);
+  ASSERT_TRUE(s.process);
+  EXPECT_EQ(s.process->args, cfg.args);
+  EXPECT_EQ(s.process->cwd, "/srv");
+  EXPECT_TRUE(s.process->terminal);
+  // PATH from the image wins; HOSTNAME and TERM added as Docker does; HOME
+  // only at start, from the user's passwd entry.
+  EXPECT_EQ(s.process->env,
+            (std::vector<std::string>{"HOSTNAME=0123456789ab", "PATH=/bin:/usr/bin", "A=1", "TERM=xterm"}));
+  cfg.tty = false;
+  cfg.env = {"A=1"};
+  s = spec_of(cfg);
+  EXPECT_EQ(s.process->env[0].rfind("PATH=/usr/local/sbin:", 0), 0u);
+  EXPECT_FALSE(has(s.process->env, "TERM=xterm"));
+  EXPECT_TRUE(s.process->no_new_privileges);
+  EXPECT_EQ(s.hostname, "0123456789ab");
+  EXPECT_EQ(s.annotations.at(c::kAnnotationName), "web");
+}
+
+TEST(SpecFromConfig, User) {
+  c::Config cfg = base_config();
+  oci::Spec s = spec_of(cfg);
+  EXPECT_EQ(s.process->user.uid, 0u);
+  EXPECT_EQ(s.process->user.gid, 0u);
+  EXPECT_FALSE(s.annotations.count(c::kAnnotationUser));
+  cfg.user = "1000:50";
+  s = spec_of(cfg);
+  EXPECT_EQ(s.process->user.uid, 1000u);
+  EXPECT_EQ(s.process->user.gid, 50u);
+  EXPECT_FALSE(s.annotations.count(c::kAnnotationUser));
+  // A name, or a uid whose group comes from /etc/passwd: looked up at start.
+  cfg.user = "nobody";
+  s = spec_of(cfg);
+  EXPECT_EQ(s.process->user.username, "nobody");
+  EXPECT_EQ(s.annotations.at(c::kAnnotationUser), "nobody");
+  cfg.user = "1000";
+  s = spec_of(cfg);
+  EXPECT_EQ(s.process->user.uid, 1000u);
+  EXPECT_EQ(s.annotations.at(c::kAnnotationUser), "1000");
+}
+
+TEST(SpecFromConfig, Capabilities) {
+  c::Config cfg = base_config();
+  oci::Spec s = spec_of(cfg);
+  const auto& caps = *s.process->capabilities;
+  EXPECT_EQ(caps.bounding.size(), mctr::security::default_capabilities().size());
+  EXPECT_TRUE(has(caps.bounding, "CAP_CHOWN"));
+  EXPECT_TRUE(has(caps.bounding, "CAP_AUDIT_WRITE"));
+  EXPECT_FALSE(has(caps.bounding, "CAP_SYS_ADMIN"));
+  EXPECT_EQ(caps.effective, caps.bounding);
+  EXPECT_EQ(caps.permitted, caps.bounding);
+  EXPECT_TRUE(caps.inheritable.empty());
+  EXPECT_TRUE(caps.ambient.empty());
+  cfg.security.cap_add = {"net_admin"};
+  cfg.security.cap_drop = {"CHOWN"};
+  s = spec_of(cfg);
+  EXPECT_TRUE(has(s.process->capabilities->bounding, "CAP_NET_ADMIN"));
+  EXPECT_FALSE(has(s.process->capabilities->bounding, "CAP_CHOWN"));
+  cfg.security.no_new_privs = false;
+  EXPECT_FALSE(spec_of(cfg).process->no_new_privileges);
+}
+
+TEST(SpecFromConfig, Resources) {
+  c::Config cfg = base_config();
+  oci::Spec s = spec_of(cfg);
+  ASSERT_TRUE(s.linux_->resources);
+  EXPECT_FALSE(s.linux_->resources->memory);
+  EXPECT_FALSE(s.linux_->resources->cpu);
+  EXPECT_FALSE(s.linux_->resources->pids);
+  cfg.resources.memory = 256 << 20;
+  cfg.resources.memory_swap = 512 << 20;
+  cfg.resources.cpus = 1.5;
+  cfg.resources.cpu_shares = 512;
+  cfg.resources.cpuset_cpus = "0-1";
+  cfg.resources.pids_limit = 100;
+  s = spec_of(cfg);
+  const auto& r = *s.linux_->resources;
+  EXPECT_EQ(r.memory->limit, 256 << 20);
+  EXPECT_EQ(r.memory->swap, 512 << 20);
+  EXPECT_EQ(r.cpu->quota, 150000);
+  EXPECT_EQ(r.cpu->period, 100000u);
+  EXPECT_EQ(r.cpu->shares, 512u);
+  EXPECT_EQ(r.cpu->cpus, "0-1");
+  EXPECT_EQ(r.pids->limit, 100);
+  EXPECT_EQ(s.linux_->cgroups_path, "/minictr/" + cfg.id);
+}
+
+TEST(SpecFromConfig, DeviceAllowList) {
+  c::Config cfg = base_config();
+  auto devices = spec_of(cfg).linux_->resources->devices;
+  ASSERT_GT(devices.size(), 2u);
+  // Deny everything first, then allow Docker's list.
+  EXPECT_FALSE(devices[0].allow);
+  EXPECT_EQ(devices[0].access, "rwm");
+  bool null_allowed = false;
+  for (const auto& d : devices)
+    if (d.allow && d.type == "c" && d.major == 1 && d.minor == 3) null_allowed = true;
+  EXPECT_TRUE(null_allowed);
+  cfg.security.privileged = true;
+  devices = spec_of(cfg).linux_->resources->devices;
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_TRUE(devices[0].allow);
+  EXPECT_EQ(devices[0].type, "a");
+}
+
+TEST(SpecFromConfig, MountsAndPaths) {
+  c::Config cfg = base_config();
+  cfg.mounts = {{"bind", "/host/data", "", "/data", true},
+                {"volume", "/state/volumes/v/_data", "v", "/v", false}};
+  cfg.read_only_rootfs = true;
+  oci::Spec s = spec_of(cfg);
+  EXPECT_EQ(s.root->path, "/state/rootfs");
+  EXPECT_TRUE(s.root->readonly);
+  for (const char* d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"})
+    EXPECT_TRUE(mount_at(s, d)) << d;
+  EXPECT_EQ(mount_at(s, "/dev/pts")->type, "devpts");
+  EXPECT_TRUE(has(mount_at(s, "/dev/pts")->options, "newinstance"));
+  EXPECT_TRUE(has(mount_at(s, "/sys")->options, "ro"));
+  const oci::Mount* data = mount_at(s, "/data");
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->source, "/host/data");
+  EXPECT_EQ(data->type, "bind");
+  EXPECT_TRUE(has(data->options, "ro"));
+  EXPECT_FALSE(has(mount_at(s, "/v")->options, "ro"));
+  EXPECT_EQ(mount_at(s, "/etc/hosts")->source, "/state/ctr/hosts");
+  EXPECT_EQ(mount_at(s, "/etc/resolv.conf")->source, "/state/ctr/resolv.conf");
+  EXPECT_EQ(s.linux_->masked_paths, mctr::security::masked_paths());
+  EXPECT_EQ(s.linux_->readonly_paths, mctr::security::readonly_paths());
+  EXPECT_EQ(s.annotations.at(c::kAnnotationLowerDirs), "/store/layers/b:/store/layers/a");
+  EXPECT_EQ(s.annotations.at(c::kAnnotationUpperDir), "/state/ctr/upper");
+  cfg.security.privileged = true;
+  s = spec_of(cfg);
+  EXPECT_TRUE(s.linux_->masked_paths.empty());
+  EXPECT_FALSE(has(mount_at(s, "/sys/fs/cgroup")->options, "ro"));
+}
+
+TEST(SpecFromConfig, NamespacesByNetworkMode) {
+  c::Config cfg = base_config();
+  for (const char* mode : {"bridge", "none"}) {
+    cfg.network_mode = mode;
+    oci::Spec s = spec_of(cfg);
+    for (const char* ns : {"pid", "ipc", "uts", "mount", "cgroup", "network"})
+      EXPECT_TRUE(s.linux_->find_namespace(ns)) << mode << " " << ns;
+    EXPECT_FALSE(s.linux_->find_namespace("user"));
+  }
+  cfg.network_mode = "host";
+  oci::Spec s = spec_of(cfg);
+  EXPECT_FALSE(s.linux_->find_namespace("network"));
+  EXPECT_TRUE(s.linux_->find_namespace("uts"));
+}
+
+TEST(SpecFromConfig, SeccompDefaultProfileResolvedForTheKeptCaps) {
+  c::Config cfg = base_config();
+  oci::Spec s = spec_of(cfg);
+  ASSERT_TRUE(s.linux_->seccomp);
+  const auto& sc = *s.linux_->seccomp;
+  EXPECT_EQ(sc.default_action, "SCMP_ACT_ERRNO");
+  EXPECT_EQ(sc.default_errno_ret, 1u);
+  EXPECT_FALSE(sc.architectures.empty());
+  EXPECT_EQ(sc.architectures[0].rfind("SCMP_ARCH_", 0), 0u);
+  auto allowed = [&](const oci::Seccomp& p, const std::string& name) {
+    for (const auto& r : p.syscalls)
+      if (r.action == "SCMP_ACT_ALLOW" && has(r.names, name)) return true;
+    return false;
+  };
+  EXPECT_TRUE(allowed(sc, "read"));
+  EXPECT_FALSE(allowed(sc, "mount"));   // needs CAP_SYS_ADMIN
+  EXPECT_FALSE(allowed(sc, "keyctl"));  // never
+  // Rules only for a kept capability appear with it.
+  cfg.security.cap_add = {"SYS_ADMIN"};
+  EXPECT_TRUE(allowed(*spec_of(cfg).linux_->seccomp, "mount"));
+  cfg.security.seccomp = "unconfined";
+  EXPECT_FALSE(spec_of(cfg).linux_->seccomp);
+  cfg.security.seccomp.clear();
+  cfg.security.privileged = true;
+  EXPECT_FALSE(spec_of(cfg).linux_->seccomp);
+}
+
+TEST(SpecFromConfig, SeccompCustomProfile) {
+  c::Config cfg = base_config();
+  cfg.security.seccomp = "/profiles/p.json";
+  cfg.security.seccomp_profile_json = R"({"defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                 {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                  "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_NE"}]}]})";
+  auto sc = *spec_of(cfg).linux_->seccomp;
+  EXPECT_EQ(sc.default_action, "SCMP_ACT_ALLOW");
+  EXPECT_FALSE(sc.default_errno_ret);
+  ASSERT_EQ(sc.syscalls.size(), 2u);
+  EXPECT_EQ(sc.syscalls[0].errno_ret, 13u);
+  EXPECT_EQ(sc.syscalls[1].errno_ret, 1u);  // the profile's default errno: EPERM
+  ASSERT_EQ(sc.syscalls[1].args.size(), 1u);
+  EXPECT_EQ(sc.syscalls[1].args[0].op, "SCMP_CMP_NE");
+  EXPECT_EQ(sc.syscalls[1].args[0].value, 8u);
+}
+
+TEST(SpecFromConfig, WrittenBundleReadsBackAndChecks) {
+  auto dir = std::filesystem::temp_directory_path() / ("minictr-bundle-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  c::Config cfg = base_config();
+  cfg.resources.memory = 64 << 20;
+  oci::Spec s = c::spec_from_config(cfg, dir, "/state/rootfs");
+  c::write_bundle(dir, s, false);
+  // What a student reads with cat is what parse_spec accepts, unchanged.
+  oci::Spec back = oci::read_bundle_spec(c::bundle_dir(dir));
+  EXPECT_EQ(oci::to_json(back), oci::to_json(s));
+  EXPECT_EQ(back.linux_->resources->memory->limit, 64 << 20);
+  EXPECT_EQ(oci::to_json(c::read_bundle(dir)), oci::to_json(s));
+  mctr::fs::write_file(c::bundle_dir(dir) / "config.json",
+                       R"({"ociVersion": "1.2.0", "process": {"cwd": "/"}})");
+  EXPECT_ERROR(oci::read_bundle_spec(c::bundle_dir(dir)), "bundle/config.json: process.user: required");
+  std::filesystem::remove_all(dir);
+}
