@@ -22,10 +22,14 @@ std::string invalid_history(const json& doc) {
   if (doc.is_discarded()) return "not valid JSON";
   if (!doc.is_object() || !doc.contains("messages") || !doc["messages"].is_array())
     return "no \"messages\" array";
-  for (auto& m : doc["messages"])
+  for (auto& m : doc["messages"]) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
         !m["content"].is_string())
       return "a message without a string role and content";
+    auto role = m["role"].get<std::string>();
+    if (role != "user" && role != "assistant" && role != "system")
+      return "a message with role '" + role + "'";
+  }
   return "";
 }
 }  // namespace
@@ -33,25 +37,33 @@ std::string invalid_history(const json& doc) {
 void ChatHistory::load() {
   std::lock_guard lk(mu_);
   std::optional<std::string> text;
+  std::string why;  // the file is there but unusable
   try {
-    text = fs::read_file_if_exists(path_);
+    // A file far past the cap was not written by us: not worth reading into memory.
+    std::error_code ec;
+    auto size = std::filesystem::file_size(path_, ec);
+    if (!ec && size > 16 * max_bytes_)
+      why = std::to_string(size) + " bytes, more than 16 times the cap";
+    else
+      text = fs::read_file_if_exists(path_);
   } catch (const std::exception& e) {
     load_warning_ = std::string("cannot read the chat history: ") + e.what();
   }
   if (text) {
     json doc = json::parse(*text, nullptr, false);
-    std::string why = invalid_history(doc);
+    why = invalid_history(doc);
     if (why.empty()) {
       messages_ = doc["messages"];
       cap_locked();
-    } else {
-      std::string aside = path_ + ".bad";
-      std::error_code ec;
-      std::filesystem::rename(path_, aside, ec);
-      load_warning_ = "chat history " + path_ + " is unusable (" + why + "); " +
-                      (ec ? "could not move it aside: " + ec.message() : "moved to " + aside) +
-                      ", starting with an empty history";
     }
+  }
+  if (!why.empty()) {
+    std::string aside = path_ + ".bad";
+    std::error_code ec;
+    std::filesystem::rename(path_, aside, ec);
+    load_warning_ = "chat history " + path_ + " is unusable (" + why + "); " +
+                    (ec ? "could not move it aside: " + ec.message() : "moved to " + aside) +
+                    ", starting with an empty history";
   }
   if (!load_warning_.empty()) std::fprintf(stderr, "minictr-infer: warning: %s\n", load_warning_.c_str());
 }

@@ -171,6 +171,19 @@ TEST(ChatHistory, AnUnusableFileIsMovedAsideNotLost) {
   i.load();
   EXPECT_NE(i.load_warning().find("without a string role and content"), std::string::npos)
       << i.load_warning();
+
+  d.write("j.json", R"({"messages":[{"role":"robot","content":"x"}]})");
+  ChatHistory j(d.path + "/j.json", 10, 1 << 20);
+  j.load();
+  EXPECT_NE(j.load_warning().find("role 'robot'"), std::string::npos) << j.load_warning();
+
+  // A file far past the cap is moved aside unread.
+  d.write("k.json", std::string(5000, ' ') + R"({"messages":[]})");
+  ChatHistory k(d.path + "/k.json", 10, 256);
+  k.load();
+  EXPECT_NE(k.load_warning().find("5015 bytes, more than 16 times the cap"), std::string::npos)
+      << k.load_warning();
+  EXPECT_TRUE(fsys::exists(d.path + "/k.json.bad"));
 }
 
 TEST(ChatHistory, AnUnwritableFileIsAnErrorStringNotAnException) {

@@ -83,6 +83,7 @@ TEST_F(ChatServerTest, ServesTheEmbeddedPage) {
     EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
     EXPECT_NE(r->body.find("<form id=\"chat-form\" method=\"post\" action=\"/chat\">"), std::string::npos);
     EXPECT_NE(r->body.find("<script src=\"/app.js\">"), std::string::npos);
+    EXPECT_NE(r->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
     // Nothing from another host: no CDN.
     EXPECT_EQ(r->body.find("http"), std::string::npos);
   }
