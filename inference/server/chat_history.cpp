@@ -1,10 +1,15 @@
 #include "server/chat_history.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 
+#include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 
 namespace mctr::infer {
@@ -101,7 +106,13 @@ void ChatHistory::cap_locked() {
 
 std::string ChatHistory::save_locked() {
   try {
+    // write_file_atomic: temp file, fsync, rename. The rename itself is only durable once
+    // the directory is synced too (else a power cut may bring back the old history).
     fs::write_file_atomic(path_, dump_history(messages_), 0644, /*durable=*/true);
+    std::string dir = std::filesystem::path(path_).parent_path();
+    UniqueFd dfd(
+        check_sys(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dir));
+    check_sys(::fsync(dfd.get()), "fsync", dir);
     return "";
   } catch (const std::exception& e) {
     std::string msg = std::string("cannot save the chat history: ") + e.what();

@@ -83,6 +83,16 @@ CompletionResult InferenceServer::run_chat(const ChatTurn& turn, const TextSink&
 }
 
 void InferenceServer::chat_routes() {
+  // Chat clients list the models first; there is one, named after its file.
+  http_->Get("/v1/models", guard([this](const httplib::Request&, httplib::Response& res) {
+               send_json(res, {{"object", "list"},
+                               {"data",
+                                {{{"id", opt_.model_path},
+                                  {"object", "model"},
+                                  {"created", 0},
+                                  {"owned_by", "minictr"},
+                                  {"meta", {{"n_ctx", engine_->n_ctx()}}}}}}});
+             }));
   http_->Post(
       "/v1/chat/completions", guard([this](const httplib::Request& req, httplib::Response& res) {
         json body = parse_body(req);

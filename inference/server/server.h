@@ -4,6 +4,7 @@
 //   POST /v1/completions  OpenAI-style completion
 //   POST /tokenize, /detokenize
 //   GET  /metrics         Prometheus text format
+//   GET  /v1/models       the one model (OpenAI-style list)
 //   POST /v1/chat/completions  OpenAI-style chat (messages, stream), chat_template.h's template
 //   GET  /, /index.html, /style.css, /app.js  the chat page (web/, compiled in)
 //   POST /chat            the page without JavaScript: a form post, answered with a whole page

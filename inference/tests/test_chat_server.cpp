@@ -258,6 +258,17 @@ TEST_F(ChatServerTest, TheFormWithoutJavaScriptAnswersWithAWholePage) {
   EXPECT_EQ(history()["messages"].size(), 0u);
 }
 
+TEST_F(ChatServerTest, ModelsListsTheOneModel) {
+  auto r = client().Get("/v1/models");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "list");
+  ASSERT_EQ(j["data"].size(), 1u);
+  EXPECT_EQ(j["data"][0]["id"], dir_ + "/m.gguf");
+  EXPECT_EQ(j["data"][0]["meta"]["n_ctx"], 96);
+}
+
 TEST_F(ChatServerTest, ContainerEndpointAnswersJson) {
   auto r = client().Get("/container");
   ASSERT_TRUE(r);
