@@ -3,6 +3,7 @@
 // These answer while the model loads (the page shows "loading" from /health meanwhile).
 #include <httplib.h>
 
+#include <cmath>
 #include <map>
 
 #include "server/chat_page.h"
@@ -31,18 +32,25 @@ void set_page_headers(httplib::Response& res) {
 }
 
 // A form field as a JSON number for sampling_from (which checks the ranges); empty: unset.
-void put_number(json& body, const httplib::Request& req, const char* name, const char* key, bool integer) {
+void put_number(json& body, const httplib::Request& req, const char* name, bool integer) {
   if (!req.has_param(name)) return;
   std::string v = req.get_param_value(name);
   if (v.empty()) return;
+  auto bad = [&] { return BadRequest(std::string("'") + name + "' must be a number, not '" + v + "'"); };
+  double d = 0;
+  size_t used = 0;
   try {
-    size_t used = 0;
-    double d = std::stod(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
-    body[key] = integer ? json(static_cast<int64_t>(d)) : json(d);
-    if (integer && d != static_cast<double>(static_cast<int64_t>(d))) throw std::invalid_argument(v);
+    d = std::stod(v, &used);
   } catch (const std::exception&) {
-    throw BadRequest(std::string("'") + name + "' must be a number, not '" + v + "'");
+    throw bad();
+  }
+  // stod also reads "nan" and "inf", and a prefix such as "1x".
+  if (used != v.size() || !std::isfinite(d)) throw bad();
+  if (!integer) {
+    body[name] = d;
+  } else {
+    if (d != std::floor(d) || std::fabs(d) > 9e15) throw bad();
+    body[name] = static_cast<int64_t>(d);
   }
 }
 }  // namespace
@@ -94,18 +102,17 @@ void InferenceServer::web_routes() {
         if (prompt.find_first_not_of(" \t\r\n") == std::string::npos)
           throw BadRequest("the message is empty");
         json body = json::object();
-        put_number(body, req, "temperature", "temperature", false);
-        put_number(body, req, "top_k", "top_k", true);
-        put_number(body, req, "top_p", "top_p", false);
-        put_number(body, req, "seed", "seed", true);
-        json n_predict = json::object();
-        put_number(n_predict, req, "n_predict", "n", true);
+        put_number(body, req, "temperature", false);
+        put_number(body, req, "top_k", true);
+        put_number(body, req, "top_p", false);
+        put_number(body, req, "seed", true);
+        put_number(body, req, "n_predict", true);
         // The conversation so far is the saved history: the form itself holds no state.
         json messages = json::array();
         for (auto& m : history_.messages())
           messages.push_back({{"role", m.value("role", "")}, {"content", m.value("content", "")}});
         messages.push_back({{"role", "user"}, {"content", prompt}});
-        auto turn = prepare_chat(parse_chat_messages(messages), n_predict.value("n", 128), body);
+        auto turn = prepare_chat(parse_chat_messages(messages), field<int>(body, "n_predict", 128), body);
         turn.save = true;
         run_chat(turn, nullptr, &error);
         form.erase("prompt");

@@ -247,6 +247,17 @@ TEST_F(ChatServerTest, TheFormWithoutJavaScriptAnswersWithAWholePage) {
   EXPECT_NE(bad->body.find(">hi</textarea>"), std::string::npos) << "the prompt is kept for another try";
   EXPECT_NE(bad->body.find("</html>"), std::string::npos);
 
+  for (const char* body : {"prompt=hi&top_p=nan", "prompt=hi&seed=1.5", "prompt=hi&n_predict=1e300"}) {
+    auto r = c.Post("/chat", body, "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_NE(r->body.find("must be a number"), std::string::npos) << body;
+  }
+  auto too_long = c.Post("/chat", "prompt=hi&n_predict=500", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->status, 400);
+  EXPECT_NE(too_long->body.find("exceeds the context size (96)"), std::string::npos);
+
   auto empty = c.Post("/chat", "prompt=+", "application/x-www-form-urlencoded");
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->status, 400);
