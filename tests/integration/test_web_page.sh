@@ -41,7 +41,7 @@ wait_healthy
 # chromium picks a free one and writes it to DevToolsActivePort in the profile.
 profile=$TEST_TMP/chromium-profile
 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
-  --disable-extensions --disable-background-networking --disable-sync --mute-audio \
+  --disable-extensions --disable-background-networking --disable-sync --mute-audio --disable-dev-shm-usage \
   --remote-debugging-address=127.0.0.1 --remote-debugging-port=0 \
   --user-data-dir="$profile" --window-size=1100,1000 about:blank >"$TEST_TMP/chromium.log" 2>&1 &
 HOST_PIDS+=($!)
