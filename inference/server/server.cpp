@@ -3,11 +3,9 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "server/http_json.h"
