@@ -7,9 +7,9 @@
 
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
+#include "container/networks.h"
 #include "image/store.h"
 #include "linux/cgroup/manager.h"
-#include "linux/net/network.h"
 
 namespace mctr::cli {
 
@@ -53,21 +53,12 @@ void add_system(CLI::App& app, Globals& g) {
     }
     std::cout << "Deleted Layers:\n";
     for (const auto& diff_id : image::Store(g.root()).prune_layers(in_use)) std::cout << diff_id << "\n";
-    net::Network(g.root() / "network").prune();
+    container::Networks networks(store);
+    auto removed = networks.prune();
+    std::cout << "Deleted Networks:\n";
+    for (const auto& n : removed) std::cout << n << "\n";
+    networks.open("bridge").prune();
     cgroup::remove_unused_parents();
-    g.exit_code = 0;
-  });
-}
-
-void add_network(CLI::App& app, Globals& g) {
-  auto* net = app.add_subcommand("network", "Manage the bridge network");
-  net->require_subcommand(1);
-  auto* prune =
-      net->add_subcommand("prune", "Remove the bridge and nftables table if no container uses them");
-  auto force = std::make_shared<bool>(false);
-  prune->add_flag("-f,--force", *force, "Do not prompt for confirmation (accepted for Docker compatibility)");
-  prune->callback([&g] {
-    net::Network(g.root() / "network").prune();
     g.exit_code = 0;
   });
 }

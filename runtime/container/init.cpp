@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "container/etc_files.h"
+#include "container/networks.h"
 #include "linux/cgroup_mount.h"
 #include "linux/in_root.h"
 #include "linux/loopback.h"
@@ -169,7 +170,7 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
-  if (cfg.network_mode != "bridge") {
+  if (!attaches_to_bridge(cfg.network_mode)) {
     explain::step("write(2)", "write " + (dir / "hostname").string() +
                                   ", hosts, resolv.conf   # bind-mounted over /etc/*");
     write_etc_files(dir, cfg, "", {});

@@ -12,6 +12,7 @@
 #include "container/env.h"
 #include "container/logfile.h"
 #include "container/mount_destination.h"
+#include "container/networks.h"
 #include "container/resource_flags.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
@@ -92,9 +93,10 @@ static std::vector<std::string> env_from_options(const RunOptions& o) {
 }
 
 Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
-  if (o.network != "bridge" && o.network != "none" && o.network != "host")
-    throw Error("network " + o.network + " not found (use bridge, none or host)");
-  if (o.network != "bridge" && (!o.ports.empty() || o.publish_all))
+  // A user network by name or id: the container records its name.
+  const std::string network_name =
+      is_builtin_network(o.network) ? o.network : Networks(store).name_of(o.network);
+  if (!attaches_to_bridge(o.network) && (!o.ports.empty() || o.publish_all))
     throw Error("published ports need the bridge network (--network " + o.network + " has none)");
   // Every flag is checked before anything is made (an archive loaded, a
   // bind source created): a refused run leaves nothing behind.
@@ -138,7 +140,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.auto_remove = o.auto_remove;
   c.read_only_rootfs = o.read_only;
   for (const auto& v : o.volumes) c.mounts.push_back(parse_volume(store, v));
-  c.network_mode = o.network;
+  c.network_mode = network_name;
   for (const auto& p : o.ports)
     for (const auto& m : net::parse_port_mappings(p)) c.ports.push_back(m);
   if (o.publish_all)
@@ -235,7 +237,8 @@ void reclaim_leftovers(const Store& store, const std::string& id) {
     explain::step("rmdir(2)", "rmdir " + cg->path() + "   # left by a supervisor that died");
     cg->destroy();  // kills what is left in it first
   }
-  if (store.config(id).network_mode == "bridge") net::Network(store.root() / "network").detach(id);
+  if (const auto mode = store.config(id).network_mode; attaches_to_bridge(mode))
+    Networks(store).open(mode).detach(id);
 }
 
 void remove_container(const Store& store, const std::string& id, bool force) {
@@ -274,7 +277,7 @@ bool remove_unlisted(const Store& store, const std::string& id) {
   if (cg->exists()) cg->destroy();  // kills what is left in it first
   // Without config.json the network mode is unknown; detach is a no-op
   // for a container that holds no address lease.
-  net::Network(store.root() / "network").detach(id);
+  net::Network::detach_everywhere(store.root() / "network", id);
   store.remove(id);
   return true;
 }

@@ -118,7 +118,7 @@ static std::vector<unsigned char> random_bytes(size_t n) {
   return buf;
 }
 
-static std::string random_hex(size_t bytes) {
+std::string random_hex(size_t bytes) {
   static const char* hex = "0123456789abcdef";
   std::string s;
   for (unsigned v : random_bytes(bytes)) {

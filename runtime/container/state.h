@@ -43,6 +43,9 @@ std::string now_rfc3339();
 void check_container_name(const std::string& name);
 
 // The directory of all containers and the files of each one.
+// `bytes` random bytes from the kernel, as 2 * bytes hex digits (ids).
+std::string random_hex(size_t bytes);
+
 class Store {
  public:
   explicit Store(std::filesystem::path root);  // the minictr state root

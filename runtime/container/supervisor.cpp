@@ -16,6 +16,7 @@
 #include "container/exit_record.h"
 #include "container/init.h"
 #include "container/logfile.h"
+#include "container/networks.h"
 #include "container/state.h"
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
@@ -289,8 +290,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   //    host files and seccomp program first, then a child that shares our
   //    memory until it execs (clone_sharing_memory: cheaper than a fork).
   const bool clone_into_cgroup = cgroup::is_unified();  // a v2 manager can_clone_into()
-  const bool share_memory =
-      !clone_into_cgroup && cfg.network_mode != "bridge" && !explain::on() && linux_ns::can_share_memory();
+  const bool share_memory = !clone_into_cgroup && !attaches_to_bridge(cfg.network_mode) && !explain::on() &&
+                            linux_ns::can_share_memory();
   const bool cgroup_first = clone_into_cgroup || share_memory;
   if (!share_memory) cg = cgroup::make_manager(id);
   if (clone_into_cgroup) make_cgroup();
@@ -371,14 +372,14 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // From the outside: cgroup, then network, then "go". Meanwhile the child
   // prepares its files and mounts its root filesystem.
   std::optional<net::Attachment> attachment;
-  net::Network network(root / "network");
+  net::Network network = Networks(store).open(cfg.network_mode);
   ScopeGuard undo_network([&] {
     if (attachment) network.detach(id);
   });
   auto prepare_from_outside = [&] {
     if (!cgroup_first) make_cgroup();
     if (explain::on() && !born_in_cgroup) cg->add_pid(pid);  // else the child joins itself (container_init)
-    if (cfg.network_mode == "bridge") {
+    if (attaches_to_bridge(cfg.network_mode)) {
       attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
       std::vector<std::pair<std::string, std::string>> peers;
       for (const auto& h : network.hosts())

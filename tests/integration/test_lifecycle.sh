@@ -93,13 +93,14 @@ assert_eq "x" "$(cat "$TEST_TMP/bind/y")" "bind mount"
 assert_eq 1 "$(run_rc mctr run --rm --network none -v "$TEST_TMP/bind:/b:ro" busybox touch /b/z)" "ro bind"
 mctr volume rm vol1 >/dev/null
 
-echo "-- SIGKILL of the supervisor: ps tells the truth, rm -f cleans everything"
+echo "-- SIGKILL of the supervisor: the container dies with it, ps tells the truth, rm -f cleans everything"
 id=$(mctr run -d --name orphan --network none -m 64m busybox sleep 1000)
 sup=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['SupervisorPid'])")
 cpid=$(python3 -c "import json,sys; print(json.load(open('$MINICTR_ROOT/containers/$id/state.json'))['Pid'])")
 kill -9 "$sup"
-sleep 0.2
-mctr ps | grep -c orphan >/dev/null || fail "init still runs, ps must say so"
+for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done
+mctr ps | grep -c orphan >/dev/null && fail "ps lists a container whose init died with its supervisor"
+assert_contains "$(mctr ps -a | grep orphan)" "Exited (137)" "ps -a after the supervisor's SIGKILL"
 mctr rm -f orphan >/dev/null
 # (it may linger as a zombie until the host's init reaps it: that is dead)
 if [[ -e /proc/$cpid/stat ]] && [[ $(cut -d' ' -f3 /proc/$cpid/stat) != Z ]]; then

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -21,6 +22,7 @@
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/scope_guard.h"
 
 namespace mctr::net {
@@ -249,6 +251,12 @@ Subnet Network::ensure_bridge() {
     throw Error(
         "bridge " + options_.bridge + " already has subnet " + existing->cidr() + ", not " + options_.subnet +
         " as configured; remove its containers and run `minictr network prune`, or use another bridge");
+  // Choosing a subnet and giving it to a new bridge is one step for the whole
+  // host: two bridges made at once (two roots, `network create`) must not
+  // both find the same subnet free.
+  std::optional<FileLock> choosing;
+  if (!existing)
+    choosing.emplace(host_state_dir(options_.bridge).parent_path().parent_path() / "subnets.lock");
   Subnet subnet;
   if (existing)
     subnet = *existing;
@@ -357,6 +365,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
         throw Error("container " + id + " and " + other + " share the veth name " + att.host_veth);
     subnet = ensure_bridge();
     ensure_table();
+    record_table();
     att.prefix_len = subnet.prefix_len;
     att.gateway = format_ipv4(subnet.gateway());
 
@@ -549,10 +558,42 @@ void Network::refresh_hosts_file(const std::string& container_id) {
   update_hosts_files(lf, container_id);
 }
 
-void Network::prune() {
+Subnet Network::create() {
+  LeaseFile lf(state_dir_);
+  Subnet subnet = ensure_bridge();
+  ensure_table();
+  record_table();
+  return subnet;
+}
+
+void Network::record_table() {
+  const auto file = state_dir_ / "network.json";
+  if (!std::filesystem::exists(file))
+    fs::write_file_atomic(file, nlohmann::json{{"table", options_.table}}.dump() + "\n", 0600, false);
+}
+
+void Network::detach_everywhere(const std::filesystem::path& owner, const std::string& container_id) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(host_state_dir("x").parent_path(), ec)) {
+    if (!e.is_directory()) continue;
+    Options o;
+    o.bridge = e.path().filename().string();
+    o.lease_dir = e.path();
+    try {
+      auto text = fs::read_file_if_exists(e.path() / "network.json");
+      if (!text) continue;
+      o.table = nlohmann::json::parse(*text).at("table").get<std::string>();
+      Network(owner, o).detach(container_id);
+    } catch (const std::exception&) {
+      // a record we cannot read: its bridge is not ours to touch
+    }
+  }
+}
+
+bool Network::prune() {
   LeaseFile lf(state_dir_);
   drop_stale_leases(lf);
-  if (!lf.leases().empty()) return;  // still in use
+  if (!lf.leases().empty()) return false;  // still in use
   Nft& nft = this->nft();
   if (nft.table_exists(options_.table)) nft.run("delete table ip " + options_.table);
   // Whatever MINICTR_SUBNET6 says now: an earlier run may have made it.
@@ -560,6 +601,8 @@ void Network::prune() {
   NlSocket sk;
   link_delete(sk, options_.bridge);
   subnet_.reset();  // a new bridge may get another subnet
+  fs::unlink_deferred(state_dir_ / "network.json");
+  return true;
 }
 
 std::vector<HostEntry> Network::hosts() {

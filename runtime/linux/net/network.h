@@ -160,10 +160,19 @@ class Network {
     std::unique_ptr<LeaseFile> leases_;
   };
   PendingDetach detach_later(const std::string& container_id);
-  // Remove bridge and table when no container uses them (system prune).
+  // Make the bridge (with its subnet: the configured one or the first free
+  // one of the pools) and the table now, before any container (`network
+  // create`). Returns the subnet.
+  Subnet create();
+  // Remove bridge and table when no container uses them (system prune);
+  // false (and nothing removed) while some container does.
   // Leases of containers whose veth has vanished (their netns died without a
   // detach) are dropped first, with their rules.
-  void prune();
+  bool prune();
+  // detach(container_id) from whichever bridge it has a lease on (every
+  // bridge with state under host_state_dir's parent): for a container whose
+  // config is gone, so its network is unknown.
+  static void detach_everywhere(const std::filesystem::path& owner, const std::string& container_id);
   // Containers currently attached (this one included once attach returned),
   // for the /etc/hosts written into a new container.
   std::vector<HostEntry> hosts();
@@ -185,6 +194,8 @@ class Network {
  private:
   // Creates the bridge if needed and returns its subnet (settled in subnet_).
   Subnet ensure_bridge();
+  // <state dir>/network.json: the bridge's table, for detach_everywhere.
+  void record_table();
   void ensure_table();
   void drop_stale_leases(LeaseFile& leases);
   // The peer lines of every attached container's hosts file (only `only_id`'s
