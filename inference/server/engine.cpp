@@ -44,7 +44,10 @@ Engine::Engine(const std::string& model_path, int n_threads, int n_ctx, int n_sl
       pool_(std::max(1, n_threads)) {
   if (n_slots < 1) throw Error("need at least one slot");
   slots_.resize(n_slots);
-  for (auto& s : slots_) s.session = std::make_unique<Session>(*model_, n_ctx_);
+  for (int i = 0; i < n_slots; i++) {
+    slots_[i].session = std::make_unique<Session>(*model_, n_ctx_);
+    slots_[i].info.id = i;
+  }
 }
 
 int Engine::acquire_slot(const std::vector<int>& prompt) {
@@ -67,6 +70,8 @@ int Engine::acquire_slot(const std::vector<int>& prompt) {
     if (best < 0 || common > best_common) best = i, best_common = common;
   }
   slots_[best].busy = true;
+  slots_[best].info.is_processing = true;
+  slots_[best].info.id_task = next_task_++;
   stats_.processing++;
   return best;
 }
@@ -75,12 +80,31 @@ void Engine::release_slot(int id) {
   {
     std::lock_guard lk(mu_);
     slots_[id].busy = false;
+    slots_[id].info.is_processing = false;
     stats_.processing--;
   }
   slot_free_.notify_one();
 }
 
 CompletionResult Engine::complete(const CompletionRequest& req, const TextSink& sink) {
+  if (!sink) return complete_pieces(req, nullptr);
+  return complete_pieces(req, [&](const std::string& text, const std::vector<int>&) { return sink(text); });
+}
+
+std::vector<SlotInfo> Engine::slots() const {
+  std::lock_guard lk(mu_);
+  std::vector<SlotInfo> out;
+  for (auto& s : slots_) out.push_back(s.info);
+  return out;
+}
+
+void Engine::note_progress(Slot& slot, int n_decoded, bool new_line) {
+  std::lock_guard lk(mu_);
+  slot.info.n_decoded = n_decoded;
+  slot.info.has_new_line = slot.info.has_new_line || new_line;
+}
+
+CompletionResult Engine::complete_pieces(const CompletionRequest& req, const PieceSink& sink) {
   if (req.prompt_tokens.empty()) throw Error("empty prompt");
   if (static_cast<int>(req.prompt_tokens.size()) >= n_ctx_) throw Error("prompt does not fit the context");
 
@@ -118,7 +142,8 @@ CompletionResult Engine::complete(const CompletionRequest& req, const TextSink& 
   return res;
 }
 
-void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult& res, const TextSink& sink) {
+void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult& res,
+                      const PieceSink& sink) {
   const Tokenizer& tok = model_->tokenizer();
   Session& s = *slot.session;
   auto& cached = slot.cached;
@@ -134,6 +159,17 @@ void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult
 
   Sampler sampler(req.sampling);
   res.seed = sampler.seed();
+  {
+    std::lock_guard lk(mu_);
+    SlotInfo& info = slot.info;
+    info.n_predict = req.n_predict;
+    info.sampling = req.sampling;
+    info.seed = res.seed;
+    info.stop = req.stop;
+    info.n_decoded = 0;
+    info.has_new_line = false;
+  }
+  size_t tokens_sent = 0;  // entries of res.tokens handed to the sink
   std::vector<int> recent = req.prompt_tokens;
   std::string text;  // everything generated so far
   size_t sent = 0;   // bytes of `text` handed to the sink
@@ -150,7 +186,10 @@ void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult
     }
     res.predicted_n++;
     recent.push_back(next);
-    text += tok.piece(next);
+    res.tokens.push_back(next);
+    std::string piece = tok.piece(next);
+    text += piece;
+    note_progress(slot, res.predicted_n, piece.find('\n') != std::string::npos);
 
     bool hit = false;
     for (auto& stop : req.stop) {
@@ -168,22 +207,30 @@ void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult
     size_t safe = hit ? text.size() : utf8_complete_prefix(text);
     if (!hit) safe = std::min(safe, text.size() - partial_stop_len(text, req.stop));
     if (safe > sent) {
-      if (sink && !sink(text.substr(sent, safe - sent))) {
+      std::vector<int> new_tokens(res.tokens.begin() + static_cast<std::ptrdiff_t>(tokens_sent),
+                                  res.tokens.end());
+      tokens_sent = res.tokens.size();
+      if (sink && !sink(text.substr(sent, safe - sent), new_tokens)) {
         res.stop_type = "abort";
         break;
       }
       sent = safe;
     }
     if (hit) break;
-    if (s.n_past() >= n_ctx_) {
+    // The context holds the prompt and what was generated (as llama.cpp without context
+    // shift): the token that fills it is the last one.
+    if (s.n_past() + 1 >= n_ctx_) {
       res.stop_type = "limit";
+      res.truncated = true;
       break;
     }
     logits = model_->forward(s, {next}, pool_);
     cached.push_back(next);
   }
   // Whatever was held back (a partial stop string that never completed) goes out now.
-  if (res.stop_type != "abort" && sent < text.size() && sink) sink(text.substr(sent));
+  if (res.stop_type != "abort" && sent < text.size() && sink)
+    sink(text.substr(sent),
+         std::vector<int>(res.tokens.begin() + static_cast<std::ptrdiff_t>(tokens_sent), res.tokens.end()));
   res.content = text;
   res.predicted_ms = ms_since(t1);
 }

@@ -47,6 +47,9 @@ std::vector<std::string> stop_strings(const json& body) {
 
 SamplingParams sampling_from(const json& body) {
   SamplingParams p;
+  // llama.cpp's default since 2024 (common_params_sampling): no repeat penalty. The model
+  // layer's 1.1 would make the same request give other text than llama-server.
+  p.repeat_penalty = 1.0f;
   p.temperature = field<float>(body, "temperature", p.temperature);
   p.top_k = field<int>(body, "top_k", p.top_k);
   p.top_p = field<float>(body, "top_p", p.top_p);

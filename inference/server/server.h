@@ -2,8 +2,10 @@
 //   GET  /health          503 while the model loads, then 200 {"status":"ok"}
 //   POST /completion      llama.cpp's native completion (stream:true -> server-sent events)
 //   POST /v1/completions  OpenAI-style completion
-//   POST /tokenize, /detokenize
+//   POST /tokenize, /detokenize  special tokens parsed and shown as llama.cpp does (prompt_vocab.h)
 //   GET  /metrics         Prometheus text format
+//   GET  /props           the defaults and the server (llama.cpp's default_generation_settings, ...)
+//   GET  /slots           what each slot runs (?fail_on_no_slot=1: 503 when none is free)
 //   GET  /v1/models       the one model (OpenAI-style list)
 //   POST /v1/chat/completions  OpenAI-style chat (messages, stream), chat_template.h's template
 //   GET  /, /index.html, /style.css, /app.js  the chat page (web/, compiled in)
@@ -26,6 +28,7 @@
 #include "server/chat_template.h"
 #include "server/engine.h"
 #include "server/metrics_log.h"
+#include "server/prompt_vocab.h"
 
 namespace httplib {
 class Server;
@@ -79,7 +82,15 @@ class InferenceServer {
   void routes();
   // 503 until the model is loaded; exceptions become JSON errors (BadRequest: 400).
   Handler guard(Handler fn);
-  void completion_routes();
+  void info_routes();        // /health, /metrics, /props, /slots
+  void completion_routes();  // /completion, /v1/completions, /tokenize, /detokenize
+  // The prompts of a completion request (one job each) with their settings, checked.
+  struct CompletionJob {
+    CompletionRequest cr;
+    std::string text;    // for the metrics log
+    std::string prompt;  // the tokens as text, special tokens shown (the answer's `prompt`)
+  };
+  std::vector<CompletionJob> completion_jobs(const json& body, int n_predict_default);
   void chat_routes();  // /v1/chat/completions, /chat
   void web_routes();   // the page, /history, /container
   void log_row(const CompletionResult& r, const std::string& prompt, double latency_ms);
@@ -91,6 +102,7 @@ class InferenceServer {
   ServerOptions opt_;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<PromptVocab> vocab_;
   MetricsLog metrics_log_;
   ChatHistory history_;
   enum class State { Loading, Ready, Failed };
