@@ -51,7 +51,8 @@ constexpr Verb kVerbs[] = {
     {"ps", add_ps},           {"logs", add_logs},       {"stop", add_stop},     {"kill", add_kill},
     {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},     {"cp", add_cp},
     {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
-    {"network", add_network},
+    {"network", add_network}, {"wait", add_wait},       {"port", add_port},     {"top", add_top},
+    {"rename", add_rename},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

@@ -42,6 +42,10 @@ void add_stats(CLI::App& app, Globals& g);
 void add_update(CLI::App& app, Globals& g);
 void add_system(CLI::App& app, Globals& g);
 void add_network(CLI::App& app, Globals& g);
+void add_wait(CLI::App& app, Globals& g);
+void add_port(CLI::App& app, Globals& g);
+void add_top(CLI::App& app, Globals& g);
+void add_rename(CLI::App& app, Globals& g);
 
 // Start a created/stopped container: foreground (attach) follows it to its
 // exit code; detached returns once it runs. Used by run and start.

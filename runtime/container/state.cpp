@@ -1,5 +1,6 @@
 #include "container/state.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -250,6 +251,30 @@ State Store::state(const std::string& id) const {
   } catch (const json::exception& e) {
     throw Error("container " + id + ": bad state.json: " + e.what());
   }
+}
+
+void Store::rename(const std::string& id, const std::string& new_name) const {
+  check_container_name(new_name);
+  FileLock store_lock(root_ / "locks" / "containers.lock");  // see create()
+  for (const auto& other : ids()) {
+    try {
+      if (config(other).name != new_name) continue;
+    } catch (const Error&) {
+      continue;  // being removed right now
+    }
+    if (other == id) throw Error("renaming a container with the same name as its current name");
+    throw Error("the container name \"" + new_name + "\" is already in use by container \"" + other + "\"");
+  }
+  auto lock = this->lock(id);
+  Config c = config(id);
+  // ps lists containers by config.json's mtime (their creation): keep it.
+  const auto file = dir(id) / "config.json";
+  struct stat st;
+  check_sys(::stat(file.c_str(), &st), "stat", file);
+  c.name = new_name;
+  save_config(c);
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  check_sys(::utimensat(AT_FDCWD, file.c_str(), times, 0), "utimensat", file);
 }
 
 void Store::save_state(const std::string& id, const State& s) const {

@@ -60,6 +60,8 @@ class Store {
   void create(Config& cfg);
   Config config(const std::string& id) const;
   void save_config(const Config& c) const;  // `update` changes the resources
+  // `rename`: a new name, checked and free (under the store lock, as create).
+  void rename(const std::string& id, const std::string& new_name) const;
   State state(const std::string& id) const;
   void save_state(const std::string& id, const State& s) const;
   FileLock lock(const std::string& id) const;
