@@ -257,4 +257,27 @@ oci::Spec read_bundle(const stdfs::path& container_dir) {
   return oci::read_bundle_spec(bundle_dir(container_dir));
 }
 
+oci::Spec bundle_for_start(const Config& cfg, const stdfs::path& container_dir, const stdfs::path& rootfs) {
+  if (!stdfs::exists(bundle_dir(container_dir) / "config.json")) {
+    oci::Spec s = spec_from_config(cfg, container_dir, rootfs);
+    write_bundle(container_dir, s, !cfg.auto_remove);
+    return s;
+  }
+  oci::Spec s = read_bundle(container_dir);
+  if (s.linux_) {
+    oci::Resources now = resources_of(cfg);  // `update` changes memory, cpu and pids, never devices
+    if (s.linux_->resources) now.devices = s.linux_->resources->devices;
+    auto json_of = [](const oci::Resources& r) {
+      oci::Spec only;
+      only.linux_.emplace().resources = r;
+      return oci::to_json(only);
+    };
+    if (!s.linux_->resources || json_of(*s.linux_->resources) != json_of(now)) {
+      s.linux_->resources = now;
+      write_bundle(container_dir, s, !cfg.auto_remove);
+    }
+  }
+  return s;
+}
+
 }  // namespace mctr::container

@@ -39,4 +39,11 @@ void write_bundle(const std::filesystem::path& container_dir, const oci::Spec& s
 // (run forks its supervisor right after create), else read and checked.
 oci::Spec read_bundle(const std::filesystem::path& container_dir);
 
+// The spec a start runs with: the bundle; for a container created before
+// bundles existed, one made from its config now and written. `update`
+// changes the limits in the private config: a bundle whose
+// linux.resources differ is rewritten with them first.
+oci::Spec bundle_for_start(const Config& cfg, const std::filesystem::path& container_dir,
+                           const std::filesystem::path& rootfs);
+
 }  // namespace mctr::container

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "container/etc_files.h"
+#include "container/from_bundle.h"
 #include "container/networks.h"
 #include "linux/cgroup_mount.h"
 #include "linux/in_root.h"
@@ -100,20 +101,19 @@ static void load_seccomp(const Config& cfg, const std::vector<sock_filter>* secc
     security::apply_seccomp(cfg.security);
 }
 
-void apply_process_security(const Config& cfg, const std::string& user_spec,
-                            const std::vector<sock_filter>* seccomp) {
-  user::Identity id = user::resolve(user_spec);
-  const bool no_new_privs = cfg.security.no_new_privs && !cfg.security.privileged;
+// The user, capabilities, no_new_privs and seccomp filter (`load_filter`),
+// in the order the kernel needs.
+static void apply_security(const user::Identity& id, const std::vector<std::string>& keep, bool no_new_privs,
+                           const std::function<void()>& load_filter) {
   // Without no_new_privs the kernel only takes a filter from a process that
   // holds CAP_SYS_ADMIN: load it first, while we still do (as runc does).
-  if (!no_new_privs) load_seccomp(cfg, seccomp);
+  if (!no_new_privs) load_filter();
   // Switch user, keeping the permitted capabilities across setuid()
   // (PR_SET_KEEPCAPS), so --cap-drop SETUID still lets us become -u USER;
   // then set the capability sets. A non-root command's execve() then
   // leaves it with none effective (no file capabilities, no ambient set).
   security::keep_capabilities_across_setuid();
   user::switch_to(id);
-  const auto keep = security::resolve_capabilities(cfg.security);
   if (explain::on()) {
     std::string caps;
     for (auto c : keep) {
@@ -128,8 +128,14 @@ void apply_process_security(const Config& cfg, const std::string& user_spec,
     explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
     security::set_no_new_privs();
     // Seccomp last: from here on only the allowed syscalls work, and execve is one.
-    load_seccomp(cfg, seccomp);
+    load_filter();
   }
+}
+
+void apply_process_security(const Config& cfg, const std::string& user_spec,
+                            const std::vector<sock_filter>* seccomp) {
+  apply_security(user::resolve(user_spec), security::resolve_capabilities(cfg.security),
+                 cfg.security.no_new_privs && !cfg.security.privileged, [&] { load_seccomp(cfg, seccomp); });
 }
 
 static void setup_stdio(const InitStdio& stdio) {
@@ -208,42 +214,54 @@ static rootfs::OwnCgroups enter_cgroup(cgroup::Manager* join, const std::string&
 
 // From a mounted root filesystem to being in it: the bind mounts (the
 // supervisor has just rewritten /etc/hosts with our address), the switch of
-// root, the masked paths.
-static void switch_root(const Config& cfg, const rootfs::Spec& fs_spec) {
+// root, the masked paths (linux.maskedPaths, readonlyPaths; Docker's lists,
+// see check_supported) and a read-only root (root.readonly).
+static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   rootfs::mount_binds(fs_spec);
   rootfs::pivot_into(fs_spec.mount_point);
-  if (!cfg.security.privileged)
+  if (masks_paths(spec)) {
     explain::step(
         "mount(2)",
         "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
-  security::mask_paths(cfg.security.privileged);
-  if (cfg.read_only_rootfs) rootfs::remount_root_readonly();
+    security::mask_paths(false);
+  }
+  if (spec.root->readonly) rootfs::remount_root_readonly();
 }
 
-// In the new root, to the user's command.
-[[noreturn]] static void exec_command(const Config& cfg, const std::vector<sock_filter>& seccomp) {
+// In the new root, to the bundle's process.
+[[noreturn]] static void exec_command(const oci::Spec& spec, const std::vector<sock_filter>& seccomp) {
+  const oci::Process& proc = *spec.process;
   // 5. Host name and loopback.
-  explain::step("sethostname(2)", "hostname " + explain::sh_quote(cfg.hostname));
-  check_sys(::sethostname(cfg.hostname.data(), cfg.hostname.size()), "sethostname", cfg.hostname);
-  if (cfg.network_mode != "host") linux_ns::bring_up_loopback();
-  // 6. The process: working dir, environment, user, privileges, then exec.
-  std::string home = user::resolve(cfg.user).home;
-  enter_working_dir(cfg.working_dir);
-  std::vector<std::string> env = container_env(cfg, home);
-  if (cfg.args.empty()) throw Error("no command specified", kExitRuntimeError);
-  std::string exe = find_executable(cfg.args[0], env);
+  explain::step("sethostname(2)", "hostname " + explain::sh_quote(spec.hostname));
+  check_sys(::sethostname(spec.hostname.data(), spec.hostname.size()), "sethostname", spec.hostname);
+  if (has_new_network_namespace(spec)) linux_ns::bring_up_loopback();
+  // 6. The process: working dir, environment, user, limits, privileges, then exec.
+  user::Identity id = resolve_identity(spec);
+  enter_working_dir(proc.cwd);
+  std::vector<std::string> env = with_home(proc.env, id.home);
+  if (proc.args.empty()) throw Error("no command specified", kExitRuntimeError);
+  std::string exe = find_executable(proc.args[0], env);
   // Only fds 0-2 reach the command: whatever the supervisor (or whoever
   // started it) holds without close-on-exec stays on this side of execve.
   // Marked before seccomp, which a custom profile may make refuse close_range.
   check_sys(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
-  apply_process_security(cfg, cfg.user, &seccomp);
+  apply_rlimits(proc.rlimits);
+  // The filter is the bundle's linux.seccomp, compiled before the clone
+  // from the same profile, through the cache (prepare_host_files).
+  const bool filter = spec.linux_->seccomp.has_value() && !seccomp.empty();
+  apply_security(id, kept_capabilities(proc), proc.no_new_privileges, [&] {
+    if (!filter) return;
+    explain::step("seccomp(2)", "# load the BPF syscall filter of linux.seccomp (" +
+                                    std::to_string(spec.linux_->seccomp->syscalls.size()) + " rules)");
+    security::load_seccomp_program(seccomp);
+  });
   // The container dies with its supervisor: nothing would read its output,
   // hold its ports or record its exit. Set after the user switch, which
   // clears it. (Not checked: a custom seccomp profile may refuse prctl.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
   std::vector<char*> argv, envp;
-  for (const auto& a : cfg.args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
@@ -254,18 +272,18 @@ static void switch_root(const Config& cfg, const rootfs::Spec& fs_spec) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (explain::on()) {
     std::string cmd;
-    for (const auto& a : cfg.args) cmd += " " + explain::sh_quote(a);
-    explain::step("execve(2)", "exec" + cmd + "   # in " + cfg.working_dir + ", as PID 1 of the container");
+    for (const auto& a : proc.args) cmd += " " + explain::sh_quote(a);
+    explain::step("execve(2)", "exec" + cmd + "   # in " + proc.cwd + ", as PID 1 of the container");
   }
   ::execve(exe.c_str(), argv.data(), envp.data());
   int err = errno;
-  throw Error("exec: \"" + cfg.args[0] + "\": " + std::strerror(err),
+  throw Error("exec: \"" + proc.args[0] + "\": " + std::strerror(err),
               err == ENOENT ? kExitNotFound : kExitCannotInvoke);
 }
 
-static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                           linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
-                           cgroup::Manager* join) {
+static void setup_and_exec(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
+                           const InitStdio& stdio, linux_ns::SyncChannel& sync,
+                           const std::filesystem::path& seccomp_cache, cgroup::Manager* join) {
   // 1. The root filesystem needs neither our cgroup nor our network, so we
   // build it while the parent sets those up (on two CPUs when the scheduler
   // spreads us). With --explain, after "go" as below, so the trace reads in order.
@@ -284,9 +302,9 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
     seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
     mount_root_filesystem(fs_spec);
   }
-  switch_root(cfg, fs_spec);
-  rootfs::mount_own_cgroups(own_cgroups, !cfg.security.privileged);
-  exec_command(cfg, seccomp);
+  switch_root(spec, fs_spec);
+  rootfs::mount_own_cgroups(own_cgroups, cgroups_read_only(spec));
+  exec_command(spec, seccomp);
 }
 
 // Report a failed setup to the parent (it reads "CODE message") and exit.
@@ -312,12 +330,13 @@ static void setup_and_exec(const Config& cfg, const rootfs::Spec& fs_spec, const
 // (exe, fd/, mem) before its execve, which makes it dumpable again.
 static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)"); }
 
-void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                    linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
-                    cgroup::Manager* join) {
+void container_init(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
+                    const InitStdio& stdio, linux_ns::SyncChannel& sync,
+                    const std::filesystem::path& seccomp_cache, cgroup::Manager* join) {
   sync.become_child();
   make_undumpable();
-  report_and_exit(sync.child_fd(), [&] { setup_and_exec(cfg, fs_spec, stdio, sync, seccomp_cache, join); });
+  report_and_exit(sync.child_fd(),
+                  [&] { setup_and_exec(cfg, spec, fs_spec, stdio, sync, seccomp_cache, join); });
 }
 
 // The supervisor's second thread makes our network namespace and cgroup
@@ -332,8 +351,9 @@ static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, const std::
   return fds;
 }
 
-void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                             int sync_fd, const std::vector<sock_filter>& seccomp, int handoff_fd) {
+void container_init_prepared(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
+                             const InitStdio& stdio, int sync_fd, const std::vector<sock_filter>& seccomp,
+                             int handoff_fd) {
   report_and_exit(sync_fd, [&] {
     make_undumpable();  // for the supervisor too: we share its memory, and so this flag
     // Our mount namespace, for the parent to hold (see supervise): by the
@@ -350,12 +370,12 @@ void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec, con
     }
     rootfs::mount_sys(fs_spec);
     setup_stdio(stdio);
-    switch_root(cfg, fs_spec);
+    switch_root(spec, fs_spec);
     // The cgroup as late as possible (the thread makes it meanwhile), through
     // files opened for us: the host's /sys/fs/cgroup is out of reach now.
     cgroup::join_with(receive_from_supervisor(handoff_fd, "cgroup"));
-    rootfs::mount_own_cgroups(unshare_cgroup(cfg.id), !cfg.security.privileged);
-    exec_command(cfg, seccomp);
+    rootfs::mount_own_cgroups(unshare_cgroup(cfg.id), cgroups_read_only(spec));
+    exec_command(spec, seccomp);
   });
 }
 

@@ -11,6 +11,7 @@
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
+#include "oci/spec.h"
 
 namespace mctr::container {
 
@@ -19,15 +20,19 @@ struct InitStdio {
   std::string pty_slave;            // when -t
 };
 
+// The child runs what the bundle's config.json says (`spec`: the process,
+// hostname, mounts, masked paths; see from_bundle.h); `cfg` gives only the
+// private parts: the container id (its cgroup), the network mode (who
+// writes the /etc files) and the seccomp profile to compile.
 // The child prepares its host-side files itself (overlay dirs, the /etc
 // files unless the supervisor writes them for the bridge, the seccomp
 // program from the cache in `seccomp_cache`) and builds its root filesystem
 // while the supervisor creates its cgroup. With `join`, the child moves
 // itself into that cgroup once told "go" (else it was born there, or the
 // parent moves it).
-[[noreturn]] void container_init(const Config& cfg, const rootfs::Spec& fs_spec, const InitStdio& stdio,
-                                 linux_ns::SyncChannel& sync, const std::filesystem::path& seccomp_cache,
-                                 cgroup::Manager* join);
+[[noreturn]] void container_init(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
+                                 const InitStdio& stdio, linux_ns::SyncChannel& sync,
+                                 const std::filesystem::path& seccomp_cache, cgroup::Manager* join);
 
 // The host-side files (overlay dirs, /etc files unless on the bridge) and
 // the seccomp program, compiled or from the cache.
@@ -44,8 +49,8 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
 // we send the supervisor our mount namespace (SCM_RIGHTS on sync_fd); a
 // failure is reported as in container_init. Touches nothing of the parent's
 // but its memory (see clone_sharing_memory).
-[[noreturn]] void container_init_prepared(const Config& cfg, const rootfs::Spec& fs_spec,
-                                          const InitStdio& stdio, int sync_fd,
+[[noreturn]] void container_init_prepared(const Config& cfg, const oci::Spec& spec,
+                                          const rootfs::Spec& fs_spec, const InitStdio& stdio, int sync_fd,
                                           const std::vector<sock_filter>& seccomp, int handoff_fd);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME

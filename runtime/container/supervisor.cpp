@@ -12,8 +12,10 @@
 #include <csignal>
 #include <cstring>
 
+#include "container/bundle.h"
 #include "container/etc_files.h"
 #include "container/exit_record.h"
+#include "container/from_bundle.h"
 #include "container/init.h"
 #include "container/logfile.h"
 #include "container/networks.h"
@@ -183,11 +185,14 @@ struct IoLoop {
   }
 };
 
-// Which device nodes the container may mknod and open: Docker's default
-// list (null, zero, random, tty, pts, ...), enforced by the cgroup.
-void apply_device_allow_list(const cgroup::Manager& cg, bool privileged) {
-  if (privileged) return;
-  auto rules = security::device_allow_list(false);
+// Which device nodes the container may mknod and open: the bundle's
+// linux.resources.devices (Docker's list: null, zero, random, tty, pts, ...),
+// enforced by the cgroup. Allowing all (--privileged) needs no rule.
+void apply_device_allow_list(const cgroup::Manager& cg, const std::vector<security::DeviceRule>& rules) {
+  for (const auto& r : rules)
+    if (r.type == 'a' && r.major == security::kAnyNumber && r.minor == security::kAnyNumber &&
+        r.access == "rwm")
+      return;
   auto dir = cg.devices_dir();
   if (dir.empty()) return;  // v1 host without the devices controller
   if (cg.version() == "v1") {
@@ -198,14 +203,6 @@ void apply_device_allow_list(const cgroup::Manager& cg, bool privileged) {
     explain::step("bpf(2)", "# BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " + dir.string());
     security::apply_devices_v2(dir, rules);
   }
-}
-
-std::vector<rootfs::BindMount> bind_mounts(const Config& cfg, const std::filesystem::path& dir) {
-  std::vector<rootfs::BindMount> binds;
-  for (const auto& m : cfg.mounts) binds.push_back({m.source, m.destination, m.read_only});
-  for (const char* f : {"hostname", "hosts", "resolv.conf"})
-    binds.push_back({(dir / f).string(), std::string("/etc/") + f, false});
-  return binds;
 }
 
 // On the supervisor's second thread, for a child that shares our memory:
@@ -237,13 +234,17 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   Store store(root);
   const Config cfg = given_cfg ? *given_cfg : store.config(id);
   const auto dir = store.dir(id);
+  // What the container runs: its bundle's config.json (bundle.h), checked
+  // for what minictr cannot do yet before anything is made.
+  const oci::Spec bundle = bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point());
+  check_supported(bundle);
   // Space for the exit code, taken now: when the container exits the
   // filesystem may be full (see exit_record.h).
   ExitRecord exit_record = ExitRecord::reserve(dir);
   // The files we replace or remove are freed after each report to the CLI,
   // not while it waits (see fs::set_defer_frees).
   fs::set_defer_frees(true);
-  const bool new_netns = cfg.network_mode != "host";
+  const bool new_netns = has_new_network_namespace(bundle);
   // --rm: remove the container last, after every other guard has torn down.
   bool remove_after_teardown = false;
   ScopeGuard auto_remove([&] {
@@ -257,13 +258,10 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
-  rootfs::Spec spec{cfg.layer_dirs,
-                    dir,
-                    bind_mounts(cfg, dir),
-                    "",
-                    new_netns,
-                    cfg.auto_remove,
-                    StorePaths{root}.rootfs_mount_point()};
+  // root.path: where the overlay of the image layers and upper/ is mounted.
+  std::filesystem::path root_path = bundle.root->path;
+  if (root_path.is_relative()) root_path = bundle_dir(dir) / root_path;
+  rootfs::Spec spec{cfg.layer_dirs, dir, bind_mounts(bundle), "", new_netns, cfg.auto_remove, root_path};
   // The cgroup, before the child runs its command. Its manager reads
   // /proc/self/mountinfo (~0.2 ms): on the second thread when the child
   // shares our memory (below); the version is known from one statfs.
@@ -277,8 +275,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (!cg) cg = cgroup::make_manager(id);
     explain::step("mkdir(2)", "mkdir " + cg->path() + "   # cgroup " + cg->version());
     cg->create();
-    cg->apply(cfg.resources);
-    apply_device_allow_list(*cg, cfg.security.privileged);
+    cg->apply(cgroup_resources(bundle));
+    apply_device_allow_list(*cg, device_allow_rules(bundle));
   };
   // How the child starts:
   //  - v2: born in its cgroup (clone3 CLONE_INTO_CGROUP), so the group must
@@ -309,7 +307,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   Pipes pipes;
   InitStdio stdio;
   UniqueFd devnull(check_sys(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
-  if (cfg.tty) {
+  if (bundle.process->terminal) {
     tty = pty::open_pty(attached ? 0 : -1);
     stdio.pty_slave = tty->slave_path;
     spec.console = tty->slave_path;
@@ -334,7 +332,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     const int child_end = sync.child_fd();
     pid = linux_ns::clone_sharing_memory(clone_flags, [&] {
       ::close(status_fd);  // our copy stays open: the child has its own fd table
-      container_init_prepared(cfg, spec, stdio, child_end, seccomp, handoff.child_fd());  // never returns
+      container_init_prepared(cfg, bundle, spec, stdio, child_end, seccomp,
+                              handoff.child_fd());  // never returns
     });
     sync.become_parent();
     shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
@@ -352,7 +351,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     pid = linux_ns::clone_process(clone_flags, cgroup_fd.get(), &born_in_cgroup);
     if (pid == 0) {
       ::close(status_fd);
-      container_init(cfg, spec, stdio, sync, StorePaths{root}.seccomp_cache(),
+      container_init(cfg, bundle, spec, stdio, sync, StorePaths{root}.seccomp_cache(),
                      (born_in_cgroup || explain::on()) ? nullptr : cg.get());  // never returns
     }
     sync.become_parent();

@@ -1,0 +1,184 @@
+#include "container/from_bundle.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+
+#include "container/bundle.h"
+#include "linux/security/security.h"
+#include "util/error.h"
+
+namespace mctr::container {
+
+namespace {
+
+[[noreturn]] void unsupported(const std::string& field, const std::string& what) {
+  throw Error("config.json: " + field + ": " + what + " is not supported by minictr yet");
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// The mounts the init makes itself, with fixed options (rootfs.cpp,
+// cgroup_mount.cpp): the bundle may list them, not change them.
+bool standard_mount(const oci::Mount& m) {
+  static const std::pair<const char*, const char*> kStandard[] = {
+      {"/proc", "proc"},         {"/dev", "tmpfs"}, {"/dev/pts", "devpts"},      {"/dev/shm", "tmpfs"},
+      {"/dev/mqueue", "mqueue"}, {"/sys", "sysfs"}, {"/sys/fs/cgroup", "cgroup"}};
+  for (auto [dest, type] : kStandard)
+    if (m.destination == dest && m.type == type) return true;
+  return false;
+}
+
+bool is_bind(const oci::Mount& m) {
+  return m.type == "bind" || has(m.options, "bind") || has(m.options, "rbind");
+}
+
+constexpr std::pair<const char*, int> kRlimits[] = {{"RLIMIT_AS", RLIMIT_AS},
+                                                    {"RLIMIT_CORE", RLIMIT_CORE},
+                                                    {"RLIMIT_CPU", RLIMIT_CPU},
+                                                    {"RLIMIT_DATA", RLIMIT_DATA},
+                                                    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                                                    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+                                                    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+                                                    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+                                                    {"RLIMIT_NICE", RLIMIT_NICE},
+                                                    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                                                    {"RLIMIT_NPROC", RLIMIT_NPROC},
+                                                    {"RLIMIT_RSS", RLIMIT_RSS},
+                                                    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+                                                    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+                                                    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+                                                    {"RLIMIT_STACK", RLIMIT_STACK}};
+
+}  // namespace
+
+void check_supported(const oci::Spec& spec) {
+  if (!spec.process) throw Error("config.json: process: required to start a container");
+  if (!spec.root) throw Error("config.json: root: required to start a container");
+  if (!spec.linux_) throw Error("config.json: linux: required to start a container");
+  const auto& l = *spec.linux_;
+  for (size_t i = 0; i < l.namespaces.size(); ++i) {
+    const auto& ns = l.namespaces[i];
+    std::string at = "linux.namespaces[" + std::to_string(i) + "]";
+    if (!ns.path.empty()) unsupported(at + ".path", "joining an existing namespace");
+    if (ns.type == "user" || ns.type == "time") unsupported(at + ".type", "a " + ns.type + " namespace");
+  }
+  // The init always makes these (clone flags, and the cgroup namespace once in its cgroup).
+  for (const char* ns : {"pid", "mount", "ipc", "uts", "cgroup"})
+    if (!l.find_namespace(ns))
+      unsupported("linux.namespaces", std::string("sharing the runtime's ") + ns + " namespace");
+  for (size_t i = 0; i < spec.mounts.size(); ++i)
+    if (!standard_mount(spec.mounts[i]) && !is_bind(spec.mounts[i]))
+      unsupported("mounts[" + std::to_string(i) + "]",
+                  "a mount of type \"" + spec.mounts[i].type + "\" at " + spec.mounts[i].destination);
+  bool docker_lists =
+      l.masked_paths == security::masked_paths() && l.readonly_paths == security::readonly_paths();
+  if (!docker_lists && !(l.masked_paths.empty() && l.readonly_paths.empty()))
+    unsupported("linux.maskedPaths", "a list other than Docker's");
+  if (!l.sysctl.empty()) unsupported("linux.sysctl", "setting sysctls");
+  if (!l.uid_mappings.empty() || !l.gid_mappings.empty()) unsupported("linux.uidMappings", "id mapping");
+  if (spec.hooks) unsupported("hooks", "running hooks");
+  device_allow_rules(spec);  // throws on a deny rule it cannot express
+  if (!l.rootfs_propagation.empty() && l.rootfs_propagation != "rprivate" &&
+      l.rootfs_propagation != "private")
+    unsupported("linux.rootfsPropagation", "\"" + l.rootfs_propagation + "\"");
+}
+
+bool has_new_network_namespace(const oci::Spec& spec) {
+  return spec.linux_ && spec.linux_->find_namespace("network");
+}
+
+std::vector<rootfs::BindMount> bind_mounts(const oci::Spec& spec) {
+  std::vector<rootfs::BindMount> out;
+  for (const auto& m : spec.mounts)
+    if (is_bind(m) && !standard_mount(m)) out.push_back({m.source, m.destination, has(m.options, "ro")});
+  return out;
+}
+
+bool cgroups_read_only(const oci::Spec& spec) {
+  for (const auto& m : spec.mounts)
+    if (m.destination == "/sys/fs/cgroup") return has(m.options, "ro");
+  return true;  // not listed: as Docker, read-only
+}
+
+bool masks_paths(const oci::Spec& spec) {
+  return spec.linux_ && !(spec.linux_->masked_paths.empty() && spec.linux_->readonly_paths.empty());
+}
+
+cgroup::Resources cgroup_resources(const oci::Spec& spec) {
+  cgroup::Resources r;
+  if (!spec.linux_ || !spec.linux_->resources) return r;
+  const auto& in = *spec.linux_->resources;
+  if (in.memory) {
+    r.memory = in.memory->limit;
+    r.memory_swap = in.memory->swap;
+  }
+  if (in.cpu) {
+    r.cpu_shares = in.cpu->shares;
+    if (in.cpu->quota && *in.cpu->quota > 0)
+      r.cpus = static_cast<double>(*in.cpu->quota) / static_cast<double>(in.cpu->period.value_or(100000));
+    if (!in.cpu->cpus.empty()) r.cpuset_cpus = in.cpu->cpus;
+    if (!in.cpu->mems.empty()) r.cpuset_mems = in.cpu->mems;
+  }
+  if (in.pids) r.pids_limit = in.pids->limit;
+  return r;
+}
+
+std::vector<security::DeviceRule> device_allow_rules(const oci::Spec& spec) {
+  std::vector<security::DeviceRule> out;
+  if (!spec.linux_ || !spec.linux_->resources) return out;
+  const auto& devices = spec.linux_->resources->devices;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const auto& d = devices[i];
+    if (!d.allow) {
+      // Only a leading deny-all, the cgroup's own starting point (v1 "a", v2's BPF default).
+      if (i == 0 && (d.type.empty() || d.type == "a") && !d.major && !d.minor) continue;
+      unsupported("linux.resources.devices[" + std::to_string(i) + "]", "a deny rule after the first");
+    }
+    out.push_back({d.type.empty() ? 'a' : d.type[0], d.major.value_or(security::kAnyNumber),
+                   d.minor.value_or(security::kAnyNumber), d.access.empty() ? "rwm" : d.access});
+  }
+  return out;
+}
+
+std::vector<std::string> kept_capabilities(const oci::Process& p) {
+  std::vector<std::string> out;
+  if (!p.capabilities) return out;
+  for (const auto& c : p.capabilities->bounding) out.push_back(c.substr(4));  // the spec checked "CAP_"
+  return out;
+}
+
+user::Identity resolve_identity(const oci::Spec& spec) {
+  auto text = spec.annotations.find(kAnnotationUser);
+  if (text != spec.annotations.end()) return user::resolve(text->second);
+  const auto& u = spec.process->user;
+  user::Identity id;
+  id.uid = u.uid;
+  id.gid = u.gid;
+  id.groups.assign(u.additional_gids.begin(), u.additional_gids.end());
+  // root needs no lookup for its HOME (as `-u ""` never did).
+  if (u.uid == 0) {
+    id.home = "/root";
+    return id;
+  }
+  try {
+    id.home = user::resolve(std::to_string(u.uid)).home;
+  } catch (const Error&) {
+    id.home = "/";  // no passwd entry: runc's HOME too
+  }
+  return id;
+}
+
+void apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {
+  for (const auto& r : rlimits) {
+    auto it =
+        std::find_if(std::begin(kRlimits), std::end(kRlimits), [&](auto& k) { return r.type == k.first; });
+    if (it == std::end(kRlimits)) throw Error("config.json: process.rlimits: unknown rlimit " + r.type);
+    rlimit lim{r.soft, r.hard};
+    check_sys(::setrlimit(static_cast<__rlimit_resource>(it->second), &lim), "setrlimit", r.type);
+  }
+}
+
+}  // namespace mctr::container

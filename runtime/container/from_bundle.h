@@ -1,0 +1,53 @@
+// What the supervisor and the init take from the bundle's config.json: the
+// runtime-spec fields turned into the values the linux/ rooms work with
+// (bind mounts, cgroup limits, device rules, the user, the capabilities).
+// The mirror image of spec_from_config (bundle.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "linux/cgroup/manager.h"
+#include "linux/rootfs.h"
+#include "linux/security/devices.h"
+#include "linux/user.h"
+#include "oci/spec.h"
+
+namespace mctr::container {
+
+// Refuse, before anything is made, what the bundle asks and minictr cannot
+// do yet (joining a namespace by path, a user namespace, a mount other than
+// Docker's standard ones and binds, other masked paths, hooks, sysctls,
+// rlimits it does not know), naming the field. A bundle spec_from_config
+// wrote always passes.
+void check_supported(const oci::Spec& spec);
+
+// linux.namespaces has a new network namespace (else the host's network).
+bool has_new_network_namespace(const oci::Spec& spec);
+
+// The mounts of type "bind": volumes and the /etc files ("ro" -> read-only).
+std::vector<rootfs::BindMount> bind_mounts(const oci::Spec& spec);
+// /sys/fs/cgroup is mounted read-only (its mount has "ro").
+bool cgroups_read_only(const oci::Spec& spec);
+// linux.maskedPaths/readonlyPaths are Docker's lists (false: both empty, as
+// with --privileged; check_supported refuses any other lists).
+bool masks_paths(const oci::Spec& spec);
+
+// linux.resources as cgroup limits (quota/period -> --cpus).
+cgroup::Resources cgroup_resources(const oci::Spec& spec);
+// The allow rules of linux.resources.devices, after the leading deny-all.
+std::vector<security::DeviceRule> device_allow_rules(const oci::Spec& spec);
+
+// process.capabilities.bounding without "CAP_" (what drop_capabilities keeps).
+std::vector<std::string> kept_capabilities(const oci::Process& p);
+
+// The user to become, in the container (after pivot_root: its /etc/passwd):
+// the -u text kept in the org.minictr.user annotation is looked up as
+// dockerd does at start (gid, supplementary groups, HOME); otherwise
+// process.user's numbers, with HOME from the passwd entry of that uid.
+user::Identity resolve_identity(const oci::Spec& spec);
+
+// setrlimit(2) for each of process.rlimits.
+void apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
+
+}  // namespace mctr::container
