@@ -52,7 +52,8 @@ constexpr Verb kVerbs[] = {
     {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},     {"cp", add_cp},
     {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
     {"network", add_network}, {"wait", add_wait},       {"port", add_port},     {"top", add_top},
-    {"rename", add_rename},
+    {"rename", add_rename},   {"build", add_build},     {"save", add_save},     {"tag", add_tag},
+    {"history", add_history},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

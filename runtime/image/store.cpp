@@ -461,3 +461,111 @@ RemoveResult Store::remove(const std::string& ref) {
 }
 
 }  // namespace mctr::image
+
+// ------------------------------------------------------ build, tag, save --
+
+namespace mctr::image {
+
+namespace {
+
+// A whole file as a layer blob.
+class FileBlobReader : public BlobReader {
+ public:
+  explicit FileBlobReader(const sfs::path& p)
+      : fd_(check_sys(::open(p.c_str(), O_RDONLY | O_CLOEXEC), "open", p)), path_(p) {
+    struct stat st;
+    check_sys(::fstat(fd_.get(), &st), "fstat", p);
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+  size_t read(void* buf, size_t n) override {
+    for (;;) {
+      ssize_t r = ::read(fd_.get(), buf, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw_sys("read", path_);
+      return static_cast<size_t>(r);
+    }
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  UniqueFd fd_;
+  sfs::path path_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
+bool Store::has_layer(const std::string& diff_id) const {
+  return exists_nofollow(StorePaths{root_}.layers() / digest_hex(diff_id));
+}
+
+uint64_t Store::layer_size(const std::string& diff_id) const {
+  return read_json(StorePaths{root_}.layers() / (digest_hex(diff_id) + ".json")).value("size", uint64_t{0});
+}
+
+void Store::add_layer(const sfs::path& tar, const std::string& diff_id, const LoadLimits& limits) {
+  StorePaths p{root_};
+  make_private_dir(p.layers());
+  for (const auto& d : {p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
+  FileBlobReader reader(tar);
+  unpack_layer_into_store(LayerJob{diff_id, std::nullopt}, reader, limits, {});
+}
+
+Image Store::write_record(const std::string& id, const std::string& config_json,
+                          std::vector<std::string> tags) {
+  StorePaths p{root_};
+  json cfg = json::parse(config_json);
+  sfs::path record = p.images() / (digest_hex(id) + ".json");
+  if (exists_nofollow(record))
+    for (const auto& t : read_record(record).repo_tags)
+      if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+  uint64_t size = 0;
+  json diff_ids = json::array();
+  for (const auto& d : strings_or_empty(cfg.at("rootfs"), "diff_ids")) {
+    if (!has_layer(d)) throw Error("layer " + short_id(d) + " is not in the store");
+    size += read_json(p.layers() / (digest_hex(d) + ".json")).value("size", uint64_t{0});
+    diff_ids.push_back(d);
+  }
+  json rec;
+  rec["id"] = id;
+  rec["repo_tags"] = tags;
+  rec["diff_ids"] = diff_ids;
+  rec["size"] = size;
+  rec["config"] = cfg;
+  for (const auto& other : list()) {  // tags move to this image
+    if (other.id == id) continue;
+    std::vector<std::string> kept;
+    for (const auto& t : other.repo_tags)
+      if (std::find(tags.begin(), tags.end(), t) == tags.end()) kept.push_back(t);
+    if (kept.size() == other.repo_tags.size()) continue;
+    json orec = read_json(p.images() / (digest_hex(other.id) + ".json"));
+    orec["repo_tags"] = kept;
+    fs::write_file_atomic(p.images() / (digest_hex(other.id) + ".json"), orec.dump(2) + "\n");
+  }
+  fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
+  return read_record(record);
+}
+
+Image Store::add_image(const std::string& config_json, const std::vector<std::string>& tags) {
+  StorePaths p{root_};
+  for (const auto& d : {p.images(), p.locks()}) fs::mkdir_p(d, 0700);
+  std::vector<std::string> normalized;
+  for (const auto& t : tags) normalized.push_back(parse_reference(t).str());
+  FileLock lock(p.locks() / "store.lock");
+  return write_record(sha256_digest(config_json), config_json, normalized);
+}
+
+Image Store::tag(const std::string& ref, const std::string& new_tag) {
+  StorePaths p{root_};
+  std::string t = parse_reference(new_tag).str();
+  FileLock lock(p.locks() / "store.lock");
+  std::optional<Image> img = find(ref);
+  if (!img) throw Error("No such image: " + ref);
+  return write_record(img->id, config_json(*img), {t});
+}
+
+std::string Store::config_json(const Image& img) const {
+  return read_json(StorePaths{root_}.images() / (digest_hex(img.id) + ".json")).at("config").dump();
+}
+
+}  // namespace mctr::image

@@ -92,7 +92,27 @@ class Store {
 
   const std::filesystem::path& root() const { return root_; }
 
+  // For `build`, `tag` and `save` (images made here rather than loaded):
+  // Is the layer with this diffID in the store? Its unpacked size (bytes).
+  bool has_layer(const std::string& diff_id) const;
+  uint64_t layer_size(const std::string& diff_id) const;
+  // Add the layer in the uncompressed tar `tar`, whose sha256 is `diff_id`,
+  // unpacked and verified exactly as `load` does it (so a layer built here
+  // and the same layer loaded share one directory). Kept if already there.
+  void add_layer(const std::filesystem::path& tar, const std::string& diff_id, const LoadLimits& limits = {});
+  // Record an image: its config blob (the image ID is its digest) whose
+  // rootfs.diff_ids are all in the store. `tags` move here from other
+  // images, as with load; tags the image had are kept.
+  Image add_image(const std::string& config_json, const std::vector<std::string>& tags);
+  // Add `tag` ("name[:tag]") to the image `ref` names (moved from another image).
+  Image tag(const std::string& ref, const std::string& tag);
+  // The image's whole OCI config as recorded, as compact JSON. (Its digest is
+  // the image ID for every image made by build; a loaded config written with
+  // other spacing or key order has its own bytes, not kept.)
+  std::string config_json(const Image& img) const;
+
  private:
+  Image write_record(const std::string& id, const std::string& config_json, std::vector<std::string> tags);
   struct LayerJob;
   // Unpacks the layer unless it is in the store already; true if it did.
   bool unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
