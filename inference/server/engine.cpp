@@ -72,6 +72,8 @@ int Engine::acquire_slot(const std::vector<int>& prompt) {
   slots_[best].busy = true;
   slots_[best].info.is_processing = true;
   slots_[best].info.id_task = next_task_++;
+  slots_[best].info.n_decoded = 0;
+  slots_[best].info.has_new_line = false;
   stats_.processing++;
   return best;
 }
@@ -164,7 +166,6 @@ void Engine::generate(const CompletionRequest& req, Slot& slot, CompletionResult
     SlotInfo& info = slot.info;
     info.n_predict = req.n_predict;
     info.sampling = req.sampling;
-    info.seed = res.seed;
     info.stop = req.stop;
     info.n_decoded = 0;
     info.has_new_line = false;

@@ -51,7 +51,6 @@ struct SlotInfo {
   bool is_processing = false;
   int n_predict = -1;
   SamplingParams sampling;
-  uint64_t seed = 0;  // the seed in use (a random one when the request asked for -1)
   std::vector<std::string> stop;
   int n_decoded = 0;
   bool has_new_line = false;
