@@ -56,7 +56,8 @@ class Builder {
     fs::mkdir_p(p.root, 0700);
     make_private_dir(p.root);
     fs::mkdir_p(p.tmp(), 0700);
-    work_ = p.tmp() / ("build-" + std::to_string(::getpid()));
+    // "<kind>.<pid>": the store removes it if we die (Store::clean_stale_tmp).
+    work_ = p.tmp() / ("build." + std::to_string(::getpid()));
     fs::remove_tree(work_);
     fs::mkdir_p(work_, 0700);
     global_args();

@@ -1,5 +1,7 @@
 #include "build/run_step.h"
 
+#include <signal.h>
+
 #include "container/lifecycle.h"
 #include "container/logfile.h"
 #include "container/state.h"
@@ -41,6 +43,12 @@ int run_in_container(const std::filesystem::path& root, const RunSpec& spec,
     throw Error("RUN needs a base image: the stage has no files yet (FROM scratch)");
   container::Store store(root);
   container::Config c = container_config(root, spec);
+  // While the container runs, ^C and friends are forwarded to it
+  // (wait_exited); afterwards they act on the build again, once the
+  // container is gone (guards run in reverse order).
+  sigset_t old_mask;
+  sigprocmask(SIG_SETMASK, nullptr, &old_mask);
+  ScopeGuard restore_signals([&] { sigprocmask(SIG_SETMASK, &old_mask, nullptr); });
   store.create(c);
   // Removed at the end, on success, failure or exception alike.
   ScopeGuard remove([&] { container::remove_container(store, c.id, true); });

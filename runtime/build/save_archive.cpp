@@ -100,7 +100,7 @@ struct SavedImage {
 void save_images(image::Store& store, const std::vector<std::string>& refs, const sfs::path& out,
                  SaveFormat format, std::ostream& warnings) {
   StorePaths p{store.root()};
-  sfs::path work = p.tmp() / ("save-" + std::to_string(::getpid()));
+  sfs::path work = p.tmp() / ("save." + std::to_string(::getpid()));  // removed by the store if we die
   fs::remove_tree(work);
   fs::mkdir_p(work, 0700);
   ScopeGuard clean([&] { fs::remove_tree(work); });

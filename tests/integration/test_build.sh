@@ -21,6 +21,9 @@ RUN rm /gone \
  && mkdir -p /data && echo kept > /data/kept
 COPY app.txt /data/
 COPY lib/ /data/lib/
+ADD files.tar.gz /opt/
+COPY --chown=nobody app.txt /home/by-name.txt
+COPY --chown=1234:5678 app.txt /home/by-id.txt
 ENV MODE=build
 
 FROM scratch
@@ -35,6 +38,8 @@ echo "lib a v1" >"$ctx/lib/a.txt"
 echo "scratch" >"$ctx/lib/b.tmp"
 echo "do not ship" >"$ctx/secret.txt"
 printf '# not in the image\nsecret.txt\nlib/*.tmp\n' >"$ctx/.dockerignore"
+mkdir -p "$TEST_TMP/tarsrc/inner" && echo "from the tar" >"$TEST_TMP/tarsrc/inner/x"
+tar -czf "$ctx/files.tar.gz" -C "$TEST_TMP/tarsrc" inner
 
 # 1. Build and run.
 out=$(mctr build -t app:v1 "$ctx")
@@ -48,7 +53,7 @@ echo "ok  multi-stage build runs: $(grep -c '^#' <<<"$out") steps"
 
 # 2. The cache: everything again is CACHED, same image ID; --no-cache rebuilds to the same ID.
 out=$(mctr build -t app:v1 "$ctx")
-assert_eq "6" "$(grep -c ' CACHED$' <<<"$out")" "cached steps on the second build (RUN x2, COPY x4)"
+assert_eq "9" "$(grep -c ' CACHED$' <<<"$out")" "cached steps on the second build (RUN x2, COPY/ADD x7)"
 grep -c ' DONE ' <<<"$out" >/dev/null && fail "a step ran again on the second build: $out"
 assert_contains "$out" "writing image $id" "same image ID from the cache"
 out=$(mctr build --no-cache -t app:nocache "$ctx")
@@ -77,7 +82,10 @@ mkdir "$TEST_TMP/b" && tar -xf "$TEST_TMP/b.tar" -C "$TEST_TMP/b"
 entries=$(for l in "$TEST_TMP"/b/*/layer.tar; do tar -tf "$l"; done)
 grep -cx '.wh.gone' <<<"$entries" >/dev/null || fail "no whiteout .wh.gone in the layers: $entries"
 grep -cx 'etc/.wh.group' <<<"$entries" >/dev/null || fail "no whiteout etc/.wh.group in the layers"
-echo "ok  --target, --build-arg, whiteouts .wh.gone and etc/.wh.group"
+assert_eq "from the tar|65534:65534|1234:5678" \
+  "$(mctr run --rm stage-b sh -c 'echo "$(cat /opt/inner/x)|$(stat -c %u:%g /home/by-name.txt)|$(stat -c %u:%g /home/by-id.txt)"')" \
+  "ADD unpacks a local tar; COPY --chown by name and by id"
+echo "ok  --target, --build-arg, whiteouts .wh.gone and etc/.wh.group, ADD tar, --chown"
 
 # 5. save -> load into a second root: same image ID; history and tag.
 mctr save -o "$TEST_TMP/app.tar" app:v1
