@@ -19,6 +19,7 @@
 #include "container/init.h"
 #include "container/logfile.h"
 #include "container/networks.h"
+#include "container/protocol.h"
 #include "container/state.h"
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
@@ -40,18 +41,10 @@ namespace mctr::container {
 
 namespace {
 
-void send_msg(int fd, const std::string& msg) {
-  if (fd >= 0) ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
-}
-
-std::optional<std::string> recv_msg(int fd) {
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    return std::string(buf, static_cast<size_t>(n));
-  }
+// To the CLI, which may have left on purpose (a detached run returns once
+// the container started): a message nobody reads is dropped.
+void tell_cli(int status_fd, protocol::Kind kind, int64_t number, const std::string& text = "") {
+  protocol::send_if_listening(status_fd, {kind, number, text});
 }
 
 int exit_code_of(int status) {
@@ -444,11 +437,11 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       store.unlist(id);
       remove_after_teardown = true;
     }
-    send_msg(status_fd, "error " + std::to_string(code) + " " + msg);
+    tell_cli(status_fd, protocol::Kind::StartFailed, code, msg);
     return code;
   }
   kill_child.dismiss();
-  send_msg(status_fd, "started " + std::to_string(pid));
+  tell_cli(status_fd, protocol::Kind::Started, pid);
   fs::release_deferred_frees();
   if (!attached) {
     ::close(status_fd);
@@ -504,7 +497,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       // the teardown below must still run.
     }
   }
-  send_msg(status_fd, "exited " + std::to_string(code));
+  tell_cli(status_fd, protocol::Kind::Exited, code);
   mount_ns.reset();  // unmounts the container's root filesystem
   // Teardown after the report: every process of the container is dead (the
   // kernel kills a PID namespace with its init), so none of this is
@@ -560,7 +553,7 @@ void record_failed_start(const std::filesystem::path& root, const std::string& i
   }
   if (!error.empty()) {
     record_failed_start(root, id, code, error);
-    send_msg(status_fd, "error " + std::to_string(code) + " " + error);
+    tell_cli(status_fd, protocol::Kind::StartFailed, code, error);
   }
   ::_exit(code & 0xff);
 }
@@ -604,22 +597,21 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
 
 StartResult SupervisorHandle::wait_started() {
   StartResult r;
-  auto msg = recv_msg(status_.get());
+  auto msg = protocol::recv(status_.get());
   if (!msg) {
     r.exit_code = kExitRuntimeError;
     r.error = "the container's supervisor exited before starting it";
     return r;
   }
-  if (msg->rfind("started ", 0) == 0) {
+  if (msg->kind == protocol::Kind::Started) {
     r.ok = true;
-    r.pid = std::atoi(msg->c_str() + 8);
+    r.pid = static_cast<pid_t>(msg->number);
     return r;
   }
-  // "error CODE message"
-  std::string rest = msg->substr(std::min(msg->size(), size_t{6}));
-  r.exit_code = std::atoi(rest.c_str());
-  r.error = rest.substr(std::min(rest.size(), rest.find(' ') + 1));
-  if (r.exit_code == 0) r.exit_code = kExitRuntimeError;
+  if (msg->kind != protocol::Kind::StartFailed)
+    throw Error("the container's supervisor said \"" + protocol::describe(*msg) + "\" instead of started");
+  r.exit_code = msg->number != 0 ? static_cast<int>(msg->number) : kExitRuntimeError;
+  r.error = msg->text;
   return r;
 }
 
@@ -674,9 +666,9 @@ std::optional<int> SupervisorHandle::wait_exited(pid_t container_pid) {
       }
     }
     if (p[0].revents) {
-      auto msg = recv_msg(status_.get());
+      auto msg = protocol::recv(status_.get());
       if (!msg) return std::nullopt;
-      if (msg->rfind("exited ", 0) == 0) return std::atoi(msg->c_str() + 7);
+      if (msg->kind == protocol::Kind::Exited) return static_cast<int>(msg->number);
     }
   }
 }

@@ -1,0 +1,48 @@
+// The messages between the CLI, the supervisor and the container's init: one
+// enum of kinds, each with a number and a text, sent as one SOCK_SEQPACKET
+// message (fds ride along as SCM_RIGHTS). Replaces the words "go",
+// "CODE msg", "started N", "exited N" parsed with atoi/substr.
+//
+// Wire format (little-endian): kind (1 byte), number (8 bytes), text (the rest).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/fd.h"
+
+namespace mctr::container::protocol {
+
+enum class Kind : uint8_t {
+  Go = 1,       // supervisor -> init: cgroup and network are ready
+  SetupFailed,  // init -> supervisor: number = exit code, text = error
+  Started,      // supervisor -> CLI: number = the init's host pid
+  StartFailed,  // supervisor -> CLI: number = exit code, text = error
+  Exited,       // supervisor -> CLI: number = the container's exit code
+};
+
+struct Message {
+  Kind kind = Kind::Go;
+  int64_t number = 0;
+  std::string text;
+  bool operator==(const Message&) const = default;
+};
+
+std::string encode(const Message& m);
+// Throws mctr::Error on a message that is too short or of an unknown kind.
+Message decode(std::string_view bytes);
+// "started 1234", for errors and tests.
+std::string describe(const Message& m);
+
+// One message on `sock`. send() throws SysError when the peer is gone;
+// send_if_listening() is for a peer that may have left on purpose (a
+// detached CLI) and says whether it was sent.
+void send(int sock, const Message& m, const std::vector<int>& fds = {});
+bool send_if_listening(int sock, const Message& m);
+// The next message, nullopt when the other end closed (or exec'd: a CLOEXEC end).
+std::optional<Message> recv(int sock, std::vector<UniqueFd>* fds = nullptr);
+
+}  // namespace mctr::container::protocol
