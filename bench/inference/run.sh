@@ -54,6 +54,19 @@ if [[ -n $llama ]] && ! command -v jq >/dev/null; then
   exit 1
 fi
 
+# llama-bench's -d (--n-depth: run the test after that many tokens of context) is recent;
+# llama-bench builds from 2025 have none and reject it. Without it, llama.cpp's generation is
+# measured at depth 0 (an empty context: slightly faster than after 128 tokens) and the
+# header says so, rather than printing "-".
+gen_depth=()
+if [[ -n $llama ]]; then
+  if "$llama" --help 2>&1 | grep -q -- '--n-depth'; then
+    gen_depth=(-d "$n_prompt")
+  else
+    echo "# note: $llama has no -d (--n-depth): llama.cpp's gen is measured at depth 0" >&2
+  fi
+fi
+
 # One llama-bench run (-r 1, after its own warm-up run) of one test: tokens/s, or "-".
 llama_tps() {  # file threads llama-bench-test-flags...
   local file=$1 t=$2
@@ -82,6 +95,9 @@ else
   echo "# peer: llama.cpp NOT measured (set LLAMA_BENCH or run bench/inference/llama-cpp.sh); its columns are '-'"
 fi
 echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_prompt of context; mean+-sd of $reps interleaved rounds"
+if [[ -n $llama && ${#gen_depth[@]} -eq 0 ]]; then
+  echo "# llama-bench has no -d: its gen column is at depth 0 (an empty context), ours after $n_prompt tokens"
+fi
 fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %11s %7s %7s %6s %8s %7s\n'
 # shellcheck disable=SC2059
 printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
@@ -113,7 +129,7 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
     rss=$(awk -v a="$rss" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
     if [[ -n $llama ]]; then
       l_pp+=("$(llama_tps "$file" "$t" -p "$n_prompt" -n 0)")
-      l_gen+=("$(llama_tps "$file" "$t" -p 0 -n "$n_gen" -d "$n_prompt")")
+      l_gen+=("$(llama_tps "$file" "$t" -p 0 -n "$n_gen" "${gen_depth[@]}")")
     else
       l_pp+=(-) l_gen+=(-)
     fi

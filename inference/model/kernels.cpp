@@ -486,6 +486,176 @@ MCTR_AVX2 static void matmul_batch_f16_avx2(const void* w, size_t row_bytes, int
   matmul_batch_avx2<uint16_t>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
 }
 
+// ---- AVX-512 prompt-batch matmul (F32 and F16 weights) ----
+//
+// The same blocking as matmul_batch_avx2 with 16-wide vectors and the 32 zmm registers: a
+// tile is 4 rows x 6 tokens (24 accumulators + 6 activation vectors + 1 weight vector), so
+// per 16 elements it loads 10 vectors for 24 FMAs (the AVX2 tile: 7 for 12), and each F16
+// weight vector is converted (vcvtph2ps) once for 6 tokens. The last n % 16 elements are read
+// with masked loads, so any width works without a scalar tail. While the tiles of one group
+// of rows run over the token block, the next group's rows are prefetched: they come from
+// memory, and 4 interleaved streams are more than the hardware prefetcher follows well.
+#define MCTR_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq")))
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps() (an uninitialized local) and,
+// inlined at -O3, trip -Wuninitialized; the values are all written before use.
+#pragma GCC diagnostic push
+#if !defined(__clang__)  // (clang has no -Wmaybe-uninitialized)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+MCTR_AVX512 static inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+MCTR_AVX512 static inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+MCTR_AVX512 static inline __m512 load16_masked(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+MCTR_AVX512 static inline __m512 load16_masked(const uint16_t* p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+MCTR_AVX512 static inline __m256 fold512(__m512 v) {
+  const __m512 hi = _mm512_shuffle_f32x4(v, v, 0xee);  // 128-bit lanes 2, 3, 2, 3
+  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_castps512_ps256(hi));
+}
+// {sum a, sum b, sum c, sum d} of four 16-wide vectors.
+MCTR_AVX512 static inline __m128 hsum4x512(__m512 a, __m512 b, __m512 c, __m512 d) {
+  return hsum4x256(fold512(a), fold512(b), fold512(c), fold512(d));
+}
+
+// acc[k][c] += w_k[i..i+16) * x_c[i..i+16) for the R rows and C tokens (Masked: only the
+// lanes in m, the others read as zeros).
+template <typename T, int R, int C, bool Masked>
+MCTR_AVX512 static inline void tile_step_avx512(__m512 (&acc)[R][C], const T* const* wr,
+                                                const float* const* xt, size_t i, __mmask16 m) {
+  __m512 xv[C];
+#pragma GCC unroll 6
+  for (int c = 0; c < C; c++)
+    xv[c] = Masked ? _mm512_maskz_loadu_ps(m, xt[c] + i) : _mm512_loadu_ps(xt[c] + i);
+#pragma GCC unroll 4
+  for (int k = 0; k < R; k++) {
+    __m512 wv = Masked ? load16_masked(wr[k] + i, m) : load16(wr[k] + i);
+#pragma GCC unroll 6
+    for (int c = 0; c < C; c++) acc[k][c] = _mm512_fmadd_ps(wv, xv[c], acc[k][c]);
+  }
+}
+
+// One R x C tile over the whole width n; with Prefetch, the rows at pf[0..R) are fetched
+// into the caches along the way (one cache line per row per 64 bytes of weights read).
+template <typename T, int R, int C, bool Prefetch>
+MCTR_AVX512 static inline void tile_avx512(const T* const* wr, const float* const* xt, size_t n, float* out,
+                                           size_t out_stride, const T* const* pf) {
+  __m512 acc[R][C];
+#pragma GCC unroll 4
+  for (int k = 0; k < R; k++)
+#pragma GCC unroll 6
+    for (int c = 0; c < C; c++) acc[k][c] = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    if constexpr (Prefetch) {
+      // 64 bytes of prefetch per 64 bytes of weights: every iteration for F32, every other for F16.
+      if (sizeof(T) == 4 || (i & 16) == 0)
+        for (int k = 0; k < R; k++) _mm_prefetch(reinterpret_cast<const char*>(pf[k] + i), _MM_HINT_T0);
+    }
+    tile_step_avx512<T, R, C, false>(acc, wr, xt, i, 0);
+  }
+  if (i < n) tile_step_avx512<T, R, C, true>(acc, wr, xt, i, static_cast<__mmask16>((1u << (n - i)) - 1));
+#pragma GCC unroll 6
+  for (int c = 0; c < C; c++) {
+    if constexpr (R == 4) {
+      _mm_storeu_ps(out + c * out_stride, hsum4x512(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+    } else {
+      for (int k = 0; k < R; k++) out[c * out_stride + k] = hsum256(fold512(acc[k][c]));
+    }
+  }
+}
+
+constexpr int kTok512 = 6;  // tokens per AVX-512 tile
+
+// The tiles of rows wr[0..R) against tokens t0..t1, kTok512 at a time then the rest; the first
+// one prefetches pf's rows (when given), the others find wr's rows in L1/L2.
+template <typename T, int R, int C>
+MCTR_AVX512 static inline void tile_at_avx512(const T* const* wr, const float* x, size_t x_stride, int t,
+                                              size_t n, float* out, size_t out_stride, const T* const* pf) {
+  const float* xt[C];
+  for (int c = 0; c < C; c++) xt[c] = x + (t + c) * x_stride;
+  if (pf)
+    tile_avx512<T, R, C, true>(wr, xt, n, out + t * out_stride, out_stride, pf);
+  else
+    tile_avx512<T, R, C, false>(wr, xt, n, out + t * out_stride, out_stride, pf);
+}
+
+template <typename T, int R>
+MCTR_AVX512 static void tiles_for_rows_avx512(const T* const* wr, const float* x, size_t x_stride, int t0,
+                                              int t1, size_t n, float* out, size_t out_stride,
+                                              const T* const* pf) {
+  int t = t0;
+  for (; t + kTok512 <= t1; t += kTok512)
+    tile_at_avx512<T, R, kTok512>(wr, x, x_stride, t, n, out, out_stride, t == t0 ? pf : nullptr);
+  const T* const* pf_rest = t == t0 ? pf : nullptr;
+  switch (t1 - t) {
+    case 5:
+      tile_at_avx512<T, R, 5>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
+      break;
+    case 4:
+      tile_at_avx512<T, R, 4>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
+      break;
+    case 3:
+      tile_at_avx512<T, R, 3>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
+      break;
+    case 2:
+      tile_at_avx512<T, R, 2>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
+      break;
+    case 1:
+      tile_at_avx512<T, R, 1>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
+      break;
+    default:
+      break;
+  }
+}
+
+template <typename T>
+MCTR_AVX512 static void matmul_batch_avx512(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                            size_t x_stride, int n_tok, size_t n, float* out,
+                                            size_t out_stride) {
+  const auto* base = static_cast<const uint8_t*>(w);
+#define row(r) reinterpret_cast<const T*>(base + static_cast<size_t>(r) * row_bytes)
+  const int tb = fit_in_block(n * sizeof(float), kTok512), rb = fit_in_block(row_bytes, 4);
+  for (int r0 = 0; r0 < n_rows; r0 += rb) {
+    const int r1 = std::min(n_rows, r0 + rb);
+    for (int t0 = 0; t0 < n_tok; t0 += tb) {
+      const int t1 = std::min(n_tok, t0 + tb);
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const T* wr[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+        // The next group of rows comes from memory only in the first token block.
+        const bool next = t0 == 0 && r + 8 <= r1;
+        const T* pf[4] = {row(next ? r + 4 : r), row(next ? r + 5 : r), row(next ? r + 6 : r),
+                          row(next ? r + 7 : r)};
+        tiles_for_rows_avx512<T, 4>(wr, x, x_stride, t0, t1, n, out + r, out_stride, next ? pf : nullptr);
+      }
+      for (; r < r1; r++) {
+        const T* wr[1] = {row(r)};
+        tiles_for_rows_avx512<T, 1>(wr, x, x_stride, t0, t1, n, out + r, out_stride, nullptr);
+      }
+    }
+  }
+#undef row
+}
+
+MCTR_AVX512 static void matmul_batch_f32_avx512(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                                size_t x_stride, int n_tok, size_t n, float* out,
+                                                size_t out_stride) {
+  matmul_batch_avx512<float>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+MCTR_AVX512 static void matmul_batch_f16_avx512(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                                size_t x_stride, int n_tok, size_t n, float* out,
+                                                size_t out_stride) {
+  matmul_batch_avx512<uint16_t>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+}
+#pragma GCC diagnostic pop
+
 // Q8_0: 4 rows x C tokens (C <= 2). |w| and w's scale are taken once per block for the C
 // tokens; the block sums are in the same order as dot_rows_q8_0_avx2.
 template <int C>
@@ -685,6 +855,7 @@ struct Dispatch {
   void (*quantize_q8)(const float*, BlockQ8*, size_t);
   void (*attend)(const float*, const float*, const float*, size_t, int, int, float, float*, float*);
   DotKernels dots;
+  const char* batch_name;
 };
 
 // F16C from cpuid itself: clang before 15 rejects "f16c" in __builtin_cpu_supports
@@ -700,8 +871,10 @@ Dispatch pick() {
   __builtin_cpu_init();
   if (!no_simd && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
     const char* no512 = std::getenv("MINICTR_INFER_NO_AVX512");
-    const bool vnni = !(no512 && *no512 && std::strcmp(no512, "0") != 0) &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    const bool allow512 = !(no512 && *no512 && std::strcmp(no512, "0") != 0);
+    const bool vnni = allow512 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    const bool avx512 = allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
     return {true,
             dot_f32_avx2,
             dot_f16_avx2,
@@ -711,12 +884,13 @@ Dispatch pick() {
             dot_rows_q8_0_avx2,
             dot_rows2_f32_avx2,
             dot_rows2_f16_avx2,
-            matmul_batch_f32_avx2,
-            matmul_batch_f16_avx2,
+            avx512 ? matmul_batch_f32_avx512 : matmul_batch_f32_avx2,
+            avx512 ? matmul_batch_f16_avx512 : matmul_batch_f16_avx2,
             vnni ? matmul_batch_q8_0_blocked<Q8TilesVnni> : matmul_batch_q8_0_blocked<Q8TilesAvx2>,
             quantize_row_q8_0_avx2,
             attend_avx2,
-            {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2}};
+            {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2},
+            avx512 ? "avx512" : "avx2"};
   }
   return {false,
           dot_f32_scalar,
@@ -732,7 +906,8 @@ Dispatch pick() {
           matmul_batch_q8_0_scalar,
           quantize_row_q8_0_scalar,
           attend_scalar,
-          {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar}};
+          {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar},
+          "scalar"};
 }
 
 const Dispatch& dispatch() {
@@ -742,6 +917,19 @@ const Dispatch& dispatch() {
 }  // namespace
 
 bool simd_enabled() { return dispatch().simd; }
+const char* batch_kernel_name() { return dispatch().batch_name; }
+
+std::vector<BatchKernels> batch_kernel_variants() {
+  std::vector<BatchKernels> v = {{"scalar", matmul_batch_f32_scalar, matmul_batch_f16_scalar}};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
+    v.push_back({"avx2", matmul_batch_f32_avx2, matmul_batch_f16_avx2});
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+      v.push_back({"avx512", matmul_batch_f32_avx512, matmul_batch_f16_avx512});
+  }
+  return v;
+}
 const DotKernels& dot_kernels() { return dispatch().dots; }
 void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
                    float* out0, float* out1) {
@@ -751,6 +939,33 @@ void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0,
                    float* out0, float* out1) {
   dispatch().rows2_f16(w, row_bytes, n_rows, x0, x1, n, out0, out1);
 }
+size_t attend_batch_scratch(int n_q, int n_keys, int hd) {
+  return static_cast<size_t>(n_q) * n_keys + static_cast<size_t>(hd) * n_keys;
+}
+
+void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const float* k, const float* v,
+                  size_t kv_stride, int hd, float scale, float* scratch, float* out, size_t out_stride) {
+  const int n_keys = pos0 + n_q;
+  float* p = scratch;                                       // [n_q][n_keys] scores, then weights
+  float* vt = scratch + static_cast<size_t>(n_q) * n_keys;  // [hd][n_keys] values, transposed
+  matmul_batch_f32(k, kv_stride * sizeof(float), n_keys, q, q_stride, n_q, hd, p, n_keys);
+  for (int t = 0; t < n_q; t++) {
+    float* row = p + static_cast<size_t>(t) * n_keys;
+    const int seen = pos0 + t + 1;  // causal: later keys get weight 0
+    float maxv = -INFINITY;
+    for (int j = 0; j < seen; j++) maxv = std::fmax(maxv, row[j] *= scale);
+    float sum = 0;
+    for (int j = 0; j < seen; j++) sum += row[j] = std::exp(row[j] - maxv);
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < seen; j++) row[j] *= inv;
+    std::fill(row + seen, row + n_keys, 0.0f);
+  }
+  for (int j = 0; j < n_keys; j++)
+    for (int i = 0; i < hd; i++) vt[static_cast<size_t>(i) * n_keys + j] = v[j * kv_stride + i];
+  matmul_batch_f32(vt, static_cast<size_t>(n_keys) * sizeof(float), hd, p, n_keys, n_q, n_keys, out,
+                   out_stride);
+}
+
 void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
                       size_t n, float* out, size_t out_stride) {
   dispatch().batch_f32(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "model/gguf.h"
 
@@ -78,6 +79,29 @@ void attend(const float* q, const float* k, const float* v, size_t stride, int n
             float* att, float* out);
 void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
                    float scale, float* att, float* out);
+
+// Causal attention of one head for a batch of n_q queries at positions pos0..pos0+n_q-1 (query
+// t at q + t * q_stride) over the keys and values of positions 0..pos0+n_q-1 (key j at
+// k + j * kv_stride, value j at v + j * kv_stride): query t sees keys 0..pos0+t. Its output
+// goes to out + t * out_stride (hd floats). The scores of all queries come from one
+// matmul_batch_f32 (the keys as the rows), and so does the weighted sum of the values (over a
+// transposed copy of them), so both run in the tiled kernels instead of one dot per key.
+// scratch holds attend_batch_scratch(n_q, n_keys, hd) floats.
+size_t attend_batch_scratch(int n_q, int n_keys, int hd);
+void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const float* k, const float* v,
+                  size_t kv_stride, int hd, float scale, float* scratch, float* out, size_t out_stride);
+
+// Every prompt-batch matmul kernel this CPU can run (scalar first, then AVX2, then AVX-512
+// where present), whatever MINICTR_INFER_NO_AVX512 says, so the tests compare each one with
+// its scalar twin and not only the one dispatch picked.
+struct BatchKernels {
+  const char* name;
+  void (*f32)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
+  void (*f16)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
+};
+std::vector<BatchKernels> batch_kernel_variants();
+// The name of the F32/F16 batch kernels in use ("scalar", "avx2", "avx512").
+const char* batch_kernel_name();
 
 // The dot kernels in use, to call through one pointer in a matmul's inner loop.
 struct DotKernels {

@@ -192,13 +192,13 @@ Model::Model(const std::string& path) : file_(path) {
         std::pow(static_cast<double>(cfg_.rope_base), -static_cast<double>(i) / cfg_.rope_dim));
 }
 
-Session::Session(const Model& m, int n_ctx) : n_ctx_(n_ctx) {
+Session::Session(const Model& m, int n_ctx) : n_ctx_(n_ctx), max_batch_(std::clamp(n_ctx, 1, kMaxBatch)) {
   const ModelConfig& c = m.config();
   if (n_ctx <= 0) throw Error("context size must be positive");
   size_t kv = static_cast<size_t>(c.n_layers) * n_ctx * c.kv_dim();
   k_cache_.assign(kv, 0.0f);
   v_cache_.assign(kv, 0.0f);
-  const size_t B = kMaxBatch;
+  const size_t B = max_batch_;
   x_.resize(B * c.dim);
   xb_.resize(B * c.dim);
   q_.resize(B * c.q_dim());
@@ -220,8 +220,8 @@ const float* Model::forward(Session& s, const std::vector<int>& tokens, ThreadPo
                 std::to_string(s.n_ctx_) + " tokens)");
   for (int t : tokens)
     if (!tok_.valid(t)) throw Error("forward: token id " + std::to_string(t) + " out of range");
-  for (size_t i = 0; i < tokens.size(); i += Session::kMaxBatch) {
-    int n = static_cast<int>(std::min<size_t>(Session::kMaxBatch, tokens.size() - i));
+  for (size_t i = 0; i < tokens.size(); i += s.max_batch_) {
+    int n = static_cast<int>(std::min<size_t>(s.max_batch_, tokens.size() - i));
     forward_batch(s, tokens.data() + i, n, pool);
   }
   return s.logits_.data();
@@ -279,19 +279,28 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       std::memcpy(&s.v_cache_[at], &s.v_[b * kv_dim], kv_dim * sizeof(float));
     }
 
-    // Causal attention, one task per (token, head). Query heads share KV heads in groups.
+    // Causal attention. Query heads share KV heads in groups.
     const float* kc = &s.k_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
     const float* vc = &s.v_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
     const int group = c.n_heads / c.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    pool.run(B * c.n_heads, [&](int task) {
-      int b = task / c.n_heads, h = task % c.n_heads, kvh = h / group;
-      int n_keys = pos0 + b + 1;
-      thread_local std::vector<float> att;
-      att.resize(n_keys);
-      attend(&s.q_[b * q_dim + h * hd], kc + kvh * hd, vc + kvh * hd, kv_dim, n_keys, hd, scale, att.data(),
-             &s.att_out_[b * q_dim + h * hd]);
-    });
+    if (B == 1) {  // generation: one task per head
+      pool.run(c.n_heads, [&](int h) {
+        const int n_keys = pos0 + 1, kvh = h / group;
+        thread_local std::vector<float> att;
+        att.resize(n_keys);
+        attend(s.q_.data() + h * hd, kc + kvh * hd, vc + kvh * hd, kv_dim, n_keys, hd, scale, att.data(),
+               &s.att_out_[h * hd]);
+      });
+    } else {  // a prompt batch: one task per head, all of its queries at once (attend_batch)
+      pool.run(c.n_heads, [&](int h) {
+        const int kvh = h / group;
+        thread_local std::vector<float> scratch;
+        scratch.resize(attend_batch_scratch(B, pos0 + B, hd));
+        attend_batch(s.q_.data() + h * hd, q_dim, B, pos0, kc + kvh * hd, vc + kvh * hd, kv_dim, hd, scale,
+                     scratch.data(), s.att_out_.data() + h * hd, q_dim);
+      });
+    }
 
     xq = quantize(s.att_out_.data(), q_dim, w.wo);
     matmul(pool, {{&w.wo, s.att_out_.data(), xq, s.xb_.data(), B}});

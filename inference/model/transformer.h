@@ -98,11 +98,14 @@ class Session {
   const std::vector<float>& logits() const { return logits_; }
   size_t kv_bytes() const { return (k_cache_.size() + v_cache_.size()) * sizeof(float); }
 
-  static constexpr int kMaxBatch = 32;  // prompt tokens per forward chunk
+  // Prompt tokens per forward chunk: each chunk reads every weight once from memory, so a
+  // 128-token prompt in one chunk reads them once instead of 4 times (as llama.cpp's ubatch).
+  static constexpr int kMaxBatch = 256;
 
  private:
   friend class Model;
   int n_ctx_;
+  int max_batch_;  // min(kMaxBatch, n_ctx): the scratch buffers hold that many tokens
   int n_past_ = 0;
   std::vector<float> k_cache_, v_cache_;  // [layer][pos][kv_dim]
   std::vector<float> x_, xb_, q_, k_, v_, att_out_, hb_, hb2_, logits_;

@@ -216,6 +216,52 @@ TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
   }
 }
 
+// Every batch kernel the CPU has (AVX2 and AVX-512 alike, not only the dispatched one)
+// against its scalar twin, on widths with and without a 16-element tail (the AVX-512 masked
+// loads), row counts that leave partial 4-row groups, token counts that leave partial 6-token
+// tiles, and more rows than one L2 row block (so the next-rows prefetch runs).
+TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0, 1);
+  struct Shape {
+    size_t n;
+    int rows, tokens;
+  };
+  const auto variants = batch_kernel_variants();
+  EXPECT_STREQ(variants.front().name, "scalar");
+  for (Shape sh : {Shape{1, 3, 2}, Shape{15, 5, 7}, Shape{17, 9, 13}, Shape{48, 12, 6}, Shape{288, 90, 37},
+                   Shape{2048, 70, 11}, Shape{100, 4, 1}}) {
+    const size_t n = sh.n, row_len = n + 3, x_stride = n + 1, out_stride = static_cast<size_t>(sh.rows) + 1;
+    std::vector<float> w(sh.rows * row_len), x(sh.tokens * x_stride);
+    for (auto& e : w) e = nd(rng);
+    for (auto& e : x) e = nd(rng);
+    std::vector<uint16_t> wh(w.size());
+    for (size_t i = 0; i < w.size(); i++) wh[i] = fp32_to_fp16(w[i]);
+    std::vector<float> want32(sh.tokens * out_stride), want16(sh.tokens * out_stride);
+    matmul_batch_f32_scalar(w.data(), row_len * 4, sh.rows, x.data(), x_stride, sh.tokens, n, want32.data(),
+                            out_stride);
+    matmul_batch_f16_scalar(wh.data(), row_len * 2, sh.rows, x.data(), x_stride, sh.tokens, n, want16.data(),
+                            out_stride);
+    const float tol = 1e-4f * std::sqrt(static_cast<float>(n));
+    for (const BatchKernels& k : variants) {
+      for (bool f16 : {false, true}) {
+        std::vector<float> out(sh.tokens * out_stride, -7.0f);
+        if (f16)
+          k.f16(wh.data(), row_len * 2, sh.rows, x.data(), x_stride, sh.tokens, n, out.data(), out_stride);
+        else
+          k.f32(w.data(), row_len * 4, sh.rows, x.data(), x_stride, sh.tokens, n, out.data(), out_stride);
+        const auto& want = f16 ? want16 : want32;
+        for (int t = 0; t < sh.tokens; t++) {
+          for (int r = 0; r < sh.rows; r++)
+            ASSERT_NEAR(out[t * out_stride + r], want[t * out_stride + r], tol)
+                << k.name << (f16 ? " f16" : " f32") << " n " << n << " r " << r << " t " << t;
+          ASSERT_EQ(out[t * out_stride + sh.rows], -7.0f) << k.name << ": wrote past the last row";
+        }
+      }
+    }
+  }
+}
+
 // The SIMD quantizer gives the scalar one's bytes, ties (x * 127 / amax = k + 0.5) included.
 TEST(Kernels, QuantizeSimdMatchesScalarBytes) {
   std::mt19937 rng(9);
@@ -250,6 +296,37 @@ TEST(Kernels, AttendMatchesScalar) {
       for (int i = 0; i < hd; i++) EXPECT_NEAR(o1[i], o2[i], 1e-5) << hd << " " << n_keys << " " << i;
       if (n_keys == 1) {
         for (int i = 0; i < hd; i++) EXPECT_NEAR(o1[i], v[hd + i], 1e-6);  // one key: its value
+      }
+    }
+  }
+}
+
+// A prompt batch's attention against attend_scalar once per query: query t at position
+// pos0 + t sees keys 0..pos0+t only (causal), with and without earlier context (pos0), head
+// sizes with a 16-element tail, keys of other heads in between.
+TEST(Kernels, AttendBatchMatchesOneQueryAtATime) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0, 1);
+  for (int hd : {8, 48, 64, 20}) {
+    for (int pos0 : {0, 5}) {
+      for (int n_q : {1, 2, 9}) {
+        const int n_keys = pos0 + n_q;
+        const size_t kv_stride = 2 * hd, q_stride = 3 * hd, out_stride = hd + 4;
+        std::vector<float> q(n_q * q_stride), k(n_keys * kv_stride), v(n_keys * kv_stride);
+        for (auto* vec : {&q, &k, &v})
+          for (auto& e : *vec) e = nd(rng);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        std::vector<float> scratch(attend_batch_scratch(n_q, n_keys, hd)), out(n_q * out_stride, -7.0f);
+        attend_batch(q.data() + hd, q_stride, n_q, pos0, k.data() + hd, v.data() + hd, kv_stride, hd, scale,
+                     scratch.data(), out.data(), out_stride);
+        std::vector<float> att(n_keys), want(hd);
+        for (int t = 0; t < n_q; t++) {
+          attend_scalar(q.data() + hd + t * q_stride, k.data() + hd, v.data() + hd, kv_stride, pos0 + t + 1,
+                        hd, scale, att.data(), want.data());
+          for (int i = 0; i < hd; i++)
+            EXPECT_NEAR(out[t * out_stride + i], want[i], 1e-5) << hd << " " << pos0 << " " << t << " " << i;
+          EXPECT_EQ(out[t * out_stride + hd], -7.0f) << "wrote past the head";
+        }
       }
     }
   }

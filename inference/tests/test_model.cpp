@@ -29,8 +29,9 @@ const ModelFiles& files() {
   return f;
 }
 
-std::vector<float> run(const Model& m, const std::vector<int>& toks, int threads, bool one_by_one) {
-  Session s(m, 64);
+std::vector<float> run(const Model& m, const std::vector<int>& toks, int threads, bool one_by_one,
+                       int n_ctx = 64) {
+  Session s(m, n_ctx);
   ThreadPool pool(threads);
   const float* l = nullptr;
   if (one_by_one)
@@ -62,10 +63,15 @@ TEST(Model, LoadsConfigFromMetadata) {
 TEST(Model, BatchedPromptEqualsTokenByToken) {
   Model m(files().path(GgmlType::F32));
   std::vector<int> toks;
-  for (int i = 0; i < 40; i++) toks.push_back((i * 37 + 5) % 512);  // more than one batch chunk
-  auto a = run(m, toks, 1, true);
-  auto b = run(m, toks, 1, false);
+  // More than one batch chunk (Session::kMaxBatch tokens each), the last one partial.
+  const int n = Session::kMaxBatch + 14;
+  for (int i = 0; i < n; i++) toks.push_back((i * 37 + 5) % 512);
+  auto a = run(m, toks, 1, true, n);
+  auto b = run(m, toks, 1, false, n);
   EXPECT_LT(max_diff(a, b), 1e-4);
+  // A context shorter than kMaxBatch: the chunks (and scratch buffers) are that long.
+  toks.resize(40);
+  EXPECT_LT(max_diff(run(m, toks, 2, true, 50), run(m, toks, 2, false, 50)), 1e-4);
 }
 
 TEST(Model, ThreadCountDoesNotChangeTheResult) {
