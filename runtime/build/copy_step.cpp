@@ -254,8 +254,7 @@ void unpack_tar(const sfs::path& tar, const sfs::path& dir) {
 
 class CopyLayer {
  public:
-  CopyLayer(const CopySpec& s, const View* stage, Owner owner)
-      : s_(s), stage_(stage), owner_(std::move(owner)) {}
+  CopyLayer(const View* stage, Owner owner) : stage_(stage), owner_(std::move(owner)) {}
 
   // Parents of `rel` (and `rel` itself with `self`): from the stage with
   // their owner and mode, else new ones (0755, the --chown owner or root).
@@ -298,7 +297,6 @@ class CopyLayer {
   LayerTar tar;
 
  private:
-  const CopySpec& s_;
   const View* stage_;
   Owner owner_;
 };
@@ -344,7 +342,7 @@ std::string build_layer(const CopySpec& s, const sfs::path& work, const sfs::pat
   struct stat st;
   if (stage && ::stat((stage->mnt() / dest).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) dest_dir = true;
 
-  CopyLayer layer(s, stage ? &*stage : nullptr, chown);
+  CopyLayer layer(stage ? &*stage : nullptr, chown);
   if (s.from_layers) {
     auto srcs = from_sources(s, from ? &*from : nullptr);
     if (srcs.size() > 1 && !dest_dir)
