@@ -953,7 +953,7 @@ void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const floa
     float* row = p + static_cast<size_t>(t) * n_keys;
     const int seen = pos0 + t + 1;  // causal: later keys get weight 0
     float maxv = -INFINITY;
-    for (int j = 0; j < seen; j++) maxv = std::fmax(maxv, row[j] *= scale);
+    for (int j = 0; j < seen; j++) maxv = std::max(maxv, row[j] *= scale);  // (std::fmax is a libm call)
     float sum = 0;
     for (int j = 0; j < seen; j++) sum += row[j] = std::exp(row[j] - maxv);
     const float inv = 1.0f / sum;
