@@ -53,7 +53,7 @@ constexpr Verb kVerbs[] = {
     {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
     {"network", add_network}, {"wait", add_wait},       {"port", add_port},     {"top", add_top},
     {"rename", add_rename},   {"build", add_build},     {"save", add_save},     {"tag", add_tag},
-    {"history", add_history},
+    {"history", add_history}, {"commit", add_commit},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

@@ -50,6 +50,7 @@ void add_build(CLI::App& app, Globals& g);  // build, save, tag, history: images
 void add_save(CLI::App& app, Globals& g);
 void add_tag(CLI::App& app, Globals& g);
 void add_history(CLI::App& app, Globals& g);
+void add_commit(CLI::App& app, Globals& g);
 
 // Start a created/stopped container: foreground (attach) follows it to its
 // exit code; detached returns once it runs. Used by run and start.

@@ -137,4 +137,14 @@ assert_eq "" "$(ls "$MINICTR_ROOT/tmp")" "temp dirs left by the build"
 mctr images | awk '{print $1}' | grep -cx fail >/dev/null && fail "the failed build made an image"
 echo "ok  failing RUN: exit 1, 'exit code: 3', nothing left behind"
 
+# 8. commit: a container's changes (a new file, a deletion) as a new image.
+mctr run --name tocommit --network none busybox sh -c 'echo committed > /new; rm /etc/passwd' >/dev/null
+cid=$(mctr commit -m "add /new" tocommit committed:v1)
+[[ $cid == sha256:* ]] || fail "commit printed '$cid'"
+assert_eq "committed|no-passwd" "$(mctr run --rm --network none committed:v1 sh -c 'echo "$(cat /new)|$([ -e /etc/passwd ] || echo no-passwd)"')" \
+  "the committed image has the container's changes"
+assert_contains "$(mctr history committed:v1)" "add /new" "commit's history entry"
+mctr rm tocommit >/dev/null
+echo "ok  commit: new file and deletion in the new image"
+
 echo "PASS test_build"
