@@ -59,7 +59,8 @@ static json inspect_json(const container::Store& store, const container::Config&
                       {"CapAdd", c.security.cap_add},
                       {"CapDrop", c.security.cap_drop},
                       {"SecurityOpt", json::array()},
-                      {"Binds", json::array()}};
+                      {"Binds", json::array()},
+                      {"LogConfig", {{"Type", "json-file"}, {"Config", c.log_config}}}};
   for (auto it = resources.begin(); it != resources.end(); ++it) host_config[it.key()] = it.value();
   for (const auto& m : c.mounts)
     host_config["Binds"].push_back((m.type == "volume" ? m.name : m.source) + ":" + m.destination +

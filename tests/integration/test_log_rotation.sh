@@ -34,6 +34,8 @@ count_lines='i=0; while [ $i -lt $0 ]; do echo "line $i"; i=$((i+1)); done'
 id=$(mctr run -d --network none --log-opt max-size=10k --log-opt max-file=2 busybox sh -c "$count_lines" 3000)
 wait_exited "$id"
 check_files "$id" 2 10000 >/dev/null
+assert_eq 'json-file {"max-file":"2","max-size":"10k"}' \
+  "$(mctr inspect -f '{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}' "$id")" "inspect's LogConfig"
 out=$(mctr logs "$id")
 assert_eq "line 2999" "$(tail -n1 <<<"$out")" "logs ends with the last line"
 first=$(head -n1 <<<"$out" | cut -d' ' -f2)
