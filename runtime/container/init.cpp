@@ -15,6 +15,7 @@
 #include "container/etc_files.h"
 #include "container/from_bundle.h"
 #include "container/networks.h"
+#include "container/protocol.h"
 #include "linux/cgroup_mount.h"
 #include "linux/in_root.h"
 #include "linux/loopback.h"
@@ -162,8 +163,8 @@ static void enter_working_dir(const std::string& dir) {
 // Every step that can fail throws; container_init reports the message to
 // the parent over the sync channel and exits.
 static void wait_for_go(linux_ns::SyncChannel& sync) {
-  auto go = sync.recv_from_parent();
-  if (!go || *go != "go") throw Error("parent aborted setup");
+  auto go = protocol::recv(sync.child_fd());
+  if (!go || go->kind != protocol::Kind::Go) throw Error("parent aborted setup");
 }
 
 // The files the root filesystem is built from, on the host side (we have not
@@ -307,7 +308,7 @@ static void setup_and_exec(const Config& cfg, const oci::Spec& spec, const rootf
   exec_command(spec, seccomp);
 }
 
-// Report a failed setup to the parent (it reads "CODE message") and exit.
+// Report a failed setup to the parent (SetupFailed: exit code and message) and exit.
 [[noreturn]] static void report_and_exit(int sync_fd, const std::function<void()>& setup) {
   int code = kExitRuntimeError;
   std::string msg;
@@ -320,7 +321,7 @@ static void setup_and_exec(const Config& cfg, const oci::Spec& spec, const rootf
     msg = e.what();
   }
   try {
-    linux_ns::SyncChannel::send(sync_fd, std::to_string(code) + " " + msg);
+    protocol::send(sync_fd, {protocol::Kind::SetupFailed, code, msg});
   } catch (...) {
   }
   ::_exit(code);
@@ -340,14 +341,15 @@ void container_init(const Config& cfg, const oci::Spec& spec, const rootfs::Spec
 }
 
 // The supervisor's second thread makes our network namespace and cgroup
-// while we mount, and hands them over on `handoff_fd` in this order: "netns"
-// with the namespace's fd (unless we use the host's network), then "cgroup"
+// while we mount, and hands them over on `handoff_fd` in this order: NetNs
+// with the namespace's fd (unless we use the host's network), then Cgroup
 // with the cgroup files to write to (open_join_files) once it is made;
-// "failed" instead when it could not (the supervisor reports why).
-static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, const std::string& what) {
+// HandoffFailed instead when it could not (the supervisor reports why).
+static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, protocol::Kind what, const char* name) {
   std::vector<UniqueFd> fds;
-  if (linux_ns::SyncChannel::recv_with_fds(handoff_fd, fds) != what || fds.empty())
-    throw Error("the container's " + what + " could not be made");
+  auto m = protocol::recv(handoff_fd, &fds);
+  if (!m || m->kind != what || fds.empty())
+    throw Error(std::string("the container's ") + name + " could not be made");
   return fds;
 }
 
@@ -360,12 +362,12 @@ void container_init_prepared(const Config& cfg, const oci::Spec& spec, const roo
     // time it runs again we have exec'd, and the command may be gone.
     UniqueFd mount_ns(
         check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
-    linux_ns::SyncChannel::send_with_fd(sync_fd, "mntns", mount_ns.get());
+    protocol::send(sync_fd, {protocol::Kind::MountNs, 0, ""}, {mount_ns.get()});
     rootfs::make_mounts_private();
     rootfs::mount_overlay(fs_spec);
     rootfs::mount_proc_dev(fs_spec);
     if (fs_spec.new_netns) {
-      auto netns = receive_from_supervisor(handoff_fd, "netns");
+      auto netns = receive_from_supervisor(handoff_fd, protocol::Kind::NetNs, "network namespace");
       check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
     }
     rootfs::mount_sys(fs_spec);
@@ -373,7 +375,7 @@ void container_init_prepared(const Config& cfg, const oci::Spec& spec, const roo
     switch_root(spec, fs_spec);
     // The cgroup as late as possible (the thread makes it meanwhile), through
     // files opened for us: the host's /sys/fs/cgroup is out of reach now.
-    cgroup::join_with(receive_from_supervisor(handoff_fd, "cgroup"));
+    cgroup::join_with(receive_from_supervisor(handoff_fd, protocol::Kind::Cgroup, "cgroup"));
     rootfs::mount_own_cgroups(unshare_cgroup(cfg.id), cgroups_read_only(spec));
     exec_command(spec, seccomp);
   });

@@ -25,6 +25,14 @@ const char* name_of(Kind k) {
       return "start-failed";
     case Kind::Exited:
       return "exited";
+    case Kind::MountNs:
+      return "mount-ns";
+    case Kind::NetNs:
+      return "net-ns";
+    case Kind::Cgroup:
+      return "cgroup";
+    case Kind::HandoffFailed:
+      return "handoff-failed";
   }
   return "?";
 }
@@ -44,7 +52,7 @@ Message decode(std::string_view bytes) {
   if (bytes.size() < kHeader)
     throw Error("protocol: a message of " + std::to_string(bytes.size()) + " bytes (at least 9 expected)");
   auto kind = static_cast<uint8_t>(bytes[0]);
-  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(Kind::Exited))
+  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(Kind::HandoffFailed))
     throw Error("protocol: unknown message kind " + std::to_string(kind));
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[1 + i])) << (8 * i);

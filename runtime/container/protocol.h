@@ -17,11 +17,15 @@
 namespace mctr::container::protocol {
 
 enum class Kind : uint8_t {
-  Go = 1,       // supervisor -> init: cgroup and network are ready
-  SetupFailed,  // init -> supervisor: number = exit code, text = error
-  Started,      // supervisor -> CLI: number = the init's host pid
-  StartFailed,  // supervisor -> CLI: number = exit code, text = error
-  Exited,       // supervisor -> CLI: number = the container's exit code
+  Go = 1,         // supervisor -> init: cgroup and network are ready
+  SetupFailed,    // init -> supervisor: number = exit code, text = error
+  Started,        // supervisor -> CLI: number = the init's host pid
+  StartFailed,    // supervisor -> CLI: number = exit code, text = error
+  Exited,         // supervisor -> CLI: number = the container's exit code
+  MountNs,        // init -> supervisor, fd: the init's mount namespace (shared-memory start)
+  NetNs,          // supervisor thread -> init, fd: the network namespace it made
+  Cgroup,         // supervisor thread -> init, fds: the files that join the cgroup
+  HandoffFailed,  // supervisor thread -> init: it could not; the supervisor reports why
 };
 
 struct Message {

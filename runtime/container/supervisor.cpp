@@ -200,24 +200,24 @@ void apply_device_allow_list(const cgroup::Manager& cg, const std::vector<securi
 
 // On the supervisor's second thread, for a child that shares our memory:
 // its network namespace, then its cgroup, each handed over on `handoff` as
-// soon as it is made ("netns" + fd, "cgroup" + the files to join it with),
-// or "failed" (the child gives up; our caller reports the error).
+// soon as it is made (NetNs + fd, Cgroup + the files to join it with),
+// or HandoffFailed (the child gives up; our caller reports the error).
 void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, bool new_netns,
                            const std::function<void()>& make_cgroup,
                            const std::unique_ptr<cgroup::Manager>& cg) {
   bool handed_over = false;
   ScopeGuard tell_failure([&] {
-    if (!handed_over) linux_ns::SyncChannel::send(handoff.parent_fd(), "failed");
+    if (!handed_over) protocol::send(handoff.parent_fd(), {protocol::Kind::HandoffFailed, 0, ""});
   });
   if (new_netns) {
     UniqueFd netns = linux_ns::new_network_namespace();
-    linux_ns::SyncChannel::send_with_fd(handoff.parent_fd(), "netns", netns.get());
+    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {netns.get()});
   }
   make_cgroup();  // also makes `cg`
   std::vector<UniqueFd> join = cg->open_join_files();
   std::vector<int> fds;
   for (const auto& f : join) fds.push_back(f.get());
-  linux_ns::SyncChannel::send_with_fds(handoff.parent_fd(), "cgroup", fds);
+  protocol::send(handoff.parent_fd(), {protocol::Kind::Cgroup, 0, ""}, fds);
   handed_over = true;
 }
 
@@ -317,9 +317,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   pid_t pid = 0;
   bool born_in_cgroup = false;
   UniqueFd mount_ns;
-  // The child's first word when it shares our memory: an error, or nullopt
-  // (it exec'd). Read once we run again, which is after its exec or exit.
-  std::optional<std::string> shared_child_error;
+  // The child's first message when it shares our memory: an error, or
+  // nullopt (it exec'd). Read once we run again, after its exec or exit.
+  std::optional<protocol::Message> shared_child_error;
   if (share_memory) {
     std::vector<sock_filter> seccomp = prepare_host_files(cfg, spec, StorePaths{root}.seccomp_cache());
     const int child_end = sync.child_fd();
@@ -329,8 +329,12 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
                               handoff.child_fd());  // never returns
     });
     sync.become_parent();
-    shared_child_error = sync.recv_from_child(mount_ns);  // "mntns" with its fd, or an early error
-    if (shared_child_error == "mntns") shared_child_error = sync.recv_from_child();
+    std::vector<UniqueFd> passed;
+    shared_child_error = protocol::recv(sync.parent_fd(), &passed);  // MountNs with its fd, or an early error
+    if (shared_child_error && shared_child_error->kind == protocol::Kind::MountNs && !passed.empty()) {
+      mount_ns = std::move(passed.front());
+      shared_child_error = protocol::recv(sync.parent_fd());
+    }
     try {
       make_in_background->join();  // its error, if any, is the one to report (the child gave up on it)
     } catch (...) {
@@ -395,7 +399,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     });
   };
   // The child either execs (its end of the socket closes: EOF) or reports an error.
-  std::optional<std::string> err;
+  std::optional<protocol::Message> err;
   if (share_memory) {
     err = shared_child_error;
     if (!err) prepare_from_outside();  // only the state is left to write
@@ -413,17 +417,18 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     if (!child_failed_early) {
       explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
       try {
-        sync.send_to_child("go");
+        protocol::send(sync.parent_fd(), {protocol::Kind::Go, 0, ""});
       } catch (const SysError&) {
         // EPIPE: the child failed while building its root filesystem; its
         // error is queued below.
       }
     }
-    err = sync.recv_from_child();
+    err = protocol::recv(sync.parent_fd());
   }
   if (err) {
-    int code = std::atoi(err->c_str());
-    std::string msg = err->substr(std::min(err->size(), err->find(' ') + 1));
+    const bool reported = err->kind == protocol::Kind::SetupFailed;
+    int code = reported ? static_cast<int>(err->number) : kExitRuntimeError;
+    std::string msg = reported ? err->text : "the container's init said \"" + protocol::describe(*err) + "\"";
     kill_child.dismiss();
     ::waitpid(pid, nullptr, 0);
     // Tear down before answering: when `run` returns, nothing of it is left.
