@@ -5,6 +5,7 @@
 #include "cli/image_verbs.h"
 #include "image/progress.h"
 #include "util/error.h"
+#include "util/size.h"
 
 namespace mctr::cli {
 
@@ -29,8 +30,8 @@ void setup_load(CLI::App* sub, Globals& g) {
     std::string file = o->input.empty() ? o->positional : o->input;
     if (file.empty()) throw Error("load: give the archive to load: minictr load -i FILE.tar");
     image::LoadLimits limits = image::LoadLimits::from_env();
-    if (!o->max_size.empty()) limits.max_unpacked_bytes = image::parse_size(o->max_size);
-    if (!o->max_entries.empty()) limits.max_entries = image::parse_size(o->max_entries);
+    if (!o->max_size.empty()) limits.max_unpacked_bytes = static_cast<uint64_t>(parse_bytes(o->max_size));
+    if (!o->max_entries.empty()) limits.max_entries = static_cast<uint64_t>(parse_bytes(o->max_entries));
 
     image::Store store(g.root());
     image::ProgressBar bar = o->quiet ? image::ProgressBar(false) : image::ProgressBar::for_stderr();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "linux/cgroup/manager.h"
+#include "util/size.h"
 
 namespace mctr::container {
 
@@ -20,11 +21,9 @@ struct ResourceFlags {
   std::optional<std::string> cpuset_cpus, cpuset_mems;
 };
 
-// Docker's size grammar (go-units RAMInBytes): "1024", "1.5g", "256m", "512 KiB".
-// Throws for anything else, and for sizes that do not fit in an int64.
-int64_t parse_bytes(const std::string& s);
-// The same grammar with units of `unit` (1024 for -m, 1000 for log sizes).
-int64_t parse_size(const std::string& s, unsigned unit);
+// Sizes: util/size.h.
+using mctr::parse_bytes;
+using mctr::parse_size;
 
 // Each flag checked on its own: sizes parse, --cpus is 0 (no limit, as Docker)
 // or within 0.01..online_cpus. Throws mctr::Error with Docker's messages.

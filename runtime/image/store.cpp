@@ -23,6 +23,7 @@
 #include "util/lock.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
+#include "util/size.h"
 
 namespace mctr::image {
 
@@ -36,31 +37,12 @@ struct Store::LayerJob {
 
 // ------------------------------------------------------------------ limits --
 
-uint64_t parse_size(const std::string& s) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (s.empty() || end == s.c_str() || errno || s[0] == '-') throw Error("invalid size \"" + s + "\"");
-  std::string unit = end;
-  uint64_t mult = 1;
-  if (unit == "k" || unit == "K" || unit == "kb" || unit == "KB")
-    mult = 1ull << 10;
-  else if (unit == "m" || unit == "M" || unit == "mb" || unit == "MB")
-    mult = 1ull << 20;
-  else if (unit == "g" || unit == "G" || unit == "gb" || unit == "GB")
-    mult = 1ull << 30;
-  else if (unit == "t" || unit == "T")
-    mult = 1ull << 40;
-  else if (!unit.empty() && unit != "b" && unit != "B")
-    throw Error("invalid size \"" + s + "\"");
-  if (v > UINT64_MAX / mult) throw Error("size too large \"" + s + "\"");
-  return v * mult;
-}
-
 LoadLimits LoadLimits::from_env() {
   LoadLimits l;
-  if (const char* v = std::getenv("MINICTR_MAX_LAYER_SIZE"); v && *v) l.max_unpacked_bytes = parse_size(v);
-  if (const char* v = std::getenv("MINICTR_MAX_LAYER_ENTRIES"); v && *v) l.max_entries = parse_size(v);
+  if (const char* v = std::getenv("MINICTR_MAX_LAYER_SIZE"); v && *v)
+    l.max_unpacked_bytes = static_cast<uint64_t>(parse_bytes(v));
+  if (const char* v = std::getenv("MINICTR_MAX_LAYER_ENTRIES"); v && *v)
+    l.max_entries = static_cast<uint64_t>(parse_bytes(v));
   return l;
 }
 

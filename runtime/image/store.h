@@ -54,9 +54,6 @@ struct LoadLimits {
   static LoadLimits from_env();
 };
 
-// Parse "512m", "64g", "1000" (bytes). Throws mctr::Error on garbage.
-uint64_t parse_size(const std::string& s);
-
 // What Store::remove did, for `rmi` to print like Docker does.
 struct RemoveResult {
   std::vector<std::string> untagged;  // "busybox:latest"

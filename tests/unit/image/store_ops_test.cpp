@@ -4,6 +4,7 @@
 #include "fixture.h"
 #include "image/reference.h"
 #include "util/error.h"
+#include "util/size.h"
 
 namespace mctr::image::test {
 
@@ -125,10 +126,10 @@ TEST(Reference, ParsesLikeDocker) {
 }
 
 TEST(Limits, ParseSize) {
-  EXPECT_EQ(parse_size("512m"), 512ull << 20);
-  EXPECT_EQ(parse_size("2g"), 2ull << 30);
-  EXPECT_EQ(parse_size("100"), 100u);
-  EXPECT_THROW(parse_size("lots"), Error);
+  EXPECT_EQ(parse_bytes("512m"), 512ll << 20);
+  EXPECT_EQ(parse_bytes("2g"), 2ll << 30);
+  EXPECT_EQ(parse_bytes("100"), 100);
+  EXPECT_THROW(parse_bytes("lots"), Error);
 }
 
 }  // namespace mctr::image::test
