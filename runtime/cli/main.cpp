@@ -46,14 +46,14 @@ struct Verb {
   AddVerb add;
 };
 constexpr Verb kVerbs[] = {
-    {"version", add_version}, {"load", add_load},       {"images", add_images}, {"rmi", add_rmi},
-    {"image", add_image},     {"run", add_run},         {"create", add_create}, {"start", add_start},
-    {"ps", add_ps},           {"logs", add_logs},       {"stop", add_stop},     {"kill", add_kill},
-    {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},     {"cp", add_cp},
-    {"volume", add_volume},   {"stats", add_stats},     {"update", add_update}, {"system", add_system},
-    {"network", add_network}, {"wait", add_wait},       {"port", add_port},     {"top", add_top},
-    {"rename", add_rename},   {"build", add_build},     {"save", add_save},     {"tag", add_tag},
-    {"history", add_history}, {"commit", add_commit},
+    {"version", add_version}, {"load", add_load},       {"images", add_images},   {"rmi", add_rmi},
+    {"image", add_image},     {"run", add_run},         {"create", add_create},   {"start", add_start},
+    {"ps", add_ps},           {"logs", add_logs},       {"stop", add_stop},       {"kill", add_kill},
+    {"rm", add_rm},           {"inspect", add_inspect}, {"exec", add_exec},       {"cp", add_cp},
+    {"volume", add_volume},   {"stats", add_stats},     {"update", add_update},   {"system", add_system},
+    {"network", add_network}, {"wait", add_wait},       {"port", add_port},       {"top", add_top},
+    {"rename", add_rename},   {"pause", add_pause},     {"unpause", add_unpause}, {"build", add_build},
+    {"save", add_save},       {"tag", add_tag},         {"history", add_history}, {"commit", add_commit},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

@@ -58,8 +58,9 @@ nlohmann::json ps_row(const std::string& id, const container::Config& c, const c
           {"CreatedAt", go_time_text(c.created)},
           {"RunningFor", human_duration(seconds_since(c.created)) + " ago"},
           {"Ports", ports_text(s)},
-          {"State", s.status},
-          {"Status", status_text(s.status, s.exit_code, s.started_at, s.finished_at)},
+          {"State", s.paused ? "paused" : s.status},
+          {"Status",
+           status_text(s.status, s.exit_code, s.started_at, s.finished_at) + (s.paused ? " (Paused)" : "")},
           {"Names", c.name},
           {"Mounts", mounts_text(c)},
           {"Networks", c.network_mode}};

@@ -46,6 +46,8 @@ void add_wait(CLI::App& app, Globals& g);
 void add_port(CLI::App& app, Globals& g);
 void add_top(CLI::App& app, Globals& g);
 void add_rename(CLI::App& app, Globals& g);
+void add_pause(CLI::App& app, Globals& g);
+void add_unpause(CLI::App& app, Globals& g);
 void add_build(CLI::App& app, Globals& g);  // build, save, tag, history: images made and sent out
 void add_save(CLI::App& app, Globals& g);
 void add_tag(CLI::App& app, Globals& g);

@@ -329,6 +329,9 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
   State s = observed_state(store, id);
   if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
     throw Error("container " + id.substr(0, 12) + " is not running", 1);
+  // A process joining a frozen cgroup is frozen too: it would hang.
+  if (s.paused)
+    throw Error("container " + id.substr(0, 12) + " is paused, unpause the container before exec", 1);
   Config cfg = store.config(id);
   auto ns = linux_ns::open_namespaces(s.pid);
   auto cg = cgroup::make_manager(id);

@@ -13,6 +13,7 @@
 #include "container/logfile.h"
 #include "container/mount_destination.h"
 #include "container/networks.h"
+#include "container/pause.h"
 #include "container/resource_flags.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
@@ -194,6 +195,7 @@ void kill_container(const Store& store, const std::string& id, int sig) {
                 "kill -" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str()) +
                     " " + std::to_string(s.pid));
   check_sys(::kill(s.pid, sig), "kill", std::to_string(s.pid));
+  thaw_after_signal(store, id);  // a paused container acts on it once thawed
 }
 
 bool wait_not_running(const Store& store, const std::string& id, int timeout_ms) {
@@ -219,12 +221,14 @@ StopResult stop_container(const Store& store, const std::string& id, int timeout
     explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " +
                                  std::to_string(timeout_s) + " s");
     ::kill(s.pid, SIGTERM);
+    thaw_after_signal(store, id);  // a paused container acts on it once thawed
   }
   if (!wait_not_running(store, id, timeout_s * 1000)) {
     if (linux_proc::alive(s.pid, s.pid_start)) {
       explain::step("kill(2)",
                     "kill -KILL " + std::to_string(s.pid) + "   # PID 1 ignored SIGTERM or took too long");
       ::kill(s.pid, SIGKILL);
+      thaw_after_signal(store, id);
     }
     wait_not_running(store, id, 10000);
   }

@@ -64,6 +64,7 @@ json state_to_json(const State& s) {
             {"SupervisorStart", s.supervisor_start},
             {"ExitCode", s.exit_code},
             {"OOMKilled", s.oom_killed},
+            {"Paused", s.paused},
             {"Error", s.error},
             {"StartedAt", s.started_at},
             {"FinishedAt", s.finished_at},
@@ -82,6 +83,7 @@ State state_from_json(const json& j) {
   s.supervisor_start = j.value("SupervisorStart", uint64_t{0});
   s.exit_code = j.value("ExitCode", 0);
   s.oom_killed = j.value("OOMKilled", false);
+  s.paused = s.status == "running" && j.value("Paused", false);  // an exit ends a pause
   s.error = j.value("Error", "");
   s.started_at = j.value("StartedAt", "");
   s.finished_at = j.value("FinishedAt", "");
@@ -351,6 +353,7 @@ State observed_state(const Store& store, const std::string& id) {
   if (linux_proc::alive(s.supervisor_pid, s.supervisor_start)) return s;  // it will record the exit
   s.status = "exited";
   s.pid = 0;
+  s.paused = false;
   // The supervisor wrote the exit into its reserved record but could not
   // update state.json (a full filesystem), or died right after.
   if (auto e = ExitRecord::read(store.dir(id))) {

@@ -30,6 +30,7 @@ struct State {
   std::string cgroup_path;
   std::optional<net::Attachment> network;
   int restart_count = 0;
+  bool paused = false;  // `pause`: frozen in its cgroup (status stays "running")
 };
 
 nlohmann::json state_to_json(const State& s);

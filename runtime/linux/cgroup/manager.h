@@ -58,6 +58,10 @@ class Manager {
   // child is moved in after the clone (join_self or add_pid).
   virtual bool can_clone_into() const { return false; }
   virtual int open_for_clone() const { return -1; }
+  // docker pause/unpause: the freezer stops every task of the group where it
+  // stands (and keeps new ones from running) until thawed. Returns once the
+  // kernel reports the whole group frozen (or thawed).
+  virtual void set_frozen(bool frozen) = 0;
   virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
   virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.

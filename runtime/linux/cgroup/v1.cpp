@@ -227,6 +227,21 @@ void V1Manager::freeze_and_kill() {
   write_value(fr / "freezer.state", "THAWED");
 }
 
+void V1Manager::set_frozen(bool frozen) {
+  const std::filesystem::path fr = dir("freezer");
+  if (fr.empty()) throw Error("cannot pause: this host has no v1 freezer hierarchy");
+  const std::string want = frozen ? "FROZEN" : "THAWED";
+  write_value(fr / "freezer.state", want);
+  // FREEZING while some task has not stopped yet (one in an uninterruptible
+  // sleep, say): the kernel keeps trying; we wait up to a second.
+  for (int i = 0; i < 200; ++i) {
+    if (fs::trim(fs::read_file(fr / "freezer.state")) == want) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (frozen) write_value(fr / "freezer.state", "THAWED");  // not half frozen
+  throw Error("cgroup " + fr.string() + " did not reach " + want + " within a second");
+}
+
 void V1Manager::destroy() {
   // Usually every group is empty by now (the kernel kills a PID namespace
   // with its init), and one rmdir each is all it takes. At the first that is

@@ -23,6 +23,7 @@ class V1Manager : public Manager {
   std::filesystem::path devices_dir() const override { return dir("devices"); }
   Stats stats() const override;
   bool oom_killed() const override;
+  void set_frozen(bool frozen) override;
   void destroy() override;
   std::string version() const override { return "v1"; }
   std::string path() const override;

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "linux/cgroup/common.h"
 #include "linux/cgroup/host_stats.h"
@@ -169,6 +171,18 @@ int V2Manager::open_for_clone() const {
 bool V2Manager::oom_killed() const {
   auto ev = read_opt(dir_ / "memory.events");
   return ev && parse_flat_keyed(*ev)["oom_kill"] > 0;
+}
+
+void V2Manager::set_frozen(bool frozen) {
+  write_value(dir_ / "cgroup.freeze", frozen ? "1" : "0");
+  // cgroup.events says "frozen 1" once every task of the group has stopped.
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  for (int i = 0; i < 200; ++i) {
+    if (fs::read_file(dir_ / "cgroup.events").find(want) != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (frozen) write_value(dir_ / "cgroup.freeze", "0");  // not half frozen
+  throw Error("cgroup " + dir_.string() + " did not report \"" + want + "\" within a second");
 }
 
 void V2Manager::destroy() {

@@ -19,6 +19,7 @@ class V2Manager : public Manager {
   bool oom_killed() const override;
   bool can_clone_into() const override { return true; }
   int open_for_clone() const override;
+  void set_frozen(bool frozen) override;
   void destroy() override;
   std::string version() const override { return "v2"; }
   std::string path() const override { return dir_; }

@@ -1,0 +1,52 @@
+#include "container/pause.h"
+
+#include "linux/cgroup/manager.h"
+#include "linux/proc.h"
+#include "util/error.h"
+#include "util/explain.h"
+
+namespace mctr::container {
+
+namespace {
+
+State running_state(const Store& store, const std::string& id) {
+  State s = observed_state(store, id);
+  if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
+    throw Error("container " + id.substr(0, 12) + " is not running", 1);
+  return s;
+}
+
+void set_paused(const Store& store, const std::string& id, bool paused) {
+  auto cg = cgroup::make_manager(id);
+  explain::step("write(2)",
+                std::string("echo ") +
+                    (cg->version() == "v1" ? (paused ? "FROZEN" : "THAWED") : (paused ? "1" : "0")) + " > " +
+                    cg->path() + (cg->version() == "v1" ? "/freezer.state" : "/cgroup.freeze"));
+  cg->set_frozen(paused);
+  State s = store.state(id);
+  s.paused = paused;
+  store.save_state(id, s);
+}
+
+}  // namespace
+
+void pause_container(const Store& store, const std::string& id) {
+  auto lock = store.lock(id);
+  if (running_state(store, id).paused) throw Error("container " + id.substr(0, 12) + " is already paused", 1);
+  set_paused(store, id, true);
+}
+
+void unpause_container(const Store& store, const std::string& id) {
+  auto lock = store.lock(id);
+  if (!running_state(store, id).paused) throw Error("container " + id.substr(0, 12) + " is not paused", 1);
+  set_paused(store, id, false);
+}
+
+void thaw_after_signal(const Store& store, const std::string& id) {
+  // No lock here: the callers (stop, kill, rm -f) may hold the container's.
+  State s = observed_state(store, id);
+  if (!s.paused || s.status != "running") return;
+  set_paused(store, id, false);
+}
+
+}  // namespace mctr::container
