@@ -113,7 +113,20 @@ void protect_binary_for(std::string_view verb, char** argv) {
 
 }  // namespace mctr::cli
 
+// main() itself: any exception that got this far (bad_alloc while the
+// command line is set up, say) is one line and exit 125, never a crash.
+static int run_minictr(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return run_minictr(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minictr: error: %s\n", e.what());
+    return mctr::kExitRuntimeError;
+  }
+}
+
+static int run_minictr(int argc, char** argv) {
   using namespace mctr::cli;
   try {
     check_verb(verb_in(argc, argv), argc, argv);
