@@ -49,7 +49,7 @@ cgroup::Resources merge_resources(cgroup::Resources base, const cgroup::Resource
 }
 
 void check_resources(const cgroup::Resources& r) {
-  if (r.memory && *r.memory < 6 * 1024 * 1024) throw Error("minimum memory limit allowed is 6MB");
+  if (r.memory && *r.memory < int64_t{6} * 1024 * 1024) throw Error("minimum memory limit allowed is 6MB");
   if (r.memory_swap) {
     if (!r.memory) throw Error("you should always set the memory limit when using the memory swap limit");
     if (*r.memory_swap != -1 && *r.memory_swap < *r.memory)
