@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -43,7 +44,7 @@ void v1_init_cpuset(const path& dir);
 // The CFS quota for --cpus over a period in microseconds (--cpus 1.5, period
 // 100000 -> 150000), rounded to the nearest microsecond. cpus must be > 0.
 inline uint64_t cfs_quota_us(double cpus, uint64_t period_us) {
-  return static_cast<uint64_t>(cpus * static_cast<double>(period_us) + 0.5);
+  return static_cast<uint64_t>(std::llround(cpus * static_cast<double>(period_us)));
 }
 
 // Names of the direct subdirectories of dir (the container groups under minictr/).

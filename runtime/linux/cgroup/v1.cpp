@@ -33,7 +33,7 @@ std::string limit_or_minus1(int64_t v) { return v > 0 ? std::to_string(v) : "-1"
 
 }  // namespace
 
-V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, std::string id) {
+V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const std::string& id) {
   for (const char* c : kControllers) {
     auto it = mounts.find(c);
     if (it == mounts.end()) continue;

@@ -13,7 +13,7 @@ namespace mctr::cgroup {
 class V1Manager : public Manager {
  public:
   // mounts: controller -> mount point, as found by detect_layout().
-  V1Manager(const std::map<std::string, std::filesystem::path>& mounts, std::string id);
+  V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const std::string& id);
 
   void create() override;
   void apply(const Resources& r) override;

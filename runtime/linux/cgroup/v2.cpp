@@ -57,7 +57,7 @@ std::string limit_or_max(int64_t v) { return v > 0 ? std::to_string(v) : "max"; 
 
 }  // namespace
 
-V2Manager::V2Manager(std::filesystem::path mount, std::string id)
+V2Manager::V2Manager(std::filesystem::path mount, const std::string& id)
     : mount_(std::move(mount)), parent_(mount_ / "minictr"), dir_(parent_ / id) {}
 
 bool V2Manager::exists() const { return std::filesystem::is_directory(dir_); }

@@ -8,7 +8,7 @@ namespace mctr::cgroup {
 
 class V2Manager : public Manager {
  public:
-  V2Manager(std::filesystem::path mount, std::string id);
+  V2Manager(std::filesystem::path mount, const std::string& id);
 
   void create() override;
   void apply(const Resources& r) override;
