@@ -147,4 +147,14 @@ assert_contains "$(mctr history committed:v1)" "add /new" "commit's history entr
 mctr rm tocommit >/dev/null
 echo "ok  commit: new file and deletion in the new image"
 
+# A running container is frozen while committed (docker commit --pause) and
+# goes on afterwards, not left paused.
+mctr run -d --name live --network none busybox sh -c 'echo live > /live; sleep 1000' >/dev/null
+for _ in $(seq 50); do mctr exec live test -e /live 2>/dev/null && break; sleep 0.1; done
+mctr commit live committed:live >/dev/null
+assert_eq "running false" "$(mctr inspect -f '{{.State.Status}} {{.State.Paused}}' live)" "the committed container runs on"
+assert_eq "live" "$(mctr run --rm --network none committed:live cat /live)" "the running container's file"
+mctr rm -f live >/dev/null
+echo "ok  commit of a running container: paused while read, running after"
+
 echo "PASS test_build"
