@@ -170,6 +170,8 @@ class NetTest : public ::testing::Test {
     opts_.table = "minictr_test_" + std::to_string(me);
     opts_.subnet = "10.231." + std::to_string(me % 250) + ".0/24";
     opts_.lease_dir = state_dir_;
+    // The host-wide files (the subnet lock) go under the test's dir too.
+    ::setenv("MINICTR_RUN_DIR", state_dir_.c_str(), 1);
     gateway_ = format_ipv4(Subnet::parse(opts_.subnet).gateway());
   }
 
