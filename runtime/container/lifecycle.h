@@ -27,6 +27,17 @@ struct RunOptions {
   cgroup::Resources resources;
   security::Options security;
   std::vector<std::string> log_opts;  // --log-opt KEY=VALUE
+  // --restart: "no" (or ""), "on-failure", "on-failure:N", "always", "unless-stopped".
+  std::string restart;
+  bool init = false;  // --init: minictr-init as PID 1, in front of the command
+  // Health check (Docker's HealthConfig), all text as the flags and Compose give it:
+  // health_test in Docker's form: {"CMD-SHELL", "curl -f localhost"}, {"CMD", "curl", ...},
+  // or {"NONE"} (--no-healthcheck); empty = the image's HEALTHCHECK. Durations
+  // in Go's syntax ("30s", "1m30s", "500ms"); "" or 0 = the image's or Docker's
+  // default (interval 30s, timeout 30s, start period 0, retries 3).
+  std::vector<std::string> health_test;
+  std::string health_interval, health_timeout, health_start_period;
+  int health_retries = 0;
 };
 
 // Merge image config and options into a new container (state "created").
