@@ -82,6 +82,31 @@ def load_known_gaps(path):
     return gaps
 
 
+def regressions(a, res, rcs, gaps, t):
+    """[(test, assertion, minictr's status, allow-list reason or None, gap key)]
+    for each assertion of test t that runc passes and minictr-runc does not."""
+    mine = dict(res["minictr"][t])
+    theirs = dict(res["runc"][t])
+    theirs.update(exit_status_assertion(rcs["runc"][t]))
+    mine.update(exit_status_assertion(rcs["minictr"][t]))
+    # A program with no TAP assertions (hooks, poststart, ...) reports only
+    # in YAML diagnostics: the same text as runc's means it got as far.
+    if not any(v in ("ok", "not ok") for v in res["runc"][t].values()):
+        mine_diag = set(yaml_errors(os.path.join(a.out, "minictr", t, "tap")))
+        for e in yaml_errors(os.path.join(a.out, "runc", t, "tap")):
+            key = f"(diagnostic as runc's: {e})"
+            theirs[key] = "ok"
+            mine[key] = "ok" if e in mine_diag else "not ok"
+    found = []
+    for desc, status in theirs.items():
+        if status != "ok" or mine.get(desc) == "ok":
+            continue
+        got = mine.get(desc, "missing (never reached)")
+        key = (t, desc) if (t, desc) in gaps else (t, "*") if (t, "*") in gaps else None
+        found.append((t, desc, got, gaps.get(key) if key else None, key))
+    return found
+
+
 def counts(res):
     c = collections.Counter(res.values())
     return c["ok"], c["not ok"], c["skip"]
@@ -92,11 +117,22 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--known-gaps", required=True)
     ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--list-regressed", action="store_true",
+                    help="only print the tests with an assertion runc passes, minictr-runc fails, not allowed")
     ap.add_argument("tests", nargs="+")
     a = ap.parse_args()
+    if a.list_regressed:
+        a.compare = True
     names = ["runc"] + (["minictr"] if a.compare else [])
     res = {n: {t: parse_tap(os.path.join(a.out, n, t, "tap")) for t in a.tests} for n in names}
     rcs = {n: {t: read(os.path.join(a.out, n, t, "rc"), "?").strip() for t in a.tests} for n in names}
+
+    if a.list_regressed:
+        gaps = load_known_gaps(a.known_gaps)
+        for t in a.tests:
+            if any(not f[3] for f in regressions(a, res, rcs, gaps, t)):
+                print(t)
+        return 0
 
     print()
     hdr = f"{'test':<38}" + "".join(f"{n + ' ok/not ok/skip (rc)':>34}" for n in names)
@@ -124,29 +160,9 @@ def main():
         return 0
 
     gaps = load_known_gaps(a.known_gaps)
-    used, failing = set(), []
-    for t in a.tests:
-        mine = dict(res["minictr"][t])
-        theirs = dict(res["runc"][t])
-        for n, d in (("runc", theirs), ("minictr", mine)):
-            d.update(exit_status_assertion(rcs[n][t]))
-        # A program with no TAP assertions (hooks, poststart, ...) reports only
-        # in YAML diagnostics: the same text as runc's means it got as far.
-        if not any(v in ("ok", "not ok") for v in res["runc"][t].values()):
-            mine_diag = set(yaml_errors(os.path.join(a.out, "minictr", t, "tap")))
-            for e in yaml_errors(os.path.join(a.out, "runc", t, "tap")):
-                key = f"(diagnostic as runc's: {e})"
-                theirs[key] = "ok"
-                mine[key] = "ok" if e in mine_diag else "not ok"
-        for desc, status in theirs.items():
-            if status != "ok" or mine.get(desc) == "ok":
-                continue
-            got = mine.get(desc, "missing (never reached)")
-            reason = gaps.get((t, desc)) or gaps.get((t, "*"))
-            if reason:
-                used.add((t, desc) if (t, desc) in gaps else (t, "*"))
-            failing.append((t, desc, got, reason))
-
+    failing = [f for t in a.tests for f in regressions(a, res, rcs, gaps, t)]
+    used = {f[4] for f in failing if f[4]}
+    retried = [t for t in a.tests if read(os.path.join(a.out, "minictr", t, "tries"), "1").strip() != "1"]
     allowed = [f for f in failing if f[3]]
     blocking = [f for f in failing if not f[3]]
     print(f"\nassertions runc passes and minictr-runc does not: {len(failing)} "
@@ -155,8 +171,9 @@ def main():
     for f in failing:
         by_test.setdefault(f[0], []).append(f)
     for t, fs in by_test.items():
-        print(f"\n  {t} (minictr-runc rc {rcs['minictr'][t]}):")
-        for _, desc, got, reason in fs:
+        tries = read(os.path.join(a.out, "minictr", t, "tries"), "1").strip()
+        print(f"\n  {t} (minictr-runc rc {rcs['minictr'][t]}, run {tries} time(s)):")
+        for _, desc, got, reason, _ in fs:
             tag = f"  [known gap: {reason}]" if reason else ""
             print(f"    {got:<8} {desc}{tag}")
         calls = [c for c in read(os.path.join(a.out, "minictr", t, "calls")).splitlines() if not c.startswith("0\t")]
@@ -165,10 +182,16 @@ def main():
             print(f"      failed call (rc {rc}): minictr-runc {argv}")
         if len(calls) > 5:
             print(f"      ... and {len(calls) - 5} more failed calls")
+        diags = re.findall(r'^\s+"(error|stderr)": "((?:[^"\\]|\\.)*)"', read(os.path.join(a.out, "minictr", t, "tap")), re.M)
+        for kind, text in list(dict.fromkeys(diags))[:4]:
+            print(f"      TAP {kind}: {text[:240]}")
         err = read(os.path.join(a.out, "minictr", t, "stderr")).strip().splitlines()
         for line in err[:4]:
-            print(f"      stderr: {line[:200]}")
+            print(f"      stderr: {line[:240]}")
 
+    for t in retried:
+        print(f"\nminictr-runc {t}: run {read(os.path.join(a.out, 'minictr', t, 'tries')).strip()} times "
+              f"(it regressed on its first run; the last run counts)")
     stale = [k for k in gaps if k not in used and k[0] in a.tests]
     for t, desc in stale:
         print(f"\nknown-gaps.txt: '{t} | {desc}' is not needed any more (minictr-runc passes it, or runc does not): remove it")
