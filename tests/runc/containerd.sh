@@ -52,14 +52,15 @@ CONF
 }
 
 ctd_stop() {
-  local id p _
+  local id ids p f _
   [[ -n ${CTD:-} ]] || return 0
   if [[ -n $CTD_PID ]] && kill -0 "$CTD_PID" 2>/dev/null; then
+    ids=$(c containers ls -q 2>/dev/null)
     for id in $(c task ls -q 2>/dev/null); do
       c task kill -a -s SIGKILL "$id" >/dev/null 2>&1
       c task delete -f "$id" >/dev/null 2>&1
     done
-    for id in $(c containers ls -q 2>/dev/null); do
+    for id in $ids; do
       c containers delete "$id" >/dev/null 2>&1
     done
     kill "$CTD_PID" 2>/dev/null
@@ -71,10 +72,27 @@ ctd_stop() {
   for p in $(grep -l -a -F -- "$CTD_SOCK" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
     [[ $p != "$$" ]] && kill -9 "$p" 2>/dev/null
   done
+  # A runtime that failed to kill or delete leaves its container's processes
+  # in the cgroups ctr asked for (/NAMESPACE/ID): kill them (thawed first), then
+  # remove the cgroups.
+  for f in /sys/fs/cgroup/freezer/$CTD_NS/*/freezer.state /sys/fs/cgroup/$CTD_NS/*/cgroup.freeze; do
+    [[ -f $f ]] || continue
+    if [[ $f == *freezer.state ]]; then echo THAWED >"$f"; else echo 0 >"$f"; fi
+  done 2>/dev/null
+  for _ in 1 2 3; do
+    for f in /sys/fs/cgroup/$CTD_NS /sys/fs/cgroup/*/$CTD_NS; do
+      [[ -d $f ]] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+    done
+    sleep 0.1
+  done
   for p in /sys/fs/cgroup/$CTD_NS /sys/fs/cgroup/*/$CTD_NS; do
     [[ -d $p ]] && find "$p" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   grep -o " $CTD/[^ ]*" /proc/self/mountinfo | sort -r | while read -r p; do umount -l "$p" 2>/dev/null; done
+  # A shim killed above leaves its socket: /run/containerd/s/sha256(ADDRESS/NAMESPACE/ID).
+  for id in $ids; do
+    rm -f "/run/containerd/s/$(printf '%s' "$CTD_SOCK/$CTD_NS/$id" | sha256sum | cut -d' ' -f1)"
+  done
   if ((!CTD_HAD_RUN_DIR)); then
     rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null
   fi
