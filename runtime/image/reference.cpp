@@ -121,4 +121,47 @@ Reference parse_reference(const std::string& ref) {
   return r;
 }
 
+RemoteReference parse_remote_reference(const std::string& ref) {
+  parse_reference(ref);  // the grammar: throws "invalid reference format"
+  RemoteReference r;
+  size_t at = ref.find('@');
+  std::string s = ref.substr(0, at);
+  if (at != std::string::npos) {
+    r.digest = ref.substr(at + 1);
+    if (!r.digest.starts_with("sha256:") || r.digest.size() != 71 ||
+        r.digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+      throw Error("invalid reference format: only sha256 digests are supported: \"" + ref.substr(0, 300) +
+                  "\"");
+  }
+  size_t slash = s.rfind('/');
+  size_t colon = s.rfind(':');
+  std::string name = s;
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    name = s.substr(0, colon);
+    r.tag = s.substr(colon + 1);
+  } else if (r.digest.empty()) {
+    r.tag = "latest";
+  }
+  size_t first = name.find('/');
+  std::string head = name.substr(0, first);
+  if (first != std::string::npos &&
+      (head.find('.') != std::string::npos || head.find(':') != std::string::npos || head == "localhost")) {
+    r.registry = head;
+    r.repository = name.substr(first + 1);
+  } else {
+    r.registry = "docker.io";
+    r.repository = name;
+  }
+  if (r.registry == "index.docker.io") r.registry = "docker.io";
+  if (r.registry == "docker.io" && r.repository.find('/') == std::string::npos)
+    r.repository = "library/" + r.repository;
+  return r;
+}
+
+std::string RemoteReference::store_tag() const {
+  if (tag.empty()) return "";
+  std::string name = registry == "docker.io" ? repository : registry + "/" + repository;
+  return parse_reference(name + ":" + tag).str();
+}
+
 }  // namespace mctr::image

@@ -112,6 +112,75 @@ void write_meta(const sfs::path& p, const std::string& data) {
 
 std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
 
+// The config blob as it came (its digest is the image ID): `save` and `push`
+// send these bytes, not a re-encoding of them.
+void keep_config(const StorePaths& p, const std::string& id, const std::string& config) {
+  if (sha256_digest(config) != id) return;
+  fs::mkdir_p(p.blobs() / "sha256", 0700);
+  sfs::path target = p.blobs() / "sha256" / digest_hex(id);
+  if (!exists_nofollow(target)) fs::write_file_atomic(target, config, 0600);
+}
+
+// Blobs that no image (config) and no layer (kept blob) names: what a load
+// or pull killed between keeping a blob and writing its layer left.
+void remove_orphan_blobs(const StorePaths& p, const std::vector<Image>& images) {
+  std::set<std::string> named;
+  for (const auto& img : images) named.insert(digest_hex(img.id));
+  std::error_code ec;
+  for (const auto& e : sfs::directory_iterator(p.layers(), ec)) {
+    if (e.path().extension() != ".json") continue;
+    json j = json::parse(fs::read_file_if_exists(e.path()).value_or(""), nullptr, false);
+    if (j.is_object() && j.contains("blob") && j["blob"].is_object() &&
+        is_sha256_digest(j["blob"].value("digest", "")))
+      named.insert(digest_hex(j["blob"]["digest"].get<std::string>()));
+  }
+  for (const auto& e : sfs::directory_iterator(p.blobs() / "sha256", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == 64 && !named.count(name)) fs::unlink_deferred(e.path());
+  }
+}
+
+// A blob reader that copies what it reads to a file and hashes it.
+class TeeBlobReader : public BlobReader {
+ public:
+  TeeBlobReader(BlobReader& in, const sfs::path& file)
+      : in_(in),
+        fd_(check_sys(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), "open", file)),
+        file_(file) {}
+  size_t read(void* buf, size_t n) override {
+    size_t got = in_.read(buf, n);
+    if (head_len_ < sizeof head_) {
+      size_t take = std::min(got, sizeof head_ - head_len_);
+      std::memcpy(head_ + head_len_, buf, take);
+      head_len_ += take;
+    }
+    hash_.update(buf, got);
+    const char* p = static_cast<const char*>(buf);
+    for (size_t done = 0; done < got;) {
+      ssize_t w = ::write(fd_.get(), p + done, got - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) throw_sys("write", file_);
+      done += static_cast<size_t>(w);
+    }
+    return got;
+  }
+  uint64_t size() const override { return in_.size(); }
+  // The digest of everything read; the file is closed.
+  std::string finish() {
+    fd_.reset();
+    return hash_.digest();
+  }
+  std::string media_type() const { return layer_media_type_of(head_, head_len_); }
+
+ private:
+  BlobReader& in_;
+  UniqueFd fd_;
+  sfs::path file_;
+  Sha256 hash_;
+  unsigned char head_[4] = {};
+  size_t head_len_ = 0;
+};
+
 // Name for images tagged only "v1" in an OCI archive: the archive's file name.
 std::string default_name_for(const sfs::path& archive) {
   std::string stem = archive.filename().string();
@@ -142,6 +211,14 @@ bool tag_matches(const std::vector<std::string>& tags, const std::string& want) 
 }
 
 }  // namespace
+
+std::string layer_media_type_of(const void* head, size_t n) {
+  const auto* b = static_cast<const unsigned char*>(head);
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return "application/vnd.oci.image.layer.v1.tar+gzip";
+  if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+    return "application/vnd.oci.image.layer.v1.tar+zstd";
+  return "application/vnd.oci.image.layer.v1.tar";
+}
 
 Store::Store(std::filesystem::path root) : root_(std::move(root)) { make_private_dir(root_); }
 
@@ -242,7 +319,7 @@ void Store::clean_stale_tmp() {
 }
 
 bool Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
-                                    const ProgressFn& progress) {
+                                    const ProgressFn& progress, const FetchedLayer* keep) {
   StorePaths p{root_};
   std::string hex = digest_hex(job.diff_id);
   sfs::path final_dir = p.layers() / hex;
@@ -256,22 +333,74 @@ bool Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, con
   fs::remove_tree(tmp);
   check_sys(::mkdir(tmp.c_str(), 0755), "mkdir", tmp);
   ScopeGuard remove_tmp([&] { fs::remove_tree(tmp); });
+  // A blob read from an archive is copied aside while it streams past.
+  sfs::path tee_file = p.tmp() / ("blob-" + hex + "." + std::to_string(::getpid()));
+  std::optional<TeeBlobReader> tee;
+  if (keep && keep->file.empty()) tee.emplace(reader, tee_file);
+  ScopeGuard remove_tee([&] { ::unlink(tee_file.c_str()); });
 
   LayerExpect expect{job.blob_digest, job.diff_id};
   LayerStats stats;
   try {
-    stats = unpack_layer(reader, tmp, expect, limits, [&](uint64_t done) {
+    stats = unpack_layer(tee ? *tee : reader, tmp, expect, limits, [&](uint64_t done) {
       if (progress) progress(job.diff_id, done, reader.size());
     });
   } catch (const Error& e) {
     throw Error("layer " + short_id(job.diff_id) + ": " + e.what(), e.exit_code());
   }
   json meta = {{"diff_id", job.diff_id}, {"size", stats.bytes}, {"entries", stats.entries}};
+  if (keep) {
+    KeptBlob kept = tee ? keep_blob(tee_file, tee->finish(), tee->media_type())
+                        : keep_blob(keep->file, keep->digest, keep->media_type);
+    meta["blob"] = {{"digest", kept.digest}, {"mediaType", kept.media_type}, {"size", kept.size}};
+  }
   write_meta(p.layers() / (hex + ".json"), meta.dump() + "\n");
   // The layer appears complete or not at all.
   check_sys(::rename(tmp.c_str(), final_dir.c_str()), "rename", final_dir);
   remove_tmp.dismiss();
   return true;
+}
+
+KeptBlob Store::keep_blob(const sfs::path& file, const std::string& digest, const std::string& media_type) {
+  StorePaths p{root_};
+  fs::mkdir_p(p.blobs() / "sha256", 0700);
+  sfs::path target = p.blobs() / "sha256" / digest_hex(digest);
+  if (exists_nofollow(target))
+    ::unlink(file.c_str());
+  else
+    check_sys(::rename(file.c_str(), target.c_str()), "rename", target);
+  struct stat st;
+  check_sys(::stat(target.c_str(), &st), "stat", target);
+  return KeptBlob{digest, media_type, static_cast<uint64_t>(st.st_size), target};
+}
+
+void Store::remove_layer_files(const std::string& hex) {
+  StorePaths p{root_};
+  sfs::path meta = p.layers() / (hex + ".json");
+  if (auto text = fs::read_file_if_exists(meta)) {
+    json j = json::parse(*text, nullptr, false);
+    if (j.is_object() && j.contains("blob") && j["blob"].contains("digest") &&
+        is_sha256_digest(j["blob"].value("digest", "")))
+      fs::unlink_deferred(p.blobs() / "sha256" / digest_hex(j["blob"]["digest"].get<std::string>()));
+  }
+  fs::remove_tree(p.layers() / hex);
+  fs::unlink_deferred(meta);
+}
+
+std::optional<KeptBlob> Store::layer_blob(const std::string& diff_id) const {
+  StorePaths p{root_};
+  auto text = fs::read_file_if_exists(p.layers() / (digest_hex(diff_id) + ".json"));
+  if (!text) return std::nullopt;
+  json j = json::parse(*text, nullptr, false);
+  if (!j.is_object() || !j.contains("blob") || !j["blob"].is_object()) return std::nullopt;
+  KeptBlob b;
+  b.digest = j["blob"].value("digest", "");
+  b.media_type = j["blob"].value("mediaType", "");
+  b.size = j["blob"].value("size", uint64_t{0});
+  if (!is_sha256_digest(b.digest)) return std::nullopt;
+  b.path = p.blobs() / "sha256" / digest_hex(b.digest);
+  if (!exists_nofollow(b.path)) return std::nullopt;
+  return b;
 }
 
 void Store::remove_unreferenced_layers(const std::vector<std::string>& diff_ids) {
@@ -280,12 +409,8 @@ void Store::remove_unreferenced_layers(const std::vector<std::string>& diff_ids)
   std::set<std::string> referenced;
   for (const Image& img : list())
     for (const auto& d : img.diff_ids) referenced.insert(d);
-  for (const auto& d : diff_ids) {
-    if (referenced.count(d)) continue;
-    const std::string hex = digest_hex(d);
-    fs::remove_tree(p.layers() / hex);
-    fs::unlink_deferred(p.layers() / (hex + ".json"));
-  }
+  for (const auto& d : diff_ids)
+    if (!referenced.count(d)) remove_layer_files(digest_hex(d));
 }
 
 std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std::string>& tag,
@@ -327,8 +452,9 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
   // else would ever reference them.
   std::vector<std::string> unpacked_here;
   ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
+  const FetchedLayer tee_it;  // no file: the blob is copied while it is read
   std::set<std::string> seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
-    if (unpack_layer_into_store(jobs.at(name), reader, limits, progress))
+    if (unpack_layer_into_store(jobs.at(name), reader, limits, progress, &tee_it))
       unpacked_here.push_back(jobs.at(name).diff_id);
   });
   for (const auto& name : wanted)
@@ -372,6 +498,7 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
         orec["repo_tags"] = kept;
         fs::write_file_atomic(p.images() / (digest_hex(other.id) + ".json"), orec.dump(2) + "\n");
       }
+      keep_config(p, a.id, a.config_json);
       fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
       images.push_back(read_record(record));
     }
@@ -398,7 +525,7 @@ void Store::remove_unused_layers(RemoveResult& result, const std::set<std::strin
     sfs::path doomed = p.tmp() / ("rm-" + hex + "." + std::to_string(::getpid()));
     fs::mkdir_p(p.tmp(), 0700);
     check_sys(::rename((p.layers() / hex).c_str(), doomed.c_str()), "rename", p.layers() / hex);
-    ::unlink((p.layers() / (hex + ".json")).c_str());
+    remove_layer_files(hex);  // its meta and kept blob
     fs::remove_tree(doomed);
     result.deleted.push_back("sha256:" + hex);
   }
@@ -410,10 +537,11 @@ std::vector<std::string> Store::prune_layers(const std::set<std::string>& in_use
   clean_stale_tmp();
   RemoveResult result;
   remove_unused_layers(result, in_use);
+  remove_orphan_blobs(p, list());
   return result.deleted;
 }
 
-RemoveResult Store::remove(const std::string& ref) {
+RemoveResult Store::remove(const std::string& ref, const std::set<std::string>& in_use) {
   StorePaths p{root_};
   FileLock lock(p.locks() / "store.lock");
   std::optional<Image> img = find(ref);
@@ -437,8 +565,9 @@ RemoveResult Store::remove(const std::string& ref) {
   }
   result.untagged = img->repo_tags;
   check_sys(::unlink(record.c_str()), "unlink", record);
+  fs::unlink_deferred(p.blobs() / "sha256" / digest_hex(img->id));  // its config
   result.deleted.push_back(img->id);
-  remove_unused_layers(result);
+  remove_unused_layers(result, in_use);
   return result;
 }
 
@@ -485,12 +614,14 @@ uint64_t Store::layer_size(const std::string& diff_id) const {
   return read_json(StorePaths{root_}.layers() / (digest_hex(diff_id) + ".json")).value("size", uint64_t{0});
 }
 
-void Store::add_layer(const sfs::path& tar, const std::string& diff_id, const LoadLimits& limits) {
+void Store::add_layer(const sfs::path& tar, const std::string& diff_id, const LoadLimits& limits,
+                      bool keep_blob) {
   StorePaths p{root_};
   make_private_dir(p.layers());
   for (const auto& d : {p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
   FileBlobReader reader(tar);
-  unpack_layer_into_store(LayerJob{diff_id, std::nullopt}, reader, limits, {});
+  const FetchedLayer kept{tar, diff_id, "application/vnd.oci.image.layer.v1.tar"};
+  unpack_layer_into_store(LayerJob{diff_id, std::nullopt}, reader, limits, {}, keep_blob ? &kept : nullptr);
 }
 
 Image Store::write_record(const std::string& id, const std::string& config_json,
@@ -524,6 +655,7 @@ Image Store::write_record(const std::string& id, const std::string& config_json,
     orec["repo_tags"] = kept;
     fs::write_file_atomic(p.images() / (digest_hex(other.id) + ".json"), orec.dump(2) + "\n");
   }
+  keep_config(p, id, config_json);
   fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
   return read_record(record);
 }
@@ -546,7 +678,52 @@ Image Store::tag(const std::string& ref, const std::string& new_tag) {
   return write_record(img->id, config_json(*img), {t});
 }
 
+Image Store::add_fetched_image(const std::string& config_json, const std::vector<FetchedLayer>& layers,
+                               const std::vector<std::string>& tags, const LoadLimits& limits,
+                               const ProgressFn& progress) {
+  StorePaths p{root_};
+  make_private_dir(p.layers());
+  for (const auto& d : {p.images(), p.tmp(), p.locks()}) fs::mkdir_p(d, 0700);
+  json cfg = json::parse(config_json, nullptr, false);
+  if (!cfg.is_object() || !cfg.contains("rootfs") || !cfg["rootfs"].is_object())
+    throw Error("the image config is not an OCI image config (no rootfs)");
+  std::vector<std::string> diff_ids = strings_or_empty(cfg["rootfs"], "diff_ids");
+  if (diff_ids.size() != layers.size())
+    throw Error("the manifest lists " + std::to_string(layers.size()) + " layers, the image config " +
+                std::to_string(diff_ids.size()));
+  if (layers.size() > limits.max_layers)
+    throw Error("the image has " + std::to_string(layers.size()) + " layers, more than " +
+                std::to_string(limits.max_layers));
+  std::vector<std::string> normalized;
+  for (const auto& t : tags) normalized.push_back(parse_reference(t).str());
+
+  std::vector<std::string> unpacked_here;
+  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const FetchedLayer& l = layers[i];
+    if (!is_sha256_digest(diff_ids[i]))
+      throw Error("invalid diffID \"" + diff_ids[i] + "\" in the image config");
+    if (has_layer(diff_ids[i])) {  // not fetched ("Already exists"), or by a pull beside us
+      if (!l.file.empty()) ::unlink(l.file.c_str());
+      continue;
+    }
+    FileBlobReader reader(l.file);
+    if (unpack_layer_into_store(LayerJob{diff_ids[i], l.digest}, reader, limits, progress, &l))
+      unpacked_here.push_back(diff_ids[i]);
+  }
+  Image img;
+  {
+    FileLock lock(p.locks() / "store.lock");
+    img = write_record(sha256_digest(config_json), config_json, normalized);
+  }
+  remove_unpacked.dismiss();
+  return img;
+}
+
 std::string Store::config_json(const Image& img) const {
+  StorePaths p{root_};
+  if (auto kept = fs::read_file_if_exists(p.blobs() / "sha256" / digest_hex(img.id)))
+    if (sha256_digest(*kept) == img.id) return *kept;
   return read_json(StorePaths{root_}.images() / (digest_hex(img.id) + ".json")).at("config").dump();
 }
 

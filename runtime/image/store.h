@@ -3,7 +3,11 @@
 //
 // Layout (owned by this module):
 //   <root>/layers/<diffid-hex>/        one unpacked layer, shared between images
-//   <root>/layers/<diffid-hex>.json    its size and entry count
+//   <root>/layers/<diffid-hex>.json    its size and entry count (and its kept blob)
+//   <root>/blobs/sha256/<hex>          blobs kept as they came in: image configs (the
+//                                      image ID is their digest) and layer blobs, so
+//                                      save and push give back the very bytes whose
+//                                      digests the config and manifests name
 //   <root>/images/<id-hex>.json        one record per image (config + layer list + tags)
 //   <root>/tmp/                        unpack in progress (renamed into place when done)
 //   <root>/locks/                      store.lock (records), layer-<hex>.lock (one unpack at a time)
@@ -60,6 +64,24 @@ struct RemoveResult {
   std::vector<std::string> deleted;   // image id, then removed layers' diffIDs
 };
 
+// A layer's blob as it came in (compressed or not), kept in the store.
+struct KeptBlob {
+  std::string digest;      // "sha256:<hex>" of the blob
+  std::string media_type;  // OCI layer type: ...layer.v1.tar, +gzip, +zstd
+  uint64_t size = 0;
+  std::filesystem::path path;
+};
+
+// A layer blob that `pull` downloaded (its digest verified) to be stored.
+struct FetchedLayer {
+  std::filesystem::path file;
+  std::string digest;      // of the blob
+  std::string media_type;  // as KeptBlob
+};
+
+// The OCI layer media type of a blob, from its first bytes (gzip, zstd or a tar).
+std::string layer_media_type_of(const void* head, size_t n);
+
 // Progress of one layer: bytes of the compressed stream read so far / total.
 using ProgressFn = std::function<void(const std::string& diff_id, uint64_t done, uint64_t total)>;
 
@@ -79,8 +101,9 @@ class Store {
   std::optional<Image> find(const std::string& ref) const;
   std::vector<Image> list() const;
   // Remove the image record (or just one tag of it); layers no longer used by
-  // any image are deleted.
-  RemoveResult remove(const std::string& ref);
+  // any image are deleted, except those in `in_use` (diffID hexes of layers
+  // containers use: `rmi -f` of an image a stopped container was made from).
+  RemoveResult remove(const std::string& ref, const std::set<std::string>& in_use = {});
   // `system prune`: delete the layers no image references and no container
   // uses (`in_use`: the dir names, i.e. diffID hexes, of containers' layers) —
   // what a killed or failed load, or an image removed under a container,
@@ -96,7 +119,9 @@ class Store {
   // Add the layer in the uncompressed tar `tar`, whose sha256 is `diff_id`,
   // unpacked and verified exactly as `load` does it (so a layer built here
   // and the same layer loaded share one directory). Kept if already there.
-  void add_layer(const std::filesystem::path& tar, const std::string& diff_id, const LoadLimits& limits = {});
+  // `keep_blob`: the tar is moved into blobs/ as the layer's blob (import).
+  void add_layer(const std::filesystem::path& tar, const std::string& diff_id, const LoadLimits& limits = {},
+                 bool keep_blob = false);
   // Record an image: its config blob (the image ID is its digest) whose
   // rootfs.diff_ids are all in the store. `tags` move here from other
   // images, as with load; tags the image had are kept.
@@ -108,12 +133,28 @@ class Store {
   // other spacing or key order has its own bytes, not kept.)
   std::string config_json(const Image& img) const;
 
+  // For `pull`: store an image whose config and layer blobs were fetched to
+  // files (blob digests verified while they were written). Layers are
+  // unpacked as `load` does, the blobs kept; a failure leaves no layer that
+  // no image references. `config_json` is the verified config blob.
+  Image add_fetched_image(const std::string& config_json, const std::vector<FetchedLayer>& layers,
+                          const std::vector<std::string>& tags, const LoadLimits& limits = {},
+                          const ProgressFn& progress = {});
+  // The blob the layer came in, when the store kept it (loaded or pulled).
+  std::optional<KeptBlob> layer_blob(const std::string& diff_id) const;
+
  private:
   Image write_record(const std::string& id, const std::string& config_json, std::vector<std::string> tags);
   struct LayerJob;
   // Unpacks the layer unless it is in the store already; true if it did.
+  // `keep`: a file holding the blob (or "" to tee it while it is read) is
+  // kept in blobs/; nullptr keeps nothing.
   bool unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
-                               const ProgressFn& progress);
+                               const ProgressFn& progress, const FetchedLayer* keep = nullptr);
+  // Move a verified blob file into blobs/ (kept if there already).
+  KeptBlob keep_blob(const std::filesystem::path& file, const std::string& digest,
+                     const std::string& media_type);
+  void remove_layer_files(const std::string& hex);  // layer dir, its meta, its kept blob
   // Remove these layers where no image record references them (under the store lock).
   void remove_unreferenced_layers(const std::vector<std::string>& diff_ids);
   Image read_record(const std::filesystem::path& record) const;

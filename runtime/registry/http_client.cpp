@@ -1,0 +1,192 @@
+#include "registry/http_client.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "image/registry_manifest.h"
+#include "util/error.h"
+#include "util/fd.h"
+
+namespace mctr::registry {
+
+namespace {
+
+bool is_local(const std::string& registry) {
+  std::string host = registry;
+  if (host.starts_with("["))
+    host = host.substr(0, host.find(']') + 1);
+  else
+    host = host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
+  return host == "localhost" || host.starts_with("127.") || host == "[::1]";
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+struct Transfer {
+  const Request* req;
+  Response* resp;
+  int upload_fd = -1;
+  bool too_big = false;
+};
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string line(data, size * n);
+  if (line.starts_with("HTTP/")) {  // a new response (after a redirect): its status, its headers
+    t->resp->headers.clear();
+    size_t sp = line.find(' ');
+    t->resp->status = sp == std::string::npos ? 0 : std::atol(line.c_str() + sp + 1);
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string::npos)
+    t->resp->headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  return size * n;
+}
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t len = size * n;
+  // Only a successful GET streams to the sink; error bodies are kept.
+  if (t->req->sink && t->resp->status >= 200 && t->resp->status < 300) {
+    return t->req->sink(data, len) ? len : 0;
+  }
+  if (t->resp->body.size() + len > t->req->max_body) {
+    t->too_big = true;
+    return 0;
+  }
+  t->resp->body.append(data, len);
+  return len;
+}
+
+size_t on_read(char* buf, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  for (;;) {
+    ssize_t r = ::read(t->upload_fd, buf, size * n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return CURL_READFUNC_ABORT;
+    return static_cast<size_t>(r);
+  }
+}
+
+}  // namespace
+
+HttpClient::HttpClient(const std::string& registry, bool insecure, std::string scope)
+    : curl_(curl_easy_init()), scope_(std::move(scope)) {
+  if (!curl_) throw Error("curl_easy_init failed");
+  std::string host = registry == "docker.io" ? "registry-1.docker.io" : registry;
+  base_ = (insecure || is_local(registry) ? "http://" : "https://") + host;
+}
+
+HttpClient::~HttpClient() = default;
+
+Response HttpClient::perform(const Request& req) {
+  CURL* c = curl_.get();
+  curl_easy_reset(c);
+  Response resp;
+  Transfer t{&req, &resp};
+  std::string url = req.url.starts_with("/") ? base_ + req.url : req.url;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req.method == "GET" || req.method == "HEAD" ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled transfer (under 1 byte/s for 60 s) fails instead of hanging.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "minictr");
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+
+  curl_slist* headers = nullptr;
+  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+  // No "Expect: 100-continue" pause before each upload.
+  headers = curl_slist_append(headers, "Expect:");
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> free_headers(headers, curl_slist_free_all);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+  UniqueFd upload;
+  if (req.method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (!req.upload.empty()) {
+    upload.reset(check_sys(::open(req.upload.c_str(), O_RDONLY | O_CLOEXEC), "open", req.upload));
+    struct stat st;
+    check_sys(::fstat(upload.get(), &st), "fstat", req.upload);
+    t.upload_fd = upload.get();
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(st.st_size));
+  } else if (req.method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  if (t.too_big)
+    throw Error(req.method + " " + url + ": the response is larger than " + std::to_string(req.max_body) +
+                " bytes");
+  if (rc == CURLE_WRITE_ERROR && req.sink) return resp;  // the sink stopped it; it says why
+  if (rc != CURLE_OK) throw Error(req.method + " " + url + ": " + curl_easy_strerror(rc));
+  return resp;
+}
+
+Response HttpClient::send(const Request& req) {
+  Response r = perform(req);
+  if (r.status != 401 || !token_.empty()) return r;
+  std::string challenge = r.header("www-authenticate");
+  if (challenge.empty()) return r;
+  fetch_token(challenge);
+  return perform(req);
+}
+
+void HttpClient::fetch_token(const std::string& header) {
+  auto c = image::parse_www_authenticate(header);
+  if (!c || c->scheme != "bearer" || !c->params.count("realm"))
+    throw Error("the registry asks for authentication (" + header.substr(0, 200) +
+                "); only anonymous bearer tokens are supported");
+  CURL* h = curl_.get();
+  std::string url = c->params["realm"];
+  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& key : {"service", "scope"}) {
+    std::string v = c->params.count(key) ? c->params[key] : (std::string(key) == "scope" ? scope_ : "");
+    if (v.empty()) continue;
+    char* esc = curl_easy_escape(h, v.c_str(), static_cast<int>(v.size()));
+    url += sep + std::string(key) + "=" + esc;
+    curl_free(esc);
+    sep = '&';
+  }
+  Request req;
+  req.url = url;
+  Response r = perform(req);
+  if (r.status != 200)
+    throw Error("token from " + c->params["realm"] + ": " + image::registry_error_text(r.status, r.body));
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  std::string tok = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
+  if (tok.empty()) throw Error("token from " + c->params["realm"] + ": no token in the answer");
+  token_ = tok;
+}
+
+}  // namespace mctr::registry
