@@ -148,6 +148,18 @@ std::string dnat_rules(const std::string& table, const std::string& container_id
   return out;
 }
 
+std::string balanced_dnat_rule(const std::string& table, const std::string& tag, const BalancedDnat& r) {
+  if (r.backend_ips.empty()) return "";
+  std::string map;
+  for (size_t i = 0; i < r.backend_ips.size(); ++i)
+    map += (i ? ", " : "") + std::to_string(i) + " : " + r.backend_ips[i];
+  std::string out = "add rule ip " + table + " hostports ";
+  if (!r.host_ip.empty()) out += "ip daddr " + r.host_ip + " ";
+  return out + r.proto + " dport " + std::to_string(r.host_port) + " dnat to numgen inc mod " +
+         std::to_string(r.backend_ips.size()) + " map { " + map + " } : " + std::to_string(r.container_port) +
+         " comment \"" + tag + "\"\n";
+}
+
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                                      const std::string& family) {
   return nft.netlink().rules_tagged(table, tag, family);

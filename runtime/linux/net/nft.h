@@ -56,6 +56,21 @@ struct DnatRule {
 std::string dnat_rules(const std::string& table, const std::string& container_id,
                        const std::vector<DnatRule>& rules, const std::string& family = "ip");
 
+// One published port spread over several containers (compose's replicas, as
+// swarm's routing mesh and kube-proxy's nftables mode do it): each new
+// connection is DNAT'ed to the next backend in turn (`numgen inc mod N`, a
+// map from 0..N-1 to the addresses); conntrack keeps every packet of a
+// connection on the backend its first one went to. Tagged with `tag` like
+// dnat_rules; "" when there is no backend.
+struct BalancedDnat {
+  std::string host_ip;  // "" = any local address
+  uint16_t host_port = 0;
+  std::string proto;                     // tcp | udp
+  std::vector<std::string> backend_ips;  // IPv4
+  uint16_t container_port = 0;
+};
+std::string balanced_dnat_rule(const std::string& table, const std::string& tag, const BalancedDnat& r);
+
 // Rules of the table whose comment is exactly `tag` (empty if no table).
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
                                      const std::string& family = "ip");
