@@ -54,6 +54,7 @@ constexpr Verb kVerbs[] = {
     {"network", add_network}, {"wait", add_wait},       {"port", add_port},       {"top", add_top},
     {"rename", add_rename},   {"pause", add_pause},     {"unpause", add_unpause}, {"build", add_build},
     {"save", add_save},       {"tag", add_tag},         {"history", add_history}, {"commit", add_commit},
+    {"compose", add_compose},
 };
 
 // The verb on the command line: the first argument that is not a global flag.
@@ -104,7 +105,7 @@ void check_verb(std::string_view verb, int argc, char** argv) {
 // exec'd one) run from a read-only copy of this binary: a process in the
 // container can see them before they execve (CVE-2019-5736, see self_exe.h).
 void protect_binary_for(std::string_view verb, char** argv) {
-  if (verb != "run" && verb != "start" && verb != "exec") return;
+  if (verb != "run" && verb != "start" && verb != "exec" && verb != "compose") return;
   if (::geteuid() != 0) return;  // `run --help` as a user: no container is started
   mctr::security::reexec_from_read_only_self(argv);
 }

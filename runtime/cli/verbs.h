@@ -53,6 +53,7 @@ void add_save(CLI::App& app, Globals& g);
 void add_tag(CLI::App& app, Globals& g);
 void add_history(CLI::App& app, Globals& g);
 void add_commit(CLI::App& app, Globals& g);
+void add_compose(CLI::App& app, Globals& g);  // compose up/down/ps/...: projects from a compose file
 
 // Start a created/stopped container: foreground (attach) follows it to its
 // exit code; detached returns once it runs. Used by run and start.
