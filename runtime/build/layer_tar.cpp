@@ -185,6 +185,27 @@ void LayerTar::add_tree(const sfs::path& dir, const std::string& prefix,
   }
 }
 
+void LayerTar::merge_over(const LayerTar& upper) {
+  // Paths below `dir` (not `dir` itself) are one range of the sorted map.
+  auto erase_below = [&](const std::string& dir) {
+    std::string prefix = dir.empty() ? "" : dir + "/";
+    for (auto it = entries_.lower_bound(prefix); it != entries_.end() && it->first.starts_with(prefix);)
+      it = entries_.erase(it);
+  };
+  for (const auto& [path, e] : upper.entries_) {
+    std::string dir = sfs::path(path).parent_path().string();
+    if (e.type == TarEntry::Type::kOpaque) {
+      erase_below(dir);
+    } else if (e.type == TarEntry::Type::kWhiteout) {
+      std::string gone = join_path(dir, sfs::path(path).filename().string().substr(4));  // ".wh.NAME"
+      entries_.erase(gone);
+      erase_below(gone);
+    }
+  }
+  for (const auto& [path, e] : upper.entries_)
+    if (e.type != TarEntry::Type::kOpaque && e.type != TarEntry::Type::kWhiteout) entries_[path] = e;
+}
+
 std::string LayerTar::write(const sfs::path& out, int64_t mtime) const {
   UniqueFd fd(check_sys(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), "open", out));
   Sink sink;

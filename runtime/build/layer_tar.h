@@ -57,6 +57,12 @@ class LayerTar {
   void add_host_entry(const std::filesystem::path& host, const std::string& path,
                       const std::optional<std::pair<uid_t, gid_t>>& owner = std::nullopt);
 
+  // Lay `upper` over this tree as overlayfs shows the two (`export`: a
+  // container's layers and upper dir as one tree): upper's whiteouts delete
+  // a path and what is below it, its opaque directories hide what was below
+  // them here, its other entries replace ours. No whiteout is kept.
+  void merge_over(const LayerTar& upper);
+
   // Write the tar to `out`; returns its digest, the layer's diffID.
   std::string write(const std::filesystem::path& out, int64_t mtime) const;
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "build/decompress.h"
 #include "build/layer_tar.h"
 #include "image/digest.h"
 #include "image/reference.h"
@@ -95,6 +96,34 @@ struct SavedImage {
   std::vector<SavedLayer> layers;
 };
 
+// The layer's tar: its kept blob when the store has it (as loaded or
+// pulled: the very bytes of its diffID, decompressed if it came
+// compressed), else written again from the layer dir (build's layers, which
+// layer_tar.h gives back byte for byte).
+SavedLayer layer_tar_of(const image::Store& store, const std::string& diff_id, const sfs::path& dir,
+                        const sfs::path& work) {
+  SavedLayer l;
+  l.tar = work / (image::digest_hex(diff_id) + ".tar");
+  if (auto kept = store.layer_blob(diff_id)) {
+    if (kept->digest == diff_id) {
+      l.tar = kept->path;  // an uncompressed blob is the tar itself
+      l.diff_id = diff_id;
+    } else {
+      l.diff_id = decompress_to(kept->path, l.tar, "save");
+    }
+    if (l.diff_id == diff_id) {
+      l.size = sfs::file_size(l.tar);
+      return l;
+    }
+  }
+  LayerTar tar;
+  tar.add_tree(dir, "");
+  l.tar = work / (image::digest_hex(diff_id) + ".tar");
+  l.diff_id = tar.write(l.tar, 0);
+  l.size = sfs::file_size(l.tar);
+  return l;
+}
+
 }  // namespace
 
 void save_images(image::Store& store, const std::vector<std::string>& refs, const sfs::path& out,
@@ -117,15 +146,8 @@ void save_images(image::Store& store, const std::vector<std::string>& refs, cons
     for (size_t i = 0; i < img->diff_ids.size(); ++i) {
       const std::string& d = img->diff_ids[i];
       auto it = by_diff_id.find(d);
-      if (it == by_diff_id.end()) {
-        LayerTar tar;
-        tar.add_tree(img->layer_dirs[i], "");
-        SavedLayer l;
-        l.tar = work / (image::digest_hex(d) + ".tar");
-        l.diff_id = tar.write(l.tar, 0);
-        l.size = sfs::file_size(l.tar);
-        it = by_diff_id.emplace(d, l).first;
-      }
+      if (it == by_diff_id.end())
+        it = by_diff_id.emplace(d, layer_tar_of(store, d, img->layer_dirs[i], work)).first;
       if (it->second.diff_id != d) {
         warnings << "save: layer " << d.substr(7, 12) << " of " << ref
                  << " was not packed by minictr; it is saved repacked as " << it->second.diff_id.substr(7, 12)
@@ -135,7 +157,7 @@ void save_images(image::Store& store, const std::vector<std::string>& refs, cons
       }
       s.layers.push_back(it->second);
     }
-    s.config = cfg.dump();
+    s.config = changed ? cfg.dump() : store.config_json(*img);  // the bytes the image ID is the digest of
     s.id = image::sha256_digest(s.config);
     if (s.id != img->id && !changed)
       warnings << "save: the config of " << ref << " is saved re-encoded: its ID becomes "

@@ -3,11 +3,13 @@
 // <diffid>/layer.tar) or an OCI image layout (oci-layout, index.json,
 // blobs/sha256/...). Layers are uncompressed.
 //
-// The store keeps layers unpacked, not their tars: each is written again
-// with build/layer_tar.h. For a layer made by `build` that gives back the
-// very same bytes (same diffID, same image ID); a loaded layer packed by
-// another tool gets a new diffID, and its image config (and so its ID)
-// changes with it. The warning says so.
+// A layer goes out as the blob the store kept when it was loaded or pulled
+// (decompressed if need be), so a loaded image keeps its diffIDs and, with
+// its config kept byte for byte, its image ID. Layers made here (build,
+// commit) are written again with build/layer_tar.h, which gives back the
+// very same bytes. A layer with neither (loaded before the store kept
+// blobs) is repacked: a new diffID, so a new config and ID; the warning
+// says so.
 #pragma once
 
 #include <cstdint>

@@ -70,13 +70,14 @@ void setup_image_inspect(CLI::App* sub, Globals& g) {
 }
 
 void add_image(CLI::App& app, Globals& g) {
-  auto* image = app.add_subcommand("image", "Manage images (inspect, ls, rm, load)");
+  auto* image = app.add_subcommand("image", "Manage images (inspect, ls, rm, load, prune)");
   image->require_subcommand(1);
   setup_image_inspect(image->add_subcommand("inspect", "Display detailed information on one or more images"),
                       g);
   setup_images(image->add_subcommand("ls", "List images"), g);
   setup_rmi(image->add_subcommand("rm", "Remove one or more images"), g);
   setup_load(image->add_subcommand("load", "Load images from a tar archive"), g);
+  setup_image_prune(image->add_subcommand("prune", "Remove unused images"), g);
 }
 
 }  // namespace mctr::cli

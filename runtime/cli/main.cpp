@@ -55,6 +55,7 @@ constexpr Verb kVerbs[] = {
     {"rename", add_rename},   {"pause", add_pause},     {"unpause", add_unpause}, {"build", add_build},
     {"save", add_save},       {"tag", add_tag},         {"history", add_history}, {"commit", add_commit},
     {"compose", add_compose},
+    {"push", add_push},       {"pull", add_pull},       {"export", add_export},   {"import", add_import},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

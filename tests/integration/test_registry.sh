@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# push and pull against a real registry: Debian's docker-registry
+# (distribution 2.8, the OCI distribution API) started here on 127.0.0.1 with
+# a private config and storage. The busybox test image goes in from one
+# state root and comes back into another with the same image ID, and runs;
+# skopeo reads what push wrote (an independent client, verifying digests);
+# pull by digest; a missing tag is one line with the registry's error; a
+# tampered blob in the registry's storage fails the pull with a digest
+# error and leaves no layer, blob or image behind.
+source "$(dirname "$0")/lib.sh"
+
+command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
+reg=$TEST_TMP/registry
+mkdir -p "$reg/storage"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$reg/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $reg/storage
+http:
+  addr: 127.0.0.1:$port
+EOF
+docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
+HOST_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || fail "the registry did not start: $(cat "$reg/log")"
+
+image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
+
+# 1. push from the test's root.
+mctr load -q "$BUSYBOX_TAR" >/dev/null
+id=$(image_id "$MINICTR_ROOT" busybox)
+name=127.0.0.1:$port/test/busybox
+mctr tag busybox "$name:1"
+out=$(mctr push "$name:1") || fail "push failed: $out"
+assert_contains "$out" "Pushed" "push output"
+digest=$(sed -n 's/^1: digest: \(sha256:[0-9a-f]*\) size: .*/\1/p' <<<"$out")
+[[ $digest == sha256:* ]] || fail "push printed no manifest digest: $out"
+out=$(mctr push "$name:1")
+assert_contains "$out" "Layer already exists" "second push (HEAD finds the blobs)"
+
+# 2. skopeo, an independent client, copies what push wrote (it checks every digest).
+skopeo copy -q --src-tls-verify=false "docker://$name:1" "dir:$TEST_TMP/skopeo" >/dev/null ||
+  fail "skopeo could not copy the pushed image"
+sk_config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["digest"])' "$TEST_TMP/skopeo/manifest.json")
+assert_eq "$id" "$sk_config" "the pushed config is the image's own (its digest is the image ID)"
+sk_digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$name:1")
+assert_eq "$digest" "$sk_digest" "manifest digest push printed vs the registry's"
+
+# 3. pull into a second root: the same image ID, and it runs.
+root2=$TEST_TMP/root2
+out=$("$MINICTR" --root "$root2" pull "$name:1") || fail "pull failed: $out"
+assert_eq "$id" "$(image_id "$root2" "$name:1")" "image ID after push + pull"
+assert_eq "pulled" "$("$MINICTR" --root "$root2" run --rm --network none "$name:1" echo pulled)" "the pulled image runs"
+out=$("$MINICTR" --root "$root2" pull "$name:1")
+assert_contains "$out" "Already exists" "a second pull reuses the layers"
+
+# 4. by digest, into a third root.
+root3=$TEST_TMP/root3
+"$MINICTR" --root "$root3" pull "$name@$digest" >/dev/null || fail "pull by digest failed"
+assert_eq "$id" "$("$MINICTR" --root "$root3" images -q --no-trunc)" "image ID pulled by digest"
+
+# 5. a tag the registry does not have: one line, the registry's error code and status, 125.
+set +e
+err=$("$MINICTR" --root "$root3" pull "$name:nope" 2>&1 >/dev/null)
+rc=$?
+set -e
+assert_eq 125 "$rc" "exit code of a pull of a missing tag"
+assert_contains "$err" "manifest unknown (MANIFEST_UNKNOWN, 404)" "pull of a missing tag"
+assert_eq 1 "$(wc -l <<<"$err")" "one line of error"
+
+# 6. a blob changed in the registry's storage (same size): pull fails on its
+# digest and leaves nothing in the store.
+layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"][7:])' "$TEST_TMP/skopeo/manifest.json")
+data=$reg/storage/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data
+[[ -f $data ]] || fail "no blob data at $data"
+python3 - "$data" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xff
+open(p, "wb").write(bytes(b))
+EOF
+root4=$TEST_TMP/root4
+set +e
+err=$("$MINICTR" --root "$root4" pull "$name:1" 2>&1 >/dev/null)
+rc=$?
+set -e
+assert_eq 125 "$rc" "exit code of a pull of a tampered blob"
+assert_contains "$err" "digest mismatch" "pull of a tampered blob"
+assert_eq "" "$("$MINICTR" --root "$root4" images -q)" "no image after a failed pull"
+left=$(find "$root4/layers" -mindepth 1 2>/dev/null || true; find "$root4/blobs" "$root4/tmp" -type f 2>/dev/null || true)
+assert_eq "" "$left" "nothing left in layers/, blobs/ or tmp/ after a failed pull"
+echo "test_registry: OK"
