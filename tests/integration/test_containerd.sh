@@ -44,6 +44,8 @@ check_runtime() {
 
   c run -d "${FIFOS[@]}" "${rflags[@]}" "$IMAGE" "$name-d" sleep 1000 >/dev/null || fail "$name: ctr run -d"
   wait_status "$name-d" RUNNING
+  # The shim called the binary we gave: its state is under the --runc-root we gave.
+  [[ -n $(ls -A "$CTD/runc/$name/$CTD_NS" 2>/dev/null) ]] || fail "$name: nothing in $CTD/runc/$name/$CTD_NS: was $rt called?"
   pid=$(c task ls | awk -v id="$name-d" '$1 == id { print $2 }')
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" || fail "$name: no live pid for the task ($pid)"
   out=$(c task exec "${FIFOS[@]}" --exec-id e1 "$name-d" sh -c 'echo exec $$ $(cat /proc/1/comm)' 2>&1) || fail "$name: ctr task exec: $out"
