@@ -398,8 +398,10 @@ void ComposeProject::wait_for_dependencies(const Record& r, const Service& s) co
                       std::to_string(st.exit_code) + ")");
         // A check reports "starting" at once; none at all after a while: no check runs.
         if (health.empty() && clock::now() - since > std::chrono::seconds(5))
-          throw Error("dependency failed to start: container " + name +
-                      " has no health check (give service \"" + d.service + "\" a healthcheck:)");
+          throw Error("dependency failed to start: container " + name + " reports no health status" +
+                      (model_.service(d.service).healthcheck
+                           ? std::string(" (is its health check run by this minictr?)")
+                           : " (give service \"" + d.service + "\" a healthcheck:)"));
       }
       progress_ << "Container " << name << "  " << (d.condition == "service_healthy" ? "Healthy" : "Exited")
                 << "\n";

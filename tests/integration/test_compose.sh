@@ -150,6 +150,7 @@ spread() {
 }
 for _ in $(seq 50); do curl -fsS -m 1 "http://127.0.0.1:$lbport/" >/dev/null 2>&1 && break; sleep 0.1; done
 counts=$(spread 30)
+echo "   30 requests per replica: $counts"
 assert_eq 3 "$(wc -w <<<"$counts")" "30 requests reached 3 replicas ($counts)"
 for c in $counts; do ((c >= 6)) || fail "a replica got $c of 30 requests, under 20 % ($counts)"; done
 assert_contains "$(lb ps)" ":$lbport->80/tcp (balanced)" "ps shows the balanced port"
