@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/verbs.h"
+#include "container/network_dns.h"
 #include "container/networks.h"
 #include "util/listing.h"
 
@@ -134,6 +135,16 @@ void add_network(CLI::App& app, Globals& g) {
     }
     g.exit_code = rc;
   });
+
+  // Not for users: the name server of a user network, started by the first
+  // container that attaches to it (container/network_dns.h).
+  auto* dns = net->add_subcommand("dns-serve", "Serve a user network's names (started by minictr)");
+  dns->group("");
+  auto bridge = std::make_shared<std::string>();
+  auto listen = std::make_shared<std::string>();
+  dns->add_option("--bridge", *bridge, "The network's bridge")->required();
+  dns->add_option("--listen", *listen, "The address to answer on (the bridge's)")->required();
+  dns->callback([&g, bridge, listen] { g.exit_code = container::serve_network_dns(*bridge, *listen); });
 
   auto* prune = net->add_subcommand(
       "prune",

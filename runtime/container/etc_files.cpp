@@ -12,11 +12,22 @@ static void replace_file(const std::filesystem::path& p, const std::string& data
   fs::write_file_atomic(p, data, 0644, false);
 }
 
+// On a user network: only the network's name server (it forwards to the
+// host's), with the host's search domains and options.
+static std::string network_resolv_conf(const std::string& host, const std::string& name_server) {
+  std::istringstream in(host);
+  std::string line, out = "nameserver " + name_server + "\n";
+  while (std::getline(in, line))
+    if (line.rfind("search", 0) == 0 || line.rfind("options", 0) == 0) out += line + "\n";
+  return out;
+}
+
 // The host's resolv.conf, minus loopback name servers (127.0.0.53 of
 // systemd-resolved is unreachable from the container's own network).
-static std::string container_resolv_conf(bool host_network) {
+static std::string container_resolv_conf(bool host_network, const std::string& name_server) {
   std::string host = fs::read_file_if_exists("/etc/resolv.conf").value_or("");
   if (host_network) return host;
+  if (!name_server.empty()) return network_resolv_conf(host, name_server);
   std::istringstream in(host);
   std::string line, out;
   bool has_server = false;
@@ -32,7 +43,8 @@ static std::string container_resolv_conf(bool host_network) {
 }
 
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
-                     const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6) {
+                     const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
+                     const std::string& name_server) {
   replace_file(dir / "hostname", cfg.hostname + "\n");
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
@@ -47,7 +59,7 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
   for (const auto& [name, peer_ip] : peers)
     if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
   replace_file(dir / "hosts", hosts);
-  replace_file(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host"));
+  replace_file(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host", name_server));
 }
 
 }  // namespace mctr::container

@@ -15,8 +15,10 @@ namespace mctr::container {
 // Writes the three files into `dir`; `ip` is "" without a bridge network,
 // `ip6` "" without IPv6. `peers` are name -> ip of other containers on the
 // same bridge (their IPv6 lines are added by Network::refresh_hosts_file).
+// `name_server`: the network's own (network_dns.h), which resolves the
+// containers' names and forwards the rest; "" = the host's name servers.
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers,
-                     const std::string& ip6 = "");
+                     const std::string& ip6 = "", const std::string& name_server = "");
 
 }  // namespace mctr::container

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "container/network_dns.h"
 #include "linux/net/ipv4.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -123,6 +124,7 @@ void Networks::remove(const std::string& ref) {
   if (auto users = containers_using(n->name); !users.empty())
     throw Error("error while removing network: network " + n->name + " id " + n->id +
                 " has active endpoints (" + std::to_string(users.size()) + " containers)");
+  stop_network_dns(*n);
   if (!open(n->name).prune())
     throw Error("error while removing network: network " + n->name +
                 " has active endpoints (in another state root)");

@@ -18,6 +18,7 @@
 #include "container/from_bundle.h"
 #include "container/init.h"
 #include "container/logfile.h"
+#include "container/network_dns.h"
 #include "container/networks.h"
 #include "container/protocol.h"
 #include "container/state.h"
@@ -380,7 +381,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       std::vector<std::pair<std::string, std::string>> peers;
       for (const auto& h : network.hosts())
         if (h.container_id != id) peers.emplace_back(h.name, h.ip);
-      write_etc_files(dir, cfg, attachment->ip, peers, attachment->ip6);
+      write_etc_files(dir, cfg, attachment->ip, peers, attachment->ip6,
+                      network_name_server(store, cfg.network_mode));
       network.refresh_hosts_file(id);  // peers that attached since hosts() (their update hit the old inode)
     }
     update_state(store, id, [&](State& s) {

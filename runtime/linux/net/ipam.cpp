@@ -30,17 +30,18 @@ static PortMapping port_from_json(const json& j) {
   return p;
 }
 
-LeaseFile::LeaseFile(const std::filesystem::path& dir) : lock_(dir / "ipam.lock"), file_(dir / "ipam.json") {
-  auto text = fs::read_file_if_exists(file_);
-  if (!text || text->empty()) return;
-  json doc;
+std::map<std::string, Lease> read_leases(const std::filesystem::path& file) {
+  std::map<std::string, Lease> leases;
+  auto text = fs::read_file_if_exists(file);
+  if (!text || text->empty()) return leases;
   try {
-    doc = json::parse(*text);
+    json doc = json::parse(*text);
     for (const auto& [id, j] : doc.at("leases").items()) {
       Lease l;
       l.container_id = id;
       l.owner = j.value("owner", "");
       l.name = j.value("name", "");
+      l.aliases = j.value("aliases", std::vector<std::string>{});
       l.ip = j.at("ip").get<std::string>();
       l.ip6 = j.value("ip6", "");
       l.host_veth = j.at("host_veth").get<std::string>();
@@ -48,12 +49,16 @@ LeaseFile::LeaseFile(const std::filesystem::path& dir) : lock_(dir / "ipam.lock"
       l.attached = j.value("attached", false);
       l.attaching_pid = j.value("attaching_pid", 0);
       for (const auto& p : j.value("ports", json::array())) l.ports.push_back(port_from_json(p));
-      leases_[id] = std::move(l);
+      leases[id] = std::move(l);
     }
   } catch (const json::exception& e) {
-    throw Error("corrupt IPAM file " + file_.string() + ": " + e.what());
+    throw Error("corrupt IPAM file " + file.string() + ": " + e.what());
   }
+  return leases;
 }
+
+LeaseFile::LeaseFile(const std::filesystem::path& dir)
+    : lock_(dir / "ipam.lock"), file_(dir / "ipam.json"), leases_(read_leases(file_)) {}
 
 void LeaseFile::save() {
   json leases = json::object();
@@ -62,6 +67,7 @@ void LeaseFile::save() {
     for (const auto& p : l.ports) ports.push_back(port_to_json(p));
     leases[id] = {{"owner", l.owner},
                   {"name", l.name},
+                  {"aliases", l.aliases},
                   {"ip", l.ip},
                   {"ip6", l.ip6},
                   {"host_veth", l.host_veth},

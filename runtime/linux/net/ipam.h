@@ -23,6 +23,7 @@ struct Lease {
   std::string container_id;
   std::string owner;  // the state root's network dir (Network's `owner`)
   std::string name;
+  std::vector<std::string> aliases;  // --network-alias: more names the network's DNS answers
   std::string ip;
   std::string ip6;  // "" without IPv6
   std::string host_veth;
@@ -31,6 +32,10 @@ struct Lease {
   bool attached = false;           // false while attach() is still wiring it up
   pid_t attaching_pid = 0;         // the process doing that wiring (while !attached)
 };
+
+// The leases in `file` (ipam.json) without taking the lock: the file is
+// replaced by rename, so a reader sees whole versions (the DNS server).
+std::map<std::string, Lease> read_leases(const std::filesystem::path& file);
 
 class LeaseFile {
  public:

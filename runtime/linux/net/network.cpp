@@ -375,8 +375,16 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
       att.ip6 = format_ipv6(ip6);
     }
     Lease& lease = lf.leases()[id];
-    lease = Lease{id, owner_.string(),         req.name, format_ipv4(ip), att.ip6, att.host_veth,
-                  {}, req.hosts_file.string(), false,    ::getpid()};
+    lease = Lease{};
+    lease.container_id = id;
+    lease.owner = owner_.string();
+    lease.name = req.name;
+    lease.aliases = req.aliases;
+    lease.ip = format_ipv4(ip);
+    lease.ip6 = att.ip6;
+    lease.host_veth = att.host_veth;
+    lease.hosts_file = req.hosts_file.string();
+    lease.attaching_pid = ::getpid();
     // Held before the DNAT rules exist: a failed bind leaves no rule behind.
     for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p, held));
     att.ports = lease.ports;

@@ -72,6 +72,7 @@ struct NetworkRequest {
   // While the container is attached, attach/detach of *other* containers
   // rewrite its peer lines in place (see hosts_file.h).
   std::filesystem::path hosts_file;
+  std::vector<std::string> aliases = {};  // more names for the network's DNS server (--network-alias)
 };
 
 // A name -> address line for the /etc/hosts of containers on the bridge.

@@ -1,0 +1,204 @@
+#include "linux/net/dns_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace mctr::net {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kUpstreamTimeout = std::chrono::seconds(2);
+constexpr size_t kMaxForwarded = 256;  // queries waiting for an upstream at once
+constexpr size_t kMaxMessage = 4096;
+
+bool names_lease(const Lease& l, const std::string& name) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  if (!l.name.empty() && lower(l.name) == name) return true;
+  if (l.container_id.size() >= 12 && l.container_id.substr(0, 12) == name) return true;  // Docker's hostname
+  return std::any_of(l.aliases.begin(), l.aliases.end(), [&](const auto& a) { return lower(a) == name; });
+}
+
+// A UDP socket on listen_ip:port. IP_FREEBIND: the address may not be on
+// any interface yet (the bridge gets it when the first container attaches).
+UniqueFd bind_udp(const std::string& ip, uint16_t port) {
+  UniqueFd fd(check_sys(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "udp"));
+  int one = 1;
+  check_sys(::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one), "setsockopt", "IP_FREEBIND");
+  // A server that is just exiting may still hold the port (see serve_network_dns).
+  check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt", "SO_REUSEADDR");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) throw Error("DNS server: bad address " + ip);
+  const std::string where = ip + ":" + std::to_string(port);
+  check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "bind", where);
+  return fd;
+}
+
+// A socket connected to an upstream name server (port 53), or -1.
+UniqueFd connect_upstream(const std::string& ip) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, ip.c_str(), &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(53);
+    len = sizeof *a4;
+  } else if (inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(53);
+    len = sizeof *a6;
+  } else {
+    return UniqueFd();
+  }
+  UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0 || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) return UniqueFd();
+  return fd;
+}
+
+// SERVFAIL for `query`, with its question echoed when it has one.
+std::vector<uint8_t> server_failure(const std::vector<uint8_t>& query) {
+  auto q = dns::parse_query(query);
+  return q ? dns::make_response(query, *q, dns::Rcode::ServFail, {})
+           : dns::make_error(query, dns::Rcode::ServFail);
+}
+
+bool any_attached(const std::map<std::string, Lease>& leases) {
+  return std::any_of(leases.begin(), leases.end(), [](const auto& kv) { return kv.second.attached; });
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::string, Lease>& leases,
+                                                            const std::string& name, dns::Type type) {
+  std::optional<std::vector<std::string>> found;
+  for (const auto& [id, l] : leases) {
+    if (!names_lease(l, name)) continue;
+    if (!found) found.emplace();
+    const std::string& address = type == dns::Type::A ? l.ip : l.ip6;
+    if (!address.empty()) found->push_back(address);
+  }
+  return found;
+}
+
+std::vector<std::string> name_servers_of(const std::string& resolv_conf) {
+  std::vector<std::string> out;
+  std::istringstream in(resolv_conf);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string key, address;
+    if (words >> key >> address && key == "nameserver") out.push_back(address);
+  }
+  return out;
+}
+
+// A query sent on to an upstream: its answer goes back to `client`.
+struct DnsServer::Forwarded {
+  UniqueFd upstream;
+  sockaddr_storage client{};
+  socklen_t client_len = 0;
+  std::vector<uint8_t> query;
+  Clock::time_point deadline;
+};
+
+DnsServer::DnsServer(Options o) : o_(std::move(o)), socket_(bind_udp(o_.listen_ip, o_.port)) {}
+
+void DnsServer::reload_leases_if_changed() {
+  const auto file = o_.lease_dir / "ipam.json";
+  struct stat st {};
+  const int64_t mtime =
+      ::stat(file.c_str(), &st) == 0 ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : 0;
+  if (mtime == leases_mtime_ns_) return;
+  try {
+    leases_ = read_leases(file);
+    leases_mtime_ns_ = mtime;
+  } catch (const Error&) {
+    // Replaced while we read it: the next query reads it again.
+  }
+}
+
+void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage& client,
+                       socklen_t client_len, std::vector<Forwarded>& forwarded) {
+  auto reply = [&](const std::vector<uint8_t>& msg) {
+    if (!msg.empty())
+      ::sendto(socket_.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&client),
+               client_len);
+  };
+  auto q = dns::parse_query(query);
+  if (!q) return reply(dns::make_error(query, dns::Rcode::FormErr));
+  reload_leases_if_changed();
+  const bool address_query =
+      q->type == static_cast<uint16_t>(dns::Type::A) || q->type == static_cast<uint16_t>(dns::Type::AAAA);
+  const auto type = static_cast<dns::Type>(q->type);
+  if (auto ours = lookup_network_name(leases_, q->name, address_query ? type : dns::Type::A)) {
+    // One of the network's names: other record types exist for none of them.
+    return reply(dns::make_response(query, *q, dns::Rcode::NoError,
+                                    address_query ? *ours : std::vector<std::string>{}));
+  }
+  // Anything else goes to the host's name servers; the first that takes it answers.
+  for (const auto& ip : o_.upstreams) {
+    if (forwarded.size() >= kMaxForwarded) break;
+    UniqueFd up = connect_upstream(ip);
+    if (up.get() < 0 || ::send(up.get(), query.data(), query.size(), 0) < 0) continue;
+    forwarded.push_back({std::move(up), client, client_len, query, Clock::now() + kUpstreamTimeout});
+    return;
+  }
+  reply(server_failure(query));
+}
+
+void DnsServer::run() {
+  std::vector<Forwarded> forwarded;
+  auto idle_since = Clock::now();
+  std::vector<uint8_t> buf(kMaxMessage);
+  while (true) {
+    std::vector<pollfd> fds{{socket_.get(), POLLIN, 0}};
+    for (const auto& f : forwarded) fds.push_back({f.upstream.get(), POLLIN, 0});
+    const int ready = ::poll(fds.data(), fds.size(), 500);
+    if (ready < 0 && errno != EINTR) throw_sys("poll", "dns server");
+    if (ready > 0 && (fds[0].revents & POLLIN)) {
+      sockaddr_storage client{};
+      socklen_t client_len = sizeof client;
+      ssize_t n = ::recvfrom(socket_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&client),
+                             &client_len);
+      if (n > 0) answer({buf.begin(), buf.begin() + n}, client, client_len, forwarded);
+    }
+    // Upstream answers go back as they are; silent upstreams get SERVFAIL.
+    const auto now = Clock::now();
+    for (size_t i = 0; i < forwarded.size();) {
+      auto& f = forwarded[i];
+      const bool has_answer =
+          i + 1 < fds.size() && fds[i + 1].fd == f.upstream.get() && (fds[i + 1].revents & POLLIN);
+      ssize_t n = has_answer ? ::recv(f.upstream.get(), buf.data(), buf.size(), 0) : -1;
+      if (n > 0 || now > f.deadline) {
+        std::vector<uint8_t> msg =
+            n > 0 ? std::vector<uint8_t>(buf.begin(), buf.begin() + n) : server_failure(f.query);
+        ::sendto(socket_.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&f.client),
+                 f.client_len);
+        forwarded.erase(forwarded.begin() + static_cast<std::ptrdiff_t>(i));
+        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        continue;
+      }
+      ++i;
+    }
+    reload_leases_if_changed();
+    if (any_attached(leases_) || !forwarded.empty()) idle_since = now;
+    if (now - idle_since > std::chrono::milliseconds(o_.idle_exit_ms)) return;
+  }
+}
+
+}  // namespace mctr::net

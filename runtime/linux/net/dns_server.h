@@ -1,0 +1,62 @@
+// The name server of a user network, as Docker's embedded DNS and podman's
+// aardvark-dns: containers on the network find each other by name, alias or
+// short id, and every other name is forwarded to the host's name servers.
+//
+// One process per network, on the host side, listening on the bridge's own
+// address (the containers' gateway: their resolv.conf names it). It answers
+// from the network's lease file (ipam.json, see ipam.h), read again whenever
+// it changes, so a container is found as soon as it is attached and gone as
+// soon as it is detached. Only UDP: names here are short, answers never need
+// TCP's larger messages.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "linux/net/dns_message.h"
+#include "linux/net/ipam.h"
+#include "util/fd.h"
+
+namespace mctr::net {
+
+// The addresses the network answers for `name` ("web", "web-alias", the first
+// 12 hex digits of an id), of `type`: empty if the name is one of the network's
+// but has no address of that type; nullopt if it is not one of its names.
+std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::string, Lease>& leases,
+                                                            const std::string& name, dns::Type type);
+
+// The "nameserver" addresses of a resolv.conf text, in order.
+std::vector<std::string> name_servers_of(const std::string& resolv_conf);
+
+class DnsServer {
+ public:
+  struct Options {
+    std::string listen_ip;  // the bridge's gateway address
+    uint16_t port = 53;
+    std::filesystem::path lease_dir;  // Network::host_state_dir(bridge)
+    std::vector<std::string> upstreams;
+    // Exit after this long with no container attached (the next one starts a new server).
+    int idle_exit_ms = 5000;
+  };
+  // Binds the socket, or throws (port 53 taken on that address, ...).
+  explicit DnsServer(Options o);
+  // Serve until idle; a query the upstreams do not answer within 2 s gets SERVFAIL.
+  void run();
+
+ private:
+  struct Forwarded;
+  void answer(const std::vector<uint8_t>& query, const sockaddr_storage& client, socklen_t client_len,
+              std::vector<Forwarded>& forwarded);
+  void reload_leases_if_changed();
+  Options o_;
+  UniqueFd socket_;
+  std::map<std::string, Lease> leases_;
+  int64_t leases_mtime_ns_ = -1;
+};
+
+}  // namespace mctr::net
