@@ -1,4 +1,4 @@
-// minictr stats [--no-stream] [--format table|json] [CONTAINER...]
+// minictr stats [--no-stream] [--format table|json|TEMPLATE] [CONTAINER...]
 // Docker's formulas: CPU % = Δcontainer_cpu / Δhost_cpu × online CPUs × 100;
 // MEM USAGE = usage − inactive_file; NET I/O from the container's interfaces.
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include "linux/cgroup/host_stats.h"
 #include "linux/cgroup/manager.h"
 #include "linux/net/network.h"
+#include "util/listing.h"
 
 namespace mctr::cli {
 
@@ -54,7 +55,8 @@ struct Row {
   double cpu_percent = 0;
 };
 
-std::string json_row(const Row& r) {
+// One row: the fields of Docker's --format ({{.CPUPerc}} ...) and the raw numbers.
+nlohmann::json stats_row(const Row& r) {
   const auto& c = r.now.cg;
   double mem_pct =
       c.memory_limit ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit) : 0;
@@ -83,31 +85,31 @@ std::string json_row(const Row& r) {
                       {"BlkReadBytes", c.blk_read},
                       {"BlkWriteBytes", c.blk_write},
                       {"PidsCurrent", c.pids_current}};
-  return j.dump();
+  return j;
 }
 
-void print_table(const std::vector<Row>& rows) {
-  std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
-              "MEM %", "NET I/O", "BLOCK I/O", "PIDS");
-  for (const auto& r : rows) {
-    const auto& c = r.now.cg;
-    double mem_pct = c.memory_limit
-                         ? 100.0 * static_cast<double>(c.memory_usage) / static_cast<double>(c.memory_limit)
-                         : 0;
-    std::string mem = binary_size(static_cast<double>(c.memory_usage)) + " / " +
-                      binary_size(static_cast<double>(c.memory_limit));
-    std::string netio = decimal_size(static_cast<double>(r.now.net.rx_bytes)) + " / " +
-                        decimal_size(static_cast<double>(r.now.net.tx_bytes));
-    std::string blk = decimal_size(static_cast<double>(c.blk_read)) + " / " +
-                      decimal_size(static_cast<double>(c.blk_write));
-    char cpu[32], mem_p[32];
-    std::snprintf(cpu, sizeof cpu, "%.2f%%", r.cpu_percent);
-    std::snprintf(mem_p, sizeof mem_p, "%.2f%%", mem_pct);
-    std::printf("%-15s%-22s%-9s%-24s%-9s%-20s%-20s%llu\n", r.now.id.substr(0, 12).c_str(),
-                r.now.name.substr(0, 20).c_str(), cpu, mem.c_str(), mem_p, netio.c_str(), blk.c_str(),
-                static_cast<unsigned long long>(c.pids_current));
-  }
-}
+// Docker's default table and the fields a template may name.
+const listing::Table kStatsTable{
+    {{"ID", "CONTAINER ID"},
+     {"Container", "CONTAINER"},
+     {"Name", "NAME"},
+     {"CPUPerc", "CPU %"},
+     {"MemUsage", "MEM USAGE / LIMIT"},
+     {"MemPerc", "MEM %"},
+     {"NetIO", "NET I/O"},
+     {"BlockIO", "BLOCK I/O"},
+     {"PIDs", "PIDS"},
+     {"CPUPercent", "CPU PERCENT"},
+     {"CPUUsageNs", "CPU USAGE NS"},
+     {"MemUsageBytes", "MEM USAGE BYTES"},
+     {"MemLimitBytes", "MEM LIMIT BYTES"},
+     {"NetRxBytes", "NET RX BYTES"},
+     {"NetTxBytes", "NET TX BYTES"},
+     {"BlkReadBytes", "BLOCK READ BYTES"},
+     {"BlkWriteBytes", "BLOCK WRITE BYTES"},
+     {"PidsCurrent", "PIDS CURRENT"}},
+    "table "
+    "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}"};
 
 }  // namespace
 
@@ -121,10 +123,10 @@ void add_stats(CLI::App& app, Globals& g) {
   auto f = std::make_shared<F>();
   sub->add_flag("--no-stream", f->no_stream, "Print one sample and exit");
   sub->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
-  sub->add_option("--format", f->format, "table (default) or json");
+  sub->add_option("--format", f->format, "table (default), json, 'table TEMPLATE' or a Go TEMPLATE");
   sub->add_option("containers", f->refs, "Containers (default: all running)");
   sub->callback([&g, f] {
-    if (f->format != "table" && f->format != "json") throw Error("--format must be table or json");
+    listing::format_rows(f->format, kStatsTable, {});  // a bad template is refused before any sampling
     container::Store store(g.root());
     unsigned cpus = cgroup::online_cpus();
     std::map<std::string, Sample> prev;
@@ -164,12 +166,11 @@ void add_stats(CLI::App& app, Globals& g) {
     for (bool first = true;; first = false) {
       std::this_thread::sleep_for(std::chrono::milliseconds(first ? 500 : 1000));
       auto rows = sample_all();
-      if (f->format == "json") {
-        for (const auto& r : rows) std::cout << json_row(r) << "\n";
-      } else {
-        if (!f->no_stream && ::isatty(1)) std::cout << "\033[2J\033[H";  // redraw in place
-        print_table(rows);
-      }
+      std::vector<nlohmann::json> out;
+      for (const auto& r : rows) out.push_back(stats_row(r));
+      const bool redraw = !f->no_stream && ::isatty(1) && f->format.rfind("json", 0) != 0;
+      if (redraw) std::cout << "\033[2J\033[H";  // redraw in place
+      std::cout << listing::format_rows(f->format, kStatsTable, out);
       std::cout.flush();
       std::fflush(stdout);
       if (f->no_stream) break;

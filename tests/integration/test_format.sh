@@ -77,6 +77,18 @@ assert_eq "0.1.0 linux" "$(mctr version --format json | python3 -c 'import json,
   "version json"
 assert_eq 125 "$(run_rc mctr version --format table)" "version has no table"
 
+echo "-- stats"
+running=$(mctr ps -q --no-trunc | head -1)
+[[ -n $running ]] || fail "no running container for stats"
+assert_eq "${running:0:12} $(mctr inspect -f '{{.Name}}' "$running" | tr -d /)" \
+  "$(mctr stats --no-stream --format '{{.ID}} {{.Name}}' "$running")" "stats template"
+pids=$(mctr stats --no-stream --format '{{.PIDs}}' "$running")
+[[ $pids =~ ^[1-9][0-9]*$ ]] || fail "stats {{.PIDs}} is '$pids'"
+header=$(mctr stats --no-stream --format 'table {{.Name}}\t{{.MemPerc}}' "$running" | sed -n 1p)
+assert_eq "NAME      MEM %" "$header" "stats table template header"
+assert_eq "CONTAINER ID   NAME" "$(mctr stats --no-stream "$running" | sed -n 1p | cut -c1-19)" "stats default table"
+assert_eq 125 "$(run_rc mctr stats --no-stream --format '{{.Nope}}' "$running")" "stats: unknown field"
+
 mctr rm -f fmt1 fmt2 >/dev/null
 mctr volume rm fmtvol >/dev/null
 echo "test_format: ok"
