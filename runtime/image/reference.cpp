@@ -152,6 +152,11 @@ RemoteReference parse_remote_reference(const std::string& ref) {
     r.registry = "docker.io";
     r.repository = name;
   }
+  // "UPPER/app" passes the grammar ("UPPER" could be a host), but without a
+  // '.', ':' or "localhost" it is a path component, and those are lower case.
+  if (r.repository.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+    throw Error("invalid reference format: repository name must be lowercase: \"" + ref.substr(0, 300) +
+                "\"");
   if (r.registry == "index.docker.io") r.registry = "docker.io";
   if (r.registry == "docker.io" && r.repository.find('/') == std::string::npos)
     r.repository = "library/" + r.repository;
@@ -160,7 +165,10 @@ RemoteReference parse_remote_reference(const std::string& ref) {
 
 std::string RemoteReference::store_tag() const {
   if (tag.empty()) return "";
-  std::string name = registry == "docker.io" ? repository : registry + "/" + repository;
+  // As `docker images` shows them: Docker Hub's "library/" and domain dropped.
+  std::string name = registry != "docker.io"              ? registry + "/" + repository
+                     : repository.starts_with("library/") ? repository.substr(8)
+                                                          : repository;
   return parse_reference(name + ":" + tag).str();
 }
 
