@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "cli/runc.h"
 #include "cli/verbs.h"
 #include "linux/security/self_exe.h"
 #include "util/error.h"
@@ -119,8 +120,17 @@ void protect_binary_for(std::string_view verb, char** argv) {
 // command line is set up, say) is one line and exit 125, never a crash.
 static int run_minictr(int argc, char** argv);
 
+// Called as minictr-runc (a link to this binary), or `minictr runc ...`:
+// runc's command line, for the programs that drive runc.
+static bool runc_command_line(int argc, char** argv) {
+  std::string_view self = argv[0];
+  if (auto slash = self.rfind('/'); slash != std::string_view::npos) self = self.substr(slash + 1);
+  return self == "minictr-runc" || (argc > 1 && std::string_view(argv[1]) == "runc");
+}
+
 int main(int argc, char** argv) {
   try {
+    if (runc_command_line(argc, argv)) return mctr::cli::runc_main(argc, argv);
     return run_minictr(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());

@@ -12,6 +12,7 @@
 
 #include <climits>
 #include <sstream>
+#include <tuple>
 
 #include "linux/in_root.h"
 #include "util/error.h"
@@ -120,23 +121,50 @@ static void make_device(int dev, const std::string& shown_dev, const char* name,
   ::fchmodat(dev, name, 0666, 0);  // mknod's mode is filtered by the umask
 }
 
-// Fill the container's /dev: `dev` is the tmpfs just mounted there, every
-// entry is made relative to it (mknodat, symlinkat, mkdirat), so no path of
-// the image (its /dev may be a symlink anywhere) is ever walked again.
-static void populate_dev(int dev, const std::string& shown, const std::string& console) {
-  make_device(dev, shown, "null", 1, 3);
-  make_device(dev, shown, "zero", 1, 5);
-  make_device(dev, shown, "full", 1, 7);
-  make_device(dev, shown, "random", 1, 8);
-  make_device(dev, shown, "urandom", 1, 9);
-  make_device(dev, shown, "tty", 5, 0);
+static bool exists_at(int dir, const char* name) {
+  struct stat st;
+  return ::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// The device nodes and links every container has (the runtime spec's
+// "default devices"); with `keep_existing`, those already there are left.
+static void make_default_nodes(int dev, const std::string& shown, bool keep_existing) {
+  const std::tuple<const char*, unsigned, unsigned> nodes[] = {
+      {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  for (auto [name, maj, min] : nodes)
+    if (!keep_existing || !exists_at(dev, name)) make_device(dev, shown, name, maj, min);
   const std::pair<const char*, const char*> links[] = {
       {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
       {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
   for (auto [name, to] : links) {
+    if (keep_existing && exists_at(dev, name)) continue;
     explain::step("symlink(2)", std::string("ln -s ") + to + " " + shown + "/" + name);
     check_sys(::symlinkat(to, dev, name), "symlinkat", shown + "/" + name);
   }
+}
+
+void create_default_devices(const stdfs::path& root) {
+  UniqueFd dev(open_in_root(root, "/dev", true, true));
+  make_default_nodes(dev.get(), (root / "dev").string(), true);
+}
+
+void bind_console(const stdfs::path& root, const std::string& slave_path) {
+  UniqueFd dev(open_in_root(root, "/dev", true, true));
+  const std::string shown = (root / "dev").string();
+  if (!exists_at(dev.get(), "console")) {
+    int f =
+        check_sys(::openat(dev.get(), "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600),
+                  "openat", shown + "/console");
+    ::close(f);
+  }
+  mount_under(dev.get(), "console", shown + "/console", slave_path.c_str(), nullptr, MS_BIND);
+}
+
+// Fill the container's /dev: `dev` is the tmpfs just mounted there, every
+// entry is made relative to it (mknodat, symlinkat, mkdirat), so no path of
+// the image (its /dev may be a symlink anywhere) is ever walked again.
+static void populate_dev(int dev, const std::string& shown, const std::string& console) {
+  make_default_nodes(dev, shown, false);
   check_sys(::mkdirat(dev, "pts", 0755), "mkdirat", shown + "/pts");
   // newinstance: the container gets its own pty numbering, not the host's.
   mount_under(dev, "pts", shown + "/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,

@@ -45,4 +45,12 @@ void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root
 void remount_root_readonly();
 
+// For a bundle whose /dev is one of its own mounts (runc's way): the
+// runtime spec's default devices (null zero full random urandom tty, the
+// fd, stdin, stdout, stderr, ptmx and core links) in <root>/dev, those the
+// bundle's mounts left missing.
+void create_default_devices(const std::filesystem::path& root);
+// Bind a terminal (the pty slave, a path or /proc/self/fd/N) on <root>/dev/console.
+void bind_console(const std::filesystem::path& root, const std::string& slave_path);
+
 }  // namespace mctr::rootfs

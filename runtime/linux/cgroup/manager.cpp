@@ -19,6 +19,12 @@ void check_id(const std::string& id) {
     throw Error("invalid cgroup name '" + id + "'");
 }
 
+void check_group_path(const std::string& rel) {
+  if (rel.empty() || rel.front() == '/') throw Error("invalid cgroup path '" + rel + "'");
+  for (const auto& part : std::filesystem::path(rel))
+    if (part == ".." || part == ".") throw Error("invalid cgroup path '" + rel + "': no . or .. allowed");
+}
+
 }  // namespace
 
 void join_with(const std::vector<UniqueFd>& join_files) {
@@ -35,6 +41,21 @@ std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesyst
     case Layout::kHybrid:  // hybrid: the controllers are on the v1 side
     case Layout::kLegacy:
       return std::make_unique<V1Manager>(host.v1, id);
+    case Layout::kNone:
+      break;
+  }
+  throw Error("no cgroup hierarchy found at " + cgroup_root.string());
+}
+
+std::unique_ptr<Manager> make_manager_at(const GroupPath& where, const std::filesystem::path& cgroup_root) {
+  check_group_path(where.relative);
+  HostLayout host = detect_layout(cgroup_root);
+  switch (host.layout) {
+    case Layout::kUnified:
+      return std::make_unique<V2Manager>(host.unified, where);
+    case Layout::kHybrid:
+    case Layout::kLegacy:
+      return std::make_unique<V1Manager>(host.v1, where);
     case Layout::kNone:
       break;
   }

@@ -62,6 +62,8 @@ class Manager {
   // stands (and keeps new ones from running) until thawed. Returns once the
   // kernel reports the whole group frozen (or thawed).
   virtual void set_frozen(bool frozen) = 0;
+  // The group is frozen (or freezing) now: runc's "paused".
+  virtual bool is_frozen() const = 0;
   virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
   virtual std::string version() const = 0;  // "v1" or "v2"
   // The group's path(s), for inspect / --explain.
@@ -73,6 +75,14 @@ class Manager {
   virtual std::vector<pid_t> pids() const = 0;  // processes in the group (cgroup.procs)
 };
 
+// A group at any path below the hierarchy roots, as an OCI bundle's
+// linux.cgroupsPath names it ("/machine.slice/ctr-1" -> <mount>/machine.slice/ctr-1
+// in each v1 hierarchy, or under the v2 mount). Missing parents are made by
+// create(); destroy() removes only the group itself.
+struct GroupPath {
+  std::string relative;  // "machine.slice/ctr-1": no leading '/', no "..", not empty
+};
+
 // Move the calling process into the group whose open_join_files() these are.
 void join_with(const std::vector<UniqueFd>& join_files);
 
@@ -80,6 +90,10 @@ void join_with(const std::vector<UniqueFd>& join_files);
 // `cgroup_root` is /sys/fs/cgroup except in tests.
 std::unique_ptr<Manager> make_manager(const std::string& id,
                                       const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
+// The manager of the group at `where` (runc's cgroupsPath), on this host's layout.
+std::unique_ptr<Manager> make_manager_at(const GroupPath& where,
+                                         const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
 
 // The shared minictr/ parent groups stay between containers (as Docker's
 // docker/ does): making and removing 8 of them on a v1 host was ~0.4 ms of

@@ -33,12 +33,16 @@ std::string limit_or_minus1(int64_t v) { return v > 0 ? std::to_string(v) : "-1"
 
 }  // namespace
 
-V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const std::string& id) {
+V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const std::string& id)
+    : V1Manager(mounts, GroupPath{"minictr/" + id}) {}
+
+V1Manager::V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const GroupPath& where) {
   for (const char* c : kControllers) {
     auto it = mounts.find(c);
     if (it == mounts.end()) continue;
-    std::filesystem::path d = it->second / "minictr" / id;
+    std::filesystem::path d = it->second / where.relative;
     dirs_[c] = d;
+    mount_of_[d] = it->second;
     if (std::find(unique_dirs_.begin(), unique_dirs_.end(), d) == unique_dirs_.end())
       unique_dirs_.push_back(d);
   }
@@ -63,6 +67,24 @@ bool V1Manager::exists() const { return std::filesystem::is_directory(dir("memor
 
 std::vector<pid_t> V1Manager::pids() const { return read_procs(dir("memory")); }
 
+void V1Manager::make_parents(const std::filesystem::path& d, bool is_cpuset) const {
+  auto mount = mount_of_.find(d);
+  if (mount == mount_of_.end()) return;
+  std::filesystem::path at = mount->second;
+  const std::filesystem::path rel = d.parent_path().lexically_relative(at);
+  for (const auto& part : rel) {
+    if (part == ".") continue;
+    at /= part;
+    bool made = ::mkdir(at.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) throw_sys("mkdir", at);
+    if (made && is_cpuset) {
+      v1_init_cpuset(at);
+      // New children copy cpus and mems from the parent themselves.
+      write_value(at / "cgroup.clone_children", "1");
+    }
+  }
+}
+
 void V1Manager::create() {
   // On failure remove only what this call made (never a group that was there).
   std::vector<std::filesystem::path> made;
@@ -70,19 +92,12 @@ void V1Manager::create() {
     for (auto it = made.rbegin(); it != made.rend(); ++it) remove_group_tree(*it);
   });
   for (const auto& d : unique_dirs_) {
-    std::filesystem::path parent = d.parent_path();
     bool is_cpuset = d == dir("cpuset");
     // The shared parent (minictr/) stays, but `system prune` may remove it
     // between our two mkdirs: then make it again.
     for (int attempt = 0;; ++attempt) {
       try {
-        bool made_parent = ::mkdir(parent.c_str(), 0755) == 0;
-        if (!made_parent && errno != EEXIST) throw_sys("mkdir", parent);
-        if (made_parent && is_cpuset) {
-          v1_init_cpuset(parent);
-          // New children copy cpus and mems from the parent themselves.
-          write_value(parent / "cgroup.clone_children", "1");
-        }
+        make_parents(d, is_cpuset);
         check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
         break;
       } catch (const SysError& e) {
@@ -240,6 +255,13 @@ void V1Manager::set_frozen(bool frozen) {
   }
   if (frozen) write_value(fr / "freezer.state", "THAWED");  // not half frozen
   throw Error("cgroup " + fr.string() + " did not reach " + want + " within a second");
+}
+
+bool V1Manager::is_frozen() const {
+  const std::filesystem::path fr = dir("freezer");
+  if (fr.empty()) return false;
+  auto state = read_opt(fr / "freezer.state");
+  return state && fs::trim(*state) != "THAWED";
 }
 
 void V1Manager::destroy() {

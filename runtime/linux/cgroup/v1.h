@@ -14,6 +14,8 @@ class V1Manager : public Manager {
  public:
   // mounts: controller -> mount point, as found by detect_layout().
   V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const std::string& id);
+  // The group at <mount>/<where.relative> in each hierarchy.
+  V1Manager(const std::map<std::string, std::filesystem::path>& mounts, const GroupPath& where);
 
   void create() override;
   void apply(const Resources& r) override;
@@ -24,6 +26,7 @@ class V1Manager : public Manager {
   Stats stats() const override;
   bool oom_killed() const override;
   void set_frozen(bool frozen) override;
+  bool is_frozen() const override;
   void destroy() override;
   std::string version() const override { return "v1"; }
   std::string path() const override;
@@ -35,9 +38,12 @@ class V1Manager : public Manager {
   std::filesystem::path dir(const std::string& controller) const;
   void apply_memory(const Resources& r);
   void freeze_and_kill();
+  // mkdir the missing groups between the hierarchy's mount and `d`'s parent.
+  void make_parents(const std::filesystem::path& d, bool is_cpuset) const;
 
-  std::map<std::string, std::filesystem::path> dirs_;  // controller -> group dir
-  std::vector<std::filesystem::path> unique_dirs_;     // co-mounted controllers share one
+  std::map<std::string, std::filesystem::path> dirs_;                // controller -> group dir
+  std::vector<std::filesystem::path> unique_dirs_;                   // co-mounted controllers share one
+  std::map<std::filesystem::path, std::filesystem::path> mount_of_;  // group dir -> its hierarchy
 };
 
 }  // namespace mctr::cgroup

@@ -60,6 +60,11 @@ std::string limit_or_max(int64_t v) { return v > 0 ? std::to_string(v) : "max"; 
 V2Manager::V2Manager(std::filesystem::path mount, const std::string& id)
     : mount_(std::move(mount)), parent_(mount_ / "minictr"), dir_(parent_ / id) {}
 
+V2Manager::V2Manager(std::filesystem::path mount, const GroupPath& where)
+    : mount_(std::move(mount)),
+      parent_((mount_ / where.relative).parent_path()),
+      dir_(mount_ / where.relative) {}
+
 bool V2Manager::exists() const { return std::filesystem::is_directory(dir_); }
 
 std::vector<pid_t> V2Manager::pids() const { return read_procs(dir_); }
@@ -86,8 +91,14 @@ void V2Manager::create() {
   // between our two mkdirs: then make it again.
   for (int attempt = 0;; ++attempt) {
     try {
-      mkdir_if_missing(parent_);
-      enable_controllers(parent_);
+      // Each group on the way hands the controllers down to the next.
+      std::filesystem::path at = mount_;
+      for (const auto& part : parent_.lexically_relative(mount_)) {
+        if (part == ".") continue;
+        at /= part;
+        mkdir_if_missing(at);
+        enable_controllers(at);
+      }
       check_sys(::mkdir(dir_.c_str(), 0755), "mkdir", dir_);
       return;
     } catch (const SysError& e) {
@@ -183,6 +194,11 @@ void V2Manager::set_frozen(bool frozen) {
   }
   if (frozen) write_value(dir_ / "cgroup.freeze", "0");  // not half frozen
   throw Error("cgroup " + dir_.string() + " did not report \"" + want + "\" within a second");
+}
+
+bool V2Manager::is_frozen() const {
+  auto v = read_opt(dir_ / "cgroup.freeze");
+  return v && fs::trim(*v) == "1";
 }
 
 void V2Manager::destroy() {

@@ -9,6 +9,8 @@ namespace mctr::cgroup {
 class V2Manager : public Manager {
  public:
   V2Manager(std::filesystem::path mount, const std::string& id);
+  // The group at <mount>/<where.relative>.
+  V2Manager(std::filesystem::path mount, const GroupPath& where);
 
   void create() override;
   void apply(const Resources& r) override;
@@ -20,6 +22,7 @@ class V2Manager : public Manager {
   bool can_clone_into() const override { return true; }
   int open_for_clone() const override;
   void set_frozen(bool frozen) override;
+  bool is_frozen() const override;
   void destroy() override;
   std::string version() const override { return "v2"; }
   std::string path() const override { return dir_; }
@@ -33,7 +36,7 @@ class V2Manager : public Manager {
   void apply_memory(const Resources& r);
 
   std::filesystem::path mount_;   // /sys/fs/cgroup
-  std::filesystem::path parent_;  // /sys/fs/cgroup/minictr
+  std::filesystem::path parent_;  // /sys/fs/cgroup/minictr (any depth below mount_)
   std::filesystem::path dir_;     // /sys/fs/cgroup/minictr/<id>
 };
 
