@@ -4,7 +4,8 @@
 # a private config and storage. The busybox test image goes in from one
 # state root and comes back into another with the same image ID, and runs;
 # skopeo reads what push wrote (an independent client, verifying digests);
-# pull by digest; a missing tag is one line with the registry's error; a
+# pull by digest; a missing tag is one line with the registry's error; pull
+# through a bearer-token gate (401 + WWW-Authenticate, a token from its realm); a
 # tampered blob in the registry's storage fails the pull with a digest
 # error and leaves no layer, blob or image behind.
 source "$(dirname "$0")/lib.sh"
@@ -77,7 +78,22 @@ assert_eq 125 "$rc" "exit code of a pull of a missing tag"
 assert_contains "$err" "manifest unknown (MANIFEST_UNKNOWN, 404)" "pull of a missing tag"
 assert_eq 1 "$(wc -l <<<"$err")" "one line of error"
 
-# 6. a blob changed in the registry's storage (same size): pull fails on its
+# 6. bearer tokens: a gate in front of the registry (registry_token_gate.py)
+# answers 401 + WWW-Authenticate: Bearer until the request carries the token
+# its realm hands out, as Docker Hub does.
+gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 "$(dirname "$0")/registry_token_gate.py" "http://127.0.0.1:$port" "$gport" "$reg/tokens" &
+HOST_PIDS+=($!)
+for ((i = 0; i < 50; i++)); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$gport/v2/") == 401 ]] && break
+  sleep 0.1
+done
+root5=$TEST_TMP/root5
+out=$("$MINICTR" --root "$root5" pull "127.0.0.1:$gport/test/busybox:1" 2>&1) || fail "pull through the token gate failed: $out"
+assert_eq "$id" "$("$MINICTR" --root "$root5" images -q --no-trunc)" "image ID pulled with a bearer token"
+assert_eq 1 "$(wc -l <"$reg/tokens")" "one token fetched for the whole pull"
+
+# 7. a blob changed in the registry's storage (same size): pull fails on its
 # digest and leaves nothing in the store.
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"][7:])' "$TEST_TMP/skopeo/manifest.json")
 data=$reg/storage/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data
