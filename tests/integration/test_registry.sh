@@ -4,7 +4,8 @@
 # a private config and storage. The busybox test image goes in from one
 # state root and comes back into another with the same image ID, and runs;
 # skopeo reads what push wrote (an independent client, verifying digests);
-# pull by digest; a missing tag is one line with the registry's error; pull
+# pull by digest; a Docker schema 2 manifest (written by skopeo) and an
+# index (linux/amd64 picked); a missing tag is one line with the registry's error; pull
 # through a bearer-token gate (401 + WWW-Authenticate, a token from its realm); a
 # tampered blob in the registry's storage fails the pull with a digest
 # error and leaves no layer, blob or image behind.
@@ -78,7 +79,33 @@ assert_eq 125 "$rc" "exit code of a pull of a missing tag"
 assert_contains "$err" "manifest unknown (MANIFEST_UNKNOWN, 404)" "pull of a missing tag"
 assert_eq 1 "$(wc -l <<<"$err")" "one line of error"
 
-# 6. bearer tokens: a gate in front of the registry (registry_token_gate.py)
+# 6. what other clients write: a Docker schema 2 manifest (skopeo --format v2s2),
+# and an index whose linux/amd64 entry is busybox and linux/arm64 another image.
+skopeo copy -q --format v2s2 --dest-tls-verify=false "oci-archive:$BUSYBOX_TAR" "docker://$name:v2s2" >/dev/null ||
+  fail "skopeo could not push a schema 2 image"
+[[ $(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://127.0.0.1:$port/v2/test/busybox/manifests/v2s2" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])') == application/vnd.docker.distribution.manifest.v2+json ]] ||
+  fail "skopeo did not write a schema 2 manifest"
+"$MINICTR" --root "$TEST_TMP/root6" pull "$name:v2s2" >/dev/null || fail "pull of a schema 2 manifest failed"
+assert_eq "$id" "$("$MINICTR" --root "$TEST_TMP/root6" images -q --no-trunc)" "image ID pulled from a schema 2 manifest"
+tar -C "$TEST_TMP" -cf "$TEST_TMP/other.tar" skopeo
+mctr import "$TEST_TMP/other.tar" "$name:other" >/dev/null
+other=$(mctr push "$name:other" | sed -n 's/^other: digest: \(sha256:[0-9a-f]*\) size: \([0-9]*\)$/\1 \2/p')
+size=$(sed -n 's/^1: digest: sha256:[0-9a-f]* size: \([0-9]*\)$/\1/p' <<<"$(mctr push "$name:1")")
+python3 - "$digest" "$size" $other >"$TEST_TMP/index.json" <<'EOF'
+import json, sys
+amd, amd_size, arm, arm_size = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+entry = lambda d, n, arch: {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": n,
+                            "platform": {"os": "linux", "architecture": arch}}
+print(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                  "manifests": [entry(arm, arm_size, "arm64"), entry(amd, amd_size, "amd64")]}))
+EOF
+curl -fs -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary "@$TEST_TMP/index.json" \
+  "http://127.0.0.1:$port/v2/test/busybox/manifests/multi" || fail "the registry refused the index"
+"$MINICTR" --root "$TEST_TMP/root7" pull "$name:multi" >/dev/null || fail "pull of an index failed"
+assert_eq "$id" "$("$MINICTR" --root "$TEST_TMP/root7" images -q --no-trunc)" "the index's linux/amd64 image is pulled"
+
+# 7. bearer tokens: a gate in front of the registry (registry_token_gate.py)
 # answers 401 + WWW-Authenticate: Bearer until the request carries the token
 # its realm hands out, as Docker Hub does.
 gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -93,7 +120,7 @@ out=$("$MINICTR" --root "$root5" pull "127.0.0.1:$gport/test/busybox:1" 2>&1) ||
 assert_eq "$id" "$("$MINICTR" --root "$root5" images -q --no-trunc)" "image ID pulled with a bearer token"
 assert_eq 1 "$(wc -l <"$reg/tokens")" "one token fetched for the whole pull"
 
-# 7. a blob changed in the registry's storage (same size): pull fails on its
+# 8. a blob changed in the registry's storage (same size): pull fails on its
 # digest and leaves nothing in the store.
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"][7:])' "$TEST_TMP/skopeo/manifest.json")
 data=$reg/storage/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data
