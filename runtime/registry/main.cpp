@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   try {
     mctr::image::Store store(root);
     if (verb == "pull")
-      mctr::registry::pull(store, ref, insecure, std::cout);
+      mctr::registry::pull(store, ref, insecure, std::cout, std::cerr);
     else
       mctr::registry::push(store, ref, insecure, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -54,9 +54,21 @@ std::vector<std::string> diff_ids_of(const std::string& config) {
   return out;
 }
 
+// A single-platform manifest built for another CPU still pulls (as with
+// Docker), but its programs will not run here: say so.
+void warn_on_other_platform(const std::string& config, std::ostream& warnings) {
+  auto j = nlohmann::json::parse(config, nullptr, false);
+  if (!j.is_object()) return;
+  std::string os = j.value("os", "linux"), arch = j.value("architecture", "amd64");
+  if (os != "linux" || arch != "amd64")
+    warnings << "WARNING: The requested image's platform (" << os << "/" << arch
+             << ") does not match the detected host platform (linux/amd64)\n";
+}
+
 }  // namespace
 
-image::Image pull(image::Store& store, const std::string& ref_text, bool insecure, std::ostream& out) {
+image::Image pull(image::Store& store, const std::string& ref_text, bool insecure, std::ostream& out,
+                  std::ostream& warnings) {
   image::RemoteReference ref = image::parse_remote_reference(ref_text);
   HttpClient http(ref.registry, insecure, "repository:" + ref.repository + ":pull");
   const std::string repo_path = "/v2/" + ref.repository;
@@ -72,6 +84,7 @@ image::Image pull(image::Store& store, const std::string& ref_text, bool insecur
 
   std::string config = download_small_blob(http, repo_path, m.manifest.config);
   std::vector<std::string> diff_ids = diff_ids_of(config);
+  warn_on_other_platform(config, warnings);
   if (diff_ids.size() != m.manifest.layers.size())
     throw Error("the manifest lists " + std::to_string(m.manifest.layers.size()) +
                 " layers, the image config " + std::to_string(diff_ids.size()));

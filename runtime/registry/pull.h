@@ -15,6 +15,7 @@
 
 namespace mctr::registry {
 
-image::Image pull(image::Store& store, const std::string& ref, bool insecure, std::ostream& out);
+image::Image pull(image::Store& store, const std::string& ref, bool insecure, std::ostream& out,
+                  std::ostream& warnings);
 
 }  // namespace mctr::registry
