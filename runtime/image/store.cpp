@@ -350,11 +350,20 @@ bool Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, con
   }
   json meta = {{"diff_id", job.diff_id}, {"size", stats.bytes}, {"entries", stats.entries}};
   if (keep) {
-    KeptBlob kept = tee ? keep_blob(tee_file, tee->finish(), tee->media_type())
-                        : keep_blob(keep->file, keep->digest, keep->media_type);
-    meta["blob"] = {{"digest", kept.digest}, {"mediaType", kept.media_type}, {"size", kept.size}};
+    const sfs::path& file = tee ? tee_file : keep->file;
+    std::string digest = tee ? tee->finish() : keep->digest;
+    struct stat st;
+    check_sys(::stat(file.c_str(), &st), "stat", file);
+    meta["blob"] = {{"digest", digest},
+                    {"mediaType", tee ? tee->media_type() : keep->media_type},
+                    {"size", static_cast<uint64_t>(st.st_size)}};
+    // The meta names the blob before it is in blobs/: a `system prune`
+    // meanwhile (remove_orphan_blobs) sees it named and leaves it.
+    write_meta(p.layers() / (hex + ".json"), meta.dump() + "\n");
+    keep_blob(file, digest, meta["blob"]["mediaType"]);
+  } else {
+    write_meta(p.layers() / (hex + ".json"), meta.dump() + "\n");
   }
-  write_meta(p.layers() / (hex + ".json"), meta.dump() + "\n");
   // The layer appears complete or not at all.
   check_sys(::rename(tmp.c_str(), final_dir.c_str()), "rename", final_dir);
   remove_tmp.dismiss();
