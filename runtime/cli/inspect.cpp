@@ -66,23 +66,50 @@ static json inspect_json(const container::Store& store, const container::Config&
     host_config["Binds"].push_back((m.type == "volume" ? m.name : m.source) + ":" + m.destination +
                                    (m.read_only ? ":ro" : ""));
   if (!c.security.seccomp.empty()) host_config["SecurityOpt"].push_back("seccomp=" + c.security.seccomp);
+  host_config["RestartPolicy"] = {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}};
+  host_config["Init"] = c.init;
   std::vector<std::string> cmd(c.args.begin() + (c.args.empty() ? 0 : 1), c.args.end());
+  json state = {{"Status", s.restarting ? "restarting"
+                           : s.paused   ? "paused"
+                                        : s.status},
+                {"Running", s.status == "running"},
+                {"Paused", s.paused},
+                {"Restarting", s.restarting},
+                {"OOMKilled", s.oom_killed},
+                {"Dead", false},
+                {"Pid", s.pid},
+                {"ExitCode", s.exit_code},
+                {"Error", s.error},
+                {"StartedAt", s.started_at.empty() ? "0001-01-01T00:00:00Z" : s.started_at},
+                {"FinishedAt", s.finished_at.empty() ? "0001-01-01T00:00:00Z" : s.finished_at}};
+  if (s.health) {
+    json log = json::array();
+    for (const auto& e : s.health->log)
+      log.push_back({{"Start", e.start}, {"End", e.end}, {"ExitCode", e.exit_code}, {"Output", e.output}});
+    state["Health"] = {
+        {"Status", s.health->status}, {"FailingStreak", s.health->failing_streak}, {"Log", log}};
+  }
+  json config = {{"Hostname", c.hostname},
+                 {"User", c.user},
+                 {"Tty", c.tty},
+                 {"OpenStdin", c.interactive},
+                 {"Env", c.env},
+                 {"Cmd", c.cmd.empty() ? json(nullptr) : json(c.cmd)},
+                 {"Image", c.image},
+                 {"WorkingDir", c.working_dir},
+                 {"Entrypoint", c.entrypoint.empty() ? json(nullptr) : json(c.entrypoint)}};
+  if (c.healthcheck)
+    config["Healthcheck"] = {{"Test", c.healthcheck->test},
+                             {"Interval", c.healthcheck->interval},
+                             {"Timeout", c.healthcheck->timeout},
+                             {"StartPeriod", c.healthcheck->start_period},
+                             {"StartInterval", c.healthcheck->start_interval},
+                             {"Retries", c.healthcheck->retries}};
   return {{"Id", c.id},
           {"Created", c.created},
           {"Path", c.args.empty() ? "" : c.args[0]},
           {"Args", cmd},
-          {"State",
-           {{"Status", s.paused ? "paused" : s.status},
-            {"Running", s.status == "running"},
-            {"Paused", s.paused},
-            {"Restarting", false},
-            {"OOMKilled", s.oom_killed},
-            {"Dead", false},
-            {"Pid", s.pid},
-            {"ExitCode", s.exit_code},
-            {"Error", s.error},
-            {"StartedAt", s.started_at.empty() ? "0001-01-01T00:00:00Z" : s.started_at},
-            {"FinishedAt", s.finished_at.empty() ? "0001-01-01T00:00:00Z" : s.finished_at}}},
+          {"State", state},
           {"Image", c.image_id},
           // Docker's paths of the container's files; BundlePath is ours: the
           // OCI bundle (config.json) the container runs from.
@@ -96,16 +123,7 @@ static json inspect_json(const container::Store& store, const container::Config&
           {"Driver", "overlay"},
           {"HostConfig", host_config},
           {"Mounts", mounts},
-          {"Config",
-           {{"Hostname", c.hostname},
-            {"User", c.user},
-            {"Tty", c.tty},
-            {"OpenStdin", c.interactive},
-            {"Env", c.env},
-            {"Cmd", c.cmd.empty() ? json(nullptr) : json(c.cmd)},
-            {"Image", c.image},
-            {"WorkingDir", c.working_dir},
-            {"Entrypoint", c.entrypoint.empty() ? json(nullptr) : json(c.entrypoint)}}},
+          {"Config", config},
           {"NetworkSettings", net},
           {"CgroupPath", s.cgroup_path}};
 }

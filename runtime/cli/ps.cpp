@@ -50,6 +50,24 @@ std::string mounts_text(const container::Config& c) {
   return out;
 }
 
+// Docker's STATUS: "Restarting (1) 2 seconds ago" between two runs of a
+// restart policy, "Up 5 seconds (healthy)" with a health check.
+std::string status_column(const container::State& s) {
+  if (s.status == "running" && s.restarting)
+    return "Restarting (" + std::to_string(s.exit_code) + ") " +
+           human_duration(seconds_since(s.finished_at)) + " ago";
+  std::string text = status_text(s.status, s.exit_code, s.started_at, s.finished_at);
+  if (s.paused) return text + " (Paused)";
+  if (s.status == "running" && s.health)
+    text += s.health->status == "starting" ? " (health: starting)" : " (" + s.health->status + ")";
+  return text;
+}
+
+std::string state_column(const container::State& s) {
+  if (s.status == "running" && s.restarting) return "restarting";
+  return s.paused ? "paused" : s.status;
+}
+
 nlohmann::json ps_row(const std::string& id, const container::Config& c, const container::State& s,
                       bool no_trunc) {
   return {{"ID", no_trunc ? id : id.substr(0, 12)},
@@ -58,9 +76,8 @@ nlohmann::json ps_row(const std::string& id, const container::Config& c, const c
           {"CreatedAt", go_time_text(c.created)},
           {"RunningFor", human_duration(seconds_since(c.created)) + " ago"},
           {"Ports", ports_text(s)},
-          {"State", s.paused ? "paused" : s.status},
-          {"Status",
-           status_text(s.status, s.exit_code, s.started_at, s.finished_at) + (s.paused ? " (Paused)" : "")},
+          {"State", state_column(s)},
+          {"Status", status_column(s)},
           {"Names", c.name},
           {"Mounts", mounts_text(c)},
           {"Networks", c.network_mode}};

@@ -24,6 +24,8 @@ struct RunFlags {
   int64_t pids_limit = 0;
   std::string cpuset_cpus, cpuset_mems;
   std::vector<std::string> security_opts;
+  std::string health_cmd;
+  bool no_healthcheck = false;
 };
 
 }  // namespace
@@ -70,6 +72,19 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("--log-opt", o.log_opts,
                   "Log options: max-size=SIZE (default 10m, -1: none), max-file=N (default 3)")
       ->allow_extra_args(false);
+  sub->add_option("--restart", o.restart,
+                  "Restart policy: no, on-failure[:max-retries], always, unless-stopped");
+  sub->add_flag("--init", o.init,
+                "Run an init inside the container that forwards signals and reaps processes");
+  sub->add_option("--health-cmd", f.health_cmd, "Command to run to check health");
+  sub->add_option("--health-interval", o.health_interval,
+                  "Time between running the check (ms|s|m|h) (default 30s)");
+  sub->add_option("--health-timeout", o.health_timeout,
+                  "Maximum time to allow one check to run (ms|s|m|h) (default 30s)");
+  sub->add_option("--health-retries", o.health_retries, "Consecutive failures needed to report unhealthy");
+  sub->add_option("--health-start-period", o.health_start_period,
+                  "Start period for the container to initialize before counting retries (ms|s|m|h)");
+  sub->add_flag("--no-healthcheck", f.no_healthcheck, "Disable any container-specified HEALTHCHECK");
   // Everything after the image is the command, flags included.
   sub->positionals_at_end();
 }
@@ -100,9 +115,12 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
       throw Error("invalid --security-opt: " + so);
     }
   }
-  if (o.detach && o.auto_remove) {
-    // fine: the supervisor removes it at exit
-  }
+  const bool health_flags = !f.health_cmd.empty() || sub->count("--health-interval") ||
+                            sub->count("--health-timeout") || sub->count("--health-retries") ||
+                            sub->count("--health-start-period");
+  if (f.no_healthcheck && health_flags) throw Error("--no-healthcheck conflicts with --health-* options");
+  if (f.no_healthcheck) o.health_test = {"NONE"};
+  if (!f.health_cmd.empty()) o.health_test = {"CMD-SHELL", f.health_cmd};
   return o;
 }
 

@@ -7,6 +7,7 @@
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
 #include "container/resource_flags.h"
+#include "container/restart.h"
 #include "linux/cgroup/manager.h"
 
 namespace mctr::cli {
@@ -18,6 +19,7 @@ void add_update(CLI::App& app, Globals& g) {
     double cpus = 0;
     uint64_t cpu_shares = 0;
     int64_t pids_limit = 0;
+    std::string restart;
     std::vector<std::string> refs;
   };
   auto f = std::make_shared<F>();
@@ -28,6 +30,7 @@ void add_update(CLI::App& app, Globals& g) {
   sub->add_option("--cpuset-cpus", f->cpuset_cpus, "CPUs in which to allow execution");
   sub->add_option("--cpuset-mems", f->cpuset_mems, "Memory nodes in which to allow execution");
   sub->add_option("--pids-limit", f->pids_limit, "Pids limit (-1 for unlimited)");
+  sub->add_option("--restart", f->restart, "Restart policy to apply when a container exits");
   sub->add_option("containers", f->refs, "Containers")->required();
   sub->callback([&g, f, sub] {
     // The same parser and checks as `run`: a bad value is refused (125)
@@ -41,6 +44,8 @@ void add_update(CLI::App& app, Globals& g) {
     rf.cpuset_mems = f->cpuset_mems;
     if (sub->count("--pids-limit")) rf.pids_limit = f->pids_limit;
     cgroup::Resources change = container::parse_resource_flags(rf, sysconf(_SC_NPROCESSORS_ONLN));
+    std::optional<container::RestartPolicy> restart;
+    if (sub->count("--restart")) restart = container::parse_restart_policy(f->restart);
     container::Store store(g.root());
     // Each container's limits after the change must pass run's checks too
     // (--memory-swap alone on a container without -m): all are checked before
@@ -52,7 +57,10 @@ void add_update(CLI::App& app, Globals& g) {
       } catch (const Error&) {
         continue;  // reported below, with the others' results
       }
-      container::check_resources(container::merge_resources(store.config(id).resources, change));
+      const auto cfg = store.config(id);
+      container::check_resources(container::merge_resources(cfg.resources, change));
+      if (restart && restart->name != "no" && cfg.auto_remove)
+        throw Error("Restart policy cannot be updated because AutoRemove is enabled for the container");
     }
     int rc = 0;
     for (const auto& ref : f->refs) {
@@ -62,7 +70,9 @@ void add_update(CLI::App& app, Globals& g) {
         auto cfg = store.config(id);
         cfg.resources = container::merge_resources(cfg.resources, change);
         container::check_resources(cfg.resources);
-        if (container::observed_state(store, id).status == "running") cgroup::make_manager(id)->apply(change);
+        if (restart) cfg.restart = *restart;  // the supervisor reads it at the next exit
+        const auto s = container::observed_state(store, id);
+        if (s.status == "running" && !s.restarting) cgroup::make_manager(id)->apply(change);
         store.save_config(cfg);
         std::cout << ref << "\n";
       } catch (const Error& e) {

@@ -53,6 +53,7 @@ void add_save(CLI::App& app, Globals& g);
 void add_tag(CLI::App& app, Globals& g);
 void add_history(CLI::App& app, Globals& g);
 void add_commit(CLI::App& app, Globals& g);
+void add_events(CLI::App& app, Globals& g);
 void add_push(CLI::App& app, Globals& g);  // push, pull: runtime/registry/ (minictr-registry)
 void add_pull(CLI::App& app, Globals& g);
 void add_export(CLI::App& app, Globals& g);  // export, import: build/export_import.h

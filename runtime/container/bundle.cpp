@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <optional>
 
 #include "container/init.h"
@@ -53,6 +54,7 @@ oci::Process process_of(const Config& cfg, oci::Spec& spec) {
   p.user = user_of(cfg.user, lookup);
   if (lookup) spec.annotations[kAnnotationUser] = cfg.user;
   p.args = cfg.args;
+  if (cfg.init) p.args.insert(p.args.begin(), {kInitPath, "--"});
   p.env = process_env(cfg);
   p.cwd = cfg.working_dir.empty() ? "/" : cfg.working_dir;
   // Docker's rule for the five sets: bounding = effective = permitted, and
@@ -87,6 +89,7 @@ std::vector<oci::Mount> mounts_of(const Config& cfg, const stdfs::path& dir) {
   }
   for (const char* f : {"hostname", "hosts", "resolv.conf"})
     m.push_back({std::string("/etc/") + f, "bind", (dir / f).string(), {"rbind", "rprivate"}});
+  if (cfg.init) m.push_back({kInitPath, "bind", init_binary().string(), {"rbind", "ro"}});
   return m;
 }
 
@@ -244,6 +247,50 @@ oci::Spec spec_from_config(const Config& cfg, const stdfs::path& container_dir, 
 }
 
 stdfs::path bundle_dir(const stdfs::path& container_dir) { return container_dir / "bundle"; }
+
+// Where the user's minictr is: /proc/self/exe, or, once `run` has
+// re-executed itself from a detached read-only mount of its binary
+// (linux/security/self_exe.h) that names no host path, argv[0] (kept by
+// that exec) looked up as the shell did.
+static std::vector<stdfs::path> own_directories() {
+  std::vector<stdfs::path> dirs;
+  std::error_code ec;
+  if (auto self = stdfs::read_symlink("/proc/self/exe", ec); !ec) dirs.push_back(self.parent_path());
+  std::string argv0;
+  if (auto cmdline = fs::read_file_if_exists("/proc/self/cmdline"))
+    argv0 = cmdline->substr(0, cmdline->find('\0'));
+  if (argv0.find('/') != std::string::npos) {
+    dirs.push_back(stdfs::absolute(argv0, ec).parent_path());
+  } else if (!argv0.empty()) {
+    const char* path = std::getenv("PATH");
+    std::string p = path ? path : "";
+    for (size_t start = 0; start <= p.size();) {
+      size_t end = p.find(':', start);
+      if (end == std::string::npos) end = p.size();
+      stdfs::path dir = p.substr(start, end - start);
+      if (stdfs::exists(dir / argv0, ec)) {
+        dirs.push_back(dir);
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  return dirs;
+}
+
+stdfs::path init_binary() {
+  if (const char* env = std::getenv("MINICTR_INIT"); env && *env) {
+    if (!stdfs::is_regular_file(env))
+      throw Error(std::string("--init: MINICTR_INIT=") + env + " is not a file");
+    return env;
+  }
+  const auto dirs = own_directories();
+  for (const auto& dir : dirs)
+    if (std::error_code ec; stdfs::is_regular_file(dir / "minictr-init", ec)) return dir / "minictr-init";
+  throw Error("--init: minictr-init not found next to minictr" +
+              (dirs.empty() ? std::string() : " (" + dirs.back().string() + ")") +
+              ": build the minictr-init target, or set MINICTR_INIT");
+}
 
 void write_bundle(const stdfs::path& container_dir, const oci::Spec& spec, bool durable) {
   auto dir = bundle_dir(container_dir);

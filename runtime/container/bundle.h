@@ -33,6 +33,14 @@ oci::Spec spec_from_config(const Config& cfg, const std::filesystem::path& conta
 
 std::filesystem::path bundle_dir(const std::filesystem::path& container_dir);
 
+// run --init: where the init is mounted (read-only) in the container and
+// put in front of its command, as Docker does with tini.
+inline constexpr const char* kInitPath = "/sbin/docker-init";
+// minictr-init on the host: $MINICTR_INIT, else next to the running minictr
+// (both are built into build/runtime/ and installed into one bin/).
+// Throws Error if it is not there.
+std::filesystem::path init_binary();
+
 // Write <container_dir>/bundle/config.json (fsync with `durable`).
 void write_bundle(const std::filesystem::path& container_dir, const oci::Spec& spec, bool durable);
 // The bundle's spec: the one this process wrote last for that directory

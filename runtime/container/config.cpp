@@ -80,6 +80,23 @@ static net::PortMapping port_from(const json& j) {
   return p;
 }
 
+static json healthcheck_json(const Healthcheck& h) {
+  return {{"Test", h.test},       {"Interval", h.interval},
+          {"Timeout", h.timeout}, {"StartPeriod", h.start_period},
+          {"Retries", h.retries}, {"StartInterval", h.start_interval}};
+}
+
+Healthcheck healthcheck_from(const json& j) {
+  Healthcheck h;
+  h.test = j.value("Test", std::vector<std::string>{});
+  h.interval = j.value("Interval", int64_t{0});
+  h.timeout = j.value("Timeout", int64_t{0});
+  h.start_period = j.value("StartPeriod", int64_t{0});
+  h.start_interval = j.value("StartInterval", int64_t{0});
+  h.retries = j.value("Retries", 0);
+  return h;
+}
+
 void to_json(json& j, const Config& c) {
   json mounts = json::array(), ports = json::array();
   for (const auto& m : c.mounts) mounts.push_back(mount_json(m));
@@ -111,7 +128,10 @@ void to_json(json& j, const Config& c) {
        {"SeccompProfile", c.security.seccomp_profile_json},
        {"NoNewPrivileges", c.security.no_new_privs},
        {"LogConfig", {{"Type", "json-file"}, {"Config", c.log_config}}},
+       {"RestartPolicy", {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}}},
+       {"Init", c.init},
        {"Created", c.created}};
+  if (c.healthcheck) j["Healthcheck"] = healthcheck_json(*c.healthcheck);
 }
 
 void from_json(const json& j, Config& c) {
@@ -148,6 +168,14 @@ void from_json(const json& j, Config& c) {
   if (j.contains("LogConfig") && j["LogConfig"].contains("Config"))
     c.log_config = j["LogConfig"]["Config"].get<std::map<std::string, std::string>>();
   c.created = j.value("Created", "");
+  c.restart = RestartPolicy{};
+  if (j.contains("RestartPolicy")) {
+    c.restart.name = j["RestartPolicy"].value("Name", "no");
+    c.restart.max_retries = j["RestartPolicy"].value("MaximumRetryCount", 0);
+  }
+  c.init = j.value("Init", false);
+  c.healthcheck.reset();
+  if (j.contains("Healthcheck")) c.healthcheck = healthcheck_from(j["Healthcheck"]);
 }
 
 }  // namespace mctr::container

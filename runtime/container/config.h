@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,20 @@ struct Mount {
   std::string name;         // volume name (volume only)
   std::string destination;  // path inside the container
   bool read_only = false;
+};
+
+// Docker's HostConfig.RestartPolicy (container/restart.h parses and applies it).
+struct RestartPolicy {
+  std::string name = "no";  // no | on-failure | always | unless-stopped
+  int max_retries = 0;      // on-failure:N; 0 = no limit
+};
+
+// Docker's Config.Healthcheck (container/health.h runs it). Durations in
+// nanoseconds; 0 = Docker's default.
+struct Healthcheck {
+  std::vector<std::string> test;  // {"CMD-SHELL", cmd} | {"CMD", exe, args...}
+  int64_t interval = 0, timeout = 0, start_period = 0, start_interval = 0;
+  int retries = 0;
 };
 
 struct Config {
@@ -50,12 +65,17 @@ struct Config {
   // json-file options (--log-opt), Docker's HostConfig.LogConfig.Config;
   // see container/logfile.h for the keys and defaults.
   std::map<std::string, std::string> log_config;
+  RestartPolicy restart;
+  std::optional<Healthcheck> healthcheck;  // none: no check (or HEALTHCHECK NONE)
+  bool init = false;                       // --init: minictr-init as PID 1
 
   std::string created;  // RFC 3339
 };
 
 void to_json(nlohmann::json& j, const Config& c);
 void from_json(const nlohmann::json& j, Config& c);
+// A Healthcheck object as Docker writes it (image config, config.json).
+Healthcheck healthcheck_from(const nlohmann::json& j);
 }  // namespace mctr::container
 
 namespace mctr::cgroup {

@@ -10,11 +10,14 @@
 
 #include "container/bundle.h"
 #include "container/env.h"
+#include "container/events.h"
+#include "container/health.h"
 #include "container/logfile.h"
 #include "container/mount_destination.h"
 #include "container/networks.h"
 #include "container/pause.h"
 #include "container/resource_flags.h"
+#include "container/restart.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
 #include "linux/net/network.h"
@@ -106,7 +109,17 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   std::vector<std::string> env = env_from_options(o);
   check_resources(o.resources);
   auto log_config = log_config_from_flags(o.log_opts);
+  const RestartPolicy restart = parse_restart_policy(o.restart);
+  if (restart.name != "no" && o.auto_remove)
+    throw Error("conflicting options: cannot specify both --restart and --rm");
   image::Image img = images.resolve(o.image);
+  // The image's HEALTHCHECK (as `minictr build` stores it) under the flags.
+  std::optional<Healthcheck> image_check;
+  if (const auto full = nlohmann::json::parse(images.config_json(img));
+      full.contains("config") && full["config"].is_object() && full["config"].contains("Healthcheck"))
+    image_check = healthcheck_from(full["config"]["Healthcheck"]);
+  const auto healthcheck = merge_healthcheck(image_check, {o.health_test, o.health_interval, o.health_timeout,
+                                                           o.health_start_period, o.health_retries});
   Config c;
   c.name = o.name;
   c.image = o.image;
@@ -149,6 +162,9 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.resources = o.resources;
   c.security = o.security;
   c.log_config = log_config;
+  c.restart = restart;
+  c.init = o.init;
+  c.healthcheck = healthcheck;
   security::resolve_capabilities(c.security);  // reject unknown capability names now
   // A seccomp profile file is read now, once, and kept in config.json: start
   // and exec use that copy, never a file someone may have changed since (or
@@ -167,6 +183,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
     store.remove(c.id);
     throw;
   }
+  emit_event(store.root(), "create", c);
   return c;
 }
 
@@ -187,13 +204,36 @@ int parse_signal(const std::string& in) {
   throw Error("invalid signal: " + in);
 }
 
+// A stop or kill by the user: its restart policy must not start it again
+// (Docker's ExitOnNext). Set under the lock the supervisor decides a restart
+// under; one waiting to restart is woken to end its loop.
+static State end_restart_loop(const Store& store, const std::string& id) {
+  State s;
+  {
+    auto lock = store.lock(id);
+    s = observed_state(store, id);
+    if (s.status != "running") return s;
+    s.stop_requested = true;
+    State saved = store.state(id);
+    saved.stop_requested = true;
+    store.save_state(id, saved);
+  }
+  if (s.restarting && linux_proc::alive(s.supervisor_pid, s.supervisor_start))
+    ::kill(s.supervisor_pid, SIGTERM);
+  return s;
+}
+
 void kill_container(const Store& store, const std::string& id, int sig) {
   State s = observed_state(store, id);
-  if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
+  if (s.status != "running" || (!s.restarting && !linux_proc::alive(s.pid, s.pid_start)))
     throw Error("cannot kill container " + id.substr(0, 12) + ": container is not running", 1);
+  s = end_restart_loop(store, id);
+  if (s.restarting) return;  // no process to signal: its supervisor ends the loop
   explain::step("kill(2)",
                 "kill -" + std::string(sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str()) +
                     " " + std::to_string(s.pid));
+  // Before the signal: its "die" must not come first.
+  emit_event(store.root(), "kill", store.config(id), {{"signal", std::to_string(sig)}});
   check_sys(::kill(s.pid, sig), "kill", std::to_string(s.pid));
   thaw_after_signal(store, id);  // a paused container acts on it once thawed
 }
@@ -214,24 +254,28 @@ bool wait_not_running(const Store& store, const std::string& id, int timeout_ms)
 
 StopResult stop_container(const Store& store, const std::string& id, int timeout_s) {
   StopResult r;
-  State s = observed_state(store, id);
+  State s = end_restart_loop(store, id);
   if (s.status != "running") return r;
   r.was_running = true;
-  if (linux_proc::alive(s.pid, s.pid_start)) {
+  if (!s.restarting && linux_proc::alive(s.pid, s.pid_start)) {
     explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " +
                                  std::to_string(timeout_s) + " s");
+    emit_event(store.root(), "kill", store.config(id), {{"signal", std::to_string(SIGTERM)}});
     ::kill(s.pid, SIGTERM);
     thaw_after_signal(store, id);  // a paused container acts on it once thawed
   }
   if (!wait_not_running(store, id, timeout_s * 1000)) {
+    s = observed_state(store, id);  // a restart that began before the stop has a new init
     if (linux_proc::alive(s.pid, s.pid_start)) {
       explain::step("kill(2)",
                     "kill -KILL " + std::to_string(s.pid) + "   # PID 1 ignored SIGTERM or took too long");
+      emit_event(store.root(), "kill", store.config(id), {{"signal", std::to_string(SIGKILL)}});
       ::kill(s.pid, SIGKILL);
       thaw_after_signal(store, id);
     }
     wait_not_running(store, id, 10000);
   }
+  emit_event(store.root(), "stop", store.config(id));
   return r;
 }
 
@@ -252,6 +296,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     throw Error("cannot remove container " + id.substr(0, 12) +
                     ": container is running: stop the container before removing or force remove",
                 1);
+  if (s.status == "running") end_restart_loop(store, id);
   if (init_alive) {
     explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid));
     ::kill(s.pid, SIGKILL);
@@ -266,7 +311,9 @@ void remove_container(const Store& store, const std::string& id, bool force) {
   // (`run --rm` leaves them for the next start; see remove_unused_parents).
   cgroup::remove_unused_parents();
   explain::step("unlink/rmdir", "rm -rf " + store.dir(id).string() + "   # upper dir, logs, state");
+  const Config cfg = store.config(id);
   store.remove(id);
+  emit_event(store.root(), "destroy", cfg);
 }
 
 bool remove_unlisted(const Store& store, const std::string& id) {

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 
+#include "container/events.h"
 #include "container/exit_record.h"
 #include "linux/proc.h"
 #include "util/error.h"
@@ -56,6 +57,23 @@ static net::Attachment attachment_from(const json& j) {
   return a;
 }
 
+static json health_json(const Health& h) {
+  json log = json::array();
+  for (const auto& e : h.log)
+    log.push_back({{"Start", e.start}, {"End", e.end}, {"ExitCode", e.exit_code}, {"Output", e.output}});
+  return {{"Status", h.status}, {"FailingStreak", h.failing_streak}, {"Log", log}};
+}
+
+static Health health_from(const json& j) {
+  Health h;
+  h.status = j.value("Status", "starting");
+  h.failing_streak = j.value("FailingStreak", 0);
+  for (const auto& e : j.value("Log", json::array()))
+    h.log.push_back(
+        {e.value("Start", ""), e.value("End", ""), e.value("ExitCode", 0), e.value("Output", "")});
+  return h;
+}
+
 json state_to_json(const State& s) {
   json j = {{"Status", s.status},
             {"Pid", s.pid},
@@ -69,8 +87,11 @@ json state_to_json(const State& s) {
             {"StartedAt", s.started_at},
             {"FinishedAt", s.finished_at},
             {"CgroupPath", s.cgroup_path},
-            {"RestartCount", s.restart_count}};
+            {"RestartCount", s.restart_count},
+            {"Restarting", s.restarting},
+            {"StopRequested", s.stop_requested}};
   if (s.network) j["Network"] = attachment_json(*s.network);
+  if (s.health) j["Health"] = health_json(*s.health);
   return j;
 }
 
@@ -89,7 +110,10 @@ State state_from_json(const json& j) {
   s.finished_at = j.value("FinishedAt", "");
   s.cgroup_path = j.value("CgroupPath", "");
   s.restart_count = j.value("RestartCount", 0);
+  s.restarting = s.status == "running" && j.value("Restarting", false);
+  s.stop_requested = j.value("StopRequested", false);
   if (j.contains("Network")) s.network = attachment_from(j["Network"]);
+  if (j.contains("Health")) s.health = health_from(j["Health"]);
   return s;
 }
 
@@ -273,10 +297,12 @@ void Store::rename(const std::string& id, const std::string& new_name) const {
   const auto file = dir(id) / "config.json";
   struct stat st;
   check_sys(::stat(file.c_str(), &st), "stat", file);
+  const std::string old_name = c.name;
   c.name = new_name;
   save_config(c);
   const timespec times[2] = {st.st_atim, st.st_mtim};
   check_sys(::utimensat(AT_FDCWD, file.c_str(), times, 0), "utimensat", file);
+  emit_event(root_, "rename", c, {{"oldName", "/" + old_name}});
 }
 
 void Store::save_state(const std::string& id, const State& s) const {
@@ -354,6 +380,7 @@ State observed_state(const Store& store, const std::string& id) {
   s.status = "exited";
   s.pid = 0;
   s.paused = false;
+  s.restarting = false;
   // The supervisor wrote the exit into its reserved record but could not
   // update state.json (a full filesystem), or died right after.
   if (auto e = ExitRecord::read(store.dir(id))) {

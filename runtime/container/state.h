@@ -16,6 +16,18 @@
 
 namespace mctr::container {
 
+// Docker's State.Health: the health check's results (container/health.h).
+struct HealthLogEntry {
+  std::string start, end;  // RFC 3339
+  int exit_code = 0;       // 0 healthy, else failed; -1: the check timed out
+  std::string output;      // its first 4096 bytes
+};
+struct Health {
+  std::string status = "starting";  // starting | healthy | unhealthy
+  int failing_streak = 0;
+  std::vector<HealthLogEntry> log;  // the last 5 checks, oldest first
+};
+
 struct State {
   std::string status = "created";  // created | running | exited
   pid_t pid = 0;                   // the container's init, as seen from the host
@@ -31,6 +43,13 @@ struct State {
   std::optional<net::Attachment> network;
   int restart_count = 0;
   bool paused = false;  // `pause`: frozen in its cgroup (status stays "running")
+  // Waiting to be restarted by its policy (status stays "running", pid 0, as
+  // Docker's Running + Restarting); shown as "restarting".
+  bool restarting = false;
+  // A stop or kill by the user ended this run: no restart (Docker's
+  // HasBeenManuallyStopped / ExitOnNext). Cleared by the next start.
+  bool stop_requested = false;
+  std::optional<Health> health;  // with a health check only
 };
 
 nlohmann::json state_to_json(const State& s);

@@ -9,18 +9,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "container/bundle.h"
 #include "container/etc_files.h"
+#include "container/events.h"
 #include "container/exit_record.h"
 #include "container/from_bundle.h"
+#include "container/health.h"
 #include "container/init.h"
 #include "container/logfile.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
 #include "container/protocol.h"
+#include "container/restart.h"
 #include "container/state.h"
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
@@ -62,10 +67,23 @@ void update_state(const Store& store, const std::string& id, const std::function
 }
 
 // The container is no longer running: its exit code, OOM kill and error.
-void record_exit(const Store& store, const std::string& id, int code, bool oom_killed,
-                 const std::string& error) {
+// With `restarts`, its policy may have it restarted: then it stays
+// "running" with `restarting` set (Docker's Running + Restarting), decided
+// under the lock a stop or kill takes to set stop_requested. Returns the
+// delay before that restart.
+std::optional<std::chrono::milliseconds> record_exit(const Store& store, const std::string& id, int code,
+                                                     bool oom_killed, const std::string& error,
+                                                     RestartManager* restarts = nullptr,
+                                                     std::chrono::milliseconds ran_for = {}) {
+  std::optional<std::chrono::milliseconds> restart_in;
   update_state(store, id, [&](State& s) {
-    s.status = "exited";
+    // The policy as it is now: `update --restart` may have changed it.
+    if (restarts)
+      restart_in = restarts->after_exit(store.config(id).restart, code, s.stop_requested, ran_for);
+    s.status = restart_in ? "running" : "exited";
+    s.restarting = restart_in.has_value();
+    if (restart_in) s.restart_count = restarts->restart_count();
+    if (s.health) s.health->status = "unhealthy";  // no process left to be healthy
     s.exit_code = code;
     s.oom_killed = oom_killed;
     s.error = error;
@@ -73,6 +91,7 @@ void record_exit(const Store& store, const std::string& id, int code, bool oom_k
     s.finished_at = now_rfc3339();
     s.network.reset();
   });
+  return restart_in;
 }
 
 struct Pipes {
@@ -222,9 +241,17 @@ void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, bool new_netns,
   handed_over = true;
 }
 
-// The supervisor proper. Runs in its own process; returns the exit code.
-int supervise(const std::filesystem::path& root, const std::string& id, int status_fd, bool attached,
-              const Config* given_cfg) {
+// How one run of the container ended.
+struct RunOutcome {
+  int exit_code = 0;
+  std::optional<std::chrono::milliseconds> restart_in;  // its restart policy restarts it after this
+};
+
+// The supervisor proper: one run of the container, from its clone to its
+// teardown. Runs in its own process.
+// `status_fd` is set to -1 once closed (a detached CLI has its answer).
+RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
+                     const Config* given_cfg, RestartManager& restarts) {
   Store store(root);
   const Config cfg = given_cfg ? *given_cfg : store.config(id);
   const auto dir = store.dir(id);
@@ -242,7 +269,9 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // --rm: remove the container last, after every other guard has torn down.
   bool remove_after_teardown = false;
   ScopeGuard auto_remove([&] {
-    if (remove_after_teardown) store.remove(id);
+    if (!remove_after_teardown) return;
+    store.remove(id);
+    emit_event(root, "destroy", cfg);
   });
 
   // Signals arrive through a signalfd, read in the I/O loop.
@@ -387,6 +416,7 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     }
     update_state(store, id, [&](State& s) {
       s.status = "running";
+      s.restarting = false;
       s.pid = pid;
       s.pid_start = linux_proc::start_time(pid);
       s.supervisor_pid = ::getpid();
@@ -398,6 +428,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       s.finished_at.clear();
       s.cgroup_path = cg->path();
       s.network = attachment;
+      if (cfg.healthcheck)
+        s.health = Health{"starting", 0, s.health ? s.health->log : std::vector<HealthLogEntry>{}};
     });
   };
   // The child either execs (its end of the socket closes: EOF) or reports an error.
@@ -445,10 +477,15 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       remove_after_teardown = true;
     }
     tell_cli(status_fd, protocol::Kind::StartFailed, code, msg);
-    return code;
+    return {code, std::nullopt};
   }
   kill_child.dismiss();
+  const auto started = std::chrono::steady_clock::now();
+  emit_event(root, "start", cfg);  // before the CLI returns: a verb it runs next comes after
   tell_cli(status_fd, protocol::Kind::Started, pid);
+  // The health check's own process, from now until the init exits.
+  pid_t health_monitor = cfg.healthcheck ? start_health_monitor(root, id, *cfg.healthcheck, pid) : -1;
+  ScopeGuard stop_monitor([&] { stop_health_monitor(health_monitor); });
   fs::release_deferred_frees();
   if (!attached) {
     ::close(status_fd);
@@ -477,6 +514,8 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
     ::waitpid(pid, &loop.status, 0);
   }
   log.flush();
+  stop_monitor.dismiss();
+  stop_health_monitor(health_monitor);
   int code = exit_code_of(loop.status);
   bool oom = false;
   try {
@@ -494,16 +533,22 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
   // CLI waits for the removal); the files go right after. Its exit is
   // recorded nowhere but in the message to the CLI.
   exit_record.write(code, oom, now_rfc3339());
+  std::optional<std::chrono::milliseconds> restart_in;
   if (cfg.auto_remove) {
     store.unlist(id);
   } else {
     try {
-      record_exit(store, id, code, oom, "");
+      const auto ran_for =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      restart_in = record_exit(store, id, code, oom, "", &restarts, ran_for);
     } catch (const std::exception&) {
       // No space for a new state.json: the exit record has the exit, and
       // the teardown below must still run.
     }
   }
+  // Before the CLI hears of it: what it does next comes after the "die".
+  if (oom) emit_event(root, "oom", cfg);
+  emit_event(root, "die", cfg, {{"exitCode", std::to_string(code)}});
   tell_cli(status_fd, protocol::Kind::Exited, code);
   mount_ns.reset();  // unmounts the container's root filesystem
   // Teardown after the report: every process of the container is dead (the
@@ -519,7 +564,41 @@ int supervise(const std::filesystem::path& root, const std::string& id, int stat
       [&] { detach.reset(); });
   fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;
-  return code;
+  return {code, restart_in};
+}
+
+// Between two runs: wait out the restart delay, unless a stop or kill ends
+// the loop meanwhile (it sets stop_requested and signals us). Returns true
+// to start again; otherwise the container is recorded as exited.
+bool wait_for_restart(const Store& store, const std::string& id, std::chrono::milliseconds delay) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sigfd(check_sys(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
+  pollfd p{sigfd.get(), POLLIN, 0};
+  const auto until = std::chrono::steady_clock::now() + delay;
+  bool interrupted = false;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now())
+            .count();
+    if (left <= 0) break;
+    int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r > 0) {
+      interrupted = true;
+      break;
+    }
+  }
+  bool again = false;
+  update_state(store, id, [&](State& s) {
+    again = !interrupted && !s.stop_requested;
+    if (again) return;
+    s.status = "exited";
+    s.restarting = false;
+  });
+  return again;
 }
 
 // supervise() threw (its guards have undone what it made): the container
@@ -548,19 +627,49 @@ void record_failed_start(const std::filesystem::path& root, const std::string& i
     for (int i = 0; i < 3; ++i) ::dup2(null, i);
     if (null > 2) ::close(null);
   }
-  int code = kExitRuntimeError;
-  std::string error;
+  // A new start by the user: the restart count and a past stop are forgotten (as Docker does).
   try {
-    code = supervise(root, id, status_fd, attached, cfg);
-  } catch (const Error& e) {
-    code = e.exit_code();
-    error = e.what();
-  } catch (const std::exception& e) {
-    error = e.what();
+    Store store(root);
+    update_state(store, id, [](State& s) {
+      s.restart_count = 0;
+      s.stop_requested = false;
+    });
+  } catch (const std::exception&) {
+    // supervise() meets the same store and reports it
   }
-  if (!error.empty()) {
-    record_failed_start(root, id, code, error);
-    tell_cli(status_fd, protocol::Kind::StartFailed, code, error);
+  RestartManager restarts;
+  int code = kExitRuntimeError;
+  for (;;) {
+    std::string error;
+    RunOutcome run;
+    try {
+      run = supervise(root, id, status_fd, attached, cfg, restarts);
+      code = run.exit_code;
+    } catch (const Error& e) {
+      code = e.exit_code();
+      error = e.what();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty()) {
+      record_failed_start(root, id, code, error);
+      tell_cli(status_fd, protocol::Kind::StartFailed, code, error);
+    }
+    if (!run.restart_in) break;
+    // The CLI that started it has its answer: later runs are detached.
+    if (status_fd >= 0) ::close(std::exchange(status_fd, -1));
+    if (attached) {
+      int null = ::open("/dev/null", O_RDWR);
+      for (int i = 0; i < 3; ++i) ::dup2(null, i);
+      if (null > 2) ::close(null);
+      attached = false;
+    }
+    cfg = nullptr;  // read config.json again: `update` may have changed it
+    try {
+      if (!wait_for_restart(Store(root), id, *run.restart_in)) break;
+    } catch (const std::exception&) {
+      break;  // removed meanwhile
+    }
   }
   ::_exit(code & 0xff);
 }
