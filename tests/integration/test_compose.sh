@@ -3,8 +3,9 @@
 # `init` writes a flag into a named volume and exits, `web` (httpd) waits for
 # it to complete successfully, `client` waits for web and fetches its page by
 # the container's name. Checks config, up -d, ps, logs, exec, scale, stop,
-# start, an attached `up` of a service that exits, errors with file:line:key,
-# and that down -v leaves no container, network, bridge, volume or record.
+# start, build: with args and an attached `up` of a service that exits, errors
+# with file:line:key, 3 replicas behind one published port, and that down -v
+# leaves no container, network, bridge, nft table, volume or record.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 
@@ -121,11 +122,13 @@ out=$(compose up -d 2>&1)
 assert_contains "$out" "Container demo-web-1  Running" "a second up keeps the running containers"
 assert_eq "$ids" "$(compose ps -q | sort | xargs)" "the same containers after a second up"
 
-echo "-- attached up: logs prefixed, the exit reported"
-mkdir -p "$TEST_TMP/once"
-printf 'services:\n  say:\n    image: busybox\n    command: echo said-once\n' >"$TEST_TMP/once/compose.yaml"
+echo "-- build: with args, then an attached up: logs prefixed, the exit reported"
+mkdir -p "$TEST_TMP/once/ctx"
+printf 'FROM busybox\nARG WORD=unset\nRUN echo "$WORD" > /word\nCMD ["cat", "/word"]\n' >"$TEST_TMP/once/ctx/Dockerfile"
+printf 'services:\n  say:\n    build: {context: ./ctx, args: {WORD: said-once}}\n' >"$TEST_TMP/once/compose.yaml"
 out=$(mctr compose -f "$TEST_TMP/once/compose.yaml" up 2>/dev/null)
-assert_contains "$out" "say-1  | said-once" "attached up prefixes the lines"
+mctr image inspect once-say >/dev/null 2>&1 || fail "no image once-say built"
+assert_contains "$out" "say-1  | said-once" "attached up prefixes the lines (and the build arg reached RUN)"
 assert_contains "$out" "say-1 exited with code 0" "attached up reports the exit"
 mctr compose -f "$TEST_TMP/once/compose.yaml" down >/dev/null 2>&1
 ! mctr inspect once-say-1 >/dev/null 2>&1 || fail "down left once-say-1"
