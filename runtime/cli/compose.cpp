@@ -23,11 +23,17 @@ struct ComposeFlags {
   std::string file, project;
 };
 
-compose::ComposeProject open_project(Globals& g, const ComposeFlags& f) {
+compose::Project load(const ComposeFlags& f) {
   compose::LoadOptions lo;
   lo.file = f.file;
   lo.project_name = f.project;
-  return compose::ComposeProject(g.root(), compose::load_project(lo), std::cerr);
+  compose::Project p = compose::load_project(lo);
+  for (const auto& w : p.warnings) std::cerr << "WARN: " << w << "\n";
+  return p;
+}
+
+compose::ComposeProject open_project(Globals& g, const ComposeFlags& f) {
+  return compose::ComposeProject(g.root(), load(f), std::cerr);
 }
 
 // "SVC=N" -> (SVC, N).
@@ -280,10 +286,7 @@ void add_scale_config(CLI::App* compose, Globals& g, const ComposeFlags& f) {
   config->add_flag("--services", *services, "Only the service names");
   config->add_flag("-q,--quiet", *quiet, "Only check the file");
   config->callback([&g, &f, services, quiet] {
-    compose::LoadOptions lo;
-    lo.file = f.file;
-    lo.project_name = f.project;
-    const compose::Project p = compose::load_project(lo);
+    const compose::Project p = load(f);
     if (*services) {
       for (const auto& s : p.services) std::cout << s.name << "\n";
     } else if (!*quiet) {

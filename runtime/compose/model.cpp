@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -574,20 +575,25 @@ std::map<std::string, VolumeDef> volumes_top(const Ctx& c, const YAML::Node& n) 
 
 // Every scalar value (not the keys) with its variables replaced, in place:
 // the nodes keep their marks, so later messages still point into the file.
-void interpolate_tree(const Ctx& c, YAML::Node n, const std::string& key, const Lookup& lookup) {
+void interpolate_tree(const Ctx& c, YAML::Node n, const std::string& key, const Lookup& lookup,
+                      std::vector<std::string>& warnings) {
   if (n.IsScalar()) {
     try {
-      const std::string v = interpolate(n.Scalar(), lookup);
+      const std::string v = interpolate(n.Scalar(), lookup, [&](const std::string& var) {
+        const std::string w = "The \"" + var + "\" variable is not set. Defaulting to a blank string.";
+        if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
+      });
       if (v != n.Scalar()) n = v;
     } catch (const Error& e) {
       fail(c, n, key, e.what());
     }
   } else if (n.IsSequence()) {
     for (size_t i = 0; i < n.size(); ++i)
-      interpolate_tree(c, n[i], key + "[" + std::to_string(i) + "]", lookup);
+      interpolate_tree(c, n[i], key + "[" + std::to_string(i) + "]", lookup, warnings);
   } else if (n.IsMap()) {
     for (auto kv : n)
-      interpolate_tree(c, kv.second, key.empty() ? kv.first.Scalar() : key + "." + kv.first.Scalar(), lookup);
+      interpolate_tree(c, kv.second, key.empty() ? kv.first.Scalar() : key + "." + kv.first.Scalar(), lookup,
+                       warnings);
   }
 }
 
@@ -643,9 +649,8 @@ Project parse_project(const std::string& yaml, const std::string& file, const st
   }
   if (!root.IsMap()) throw Error(file + ": the top level must be a mapping (services: ...)");
   check_keys(c, root, "", {"version", "name", "services", "networks", "volumes"});
-  interpolate_tree(c, root, "", lookup);
-
   Project p;
+  interpolate_tree(c, root, "", lookup, p.warnings);
   p.file = dir / stdfs::path(file).filename();
   p.dir = dir;
   if (!name_flag.empty()) {

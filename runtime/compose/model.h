@@ -91,6 +91,8 @@ struct Project {
   std::vector<Service> services;  // in file order
   std::map<std::string, NetworkDef> networks;
   std::map<std::string, VolumeDef> volumes;
+  // For the CLI to print, as Compose does: 'The "X" variable is not set. Defaulting to a blank string.'
+  std::vector<std::string> warnings;
 
   const Service& service(const std::string& name) const;  // throws "no such service: X"
 };

@@ -109,6 +109,9 @@ volumes:
   EXPECT_EQ(w.restart, "on-failure:3");
   EXPECT_TRUE(w.tty);
   EXPECT_EQ(w.labels.at("a"), "b");
+  EXPECT_EQ(p.warnings, (std::vector<std::string>{}));
+  EXPECT_EQ(parse("services: {a: {image: \"b${NOPE}\", command: \"$NOPE\"}}").warnings,
+            (std::vector<std::string>{"The \"NOPE\" variable is not set. Defaulting to a blank string."}));
   EXPECT_EQ(w.networks, (std::vector<std::string>{"default"}));
   EXPECT_EQ(p.networks.at("default").name, "myapp_default");
 }
