@@ -72,7 +72,7 @@ void check_keys(const Ctx& c, const YAML::Node& n, const std::string& key,
 
 // Compose splits a string command the way a shell would (no expansion).
 std::vector<std::string> shell_split(const Ctx& c, const YAML::Node& n, const std::string& key) {
-  const std::string s = n.Scalar();
+  const std::string& s = n.Scalar();
   std::vector<std::string> out;
   std::string cur;
   bool in_word = false;
@@ -171,7 +171,7 @@ stdfs::path host_path(const Ctx& c, const std::string& p) {
 }
 
 std::string duration(const Ctx& c, const YAML::Node& n, const std::string& key) {
-  const std::string s = scalar(c, n, key);
+  std::string s = scalar(c, n, key);
   try {
     build::parse_duration(s);
   } catch (const Error& e) {
@@ -183,7 +183,7 @@ std::string duration(const Ctx& c, const YAML::Node& n, const std::string& key) 
 // ---- ports -------------------------------------------------------------
 
 std::string port_short(const Ctx& c, const YAML::Node& n, const std::string& key) {
-  const std::string spec = scalar(c, n, key);
+  std::string spec = scalar(c, n, key);
   try {
     net::parse_port_mappings(spec);
   } catch (const Error& e) {
@@ -238,7 +238,7 @@ void add_volume(const Ctx& c, const YAML::Node& at, const std::string& key, Volu
 
 void volume_short(const Ctx& c, const YAML::Node& n, const std::string& key,
                   const std::map<std::string, VolumeDef>& volumes, Service& s) {
-  const std::string spec = scalar(c, n, key);
+  std::string spec = scalar(c, n, key);
   std::vector<std::string> parts;
   size_t start = 0;
   for (size_t colon; (colon = spec.find(':', start)) != std::string::npos; start = colon + 1)
@@ -315,7 +315,7 @@ Healthcheck healthcheck_of(const Ctx& c, const YAML::Node& n, const std::string&
 }
 
 std::string restart_of(const Ctx& c, const YAML::Node& n, const std::string& key) {
-  const std::string r = scalar(c, n, key);
+  std::string r = scalar(c, n, key);
   if (r == "no" || r == "always" || r == "unless-stopped" || r == "on-failure") return r;
   if (r.rfind("on-failure:", 0) == 0) {
     const std::string count = r.substr(11);

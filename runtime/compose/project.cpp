@@ -158,7 +158,7 @@ void ComposeProject::ensure_volumes(Record& r, const std::vector<std::string>& s
 // (an archive path) the service's image; returns the reference to run.
 std::string ComposeProject::ensure_image(const Service& s, bool force_build) {
   image::Store images(root_);
-  const std::string ref = s.image_for(model_.name);
+  std::string ref = s.image_for(model_.name);
   if (s.build && (force_build || !images.find(ref))) {
     progress_ << "Building " << s.name << " (" << ref << ")\n";
     build::BuildOptions b;
