@@ -170,9 +170,10 @@ def main():
     for t, fs in by_test.items():
         tries = read(os.path.join(a.out, "minictr", t, "tries"), "1").strip()
         print(f"\n  {t} (minictr-runc rc {rcs['minictr'][t]}, run {tries} time(s)):")
+        for reason in dict.fromkeys(f[3] for f in fs if f[3]):
+            print(f"    known gap (known-gaps.txt): {reason}")
         for _, desc, got, reason, _ in fs:
-            tag = f"  [known gap: {reason}]" if reason else ""
-            print(f"    {got:<8} {desc}{tag}")
+            print(f"    {got:<8} {desc}{'  [known gap]' if reason else ''}")
         calls = [c for c in read(os.path.join(a.out, "minictr", t, "calls")).splitlines() if not c.startswith("0\t")]
         for c in calls[:5]:
             rc, _, argv = c.partition("\t")
