@@ -89,8 +89,20 @@ size_t on_read(char* buf, size_t size, size_t n, void* user) {
 HttpClient::HttpClient(const std::string& registry, bool insecure, std::string scope)
     : curl_(curl_easy_init()), scope_(std::move(scope)) {
   if (!curl_) throw Error("curl_easy_init failed");
-  std::string host = registry == "docker.io" ? "registry-1.docker.io" : registry;
-  base_ = (insecure || is_local(registry) ? "http://" : "https://") + host;
+  host_ = registry == "docker.io" ? "registry-1.docker.io" : registry;
+  insecure_ = insecure || is_local(registry);
+  if (!insecure_) base_ = "https://" + host_;
+}
+
+void HttpClient::choose_scheme() {
+  base_ = "https://" + host_;
+  Request ping;
+  ping.url = "/v2/";
+  try {
+    perform(ping);  // any HTTP answer (200, 401, 404) means it speaks TLS
+  } catch (const Error&) {
+    base_ = "http://" + host_;
+  }
 }
 
 HttpClient::~HttpClient() = default;
@@ -101,6 +113,10 @@ Response HttpClient::perform(const Request& req) {
   Response resp;
   Transfer t{&req, &resp};
   std::string url = req.url.starts_with("/") ? base_ + req.url : req.url;
+  if (insecure_) {  // an insecure registry's certificate is not checked (Docker's insecure-registries)
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -154,6 +170,7 @@ Response HttpClient::perform(const Request& req) {
 }
 
 Response HttpClient::send(const Request& req) {
+  if (base_.empty()) choose_scheme();
   Response r = perform(req);
   if (r.status != 401 || !token_.empty()) return r;
   std::string challenge = r.header("www-authenticate");

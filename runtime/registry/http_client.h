@@ -1,7 +1,11 @@
 // The HTTP side of the OCI distribution API, with libcurl: one registry,
-// its base URL (https with the system CAs, or plain http for --insecure and
-// localhost), and bearer tokens fetched when the registry asks for them
+// its base URL, and bearer tokens fetched when the registry asks for them
 // (WWW-Authenticate: Bearer realm=...,service=...,scope=...; anonymous).
+//
+// https with the system CAs, except for an insecure registry (--insecure,
+// or localhost / 127.0.0.0/8 / ::1, as Docker's default insecure list):
+// there, as Docker does, https is tried first without verifying the
+// certificate, and plain http used if the registry does not speak TLS.
 #pragma once
 
 #include <curl/curl.h>
@@ -54,13 +58,16 @@ class HttpClient {
 
  private:
   Response perform(const Request& req);
+  void choose_scheme();  // insecure registries: https if it answers, else http
   void fetch_token(const std::string& challenge);
 
   struct CurlFree {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
   };
   std::unique_ptr<CURL, CurlFree> curl_;
-  std::string base_;  // "http://localhost:5000"
+  std::string host_;  // "localhost:5000", "registry-1.docker.io"
+  bool insecure_ = false;
+  std::string base_;  // "https://localhost:5000", "" until chosen
   std::string scope_;
   std::string token_;
 };

@@ -6,7 +6,9 @@
 # skopeo reads what push wrote (an independent client, verifying digests);
 # pull by digest; a Docker schema 2 manifest (written by skopeo) and an
 # index (linux/amd64 picked); a missing tag is one line with the registry's error; pull
-# through a bearer-token gate (401 + WWW-Authenticate, a token from its realm); a
+# through a bearer-token gate (401 + WWW-Authenticate, a token from its realm);
+# push and pull to a registry with a self-signed certificate (https tried
+# first for localhost, its certificate not checked); a
 # tampered blob in the registry's storage fails the pull with a digest
 # error and leaves no layer, blob or image behind.
 source "$(dirname "$0")/lib.sh"
@@ -120,7 +122,27 @@ out=$("$MINICTR" --root "$root5" pull "127.0.0.1:$gport/test/busybox:1" 2>&1) ||
 assert_eq "$id" "$("$MINICTR" --root "$root5" images -q --no-trunc)" "image ID pulled with a bearer token"
 assert_eq 1 "$(wc -l <"$reg/tokens")" "one token fetched for the whole pull"
 
-# 8. a blob changed in the registry's storage (same size): pull fails on its
+# 8. an insecure registry that speaks TLS (a self-signed certificate): https
+# is tried first and its certificate not checked, as Docker does for
+# localhost; the plain-http registry above got http after the same probe.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$reg/tls.key" -out "$reg/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s|addr: 127.0.0.1:$port|addr: 127.0.0.1:$tport\n  tls:\n    certificate: $reg/tls.crt\n    key: $reg/tls.key|" \
+  -e "s|rootdirectory: $reg/storage|rootdirectory: $reg/tls-storage|" "$reg/config.yml" >"$reg/tls.yml"
+docker-registry serve "$reg/tls.yml" >"$reg/tls.log" 2>&1 &
+HOST_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+  curl -ksf "https://127.0.0.1:$tport/v2/" >/dev/null && break
+  sleep 0.1
+done
+curl -ksf "https://127.0.0.1:$tport/v2/" >/dev/null || fail "the TLS registry did not start: $(cat "$reg/tls.log")"
+mctr tag busybox "127.0.0.1:$tport/test/busybox:tls"
+mctr push "127.0.0.1:$tport/test/busybox:tls" >/dev/null || fail "push to the TLS registry failed"
+"$MINICTR" --root "$TEST_TMP/root8" pull "127.0.0.1:$tport/test/busybox:tls" >/dev/null || fail "pull over TLS failed"
+assert_eq "$id" "$("$MINICTR" --root "$TEST_TMP/root8" images -q --no-trunc)" "image ID pulled over TLS"
+
+# 9. a blob changed in the registry's storage (same size): pull fails on its
 # digest and leaves nothing in the store.
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"][7:])' "$TEST_TMP/skopeo/manifest.json")
 data=$reg/storage/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data
