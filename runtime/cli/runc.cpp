@@ -255,7 +255,12 @@ int run_foreground(const Store& store, const runc::CreateOptions& o, bool keep) 
   // PID namespace) come to us, not to init.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   pid_t pid = runc::create_container(store, o);
-  runc::start_container(store, o.id);
+  try {
+    runc::start_container(store, o.id);
+  } catch (const Error&) {
+    runc::delete_container(store, o.id, true);
+    throw;
+  }
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_IGN);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -14,6 +14,7 @@
 #include "linux/security/userns.h"
 #include "runc/cgroup_path.h"
 #include "runc/console.h"
+#include "runc/extras.h"
 #include "runc/hooks.h"
 #include "runc/init.h"
 #include "runc/init_sync.h"
@@ -46,9 +47,10 @@ void check_spec(const oci::Spec& spec) {
   if (!spec.root) throw Error("config.json: root: required to start a container");
   if (!spec.linux_) throw Error("config.json: linux: required on Linux");
   const oci::Linux& l = *spec.linux_;
-  const oci::Namespace* mnt = l.find_namespace("mount");
-  if (!mnt || !mnt->path.empty())
-    throw Error("config.json: linux.namespaces: a new mount namespace is required");
+  // Without one, every mount of the bundle would be made in the runtime's
+  // own namespace (the host's): refused. A path to join is fine.
+  if (!l.find_namespace("mount"))
+    throw Error("config.json: linux.namespaces: a mount namespace (new or by path) is required by minictr");
   if (const auto* t = l.find_namespace("time"))
     throw Error("config.json: linux.namespaces: a time namespace is not supported by minictr" +
                 std::string(t->path.empty() ? "" : " (" + t->path + ")"));
@@ -57,11 +59,8 @@ void check_spec(const oci::Spec& spec) {
     throw Error("config.json: linux.namespaces: joining a user namespace is not supported");
   if ((!l.uid_mappings.empty() || !l.gid_mappings.empty()) && !user)
     throw Error("config.json: linux.uidMappings: id mappings need a user namespace");
-  if (!spec.hostname.empty()) {
-    const oci::Namespace* uts = l.find_namespace("uts");
-    if (!uts || !uts->path.empty())
-      throw Error("config.json: hostname: setting it needs a new uts namespace");
-  }
+  if (!spec.hostname.empty() && !l.find_namespace("uts"))
+    throw Error("config.json: hostname: setting it needs a uts namespace of the container's");
   if (spec.process->terminal && spec.process->args.empty())
     throw Error("config.json: process.args: required");
 }
@@ -72,15 +71,23 @@ std::vector<security::IdMapping> maps_of(const std::vector<oci::IdMapping>& in) 
   return out;
 }
 
+// The host id that `id` in the container maps to (itself when unmapped).
+uint32_t host_id_of(uint32_t id, const std::vector<oci::IdMapping>& maps) {
+  for (const auto& m : maps)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return id;
+}
+
 // The device allow-list on the group (v1 devices.allow/deny, v2 a BPF
 // program): the nodes every container has (/dev/null, zero, full, random,
 // urandom, tty, console, ptmx, pts; mknod of any), as runc always allows,
 // then the bundle's own allow rules.
-void apply_devices(cgroup::Manager& cg, const oci::Spec& spec) {
+void apply_devices(cgroup::Manager& cg, const oci::Spec& spec, const Extras& extras) {
   auto dir = cg.devices_dir();
   if (dir.empty()) return;  // no devices hierarchy on this host
   std::vector<security::DeviceRule> rules = security::device_allow_list(false);
   for (const auto& r : container::device_allow_rules(spec)) rules.push_back(r);
+  for (const auto& r : device_node_rules(extras)) rules.push_back(r);
   if (cg.version() == "v1")
     security::apply_devices_v1(dir, rules);
   else
@@ -104,8 +111,6 @@ void warn_ignored_fields(const std::string& bundle) {
         log_warning(std::string("process.") + f + " ignored: this host has no apparmor or selinux");
     if (l.contains("mountLabel") && !l["mountLabel"].get<std::string>().empty())
       log_warning("linux.mountLabel ignored: this host has no selinux");
-    if (l.contains("devices") && !l["devices"].empty())
-      log_warning("linux.devices: extra device nodes are not created by minictr");
   } catch (const std::exception&) {
     // read_bundle_spec has accepted the file; a field of another type is not ours to judge here.
   }
@@ -165,8 +170,10 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   ScopeGuard remove_group([&] {
     if (made_group) cg->destroy();
   });
+  const Extras extras = read_extras(bundle);
   cg->apply(container::cgroup_resources(spec));
-  apply_devices(*cg, spec);
+  apply_extra_resources(st.cgroup_path, spec, extras);
+  apply_devices(*cg, spec, extras);
 
   UniqueFd console;
   if (spec.process->terminal) console = connect_console_socket(o.console_socket);
@@ -177,6 +184,7 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   int flags = 0;
   InitArgs args;
   args.spec = &st.spec;
+  args.extras = &extras;
   args.rootfs = st.rootfs;
   args.fifo_fd = fifo_fd.get();
   args.console_fd = console.get();
@@ -211,7 +219,12 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   sync.become_parent();
   args.join.clear();
   cg->add_pid(init.pid);
-  if (args.new_user_ns) security::write_id_maps(init.pid, maps_of(l.uid_mappings), maps_of(l.gid_mappings));
+  if (args.new_user_ns) {
+    security::write_id_maps(init.pid, maps_of(l.uid_mappings), maps_of(l.gid_mappings));
+    // The init opens the fifo as the namespace's root: make it that user's.
+    check_sys(::chown(fifo.c_str(), host_id_of(0, l.uid_mappings), host_id_of(0, l.gid_mappings)), "chown",
+              fifo);
+  }
   st.init_pid = init.pid;
   st.init_start_time = process_start_time(init.pid);
   send_init_message(sync.parent_fd(), InitMsg::kGo);

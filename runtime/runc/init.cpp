@@ -62,8 +62,9 @@ void write_sysctls(const std::map<std::string, std::string>& sysctl) {
 // reach now).
 void wait_for_start(int fifo_fd) {
   std::string path = "/proc/self/fd/" + std::to_string(fifo_fd);
-  UniqueFd w(check_sys(::open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", "exec fifo"));
-  check_sys(::write(w.get(), "0", 1), "write", "exec fifo");
+  // Kept open: close-on-exec, so `start` reads EOF once we have exec'd (see start.cpp).
+  int w = check_sys(::open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", "exec fifo");
+  check_sys(::write(w, "0", 1), "write", "exec fifo");
   ::close(fifo_fd);
 }
 
@@ -85,6 +86,7 @@ void wait_for_start(int fifo_fd) {
   check_sys(::setsid(), "setsid");
   // 3. The root filesystem: the bundle's mounts in order, then devices.
   MountPlan plan = mount_rootfs(spec, a.rootfs);
+  if (a.extras) make_device_nodes(a.rootfs, *a.extras);
   if (plan.cgroup_mount && !a.new_cgroup_ns)
     bind_host_cgroups(a.rootfs, a.cgroup_group, plan.cgroup_read_only);
   // 4. prestart/createRuntime run in `create` now; createContainer here, in
@@ -123,6 +125,9 @@ void wait_for_start(int fifo_fd) {
   ::close(a.sync_fd);
   a.sync_fd = -1;
   // 8. `create` has exited; from here errors go to our stderr.
+  // In a user namespace our own /proc/self/fd belongs to the host's root
+  // while we are not dumpable, and is out of reach to the namespace's root.
+  if (a.new_user_ns) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   wait_for_start(a.fifo_fd);
   if (spec.hooks) run_hooks(spec.hooks->start_container, state, "startContainer");
   become_user_and_exec(prepared);

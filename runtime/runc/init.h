@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "oci/spec.h"
+#include "runc/extras.h"
 #include "util/fd.h"
 
 namespace mctr::runc {
 
 struct InitArgs {
   const oci::Spec* spec = nullptr;
+  const Extras* extras = nullptr;              // linux.devices and what oci::Spec does not hold
   std::string rootfs;                          // absolute, on the host
   int sync_fd = -1;                            // our end of the SyncChannel with `create` (init_sync.h)
   int fifo_fd = -1;                            // O_PATH fd of <state>/exec.fifo
