@@ -12,7 +12,7 @@ void add_pull(CLI::App& app, Globals& g) {
   auto ref = std::make_shared<std::string>();
   auto insecure = std::make_shared<bool>(false);
   sub->add_option("name", *ref, "REGISTRY/NAME[:TAG] or NAME@sha256:DIGEST")->required();
-  sub->add_flag("--insecure", *insecure, "Plain http to the registry (always so for localhost)");
+  sub->add_flag("--insecure", *insecure, "Allow plain http and unverified https (always so for localhost)");
   sub->callback([&g, ref, insecure] { g.exit_code = run_registry_helper(g, "pull", *insecure, *ref); });
 }
 
