@@ -55,9 +55,8 @@ constexpr Verb kVerbs[] = {
     {"network", add_network}, {"wait", add_wait},       {"port", add_port},       {"top", add_top},
     {"rename", add_rename},   {"pause", add_pause},     {"unpause", add_unpause}, {"build", add_build},
     {"save", add_save},       {"tag", add_tag},         {"history", add_history}, {"commit", add_commit},
-    {"events", add_events},
-    {"compose", add_compose},
-    {"push", add_push},       {"pull", add_pull},       {"export", add_export},   {"import", add_import},
+    {"events", add_events},   {"compose", add_compose}, {"push", add_push},       {"pull", add_pull},
+    {"export", add_export},   {"import", add_import},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

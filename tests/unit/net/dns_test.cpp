@@ -66,7 +66,8 @@ TEST(DnsMessage, AnswersWithOneRecordPerAddress) {
   const size_t answer = q->end;
   ASSERT_EQ(r.size(), answer + 2 * 16);
   // Name pointer to offset 12, type A, class IN, TTL 600, 4 bytes of address.
-  std::vector<uint8_t> first(r.begin() + static_cast<long>(answer), r.begin() + static_cast<long>(answer) + 16);
+  std::vector<uint8_t> first(r.begin() + static_cast<long>(answer),
+                             r.begin() + static_cast<long>(answer) + 16);
   EXPECT_EQ(first, (std::vector<uint8_t>{0xC0, 12, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4, 10, 1, 2, 3}));
 }
 
