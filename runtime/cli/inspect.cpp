@@ -38,7 +38,8 @@ static json inspect_json(const container::Store& store, const container::Config&
                         {{"IPAddress", s.network->ip},
                          {"IPPrefixLen", s.network->prefix_len},
                          {"Gateway", s.network->gateway},
-                         {"MacAddress", s.network->mac}}}};
+                         {"MacAddress", s.network->mac},
+                         {"Aliases", c.network_aliases}}}};
     for (const auto& p : s.network->ports)
       net["Ports"][std::to_string(p.container_port) + "/" + p.proto].push_back(
           {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}});

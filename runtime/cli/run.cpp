@@ -54,7 +54,9 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("-p,--publish", o.ports, "Publish a port [hostip:]hostport:containerport[/proto]")
       ->allow_extra_args(false);
   sub->add_flag("-P,--publish-all", o.publish_all, "Publish all EXPOSEd ports to free host ports");
-  sub->add_option("--network,--net", o.network, "bridge (default), none or host");
+  sub->add_option("--network,--net", o.network, "bridge (default), none, host or a user network");
+  sub->add_option("--network-alias", o.network_aliases, "Another name for the container on its user network")
+      ->allow_extra_args(false);
   sub->add_flag("--read-only", o.read_only, "Mount the container's root filesystem read-only");
   sub->add_option("-m,--memory", f.memory, "Memory limit (e.g. 256m)");
   sub->add_option("--memory-swap", f.memory_swap, "Memory + swap limit, -1 for unlimited swap");

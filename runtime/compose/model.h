@@ -58,7 +58,7 @@ struct Service {
   std::vector<std::string> expose;
   std::vector<VolumeMount> volumes;
   std::vector<std::string> networks;  // keys of Project::networks, "default" when none is given
-  std::map<std::string, std::vector<std::string>> network_aliases;  // kept, not applied (no aliases yet)
+  std::map<std::string, std::vector<std::string>> network_aliases;  // per network: --network-alias
   std::vector<Dependency> depends_on;
   std::optional<Healthcheck> healthcheck;
   std::string restart;  // "" (no) | no | always | on-failure[:N] | unless-stopped

@@ -277,6 +277,11 @@ static container::RunOptions run_options(const Project& p, const Service& s, con
     if (!shared) o.ports.push_back(spec);  // a shared one is published by balance()
   }
   o.network = p.networks.at(s.networks.front()).name;
+  // As Compose: the service's name is an alias of each of its containers,
+  // so the network's name server answers "web" with every replica's address.
+  o.network_aliases = {s.name};
+  if (auto a = s.network_aliases.find(s.networks.front()); a != s.network_aliases.end())
+    o.network_aliases.insert(o.network_aliases.end(), a->second.begin(), a->second.end());
   o.tty = s.tty;
   o.interactive = s.stdin_open;
   o.detach = true;

@@ -119,6 +119,7 @@ void to_json(json& j, const Config& c) {
        {"ReadonlyRootfs", c.read_only_rootfs},
        {"Mounts", mounts},
        {"NetworkMode", c.network_mode},
+       {"NetworkAliases", c.network_aliases},
        {"Ports", ports},
        {"Resources", c.resources},
        {"CapAdd", c.security.cap_add},
@@ -154,6 +155,7 @@ void from_json(const json& j, Config& c) {
   c.mounts.clear();
   for (const auto& m : j.value("Mounts", json::array())) c.mounts.push_back(mount_from(m));
   c.network_mode = j.value("NetworkMode", "bridge");
+  c.network_aliases = j.value("NetworkAliases", std::vector<std::string>{});
   c.ports.clear();
   for (const auto& p : j.value("Ports", json::array())) c.ports.push_back(port_from(p));
   if (j.contains("Resources")) c.resources = j["Resources"].get<cgroup::Resources>();

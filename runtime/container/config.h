@@ -58,7 +58,8 @@ struct Config {
   bool read_only_rootfs = false;
 
   std::vector<Mount> mounts;
-  std::string network_mode = "bridge";  // bridge | none | host
+  std::string network_mode = "bridge";       // bridge | none | host
+  std::vector<std::string> network_aliases;  // --network-alias: names the user network's DNS also answers
   std::vector<net::PortMapping> ports;
   cgroup::Resources resources;
   security::Options security;

@@ -102,6 +102,8 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
       is_builtin_network(o.network) ? o.network : Networks(store).name_of(o.network);
   if (!attaches_to_bridge(o.network) && (!o.ports.empty() || o.publish_all))
     throw Error("published ports need the bridge network (--network " + o.network + " has none)");
+  if (!o.network_aliases.empty() && (network_name == "bridge" || !attaches_to_bridge(network_name)))
+    throw Error("network-scoped aliases are only supported for user-defined networks");
   // Every flag is checked before anything is made (an archive loaded, a
   // bind source created): a refused run leaves nothing behind.
   if (!o.name.empty()) check_container_name(o.name);
@@ -155,6 +157,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.read_only_rootfs = o.read_only;
   for (const auto& v : o.volumes) c.mounts.push_back(parse_volume(store, v));
   c.network_mode = network_name;
+  c.network_aliases = o.network_aliases;
   for (const auto& p : o.ports)
     for (const auto& m : net::parse_port_mappings(p)) c.ports.push_back(m);
   if (o.publish_all)

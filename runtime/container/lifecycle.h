@@ -23,6 +23,7 @@ struct RunOptions {
   std::vector<std::string> ports;    // -p
   bool publish_all = false;          // -P
   std::string network = "bridge";
+  std::vector<std::string> network_aliases;  // --network-alias (user networks only)
   bool tty = false, interactive = false, detach = false, auto_remove = false, read_only = false;
   cgroup::Resources resources;
   security::Options security;

@@ -406,7 +406,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
     if (!cgroup_first) make_cgroup();
     if (explain::on() && !born_in_cgroup) cg->add_pid(pid);  // else the child joins itself (container_init)
     if (attaches_to_bridge(cfg.network_mode)) {
-      attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts"}, pid);
+      attachment = network.attach({id, cfg.name, cfg.ports, dir / "hosts", cfg.network_aliases}, pid);
       std::vector<std::pair<std::string, std::string>> peers;
       for (const auto& h : network.hosts())
         if (h.container_id != id) peers.emplace_back(h.name, h.ip);

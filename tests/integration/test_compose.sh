@@ -2,10 +2,11 @@
 # minictr compose: a busybox project of three services on its own network —
 # `init` writes a flag into a named volume and exits, `web` (httpd) waits for
 # it to complete successfully, `client` waits for web and fetches its page by
-# the container's name. Checks config, up -d, ps, logs, exec, scale, stop,
-# start, build: with args and an attached `up` of a service that exits, errors
-# with file:line:key, 3 replicas behind one published port, and that down -v
-# leaves no container, network, bridge, nft table, volume or record.
+# the service's name (an alias the network's name server answers). Checks
+# config, up -d, ps, logs, exec, scale, stop, start, build: with args and an
+# attached `up` of a service that exits, errors with file:line:key, 3 replicas
+# behind one published port, and that down -v leaves no container, network,
+# bridge, nft table, volume or record.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 
@@ -36,7 +37,7 @@ services:
   client:
     image: busybox
     depends_on: [web]
-    command: sh -c 'for i in \$\$(seq 50); do wget -q -O - http://demo-web-1/ && break; sleep 0.2; done; exec sleep 1000'
+    command: sh -c 'for i in \$\$(seq 50); do wget -q -O - http://web/ && break; sleep 0.2; done; exec sleep 1000'
 networks:
   default:
     ipam: {config: [{subnet: $subnet}]}

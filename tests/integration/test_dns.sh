@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The name server of a user network (container/network_dns.h): containers
-# on it resolve each other's names and short ids through DNS at their
+# on it resolve each other's names, --network-alias names and short ids through DNS at their
 # gateway (their resolv.conf names it), a container that leaves is no longer
 # found, other names are forwarded (or SERVFAIL, not a hang), the default
 # bridge keeps the host's name servers, and the server is gone with the network.
@@ -30,6 +30,22 @@ assert_contains "$out" "Address: $ip_web" "nslookup of web's short id"
 out=$(mctr run --rm --network dnsnet busybox nslookup -type=aaaa WEB "$gateway" 2>&1 || true)
 [[ $out != *NXDOMAIN* ]] || fail "AAAA of a known name says NXDOMAIN: $out"
 [[ -n $(server_pids "$bridge") ]] || fail "no name server for $bridge"
+
+echo "-- --network-alias: more names on the user network only"
+mctr run -d --name db --network dnsnet --network-alias database --network-alias store busybox sleep 1000 >/dev/null
+ip_db=$(mctr inspect -f '{{.NetworkSettings.IPAddress}}' db)
+for name in database store; do
+  out=$(mctr run --rm --network dnsnet busybox nslookup -type=a "$name" "$gateway")
+  assert_contains "$out" "Address: $ip_db" "nslookup of alias $name"
+done
+assert_eq '["database","store"]' "$(mctr inspect -f '{{json .NetworkSettings.Networks.dnsnet.Aliases}}' db)" "inspect's Aliases"
+set +e
+out=$(mctr run --rm --network-alias x busybox true 2>&1)
+rc=$?
+set -e
+assert_eq 125 "$rc" "an alias on the default bridge: exit code ($out)"
+assert_contains "$out" "only supported for user-defined networks" "an alias on the default bridge"
+mctr rm -f db >/dev/null
 
 echo "-- a stopped container is no longer found; an unknown name fails fast"
 mctr rm -f web >/dev/null
