@@ -26,23 +26,7 @@ std::string commit_container(const std::filesystem::path& root, const CommitOpti
     throw Error("commit: the image " + c.image + " of container " + o.container + " is no longer stored");
   json cfg = base_config(images.config_json(*img));
 
-  // As `docker commit` does by default (--pause): a running container is
-  // frozen while its upper dir is read, so none of its processes can swap a
-  // directory for a symlink to the host under the walk, or change a file
-  // half-way through its copy.
-  bool frozen_here = false;
-  ScopeGuard thaw([&] {
-    if (!frozen_here) return;
-    try {
-      container::unpause_container(containers, id);
-    } catch (const std::exception&) {
-      // it exited meanwhile: nothing to thaw
-    }
-  });
-  if (const auto s = container::observed_state(containers, id); s.status == "running" && !s.paused) {
-    container::pause_container(containers, id);
-    frozen_here = true;
-  }
+  const container::FrozenWhileRead frozen(containers, id);  // as `docker commit --pause`
 
   int64_t now = static_cast<int64_t>(::time(nullptr));
   std::filesystem::path upper = containers.dir(id) / "upper";

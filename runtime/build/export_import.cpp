@@ -32,20 +32,7 @@ void export_container(const sfs::path& root, const std::string& container, const
   std::string id = containers.resolve(container);
   container::Config c = containers.config(id);
 
-  // Frozen while its files are read, as commit does (commit.cpp says why).
-  bool frozen_here = false;
-  ScopeGuard thaw([&] {
-    if (!frozen_here) return;
-    try {
-      container::unpause_container(containers, id);
-    } catch (const std::exception&) {
-      // it exited meanwhile: nothing to thaw
-    }
-  });
-  if (const auto s = container::observed_state(containers, id); s.status == "running" && !s.paused) {
-    container::pause_container(containers, id);
-    frozen_here = true;
-  }
+  const container::FrozenWhileRead frozen(containers, id);  // as `docker commit --pause`
 
   LayerTar merged;
   for (const auto& dir : c.layer_dirs) {  // lowest first

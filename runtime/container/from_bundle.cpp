@@ -153,7 +153,10 @@ std::vector<std::string> kept_capabilities(const oci::Process& p) {
 user::Identity resolve_identity(const oci::Spec& spec) {
   auto text = spec.annotations.find(kAnnotationUser);
   if (text != spec.annotations.end()) return user::resolve(text->second);
-  const auto& u = spec.process->user;
+  return identity_of(spec.process->user);
+}
+
+user::Identity identity_of(const oci::User& u) {
   user::Identity id;
   id.uid = u.uid;
   id.gid = u.gid;

@@ -46,6 +46,9 @@ std::vector<std::string> kept_capabilities(const oci::Process& p);
 // dockerd does at start (gid, supplementary groups, HOME); otherwise
 // process.user's numbers, with HOME from the passwd entry of that uid.
 user::Identity resolve_identity(const oci::Spec& spec);
+// process.user's numbers, with HOME from the passwd entry of that uid ("/"
+// without one, as runc; "/root" for root).
+user::Identity identity_of(const oci::User& u);
 
 // setrlimit(2) for each of process.rlimits.
 void apply_rlimits(const std::vector<oci::Rlimit>& rlimits);

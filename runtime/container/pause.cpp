@@ -1,5 +1,8 @@
 #include "container/pause.h"
 
+#include <utility>
+
+#include "container/events.h"
 #include "linux/cgroup/manager.h"
 #include "linux/proc.h"
 #include "util/error.h"
@@ -34,12 +37,14 @@ void pause_container(const Store& store, const std::string& id) {
   auto lock = store.lock(id);
   if (running_state(store, id).paused) throw Error("container " + id.substr(0, 12) + " is already paused", 1);
   set_paused(store, id, true);
+  emit_event(store.root(), "pause", store.config(id));
 }
 
 void unpause_container(const Store& store, const std::string& id) {
   auto lock = store.lock(id);
   if (!running_state(store, id).paused) throw Error("container " + id.substr(0, 12) + " is not paused", 1);
   set_paused(store, id, false);
+  emit_event(store.root(), "unpause", store.config(id));
 }
 
 void thaw_after_signal(const Store& store, const std::string& id) {
@@ -47,6 +52,22 @@ void thaw_after_signal(const Store& store, const std::string& id) {
   State s = observed_state(store, id);
   if (!s.paused || s.status != "running") return;
   set_paused(store, id, false);
+}
+
+FrozenWhileRead::FrozenWhileRead(const Store& store, std::string id) : store_(store), id_(std::move(id)) {
+  if (const auto s = observed_state(store_, id_); s.status == "running" && !s.paused) {
+    pause_container(store_, id_);
+    frozen_here_ = true;
+  }
+}
+
+FrozenWhileRead::~FrozenWhileRead() {
+  if (!frozen_here_) return;
+  try {
+    unpause_container(store_, id_);
+  } catch (const std::exception&) {
+    // it exited meanwhile: nothing to thaw
+  }
 }
 
 }  // namespace mctr::container

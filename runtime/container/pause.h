@@ -17,4 +17,21 @@ void unpause_container(const Store& store, const std::string& id);
 // hold the container's).
 void thaw_after_signal(const Store& store, const std::string& id);
 
+// Freezes a running, unpaused container for this object's lifetime (commit,
+// export: as `docker commit --pause`): none of its processes can swap a
+// directory for a symlink to the host under the walk, or change a file
+// half-way through its copy. Thaws it again, unless it was paused already.
+class FrozenWhileRead {
+ public:
+  FrozenWhileRead(const Store& store, std::string id);
+  ~FrozenWhileRead();
+  FrozenWhileRead(const FrozenWhileRead&) = delete;
+  FrozenWhileRead& operator=(const FrozenWhileRead&) = delete;
+
+ private:
+  const Store& store_;
+  std::string id_;
+  bool frozen_here_ = false;
+};
+
 }  // namespace mctr::container

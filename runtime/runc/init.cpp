@@ -11,6 +11,7 @@
 #include "linux/cgroup_mount.h"
 #include "linux/loopback.h"
 #include "linux/rootfs.h"
+#include "linux/security/security.h"
 #include "runc/console.h"
 #include "runc/hooks.h"
 #include "runc/init_sync.h"
@@ -113,7 +114,7 @@ void wait_for_start(int fifo_fd) {
               spec.domainname);
   if (a.new_net_ns) linux_ns::bring_up_loopback();
   write_sysctls(spec.linux_->sysctl);
-  mask_paths(spec.linux_->masked_paths, spec.linux_->readonly_paths);
+  security::mask_paths(spec.linux_->masked_paths, spec.linux_->readonly_paths);  // after pivot_root
   if (spec.root->readonly) rootfs::remount_root_readonly();
   const std::string& prop = spec.linux_->rootfs_propagation;
   if (prop == "shared" || prop == "rshared") set_root_propagation(prop);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "linux/cgroup/detect.h"
 #include "linux/in_root.h"
 #include "linux/rootfs.h"
+#include "linux/security/security.h"
 #include "util/error.h"
 #include "util/fd.h"
 
@@ -64,22 +64,6 @@ bool ignored_option(const std::string& o) { return o == "tmpcopyup" || o == "noc
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-// The flags of the mount under `path` that a bind remount must keep: the
-// kernel refuses (EPERM) to clear nosuid/nodev/noexec/atime flags that were
-// locked on it.
-unsigned long locked_flags(const std::string& path) {
-  struct statvfs sv {};
-  if (::statvfs(path.c_str(), &sv) < 0) return 0;
-  unsigned long flags = 0;
-  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
-  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-  return flags;
-}
-
 void apply_propagation(int fd, const std::vector<unsigned long>& propagation, const std::string& shown) {
   for (unsigned long p : propagation)
     check_sys(::mount(nullptr, fd_path(fd).c_str(), nullptr, p, nullptr), "mount(propagation)", shown);
@@ -99,7 +83,8 @@ void mount_bind(const oci::Mount& m, const MountOptions& o, const std::string& r
   // A bind takes the source's flags; ro, nosuid, ... need a remount of the new mount.
   const unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (extra != 0) {
-    unsigned long flags = MS_BIND | MS_REMOUNT | extra | (locked_flags(fd_path(target.get())) & ~o.clear);
+    unsigned long flags =
+        MS_BIND | MS_REMOUNT | extra | (security::locked_mount_flags(fd_path(target.get())) & ~o.clear);
     check_sys(::mount(nullptr, fd_path(target.get()).c_str(), nullptr, flags, nullptr), "mount(remount)",
               shown);
   }
@@ -235,31 +220,6 @@ void bind_host_cgroups(const std::string& rootfs, const std::string& group, bool
     check_sys(
         ::mount(nullptr, fd_path(dir.get()).c_str(), nullptr, MS_REMOUNT | flags | MS_RDONLY, "mode=755"),
         "mount(remount)", rootfs + "/sys/fs/cgroup");
-}
-
-namespace {
-
-void mask_one(const std::string& path) {
-  if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) == 0) return;
-  if (errno == ENOENT) return;  // not on this kernel: nothing to hide
-  if (errno != ENOTDIR) throw_sys("mount(/dev/null)", path);
-  check_sys(::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
-}
-
-void readonly_one(const std::string& path) {
-  if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-    if (errno == ENOENT) return;
-    throw_sys("mount(bind)", path);
-  }
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path);
-  check_sys(::mount(path.c_str(), path.c_str(), nullptr, flags, nullptr), "mount(remount,ro)", path);
-}
-
-}  // namespace
-
-void mask_paths(const std::vector<std::string>& masked, const std::vector<std::string>& readonly) {
-  for (const auto& p : readonly) readonly_one(p);
-  for (const auto& p : masked) mask_one(p);
 }
 
 void set_root_propagation(const std::string& propagation) {

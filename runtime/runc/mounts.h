@@ -43,10 +43,6 @@ MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs);
 // fresh cgroup filesystems after pivot_root: rootfs::mount_own_cgroups.)
 void bind_host_cgroups(const std::string& rootfs, const std::string& group, bool read_only);
 
-// After pivot_root: linux.maskedPaths (a file behind /dev/null, a directory
-// behind an empty read-only tmpfs) and linux.readonlyPaths.
-void mask_paths(const std::vector<std::string>& masked, const std::vector<std::string>& readonly);
-
 // linux.rootfsPropagation applied to "/" once in the new root (shared, slave...).
 void set_root_propagation(const std::string& propagation);
 

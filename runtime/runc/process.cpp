@@ -23,22 +23,6 @@ namespace mctr::runc {
 
 namespace {
 
-user::Identity identity_of(const oci::User& u) {
-  user::Identity id;
-  id.uid = u.uid;
-  id.gid = u.gid;
-  id.groups.assign(u.additional_gids.begin(), u.additional_gids.end());
-  if (u.uid == 0) {
-    id.home = "/root";
-  }
-  try {
-    id.home = user::resolve(std::to_string(u.uid)).home;
-  } catch (const Error&) {
-    // No passwd entry: HOME stays "/" (or /root for root), as runc.
-  }
-  return id;
-}
-
 void enter_cwd(const std::string& cwd) {
   const std::string d = cwd.empty() ? "/" : cwd;
   if (::chdir(d.c_str()) == 0) return;
@@ -64,7 +48,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 PreparedProcess prepare_process(const oci::Process& p, const std::optional<oci::Seccomp>& seccomp) {
   PreparedProcess out;
   out.process = &p;
-  out.identity = identity_of(p.user);
+  out.identity = container::identity_of(p.user);
   enter_cwd(p.cwd);
   out.env = p.env;
   if (!has_key(out.env, "HOME")) out.env.push_back("HOME=" + out.identity.home);

@@ -31,6 +31,8 @@ c=$(count)
 ((c > b)) || fail "the counter did not move after unpause ($b -> $c)"
 assert_eq "running false" "$(mctr inspect -f '{{.State.Status}} {{.State.Paused}}' p)" "inspect after unpause"
 assert_eq 1 "$(run_rc mctr unpause p)" "unpause of a running container"
+assert_eq "pause unpause" "$(mctr events --since 0 --until "$(date +%s.%N)" --filter container=p \
+  --filter event=pause --filter event=unpause --format '{{.Action}}' | xargs)" "pause and unpause events"
 
 echo "-- stop of a paused container"
 mctr pause p >/dev/null

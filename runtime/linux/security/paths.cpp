@@ -49,10 +49,9 @@ void mask_path(const std::string& path) {
   check_sys(mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
 }
 
-// The flags of the mount `path` lives on that a bind remount must keep: an
-// unprivileged remount may not clear nosuid/nodev/noexec ("locked" flags),
-// and the kernel answers EPERM if we try.
-unsigned long locked_flags(const std::string& path) {
+}  // namespace
+
+unsigned long locked_mount_flags(const std::string& path) {
   struct statvfs sv {};
   check_sys(statvfs(path.c_str(), &sv), "statvfs", path);
   unsigned long flags = 0;
@@ -65,6 +64,8 @@ unsigned long locked_flags(const std::string& path) {
   return flags;
 }
 
+namespace {
+
 // A bind mount of a path onto itself gives it its own mount, whose flags
 // can then be changed to read-only without touching the rest of /proc.
 void make_readonly(const std::string& path) {
@@ -72,16 +73,20 @@ void make_readonly(const std::string& path) {
     if (errno == ENOENT) return;  // not on this kernel
     throw_sys("mount(bind)", path);
   }
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path);
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_mount_flags(path);
   check_sys(mount(path.c_str(), path.c_str(), nullptr, flags, nullptr), "mount(remount,ro)", path);
 }
 
 }  // namespace
 
+void mask_paths(const std::vector<std::string>& masked, const std::vector<std::string>& readonly) {
+  for (const auto& p : readonly) make_readonly(p);
+  for (const auto& p : masked) mask_path(p);
+}
+
 void mask_paths(bool privileged) {
   if (privileged) return;  // --privileged sees the real /proc and /sys
-  for (const auto& p : masked_paths()) mask_path(p);
-  for (const auto& p : readonly_paths()) make_readonly(p);
+  mask_paths(masked_paths(), readonly_paths());
 }
 
 }  // namespace mctr::security

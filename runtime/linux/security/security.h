@@ -39,6 +39,13 @@ std::string normalize_capability(const std::string& name);
 
 // Child side, in this order, after pivot_root and before execve:
 void mask_paths(bool privileged);  // Docker's masked + read-only /proc, /sys paths
+// A bundle's linux.readonlyPaths (each bind-mounted onto itself, remounted
+// read-only), then its linux.maskedPaths (a file behind /dev/null, a
+// directory behind an empty read-only tmpfs); paths this kernel lacks are skipped.
+void mask_paths(const std::vector<std::string>& masked, const std::vector<std::string>& readonly);
+// The flags of the mount `path` lives on that a bind remount must keep: a
+// remount may not clear nosuid/nodev/noexec/atime flags locked on it (EPERM).
+unsigned long locked_mount_flags(const std::string& path);
 // Bounding, permitted, effective set to `keep`; inheritable and ambient
 // emptied (Docker >= 20.10.14, CVE-2022-24769).
 // Works as root, or after a setuid away from root if PR_SET_KEEPCAPS was set
