@@ -71,6 +71,9 @@ std::string spawn_server(const NetworkDef& n) {
     ::dup2(devnull.get(), 0);
     ::dup2(write_end.get(), 1);
     ::dup2(log_fd.get(), 2);
+    // Only 0-2 go on: the server lives on after the supervisor that starts
+    // it, and must not keep any of its pipes or sockets open.
+    ::close_range(3, ~0U, 0);
     ::execv("/proc/self/exe", argv.data());
     ::_exit(127);
   }
