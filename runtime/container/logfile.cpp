@@ -217,10 +217,19 @@ int max_rotated(const fs::path& path) {
   return max;
 }
 
+// The file at `path` now, if any.
+std::optional<FileId> id_at(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
 // The current log, then the rotated ones newest first, up to (not with) the
-// file `stop`. Opened in that order so that a rotation between two opens
-// shows a file twice (skipped by its inode) rather than hiding one.
-std::vector<OpenLog> open_newest_first(const fs::path& path, const std::optional<FileId>& stop) {
+// file `stop`. Opened in that order so that one rotation between two opens
+// shows a file twice (skipped by its inode) rather than hiding one. Sets
+// `at_path` to the file the current name had when it was opened.
+std::vector<OpenLog> scan_newest_first(const fs::path& path, const std::optional<FileId>& stop,
+                                       std::optional<FileId>& at_path) {
   std::vector<OpenLog> out;
   auto add = [&](const fs::path& p) {  // false: reached `stop`
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
@@ -229,17 +238,36 @@ std::vector<OpenLog> open_newest_first(const fs::path& path, const std::optional
       return true;  // a gap while the writer renames
     }
     FileId id = id_of(fd.get());
+    if (p == path) at_path = id;
     if (stop && id == *stop) return false;
     for (const auto& o : out)
       if (o.id == id) return true;
     out.push_back({std::move(fd), id});
     return true;
   };
+  at_path.reset();
   if (!add(path)) return out;
   int max = max_rotated(path);
   for (int i = 1; i <= max + 1; ++i)
     if (!add(rotated_log(path, i))) break;
   return out;
+}
+
+// Two rotations between two opens move a newer file to the name we open
+// next, and we would read it before an older one (and again next time). So
+// scan again until the current name kept its file the whole scan: no
+// rotation happened. Its inode cannot come back as a new file meanwhile, as
+// we hold that file open. A writer that died between its rename and its
+// create leaves no current name: after a while take the scan as it is (no
+// file at all is steady: a container that printed nothing has no log).
+std::vector<OpenLog> open_newest_first(const fs::path& path, const std::optional<FileId>& stop) {
+  for (int attempt = 0;; ++attempt) {
+    std::optional<FileId> at_path;
+    auto files = scan_newest_first(path, stop, at_path);
+    bool steady = at_path == id_at(path) && (at_path || files.empty());
+    if (steady || attempt == 100) return files;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 bool parse_line(std::string_view s, LogLine& out) {
