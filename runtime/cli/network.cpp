@@ -1,9 +1,10 @@
 // minictr network create [--subnet CIDR] NAME | ls [-q] [--format ...] | inspect NAME... |
-// rm NAME... | prune: user-defined bridge networks (container/networks.h), next to
-// the built-in bridge, host and none.
+// rm NAME... | prune | connect [--alias A] NET CTR | disconnect [-f] NET CTR: user-defined bridge networks
+// (container/networks.h), next to the built-in bridge, host and none.
 #include <iostream>
 
 #include "cli/verbs.h"
+#include "container/network_connect.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
 #include "util/listing.h"
@@ -134,6 +135,32 @@ void add_network(CLI::App& app, Globals& g) {
       }
     }
     g.exit_code = rc;
+  });
+
+  auto* connect = net->add_subcommand("connect", "Connect a running container to a network");
+  auto c_net = std::make_shared<std::string>();
+  auto c_ctr = std::make_shared<std::string>();
+  auto c_aliases = std::make_shared<std::vector<std::string>>();
+  connect->add_option("--alias", *c_aliases, "Add a network-scoped alias for the container");
+  connect->add_option("network", *c_net, "Network name or ID")->required();
+  connect->add_option("container", *c_ctr, "Container name or ID")->required();
+  connect->callback([&g, c_net, c_ctr, c_aliases] {
+    container::Store store(g.root());
+    container::connect_network(store, *c_net, *c_ctr, *c_aliases);
+    g.exit_code = 0;
+  });
+
+  auto* disconnect = net->add_subcommand("disconnect", "Disconnect a container from a network");
+  auto d_net = std::make_shared<std::string>();
+  auto d_ctr = std::make_shared<std::string>();
+  auto d_force = std::make_shared<bool>(false);
+  disconnect->add_flag("-f,--force", *d_force, "Force the container to disconnect from a network");
+  disconnect->add_option("network", *d_net, "Network name or ID")->required();
+  disconnect->add_option("container", *d_ctr, "Container name or ID")->required();
+  disconnect->callback([&g, d_net, d_ctr, d_force] {
+    container::Store store(g.root());
+    container::disconnect_network(store, *d_net, *d_ctr, *d_force);
+    g.exit_code = 0;
   });
 
   // Not for users: the name server of a user network, started by the first

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "container/network_connect.h"
 #include "container/network_dns.h"
 #include "linux/net/ipv4.h"
 #include "util/error.h"
@@ -18,7 +19,11 @@ bool is_builtin_network(const std::string& name) {
 }
 
 bool attaches_to_bridge(const std::string& network_mode) {
-  return network_mode != "host" && network_mode != "none";
+  return network_mode != "host" && network_mode != "none" && !joins_container_network(network_mode);
+}
+
+bool joins_container_network(const std::string& network_mode) {
+  return network_mode.rfind("container:", 0) == 0;
 }
 
 namespace {
@@ -109,6 +114,8 @@ std::vector<std::string> Networks::containers_using(const std::string& name) con
   for (const auto& id : store_.ids()) {
     try {
       if (store_.config(id).network_mode == name) users.push_back(id);
+      for (const auto& c : connected_networks(store_, id))
+        if (c.network == name) users.push_back(id);
     } catch (const Error&) {
       // being removed right now
     }

@@ -27,6 +27,9 @@ struct NetworkDef {
 // user network), with a veth, an address and maybe published ports?
 bool attaches_to_bridge(const std::string& network_mode);
 bool is_builtin_network(const std::string& name);
+// "container:<id>" (`run --network container:NAME`): the container joins
+// that one's network namespace; no veth, no address of its own.
+bool joins_container_network(const std::string& network_mode);
 
 class Networks {
  public:

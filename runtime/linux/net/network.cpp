@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "linux/net/balanced.h"
 #include "linux/net/hosts_file.h"
 #include "linux/net/ipam.h"
 #include "linux/net/ipv4.h"
@@ -109,17 +110,19 @@ Subnet choose_free_subnet(NlSocket& sk, const std::vector<AddressPool>& pools, c
 // Inside the container's netns (called on the netns thread). ip6 is used
 // when subnet6 is set.
 std::string configure_container_side(uint32_t ip, const Subnet& subnet, const Ipv6& ip6,
-                                     const std::optional<Subnet6>& subnet6) {
+                                     const std::optional<Subnet6>& subnet6, const std::string& ifname) {
   NlSocket sk;  // opened in the container's netns
   link_set_up(sk, "lo");
-  int eth0 = link_index(sk, kContainerIfname);
-  if (eth0 == 0) throw Error("eth0 did not appear in the container's network namespace");
+  int eth0 = link_index(sk, ifname);
+  if (eth0 == 0) throw Error(ifname + " did not appear in the container's network namespace");
   addr_add(sk, eth0, ip, subnet.prefix_len);
   if (subnet6) addr_add6(sk, eth0, ip6, subnet6->prefix_len);  // NODAD: usable at once
-  link_set_up(sk, kContainerIfname);
-  route_add_default(sk, subnet.gateway(), eth0);
-  if (subnet6) route_add_default6(sk, subnet6->gateway(), eth0);
-  return link_mac(sk, kContainerIfname);
+  link_set_up(sk, ifname);
+  if (ifname == kContainerIfname) {  // a second network's interface adds only its subnet's route
+    route_add_default(sk, subnet.gateway(), eth0);
+    if (subnet6) route_add_default6(sk, subnet6->gateway(), eth0);
+  }
+  return link_mac(sk, ifname);
 }
 
 std::optional<Subnet6> parse_subnet6(const std::string& cidr) {
@@ -334,6 +337,7 @@ void Network::drop_stale_leases(LeaseFile& lf) {
   if (changed) {
     lf.save();
     update_hosts_files(lf);
+    rebalance_members(nft, options_.table, state_dir_, lf, "");
   }
 }
 
@@ -345,7 +349,8 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
 
   Attachment att;
   std::vector<UniqueFd> held;  // the published host ports, ours once attached
-  att.host_veth = host_veth_name(id);
+  att.host_veth = req.host_veth.empty() ? host_veth_name(id) : req.host_veth;
+  check_name("interface name", req.ifname, 15);
   uint32_t ip = 0;
   Ipv6 ip6{};
   if (subnet6) {
@@ -403,10 +408,10 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     NlSocket sk;
     int bridge = link_index(sk, options_.bridge);
     if (bridge == 0) throw Error("bridge " + options_.bridge + " disappeared");
-    explain::step("netlink", "ip link add " + att.host_veth + " type veth peer name eth0 netns " +
-                                 std::to_string(child_pid) + "; ip link set " + att.host_veth + " master " +
-                                 options_.bridge + " up");
-    veth_create(sk, att.host_veth, bridge, kContainerIfname, mac_for(ip), child_pid);
+    explain::step("netlink", "ip link add " + att.host_veth + " type veth peer name " + req.ifname +
+                                 " netns " + std::to_string(child_pid) + "; ip link set " + att.host_veth +
+                                 " master " + options_.bridge + " up");
+    veth_create(sk, att.host_veth, bridge, req.ifname, mac_for(ip), child_pid);
   }
   ScopeGuard undo_veth([&] {
     NlSocket sk;
@@ -428,7 +433,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     explain::step("setns+netlink", "  ... ip -6 addr add " + att.ip6 + "/" +
                                        std::to_string(subnet6->prefix_len) +
                                        " dev eth0 nodad; ip -6 route add default via " + att.gateway6);
-  run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet, ip6, subnet6); });
+  run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet, ip6, subnet6, req.ifname); });
 
   // 4. Published ports: one DNAT rule each, tagged with the container id.
   //    With IPv6, ports published on all addresses ("" host IP) are also
@@ -463,6 +468,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     lf.save();
     // The containers already running learn this one's name.
     update_hosts_files(lf);
+    rebalance_members(nft(), options_.table, state_dir_, lf, id);  // a restarted replica rejoins (balanced.h)
   }
   undo_rules.dismiss();
   undo_veth.dismiss();
@@ -511,7 +517,8 @@ void Network::PendingDetach::finish() {
   leases_->leases().erase(id_);
   leases_->save();
   net_->update_hosts_files(*leases_);  // the others forget its name
-  leases_.reset();                     // unlock: the slow part needs no lock
+  rebalance_members(nft, net_->options_.table, net_->state_dir_, *leases_, id_);  // out of any rotation
+  leases_.reset();  // unlock: the slow part needs no lock
   if (!veth_.empty()) {
     explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
     link_delete(sk, veth_);

@@ -73,6 +73,11 @@ struct NetworkRequest {
   // rewrite its peer lines in place (see hosts_file.h).
   std::filesystem::path hosts_file;
   std::vector<std::string> aliases = {};  // more names for the network's DNS server (--network-alias)
+  // The interface in the container and the host end of its veth. A second
+  // network (`network connect`) gets "eth1", ... and no default route: the
+  // first network keeps it, as in Docker. "" host_veth = "mctr" + 8 of the id.
+  std::string ifname = "eth0";
+  std::string host_veth = {};
 };
 
 // A name -> address line for the /etc/hosts of containers on the bridge.

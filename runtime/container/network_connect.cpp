@@ -1,0 +1,188 @@
+#include "container/network_connect.h"
+
+#include <algorithm>
+
+#include "container/network_dns.h"
+#include "container/networks.h"
+#include "linux/proc.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/lock.h"
+
+namespace mctr::container {
+
+using nlohmann::json;
+
+namespace {
+
+std::filesystem::path record_path(const Store& store, const std::string& id) {
+  return store.dir(id) / "connected.json";
+}
+
+// Held while the record and the leases it names change: a connect and the
+// container's teardown never interleave (the teardown sees every network a
+// connect made, or the connect sees the container gone).
+FileLock lock_record(const Store& store, const std::string& id) {
+  return FileLock(store.dir(id) / "connected.lock");
+}
+
+json to_json(const ConnectedNetwork& c) {
+  const net::Attachment& a = c.attachment;
+  return {{"Network", c.network},        {"IfName", c.ifname},   {"IPAddress", a.ip},
+          {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway}, {"MacAddress", a.mac},
+          {"HostVeth", a.host_veth},     {"Aliases", c.aliases}};
+}
+
+ConnectedNetwork from_json(const json& j) {
+  ConnectedNetwork c;
+  c.network = j.at("Network");
+  c.ifname = j.at("IfName");
+  c.attachment.ip = j.value("IPAddress", "");
+  c.attachment.prefix_len = j.value("IPPrefixLen", 16);
+  c.attachment.gateway = j.value("Gateway", "");
+  c.attachment.mac = j.value("MacAddress", "");
+  c.attachment.host_veth = j.value("HostVeth", "");
+  c.aliases = j.value("Aliases", std::vector<std::string>{});
+  return c;
+}
+
+std::vector<ConnectedNetwork> read_record(const Store& store, const std::string& id) {
+  std::vector<ConnectedNetwork> out;
+  const auto text = fs::read_file_if_exists(record_path(store, id));
+  if (!text) return out;
+  for (const auto& j : json::parse(*text)) out.push_back(from_json(j));
+  return out;
+}
+
+void write_record(const Store& store, const std::string& id, const std::vector<ConnectedNetwork>& nets) {
+  if (nets.empty()) {
+    fs::unlink_deferred(record_path(store, id));
+    return;
+  }
+  json out = json::array();
+  for (const auto& c : nets) out.push_back(to_json(c));
+  fs::write_file_atomic(record_path(store, id), out.dump(2) + "\n", 0600, false);
+}
+
+// Docker's refusals for a container whose network mode has no bridge.
+void check_mode_can_connect(const std::string& mode) {
+  if (mode == "host")
+    throw Error("container cannot be disconnected from host network or connected to host network", 1);
+  if (mode == "none")
+    throw Error(
+        "container cannot be connected to multiple networks with one of the networks in private (none) mode",
+        1);
+  if (!attaches_to_bridge(mode))
+    throw Error(
+        "container sharing network namespace with another container or host cannot be connected to any "
+        "other network",
+        1);
+}
+
+// "eth1", "eth2", ...: the first one no connected network uses.
+std::string free_ifname(const std::vector<ConnectedNetwork>& nets) {
+  for (int n = 1;; ++n) {
+    const std::string name = "eth" + std::to_string(n);
+    if (std::none_of(nets.begin(), nets.end(), [&](const auto& c) { return c.ifname == name; })) return name;
+  }
+}
+
+void detach_one(const Store& store, const std::string& id, const ConnectedNetwork& c) {
+  try {
+    Networks(store).open(c.network).detach(id);
+  } catch (const Error&) {
+    // Its network is gone (removed with -f meanwhile): so is the lease.
+  }
+}
+
+}  // namespace
+
+ConnectedNetwork connect_network(const Store& store, const std::string& network_ref,
+                                 const std::string& container_ref, const std::vector<std::string>& aliases) {
+  const std::string id = store.resolve(container_ref);
+  const Config cfg = store.config(id);
+  if (network_ref == "host" || network_ref == "none") check_mode_can_connect(network_ref);
+  const std::string network = network_ref == "bridge" ? "bridge" : Networks(store).name_of(network_ref);
+  check_mode_can_connect(cfg.network_mode);
+  if (!aliases.empty() && network == "bridge")
+    throw Error("network-scoped alias is supported only for containers in user defined networks", 1);
+  auto lock = lock_record(store, id);
+  auto nets = read_record(store, id);
+  const bool on_it = cfg.network_mode == network || std::any_of(nets.begin(), nets.end(), [&](const auto& c) {
+                       return c.network == network;
+                     });
+  if (on_it) throw Error("endpoint with name " + cfg.name + " already exists in network " + network, 1);
+  const State s = observed_state(store, id);
+  if (s.status != "running" || s.restarting || !linux_proc::alive(s.pid, s.pid_start))
+    throw Error("container " + cfg.name + " is not running (minictr connects running containers only)", 1);
+  ConnectedNetwork c;
+  c.network = network;
+  c.ifname = free_ifname(nets);
+  c.aliases = aliases;
+  net::NetworkRequest req{id, cfg.name, {}, store.dir(id) / "hosts", aliases};
+  req.ifname = c.ifname;
+  req.host_veth = "mctr" + id.substr(0, 8) + "." + c.ifname.substr(3);  // at most 15 characters
+  c.attachment = Networks(store).open(network).attach(req, s.pid);
+  nets.push_back(c);
+  write_record(store, id, nets);
+  // Its name server answers for the container now (it may have had no container before).
+  if (network != "bridge")
+    if (auto n = Networks(store).find(network)) start_network_dns(*n);
+  return c;
+}
+
+void disconnect_network(const Store& store, const std::string& network_ref, const std::string& container_ref,
+                        bool force) {
+  std::string id;
+  try {
+    id = store.resolve(container_ref);
+  } catch (const Error&) {
+    if (force) return;
+    throw;
+  }
+  const Config cfg = store.config(id);
+  auto n = Networks(store).find(network_ref);
+  const std::string network = network_ref == "bridge" ? "bridge" : (n ? n->name : network_ref);
+  if (network == "host" || network == "none") check_mode_can_connect(network);
+  if (!n && network != "bridge" && !force) throw Error("network " + network_ref + " not found", 1);
+  auto lock = lock_record(store, id);
+  auto nets = read_record(store, id);
+  auto it = std::find_if(nets.begin(), nets.end(), [&](const auto& c) { return c.network == network; });
+  if (it == nets.end()) {
+    if (force) return;
+    if (cfg.network_mode == network)
+      throw Error("container " + cfg.name + " is on " + network +
+                      " as its own network: minictr disconnects only networks added by `network connect`",
+                  1);
+    throw Error("container " + id.substr(0, 12) + " is not connected to network " + network, 1);
+  }
+  detach_one(store, id, *it);
+  nets.erase(it);
+  write_record(store, id, nets);
+}
+
+std::vector<ConnectedNetwork> connected_networks(const Store& store, const std::string& id) {
+  try {
+    return read_record(store, id);
+  } catch (const std::exception&) {
+    return {};  // being removed right now
+  }
+}
+
+void release_connected_networks(const Store& store, const std::string& id) {
+  if (!std::filesystem::exists(record_path(store, id))) return;
+  auto lock = lock_record(store, id);
+  for (const auto& c : read_record(store, id)) detach_one(store, id, c);
+  write_record(store, id, {});
+}
+
+void add_connected_networks(json& networks, const Store& store, const std::string& id) {
+  for (const auto& c : connected_networks(store, id))
+    networks[c.network] = {{"IPAddress", c.attachment.ip},
+                           {"IPPrefixLen", c.attachment.prefix_len},
+                           {"Gateway", c.attachment.gateway},
+                           {"MacAddress", c.attachment.mac},
+                           {"Aliases", c.aliases}};
+}
+
+}  // namespace mctr::container

@@ -1,0 +1,75 @@
+#include "container/network_container.h"
+
+#include <fcntl.h>
+#include <sched.h>
+
+#include "container/networks.h"
+#include "linux/proc.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/fs.h"
+
+namespace mctr::container {
+
+namespace {
+
+std::string joined_id(const std::string& mode) { return mode.substr(std::string("container:").size()); }
+
+}  // namespace
+
+std::string joined_network_mode(const Store& store, const std::string& network, bool publishes_ports,
+                                const std::string& hostname) {
+  const std::string ref = joined_id(network);
+  if (ref.empty()) throw Error("invalid network mode \"" + network + "\": container: needs a name or id");
+  if (publishes_ports)
+    throw Error("conflicting options: port publishing and the container type network mode");
+  if (!hostname.empty()) throw Error("conflicting options: hostname and the network mode");
+  std::string id;
+  try {
+    id = store.resolve(ref);
+  } catch (const Error&) {
+    throw Error("No such container: " + ref);
+  }
+  // Joining a container that itself joins another: its namespace is that one's.
+  const std::string mode = store.config(id).network_mode;
+  return joins_container_network(mode) ? mode : "container:" + id;
+}
+
+std::string joined_hostname(const Store& store, const std::string& mode) {
+  return store.config(joined_id(mode)).hostname;
+}
+
+void enter_joined_network(const Store& store, const Config& cfg) {
+  if (!joins_container_network(cfg.network_mode)) return;
+  const std::string id = joined_id(cfg.network_mode);
+  std::string name = id.substr(0, 12);
+  State s;
+  try {
+    name = store.config(id).name;
+    s = observed_state(store, id);
+  } catch (const Error&) {
+    throw Error("cannot join network of container " + name + ": it no longer exists");
+  }
+  auto not_running = [&] {
+    return Error("cannot join network namespace of a non running container: container " + name + " is " +
+                 (s.status == "running" ? "restarting" : s.status));
+  };
+  if (s.status != "running" || s.restarting || !linux_proc::alive(s.pid, s.pid_start)) throw not_running();
+  const std::string path = "/proc/" + std::to_string(s.pid) + "/ns/net";
+  UniqueFd ns(check_sys(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path));
+  // The pid could have been reused between the check and the open.
+  if (!linux_proc::alive(s.pid, s.pid_start)) throw not_running();
+  // Only this thread moves: the clone that follows inherits its namespace.
+  check_sys(::setns(ns.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", path);
+}
+
+bool copy_joined_etc_files(const std::filesystem::path& dir, const Config& cfg) {
+  if (!joins_container_network(cfg.network_mode)) return false;
+  const auto other = dir.parent_path() / joined_id(cfg.network_mode);
+  fs::write_file_atomic(dir / "hostname", cfg.hostname + "\n", 0644, false);
+  for (const char* f : {"hosts", "resolv.conf"})
+    fs::write_file_atomic(dir / f, fs::read_file_if_exists(other / f).value_or(""), 0644, false);
+  return true;
+}
+
+}  // namespace mctr::container

@@ -1,0 +1,31 @@
+// `run --network container:NAME|ID`: the container joins another one's
+// network namespace (Docker's "container" network mode, what a Kubernetes
+// pod's containers do with their sandbox): no veth and no address of its
+// own, the other's interfaces, ports, hostname, /etc/hosts and resolv.conf.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "container/state.h"
+
+namespace mctr::container {
+
+// The network mode to record for `--network container:REF` ("container:<full
+// id>"); refuses, as Docker, an unknown container, published ports and a
+// hostname (125).
+std::string joined_network_mode(const Store& store, const std::string& network, bool publishes_ports,
+                                const std::string& hostname);
+// The hostname of the container `mode` joins (Docker gives it the other's).
+std::string joined_hostname(const Store& store, const std::string& mode);
+
+// Supervisor, before the clone: move this thread into the network namespace
+// of the container that `cfg` joins, so the child is born in it. Throws
+// (125) when that container is not running. No-op for other modes.
+void enter_joined_network(const Store& store, const Config& cfg);
+
+// The joined container's hosts and resolv.conf copied into `dir` (this
+// container's state dir); false for other modes.
+bool copy_joined_etc_files(const std::filesystem::path& dir, const Config& cfg);
+
+}  // namespace mctr::container
