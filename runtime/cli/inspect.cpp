@@ -3,6 +3,7 @@
 
 #include "cli/verbs.h"
 #include "container/bundle.h"
+#include "container/network_connect.h"
 #include "container/state.h"
 #include "image/store.h"
 #include "util/template.h"
@@ -44,6 +45,7 @@ static json inspect_json(const container::Store& store, const container::Config&
       net["Ports"][std::to_string(p.container_port) + "/" + p.proto].push_back(
           {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
   }
+  container::add_connected_networks(net["Networks"], store, c.id);  // `network connect`
   json port_bindings = json::object();
   for (const auto& p : c.ports)
     port_bindings[std::to_string(p.container_port) + "/" + p.proto].push_back(

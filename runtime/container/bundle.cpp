@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "container/init.h"
+#include "container/networks.h"
 #include "linux/security/devices.h"
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
@@ -201,7 +202,9 @@ oci::Linux linux_of(const Config& cfg) {
   oci::Linux l;
   // The cgroup namespace too: the init unshares it itself once in its cgroup.
   for (const char* ns : {"pid", "ipc", "uts", "mount", "cgroup"}) l.namespaces.push_back({ns, ""});
-  if (cfg.network_mode != "host") l.namespaces.push_back({"network", ""});
+  // container:ID joins that one's namespace: the supervisor enters it before the clone.
+  if (cfg.network_mode != "host" && !joins_container_network(cfg.network_mode))
+    l.namespaces.push_back({"network", ""});
   l.resources = resources_of(cfg);
   l.cgroups_path = "/minictr/" + cfg.id;
   l.seccomp = seccomp_of(cfg.security);

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "container/network_container.h"
 #include "util/fs.h"
 
 namespace mctr::container {
@@ -45,6 +46,7 @@ static std::string container_resolv_conf(bool host_network, const std::string& n
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
                      const std::string& name_server) {
+  if (copy_joined_etc_files(dir, cfg)) return;  // --network container:ID shares the other's
   replace_file(dir / "hostname", cfg.hostname + "\n");
   std::string hosts =
       "127.0.0.1\tlocalhost\n"

@@ -14,6 +14,8 @@
 #include "container/health.h"
 #include "container/logfile.h"
 #include "container/mount_destination.h"
+#include "container/network_connect.h"
+#include "container/network_container.h"
 #include "container/networks.h"
 #include "container/pause.h"
 #include "container/resource_flags.h"
@@ -99,7 +101,9 @@ static std::vector<std::string> env_from_options(const RunOptions& o) {
 Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
   // A user network by name or id: the container records its name.
   const std::string network_name =
-      is_builtin_network(o.network) ? o.network : Networks(store).name_of(o.network);
+      joins_container_network(o.network)
+          ? joined_network_mode(store, o.network, !o.ports.empty() || o.publish_all, o.hostname)
+          : (is_builtin_network(o.network) ? o.network : Networks(store).name_of(o.network));
   if (!attaches_to_bridge(o.network) && (!o.ports.empty() || o.publish_all))
     throw Error("published ports need the bridge network (--network " + o.network + " has none)");
   if (!o.network_aliases.empty() && (network_name == "bridge" || !attaches_to_bridge(network_name)))
@@ -150,7 +154,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   if (c.working_dir[0] != '/')
     throw Error("the working directory '" + c.working_dir + "' is invalid, it needs to be an absolute path");
   c.user = !o.user.empty() ? o.user : img.config.user;
-  c.hostname = o.hostname;
+  c.hostname = joins_container_network(network_name) ? joined_hostname(store, network_name) : o.hostname;
   c.tty = o.tty;
   c.interactive = o.interactive;
   c.auto_remove = o.auto_remove;
@@ -290,6 +294,7 @@ void reclaim_leftovers(const Store& store, const std::string& id) {
   }
   if (const auto mode = store.config(id).network_mode; attaches_to_bridge(mode))
     Networks(store).open(mode).detach(id);
+  release_connected_networks(store, id);
 }
 
 void remove_container(const Store& store, const std::string& id, bool force) {

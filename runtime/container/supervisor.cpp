@@ -22,6 +22,8 @@
 #include "container/health.h"
 #include "container/init.h"
 #include "container/logfile.h"
+#include "container/network_connect.h"
+#include "container/network_container.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
 #include "container/protocol.h"
@@ -266,6 +268,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   // not while it waits (see fs::set_defer_frees).
   fs::set_defer_frees(true);
   const bool new_netns = has_new_network_namespace(bundle);
+  enter_joined_network(store, cfg);  // --network container:ID (network_container.h)
   // --rm: remove the container last, after every other guard has torn down.
   bool remove_after_teardown = false;
   ScopeGuard auto_remove([&] {
@@ -562,6 +565,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
         cg->destroy();
       },
       [&] { detach.reset(); });
+  release_connected_networks(store, id);  // network_connect.h
   fs::release_deferred_frees();
   remove_after_teardown = cfg.auto_remove;
   return {code, restart_in};
