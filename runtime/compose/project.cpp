@@ -17,6 +17,7 @@
 #include "container/resource_flags.h"
 #include "container/supervisor.h"
 #include "image/store.h"
+#include "linux/net/balanced.h"
 #include "linux/net/nft.h"
 #include "linux/proc.h"
 #include "util/error.h"
@@ -213,38 +214,33 @@ static std::string balance_tag(const Project& p, const Service& s) {
   return "compose " + p.name + "/" + s.name;
 }
 
-// (Re)write the service's balanced DNAT rules over the replicas that run now,
-// in the nft table of its network: the old rules out and the new ones in, in
-// one nft transaction, so no connection meets a port without a rule. Called
-// after anything that changes which replicas run, or their addresses.
+// (Re)define the service's balanced port over its replicas, in the network's
+// state (linux/net/balanced.h): its rule goes to the replicas attached now,
+// and is rebuilt by the network itself whenever one of them attaches or
+// detaches (a replica dies, or its restart policy starts it again). Called
+// after anything that changes which containers are the service's replicas.
 void ComposeProject::balance(const Service& s) {
   if (!balanced(s)) return;
   const auto net = container::Networks(store_).find(model_.networks.at(s.networks.front()).name);
   if (!net) return;
-  std::vector<std::string> ips;
+  net::BalancedPort b;
+  b.tag = balance_tag(model_, s);
+  // Every replica, running or not: the network puts those attached in the rule.
+  bool any_running = false;
   for (const auto& m : members_of(load_record(), s.name)) {
-    const container::State st = container::observed_state(store_, m.id);
-    if (st.status == "running" && st.network && !st.network->ip.empty()) ips.push_back(st.network->ip);
+    b.members.push_back(m.id);
+    any_running = any_running || is_running(store_, m.id);
   }
+  for (const auto& spec : s.ports)
+    for (const auto& m : net::parse_port_mappings(spec))
+      if (fixed_host_port(m)) b.ports.push_back(m);
+  // A host program on the port would silently lose its traffic to the rule.
   net::Nft nft;
-  const std::string tag = balance_tag(model_, s);
-  const auto old_rules = net::rules_tagged(nft, net->table, tag);
-  std::string commands;
-  for (const auto& r : old_rules)
-    commands += "delete rule ip " + net->table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
-  for (const auto& spec : s.ports) {
-    for (const auto& m : net::parse_port_mappings(spec)) {
-      if (!fixed_host_port(m)) continue;
-      // A host program on the port would silently lose its traffic to the rule.
-      if (old_rules.empty() && !ips.empty()) net::check_host_port_free(m);
-      commands +=
-          net::balanced_dnat_rule(net->table, tag, {m.host_ip, m.host_port, m.proto, ips, m.container_port});
-    }
-  }
-  if (commands.empty()) return;
-  nft.run(commands);
-  if (!ips.empty())
-    progress_ << "Service " << s.name << "  ports balanced over " << ips.size() << " replicas\n";
+  if (any_running && net::rules_tagged(nft, net->table, b.tag).empty())
+    for (const auto& m : b.ports) net::check_host_port_free(m);
+  const size_t backends = net::set_balanced_port(container::Networks(store_).options_for(net->name), b);
+  if (backends > 0)
+    progress_ << "Service " << s.name << "  ports balanced over " << backends << " replicas\n";
 }
 
 // ---- containers -------------------------------------------------------------

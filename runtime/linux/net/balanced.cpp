@@ -42,20 +42,22 @@ void write_record(const std::filesystem::path& state_dir, const std::map<std::st
   fs::write_file_atomic(record_file(state_dir), out.dump(2) + "\n", 0600, false);
 }
 
-// The members' addresses, in member order, of those attached now.
-std::vector<std::string> backends(const BalancedPort& b, const LeaseFile& lf) {
+// The members' addresses, in member order, of those attached now (but `leaving`).
+std::vector<std::string> backends(const BalancedPort& b, const LeaseFile& lf, const std::string& leaving) {
   std::vector<std::string> ips;
-  for (const auto& id : b.members)
-    if (auto it = lf.leases().find(id);
-        it != lf.leases().end() && it->second.attached && !it->second.ip.empty())
+  for (const auto& id : b.members) {
+    const auto it = lf.leases().find(id);
+    if (id != leaving && it != lf.leases().end() && it->second.attached && !it->second.ip.empty())
       ips.push_back(it->second.ip);
+  }
   return ips;
 }
 
 // The old rules out and the new ones in, in one transaction: no connection
 // meets the port without a rule.
-size_t write_rules(Nft& nft, const std::string& table, const BalancedPort& b, const LeaseFile& lf) {
-  const auto ips = backends(b, lf);
+size_t write_rules(Nft& nft, const std::string& table, const BalancedPort& b, const LeaseFile& lf,
+                   const std::string& leaving = "") {
+  const auto ips = backends(b, lf, leaving);
   std::string commands;
   for (const auto& r : rules_tagged(nft, table, b.tag))
     commands += "delete rule ip " + table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
@@ -82,11 +84,11 @@ size_t set_balanced_port(const Network::Options& o, const BalancedPort& b) {
 }
 
 void rebalance_members(Nft& nft, const std::string& table, const std::filesystem::path& state_dir,
-                       const LeaseFile& lf, const std::string& id) {
+                       const LeaseFile& lf, const std::string& id, bool leaving) {
   try {
     for (const auto& [tag, b] : read_record(state_dir))
       if (id.empty() || std::find(b.members.begin(), b.members.end(), id) != b.members.end())
-        write_rules(nft, table, b, lf);
+        write_rules(nft, table, b, lf, leaving ? id : "");
   } catch (const std::exception&) {
     // The table is gone (network removed) or the record unreadable: the
     // next compose up rewrites it.

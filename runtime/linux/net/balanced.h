@@ -32,8 +32,10 @@ size_t set_balanced_port(const Network::Options& o, const BalancedPort& b);
 
 // Rewrite the rules of every balanced port of `state_dir` that container
 // `id` is a member of ("" = all), from the leases in `lf` (whose lock the
-// caller holds). Best effort: a failure leaves the old rules.
+// caller holds); `leaving`: as if its lease were gone already (a detach
+// takes it out before the exit is recorded). Best effort: a failure leaves
+// the old rules.
 void rebalance_members(Nft& nft, const std::string& table, const std::filesystem::path& state_dir,
-                       const LeaseFile& lf, const std::string& id);
+                       const LeaseFile& lf, const std::string& id, bool leaving = false);
 
 }  // namespace mctr::net

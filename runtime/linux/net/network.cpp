@@ -497,6 +497,9 @@ Network::PendingDetach Network::detach_later(const std::string& container_id) {
   for (const auto& [other, l] : leases)  // only touch a veth no other lease claims
     if (other != container_id && l.host_veth == pending.veth_) pending.veth_.clear();
   pending.has_ip6_ = !it->second.ip6.empty();
+  // Out of any balanced port's rotation now, before the caller reports the
+  // exit: no new connection goes to an address that is about to vanish.
+  rebalance_members(nft(), options_.table, state_dir_, *pending.leases_, container_id, true);
   return pending;
 }
 
@@ -517,8 +520,7 @@ void Network::PendingDetach::finish() {
   leases_->leases().erase(id_);
   leases_->save();
   net_->update_hosts_files(*leases_);  // the others forget its name
-  rebalance_members(nft, net_->options_.table, net_->state_dir_, *leases_, id_);  // out of any rotation
-  leases_.reset();  // unlock: the slow part needs no lock
+  leases_.reset();                     // unlock: the slow part needs no lock
   if (!veth_.empty()) {
     explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
     link_delete(sk, veth_);
