@@ -61,8 +61,8 @@ echo "-- depends_on service_healthy: web only after db is healthy"
 start=$(date +%s%N)
 out=$(compose up -d 2>&1) || fail "up -d failed: $out"
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-healthy_line=$(printf '%s\n' "$out" | grep -n "Container hc-db-1  Healthy" | cut -d: -f1)
-web_line=$(printf '%s\n' "$out" | grep -n "Container hc-web-1  Created" | cut -d: -f1)
+healthy_line=$(printf '%s\n' "$out" | { grep -n "Container hc-db-1  Healthy" || true; } | cut -d: -f1)
+web_line=$(printf '%s\n' "$out" | { grep -n "Container hc-web-1  Created" || true; } | cut -d: -f1)
 [[ -n $healthy_line && -n $web_line && $healthy_line -lt $web_line ]] || fail "web was created before db was healthy: $out"
 (( took_ms >= 1500 )) || fail "up returned after $took_ms ms, before db's check could pass"
 assert_eq "healthy" "$(mctr inspect -f '{{.State.Health.Status}}' hc-db-1)" "db's health when web started"
