@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 front_subnet=10.194.$_n.0/26
 back_subnet=10.194.$_n.64/26
-trap 'rc=$?; mctr rm -f a b >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
+trap 'rc=$?; set +e; mctr rm -f a b >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
 mctr network create --subnet "$front_subnet" front >/dev/null
 back_id=$(mctr network create --subnet "$back_subnet" back)
 back_leases=$MINICTR_RUN_DIR/networks/br-${back_id:0:12}/ipam.json

@@ -7,7 +7,7 @@
 # not run.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
-trap 'rc=$?; mctr rm -f a j >/dev/null 2>&1; mctr network rm podnet >/dev/null 2>&1; _cleanup $rc' EXIT
+trap 'rc=$?; set +e; mctr rm -f a j >/dev/null 2>&1; mctr network rm podnet >/dev/null 2>&1; _cleanup $rc' EXIT
 mctr network create --subnet "10.193.$_n.0/26" podnet >/dev/null
 mkdir -p "$TEST_TMP/www"
 echo "served in a" >"$TEST_TMP/www/index.html"
