@@ -100,9 +100,9 @@ def permute_qk(w, n_head):
 def export(model, cfg, sp, path, ggml_type):
     g = GGUFWriter()
     g.string("general.architecture", "llama")
-    g.string("general.name", "minictr-fortunes")
+    g.string("general.name", "minictr-stories")
     g.string("general.license", "BSD-3-Clause")
-    g.string("general.source.description", "trained by minictr inference/train on Debian's fortunes corpus")
+    g.string("general.source.description", "trained by minictr inference/train on Debian's fortunes and Jane Austen's novels (r-cran-janeaustenr)")
     g.u32("general.file_type", {GGML_F32: 0, GGML_F16: 1, GGML_Q8_0: 7}[ggml_type])
     g.u32("general.alignment", 32)
     g.u32("llama.context_length", cfg.max_seq_len)
@@ -161,6 +161,7 @@ def export(model, cfg, sp, path, ggml_type):
 
 
 REFERENCE_PROMPTS = [
+    "Once upon a time",
     "The best way to",
     "A programmer is",
     "Q: Why did the chicken cross the road?\nA:",

@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Train the bundled minictr story model on Debian's fortune cookie files.
+"""Train the bundled minictr story model on text Debian ships: Jane Austen's novels and the fortunes.
 
-Steps: (1) read /usr/share/games/fortunes/* (Debian packages `fortunes` + `fortunes-min`),
+Steps: (1) read /usr/share/games/fortunes/* (Debian packages `fortunes` + `fortunes-min`) and
+Jane Austen's six novels (Debian package `r-cran-janeaustenr`, read through Rscript), one text per
+fortune and one per novel chapter,
 (2) train a SentencePiece BPE vocab with llama's conventions (byte fallback, <unk>=0 <s>=1 </s>=2),
-(3) train the small llama in model.py for a fixed wall-clock budget on one CPU thread,
+or reuse the one of --init-gguf,
+(3) train the small llama in model.py for a fixed wall-clock budget, each batch row drawn from
+the novels with probability --stories-weight, else from the fortunes,
 (4) save out/ckpt.pt and out/tokenizer.model for export_gguf.py.
 
 Usage: /usr/bin/python3 train.py --out OUTDIR [--minutes 22]
@@ -13,6 +17,7 @@ import math
 import os
 import random
 import re
+import subprocess
 import time
 
 # Idle OpenMP/OpenBLAS threads must sleep, not spin: on 2 cores shared with other (un-niced)
@@ -44,6 +49,60 @@ def read_fortunes():
             if doc and doc.isascii() and len(doc) < 1200:
                 docs.append(doc)
     return docs
+
+
+AUSTEN_BOOKS = ["sensesensibility", "prideprejudice", "mansfieldpark", "emma", "northangerabbey", "persuasion"]
+HEADING = re.compile(r"^(CHAPTER|Chapter|VOLUME|Volume) [IVXLC0-9]+\.?$")
+
+
+def read_austen():
+    """One text per chapter of Jane Austen's six novels, paragraphs reflowed to one line each.
+
+    The R package janeaustenr keeps each novel as a character vector of its Project Gutenberg
+    lines; Rscript prints them with a form feed between books. Title, author and chapter /
+    volume headings are dropped, `_italics_` markers removed, non-ASCII paragraphs (one `£`)
+    skipped."""
+    script = ("library(janeaustenr); for (b in c(%s)) { writeLines(get(b)); cat('\\f\\n') }"
+              % ", ".join(repr(b) for b in AUSTEN_BOOKS))
+    out = subprocess.run(["Rscript", "-e", script], check=True, capture_output=True, text=True).stdout
+    docs = []
+    for book in out.split("\f\n")[:len(AUSTEN_BOOKS)]:
+        lines = book.split("\n")
+        starts = [i for i, l in enumerate(lines) if HEADING.match(l.strip()) and l.strip().split()[0].lower() == "chapter"]
+        for a, b in zip(starts, starts[1:] + [len(lines)]):
+            paras, cur = [], []
+            for l in lines[a + 1:b] + [""]:
+                l = l.strip()
+                if l and not HEADING.match(l):
+                    cur.append(l)
+                elif cur:
+                    p = re.sub(r"\s+", " ", " ".join(cur)).replace("_", "")
+                    if p.isascii():
+                        paras.append(p)
+                    cur = []
+            if paras:
+                docs.append("\n".join(paras))
+    return docs
+
+
+def chunk(chapters, max_chars):
+    """Training chapters cut into texts of whole paragraphs up to max_chars (0: whole chapters).
+
+    The server starts every prompt with <s>. With whole chapters, <s> is followed by a novel only
+    259 times against 14,000 fortunes, and the model answers any prompt with a fortune."""
+    if max_chars <= 0:
+        return chapters
+    out = []
+    for c in chapters:
+        cur = ""
+        for p in c.split("\n"):
+            if cur and len(cur) + 1 + len(p) > max_chars:
+                out.append(cur)
+                cur = ""
+            cur = cur + "\n" + p if cur else p
+        if cur:
+            out.append(cur)
+    return out
 
 
 def train_tokenizer(docs, out, vocab):
@@ -176,6 +235,10 @@ def main():
     ap.add_argument("--vocab", type=int, default=Config.vocab_size)
     ap.add_argument("--bench", type=int, default=0, help="only time this many steps")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--story-chunk-chars", type=int, default=1200,
+                    help="cut training chapters into texts of whole paragraphs up to this size (0: no)")
+    ap.add_argument("--stories-weight", type=float, default=0.75,
+                    help="share of batch rows drawn from the novels (0: fortunes only, no R needed)")
     ap.add_argument("--init-gguf", help="continue training this F32 GGUF (needs --tokenizer)")
     ap.add_argument("--tokenizer", help="the SentencePiece model of --init-gguf")
     args = ap.parse_args()
@@ -191,20 +254,25 @@ def main():
         log_file.flush()
 
     all_docs = read_fortunes()
+    # Novels: hold out whole chapters (4%, at random, at least 5) as validation.
+    chapters = read_austen() if args.stories_weight > 0 else []
+    random.Random(args.seed).shuffle(chapters)
+    n_val_ch = max(5, len(chapters) // 25) if chapters else 0
+    val_chapters, train_chapters = chapters[:n_val_ch], chapters[n_val_ch:]
     if args.init_gguf:
-        # Continue training a model exported before (same tokenizer, same architecture), with the
-        # split that model was trained with (the last 2% of tokens, in file order, are validation),
-        # so that the validation loss stays comparable and the validation text stays unseen.
+        # Continue training a model exported before (same tokenizer, same architecture). The
+        # fortunes keep the split that model was trained with (the last 2% of tokens, in file
+        # order, are validation), so that their validation text stays unseen by it.
         cfg, model = load_gguf_f32(args.init_gguf)
         sp = spm.SentencePieceProcessor(model_file=args.tokenizer)
         import shutil
         shutil.copy(args.tokenizer, os.path.join(args.out, "tokenizer.model"))
         data = encode(sp, all_docs)
         n_val = len(data) // 50
-        train, val = data[:-n_val], data[-n_val:]
-        val_chars = len(sp.decode(val.tolist()))
-        log(f"init from {args.init_gguf}; docs={len(all_docs)} train_tokens={len(train)} val_tokens={len(val)} "
-            f"val_chars={val_chars} (tail split)")
+        train_f, val_f = data[:-n_val], data[-n_val:]
+        val_f_chars = len(sp.decode(val_f.tolist()))
+        log(f"init from {args.init_gguf}; fortunes: docs={len(all_docs)} train_tokens={len(train_f)} "
+            f"val_tokens={len(val_f)} val_chars={val_f_chars} (tail split)")
     else:
         # Hold out whole texts (2%, at random) so validation measures fortunes the model never saw.
         docs = dedup(all_docs)
@@ -213,26 +281,38 @@ def main():
         val_docs, train_docs = docs[:n_val_docs], docs[n_val_docs:]
         cfg = Config(vocab_size=args.vocab, dim=args.dim, n_layers=args.layers, n_heads=args.heads,
                      n_kv_heads=args.kv_heads, hidden_dim=args.hidden)
-        sp = train_tokenizer(train_docs, args.out, cfg.vocab_size)
-        train, val = encode(sp, train_docs), encode(sp, val_docs)
-        val_chars = sum(len(d) for d in val_docs)
-        log(f"docs={len(all_docs)} unique={len(docs)} train_docs={len(train_docs)} val_docs={len(val_docs)} "
-            f"train_tokens={len(train)} val_tokens={len(val)} val_chars={val_chars}")
+        sp = train_tokenizer(train_docs + train_chapters, args.out, cfg.vocab_size)
+        train_f, val_f = encode(sp, train_docs), encode(sp, val_docs)
+        val_f_chars = sum(len(d) for d in val_docs)
+        log(f"fortunes: docs={len(all_docs)} unique={len(docs)} train_docs={len(train_docs)} val_docs={len(val_docs)} "
+            f"train_tokens={len(train_f)} val_tokens={len(val_f)} val_chars={val_f_chars}")
         model = Llama(cfg)
+    sources = {"fortunes": (train_f, val_f, val_f_chars, 1.0 - args.stories_weight)}
+    if chapters:
+        train_s, val_s = encode(sp, chunk(train_chapters, args.story_chunk_chars)), encode(sp, val_chapters)
+        val_s_chars = sum(len(d) for d in val_chapters)
+        log(f"austen: chapters={len(chapters)} train_chapters={len(train_chapters)} "
+            f"train_texts={len(chunk(train_chapters, args.story_chunk_chars))} val_chapters={len(val_chapters)} "
+            f"train_tokens={len(train_s)} val_tokens={len(val_s)} val_chars={val_s_chars} "
+            f"val_first_words={[c[:40] for c in val_chapters]}")
+        sources["austen"] = (train_s, val_s, val_s_chars, args.stories_weight)
     log(f"config={cfg.to_dict()}")
     log(f"params={sum(p.numel() for p in model.parameters())/1e6:.2f}M threads={args.threads} "
         f"batch={args.batch}x{args.seq} lr={args.lr} warmup={args.warmup} budget={args.minutes}min")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
 
-    def batch(src):
-        ix = torch.randint(len(src) - args.seq - 1, (args.batch,))
-        x = torch.stack([src[i:i + args.seq] for i in ix])
-        y = torch.stack([src[i + 1:i + args.seq + 1] for i in ix])
-        return x, y
+    def batch():
+        rows = []
+        for _ in range(args.batch):
+            src = sources["austen"][0] if "austen" in sources and random.random() < args.stories_weight else train_f
+            i = random.randrange(len(src) - args.seq - 1)
+            rows.append(src[i:i + args.seq + 1])
+        b = torch.stack(rows)
+        return b[:, :-1].contiguous(), b[:, 1:].contiguous()
 
     @torch.no_grad()
-    def val_loss():
-        """Mean loss over every validation token (fixed windows), and nats per character."""
+    def val_loss_of(val, val_chars):
+        """Mean loss over every validation token of one source (fixed windows), and nats per character."""
         model.eval()
         n = (len(val) - 1) // args.seq
         x = val[:n * args.seq].view(n, args.seq)
@@ -245,20 +325,14 @@ def main():
         ntok = n * args.seq
         return total / ntok, total / (val_chars * ntok / len(val))
 
-    @torch.no_grad()
-    def val_loss_sampled():
-        """The first run's estimate: 8 random batches of 16 windows (seed 0)."""
-        model.eval()
-        g = torch.Generator().manual_seed(0)
-        losses = []
-        for _ in range(8):
-            ix = torch.randint(len(val) - args.seq - 1, (16,), generator=g)
-            x = torch.stack([val[i:i + args.seq] for i in ix])
-            y = torch.stack([val[i + 1:i + args.seq + 1] for i in ix])
-            losses.append(torch.nn.functional.cross_entropy(
-                model(x).view(-1, cfg.vocab_size), y.view(-1)).item())
-        model.train()
-        return sum(losses) / len(losses)
+    def val_loss():
+        """Per source (loss, nats/char), and their mix-weighted mean loss (what picks ckpt.pt)."""
+        per = {name: val_loss_of(v, vc) for name, (_, v, vc, _) in sources.items()}
+        mixed = sum(per[name][0] * w for name, (_, _, _, w) in sources.items()) / sum(w for *_, w in sources.values())
+        return mixed, per
+
+    def fmt(per):
+        return " ".join(f"val_{name}={l:.3f} ({c:.3f} nats/char)" for name, (l, c) in per.items())
 
     @torch.no_grad()
     def sample(prompt, temperature, n=48, seed=0):
@@ -283,14 +357,15 @@ def main():
                     "tokens_seen": step * args.batch * args.seq, "val_loss": val}, path)
 
     def show_samples():
-        for prompt in ["The best way to", "A programmer is"]:
+        for prompt in ["Once upon a time", "A programmer is"]:
             log(f"  greedy   {prompt!r} -> {sample(prompt, 0.0)!r}")
-        for prompt, seed in [("", 1), ("Q: Why", 2)]:
-            log(f"  t=0.8    {prompt!r} -> {sample(prompt, 0.8, seed=seed)!r}")
+        for prompt, seed in [("", 1), ("Once upon a time, there was a little robot", 2),
+                             ("User: Tell me a story.\nAssistant:", 3)]:
+            log(f"  t=0.8    {prompt!r} -> {sample(prompt, 0.8, n=64, seed=seed)!r}")
 
     if not args.bench:
-        v, vc = val_loss()
-        log(f"start: val={v:.3f} val_nats_per_char={vc:.3f} val_sampled={val_loss_sampled():.3f}")
+        v, per = val_loss()
+        log(f"start: val={v:.3f} {fmt(per)}")
         show_samples()
     budget = args.minutes * 60
     start = time.time()
@@ -303,7 +378,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batch(train)
+        x, y = batch()
         loss = torch.nn.functional.cross_entropy(model(x).view(-1, cfg.vocab_size), y.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -315,28 +390,27 @@ def main():
             cpu = (time.process_time() - cpu0) / max(el, 1e-9)
             log(f"step {step} t={el:.0f}s lr={lr:.2e} loss={loss.item():.3f} load1={load:.2f} cpu={cpu:.2f}")
         if not args.bench and step > 0 and step % args.eval_every == 0:
-            v, vc = val_loss()
+            v, per = val_loss()
             save(os.path.join(args.out, "ckpt-last.pt"), step, v)
             mark = ""
             if v < best:
                 best = v
                 save(os.path.join(args.out, "ckpt.pt"), step, v)
                 mark = " (best, saved ckpt.pt)"
-            log(f"eval step {step} t={time.time()-start:.0f}s val={v:.3f} val_nats_per_char={vc:.3f} "
-                f"val_sampled={val_loss_sampled():.3f}{mark}")
+            log(f"eval step {step} t={time.time()-start:.0f}s val={v:.3f} {fmt(per)}{mark}")
             show_samples()
         step += 1
     el = time.time() - start
     if args.bench:
         log(f"bench: {step} steps in {el:.1f}s = {step*args.batch*args.seq/el:.0f} tokens/s")
         return
-    v, vc = val_loss()
+    v, per = val_loss()
     save(os.path.join(args.out, "ckpt-last.pt"), step, v)
     if v < best:
         best = v
         save(os.path.join(args.out, "ckpt.pt"), step, v)
-    log(f"done: steps={step} t={el:.0f}s tokens_seen={step*args.batch*args.seq} val={v:.3f} "
-        f"val_nats_per_char={vc:.3f} val_sampled={val_loss_sampled():.3f} best_val={best:.3f}")
+    log(f"done: steps={step} t={el:.0f}s tokens_seen={step*args.batch*args.seq} "
+        f"tokens/s={step*args.batch*args.seq/el:.0f} val={v:.3f} {fmt(per)} best_val={best:.3f}")
     show_samples()
 
 
