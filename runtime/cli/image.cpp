@@ -37,7 +37,7 @@ json inspect_json(const image::Image& img) {
   return {
       {"Id", img.id},
       {"RepoTags", img.repo_tags},
-      {"RepoDigests", json::array()},
+      {"RepoDigests", img.repo_digests},
       {"Created", img.created},
       {"Architecture", img.architecture},
       {"Os", img.os},

@@ -229,6 +229,7 @@ Image Store::read_record(const sfs::path& record) const {
   try {
     img.id = r.at("id").get<std::string>();
     img.repo_tags = strings_or_empty(r, "repo_tags");
+    img.repo_digests = strings_or_empty(r, "repo_digests");
     img.diff_ids = strings_or_empty(r, "diff_ids");
     img.size = r.value("size", uint64_t{0});
     const json& cfg = r.at("config");
@@ -638,9 +639,13 @@ Image Store::write_record(const std::string& id, const std::string& config_json,
   StorePaths p{root_};
   json cfg = json::parse(config_json);
   sfs::path record = p.images() / (digest_hex(id) + ".json");
-  if (exists_nofollow(record))
-    for (const auto& t : read_record(record).repo_tags)
+  std::vector<std::string> repo_digests;
+  if (exists_nofollow(record)) {
+    Image old = read_record(record);
+    for (const auto& t : old.repo_tags)
       if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+    repo_digests = old.repo_digests;
+  }
   uint64_t size = 0;
   json diff_ids = json::array();
   for (const auto& d : strings_or_empty(cfg.at("rootfs"), "diff_ids")) {
@@ -654,6 +659,7 @@ Image Store::write_record(const std::string& id, const std::string& config_json,
   rec["diff_ids"] = diff_ids;
   rec["size"] = size;
   rec["config"] = cfg;
+  if (!repo_digests.empty()) rec["repo_digests"] = repo_digests;
   for (const auto& other : list()) {  // tags move to this image
     if (other.id == id) continue;
     std::vector<std::string> kept;
@@ -685,6 +691,18 @@ Image Store::tag(const std::string& ref, const std::string& new_tag) {
   std::optional<Image> img = find(ref);
   if (!img) throw Error("No such image: " + ref);
   return write_record(img->id, config_json(*img), {t});
+}
+
+void Store::add_repo_digest(const std::string& id, const std::string& repo_digest) {
+  StorePaths p{root_};
+  FileLock lock(p.locks() / "store.lock");
+  sfs::path record = p.images() / (digest_hex(id) + ".json");
+  json rec = read_json(record);
+  std::vector<std::string> digests = strings_or_empty(rec, "repo_digests");
+  if (std::find(digests.begin(), digests.end(), repo_digest) != digests.end()) return;
+  digests.push_back(repo_digest);
+  rec["repo_digests"] = digests;
+  fs::write_file_atomic(record, rec.dump(2) + "\n", 0600);
 }
 
 Image Store::add_fetched_image(const std::string& config_json, const std::vector<FetchedLayer>& layers,

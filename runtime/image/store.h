@@ -41,6 +41,7 @@ struct ImageConfig {
 struct Image {
   std::string id;                                 // "sha256:<hex>" of the config blob
   std::vector<std::string> repo_tags;             // "busybox:latest"
+  std::vector<std::string> repo_digests;          // "localhost:5000/a@sha256:<manifest hex>"
   std::vector<std::string> diff_ids;              // "sha256:<hex>", lowest layer first
   std::vector<std::filesystem::path> layer_dirs;  // absolute, same order as diff_ids
   ImageConfig config;
@@ -128,6 +129,9 @@ class Store {
   Image add_image(const std::string& config_json, const std::vector<std::string>& tags);
   // Add `tag` ("name[:tag]") to the image `ref` names (moved from another image).
   Image tag(const std::string& ref, const std::string& tag);
+  // Record that the manifest `repo_digest` ("registry/name@sha256:...") a pull
+  // fetched or a push stored describes image `id` (inspect's RepoDigests).
+  void add_repo_digest(const std::string& id, const std::string& repo_digest);
   // The image's whole OCI config as recorded, as compact JSON. (Its digest is
   // the image ID for every image made by build; a loaded config written with
   // other spacing or key order has its own bytes, not kept.)

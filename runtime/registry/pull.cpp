@@ -114,6 +114,14 @@ image::Image pull(image::Store& store, const std::string& ref_text, bool insecur
   std::vector<std::string> tags;
   if (!ref.store_tag().empty()) tags.push_back(ref.store_tag());
   image::Image img = store.add_fetched_image(config, layers, tags, image::LoadLimits::from_env());
+  // Docker's RepoDigests: the repository (no tag) and the digest asked for or
+  // received (an index's, for a multi-platform image).
+  image::RemoteReference named = ref;
+  named.tag = "latest";
+  std::string repo = named.store_tag();
+  store.add_repo_digest(img.id,
+                        repo.substr(0, repo.size() - std::string_view(":latest").size()) + "@" + top.digest);
+  img = *store.find(img.id);
   out << "Digest: " << top.digest << "\n";
   out << "Status: Downloaded image for " << ref_text << "\n";
   return img;

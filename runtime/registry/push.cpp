@@ -97,6 +97,11 @@ void push(image::Store& store, const std::string& ref_text, bool insecure, std::
   std::string said = r.header("docker-content-digest");
   if (!said.empty() && said != digest)
     throw Error("the registry stored the manifest as " + said + ", its bytes are " + digest);
+  // A repacked layer gave the pushed image another config: that manifest is not this image's.
+  if (config_blob.desc.digest == img->id) {
+    std::string repo = ref.store_tag();
+    store.add_repo_digest(img->id, repo.substr(0, repo.size() - ref.tag.size() - 1) + "@" + digest);
+  }
   out << ref.tag << ": digest: " << digest << " size: " << manifest.size() << "\n";
 }
 

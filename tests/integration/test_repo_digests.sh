@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# RepoDigests in `image inspect` (issue 21), as Docker shows them: after a push
+# and after a pull (by tag and by digest), "REGISTRY/NAME@sha256:<manifest>",
+# the digest the registry (and skopeo) give for the tag; kept when the image is
+# tagged again or pulled again (once). Debian's docker-registry on 127.0.0.1.
+source "$(dirname "$0")/lib.sh"
+
+command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
+reg=$TEST_TMP/registry
+mkdir -p "$reg/storage"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$reg/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $reg/storage
+http:
+  addr: 127.0.0.1:$port
+EOF
+docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
+HOST_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || fail "the registry did not start: $(cat "$reg/log")"
+
+repo_digests() { "$MINICTR" --root "$1" image inspect "$2" | jq -c '.[0].RepoDigests'; }
+name=127.0.0.1:$port/test/busybox
+
+mctr load -q "$BUSYBOX_TAR" >/dev/null
+assert_eq '[]' "$(repo_digests "$MINICTR_ROOT" busybox)" "a loaded image has no RepoDigests"
+mctr tag busybox "$name:1"
+out=$(mctr push "$name:1") || fail "push failed: $out"
+digest=$(sed -n 's/^1: digest: \(sha256:[0-9a-f]*\) size: .*/\1/p' <<<"$out")
+[[ $digest == sha256:* ]] || fail "push printed no manifest digest: $out"
+assert_eq "$digest" "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$name:1")" "skopeo's digest"
+assert_eq "[\"$name@$digest\"]" "$(repo_digests "$MINICTR_ROOT" "$name:1")" "RepoDigests after push"
+
+# Pull by tag into a second root, twice (recorded once), then tag it again (kept).
+root2=$TEST_TMP/root2
+out=$("$MINICTR" --root "$root2" pull "$name:1") || fail "pull failed: $out"
+assert_contains "$out" "Digest: $digest" "pull prints the manifest digest"
+assert_eq "[\"$name@$digest\"]" "$(repo_digests "$root2" "$name:1")" "RepoDigests after pull"
+"$MINICTR" --root "$root2" pull "$name:1" >/dev/null
+"$MINICTR" --root "$root2" tag "$name:1" other:2
+assert_eq "[\"$name@$digest\"]" "$(repo_digests "$root2" other:2)" "RepoDigests after a second pull and a tag"
+
+# Pull by digest into a third root: the image has no tag, RepoDigests names it.
+root3=$TEST_TMP/root3
+"$MINICTR" --root "$root3" pull "$name@$digest" >/dev/null || fail "pull by digest failed"
+id=$("$MINICTR" --root "$root3" images -q --no-trunc | head -1)
+assert_eq "[\"$name@$digest\"]" "$(repo_digests "$root3" "$id")" "RepoDigests after a pull by digest"
+echo "PASS test_repo_digests"
