@@ -1,0 +1,150 @@
+#include "container/child_start.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "container/networks.h"
+#include "linux/cgroup/detect.h"
+#include "linux/namespaces.h"
+#include "util/error.h"
+#include "util/explain.h"
+#include "util/parallel.h"
+#include "util/scope_guard.h"
+
+namespace mctr::container {
+
+namespace {
+
+// Until the start returns, a child that is left behind is killed.
+ScopeGuard kill_on_failure(pid_t pid) {
+  return ScopeGuard([pid] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+}
+
+class CloneThenGo : public ChildStart {
+ public:
+  StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
+                     const std::function<void(pid_t)>& ready) override {
+    const bool into_cgroup = cgroup::is_unified();  // a v2 manager can_clone_into()
+    if (into_cgroup) outside.make_cgroup();
+    cgroup::Manager* cgroup = &outside.cgroup();  // made before the clone: the child uses it to join
+    UniqueFd cgroup_fd(into_cgroup ? cgroup->open_for_clone() : -1);
+    linux_ns::SyncChannel sync;
+    bool born_in_cgroup = false;
+    StartedChild child;
+    child.pid = linux_ns::clone_process(linux_ns::container_clone_flags(plan.new_netns), cgroup_fd.get(),
+                                        &born_in_cgroup);
+    if (child.pid == 0) {
+      ::close(plan.status_fd);
+      // v1: it moves itself into its cgroup first thing after "go" (or we
+      // move it, with --explain, so that the trace shows it).
+      container_init(plan.cfg, plan.bundle, plan.fs, plan.stdio, sync, plan.seccomp_cache,
+                     (born_in_cgroup || explain::on()) ? nullptr : cgroup);  // never returns
+    }
+    sync.become_parent();
+    ScopeGuard kill_child = kill_on_failure(child.pid);
+    child.mount_ns.reset(
+        ::open(("/proc/" + std::to_string(child.pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+
+    // From the outside: cgroup, then network, then "go". Meanwhile the
+    // child prepares its files and mounts its root filesystem.
+    bool child_failed_early = false;
+    try {
+      if (!outside.cgroup_made()) outside.make_cgroup();
+      if (explain::on() && !born_in_cgroup) cgroup->add_pid(child.pid);
+      ready(child.pid);
+    } catch (const std::exception&) {
+      // If the child's root filesystem failed meanwhile, it has exited and
+      // its error (queued before it exited) is the one to report, not ours
+      // about a process that is gone.
+      if (!sync.child_spoke(100)) throw;
+      child_failed_early = true;
+    }
+    if (!child_failed_early) {
+      explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
+      try {
+        protocol::send(sync.parent_fd(), {protocol::Kind::Go, 0, ""});
+      } catch (const SysError&) {
+        // EPIPE: the child failed while building its root filesystem; its
+        // error is queued below.
+      }
+    }
+    // It either execs (its end of the socket closes: EOF) or reports an error.
+    child.setup_error = protocol::recv(sync.parent_fd());
+    kill_child.dismiss();
+    return child;
+  }
+};
+
+// On the supervisor's second thread, while the child (in our memory) mounts
+// its root filesystem: its network namespace, then its cgroup, each handed
+// over on `handoff` as soon as it is made (NetNs + fd, Cgroup + the files to
+// join it with), or HandoffFailed (the child gives up; the thread's error is
+// the one reported).
+void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, bool new_netns, OutsideSetup& outside) {
+  bool handed_over = false;
+  ScopeGuard tell_failure([&] {
+    if (!handed_over) protocol::send(handoff.parent_fd(), {protocol::Kind::HandoffFailed, 0, ""});
+  });
+  if (new_netns) {
+    UniqueFd netns = linux_ns::new_network_namespace();
+    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {netns.get()});
+  }
+  outside.make_cgroup();
+  std::vector<UniqueFd> join = outside.cgroup().open_join_files();
+  std::vector<int> fds;
+  for (const auto& f : join) fds.push_back(f.get());
+  protocol::send(handoff.parent_fd(), {protocol::Kind::Cgroup, 0, ""}, fds);
+  handed_over = true;
+}
+
+class CloneSharingMemory : public ChildStart {
+ public:
+  StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
+                     const std::function<void(pid_t)>& ready) override {
+    // What the child would make itself and cannot while it shares our
+    // memory (it must not allocate): its host files and seccomp program.
+    std::vector<sock_filter> seccomp = prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache);
+    linux_ns::SyncChannel sync, handoff;
+    Background make_in_background([&] { make_netns_and_cgroup(handoff, plan.new_netns, outside); });
+    const int child_end = sync.child_fd();
+    StartedChild child;
+    // No CLONE_NEWNET: the child joins the namespace the thread makes.
+    child.pid = linux_ns::clone_sharing_memory(linux_ns::container_clone_flags(false), [&] {
+      ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
+      container_init_prepared(plan.cfg, plan.bundle, plan.fs, plan.stdio, child_end, seccomp,
+                              handoff.child_fd());  // never returns
+    });
+    // We run again: the child has exec'd or exited. Its first message is
+    // its mount namespace, then an error, or EOF once it exec'd.
+    sync.become_parent();
+    std::vector<UniqueFd> passed;
+    child.setup_error = protocol::recv(sync.parent_fd(), &passed);
+    if (child.setup_error && child.setup_error->kind == protocol::Kind::MountNs && !passed.empty()) {
+      child.mount_ns = std::move(passed.front());
+      child.setup_error = protocol::recv(sync.parent_fd());
+    }
+    ScopeGuard kill_child = kill_on_failure(child.pid);
+    make_in_background.join();  // its error, if any, is the one to report (the child gave up on it)
+    if (!child.setup_error) ready(child.pid);  // only the state is left to write
+    kill_child.dismiss();
+    return child;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ChildStart> choose_child_start(const Config& cfg) {
+  // --explain shows the clone-then-go order, the one every host can take.
+  if (!cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) && !explain::on() &&
+      linux_ns::can_share_memory())
+    return std::make_unique<CloneSharingMemory>();
+  return std::make_unique<CloneThenGo>();
+}
+
+}  // namespace mctr::container

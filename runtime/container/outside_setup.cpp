@@ -1,0 +1,115 @@
+#include "container/outside_setup.h"
+
+#include "container/etc_files.h"
+#include "container/from_bundle.h"
+#include "container/network_connect.h"
+#include "container/network_container.h"
+#include "container/network_dns.h"
+#include "container/networks.h"
+#include "linux/security/devices.h"
+#include "util/explain.h"
+#include "util/parallel.h"
+
+namespace mctr::container {
+
+namespace {
+
+// Which device nodes the container may mknod and open: the bundle's
+// linux.resources.devices (Docker's list: null, zero, random, tty, pts, ...),
+// enforced by the cgroup. Allowing all (--privileged) needs no rule.
+void apply_device_allow_list(const cgroup::Manager& cg, const std::vector<security::DeviceRule>& rules) {
+  for (const auto& r : rules)
+    if (r.type == 'a' && r.major == security::kAnyNumber && r.minor == security::kAnyNumber &&
+        r.access == "rwm")
+      return;
+  auto dir = cg.devices_dir();
+  if (dir.empty()) return;  // v1 host without the devices controller
+  if (cg.version() == "v1") {
+    explain::step("write(2)", "echo a > " + (dir / "devices.deny").string() + "; echo 'c 1:3 rwm' > " +
+                                  (dir / "devices.allow").string() + " ...   # device allow-list");
+    security::apply_devices_v1(dir, rules);
+  } else {
+    explain::step("bpf(2)", "# BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " + dir.string());
+    security::apply_devices_v2(dir, rules);
+  }
+}
+
+}  // namespace
+
+OutsideSetup::OutsideSetup(const Store& store, const Config& cfg, const oci::Spec& bundle)
+    : store_(store), cfg_(cfg), bundle_(bundle), network_(Networks(store).open(cfg.network_mode)) {
+  // --network container:ID: this thread moves into that container's network
+  // namespace, so the child is born in it.
+  enter_joined_network(store, cfg);
+}
+
+OutsideSetup::~OutsideSetup() {
+  try {
+    undo();
+  } catch (const std::exception&) {
+    // Undoing a start that threw: the error that got us here is the one to report.
+  }
+}
+
+void OutsideSetup::undo() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  if (attachment_) network_.detach(cfg_.id);
+  release_connected_networks(store_, cfg_.id);  // what `network connect` added
+  if (cg_) {
+    explain::step("rmdir(2)", "rmdir " + cg_->path());
+    cg_->destroy();  // also after a create() that failed half-way: destroy is idempotent
+  }
+}
+
+cgroup::Manager& OutsideSetup::cgroup() {
+  // Made here, not in the constructor: its manager reads
+  // /proc/self/mountinfo, which the memory-sharing start does on its
+  // second thread while the child mounts.
+  if (!cg_) cg_ = cgroup::make_manager(cfg_.id);
+  return *cg_;
+}
+
+void OutsideSetup::make_cgroup() {
+  cgroup::Manager& cg = cgroup();
+  explain::step("mkdir(2)", "mkdir " + cg.path() + "   # cgroup " + cg.version());
+  cg.create();
+  cg.apply(cgroup_resources(bundle_));
+  apply_device_allow_list(cg, device_allow_rules(bundle_));
+  cgroup_made_ = true;
+}
+
+void OutsideSetup::attach_network(pid_t child) {
+  if (!attaches_to_bridge(cfg_.network_mode)) return;
+  const auto dir = store_.dir(cfg_.id);
+  attachment_ = network_.attach({cfg_.id, cfg_.name, cfg_.ports, dir / "hosts", cfg_.network_aliases}, child);
+  std::vector<std::pair<std::string, std::string>> peers;
+  for (const auto& h : network_.hosts())
+    if (h.container_id != cfg_.id) peers.emplace_back(h.name, h.ip);
+  write_etc_files(dir, cfg_, attachment_->ip, peers, attachment_->ip6,
+                  network_name_server(store_, cfg_.network_mode));
+  network_.refresh_hosts_file(cfg_.id);  // peers that attached since hosts() (their update hit the old inode)
+}
+
+void OutsideSetup::begin_teardown() {
+  torn_down_ = true;
+  if (attachment_) pending_detach_.emplace(network_.detach_later(cfg_.id));
+}
+
+// Every process of the container is dead by now (the kernel kills a PID
+// namespace with its init), so none of this is observable, and the veth's
+// deletion alone waits in the kernel (an RCU barrier): it runs after the
+// CLI has its answer. `rm`, `system prune` and the next attach take the
+// same locks, and so wait for it.
+void OutsideSetup::finish_teardown() {
+  run_both(
+      [&] {
+        if (!cg_) return;
+        explain::step("rmdir(2)", "rmdir " + cg_->path() + "   # after killing anything left in it");
+        cg_->destroy();
+      },
+      [&] { pending_detach_.reset(); });
+  release_connected_networks(store_, cfg_.id);  // what `network connect` added
+}
+
+}  // namespace mctr::container
