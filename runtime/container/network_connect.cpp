@@ -82,7 +82,7 @@ void check_mode_can_connect(const std::string& mode) {
 // "eth1", "eth2", ...: the first one no connected network uses.
 std::string free_ifname(const std::vector<ConnectedNetwork>& nets) {
   for (int n = 1;; ++n) {
-    const std::string name = "eth" + std::to_string(n);
+    std::string name = "eth" + std::to_string(n);
     if (std::none_of(nets.begin(), nets.end(), [&](const auto& c) { return c.ifname == name; })) return name;
   }
 }
