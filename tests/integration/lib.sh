@@ -117,3 +117,32 @@ _cleanup() {
   exit "$rc"
 }
 trap _cleanup EXIT
+
+# A private registry (Debian's docker-registry, the OCI distribution API) on
+# 127.0.0.1 at a free port, storage under the test's temp dir, stopped by the
+# cleanup. Sets reg (its directory: config.yml, storage/, log) and port.
+start_registry() {
+  command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
+  reg=$TEST_TMP/registry
+  mkdir -p "$reg/storage"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$reg/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $reg/storage
+http:
+  addr: 127.0.0.1:$port
+EOF
+  docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
+  HOST_PIDS+=($!)
+  for ((i = 0; i < 100; i++)); do
+    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || fail "the registry did not start: $(cat "$reg/log")"
+}

@@ -13,29 +13,7 @@
 # error and leaves no layer, blob or image behind.
 source "$(dirname "$0")/lib.sh"
 
-command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
-reg=$TEST_TMP/registry
-mkdir -p "$reg/storage"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$reg/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $reg/storage
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
-HOST_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || fail "the registry did not start: $(cat "$reg/log")"
+start_registry  # lib.sh: sets reg (its directory) and port
 
 image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
 
