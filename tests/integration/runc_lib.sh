@@ -66,3 +66,30 @@ wait_for() {
     sleep 0.05
   done
 }
+
+# A podman of the test's own: storage, run dir, containers.conf and CNI config
+# under the test's temp dir (the host's are not touched), its OCI runtime
+# $RUNC. This host needs the cgroupfs manager (no systemd) and explicit
+# ulimits (podman's defaults ask for more than the host's hard limits).
+# Sets P and defines pm, each podman command bounded by TIMEOUT seconds: a
+# runtime that hangs fails the test, not CI.
+private_podman() {
+  P=$TEST_TMP/podman
+  PODMAN_TIMEOUT=$1
+  mkdir -p "$P/cni"
+  cat >"$P/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$P/events.log"
+[network]
+network_config_dir = "$P/cni"
+CONF
+}
+pm() {
+  CONTAINERS_CONF=$P/containers.conf timeout "$PODMAN_TIMEOUT" podman --root "$P/root" --runroot "$P/run" \
+    --tmpdir "$P/tmp" --storage-driver vfs --runtime "$RUNC" --cgroup-manager=cgroupfs --events-backend=file \
+    --network-config-dir "$P/cni" "$@"
+}

@@ -7,26 +7,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/runc_lib.sh"
 command -v podman >/dev/null || fail "podman is not installed (apt-get install podman)"
 
-P=$TEST_TMP/podman
-mkdir -p "$P/cni"
-# This host needs the cgroupfs manager (no systemd) and explicit ulimits
-# (podman's defaults ask for more than the host's hard limits).
-cat >"$P/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$P/events.log"
-[network]
-network_config_dir = "$P/cni"
-CONF
-# Each podman command bounded: a runtime that hangs fails the test, not CI.
-pm() {
-  CONTAINERS_CONF=$P/containers.conf timeout 60 podman --root "$P/root" --runroot "$P/run" --tmpdir "$P/tmp" \
-    --storage-driver vfs --runtime "$RUNC" --cgroup-manager=cgroupfs --events-backend=file \
-    --network-config-dir "$P/cni" "$@"
-}
+private_podman 60  # runc_lib.sh: P (its files) and pm (podman on them, each call bounded)
 cid=
 NET=mctrpod$$
 n=$((20 + $$ % 200))

@@ -13,24 +13,7 @@ command -v skopeo >/dev/null || fail "skopeo is not installed (apt-get install s
 HOST_RUNC=$(command -v runc) || fail "runc is not installed (apt-get install runc)"
 MINICTR_RUNC=$HOST_RUNC source "$(dirname "$0")/runc_lib.sh"  # cgroup helpers; RUNC is the host's runc
 
-P=$TEST_TMP/podman
-mkdir -p "$P/cni"
-# As test_podman.sh: cgroupfs (no systemd here), ulimits the host allows.
-cat >"$P/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$P/events.log"
-[network]
-network_config_dir = "$P/cni"
-CONF
-pm() {
-  CONTAINERS_CONF=$P/containers.conf timeout 30 podman --root "$P/root" --runroot "$P/run" --tmpdir "$P/tmp" \
-    --storage-driver vfs --runtime "$RUNC" --cgroup-manager=cgroupfs --events-backend=file \
-    --network-config-dir "$P/cni" "$@"
-}
+private_podman 30  # runc_lib.sh: P (its files) and pm (podman on them, each call bounded)
 CGP=(--cgroup-parent "/libpod_images_test_$$" --network none)
 podman_cleanup() {
   local rc=$1
