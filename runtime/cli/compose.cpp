@@ -238,6 +238,7 @@ void add_exec_run(CLI::App* compose, Globals& g, const ComposeFlags& f) {
     auto p = open_project(g, f);
     const container::Store store(g.root());
     container::ExecOptions o = e->o;
+    o.cmd = command_as_typed(o.cmd, g.argv);
     o.tty = !e->no_tty && ::isatty(0) && ::isatty(1);
     o.interactive = !o.detach;
     g.exit_code = container::exec_in_container(store, p.container_of(e->service, e->index), o);
@@ -259,7 +260,8 @@ void add_exec_run(CLI::App* compose, Globals& g, const ComposeFlags& f) {
   run->callback([&g, &f, r] {
     auto p = open_project(g, f);
     const bool tty = !r->no_tty && !r->detach && ::isatty(0) && ::isatty(1);
-    const std::string id = p.create_oneoff(r->service, r->cmd, r->remove, tty, !r->detach);
+    const std::string id =
+        p.create_oneoff(r->service, command_as_typed(r->cmd, g.argv), r->remove, tty, !r->detach);
     g.exit_code = start_and_follow(g.root(), id, !r->detach, tty, r->detach);
   });
 }

@@ -24,6 +24,7 @@ void add_exec(CLI::App& app, Globals& g) {
   sub->add_option("command", f->o.cmd, "Command and arguments")->required();
   sub->positionals_at_end();
   sub->callback([&g, f] {
+    f->o.cmd = command_as_typed(f->o.cmd, g.argv);
     container::Store store(g.root());
     std::string id = store.resolve(f->ref);
     g.exit_code = container::exec_in_container(store, id, f->o);

@@ -151,6 +151,7 @@ static int run_minictr(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   Globals g;
+  g.argv.assign(argv, argv + argc);
   app.add_option("--root", g.root_flag, "State directory (default /var/lib/minictr, or $MINICTR_ROOT)");
   app.add_flag("--explain", g.explain,
                "Print every kernel operation as a shell command you can replay (run, exec, stop, rm, ...)");

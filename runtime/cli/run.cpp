@@ -158,6 +158,7 @@ int start_and_follow(const std::filesystem::path& root, const std::string& id, b
 
 // Parse the flags and create the container (shared by run and create).
 static container::Config create_from_flags(Globals& g, RunFlags& f, CLI::App* sub, container::RunOptions& o) {
+  f.o.cmd = command_as_typed(f.o.cmd, g.argv);
   o = finish_run_flags(f, sub);
   container::Store store(g.root());
   image::Store images(g.root());

@@ -6,16 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "container/config.h"
+#include "util/command_line.h"
 #include "util/error.h"
 
 namespace mctr::cli {
 
 struct Globals {
-  std::string root_flag;  // --root
-  bool explain = false;   // reserved for --explain (teaching trace)
-  int exit_code = 0;      // set by the verb that ran
+  std::string root_flag;          // --root
+  bool explain = false;           // reserved for --explain (teaching trace)
+  int exit_code = 0;              // set by the verb that ran
+  std::vector<std::string> argv;  // the command line as typed (util/command_line.h)
   std::filesystem::path root() const;
 };
 

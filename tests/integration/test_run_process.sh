@@ -60,4 +60,11 @@ out=$(r busybox sh -c 'echo out; echo err >&2' 2>/dev/null)
 assert_eq "out" "$out" "stdout only"
 out=$(echo piped | r -i busybox cat)
 assert_eq "piped" "$out" "-i stdin"
+
+echo "-- the command reaches the container as typed, brackets too (CLI11 reads [a,b] as a list)"
+out=$(r busybox echo '[a b]' '[1,2]' x)
+assert_eq "[a b] [1,2] x" "$out" "bracketed arguments"
+rc=0
+r busybox sh -c '[ -e /nonexistent ]' || rc=$?
+assert_eq 1 "$rc" "sh -c '[ -e /nonexistent ]' is false"
 echo PASS
