@@ -52,19 +52,9 @@ std::optional<Event> event_from_line(const std::string& line) {
 }
 
 std::string event_text(const Event& e) {
-  using namespace std::chrono;
-  const sys_time<nanoseconds> t{nanoseconds{e.time_nano}};
-  const auto day = floor<days>(t);
-  const year_month_day date{day};
-  const hh_mm_ss time{t - day};
-  char stamp[64];
-  snprintf(stamp, sizeof stamp, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%09ldZ", static_cast<int>(date.year()),
-           static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-           static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
-           static_cast<long>(time.seconds().count()), static_cast<long>(time.subseconds().count()));
   std::string attrs;
   for (const auto& [k, v] : e.attributes) attrs += (attrs.empty() ? "" : ", ") + k + "=" + v;
-  return std::string(stamp) + " " + e.type + " " + e.action + " " + e.id +
+  return rfc3339(e.time_nano) + " " + e.type + " " + e.action + " " + e.id +
          (attrs.empty() ? "" : " (" + attrs + ")");
 }
 

@@ -118,13 +118,18 @@ State state_from_json(const json& j) {
 }
 
 std::string now_rfc3339() {
+  using namespace std::chrono;
+  return rfc3339(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+std::string rfc3339(int64_t unix_nanos) {
   // Calendar arithmetic from <chrono>, not gmtime_r + strftime: glibc's first
   // gmtime_r and every strftime read /etc/localtime (tzset) for a UTC time.
   using namespace std::chrono;
-  const auto now = time_point_cast<nanoseconds>(system_clock::now());
-  const auto day = floor<days>(now);
+  const sys_time<nanoseconds> t{nanoseconds{unix_nanos}};
+  const auto day = floor<days>(t);
   const year_month_day date{day};
-  const hh_mm_ss time{now - day};
+  const hh_mm_ss time{t - day};
   char buf[64];
   snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%09ldZ", static_cast<int>(date.year()),
            static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),

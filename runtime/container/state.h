@@ -57,6 +57,8 @@ State state_from_json(const nlohmann::json& j);
 
 // Current time as RFC 3339 with nanoseconds, UTC ("2026-11-22T19:28:00.123456789Z").
 std::string now_rfc3339();
+// The same for a time given in nanoseconds since the epoch (UTC).
+std::string rfc3339(int64_t unix_nanos);
 
 // A --name Docker accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*), at most 128
 // characters (it names files and the default hostname); throws otherwise.

@@ -87,4 +87,10 @@ TEST(Rfc3339, IsUtcWithNanosecondsAndMatchesGmtime) {
   EXPECT_TRUE(seconds == format(before) || seconds == format(after)) << now;
 }
 
+// A given time (events carry theirs in nanoseconds), across a leap day.
+TEST(Rfc3339, OfAGivenTime) {
+  EXPECT_EQ(container::rfc3339(1), "1970-01-01T00:00:00.000000001Z");
+  EXPECT_EQ(container::rfc3339(951782400123456789), "2000-02-29T00:00:00.123456789Z");
+}
+
 }  // namespace
