@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The student's whole provisioning, build included, on the Debian 12 image of
+# `scripts/vm --debian` (tests/vm/mkdebian.sh) -- natively, in a chroot, since
+# compiling under qemu's TCG would take hours. Not in ctest (a full build
+# of every target on both cores); run it when the student package list
+# (scripts/setup --student) or the build's dependencies change:
+#
+#   tests/vm/debian_build.sh        (root)
+#
+# A sparse copy of the cached image is loop-mounted (the cached one is not
+# touched), the committed tree (`git archive HEAD`: what a student clones) is
+# put at /vagrant, and /vagrant/scripts/provision runs in the chroot exactly as
+# the Vagrantfile runs it: packages (all present already, or apt-get installs
+# them), modules + host check (against this host's kernel), scripts/build,
+# /usr/local/bin/minictr, `minictr version`; then build/ has minictr and the
+# image tars. (No container here: the chroot has no cgroup mounts; the VM test
+# runs those.) Everything is unmounted and deleted at exit.
+#   MINICTR_CACHE   as for tests/vm/mkdebian.sh
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+[[ $(id -u) -eq 0 ]] || { echo "debian_build: needs root (mount, chroot)" >&2; exit 1; }
+image=$("$src/tests/vm/mkdebian.sh")
+work=$(mktemp -d /var/tmp/minictr-debian-build.XXXXXX)
+mnt=$work/root
+cleanup() {
+  local m
+  # Innermost first; a lazy unmount if a build process still holds one.
+  for m in vagrant sys proc dev/pts dev ""; do
+    mountpoint -q "$mnt/$m" 2>/dev/null && { umount "$mnt/$m" 2>/dev/null || umount -l "$mnt/$m"; }
+  done
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+t0=$(date +%s)
+cp --sparse=always "$image" "$work/root.ext4"
+mkdir -p "$mnt"
+mount -o loop "$work/root.ext4" "$mnt"  # the loop device goes with the umount (autoclear)
+mount -t proc proc "$mnt/proc"
+mount -t sysfs sysfs "$mnt/sys"
+mount --bind /dev "$mnt/dev"
+mount --bind /dev/pts "$mnt/dev/pts"
+mkdir -p "$mnt/vagrant"
+git -C "$src" archive HEAD | tar -x -C "$mnt/vagrant"
+cp /etc/resolv.conf "$mnt/etc/resolv.conf"  # apt, if a package were missing
+
+echo "== /vagrant/scripts/provision in a chroot of $image"
+chroot "$mnt" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+  nice -n 10 /vagrant/scripts/provision
+for f in runtime/minictr images/busybox.tar images/inference.tar; do
+  [[ -s $mnt/vagrant/build/$f ]] || { echo "debian_build: FAIL: build/$f was not built" >&2; exit 1; }
+done
+echo "debian_build: provision + build took $(($(date +%s) - t0))s"
