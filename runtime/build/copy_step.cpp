@@ -4,11 +4,9 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
+#include "util/openat2.h"
 
 namespace mctr::build {
 
@@ -75,14 +74,6 @@ std::string in_private_mounts(const std::function<std::string()>& fn) {
 
 // ------------------------------------------------------------- the views --
 
-long openat2_in_root(int root, const std::string& rel, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string p = rel.empty() ? "." : rel;
-  return ::syscall(SYS_openat2, root, p.c_str(), &how, sizeof how);
-}
-
 // A stage's files, read-only: an overlay of its layers.
 class View {
  public:
@@ -108,9 +99,8 @@ class View {
 
   // The real path of `rel` in the view (symlinks followed inside it), or nullopt.
   std::optional<sfs::path> host_path(const std::string& rel, bool follow_last = true) const {
-    long fd = openat2_in_root(root_.get(), rel, O_PATH | (follow_last ? 0 : O_NOFOLLOW));
-    if (fd < 0) return std::nullopt;
-    UniqueFd f(static_cast<int>(fd));
+    UniqueFd f = fs::try_open_in_root(root_.get(), rel, O_PATH | (follow_last ? 0 : O_NOFOLLOW));
+    if (!f) return std::nullopt;
     return sfs::read_symlink("/proc/self/fd/" + std::to_string(f.get()));
   }
   // `rel` with its existing part resolved ("bin/x" -> "usr/bin/x" when bin -> usr/bin).

@@ -9,7 +9,7 @@
 
 #include "container/init.h"
 #include "container/networks.h"
-#include "linux/security/devices.h"
+#include "linux/cgroup/devices.h"
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
 #include "util/error.h"
@@ -98,9 +98,9 @@ std::vector<oci::Mount> mounts_of(const Config& cfg, const stdfs::path& dir) {
 std::vector<oci::DeviceRule> device_rules(bool privileged) {
   std::vector<oci::DeviceRule> out;
   if (!privileged) out.push_back({false, "", std::nullopt, std::nullopt, "rwm"});
-  for (const auto& r : security::device_allow_list(privileged)) {
+  for (const auto& r : cgroup::device_allow_list(privileged)) {
     auto number = [](int64_t n) {
-      return n == security::kAnyNumber ? std::nullopt : std::optional<int64_t>(n);
+      return n == cgroup::kAnyNumber ? std::nullopt : std::optional<int64_t>(n);
     };
     out.push_back({true, std::string(1, r.type), number(r.major), number(r.minor), r.access});
   }

@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/fs.h"
+#include "util/openat2.h"
 #include "util/paths.h"
 
 namespace mctr::container {
@@ -24,6 +25,8 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using namespace copyfs;
+using fs::open_in_root;  // util/openat2.h: paths in the container's root
+using fs::try_open_in_root;
 
 // Copy one entry (file, dir tree, symlink) from src_dir/src_name to
 // dst_dir/dst_name with the rules of copy_fs.h. Device nodes, FIFOs and

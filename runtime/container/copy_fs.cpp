@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,26 +13,6 @@
 #include "util/error.h"
 
 namespace mctr::container::copyfs {
-
-UniqueFd open_in_root(int rootfd, const std::string& rel, int flags) {
-  UniqueFd fd = try_open_in_root(rootfd, rel, flags);
-  if (!fd) throw_sys("openat2", rel);
-  return fd;
-}
-
-UniqueFd try_open_in_root(int rootfd, const std::string& rel, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  // No magic links: /proc/PID/fd/N of a container process must not take the
-  // lookup to whatever that process has open.
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const char* p = rel.empty() ? "." : rel.c_str();
-  int fd;
-  do {
-    fd = static_cast<int>(::syscall(SYS_openat2, rootfd, p, &how, sizeof how));
-  } while (fd < 0 && (errno == EAGAIN || errno == EINTR));  // EAGAIN: a rename raced the lookup
-  return UniqueFd(fd);
-}
 
 UniqueFd open_regular(int dirfd, const std::string& name, int proc_fd, struct stat& st) {
   // O_PATH calls no driver's open (a FIFO does not block, a device is not

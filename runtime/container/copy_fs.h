@@ -25,12 +25,6 @@
 
 namespace mctr::container::copyfs {
 
-// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): `rel` (absolute or not)
-// looked up as if `rootfd` were "/"; symlinks resolve inside it. Throws;
-// try_open_in_root returns an empty fd with errno set instead.
-UniqueFd open_in_root(int rootfd, const std::string& rel, int flags);
-UniqueFd try_open_in_root(int rootfd, const std::string& rel, int flags);
-
 // Open `name` in `dirfd` for reading if it is a regular file. `st` receives
 // its lstat. Returns an empty fd (and no error) when it is anything else.
 // `proc_fd` is the host's /proc, opened before entering the container.

@@ -16,12 +16,15 @@
 #include "container/copy_fs.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/openat2.h"
 
 namespace mctr::container {
 
 namespace {
 
 using namespace copyfs;
+using fs::open_in_root;  // util/openat2.h: paths in the container's root
+using fs::try_open_in_root;
 
 struct EntryFree {
   void operator()(archive_entry* e) const { archive_entry_free(e); }

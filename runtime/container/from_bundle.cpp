@@ -126,8 +126,8 @@ cgroup::Resources cgroup_resources(const oci::Spec& spec) {
   return r;
 }
 
-std::vector<security::DeviceRule> device_allow_rules(const oci::Spec& spec) {
-  std::vector<security::DeviceRule> out;
+std::vector<cgroup::DeviceRule> device_allow_rules(const oci::Spec& spec) {
+  std::vector<cgroup::DeviceRule> out;
   if (!spec.linux_ || !spec.linux_->resources) return out;
   const auto& devices = spec.linux_->resources->devices;
   for (size_t i = 0; i < devices.size(); ++i) {
@@ -137,8 +137,8 @@ std::vector<security::DeviceRule> device_allow_rules(const oci::Spec& spec) {
       if (i == 0 && (d.type.empty() || d.type == "a") && !d.major && !d.minor) continue;
       unsupported("linux.resources.devices[" + std::to_string(i) + "]", "a deny rule after the first");
     }
-    out.push_back({d.type.empty() ? 'a' : d.type[0], d.major.value_or(security::kAnyNumber),
-                   d.minor.value_or(security::kAnyNumber), d.access.empty() ? "rwm" : d.access});
+    out.push_back({d.type.empty() ? 'a' : d.type[0], d.major.value_or(cgroup::kAnyNumber),
+                   d.minor.value_or(cgroup::kAnyNumber), d.access.empty() ? "rwm" : d.access});
   }
   return out;
 }

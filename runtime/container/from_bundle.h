@@ -9,7 +9,7 @@
 
 #include "linux/cgroup/manager.h"
 #include "linux/rootfs.h"
-#include "linux/security/devices.h"
+#include "linux/cgroup/devices.h"
 #include "linux/user.h"
 #include "oci/spec.h"
 
@@ -36,7 +36,7 @@ bool masks_paths(const oci::Spec& spec);
 // linux.resources as cgroup limits (quota/period -> --cpus).
 cgroup::Resources cgroup_resources(const oci::Spec& spec);
 // The allow rules of linux.resources.devices, after the leading deny-all.
-std::vector<security::DeviceRule> device_allow_rules(const oci::Spec& spec);
+std::vector<cgroup::DeviceRule> device_allow_rules(const oci::Spec& spec);
 
 // process.capabilities.bounding without "CAP_" (what drop_capabilities keeps).
 std::vector<std::string> kept_capabilities(const oci::Process& p);

@@ -6,35 +6,10 @@
 #include "container/network_container.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
-#include "linux/security/devices.h"
 #include "util/explain.h"
 #include "util/parallel.h"
 
 namespace mctr::container {
-
-namespace {
-
-// Which device nodes the container may mknod and open: the bundle's
-// linux.resources.devices (Docker's list: null, zero, random, tty, pts, ...),
-// enforced by the cgroup. Allowing all (--privileged) needs no rule.
-void apply_device_allow_list(const cgroup::Manager& cg, const std::vector<security::DeviceRule>& rules) {
-  for (const auto& r : rules)
-    if (r.type == 'a' && r.major == security::kAnyNumber && r.minor == security::kAnyNumber &&
-        r.access == "rwm")
-      return;
-  auto dir = cg.devices_dir();
-  if (dir.empty()) return;  // v1 host without the devices controller
-  if (cg.version() == "v1") {
-    explain::step("write(2)", "echo a > " + (dir / "devices.deny").string() + "; echo 'c 1:3 rwm' > " +
-                                  (dir / "devices.allow").string() + " ...   # device allow-list");
-    security::apply_devices_v1(dir, rules);
-  } else {
-    explain::step("bpf(2)", "# BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " + dir.string());
-    security::apply_devices_v2(dir, rules);
-  }
-}
-
-}  // namespace
 
 OutsideSetup::OutsideSetup(const Store& store, const Config& cfg, const oci::Spec& bundle)
     : store_(store), cfg_(cfg), bundle_(bundle), network_(Networks(store).open(cfg.network_mode)) {
@@ -72,10 +47,12 @@ cgroup::Manager& OutsideSetup::cgroup() {
 
 void OutsideSetup::make_cgroup() {
   cgroup::Manager& cg = cgroup();
-  explain::step("mkdir(2)", "mkdir " + cg.path() + "   # cgroup " + cg.version());
+  explain::step("mkdir(2)", "mkdir " + cg.path() + "   # cgroup " + cgroup::to_string(cg.version()));
   cg.create();
   cg.apply(cgroup_resources(bundle_));
-  apply_device_allow_list(cg, device_allow_rules(bundle_));
+  // Which device nodes the container may mknod and open: the bundle's
+  // linux.resources.devices (Docker's list: null, zero, random, tty, pts, ...).
+  cg.allow_devices(device_allow_rules(bundle_));
   cgroup_made_ = true;
 }
 

@@ -6,7 +6,6 @@
 #include "linux/cgroup/manager.h"
 #include "linux/proc.h"
 #include "util/error.h"
-#include "util/explain.h"
 
 namespace mctr::container {
 
@@ -21,10 +20,6 @@ State running_state(const Store& store, const std::string& id) {
 
 void set_paused(const Store& store, const std::string& id, bool paused) {
   auto cg = cgroup::make_manager(id);
-  explain::step("write(2)",
-                std::string("echo ") +
-                    (cg->version() == "v1" ? (paused ? "FROZEN" : "THAWED") : (paused ? "1" : "0")) + " > " +
-                    cg->path() + (cg->version() == "v1" ? "/freezer.state" : "/cgroup.freeze"));
   cg->set_frozen(paused);
   State s = store.state(id);
   s.paused = paused;

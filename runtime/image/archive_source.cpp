@@ -2,15 +2,14 @@
 
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vector>
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/openat2.h"
 
 namespace mctr::image {
 
@@ -65,15 +64,10 @@ class FdReader : public BlobReader {
 
 // Open `name` below the layout directory; never leaves it, follows no symlink.
 UniqueFd open_beneath(int dirfd, const std::string& name, const std::filesystem::path& shown) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int fd;
-  do {
-    fd = static_cast<int>(::syscall(SYS_openat2, dirfd, name.c_str(), &how, sizeof how));
-  } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
-  if (fd < 0) throw_sys("openat2", shown / name);
-  return UniqueFd(fd);
+  UniqueFd fd = fs::openat2_retrying(dirfd, name, O_RDONLY,
+                                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (!fd) throw_sys("openat2", shown / name);
+  return fd;
 }
 
 std::string read_all(BlobReader& r, size_t max_size, const std::string& name) {

@@ -4,9 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "image/digest.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/openat2.h"
 
 namespace mctr::image {
 
@@ -142,17 +141,10 @@ std::string join(const std::vector<std::string>& parts, size_t n) {
 }
 
 // Open `rel` below the layer root as if the root were "/": symlinks (even
-// absolute ones, even "../../..") resolve inside the layer and never above it.
-int open_in_root(int rootfd, const std::string& rel, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  const char* p = rel.empty() ? "." : rel.c_str();
-  int fd;
-  do {
-    fd = static_cast<int>(::syscall(SYS_openat2, rootfd, p, &how, sizeof how));
-  } while (fd < 0 && (errno == EAGAIN || errno == EINTR));  // EAGAIN: a rename raced the lookup
-  return fd;
+// absolute ones, even "../../..") resolve inside the layer and never above
+// it, nor into another mount below it.
+UniqueFd open_in_layer(int rootfd, const std::string& rel, int flags) {
+  return fs::try_open_in_root(rootfd, rel, static_cast<uint64_t>(flags), RESOLVE_NO_XDEV);
 }
 
 // Remove `name` in dirfd, recursively, never following symlinks.
@@ -238,7 +230,7 @@ class LayerWriter {
   // Directory mtimes last: creating children changed them.
   void finish() {
     for (const auto& [rel, ts] : dir_times_) {
-      UniqueFd fd(open_in_root(root_.get(), rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      UniqueFd fd = open_in_layer(root_.get(), rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (!fd) continue;  // removed later in the same layer
       check_sys(::futimens(fd.get(), ts.data()), "futimens", rel);
     }
@@ -252,15 +244,14 @@ class LayerWriter {
   // layer did not list it.
   UniqueFd open_dir(const std::vector<std::string>& parts, size_t n) {
     std::string rel = join(parts, n);
-    int fd = open_in_root(root_.get(), rel, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) return UniqueFd(fd);
+    if (UniqueFd fd = open_in_layer(root_.get(), rel, O_RDONLY | O_DIRECTORY)) return fd;
     if (errno != ENOENT || n == 0) throw_sys("openat2", "<layer>/" + rel);
     UniqueFd parent = open_dir(parts, n - 1);
     if (::mkdirat(parent.get(), parts[n - 1].c_str(), 0755) < 0 && errno != EEXIST)
       throw_sys("mkdirat", "<layer>/" + rel);
-    fd = open_in_root(root_.get(), rel, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) throw_sys("openat2", "<layer>/" + rel);  // e.g. a dangling symlink in the way
-    return UniqueFd(fd);
+    UniqueFd fd = open_in_layer(root_.get(), rel, O_RDONLY | O_DIRECTORY);
+    if (!fd) throw_sys("openat2", "<layer>/" + rel);  // e.g. a dangling symlink in the way
+    return fd;
   }
 
   // The parent directory of an entry, cached: tar entries come grouped by directory.
@@ -396,7 +387,7 @@ class LayerWriter {
     // The target's directory is looked up inside the layer like any path, so
     // a link can only ever point at a file of this layer.
     std::string trel = join(tparts, tparts.size() - 1);
-    UniqueFd tdir(open_in_root(root_.get(), trel, O_RDONLY | O_DIRECTORY));
+    UniqueFd tdir = open_in_layer(root_.get(), trel, O_RDONLY | O_DIRECTORY);
     if (!tdir) throw_sys("openat2", "<layer>/" + trel);
     int dirfd = parent_of(parts);
     const std::string& name = parts.back();

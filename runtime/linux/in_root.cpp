@@ -1,11 +1,9 @@
 #include "linux/in_root.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
@@ -14,6 +12,7 @@
 
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/openat2.h"
 
 namespace mctr::rootfs {
 
@@ -68,18 +67,6 @@ namespace {
 // stay inside it. Magic links (/proc/self/root) are refused outright.
 constexpr int kMaxSymlinks = 40;  // as the kernel's own limit
 
-long openat2_in_root(int root_fd, const std::string& rel, uint64_t flags) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  // EAGAIN: a rename or mount anywhere on the host while the kernel walked a
-  // ".." (it cannot then prove it stayed inside); a retry is what it asks for.
-  for (int attempt = 0;; ++attempt) {
-    long fd = ::syscall(SYS_openat2, root_fd, rel.empty() ? "." : rel.c_str(), &how, sizeof how);
-    if (fd >= 0 || errno != EAGAIN || attempt == 64) return fd;
-  }
-}
-
 std::string join(const std::vector<std::string>& parts, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += (i ? "/" : "") + parts[i];
@@ -118,19 +105,15 @@ int open_in_root(const stdfs::path& root, const std::string& path, bool create, 
   int links = 0;
   for (int round = 0; round < 4 * kMaxSymlinks + 256; ++round) {
     std::string rel = join(parts, parts.size());
-    long fd = openat2_in_root(root_fd.get(), rel, O_PATH);
-    if (fd >= 0) return static_cast<int>(fd);
+    if (UniqueFd fd = fs::try_open_in_root(root_fd.get(), rel, O_PATH)) return fd.release();
     if (errno != ENOENT || !create) throw_sys("openat2", root / rel);
     // The deepest part that exists; the one after it is missing. The kernel
     // resolves every prefix (symlinks and ".." included) inside the root.
     size_t n = parts.size() - 1;
     UniqueFd parent;
     for (;; --n) {
-      long p = openat2_in_root(root_fd.get(), join(parts, n), O_PATH | O_DIRECTORY);
-      if (p >= 0) {
-        parent.reset(static_cast<int>(p));
-        break;
-      }
+      parent = fs::try_open_in_root(root_fd.get(), join(parts, n), O_PATH | O_DIRECTORY);
+      if (parent) break;
       if (errno != ENOENT || n == 0) throw_sys("openat2", root / join(parts, n));
     }
     bool last = n + 1 == parts.size();

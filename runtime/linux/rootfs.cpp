@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -11,7 +10,6 @@
 #include <unistd.h>
 
 #include <climits>
-#include <sstream>
 #include <tuple>
 
 #include "linux/in_root.h"
@@ -19,6 +17,7 @@
 #include "util/explain.h"
 #include "util/fd.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
 namespace mctr::rootfs {
 
@@ -240,21 +239,9 @@ void mount_binds(const Spec& s) {
 // True when "/" is the kernel's initial rootfs (the initramfs of a VM or
 // installer), seen as fstype "rootfs" in /proc/self/mountinfo.
 static bool root_is_initramfs() {
-  auto info = fs::read_file_if_exists("/proc/self/mountinfo").value_or("");
-  std::istringstream in(info);
-  for (std::string line; std::getline(in, line);) {
-    // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS"
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point;
-    f >> id >> parent >> dev >> root >> point;
-    if (point != "/") continue;
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream t(line.substr(dash + 3));
-    std::string fstype;
-    t >> fstype;
-    if (fstype == "rootfs") return true;
-  }
+  auto text = fs::read_file_if_exists("/proc/self/mountinfo").value_or("");
+  for (const auto& m : fs::parse_mountinfo(text))
+    if (m.mount_point == "/" && m.fstype == "rootfs") return true;
   return false;
 }
 

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "container/from_bundle.h"
+#include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
-#include "linux/security/devices.h"
 #include "linux/security/userns.h"
 #include "runc/cgroup_path.h"
 #include "runc/console.h"
@@ -83,15 +83,10 @@ uint32_t host_id_of(uint32_t id, const std::vector<oci::IdMapping>& maps) {
 // urandom, tty, console, ptmx, pts; mknod of any), as runc always allows,
 // then the bundle's own allow rules.
 void apply_devices(cgroup::Manager& cg, const oci::Spec& spec, const Extras& extras) {
-  auto dir = cg.devices_dir();
-  if (dir.empty()) return;  // no devices hierarchy on this host
-  std::vector<security::DeviceRule> rules = security::device_allow_list(false);
+  std::vector<cgroup::DeviceRule> rules = cgroup::device_allow_list(false);
   for (const auto& r : container::device_allow_rules(spec)) rules.push_back(r);
   for (const auto& r : device_node_rules(extras)) rules.push_back(r);
-  if (cg.version() == "v1")
-    security::apply_devices_v1(dir, rules);
-  else
-    security::apply_devices_v2(dir, rules);
+  cg.allow_devices(rules);
 }
 
 std::string absolute(const std::string& base, const std::string& p) {

@@ -75,8 +75,8 @@ Extras read_extras(const std::string& bundle) {
   return parse_extras(fs::read_file(std::filesystem::path(bundle) / "config.json"));
 }
 
-std::vector<security::DeviceRule> device_node_rules(const Extras& e) {
-  std::vector<security::DeviceRule> out;
+std::vector<cgroup::DeviceRule> device_node_rules(const Extras& e) {
+  std::vector<cgroup::DeviceRule> out;
   for (const auto& d : e.devices)
     if (d.type != 'p') out.push_back({d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
   return out;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "linux/security/devices.h"
+#include "linux/cgroup/devices.h"
 #include "oci/spec.h"
 
 namespace mctr::runc {
@@ -36,7 +36,7 @@ Extras read_extras(const std::string& bundle);
 Extras parse_extras(const std::string& config_text);
 
 // The device nodes' own allow rules (runc allows what linux.devices makes).
-std::vector<security::DeviceRule> device_node_rules(const Extras& e);
+std::vector<cgroup::DeviceRule> device_node_rules(const Extras& e);
 
 // In the init, before pivot_root: mknod each under <rootfs>/dev (resolved
 // inside the rootfs), with its mode and owner.

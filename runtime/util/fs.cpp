@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,6 +16,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/openat2.h"
 
 namespace mctr::fs {
 
@@ -66,15 +66,9 @@ const char* file_type_name(mode_t m) {
 }
 
 // openat2 without magic links, inside root_fd when it is not AT_FDCWD.
-int open_contained(const std::filesystem::path& p, int root_fd, uint64_t flags) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_MAGICLINKS | (root_fd == AT_FDCWD ? 0 : RESOLVE_IN_ROOT);
-  // EAGAIN (RESOLVE_IN_ROOT only): a rename somewhere raced a ".."; retry.
-  for (int attempt = 0;; ++attempt) {
-    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, p.c_str(), &how, sizeof how));
-    if (fd >= 0 || errno != EAGAIN || attempt == 64) return fd;
-  }
+UniqueFd open_contained(const std::filesystem::path& p, int root_fd, uint64_t flags) {
+  if (root_fd == AT_FDCWD) return openat2_retrying(AT_FDCWD, p, flags, RESOLVE_NO_MAGICLINKS);
+  return try_open_in_root(root_fd, p, flags);
 }
 
 }  // namespace
@@ -82,7 +76,7 @@ int open_contained(const std::filesystem::path& p, int root_fd, uint64_t flags) 
 std::optional<std::string> read_untrusted_file(const std::filesystem::path& p, int root_fd,
                                                size_t max_bytes) {
   // First look at what is there, without opening it for reading.
-  UniqueFd where(open_contained(p, root_fd, O_PATH));
+  UniqueFd where = open_contained(p, root_fd, O_PATH);
   if (!where) {
     if (errno == ENOENT) return std::nullopt;
     throw_sys("openat2", p);
@@ -94,7 +88,7 @@ std::optional<std::string> read_untrusted_file(const std::filesystem::path& p, i
   // Then open it for reading; the container may have swapped it meanwhile,
   // so check that it is still the same file (O_NONBLOCK: a FIFO put there in
   // between cannot block this open).
-  UniqueFd fd(open_contained(p, root_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+  UniqueFd fd = open_contained(p, root_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (!fd) throw_sys("openat2", p);
   struct stat again;
   check_sys(::fstat(fd.get(), &again), "fstat", p);

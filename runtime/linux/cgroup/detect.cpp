@@ -3,12 +3,12 @@
 #include <linux/magic.h>
 #include <sys/vfs.h>
 
-#include <cctype>
 #include <set>
 #include <sstream>
 #include <vector>
 
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
 namespace mctr::cgroup {
 
@@ -24,20 +24,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   std::istringstream in(s);
   std::string part;
   while (std::getline(in, part, sep)) out.push_back(part);
-  return out;
-}
-
-// mountinfo escapes spaces etc. as \040 (octal).
-std::string unescape_octal(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && isdigit(s[i + 1]) && isdigit(s[i + 2]) && isdigit(s[i + 3])) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
   return out;
 }
 
@@ -72,24 +58,15 @@ const char* layout_name(Layout l) {
 
 HostLayout parse_mountinfo(const std::string& mountinfo, const std::filesystem::path& root) {
   HostLayout h;
-  std::istringstream in(mountinfo);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const auto& m : fs::parse_mountinfo(mountinfo)) {
     // "36 25 0:32 / /sys/fs/cgroup/memory rw,relatime shared:15 - cgroup cgroup rw,memory"
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::vector<std::string> pre = split(line.substr(0, dash), ' ');
-    std::istringstream post(line.substr(dash + 3));
-    std::string fstype, source, super_opts;
-    if (pre.size() < 5 || !(post >> fstype >> source >> super_opts)) continue;
-    std::filesystem::path mnt = unescape_octal(pre[4]);
-    if (!at_or_below(mnt, root)) continue;
-    if (fstype == "cgroup2") {
+    if (!at_or_below(m.mount_point, root)) continue;
+    if (m.fstype == "cgroup2") {
       // A pure-v2 mount at root wins over a hybrid's .../unified.
-      if (h.unified.empty() || mnt == root) h.unified = mnt;
-    } else if (fstype == "cgroup") {
-      for (const auto& opt : split(super_opts, ','))
-        if (kV1Controllers.count(opt)) h.v1[opt] = mnt;
+      if (h.unified.empty() || m.mount_point == root) h.unified = m.mount_point;
+    } else if (m.fstype == "cgroup") {
+      for (const auto& opt : split(m.super_options, ','))
+        if (kV1Controllers.count(opt)) h.v1[opt] = m.mount_point;
     }
   }
   classify(h, root);

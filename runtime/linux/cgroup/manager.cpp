@@ -27,6 +27,8 @@ void check_group_path(const std::string& rel) {
 
 }  // namespace
 
+const char* to_string(Version v) { return v == Version::kV1 ? "v1" : "v2"; }
+
 void join_with(const std::vector<UniqueFd>& join_files) {
   // "0": the writer itself (see join_self).
   for (const auto& f : join_files) check_sys(::write(f.get(), "0", 1), "write", "cgroup tasks");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "linux/cgroup/devices.h"
 #include "util/fd.h"
 
 namespace mctr::cgroup {
@@ -34,6 +35,9 @@ struct Stats {
   uint64_t pids_limit = 0;  // 0 = unlimited
   bool oom_killed = false;  // the kernel OOM-killed a process in the group
 };
+
+enum class Version { kV1, kV2 };
+const char* to_string(Version v);  // "v1", "v2"
 
 class Manager {
  public:
@@ -64,13 +68,15 @@ class Manager {
   virtual void set_frozen(bool frozen) = 0;
   // The group is frozen (or freezing) now: runc's "paused".
   virtual bool is_frozen() const = 0;
-  virtual void destroy() = 0;               // kill leftovers, rmdir; idempotent
-  virtual std::string version() const = 0;  // "v1" or "v2"
+  virtual void destroy() = 0;  // kill leftovers, rmdir; idempotent
+  virtual Version version() const = 0;
   // The group's path(s), for inspect / --explain.
   virtual std::string path() const = 0;
-  // Where the device allow-list goes: the v1 "devices" group (empty if that
-  // controller is not mounted), or the v2 group a BPF device program attaches to.
-  virtual std::filesystem::path devices_dir() const = 0;
+  // The device allow-list (devices.h): which device nodes the group's
+  // processes may mknod and open. v1 writes the rules into the "devices"
+  // group's devices.deny/allow (nothing where that controller is not
+  // mounted); v2 has no such files and attaches a BPF program to the group.
+  virtual void allow_devices(const std::vector<DeviceRule>& rules) = 0;
   virtual bool exists() const = 0;              // the group directory is there
   virtual std::vector<pid_t> pids() const = 0;  // processes in the group (cgroup.procs)
 };

@@ -242,6 +242,12 @@ void V1Manager::freeze_and_kill() {
   write_value(fr / "freezer.state", "THAWED");
 }
 
+void V1Manager::allow_devices(const std::vector<DeviceRule>& rules) {
+  const std::filesystem::path d = dir("devices");
+  if (d.empty() || allows_everything(rules)) return;  // no devices hierarchy; --privileged
+  apply_devices_v1(d, rules);
+}
+
 void V1Manager::set_frozen(bool frozen) {
   const std::filesystem::path fr = dir("freezer");
   if (fr.empty()) throw Error("cannot pause: this host has no v1 freezer hierarchy");

@@ -22,13 +22,13 @@ class V1Manager : public Manager {
   void add_pid(pid_t pid) override;
   void join_self() override;
   std::vector<UniqueFd> open_join_files() const override;
-  std::filesystem::path devices_dir() const override { return dir("devices"); }
+  void allow_devices(const std::vector<DeviceRule>& rules) override;
   Stats stats() const override;
   bool oom_killed() const override;
   void set_frozen(bool frozen) override;
   bool is_frozen() const override;
   void destroy() override;
-  std::string version() const override { return "v1"; }
+  Version version() const override { return Version::kV1; }
   std::string path() const override;
   bool exists() const override;
   std::vector<pid_t> pids() const override;

@@ -184,6 +184,11 @@ bool V2Manager::oom_killed() const {
   return ev && parse_flat_keyed(*ev)["oom_kill"] > 0;
 }
 
+void V2Manager::allow_devices(const std::vector<DeviceRule>& rules) {
+  if (allows_everything(rules)) return;  // --privileged
+  apply_devices_v2(dir_, rules);
+}
+
 void V2Manager::set_frozen(bool frozen) {
   write_value(dir_ / "cgroup.freeze", frozen ? "1" : "0");
   // cgroup.events says "frozen 1" once every task of the group has stopped.

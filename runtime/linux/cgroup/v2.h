@@ -24,9 +24,9 @@ class V2Manager : public Manager {
   void set_frozen(bool frozen) override;
   bool is_frozen() const override;
   void destroy() override;
-  std::string version() const override { return "v2"; }
+  Version version() const override { return Version::kV2; }
   std::string path() const override { return dir_; }
-  std::filesystem::path devices_dir() const override { return dir_; }
+  void allow_devices(const std::vector<DeviceRule>& rules) override;
   bool exists() const override;
   std::vector<pid_t> pids() const override;
 

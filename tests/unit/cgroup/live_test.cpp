@@ -124,10 +124,10 @@ class CgroupLive : public ::testing::Test {
   }
   // The group dir holding `file`'s controller: v2 one dir, v1 <mount of ctrl>/minictr/<id>.
   fsys::path dir(const std::string& ctrl) const {
-    if (m_->version() == "v2") return host_.unified / "minictr" / id_;
+    if (m_->version() == Version::kV2) return host_.unified / "minictr" / id_;
     return host_.v1.at(ctrl) / "minictr" / id_;
   }
-  bool v2() const { return m_->version() == "v2"; }
+  bool v2() const { return m_->version() == Version::kV2; }
   // `pid` is the one process in the group, in every hierarchy (v1: cgroup.procs
   // of each controller, not only `tasks`).
   void expect_only_process(pid_t pid) {
@@ -148,7 +148,7 @@ class CgroupLive : public ::testing::Test {
 }  // namespace
 
 TEST_F(CgroupLive, PicksManagerForHostLayout) {
-  EXPECT_EQ(m_->version(), host_.layout == Layout::kUnified ? "v2" : "v1");
+  EXPECT_EQ(m_->version(), host_.layout == Layout::kUnified ? Version::kV2 : Version::kV1);
   EXPECT_TRUE(m_->exists());
   EXPECT_TRUE(fsys::is_directory(dir("memory")));
   EXPECT_TRUE(fsys::is_directory(dir("pids")));

@@ -149,7 +149,7 @@ TEST(CgroupFake, V2StatsFromFiles) {
   put(g / "pids.max", "max\n");
   put(g / "memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n");
   auto m = make_manager("c1", t.path());
-  EXPECT_EQ(m->version(), "v2");
+  EXPECT_EQ(m->version(), Version::kV2);
   EXPECT_EQ(m->path(), g.string());
   Stats s = m->stats();
   EXPECT_EQ(s.cpu_usage_ns, 1'500'000u);
@@ -216,7 +216,7 @@ TEST(CgroupFake, V1StatsFromFiles) {
       "8:0 Read 100\n8:0 Write 200\n8:0 Total 300\nTotal 300\n");
   put(blkio / "blkio.throttle.io_service_bytes", "8:0 Read 1\n8:0 Write 2\nTotal 3\n");
   auto m = make_manager("c2", t.path());
-  EXPECT_EQ(m->version(), "v1");
+  EXPECT_EQ(m->version(), Version::kV1);
   Stats s = m->stats();
   EXPECT_EQ(s.cpu_usage_ns, 123456789u);
   EXPECT_EQ(s.memory_usage, 20971520u - 4194304u);

@@ -35,7 +35,7 @@ namespace {
     // the namespace's view goes to a temp dir, which is also the manager's root.
     mctr::check_sys(::mount("cgroup2", root.c_str(), "cgroup2", 0, nullptr), "mount", root);
     auto m = make_manager("c1", root);
-    if (m->version() != "v2") ::_exit(3);
+    if (m->version() != mctr::cgroup::Version::kV2) ::_exit(3);
     m->create();  // EBUSY on subtree_control -> move into a leaf -> retry
     Resources r;
     r.memory = 32 << 20;

@@ -16,10 +16,13 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/openat2.h"
 
 namespace fsys = std::filesystem;
 using namespace mctr;
 using namespace mctr::container::copyfs;
+using mctr::fs::open_in_root;
+using mctr::fs::try_open_in_root;
 
 namespace {
 

@@ -102,10 +102,10 @@ TEST(FromBundle, MirrorsSpecFromConfig) {
   EXPECT_EQ(r.cpuset_mems, "0");
   EXPECT_EQ(r.pids_limit, 50);
   auto devices = c::device_allow_rules(s);
-  EXPECT_EQ(devices.size(), mctr::security::device_allow_list(false).size());
-  EXPECT_EQ(mctr::security::to_string(devices[2]), "c 1:3 rwm");
-  EXPECT_EQ(mctr::security::to_string(devices.back()),
-            mctr::security::to_string(mctr::security::device_allow_list(false).back()));
+  EXPECT_EQ(devices.size(), mctr::cgroup::device_allow_list(false).size());
+  EXPECT_EQ(mctr::cgroup::to_string(devices[2]), "c 1:3 rwm");
+  EXPECT_EQ(mctr::cgroup::to_string(devices.back()),
+            mctr::cgroup::to_string(mctr::cgroup::device_allow_list(false).back()));
   auto caps = c::kept_capabilities(*s.process);
   EXPECT_EQ(caps, mctr::security::default_capabilities());
 }
@@ -120,7 +120,7 @@ TEST(FromBundle, PrivilegedAndHostNetwork) {
   EXPECT_FALSE(c::masks_paths(s));
   auto devices = c::device_allow_rules(s);
   ASSERT_EQ(devices.size(), 1u);
-  EXPECT_EQ(mctr::security::to_string(devices[0]), "a *:* rwm");
+  EXPECT_EQ(mctr::cgroup::to_string(devices[0]), "a *:* rwm");
 }
 
 TEST(FromBundle, IdentityWithoutLookup) {

@@ -17,7 +17,7 @@
 
 #include "util/fd.h"
 
-namespace mctr::security {
+namespace mctr::cgroup {
 
 inline constexpr int64_t kAnyNumber = -1;  // "*" in "c 136:* rwm"
 
@@ -32,6 +32,8 @@ struct DeviceRule {
 std::vector<DeviceRule> device_allow_list(bool privileged);
 // "c 1:3 rwm", "c 136:* rwm", "a *:* rwm" (the v1 text form).
 std::string to_string(const DeviceRule& r);
+// The list has "a *:* rwm" (--privileged): no rule needs to go on the group.
+bool allows_everything(const std::vector<DeviceRule>& rules);
 
 // cgroup v1: deny everything, then allow the list. `devices_dir` is the
 // container's directory in the devices hierarchy, e.g. /sys/fs/cgroup/devices/minictr/ID.
@@ -47,4 +49,4 @@ void attach_device_filter(const std::filesystem::path& cgroup_dir, int prog_fd);
 // Both steps: what the v2 cgroup manager calls for a new container.
 void apply_devices_v2(const std::filesystem::path& cgroup_dir, const std::vector<DeviceRule>& allow);
 
-}  // namespace mctr::security
+}  // namespace mctr::cgroup

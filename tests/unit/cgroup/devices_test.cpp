@@ -1,7 +1,7 @@
 // The device allow-list on real cgroups: v1 devices controller, and a v2
 // BPF device program attached to a child of the unified hierarchy. A forked
 // process joins a temporary cgroup and tries to open a block device node.
-#include "linux/security/devices.h"
+#include "linux/cgroup/devices.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 #include "util/fs.h"
 #include "util/scope_guard.h"
 
-namespace sec = mctr::security;
+namespace dev = mctr::cgroup;
 namespace stdfs = std::filesystem;
 
 namespace {
@@ -120,12 +120,12 @@ void expect_restricted(const stdfs::path& cg, const Nodes& n) {
 
 TEST(Devices, DockerDefaultList) {
   std::vector<std::string> got;
-  for (const auto& r : sec::device_allow_list(false)) got.push_back(sec::to_string(r));
+  for (const auto& r : dev::device_allow_list(false)) got.push_back(dev::to_string(r));
   EXPECT_EQ(got, (std::vector<std::string>{"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
                                            "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
                                            "c 136:* rwm", "c 10:200 rwm"}));
-  ASSERT_EQ(sec::device_allow_list(true).size(), 1u);
-  EXPECT_EQ(sec::to_string(sec::device_allow_list(true)[0]), "a *:* rwm");
+  ASSERT_EQ(dev::device_allow_list(true).size(), 1u);
+  EXPECT_EQ(dev::to_string(dev::device_allow_list(true)[0]), "a *:* rwm");
 }
 
 TEST(Devices, ControlOpenWorksOutsideTheCgroup) {
@@ -139,7 +139,7 @@ TEST(Devices, V1DeniesBlockDeviceOpen) {
   if (!stdfs::exists(kV1Devices / "devices.allow")) GTEST_SKIP() << "no cgroup v1 devices controller";
   Nodes n;
   TempCgroup cg(kV1Devices);
-  sec::apply_devices_v1(cg.path, sec::device_allow_list(false));
+  dev::apply_devices_v1(cg.path, dev::device_allow_list(false));
   std::string list = mctr::fs::read_file(cg.path / "devices.list");
   EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << list;
   EXPECT_NE(list.find("c 136:* rwm"), std::string::npos) << list;
@@ -151,7 +151,7 @@ TEST(Devices, V1PrivilegedAllowsAll) {
   if (!stdfs::exists(kV1Devices / "devices.allow")) GTEST_SKIP() << "no cgroup v1 devices controller";
   Nodes n;
   TempCgroup cg(kV1Devices);
-  sec::apply_devices_v1(cg.path, sec::device_allow_list(true));
+  dev::apply_devices_v1(cg.path, dev::device_allow_list(true));
   EXPECT_EQ(mctr::fs::trim(mctr::fs::read_file(cg.path / "devices.list")), "a *:* rwm");
   EXPECT_EQ(run_in_child([&] {
               join(cg.path);
@@ -161,14 +161,14 @@ TEST(Devices, V1PrivilegedAllowsAll) {
 }
 
 TEST(Devices, BpfProgramPassesTheVerifier) {
-  auto prog = sec::device_filter_program(sec::device_allow_list(false));
+  auto prog = dev::device_filter_program(dev::device_allow_list(false));
   EXPECT_GT(prog.size(), 12u);
-  mctr::UniqueFd fd = sec::load_device_filter(sec::device_allow_list(false));
+  mctr::UniqueFd fd = dev::load_device_filter(dev::device_allow_list(false));
   EXPECT_TRUE(fd);
-  mctr::UniqueFd all = sec::load_device_filter(sec::device_allow_list(true));
+  mctr::UniqueFd all = dev::load_device_filter(dev::device_allow_list(true));
   EXPECT_TRUE(all);
-  EXPECT_THROW(sec::device_filter_program({{'x', 1, 1, "rwm"}}), mctr::Error);
-  EXPECT_THROW(sec::device_filter_program({{'c', 1, 1, "rwx"}}), mctr::Error);
+  EXPECT_THROW(dev::device_filter_program({{'x', 1, 1, "rwm"}}), mctr::Error);
+  EXPECT_THROW(dev::device_filter_program({{'c', 1, 1, "rwx"}}), mctr::Error);
 }
 
 TEST(Devices, V2BpfDeniesBlockDeviceOpen) {
@@ -176,7 +176,7 @@ TEST(Devices, V2BpfDeniesBlockDeviceOpen) {
   if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
   Nodes n;
   TempCgroup cg(root);
-  sec::apply_devices_v2(cg.path, sec::device_allow_list(false));
+  dev::apply_devices_v2(cg.path, dev::device_allow_list(false));
   EXPECT_EQ(run_in_child([&] { expect_restricted(cg.path, n); }), 0);
 }
 
@@ -185,7 +185,7 @@ TEST(Devices, V2PrivilegedAllowsAll) {
   if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
   Nodes n;
   TempCgroup cg(root);
-  sec::apply_devices_v2(cg.path, sec::device_allow_list(true));
+  dev::apply_devices_v2(cg.path, dev::device_allow_list(true));
   EXPECT_EQ(run_in_child([&] {
               join(cg.path);
               CHILD_CHECK(opens(n.disk, O_RDONLY));
@@ -199,7 +199,7 @@ TEST(Devices, V2ReadOnlyRuleRefusesWrite) {
   if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
   Nodes n;
   TempCgroup cg(root);
-  sec::apply_devices_v2(cg.path, {{'c', 1, 3, "r"}});
+  dev::apply_devices_v2(cg.path, {{'c', 1, 3, "r"}});
   EXPECT_EQ(run_in_child([&] {
               join(cg.path);
               CHILD_CHECK(opens(n.null, O_RDONLY));

@@ -1,6 +1,6 @@
 // The device allow-list on cgroup v1 (text rules) and v2 (a BPF program).
 // The v2 program follows runc's libcontainer/cgroups/devices/devicefilter.go.
-#include "linux/security/devices.h"
+#include "linux/cgroup/devices.h"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -9,9 +9,10 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 
-namespace mctr::security {
+namespace mctr::cgroup {
 
 std::vector<DeviceRule> device_allow_list(bool privileged) {
   if (privileged) return {{'a', kAnyNumber, kAnyNumber, "rwm"}};
@@ -37,9 +38,22 @@ std::string to_string(const DeviceRule& r) {
   return std::string(1, r.type) + " " + number(r.major) + ":" + number(r.minor) + " " + r.access;
 }
 
+bool allows_everything(const std::vector<DeviceRule>& rules) {
+  for (const auto& r : rules)
+    if (r.type == 'a' && r.major == kAnyNumber && r.minor == kAnyNumber && r.access == "rwm") return true;
+  return false;
+}
+
 // ---- cgroup v1 --------------------------------------------------------------
 
 void apply_devices_v1(const std::filesystem::path& devices_dir, const std::vector<DeviceRule>& allow) {
+  if (explain::on()) {
+    std::string rules;
+    for (const auto& r : allow) rules += " " + explain::sh_quote(to_string(r));
+    explain::step("write(2)", "echo a > " + explain::sh_quote((devices_dir / "devices.deny").string()) +
+                                  "; for r in" + rules + "; do echo \"$r\" > " +
+                                  explain::sh_quote((devices_dir / "devices.allow").string()) + "; done");
+  }
   // "a" denies every device; a v1 child starts with its parent's list.
   fs::write_file(devices_dir / "devices.deny", "a");
   // One rule per write(2), all through one open file.
@@ -210,8 +224,12 @@ void attach_device_filter(const std::filesystem::path& cgroup_dir, int prog_fd) 
 }
 
 void apply_devices_v2(const std::filesystem::path& cgroup_dir, const std::vector<DeviceRule>& allow) {
+  // No Debian tool loads a cgroup device program from a shell: the one line
+  // that cannot be replayed.
+  explain::step("bpf(2)", "# not replayable: BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " +
+                              cgroup_dir.string());
   UniqueFd prog = load_device_filter(allow);
   attach_device_filter(cgroup_dir, prog.get());
 }
 
-}  // namespace mctr::security
+}  // namespace mctr::cgroup
