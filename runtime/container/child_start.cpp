@@ -41,10 +41,10 @@ class CloneThenGo : public ChildStart {
                                         &born_in_cgroup);
     if (child.pid == 0) {
       ::close(plan.status_fd);
-      // v1: it moves itself into its cgroup first thing after "go" (or we
-      // move it, with --explain, so that the trace shows it).
-      container_init(plan.cfg, plan.bundle, plan.fs, plan.stdio, sync, plan.seccomp_cache,
-                     (born_in_cgroup || explain::on()) ? nullptr : cgroup);  // never returns
+      sync.become_child();
+      // On v1 it moves itself into its cgroup first thing after "go".
+      InitLink link{sync.child_fd(), -1, born_in_cgroup ? nullptr : cgroup, plan.seccomp_cache, {}};
+      container_init(kCloneThenGoSteps, {plan.cfg, plan.bundle, plan.fs, plan.stdio}, link);
     }
     sync.become_parent();
     ScopeGuard kill_child = kill_on_failure(child.pid);
@@ -56,7 +56,6 @@ class CloneThenGo : public ChildStart {
     bool child_failed_early = false;
     try {
       if (!outside.cgroup_made()) outside.make_cgroup();
-      if (explain::on() && !born_in_cgroup) cgroup->add_pid(child.pid);
       ready(child.pid);
     } catch (const std::exception&) {
       // If the child's root filesystem failed meanwhile, it has exited and
@@ -109,16 +108,19 @@ class CloneSharingMemory : public ChildStart {
                      const std::function<void(pid_t)>& ready) override {
     // What the child would make itself and cannot while it shares our
     // memory (it must not allocate): its host files and seccomp program.
-    std::vector<sock_filter> seccomp = prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache);
     linux_ns::SyncChannel sync, handoff;
+    InitLink link{sync.child_fd(),
+                  handoff.child_fd(),
+                  nullptr,
+                  {},
+                  prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache)};
+    const InitPlan init{plan.cfg, plan.bundle, plan.fs, plan.stdio};
     Background make_in_background([&] { make_netns_and_cgroup(handoff, plan.new_netns, outside); });
-    const int child_end = sync.child_fd();
     StartedChild child;
     // No CLONE_NEWNET: the child joins the namespace the thread makes.
     child.pid = linux_ns::clone_sharing_memory(linux_ns::container_clone_flags(false), [&] {
       ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
-      container_init_prepared(plan.cfg, plan.bundle, plan.fs, plan.stdio, child_end, seccomp,
-                              handoff.child_fd());  // never returns
+      container_init(kSharingMemorySteps, init, link);
     });
     // We run again: the child has exec'd or exited. Its first message is
     // its mount namespace, then an error, or EOF once it exec'd.
@@ -140,9 +142,8 @@ class CloneSharingMemory : public ChildStart {
 }  // namespace
 
 std::unique_ptr<ChildStart> choose_child_start(const Config& cfg) {
-  // --explain shows the clone-then-go order, the one every host can take.
-  if (!cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) && !explain::on() &&
-      linux_ns::can_share_memory())
+  // --explain only watches: it takes the same path as a run without it.
+  if (!cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) && linux_ns::can_share_memory())
     return std::make_unique<CloneSharingMemory>();
   return std::make_unique<CloneThenGo>();
 }

@@ -160,13 +160,6 @@ static void enter_working_dir(const std::string& dir) {
   check_sys(::fchdir(wd.get()), "fchdir", d);
 }
 
-// Every step that can fail throws; container_init reports the message to
-// the parent over the sync channel and exits.
-static void wait_for_go(linux_ns::SyncChannel& sync) {
-  auto go = protocol::recv(sync.child_fd());
-  if (!go || go->kind != protocol::Kind::Go) throw Error("parent aborted setup");
-}
-
 // The files the root filesystem is built from, on the host side (we have not
 // pivoted yet): the overlay's dirs, /etc/hostname, hosts and resolv.conf
 // (for the bridge network the supervisor writes them once it knows our
@@ -187,13 +180,6 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
   return security::compile_seccomp_cached(options, seccomp_cache);
 }
 
-// Overlay, /proc, /dev and /sys under the mount point (not yet our root).
-static void mount_root_filesystem(const rootfs::Spec& fs_spec) {
-  rootfs::make_mounts_private();
-  rootfs::mount_overlay(fs_spec);
-  rootfs::mount_proc_dev_sys(fs_spec);
-}
-
 // A new cgroup namespace makes the cgroup we are in our "/". Returns the
 // hierarchies where that is the container's own group, read just before
 // (after the unshare every path reads "/"): mount_own_cgroups shows them at
@@ -203,14 +189,6 @@ static rootfs::OwnCgroups unshare_cgroup(const std::string& id) {
   explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   return own;
-}
-
-// Into our cgroup (unless born there): single-threaded, so we can join our
-// v1 cgroups through `tasks`, which does not wait for an RCU grace period
-// (see join_self). Then its own cgroup namespace.
-static rootfs::OwnCgroups enter_cgroup(cgroup::Manager* join, const std::string& id) {
-  if (join) join->join_self();
-  return unshare_cgroup(id);
 }
 
 // From a mounted root filesystem to being in it: the bind mounts (the
@@ -282,32 +260,6 @@ static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
               err == ENOENT ? kExitNotFound : kExitCannotInvoke);
 }
 
-static void setup_and_exec(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
-                           const InitStdio& stdio, linux_ns::SyncChannel& sync,
-                           const std::filesystem::path& seccomp_cache, cgroup::Manager* join) {
-  // 1. The root filesystem needs neither our cgroup nor our network, so we
-  // build it while the parent sets those up (on two CPUs when the scheduler
-  // spreads us). With --explain, after "go" as below, so the trace reads in order.
-  const bool overlap = !explain::on();
-  std::vector<sock_filter> seccomp;
-  if (overlap) {
-    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
-    mount_root_filesystem(fs_spec);
-  }
-  // 2. Wait until the parent has made our cgroup and network.
-  wait_for_go(sync);
-  // 3. Into the cgroup, and the standard streams.
-  rootfs::OwnCgroups own_cgroups = enter_cgroup(join, cfg.id);
-  setup_stdio(stdio);
-  if (!overlap) {
-    seccomp = prepare_host_files(cfg, fs_spec, seccomp_cache);
-    mount_root_filesystem(fs_spec);
-  }
-  switch_root(spec, fs_spec);
-  rootfs::mount_own_cgroups(own_cgroups, cgroups_read_only(spec));
-  exec_command(spec, seccomp);
-}
-
 // Report a failed setup to the parent (SetupFailed: exit code and message) and exit.
 [[noreturn]] static void report_and_exit(int sync_fd, const std::function<void()>& setup) {
   int code = kExitRuntimeError;
@@ -331,15 +283,6 @@ static void setup_and_exec(const Config& cfg, const oci::Spec& spec, const rootf
 // (exe, fd/, mem) before its execve, which makes it dumpable again.
 static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)"); }
 
-void container_init(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
-                    const InitStdio& stdio, linux_ns::SyncChannel& sync,
-                    const std::filesystem::path& seccomp_cache, cgroup::Manager* join) {
-  sync.become_child();
-  make_undumpable();
-  report_and_exit(sync.child_fd(),
-                  [&] { setup_and_exec(cfg, spec, fs_spec, stdio, sync, seccomp_cache, join); });
-}
-
 // The supervisor's second thread makes our network namespace and cgroup
 // while we mount, and hands them over on `handoff_fd` in this order: NetNs
 // with the namespace's fd (unless we use the host's network), then Cgroup
@@ -353,31 +296,112 @@ static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, protocol::K
   return fds;
 }
 
-void container_init_prepared(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
-                             const InitStdio& stdio, int sync_fd, const std::vector<sock_filter>& seccomp,
-                             int handoff_fd) {
-  report_and_exit(sync_fd, [&] {
-    make_undumpable();  // for the supervisor too: we share its memory, and so this flag
-    // Our mount namespace, for the parent to hold (see supervise): by the
-    // time it runs again we have exec'd, and the command may be gone.
-    UniqueFd mount_ns(
-        check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
-    protocol::send(sync_fd, {protocol::Kind::MountNs, 0, ""}, {mount_ns.get()});
-    rootfs::make_mounts_private();
-    rootfs::mount_overlay(fs_spec);
-    rootfs::mount_proc_dev(fs_spec);
-    if (fs_spec.new_netns) {
-      auto netns = receive_from_supervisor(handoff_fd, protocol::Kind::NetNs, "network namespace");
+// Our mount namespace, for the supervisor to hold (see StartedChild): when
+// it runs again we have exec'd, and the command may be gone already.
+static void send_mount_namespace(int sync_fd) {
+  UniqueFd mount_ns(
+      check_sys(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), "open", "/proc/self/ns/mnt"));
+  protocol::send(sync_fd, {protocol::Kind::MountNs, 0, ""}, {mount_ns.get()});
+}
+
+const std::vector<InitStep> kCloneThenGoSteps = {
+    // The root filesystem needs neither our cgroup nor our network, so it is
+    // built while the supervisor sets those up from the outside.
+    InitStep::kPrepareHostFiles,
+    InitStep::kMountRootFilesystem,
+    InitStep::kMountSys,
+    InitStep::kWaitForGo,
+    InitStep::kJoinCgroupSelf,
+    InitStep::kUnshareCgroupNamespace,
+    InitStep::kStdio,
+    InitStep::kSwitchRoot,
+    InitStep::kMountOwnCgroups,
+    InitStep::kExec,
+};
+
+const std::vector<InitStep> kSharingMemorySteps = {
+    // The host files are made by the supervisor before the clone; its
+    // second thread makes our network namespace and cgroup meanwhile. /sys
+    // after the namespace is ours; the cgroup last, as late as possible.
+    InitStep::kSendMountNamespace,
+    InitStep::kMountRootFilesystem,
+    InitStep::kReceiveNetworkNamespace,
+    InitStep::kMountSys,
+    InitStep::kStdio,
+    InitStep::kSwitchRoot,
+    InitStep::kJoinCgroupHandedOver,
+    InitStep::kUnshareCgroupNamespace,
+    InitStep::kMountOwnCgroups,
+    InitStep::kExec,
+};
+
+namespace {
+
+// What the steps pass on to later ones.
+struct InitProgress {
+  std::vector<sock_filter> seccomp;
+  rootfs::OwnCgroups own_cgroups;
+};
+
+void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgress& done) {
+  switch (step) {
+    case InitStep::kSendMountNamespace:
+      return send_mount_namespace(link.sync_fd);
+    case InitStep::kPrepareHostFiles:
+      done.seccomp = prepare_host_files(p.cfg, p.fs, link.seccomp_cache);
+      return;
+    case InitStep::kMountRootFilesystem:
+      rootfs::make_mounts_private();
+      rootfs::mount_overlay(p.fs);
+      rootfs::mount_proc_dev(p.fs);
+      return;
+    case InitStep::kReceiveNetworkNamespace: {
+      if (!p.fs.new_netns) return;
+      auto netns = receive_from_supervisor(link.handoff_fd, protocol::Kind::NetNs, "network namespace");
+      explain::step("setns(2)", "# join the network namespace the supervisor made");
       check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
+      return;
     }
-    rootfs::mount_sys(fs_spec);
-    setup_stdio(stdio);
-    switch_root(spec, fs_spec);
-    // The cgroup as late as possible (the thread makes it meanwhile), through
-    // files opened for us: the host's /sys/fs/cgroup is out of reach now.
-    cgroup::join_with(receive_from_supervisor(handoff_fd, protocol::Kind::Cgroup, "cgroup"));
-    rootfs::mount_own_cgroups(unshare_cgroup(cfg.id), cgroups_read_only(spec));
-    exec_command(spec, seccomp);
+    case InitStep::kMountSys:
+      return rootfs::mount_sys(p.fs);
+    case InitStep::kWaitForGo: {
+      auto go = protocol::recv(link.sync_fd);
+      if (!go || go->kind != protocol::Kind::Go) throw Error("parent aborted setup");
+      return;
+    }
+    case InitStep::kJoinCgroupSelf:
+      // Single-threaded, so on v1 we can join through `tasks`, which does
+      // not wait for an RCU grace period (see join_self). Born in it on v2.
+      if (link.join) link.join->join_self();
+      return;
+    case InitStep::kJoinCgroupHandedOver: {
+      // Through files opened for us: the host's /sys/fs/cgroup is out of reach now.
+      auto files = receive_from_supervisor(link.handoff_fd, protocol::Kind::Cgroup, "cgroup");
+      explain::step("write(2)", "for t in /sys/fs/cgroup/*/minictr/" + p.cfg.id +
+                                    "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
+      return cgroup::join_with(files);
+    }
+    case InitStep::kUnshareCgroupNamespace:
+      done.own_cgroups = unshare_cgroup(p.cfg.id);
+      return;
+    case InitStep::kStdio:
+      return setup_stdio(p.stdio);
+    case InitStep::kSwitchRoot:
+      return switch_root(p.spec, p.fs);
+    case InitStep::kMountOwnCgroups:
+      return rootfs::mount_own_cgroups(done.own_cgroups, cgroups_read_only(p.spec));
+    case InitStep::kExec:
+      exec_command(p.spec, done.seccomp.empty() ? link.seccomp : done.seccomp);
+  }
+}
+
+}  // namespace
+
+void container_init(const std::vector<InitStep>& steps, const InitPlan& plan, const InitLink& link) {
+  report_and_exit(link.sync_fd, [&] {
+    make_undumpable();  // with the memory-sharing start, the supervisor's too: we share this flag
+    InitProgress done;
+    for (InitStep step : steps) run_step(step, plan, link, done);
   });
 }
 

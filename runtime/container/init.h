@@ -1,9 +1,10 @@
-// The container's first process, between clone() and execve(): one linear
-// pipeline of setup steps. Runs in the child; never returns.
+// The container's first process, between clone() and execve(): one ordered
+// list of setup steps. Runs in the child; never returns.
 #pragma once
 
 #include <linux/filter.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,38 +21,61 @@ struct InitStdio {
   std::string pty_slave;            // when -t
 };
 
-// The child runs what the bundle's config.json says (`spec`: the process,
-// hostname, mounts, masked paths; see from_bundle.h); `cfg` gives only the
-// private parts: the container id (its cgroup), the network mode (who
-// writes the /etc files) and the seccomp profile to compile.
-// The child prepares its host-side files itself (overlay dirs, the /etc
-// files unless the supervisor writes them for the bridge, the seccomp
-// program from the cache in `seccomp_cache`) and builds its root filesystem
-// while the supervisor creates its cgroup. With `join`, the child moves
-// itself into that cgroup once told "go" (else it was born there, or the
-// parent moves it).
-[[noreturn]] void container_init(const Config& cfg, const oci::Spec& spec, const rootfs::Spec& fs_spec,
-                                 const InitStdio& stdio, linux_ns::SyncChannel& sync,
-                                 const std::filesystem::path& seccomp_cache, cgroup::Manager* join);
+// The init's setup, step by step. Every way of starting it (child_start.h)
+// runs the same steps, through one function; what differs between them is
+// data: which steps its list has, and in what order.
+enum class InitStep : uint8_t {
+  kSendMountNamespace,       // hand the supervisor our mount namespace (SCM_RIGHTS)
+  kPrepareHostFiles,         // overlay dirs, /etc files, the seccomp program (prepare_host_files)
+  kMountRootFilesystem,      // private propagation, the overlay, /proc and /dev below the mount point
+  kReceiveNetworkNamespace,  // setns(2) into the one the supervisor made (unless --network host)
+  kMountSys,                 // sysfs shows the network namespace it is mounted in: after joining it
+  kWaitForGo,                // the supervisor has made our cgroup and network
+  kJoinCgroupSelf,           // into our cgroup, unless born in it (InitLink::join)
+  kJoinCgroupHandedOver,     // into our cgroup through files the supervisor opened for us
+  kUnshareCgroupNamespace,   // our cgroup becomes our "/" in /proc/self/cgroup
+  kStdio,                    // the terminal, or dup2 onto 0, 1, 2
+  kSwitchRoot,               // bind mounts, pivot_root, masked paths, read-only root
+  kMountOwnCgroups,          // /sys/fs/cgroup shows our own group(s)
+  kExec,                     // host name, user, capabilities, seccomp, execve
+};
+
+// clone(2), then "go" once the supervisor has made our cgroup and network.
+extern const std::vector<InitStep> kCloneThenGoSteps;
+// clone(CLONE_VM|CLONE_VFORK): no "go" (the supervisor is suspended until we
+// exec); its second thread hands us our network namespace and cgroup.
+extern const std::vector<InitStep> kSharingMemorySteps;
+
+// What the container is: the bundle's config.json (`spec`: the process,
+// hostname, mounts, masked paths; see from_bundle.h), its root filesystem,
+// and the private parts of `cfg`: the container id (its cgroup), the network
+// mode (who writes the /etc files) and the seccomp profile to compile.
+struct InitPlan {
+  const Config& cfg;
+  const oci::Spec& spec;
+  const rootfs::Spec& fs;
+  const InitStdio& stdio;
+};
+
+// How the init talks with its supervisor.
+struct InitLink {
+  int sync_fd = -1;                     // "go" in, an error (SetupFailed) or EOF at exec out
+  int handoff_fd = -1;                  // kReceiveNetworkNamespace, kJoinCgroupHandedOver
+  cgroup::Manager* join = nullptr;      // kJoinCgroupSelf; null: born in the group
+  std::filesystem::path seccomp_cache;  // kPrepareHostFiles
+  std::vector<sock_filter> seccomp;     // compiled by the supervisor (no kPrepareHostFiles)
+};
+
+// Runs `steps` in order, then execs the command. A step that fails throws;
+// its message and exit code go to the supervisor on sync_fd and the init
+// exits. Never returns.
+[[noreturn]] void container_init(const std::vector<InitStep>& steps, const InitPlan& plan,
+                                 const InitLink& link);
 
 // The host-side files (overlay dirs, /etc files unless on the bridge) and
 // the seccomp program, compiled or from the cache.
 std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache);
-
-// The same pipeline in a child started by linux_ns::clone_sharing_memory:
-// the supervisor has made the host files and the seccomp program, and is
-// suspended until we exec, so there is no "go" to wait for. Its second
-// thread makes our network namespace and cgroup meanwhile and hands them
-// over on handoff_fd (see receive_from_supervisor): we are cloned without
-// CLONE_NEWNET and setns(2) into the namespace it made before mounting /sys,
-// and join the cgroup last, after pivot_root, through files it opened. First
-// we send the supervisor our mount namespace (SCM_RIGHTS on sync_fd); a
-// failure is reported as in container_init. Touches nothing of the parent's
-// but its memory (see clone_sharing_memory).
-[[noreturn]] void container_init_prepared(const Config& cfg, const oci::Spec& spec,
-                                          const rootfs::Spec& fs_spec, const InitStdio& stdio, int sync_fd,
-                                          const std::vector<sock_filter>& seccomp, int handoff_fd);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
 // (and TERM with -t) when not set, as Docker does.

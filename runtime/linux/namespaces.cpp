@@ -35,17 +35,21 @@ static long clone3_into_cgroup(int flags, int cgroup_fd) {
   return ::syscall(SYS_clone3, &args, sizeof args);
 }
 
+// The clone as unshare(1) would make it.
+static void explain_clone(const char* syscall, int flags, const std::string& note) {
+  if (!explain::on()) return;
+  std::string cmd = "unshare --fork";
+  if (flags & CLONE_NEWPID) cmd += " --pid";
+  if (flags & CLONE_NEWNS) cmd += " --mount";
+  if (flags & CLONE_NEWUTS) cmd += " --uts";
+  if (flags & CLONE_NEWIPC) cmd += " --ipc";
+  if (flags & CLONE_NEWNET) cmd += " --net";
+  explain::step(syscall, cmd + "   # " + note);
+}
+
 pid_t clone_process(int flags, int cgroup_fd, bool* joined) {
   if (joined) *joined = false;
-  if (explain::on()) {
-    std::string cmd = "unshare --fork";
-    if (flags & CLONE_NEWPID) cmd += " --pid";
-    if (flags & CLONE_NEWNS) cmd += " --mount";
-    if (flags & CLONE_NEWUTS) cmd += " --uts";
-    if (flags & CLONE_NEWIPC) cmd += " --ipc";
-    if (flags & CLONE_NEWNET) cmd += " --net";
-    explain::step("clone(2)", cmd + "   # CLONE_NEW* flags: new namespaces for the child");
-  }
+  explain_clone("clone(2)", flags, "CLONE_NEW* flags: new namespaces for the child");
   if (cgroup_fd >= 0) {
     long pid = clone3_into_cgroup(flags, cgroup_fd);
     if (pid >= 0) {
@@ -101,6 +105,7 @@ int run_child(void* child) {
 }  // namespace
 
 pid_t clone_sharing_memory(int flags, const std::function<void()>& child) {
+  explain_clone("clone(2)", flags, "CLONE_VM|CLONE_VFORK too: the child runs in our memory until its execve");
   ChildStack stack;
   // glibc's clone(): the child starts in run_child on the new stack. We
   // return only once it has exec'd or exited, so the stack can go then.
