@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/image_verbs.h"
+#include "image/store.h"
 #include "util/error.h"
 
 namespace mctr::cli {

@@ -5,6 +5,7 @@
 #include "cli/format.h"
 #include "cli/image_verbs.h"
 #include "image/progress.h"
+#include "image/store.h"
 #include "util/listing.h"
 
 namespace mctr::cli {

@@ -4,6 +4,7 @@
 
 #include "cli/image_verbs.h"
 #include "image/progress.h"
+#include "image/store.h"
 #include "util/error.h"
 #include "util/size.h"
 

@@ -2,8 +2,7 @@
 // thaw all processes of containers in their cgroup (container/pause.h).
 #include "container/pause.h"
 
-#include <iostream>
-
+#include "cli/for_each_container.h"
 #include "cli/verbs.h"
 
 namespace mctr::cli {
@@ -15,17 +14,7 @@ static void add_freeze_verb(CLI::App& app, Globals& g, const char* name, const c
   sub->add_option("containers", *refs, "Container names or IDs")->required();
   sub->callback([&g, refs, act] {
     container::Store store(g.root());
-    int rc = 0;
-    for (const auto& ref : *refs) {
-      try {
-        act(store, store.resolve(ref));
-        std::cout << ref << "\n";
-      } catch (const Error& e) {
-        std::cerr << "minictr: error: " << e.what() << "\n";
-        rc = 1;
-      }
-    }
-    g.exit_code = rc;
+    g.exit_code = for_each_container(*refs, store, [&](const std::string& id) { act(store, id); });
   });
 }
 

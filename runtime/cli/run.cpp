@@ -3,9 +3,9 @@
 
 #include <iostream>
 
+#include "cli/resource_options.h"
 #include "cli/verbs.h"
 #include "container/lifecycle.h"
-#include "container/resource_flags.h"
 #include "container/supervisor.h"
 #include "image/store.h"
 #include "linux/pty.h"
@@ -17,12 +17,9 @@ namespace {
 
 struct RunFlags {
   container::RunOptions o;
-  std::string memory, memory_swap, entrypoint;
+  ResourceOptions resources;
+  std::string entrypoint;
   bool entrypoint_set = false;
-  double cpus = 0;
-  uint64_t cpu_shares = 0;
-  int64_t pids_limit = 0;
-  std::string cpuset_cpus, cpuset_mems;
   std::vector<std::string> security_opts;
   std::string health_cmd;
   bool no_healthcheck = false;
@@ -58,13 +55,7 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
   sub->add_option("--network-alias", o.network_aliases, "Another name for the container on its user network")
       ->allow_extra_args(false);
   sub->add_flag("--read-only", o.read_only, "Mount the container's root filesystem read-only");
-  sub->add_option("-m,--memory", f.memory, "Memory limit (e.g. 256m)");
-  sub->add_option("--memory-swap", f.memory_swap, "Memory + swap limit, -1 for unlimited swap");
-  sub->add_option("--cpus", f.cpus, "Number of CPUs (e.g. 0.5)");
-  sub->add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)");
-  sub->add_option("--cpuset-cpus", f.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
-  sub->add_option("--cpuset-mems", f.cpuset_mems, "Memory nodes in which to allow execution");
-  sub->add_option("--pids-limit", f.pids_limit, "Tune container pids limit (-1 for unlimited)");
+  f.resources.add_to(sub);
   sub->add_option("--cap-add", o.security.cap_add, "Add Linux capabilities")->allow_extra_args(false);
   sub->add_option("--cap-drop", o.security.cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
   sub->add_flag("--privileged", o.security.privileged, "Give extended privileges to this container");
@@ -95,16 +86,8 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
 container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
   auto o = f.o;
   if (f.entrypoint_set) o.entrypoint = f.entrypoint;
-  container::ResourceFlags rf;
-  if (!f.memory.empty()) rf.memory = f.memory;
-  if (!f.memory_swap.empty()) rf.memory_swap = f.memory_swap;
-  if (sub->count("--cpus")) rf.cpus = f.cpus;
-  if (sub->count("--cpu-shares")) rf.cpu_shares = f.cpu_shares;
-  rf.cpuset_cpus = f.cpuset_cpus;
-  rf.cpuset_mems = f.cpuset_mems;
-  if (sub->count("--pids-limit")) rf.pids_limit = f.pids_limit;
   // Each flag alone here; the limits together in create_container.
-  o.resources = container::parse_resource_flags(rf, sysconf(_SC_NPROCESSORS_ONLN));
+  o.resources = f.resources.parse();
   for (const auto& so : f.security_opts) {
     if (so.rfind("seccomp=", 0) == 0 || so.rfind("seccomp:", 0) == 0) {
       o.security.seccomp = so.substr(8);

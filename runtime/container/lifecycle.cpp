@@ -297,6 +297,15 @@ void reclaim_leftovers(const Store& store, const std::string& id) {
   release_connected_networks(store, id);
 }
 
+bool prepare_start(const Store& store, const std::string& id) {
+  if (observed_state(store, id).status == "running") return false;
+  if (!wait_not_running(store, id, 10000))
+    throw Error("container " + id.substr(0, 12) + " is still stopping");
+  auto lock = store.lock(id);
+  reclaim_leftovers(store, id);
+  return true;
+}
+
 void remove_container(const Store& store, const std::string& id, bool force) {
   State s = observed_state(store, id);
   bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);

@@ -69,6 +69,11 @@ void reclaim_leftovers(const Store& store, const std::string& id);
 // finished tearing it down (or timeout); true if stopped.
 bool wait_not_running(const Store& store, const std::string& id, int timeout_ms);
 
+// Before `start`: false when the container runs already (nothing to do).
+// Else waits for the last run's teardown (Error after 10 s) and reclaims
+// what a supervisor that died left of it.
+bool prepare_start(const Store& store, const std::string& id);
+
 // Parse "SIGKILL", "KILL", "9" -> 9. Throws Error on an unknown name.
 int parse_signal(const std::string& s);
 
