@@ -14,6 +14,9 @@
 
 #include "container/events.h"
 #include "container/exec.h"
+#include "container/network_connect.h"
+#include "container/networks.h"
+#include "linux/net/balanced.h"
 #include "linux/proc.h"
 #include "util/error.h"
 #include "util/fd.h"
@@ -103,6 +106,20 @@ bool record_health_result(Health& h, const Healthcheck& hc, const HealthLogEntry
   return h.status != before;
 }
 
+void report_health_to_networks(const Store& store, const Config& cfg, const std::string& status) {
+  std::vector<std::string> names;
+  if (attaches_to_bridge(cfg.network_mode)) names.push_back(cfg.network_mode);
+  for (const auto& c : connected_networks(store, cfg.id)) names.push_back(c.network);
+  const Networks networks(store);
+  for (const auto& name : names) {
+    try {
+      net::set_member_health(networks.options_for(name), cfg.id, status);
+    } catch (const std::exception&) {
+      // Removed with -f meanwhile: no rotation left to be in.
+    }
+  }
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -186,6 +203,9 @@ HealthLogEntry run_check(const Store& store, const std::string& id, const Health
   try {
     Store store(root);
     const Config cfg = store.config(id);
+    // Out of its balanced ports' rotation until its first check passes (a
+    // restart finds it there already: see linux/net/balanced.h).
+    report_health_to_networks(store, cfg, "starting");
     const auto started = Clock::now();
     const auto in_start_period = [&] {
       return Clock::now() - started < std::chrono::nanoseconds(hc.start_period);
@@ -209,7 +229,10 @@ HealthLogEntry run_check(const Store& store, const std::string& id, const Health
         if (record_health_result(*s.health, hc, result, starting_period)) changed = s.health->status;
         store.save_state(id, s);
       }
-      if (changed) emit_event(root, "health_status: " + *changed, cfg);
+      if (!changed) continue;
+      // The rotation first: who sees the event finds the port following it.
+      report_health_to_networks(store, cfg, *changed);
+      emit_event(root, "health_status: " + *changed, cfg);
     }
   } catch (const std::exception&) {
     // The container is being removed: nothing left to check.

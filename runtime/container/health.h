@@ -52,10 +52,17 @@ std::vector<std::string> health_command(const Healthcheck& hc);
 bool record_health_result(Health& h, const Healthcheck& hc, const HealthLogEntry& result,
                           bool in_start_period);
 
+// Tell every network the container is on (its own and those `network
+// connect` added) its health `status`: a balanced port (compose replicas,
+// linux/net/balanced.h) keeps a member with a healthcheck in its rotation
+// only while "healthy". Best effort: a network gone meanwhile is skipped.
+void report_health_to_networks(const Store& store, const Config& cfg, const std::string& status);
+
 // Fork the monitor for the container whose init is `container_pid`
 // (started at `started_ns` on CLOCK_MONOTONIC). It dies with its
 // supervisor (parent-death signal) and stops when the container's init
-// changes; stop_health_monitor kills and reaps it.
+// changes; stop_health_monitor kills and reaps it. Each change of status
+// goes to the container's networks (report_health_to_networks).
 pid_t start_health_monitor(const std::filesystem::path& root, const std::string& id, const Healthcheck& hc,
                            pid_t container_pid);
 void stop_health_monitor(pid_t monitor);

@@ -4,6 +4,7 @@
 
 #include "container/network_dns.h"
 #include "container/networks.h"
+#include "linux/net/balanced.h"
 #include "linux/proc.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -125,6 +126,12 @@ ConnectedNetwork connect_network(const Store& store, const std::string& network_
   c.attachment = Networks(store).open(network).attach(req, s.pid);
   nets.push_back(c);
   write_record(store, id, nets);
+  // Its health as it is now, for the new network's balanced ports (health.h);
+  // the monitor reports the changes from here on.
+  if (cfg.healthcheck) {
+    const auto health = store.state(id).health;
+    net::set_member_health(Networks(store).options_for(network), id, health ? health->status : "starting");
+  }
   // Its name server answers for the container now (it may have had no container before).
   if (network != "bridge")
     if (auto n = Networks(store).find(network)) start_network_dns(*n);
