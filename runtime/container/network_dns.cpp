@@ -142,6 +142,7 @@ int serve_network_dns(const std::string& bridge, const std::string& listen_ip) {
   net::DnsServer::Options o;
   o.listen_ip = listen_ip;
   o.lease_dir = dir;
+  o.networks_dir = dir.parent_path();  // a sender's other networks answer too (dns_server.h)
   o.upstreams = net::name_servers_of(fs::read_file_if_exists("/etc/resolv.conf").value_or(""));
   try {
     net::DnsServer server(o);

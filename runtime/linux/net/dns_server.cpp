@@ -81,6 +81,18 @@ bool any_attached(const std::map<std::string, Lease>& leases) {
   return std::any_of(leases.begin(), leases.end(), [](const auto& kv) { return kv.second.attached; });
 }
 
+int64_t mtime_ns(const std::filesystem::path& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0 ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : 0;
+}
+
+std::string address_of(const sockaddr_storage& ss) {
+  char text[INET_ADDRSTRLEN] = "";
+  if (ss.ss_family != AF_INET) return "";
+  const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+  return inet_ntop(AF_INET, &a->sin_addr, text, sizeof text) ? text : "";
+}
+
 }  // namespace
 
 std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::string, Lease>& leases,
@@ -93,6 +105,23 @@ std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::
     if (!address.empty()) found->push_back(address);
   }
   return found;
+}
+
+std::optional<std::vector<std::string>> lookup_for_client(
+    const std::map<std::string, Lease>& own, const std::vector<const std::map<std::string, Lease>*>& others,
+    const std::string& client_ip, const std::string& name, dns::Type type) {
+  if (auto found = lookup_network_name(own, name, type)) return found;
+  const auto client = std::find_if(own.begin(), own.end(), [&](const auto& kv) {
+    return kv.second.attached && !client_ip.empty() &&
+           (kv.second.ip == client_ip || kv.second.ip6 == client_ip);
+  });
+  if (client == own.end()) return std::nullopt;
+  for (const auto* leases : others) {
+    const auto there = leases->find(client->first);
+    if (there == leases->end() || !there->second.attached) continue;
+    if (auto found = lookup_network_name(*leases, name, type)) return found;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> name_servers_of(const std::string& resolv_conf) {
@@ -120,9 +149,7 @@ DnsServer::DnsServer(Options o) : o_(std::move(o)), socket_(bind_udp(o_.listen_i
 
 void DnsServer::reload_leases_if_changed() {
   const auto file = o_.lease_dir / "ipam.json";
-  struct stat st {};
-  const int64_t mtime =
-      ::stat(file.c_str(), &st) == 0 ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : 0;
+  const int64_t mtime = mtime_ns(file);
   if (mtime == leases_mtime_ns_) return;
   try {
     leases_ = read_leases(file);
@@ -130,6 +157,29 @@ void DnsServer::reload_leases_if_changed() {
   } catch (const Error&) {
     // Replaced while we read it: the next query reads it again.
   }
+}
+
+std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
+  std::vector<const std::map<std::string, Lease>*> out;
+  if (o_.networks_dir.empty()) return out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(o_.networks_dir, ec)) {
+    const auto dir = entry.path();
+    // The default bridge has no name server (as Docker's): its names stay its own.
+    if (dir == o_.lease_dir || !std::filesystem::exists(dir / "dns.pid")) continue;
+    LeaseCache& cache = others_[dir];
+    const int64_t mtime = mtime_ns(dir / "ipam.json");
+    if (mtime != cache.mtime_ns) {
+      try {
+        cache.leases = read_leases(dir / "ipam.json");
+        cache.mtime_ns = mtime;
+      } catch (const Error&) {
+        // Replaced while we read it: the old leases this time.
+      }
+    }
+    out.push_back(&cache.leases);
+  }
+  return out;
 }
 
 void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage& client,
@@ -145,7 +195,10 @@ void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage
   const bool address_query =
       q->type == static_cast<uint16_t>(dns::Type::A) || q->type == static_cast<uint16_t>(dns::Type::AAAA);
   const auto type = static_cast<dns::Type>(q->type);
-  if (auto ours = lookup_network_name(leases_, q->name, address_query ? type : dns::Type::A)) {
+  const dns::Type asked = address_query ? type : dns::Type::A;
+  auto ours = lookup_network_name(leases_, q->name, asked);
+  if (!ours) ours = lookup_for_client(leases_, other_networks(), address_of(client), q->name, asked);
+  if (ours) {
     // One of the network's names: other record types exist for none of them.
     return reply(dns::make_response(query, *q, dns::Rcode::NoError,
                                     address_query ? *ours : std::vector<std::string>{}));

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One resolver for all of a container's networks (Docker's 127.0.0.11): a
+# container on front, connected to back with `network connect`, asks only
+# front's name server (its resolv.conf names one), and that server answers
+# the names and aliases of back too, for this container only; after the
+# disconnect, back's names are gone again.
+source "$(dirname "$0")/lib.sh"
+mctr load -q "$BUSYBOX_TAR" >/dev/null
+trap 'rc=$?; set +e; mctr rm -f a c db >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
+mctr network create --subnet "10.195.$_n.0/26" front >/dev/null
+mctr network create --subnet "10.195.$_n.64/26" back >/dev/null
+
+mctr run -d --name a --network front busybox sleep 1000 >/dev/null
+mctr run -d --name c --network front busybox sleep 1000 >/dev/null
+mctr run -d --name db --network back --network-alias primary busybox sleep 1000 >/dev/null
+db_ip=$(mctr inspect db | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"]["back"]["IPAddress"])')
+[[ $db_ip == 10.195.$_n.* ]] || fail "db has no address on back: '$db_ip'"
+
+# answer C NAME: the address C's name server gives for NAME ("" for none).
+answer() { mctr exec "$1" nslookup "$2" 2>/dev/null | grep -A3 "^Name:" | sed -n 's/^Address[ 0-9]*: *//p' | head -1 || true; }
+
+assert_eq "" "$(answer a primary)" "a resolves back's alias before the connect"
+mctr network connect back a
+assert_eq 1 "$(grep -c '^nameserver' <<<"$(mctr exec a cat /etc/resolv.conf)")" "name servers in a's resolv.conf"
+assert_eq "$db_ip" "$(answer a primary)" "a resolves db's alias on back"
+assert_eq "$db_ip" "$(answer a db)" "a resolves db's name on back"
+c_ip=$(mctr inspect c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"]["front"]["IPAddress"])')
+assert_eq "$c_ip" "$(answer a c)" "a still resolves c on front"
+mctr exec a ping -c 1 -W 2 primary >/dev/null || fail "a cannot reach db by its alias"
+assert_eq "" "$(answer c primary)" "c (on front only) resolves back's alias"
+
+mctr network disconnect back a
+assert_eq "" "$(answer a primary)" "a resolves back's alias after the disconnect"
+echo "PASS test_network_connect_dns"
