@@ -203,9 +203,6 @@ HealthLogEntry run_check(const Store& store, const std::string& id, const Health
   try {
     Store store(root);
     const Config cfg = store.config(id);
-    // Out of its balanced ports' rotation until its first check passes (a
-    // restart finds it there already: see linux/net/balanced.h).
-    report_health_to_networks(store, cfg, "starting");
     const auto started = Clock::now();
     const auto in_start_period = [&] {
       return Clock::now() - started < std::chrono::nanoseconds(hc.start_period);

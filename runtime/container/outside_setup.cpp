@@ -6,6 +6,7 @@
 #include "container/network_container.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
+#include "linux/net/balanced.h"
 #include "util/explain.h"
 #include "util/parallel.h"
 
@@ -60,6 +61,9 @@ void OutsideSetup::attach_network(pid_t child) {
   if (!attaches_to_bridge(cfg_.network_mode)) return;
   const auto dir = store_.dir(cfg_.id);
   attachment_ = network_.attach({cfg_.id, cfg_.name, cfg_.ports, dir / "hosts", cfg_.network_aliases}, child);
+  // Out of its balanced ports' rotation until its healthcheck passes (balanced.h),
+  // before its program starts.
+  if (cfg_.healthcheck) net::set_member_health(network_.options(), cfg_.id, "starting");
   std::vector<std::pair<std::string, std::string>> peers;
   for (const auto& h : network_.hosts())
     if (h.container_id != cfg_.id) peers.emplace_back(h.name, h.ip);
