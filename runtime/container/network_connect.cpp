@@ -1,6 +1,7 @@
 #include "container/network_connect.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "container/network_dns.h"
 #include "container/networks.h"
@@ -88,6 +89,50 @@ std::string free_ifname(const std::vector<ConnectedNetwork>& nets) {
   }
 }
 
+// The container's resolv.conf, and the copy of what it said before a
+// connect pointed it at a user network's name server.
+std::filesystem::path resolv_conf(const Store& store, const std::string& id) {
+  return store.dir(id) / "resolv.conf";
+}
+std::filesystem::path own_resolv_conf(const Store& store, const std::string& id) {
+  return store.dir(id) / "resolv.conf.own";
+}
+
+// `text` with `name_server` as its only name server (search and options kept).
+std::string with_name_server(const std::string& text, const std::string& name_server) {
+  std::istringstream in(text);
+  std::string line, out = "nameserver " + name_server + "\n";
+  while (std::getline(in, line))
+    if (line.rfind("nameserver", 0) != 0) out += line + "\n";
+  return out;
+}
+
+// A container on the default bridge has the host's name servers (that
+// bridge has no name server, as Docker's). Connected to a user network it
+// asks that network's server instead, which answers for all of its user
+// networks (dns_server.h) and forwards the rest, as Docker starts its
+// resolver when the first such network joins; back to its own when the last
+// one leaves. Rewritten in place: the file is bind-mounted in the container.
+void point_resolv_conf(const Store& store, const std::string& id, const Config& cfg,
+                       const std::vector<ConnectedNetwork>& nets) {
+  if (cfg.network_mode != "bridge") return;  // a user network's server answers already
+  std::string server;
+  for (const auto& c : nets)
+    if (c.network != "bridge" && server.empty())
+      if (auto n = Networks(store).find(c.network)) server = start_network_dns(*n);
+  const auto own = own_resolv_conf(store, id);
+  const auto saved = fs::read_file_if_exists(own);
+  if (server.empty()) {
+    if (!saved) return;
+    fs::write_file(resolv_conf(store, id), *saved);
+    fs::unlink_deferred(own);
+    return;
+  }
+  const std::string text = saved ? *saved : fs::read_file_if_exists(resolv_conf(store, id)).value_or("");
+  if (!saved) fs::write_file_atomic(own, text, 0600, false);
+  fs::write_file(resolv_conf(store, id), with_name_server(text, server));
+}
+
 void detach_one(const Store& store, const std::string& id, const ConnectedNetwork& c) {
   try {
     Networks(store).open(c.network).detach(id);
@@ -135,6 +180,7 @@ ConnectedNetwork connect_network(const Store& store, const std::string& network_
   // Its name server answers for the container now (it may have had no container before).
   if (network != "bridge")
     if (auto n = Networks(store).find(network)) start_network_dns(*n);
+  point_resolv_conf(store, id, cfg, nets);
   return c;
 }
 
@@ -166,6 +212,7 @@ void disconnect_network(const Store& store, const std::string& network_ref, cons
   detach_one(store, id, *it);
   nets.erase(it);
   write_record(store, id, nets);
+  point_resolv_conf(store, id, cfg, nets);
 }
 
 std::vector<ConnectedNetwork> connected_networks(const Store& store, const std::string& id) {
@@ -181,6 +228,7 @@ void release_connected_networks(const Store& store, const std::string& id) {
   auto lock = lock_record(store, id);
   for (const auto& c : read_record(store, id)) detach_one(store, id, c);
   write_record(store, id, {});
+  fs::unlink_deferred(own_resolv_conf(store, id));  // the next start writes resolv.conf anew
 }
 
 void add_connected_networks(json& networks, const Store& store, const std::string& id) {

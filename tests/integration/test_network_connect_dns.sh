@@ -3,10 +3,12 @@
 # container on front, connected to back with `network connect`, asks only
 # front's name server (its resolv.conf names one), and that server answers
 # the names and aliases of back too, for this container only; after the
-# disconnect, back's names are gone again.
+# disconnect, back's names are gone again. A container on the default bridge
+# (the host's name servers: that bridge has none) asks back's server once
+# connected to back, and the host's again after the disconnect.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
-trap 'rc=$?; set +e; mctr rm -f a c db >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
+trap 'rc=$?; set +e; mctr rm -f a c d db >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
 mctr network create --subnet "10.195.$_n.0/26" front >/dev/null
 mctr network create --subnet "10.195.$_n.64/26" back >/dev/null
 
@@ -31,4 +33,14 @@ assert_eq "" "$(answer c primary)" "c (on front only) resolves back's alias"
 
 mctr network disconnect back a
 assert_eq "" "$(answer a primary)" "a resolves back's alias after the disconnect"
+
+echo "-- on the default bridge, connected to back"
+mctr run -d --name d busybox sleep 1000 >/dev/null
+own=$(mctr exec d cat /etc/resolv.conf)
+assert_eq "" "$(answer d primary)" "d resolves back's alias before the connect"
+mctr network connect back d
+assert_eq "nameserver 10.195.$_n.65" "$(mctr exec d grep ^nameserver /etc/resolv.conf)" "d's name server once on back"
+assert_eq "$db_ip" "$(answer d primary)" "d resolves db's alias on back"
+mctr network disconnect back d
+assert_eq "$own" "$(mctr exec d cat /etc/resolv.conf)" "d's resolv.conf after the disconnect"
 echo "PASS test_network_connect_dns"
