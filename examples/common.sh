@@ -24,14 +24,14 @@ inspect_field() {
   mctr inspect "$1" | python3 -c "import json,sys; d=json.load(sys.stdin)[0]; print(d$2)"
 }
 
-# wait_health PORT [SECONDS]: until GET /health answers 200
+# wait_health PORT [SECONDS] [HOST]: until GET /health answers 200
 wait_health() {
-  local port=$1 secs=${2:-60} i
+  local port=$1 secs=${2:-60} host=${3:-127.0.0.1} i
   for ((i = 0; i < secs * 4; i++)); do
-    curl -sf --max-time 2 "http://127.0.0.1:$port/health" >/dev/null && return 0
+    curl -sf --max-time 2 "http://$host:$port/health" >/dev/null && return 0
     sleep 0.25
   done
-  echo "no /health on port $port after $secs s" >&2
+  echo "no /health on $host:$port after $secs s" >&2
   return 1
 }
 
@@ -52,6 +52,54 @@ free_port() {
   echo "$p"
 }
 
+# --- Measuring a deployment (compare.sh, homework.sh) ---
+# LATENCY_ARGS: latency_test.py's arguments besides port, label and files (the caller sets them).
+# IDLE_S: seconds sampled before and after each test (default 2).
+LATENCY_ARGS=()
+BARE_PID='' _SAMPLER_PID=''
+
+# start_bare OUT NAME PORT: the server as a plain host process (in the background, BARE_PID),
+# its log in OUT/NAME.log, one row per request in OUT/metrics-NAME.csv
+start_bare() {
+  local infer=${MINICTR_INFER:-$MINICTR_BUILD/inference/minictr-infer}
+  [[ -x $infer ]] || { echo "$(basename "$0"): $infer missing: run scripts/build first" >&2; exit 1; }
+  printf '$ %s --host 127.0.0.1 --port %s\n' "$infer" "$3" >&2
+  "$infer" --host 127.0.0.1 --port "$3" --metrics-log "$1/metrics-$2.csv" >"$1/$2.log" 2>&1 &
+  BARE_PID=$!
+}
+stop_bare() {
+  [[ -n $BARE_PID ]] || return 0
+  kill "$BARE_PID"
+  wait "$BARE_PID" || true
+  BARE_PID=''
+}
+
+# measure OUT NAME PORT SAMPLER-ARGS...: sample_stats.py SAMPLER-ARGS (--pid P, or
+# --container ID, repeated for replicas) into OUT/stats-NAME.csv, idle IDLE_S, the
+# latency test against PORT (OUT/latency-NAME.csv, a line in OUT/summary.jsonl), idle
+# IDLE_S, stop sampling. Fails when a request failed (after the sampler has stopped).
+measure() {
+  local out=$1 name=$2 port=$3 rc=0
+  shift 3
+  wait_health "$port" 60
+  python3 "$EXAMPLES/sample_stats.py" "$@" --minictr "$MINICTR" --csv "$out/stats-$name.csv" &
+  _SAMPLER_PID=$!
+  sleep "${IDLE_S:-2}"
+  python3 "$EXAMPLES/latency_test.py" --port "$port" "${LATENCY_ARGS[@]}" --label "$name" \
+    --csv "$out/latency-$name.csv" --summary "$out/summary.jsonl" || rc=$?
+  sleep "${IDLE_S:-2}"
+  kill "$_SAMPLER_PID" 2>/dev/null || true  # gone already if a Ctrl-C reached it first
+  wait "$_SAMPLER_PID" || true
+  _SAMPLER_PID=''
+  return "$rc"
+}
+
+need_gnuplot() {
+  command -v gnuplot >/dev/null && return 0
+  echo "$(basename "$0"): gnuplot missing: apt-get install gnuplot-nox (scripts/setup)" >&2
+  exit 1
+}
+
 # Containers started through `started ID` are removed on exit.
 _EXAMPLE_CONTAINERS=()
 started() { _EXAMPLE_CONTAINERS+=("$1"); }
@@ -59,6 +107,8 @@ _example_cleanup() {
   local rc=$?
   trap - EXIT
   set +e
+  [[ -n $_SAMPLER_PID ]] && kill "$_SAMPLER_PID" 2>/dev/null && wait "$_SAMPLER_PID"
+  [[ -n $BARE_PID ]] && kill "$BARE_PID" 2>/dev/null && wait "$BARE_PID"
   for c in "${_EXAMPLE_CONTAINERS[@]}"; do "$MINICTR" rm -f "$c" >/dev/null 2>&1; done
   [[ -n ${EXAMPLE_CLEANUP_EXTRA:-} ]] && eval "$EXAMPLE_CLEANUP_EXTRA"
   exit "$rc"

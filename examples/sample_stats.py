@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Sample resource usage into a CSV until killed (SIGTERM/SIGINT).
 
-  sample_stats.py --container ID --minictr build/runtime/minictr --csv stats.csv
-      reads one `minictr stats --format json ID` stream (the kernel's cgroup and
-      netdev counters, like `docker stats`; one line a second from one process,
-      so a loaded host does not thin the samples out by starting a process per
-      sample), and at each line the RSS of the container's main process
+  sample_stats.py --container ID [--container ID2 ...] --minictr build/runtime/minictr --csv stats.csv
+      reads `minictr stats --format json ID...` streams (the kernel's cgroup and
+      netdev counters, like `docker stats`; a tick a second from each stream,
+      --streams of them (default 2) started half a second apart, so a sample every
+      0.5 s from a fixed number of processes: a loaded host does not thin the
+      samples out as it would starting a process per sample), and at each tick
+      the RSS of each container's main process. With several containers (the
+      replicas of a compose service) each column is their sum, and four columns
+      per container follow: cpu_percent_<ID>, cgroup_mem_bytes_<ID>,
+      net_rx_bytes_<ID>, net_tx_bytes_<ID> (as given on the command line)
   sample_stats.py --pid PID --csv stats.csv [--interval 0.5]
       a bare process: CPU from /proc/PID/stat, RSS from /proc/PID/status
 
@@ -24,6 +29,8 @@ Columns:
   pids          threads of the bare process / pids.current of the container
   cgroup_mem_limit_bytes, cgroup_mem_percent  containers only: `stats`' LIMIT
                 (the -m limit, or the host's RAM without one) and MEM %
+  unix_s        the wall clock (time.time()) of the sample, to line it up with
+                the latency test's requests (their start_unix)
 Python 3 standard library only.
 """
 
@@ -31,6 +38,7 @@ import argparse
 import csv
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -39,7 +47,8 @@ import time
 
 TICK = os.sysconf("SC_CLK_TCK")
 HEADER = ["t_s", "cpu_percent", "rss_bytes", "cgroup_mem_bytes", "net_rx_bytes", "net_tx_bytes", "pids",
-          "cgroup_mem_limit_bytes", "cgroup_mem_percent"]
+          "cgroup_mem_limit_bytes", "cgroup_mem_percent", "unix_s"]
+PER_CONTAINER = ["cpu_percent", "cgroup_mem_bytes", "net_rx_bytes", "net_tx_bytes"]
 
 
 def proc_rss_threads(pid):
@@ -68,40 +77,91 @@ class CpuPercent:
     def __call__(self, wall, cpu_ns):
         pct = 0.0
         if self.last and wall > self.last[0]:
-            pct = 100.0 * (cpu_ns - self.last[1]) / 1e9 / (wall - self.last[0])
+            # max: two streams' samples may arrive in the other order than they were taken
+            pct = max(0.0, 100.0 * (cpu_ns - self.last[1]) / 1e9 / (wall - self.last[0]))
         self.last = (wall, cpu_ns)
         return round(pct, 2)
 
 
-def container_pid(args):
-    out = subprocess.run([args.minictr, "inspect", "-f", "{{.State.Pid}}", args.container],
+def inspect(args, ref, template):
+    out = subprocess.run([args.minictr, "inspect", "-f", template, ref],
                          capture_output=True, text=True, timeout=10, check=True)
-    return int(out.stdout.strip())
+    return out.stdout.strip()
 
 
-def sample_container(args, writer, t0, stop):
-    pid = container_pid(args)
-    cpu = CpuPercent()
-    stream = subprocess.Popen([args.minictr, "stats", "--format", "json", args.container],
-                              stdout=subprocess.PIPE, text=True)
-    # A blocking read would not notice SIGTERM: a thread watches for it.
-    threading.Thread(target=lambda: (stop.wait(), stream.terminate()), daemon=True).start()
+def read_stream(stream, ids, batches):
+    """One `minictr stats` stream: one line per container per tick, handed on as one batch
+    (a dict id -> sample) stamped with the time its first line arrived."""
+    batch, t = {}, 0.0
     for line in stream.stdout:
-        t = time.monotonic()
         try:
             d = json.loads(line)
-            rss, _ = proc_rss_threads(pid)
-        except (ValueError, OSError) as e:
+        except ValueError as e:
             print(f"sample_stats: {e}", file=sys.stderr)
             continue
-        limit = d["MemLimitBytes"]
-        writer([round(t - t0, 2), cpu(t, d["CPUUsageNs"]), rss, d["MemUsageBytes"], d["NetRxBytes"],
-                d["NetTxBytes"], d["PidsCurrent"], limit,
-                round(100.0 * d["MemUsageBytes"] / limit, 2) if limit else 0.0])
-    stream.wait()
+        if not batch or d["Container"] in batch:  # a container missing from a tick: the next tick began
+            if batch:
+                batches.put((t, batch))
+            batch, t = {}, time.monotonic()
+        batch[d["Container"]] = d
+        if len(batch) == len(ids):
+            batches.put((t, batch))
+            batch = {}
 
 
-def sample_process(args, writer, t0, stop):
+def sample_containers(args, writer, t0, t0_unix, stop):
+    refs = args.container
+    ids = [inspect(args, r, "{{.Id}}") for r in refs]
+    pids = [int(inspect(args, r, "{{.State.Pid}}")) for r in refs]
+    cpus = [CpuPercent() for _ in ids]
+    batches = queue.Queue()
+    streams = []
+
+    def end():
+        stop.wait()
+        for s in list(streams):
+            s.terminate()
+        batches.put(None)
+
+    threading.Thread(target=end, daemon=True).start()
+    # `stats` prints a tick a second (plus the time a sample takes): STREAMS of them, started
+    # 1/STREAMS s apart, give a sample every 1/STREAMS s, from a fixed number of processes.
+    for k in range(args.streams):
+        if k and stop.wait(1.0 / args.streams):
+            break
+        s = subprocess.Popen([args.minictr, "stats", "--format", "json", *ids], stdout=subprocess.PIPE, text=True)
+        streams.append(s)
+        threading.Thread(target=read_stream, args=(s, ids, batches), daemon=True).start()
+    if stop.is_set():
+        for s in streams:
+            s.terminate()
+    while (item := batches.get()) is not None:
+        t, batch = item
+        total = [0.0, 0, 0, 0, 0, 0, 0]  # cpu %, rss, mem, rx, tx, pids, limit
+        per = []
+        for k, cid in enumerate(ids):
+            d = batch.get(cid)
+            if d is None:
+                per += ["", "", "", ""]
+                continue
+            try:
+                rss, _ = proc_rss_threads(pids[k])
+            except OSError:
+                rss = 0
+            pct = cpus[k](t, d["CPUUsageNs"])
+            row = [pct, rss, d["MemUsageBytes"], d["NetRxBytes"], d["NetTxBytes"], d["PidsCurrent"],
+                   d["MemLimitBytes"]]
+            total = [a + b for a, b in zip(total, row)]
+            per += [pct, d["MemUsageBytes"], d["NetRxBytes"], d["NetTxBytes"]]
+        limit = total[6]
+        writer([round(t - t0, 2), round(total[0], 2), *total[1:7],
+                round(100.0 * total[2] / limit, 2) if limit else 0.0, round(t0_unix + t - t0, 3)]
+               + (per if len(ids) > 1 else []))
+    for s in streams:
+        s.wait()
+
+
+def sample_process(args, writer, t0, t0_unix, stop):
     cpu = CpuPercent()
     while not stop.is_set():
         t = time.monotonic()
@@ -110,33 +170,41 @@ def sample_process(args, writer, t0, stop):
             rss, threads = proc_rss_threads(args.pid)
         except OSError:
             return
-        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads, 0, 0.0])
+        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads, 0, 0.0, round(t0_unix + t - t0, 3)])
         stop.wait(max(0.0, args.interval - (time.monotonic() - t)))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = ap.add_mutually_exclusive_group(required=True)
-    who.add_argument("--container")
+    who.add_argument("--container", action="append", help="repeat for several: their sum, and columns each")
     who.add_argument("--pid", type=int)
     ap.add_argument("--minictr", default="minictr")
     ap.add_argument("--csv", required=True)
-    ap.add_argument("--interval", type=float, default=0.5, help="bare process only (containers: 1 s, minictr stats)")
+    ap.add_argument("--interval", type=float, default=0.5, help="bare process only (default 0.5 s)")
+    ap.add_argument("--streams", type=int, default=2,
+                    help="containers only: `stats` streams, started 1/N s apart (default 2: a sample every 0.5 s)")
     args = ap.parse_args()
+    if args.streams < 1:
+        ap.error("--streams must be at least 1")
+    header = HEADER[:]
+    if args.container and len(args.container) > 1:
+        for c in args.container:
+            header += [f"{col}_{c}" for col in PER_CONTAINER]
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    t0 = time.monotonic()
+    t0, t0_unix = time.monotonic(), time.time()
     with open(args.csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(HEADER)
+        w.writerow(header)
 
         def write(row):
             w.writerow(row)
             f.flush()
 
-        (sample_container if args.container else sample_process)(args, write, t0, stop)
+        (sample_containers if args.container else sample_process)(args, write, t0, t0_unix, stop)
     return 0
 
 
