@@ -84,6 +84,13 @@ measure() {
   wait_health "$port" 60
   python3 "$EXAMPLES/sample_stats.py" "$@" --minictr "$MINICTR" --csv "$out/stats-$name.csv" &
   _SAMPLER_PID=$!
+  # Its first sample (a header line and a row) before the idle time: the test's
+  # window then always has a sample before it, however slowly a loaded host starts it.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(wc -l <"$out/stats-$name.csv" 2>/dev/null || echo 0) -ge 2 ]] && break
+    sleep 0.1
+  done
   sleep "${IDLE_S:-2}"
   python3 "$EXAMPLES/latency_test.py" --port "$port" "${LATENCY_ARGS[@]}" --label "$name" \
     --csv "$out/latency-$name.csv" --summary "$out/summary.jsonl" || rc=$?

@@ -19,7 +19,7 @@ networks:
 EOF
 project=hwq$_n
 out=$TEST_TMP/out
-MINICTR=$MINICTR MINICTR_BUILD=$MINICTR_BUILD REQUESTS=3 N_PREDICT=4 WARMUP=3 IDLE_S=0.5 \
+MINICTR=$MINICTR MINICTR_BUILD=$MINICTR_BUILD REQUESTS=3 N_PREDICT=4 WARMUP=3 IDLE_S=1 \
   COMPOSE_FILE=$TEST_TMP/hw/compose.yaml PROJECT=$project \
   bash "$MINICTR_SRC/examples/homework.sh" "$out" >"$TEST_TMP/hw/log" 2>&1 ||
   fail "homework.sh failed: $(tail -20 "$TEST_TMP/hw/log")"
