@@ -37,7 +37,7 @@ done
 # MEM USAGE (the 12th field split on " | ") is a number for a container, – for the bare process
 assert_eq "–" "$(awk -F' [|] ' '/^[|] bare process/ { print $12 }' "$out/summary.md")" "bare MEM USAGE"
 mem=$(awk -F' [|] ' '/^[|] compose, 3 replicas/ { print $12 }' "$out/summary.md")
-[[ $mem =~ ^[0-9]+\.[0-9]$ ]] && [[ ${mem%.*} -gt 0 ]] || fail "compose-3 MEM USAGE '$mem'"
+[[ $mem =~ ^[0-9]+\.[0-9]$ && ${mem%.*} -gt 0 ]] || fail "compose-3 MEM USAGE '$mem'"
 
 echo "-- stats sampled at least once a second, with a column per replica for compose-3"
 for stage in bare run compose compose-3; do
