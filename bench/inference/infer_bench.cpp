@@ -69,9 +69,9 @@ void write_model_in_child(const std::string& path, const SyntheticShape& s, Ggml
   }
 }
 
-Result bench(const Model& m, int threads, int n_prompt, int n_gen) {
+Result bench(const Model& m, int threads, int n_prompt, int n_gen, GgmlType kv) {
   ThreadPool pool(threads);
-  Session s(m, std::min(m.config().ctx_len, n_prompt + n_gen + 1));
+  Session s(m, std::min(m.config().ctx_len, n_prompt + n_gen + 1), {kv, kv});
   std::vector<int> prompt;
   for (int i = 0; i < n_prompt; i++) prompt.push_back(3 + (i * 131) % (m.config().n_vocab - 3));
   using Clock = std::chrono::steady_clock;
@@ -94,10 +94,10 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen) {
 }
 
 // The mean of `reps` runs' tokens/s (what llama-bench -r prints as avg t/s).
-Result bench_mean(const Model& m, int threads, int n_prompt, int n_gen, int reps) {
+Result bench_mean(const Model& m, int threads, int n_prompt, int n_gen, int reps, GgmlType kv) {
   Result sum;
   for (int i = 0; i < reps; i++) {
-    Result r = bench(m, threads, n_prompt, n_gen);
+    Result r = bench(m, threads, n_prompt, n_gen, kv);
     sum.prompt_tps += r.prompt_tps / reps;
     sum.gen_tps += r.gen_tps / reps;
     sum.gen_cpu_tps += r.gen_cpu_tps / reps;
@@ -213,7 +213,7 @@ std::pair<double, double> measure_bandwidth(size_t mb) {
 // Bytes read from memory to generate one token at position `pos`: every weight matrix once,
 // but of the token embedding only one row unless it doubles as the output matrix (tied
 // embeddings), plus the K and V cache rows of positions 0..pos (F32).
-double bytes_per_token(const Model& m, int pos) {
+double bytes_per_token(const Model& m, int pos, GgmlType kv) {
   const GgufFile& f = m.file();
   double bytes = 0;
   for (const GgufTensor& t : f.tensors()) bytes += static_cast<double>(t.nbytes);
@@ -222,7 +222,7 @@ double bytes_per_token(const Model& m, int pos) {
     bytes -= static_cast<double>(e.nbytes) - static_cast<double>(type_row_bytes(e.type, e.dims[0]));
   }
   const ModelConfig& c = m.config();
-  bytes += 2.0 * c.n_layers * (pos + 1) * c.kv_dim() * sizeof(float);
+  bytes += 2.0 * c.n_layers * (pos + 1) * static_cast<double>(type_row_bytes(kv, c.kv_dim()));
   return bytes;
 }
 
@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
   int n_prompt = 64, n_gen = 64, reps = 1;
   std::string workdir = "/tmp/minictr-infer-bench";
   size_t bandwidth_mb = 512;
+  std::string cache_type = "f16";
   CLI::App app{"minictr-infer-bench: tokens/s of the minictr inference engine"};
   app.add_option("--bundled", bundled, "the bundled GGUF model")->required();
   app.add_option("--models", shapes, "which models: bundled 15M 110M")->capture_default_str();
@@ -257,7 +258,11 @@ int main(int argc, char** argv) {
                  "buffer read to measure memory bandwidth (0: skip the roofline)")
       ->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // run.sh appends 0 after round 1
+  app.add_option("--cache-type", cache_type, "KV cache type, keys and values (llama-bench's default: f16)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f16", "f32"}));
   CLI11_PARSE(app, argc, argv);
+  const GgmlType kv = parse_kv_type(cache_type);
   std::filesystem::create_directories(workdir);
   std::pair<double, double> bw{0, 0};
   if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
@@ -283,9 +288,9 @@ int main(int argc, char** argv) {
       }
       Model m(path);
       for (int th : threads) {
-        Result r = bench_mean(m, th, n_prompt, n_gen, reps);
+        Result r = bench_mean(m, th, n_prompt, n_gen, reps, kv);
         // Roofline at the middle of the generated tokens, with this thread count's bandwidth.
-        double mb_tok = bytes_per_token(m, n_prompt + n_gen / 2) / 1e6;
+        double mb_tok = bytes_per_token(m, n_prompt + n_gen / 2, kv) / 1e6;
         double gbs = th == 1 ? bw.first : th == 2 ? bw.second : 0;
         char gbs_s[32] = "-", roof_s[32] = "-", pct_s[32] = "-";
         if (gbs > 0) {

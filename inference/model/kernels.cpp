@@ -95,23 +95,6 @@ void dequantize_row(GgmlType t, const void* row, float* out, size_t n) {
 
 // ---- scalar kernels ----
 
-void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
-                   float scale, float* att, float* out) {
-  float maxv = -INFINITY;
-  for (int t = 0; t < n_keys; t++) {
-    att[t] = dot_f32_scalar(q, k + t * stride, hd) * scale;
-    maxv = std::fmax(maxv, att[t]);
-  }
-  float sum = 0;
-  for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
-  std::fill(out, out + hd, 0.0f);
-  for (int t = 0; t < n_keys; t++) {
-    const float* vt = v + t * stride;
-    float a = att[t] / sum;
-    for (int i = 0; i < hd; i++) out[i] += a * vt[i];
-  }
-}
-
 float dot_f32_scalar(const float* w, const float* x, size_t n) {
   float s = 0;
   for (size_t i = 0; i < n; i++) s += w[i] * x[i];
@@ -206,6 +189,56 @@ MCTR_AVX2 static inline __m256 load8(const uint16_t* p) {
 }
 static inline float to_float(float v) { return v; }
 static inline float to_float(uint16_t h) { return fp16_to_fp32(h); }
+
+// Calls f(keys, values) with the rows' element types (float or uint16_t for F16): each
+// attention kernel below is one template for the four pairs of KV cache types.
+template <typename F>
+static void with_kv_types(KvRows k, KvRows v, F&& f) {
+  const bool k16 = k.type == GgmlType::F16, v16 = v.type == GgmlType::F16;
+  const auto* kf = static_cast<const float*>(k.data);
+  const auto* kh = static_cast<const uint16_t*>(k.data);
+  const auto* vf = static_cast<const float*>(v.data);
+  const auto* vh = static_cast<const uint16_t*>(v.data);
+  if (k16 && v16)
+    f(kh, vh);
+  else if (k16)
+    f(kh, vf);
+  else if (v16)
+    f(kf, vh);
+  else
+    f(kf, vf);
+}
+
+template <typename K, typename V>
+static void attend_scalar_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
+                            float scale, float* att, float* out) {
+  float maxv = -INFINITY;
+  for (int t = 0; t < n_keys; t++) {
+    float d = 0;
+    for (int i = 0; i < hd; i++) d += q[i] * to_float(k[t * stride + i]);
+    att[t] = d * scale;
+    maxv = std::fmax(maxv, att[t]);
+  }
+  float sum = 0;
+  for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
+  std::fill(out, out + hd, 0.0f);
+  for (int t = 0; t < n_keys; t++) {
+    const V* vt = v + t * stride;
+    float a = att[t] / sum;
+    for (int i = 0; i < hd; i++) out[i] += a * to_float(vt[i]);
+  }
+}
+
+void attend_scalar(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale,
+                   float* att, float* out) {
+  with_kv_types(k, v,
+                [&](auto* kp, auto* vp) { attend_scalar_t(q, kp, vp, stride, n_keys, hd, scale, att, out); });
+}
+
+void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
+                   float scale, float* att, float* out) {
+  attend_scalar(q, {GgmlType::F32, k}, {GgmlType::F32, v}, stride, n_keys, hd, scale, att, out);
+}
 
 // Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
 template <typename T>
@@ -819,12 +852,13 @@ MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_
   }
 }
 
-MCTR_AVX2 static void attend_avx2(const float* q, const float* k, const float* v, size_t stride, int n_keys,
-                                  int hd, float scale, float* att, float* out) {
-  if (hd % 8) return attend_scalar(q, k, v, stride, n_keys, hd, scale, att, out);
+template <typename K, typename V>
+MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
+                                    float scale, float* att, float* out) {
+  if (hd % 8) return attend_scalar_t(q, k, v, stride, n_keys, hd, scale, att, out);
   float maxv = -INFINITY;
   for (int t = 0; t < n_keys; t++) {
-    att[t] = dot_avx2(q, k + t * stride, hd) * scale;
+    att[t] = dot_avx2(k + t * stride, q, hd) * scale;
     maxv = std::fmax(maxv, att[t]);
   }
   float sum = 0;
@@ -833,9 +867,15 @@ MCTR_AVX2 static void attend_avx2(const float* q, const float* k, const float* v
   for (int i = 0; i < hd; i += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (int t = 0; t < n_keys; t++)
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(att[t]), _mm256_loadu_ps(v + t * stride + i), acc);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(att[t]), load8(v + t * stride + i), acc);
     _mm256_storeu_ps(out + i, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
   }
+}
+
+static void attend_avx2(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale,
+                        float* att, float* out) {
+  with_kv_types(k, v,
+                [&](auto* kp, auto* vp) { attend_avx2_t(q, kp, vp, stride, n_keys, hd, scale, att, out); });
 }
 
 namespace {
@@ -853,7 +893,7 @@ struct Dispatch {
   void (*batch_f16)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
   void (*batch_q8)(const void*, size_t, int, const BlockQ8*, size_t, int, size_t, float*, size_t);
   void (*quantize_q8)(const float*, BlockQ8*, size_t);
-  void (*attend)(const float*, const float*, const float*, size_t, int, int, float, float*, float*);
+  void (*attend)(const float*, KvRows, KvRows, size_t, int, int, float, float*, float*);
   DotKernels dots;
   const char* batch_name;
 };
@@ -905,7 +945,8 @@ Dispatch pick() {
           matmul_batch_f16_scalar,
           matmul_batch_q8_0_scalar,
           quantize_row_q8_0_scalar,
-          attend_scalar,
+          static_cast<void (*)(const float*, KvRows, KvRows, size_t, int, int, float, float*, float*)>(
+              attend_scalar),
           {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar},
           "scalar"};
 }
@@ -943,12 +984,15 @@ size_t attend_batch_scratch(int n_q, int n_keys, int hd) {
   return static_cast<size_t>(n_q) * n_keys + static_cast<size_t>(hd) * n_keys;
 }
 
-void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const float* k, const float* v,
-                  size_t kv_stride, int hd, float scale, float* scratch, float* out, size_t out_stride) {
+void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, KvRows k, KvRows v, size_t kv_stride,
+                  int hd, float scale, float* scratch, float* out, size_t out_stride) {
   const int n_keys = pos0 + n_q;
   float* p = scratch;                                       // [n_q][n_keys] scores, then weights
   float* vt = scratch + static_cast<size_t>(n_q) * n_keys;  // [hd][n_keys] values, transposed
-  matmul_batch_f32(k, kv_stride * sizeof(float), n_keys, q, q_stride, n_q, hd, p, n_keys);
+  if (k.type == GgmlType::F16)  // the F16 weight kernels read F16 keys as they are
+    matmul_batch_f16(k.data, kv_stride * sizeof(uint16_t), n_keys, q, q_stride, n_q, hd, p, n_keys);
+  else
+    matmul_batch_f32(k.data, kv_stride * sizeof(float), n_keys, q, q_stride, n_q, hd, p, n_keys);
   for (int t = 0; t < n_q; t++) {
     float* row = p + static_cast<size_t>(t) * n_keys;
     const int seen = pos0 + t + 1;  // causal: later keys get weight 0
@@ -960,8 +1004,16 @@ void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const floa
     for (int j = 0; j < seen; j++) row[j] *= inv;
     std::fill(row + seen, row + n_keys, 0.0f);
   }
-  for (int j = 0; j < n_keys; j++)
-    for (int i = 0; i < hd; i++) vt[static_cast<size_t>(i) * n_keys + j] = v[j * kv_stride + i];
+  if (v.type == GgmlType::F16) {
+    const auto* v16 = static_cast<const uint16_t*>(v.data);
+    for (int j = 0; j < n_keys; j++)
+      for (int i = 0; i < hd; i++)
+        vt[static_cast<size_t>(i) * n_keys + j] = fp16_to_fp32(v16[j * kv_stride + i]);
+  } else {
+    const auto* v32 = static_cast<const float*>(v.data);
+    for (int j = 0; j < n_keys; j++)
+      for (int i = 0; i < hd; i++) vt[static_cast<size_t>(i) * n_keys + j] = v32[j * kv_stride + i];
+  }
   matmul_batch_f32(vt, static_cast<size_t>(n_keys) * sizeof(float), hd, p, n_keys, n_q, n_keys, out,
                    out_stride);
 }
@@ -979,9 +1031,13 @@ void matmul_batch_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ
   dispatch().batch_q8(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
 }
 void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n) { dispatch().quantize_q8(x, out, n); }
+void attend(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale, float* att,
+            float* out) {
+  dispatch().attend(q, k, v, stride, n_keys, hd, scale, att, out);
+}
 void attend(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd, float scale,
             float* att, float* out) {
-  dispatch().attend(q, k, v, stride, n_keys, hd, scale, att, out);
+  attend(q, {GgmlType::F32, k}, {GgmlType::F32, v}, stride, n_keys, hd, scale, att, out);
 }
 float dot_f32(const float* w, const float* x, size_t n) { return dispatch().f32(w, x, n); }
 float dot_f16(const uint16_t* w, const float* x, size_t n) { return dispatch().f16(w, x, n); }

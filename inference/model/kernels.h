@@ -72,9 +72,20 @@ void matmul_batch_f16_scalar(const void* w, size_t row_bytes, int n_rows, const 
 void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                               size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride);
 
+// Rows of keys or values in a KV cache (kv_cache.h): F32 or F16 elements.
+struct KvRows {
+  GgmlType type;  // F32 or F16
+  const void* data;
+};
+
 // One attention head for one query: softmax(q·k_t * scale) over the n_keys cached keys,
-// then out = sum_t p_t v_t. Key t is at k + t*stride, value t at v + t*stride; hd floats each.
-// att is scratch for n_keys scores.
+// then out = sum_t p_t v_t. Key t is at k + t*stride, value t at v + t*stride; hd elements
+// each (strides count elements). att is scratch for n_keys scores.
+void attend(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale, float* att,
+            float* out);
+void attend_scalar(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale,
+                   float* att, float* out);
+// The same over F32 rows.
 void attend(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd, float scale,
             float* att, float* out);
 void attend_scalar(const float* q, const float* k, const float* v, size_t stride, int n_keys, int hd,
@@ -87,9 +98,10 @@ void attend_scalar(const float* q, const float* k, const float* v, size_t stride
 // matmul_batch_f32 (the keys as the rows), and so does the weighted sum of the values (over a
 // transposed copy of them), so both run in the tiled kernels instead of one dot per key.
 // scratch holds attend_batch_scratch(n_q, n_keys, hd) floats.
+// The keys and values may be F32 or F16 (a KV cache of either type; kv_stride counts elements).
 size_t attend_batch_scratch(int n_q, int n_keys, int hd);
-void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, const float* k, const float* v,
-                  size_t kv_stride, int hd, float scale, float* scratch, float* out, size_t out_stride);
+void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, KvRows k, KvRows v, size_t kv_stride,
+                  int hd, float scale, float* scratch, float* out, size_t out_stride);
 
 // Every prompt-batch matmul kernel this CPU can run (scalar first, then AVX2, then AVX-512
 // where present), whatever MINICTR_INFER_NO_AVX512 says, so the tests compare each one with

@@ -192,12 +192,12 @@ Model::Model(const std::string& path) : file_(path) {
         std::pow(static_cast<double>(cfg_.rope_base), -static_cast<double>(i) / cfg_.rope_dim));
 }
 
-Session::Session(const Model& m, int n_ctx) : n_ctx_(n_ctx), max_batch_(std::clamp(n_ctx, 1, kMaxBatch)) {
+Session::Session(const Model& m, int n_ctx, KvTypes kv)
+    : n_ctx_(n_ctx > 0 ? n_ctx : throw Error("context size must be positive")),
+      max_batch_(std::clamp(n_ctx, 1, kMaxBatch)),
+      k_cache_(kv.k, static_cast<size_t>(m.config().n_layers) * n_ctx, m.config().kv_dim()),
+      v_cache_(kv.v, static_cast<size_t>(m.config().n_layers) * n_ctx, m.config().kv_dim()) {
   const ModelConfig& c = m.config();
-  if (n_ctx <= 0) throw Error("context size must be positive");
-  size_t kv = static_cast<size_t>(c.n_layers) * n_ctx * c.kv_dim();
-  k_cache_.assign(kv, 0.0f);
-  v_cache_.assign(kv, 0.0f);
   const size_t B = max_batch_;
   x_.resize(B * c.dim);
   xb_.resize(B * c.dim);
@@ -274,14 +274,13 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       };
       rotate(&s.q_[b * q_dim], c.n_heads);
       rotate(&s.k_[b * kv_dim], c.n_kv_heads);
-      size_t at = (static_cast<size_t>(l) * s.n_ctx_ + pos0 + b) * kv_dim;
-      std::memcpy(&s.k_cache_[at], &s.k_[b * kv_dim], kv_dim * sizeof(float));
-      std::memcpy(&s.v_cache_[at], &s.v_[b * kv_dim], kv_dim * sizeof(float));
+      const size_t row = static_cast<size_t>(l) * s.n_ctx_ + pos0 + b;
+      s.k_cache_.store(row, &s.k_[b * kv_dim]);
+      s.v_cache_.store(row, &s.v_[b * kv_dim]);
     }
 
     // Causal attention. Query heads share KV heads in groups.
-    const float* kc = &s.k_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
-    const float* vc = &s.v_cache_[static_cast<size_t>(l) * s.n_ctx_ * kv_dim];
+    const size_t row0 = static_cast<size_t>(l) * s.n_ctx_;
     const int group = c.n_heads / c.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     if (B == 1) {  // generation: one task per head
@@ -289,7 +288,8 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
         const int n_keys = pos0 + 1, kvh = h / group;
         thread_local std::vector<float> att;
         att.resize(n_keys);
-        attend(s.q_.data() + h * hd, kc + kvh * hd, vc + kvh * hd, kv_dim, n_keys, hd, scale, att.data(),
+        attend(s.q_.data() + h * hd, {s.k_cache_.type(), s.k_cache_.at(row0, kvh * hd)},
+               {s.v_cache_.type(), s.v_cache_.at(row0, kvh * hd)}, kv_dim, n_keys, hd, scale, att.data(),
                &s.att_out_[h * hd]);
       });
     } else {  // a prompt batch: one task per head, all of its queries at once (attend_batch)
@@ -297,8 +297,9 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
         const int kvh = h / group;
         thread_local std::vector<float> scratch;
         scratch.resize(attend_batch_scratch(B, pos0 + B, hd));
-        attend_batch(s.q_.data() + h * hd, q_dim, B, pos0, kc + kvh * hd, vc + kvh * hd, kv_dim, hd, scale,
-                     scratch.data(), s.att_out_.data() + h * hd, q_dim);
+        attend_batch(s.q_.data() + h * hd, q_dim, B, pos0, {s.k_cache_.type(), s.k_cache_.at(row0, kvh * hd)},
+                     {s.v_cache_.type(), s.v_cache_.at(row0, kvh * hd)}, kv_dim, hd, scale, scratch.data(),
+                     s.att_out_.data() + h * hd, q_dim);
       });
     }
 

@@ -16,6 +16,7 @@
 
 #include "model/gguf.h"
 #include "model/kernels.h"
+#include "model/kv_cache.h"
 #include "model/threadpool.h"
 #include "model/tokenizer.h"
 
@@ -84,10 +85,17 @@ class Model {
   std::vector<double> inv_freq_;
 };
 
+// The element types of the KV cache (kv_cache.h). The library keeps F32 unless told
+// otherwise; the server defaults to F16 for both, as llama.cpp's does.
+struct KvTypes {
+  GgmlType k = GgmlType::F32;
+  GgmlType v = GgmlType::F32;
+};
+
 // One conversation's state: its KV cache, position and scratch buffers.
 class Session {
  public:
-  Session(const Model& m, int n_ctx);
+  Session(const Model& m, int n_ctx, KvTypes kv = {});
   int n_ctx() const { return n_ctx_; }
   int n_past() const { return n_past_; }
   void reset() { n_past_ = 0; }
@@ -96,7 +104,7 @@ class Session {
     if (n < n_past_) n_past_ = n;
   }
   const std::vector<float>& logits() const { return logits_; }
-  size_t kv_bytes() const { return (k_cache_.size() + v_cache_.size()) * sizeof(float); }
+  size_t kv_bytes() const { return k_cache_.bytes() + v_cache_.bytes(); }
 
   // Prompt tokens per forward chunk: each chunk reads every weight once from memory, so a
   // 128-token prompt in one chunk reads them once instead of 4 times (as llama.cpp's ubatch).
@@ -107,7 +115,7 @@ class Session {
   int n_ctx_;
   int max_batch_;  // min(kMaxBatch, n_ctx): the scratch buffers hold that many tokens
   int n_past_ = 0;
-  std::vector<float> k_cache_, v_cache_;  // [layer][pos][kv_dim]
+  KvCache k_cache_, v_cache_;  // row layer * n_ctx + pos, kv_dim elements
   std::vector<float> x_, xb_, q_, k_, v_, att_out_, hb_, hb2_, logits_;
   std::vector<float> rope_cos_, rope_sin_;
   std::vector<BlockQ8> xq_;

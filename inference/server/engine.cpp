@@ -38,14 +38,14 @@ size_t partial_stop_len(const std::string& text, const std::vector<std::string>&
 }
 }  // namespace
 
-Engine::Engine(const std::string& model_path, int n_threads, int n_ctx, int n_slots)
+Engine::Engine(const std::string& model_path, int n_threads, int n_ctx, int n_slots, KvTypes kv)
     : model_(std::make_unique<Model>(model_path)),
       n_ctx_(n_ctx > 0 ? n_ctx : model_->config().ctx_len),
       pool_(std::max(1, n_threads)) {
   if (n_slots < 1) throw Error("need at least one slot");
   slots_.resize(n_slots);
   for (int i = 0; i < n_slots; i++) {
-    slots_[i].session = std::make_unique<Session>(*model_, n_ctx_);
+    slots_[i].session = std::make_unique<Session>(*model_, n_ctx_, kv);
     slots_[i].info.id = i;
   }
 }

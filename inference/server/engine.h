@@ -64,7 +64,7 @@ struct EngineStats {
 
 class Engine {
  public:
-  Engine(const std::string& model_path, int n_threads, int n_ctx, int n_slots);
+  Engine(const std::string& model_path, int n_threads, int n_ctx, int n_slots, KvTypes kv = {});
 
   const Model& model() const { return *model_; }
   int n_ctx() const { return n_ctx_; }

@@ -51,6 +51,12 @@ int main(int argc, char** argv) {
   app.add_option("--parallel", opt.parallel, "requests generated at the same time (slots)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--cache-type-k", opt.cache_type_k, "KV cache type of the keys: f16 or f32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f16", "f32"}));
+  app.add_option("--cache-type-v", opt.cache_type_v, "KV cache type of the values: f16 or f32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f16", "f32"}));
   app.add_option("--metrics-log", opt.metrics_log, "CSV file with one row per request (env METRICS_LOG_FILE)")
       ->capture_default_str();
   app.add_option("--chat-history", opt.chat_history,

@@ -135,7 +135,9 @@ void InferenceServer::stop() {
 
 void InferenceServer::load_model() {
   try {
-    auto e = std::make_unique<Engine>(opt_.model_path, opt_.threads, opt_.ctx_size, opt_.parallel);
+    auto e =
+        std::make_unique<Engine>(opt_.model_path, opt_.threads, opt_.ctx_size, opt_.parallel,
+                                 KvTypes{parse_kv_type(opt_.cache_type_k), parse_kv_type(opt_.cache_type_v)});
     const ThreadPool& pool = e->pool();
     if (pool.size() < pool.requested())
       std::fprintf(stderr, "minictr-infer: warning: running with %d of %d threads (%s)\n", pool.size(),

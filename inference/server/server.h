@@ -45,6 +45,8 @@ struct ServerOptions {
   int threads = 2;
   int ctx_size = 0;  // 0: the model's trained context length
   int parallel = 2;  // slots: requests that generate at the same time
+  // KV cache element types, llama.cpp's --cache-type-k/v: F16 by default, as there.
+  std::string cache_type_k = "f16", cache_type_v = "f16";
   std::string metrics_log = "/app/data/metrics.csv";
   std::string chat_history = "/app/data/chat_history.json";
   size_t history_max_messages = 200;

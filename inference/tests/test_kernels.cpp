@@ -317,8 +317,9 @@ TEST(Kernels, AttendBatchMatchesOneQueryAtATime) {
           for (auto& e : *vec) e = nd(rng);
         const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
         std::vector<float> scratch(attend_batch_scratch(n_q, n_keys, hd)), out(n_q * out_stride, -7.0f);
-        attend_batch(q.data() + hd, q_stride, n_q, pos0, k.data() + hd, v.data() + hd, kv_stride, hd, scale,
-                     scratch.data(), out.data(), out_stride);
+        attend_batch(q.data() + hd, q_stride, n_q, pos0, {GgmlType::F32, k.data() + hd},
+                     {GgmlType::F32, v.data() + hd}, kv_stride, hd, scale, scratch.data(), out.data(),
+                     out_stride);
         std::vector<float> att(n_keys), want(hd);
         for (int t = 0; t < n_q; t++) {
           attend_scalar(q.data() + hd + t * q_stride, k.data() + hd, v.data() + hd, kv_stride, pos0 + t + 1,
@@ -328,6 +329,66 @@ TEST(Kernels, AttendBatchMatchesOneQueryAtATime) {
           EXPECT_EQ(out[t * out_stride + hd], -7.0f) << "wrote past the head";
         }
       }
+    }
+  }
+}
+
+// The four pairs of KV cache types (F32/F16 keys, F32/F16 values): the dispatched kernel
+// against its scalar twin, and F16 rows against F32 rows holding the same rounded numbers.
+TEST(Kernels, AttendReadsF16Rows) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0, 1);
+  for (int hd : {8, 64, 12}) {
+    const int n_keys = 37;
+    const size_t stride = 2 * hd;
+    std::vector<float> q(hd), k(n_keys * stride), v(n_keys * stride), att(n_keys), want(hd), got(hd);
+    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    for (auto& e : q) e = nd(rng);
+    for (size_t i = 0; i < k.size(); i++) {
+      k16[i] = fp32_to_fp16(nd(rng));
+      v16[i] = fp32_to_fp16(nd(rng));
+      k[i] = fp16_to_fp32(k16[i]);
+      v[i] = fp16_to_fp32(v16[i]);
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    attend_scalar(q.data(), k.data() + hd, v.data() + hd, stride, n_keys, hd, scale, att.data(), want.data());
+    for (bool kh : {false, true})
+      for (bool vh : {false, true}) {
+        KvRows kr = kh ? KvRows{GgmlType::F16, k16.data() + hd} : KvRows{GgmlType::F32, k.data() + hd};
+        KvRows vr = vh ? KvRows{GgmlType::F16, v16.data() + hd} : KvRows{GgmlType::F32, v.data() + hd};
+        attend(q.data(), kr, vr, stride, n_keys, hd, scale, att.data(), got.data());
+        for (int i = 0; i < hd; i++) EXPECT_NEAR(got[i], want[i], 1e-5) << hd << kh << vh << " " << i;
+        attend_scalar(q.data(), kr, vr, stride, n_keys, hd, scale, att.data(), got.data());
+        for (int i = 0; i < hd; i++) EXPECT_NEAR(got[i], want[i], 1e-5) << hd << kh << vh << " scalar " << i;
+      }
+  }
+}
+
+// F16 keys and values (an F16 KV cache) against attend_scalar over the same rounded numbers.
+TEST(Kernels, AttendBatchReadsF16Rows) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 1);
+  for (int hd : {8, 48, 64, 20}) {
+    const int pos0 = 3, n_q = 7, n_keys = pos0 + n_q;
+    const size_t kv_stride = 2 * hd;
+    std::vector<float> q(n_q * hd), k(n_keys * kv_stride), v(n_keys * kv_stride);
+    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    for (auto& e : q) e = nd(rng);
+    for (size_t i = 0; i < k.size(); i++) {
+      k16[i] = fp32_to_fp16(nd(rng));
+      v16[i] = fp32_to_fp16(nd(rng));
+      k[i] = fp16_to_fp32(k16[i]);
+      v[i] = fp16_to_fp32(v16[i]);
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    std::vector<float> scratch(attend_batch_scratch(n_q, n_keys, hd)), out(n_q * hd);
+    attend_batch(q.data(), hd, n_q, pos0, {GgmlType::F16, k16.data() + hd}, {GgmlType::F16, v16.data() + hd},
+                 kv_stride, hd, scale, scratch.data(), out.data(), hd);
+    std::vector<float> att(n_keys), want(hd);
+    for (int t = 0; t < n_q; t++) {
+      attend_scalar(q.data() + t * hd, k.data() + hd, v.data() + hd, kv_stride, pos0 + t + 1, hd, scale,
+                    att.data(), want.data());
+      for (int i = 0; i < hd; i++) EXPECT_NEAR(out[t * hd + i], want[i], 1e-4) << hd << " " << t << " " << i;
     }
   }
 }

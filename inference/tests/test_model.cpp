@@ -30,8 +30,8 @@ const ModelFiles& files() {
 }
 
 std::vector<float> run(const Model& m, const std::vector<int>& toks, int threads, bool one_by_one,
-                       int n_ctx = 64) {
-  Session s(m, n_ctx);
+                       int n_ctx = 64, KvTypes kv = {}) {
+  Session s(m, n_ctx, kv);
   ThreadPool pool(threads);
   const float* l = nullptr;
   if (one_by_one)
@@ -45,6 +45,31 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   double d = 0;
   for (size_t i = 0; i < a.size(); i++) d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
   return d;
+}
+
+// An F16 KV cache (llama.cpp's default) takes half the memory and changes the logits
+// only by the rounding of the cached keys and values, in the prompt batch (F16 keys read
+// by the F16 matmul kernel) and one token at a time (widened for attend) alike.
+TEST(Model, F16KvCacheIsHalfTheSizeAndClose) {
+  Model m(files().path(GgmlType::F32));
+  const KvTypes f16{GgmlType::F16, GgmlType::F16};
+  EXPECT_EQ(Session(m, 64, f16).kv_bytes() * 2, Session(m, 64).kv_bytes());
+  std::vector<int> toks;
+  for (int i = 0; i < 40; i++) toks.push_back((i * 37 + 11) % m.config().n_vocab);
+  for (bool one_by_one : {false, true}) {
+    auto exact = run(m, toks, 2, one_by_one);
+    auto rounded = run(m, toks, 2, one_by_one, 64, f16);
+    double scale = 0;
+    for (float x : exact) scale = std::max(scale, static_cast<double>(std::fabs(x)));
+    const double d = max_diff(exact, rounded);
+    EXPECT_GT(d, 0.0) << "F16 cache gave identical logits: not used?";
+    EXPECT_LT(d, 1e-2 * scale) << one_by_one;
+    // Keys F16, values F32 and the other way round: each cache on its own.
+    EXPECT_LT(max_diff(exact, run(m, toks, 2, one_by_one, 64, {GgmlType::F16, GgmlType::F32})), 1e-2 * scale);
+    EXPECT_LT(max_diff(exact, run(m, toks, 2, one_by_one, 64, {GgmlType::F32, GgmlType::F16})), 1e-2 * scale);
+  }
+  EXPECT_THROW(parse_kv_type("q8_0"), Error);
+  EXPECT_EQ(parse_kv_type("f16"), GgmlType::F16);
 }
 
 TEST(Model, LoadsConfigFromMetadata) {
