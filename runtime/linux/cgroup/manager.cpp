@@ -35,8 +35,13 @@ void join_with(const std::vector<UniqueFd>& join_files) {
 }
 
 std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesystem::path& cgroup_root) {
+  const HostLayout host = detect_layout(cgroup_root);
+  if (host.layout == Layout::kNone) throw Error("no cgroup hierarchy found at " + cgroup_root.string());
+  return make_manager(id, host);
+}
+
+std::unique_ptr<Manager> make_manager(const std::string& id, const HostLayout& host) {
   check_id(id);
-  HostLayout host = detect_layout(cgroup_root);
   switch (host.layout) {
     case Layout::kUnified:
       return std::make_unique<V2Manager>(host.unified, id);
@@ -46,7 +51,7 @@ std::unique_ptr<Manager> make_manager(const std::string& id, const std::filesyst
     case Layout::kNone:
       break;
   }
-  throw Error("no cgroup hierarchy found at " + cgroup_root.string());
+  throw Error("no cgroup hierarchy found");
 }
 
 std::unique_ptr<Manager> make_manager_at(const GroupPath& where, const std::filesystem::path& cgroup_root) {

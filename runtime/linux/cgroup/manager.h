@@ -54,6 +54,9 @@ class Manager {
   // where it can no longer open them (after pivot_root).
   virtual std::vector<UniqueFd> open_join_files() const = 0;
   virtual Stats stats() const = 0;
+  // Only Stats::cpu_usage_ns, read from one file: `stats` needs no more for
+  // the first of its two samples (the CPU % is a difference).
+  virtual uint64_t cpu_usage_ns() const = 0;
   // Only Stats::oom_killed, read from one file: what the supervisor asks at exit.
   virtual bool oom_killed() const = 0;
   // v2: the child can be born in the group (clone3 CLONE_INTO_CGROUP), so
@@ -96,6 +99,11 @@ void join_with(const std::vector<UniqueFd>& join_files);
 // `cgroup_root` is /sys/fs/cgroup except in tests.
 std::unique_ptr<Manager> make_manager(const std::string& id,
                                       const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
+// The same for a layout already detected: `stats` makes one manager per
+// container and reads mountinfo once, not once per container.
+struct HostLayout;
+std::unique_ptr<Manager> make_manager(const std::string& id, const HostLayout& host);
 
 // The manager of the group at `where` (runc's cgroupsPath), on this host's layout.
 std::unique_ptr<Manager> make_manager_at(const GroupPath& where,

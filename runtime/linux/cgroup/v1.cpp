@@ -187,8 +187,7 @@ Stats V1Manager::stats() const {
   Stats s;
   std::filesystem::path mem = dir("memory");
   if (!exists()) throw Error("cgroup " + mem.string() + " does not exist");
-  std::filesystem::path acct = dir("cpuacct");
-  if (!acct.empty()) s.cpu_usage_ns = read_u64_or_zero(acct / "cpuacct.usage");
+  s.cpu_usage_ns = cpu_usage_ns();
 
   uint64_t usage = read_u64_or_zero(mem / "memory.usage_in_bytes");
   uint64_t inactive = 0;
@@ -216,6 +215,11 @@ Stats V1Manager::stats() const {
   }
   s.oom_killed = oom_killed();
   return s;
+}
+
+uint64_t V1Manager::cpu_usage_ns() const {
+  std::filesystem::path acct = dir("cpuacct");
+  return acct.empty() ? 0 : read_u64_or_zero(acct / "cpuacct.usage");
 }
 
 bool V1Manager::oom_killed() const {

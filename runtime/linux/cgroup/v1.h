@@ -24,6 +24,7 @@ class V1Manager : public Manager {
   std::vector<UniqueFd> open_join_files() const override;
   void allow_devices(const std::vector<DeviceRule>& rules) override;
   Stats stats() const override;
+  uint64_t cpu_usage_ns() const override;
   bool oom_killed() const override;
   void set_frozen(bool frozen) override;
   bool is_frozen() const override;

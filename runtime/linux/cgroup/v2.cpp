@@ -151,10 +151,15 @@ std::vector<UniqueFd> V2Manager::open_join_files() const {
   return files;
 }
 
+uint64_t V2Manager::cpu_usage_ns() const {
+  auto cpu = read_opt(dir_ / "cpu.stat");
+  return cpu ? parse_flat_keyed(*cpu)["usage_usec"] * 1000 : 0;
+}
+
 Stats V2Manager::stats() const {
   Stats s;
   if (!exists()) throw Error("cgroup " + dir_.string() + " does not exist");
-  if (auto cpu = read_opt(dir_ / "cpu.stat")) s.cpu_usage_ns = parse_flat_keyed(*cpu)["usage_usec"] * 1000;
+  s.cpu_usage_ns = cpu_usage_ns();
 
   uint64_t usage = read_u64_or_zero(dir_ / "memory.current");
   uint64_t inactive = 0;

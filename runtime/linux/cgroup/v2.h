@@ -18,6 +18,7 @@ class V2Manager : public Manager {
   void join_self() override;
   std::vector<UniqueFd> open_join_files() const override;
   Stats stats() const override;
+  uint64_t cpu_usage_ns() const override;
   bool oom_killed() const override;
   bool can_clone_into() const override { return true; }
   int open_for_clone() const override;
