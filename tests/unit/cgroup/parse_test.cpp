@@ -153,6 +153,7 @@ TEST(CgroupFake, V2StatsFromFiles) {
   EXPECT_EQ(m->path(), g.string());
   Stats s = m->stats();
   EXPECT_EQ(s.cpu_usage_ns, 1'500'000u);
+  EXPECT_EQ(m->cpu_usage_ns(), 1'500'000u);  // the first sample of `stats`
   EXPECT_EQ(s.memory_usage, 10485760u - 2097152u);
   EXPECT_EQ(s.memory_limit, 33554432u);
   EXPECT_EQ(s.blk_read, 512u);
@@ -219,6 +220,7 @@ TEST(CgroupFake, V1StatsFromFiles) {
   EXPECT_EQ(m->version(), Version::kV1);
   Stats s = m->stats();
   EXPECT_EQ(s.cpu_usage_ns, 123456789u);
+  EXPECT_EQ(m->cpu_usage_ns(), 123456789u);
   EXPECT_EQ(s.memory_usage, 20971520u - 4194304u);
   EXPECT_EQ(s.memory_limit, host_memory_total());  // "unlimited" -> host RAM
   EXPECT_EQ(s.blk_read, 100u);                     // the _recursive file is preferred
@@ -239,4 +241,19 @@ TEST(CgroupFake, RejectsBadIdAndEmptyRoot) {
   TempDir t;
   EXPECT_THROW(make_manager("../x", t.path()), mctr::Error);
   EXPECT_THROW(make_manager("c1", t.path()), mctr::Error);  // no hierarchy in an empty dir
+}
+
+// `stats` detects the layout once and makes every container's manager from it.
+TEST(CgroupFake, ManagerFromADetectedLayout) {
+  HostLayout v2{Layout::kUnified, "/fake/cg", {}};
+  auto m = make_manager("c1", v2);
+  EXPECT_EQ(m->version(), Version::kV2);
+  EXPECT_EQ(m->path(), "/fake/cg/minictr/c1");
+  HostLayout v1{Layout::kHybrid, "/fake/cg/unified", {{"memory", "/fake/cg/memory"}, {"pids", "/fake/cg/pids"}}};
+  auto m1 = make_manager("c2", v1);
+  EXPECT_EQ(m1->version(), Version::kV1);
+  EXPECT_NE(m1->path().find("/fake/cg/memory/minictr/c2"), std::string::npos);
+  EXPECT_EQ(m1->cpu_usage_ns(), 0u);  // no cpuacct hierarchy
+  EXPECT_THROW(make_manager("../x", v2), mctr::Error);
+  EXPECT_THROW(make_manager("c1", HostLayout{}), mctr::Error);  // no hierarchy
 }
