@@ -132,9 +132,11 @@ void Networks::remove(const std::string& ref) {
     throw Error("error while removing network: network " + n->name + " id " + n->id +
                 " has active endpoints (" + std::to_string(users.size()) + " containers)");
   stop_network_dns(*n);
-  if (!open(n->name).prune())
+  net::Network network = open(n->name);
+  if (!network.prune())
     throw Error("error while removing network: network " + n->name +
                 " has active endpoints (in another state root)");
+  network.remove_state_dir();
   fs::unlink_deferred(dir_ / (n->id + ".json"));
 }
 

@@ -68,6 +68,7 @@ mctr rm -f a web >/dev/null
 mctr network create --subnet "$net2_subnet" net2 >/dev/null
 mctr network rm net1 >/dev/null
 [[ ! -e /sys/class/net/$bridge ]] || fail "network rm left the bridge"
+[[ ! -e $MINICTR_RUN_DIR/networks/$bridge ]] || fail "network rm left its state in $MINICTR_RUN_DIR/networks/$bridge"
 ! nft list table ip "minictr-${id:0:12}" >/dev/null 2>&1 || fail "network rm left the nft table"
 assert_contains "$(mctr network prune)" "net2" "network prune removes the unused net2"
 assert_eq 0 "$(mctr network ls -q | grep -vc '^-$' || true)" "no user network left"

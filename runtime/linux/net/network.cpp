@@ -622,6 +622,8 @@ bool Network::prune() {
   return true;
 }
 
+void Network::remove_state_dir() { fs::remove_tree(state_dir_); }
+
 std::vector<HostEntry> Network::hosts() {
   LeaseFile lf(state_dir_);
   std::vector<HostEntry> out;

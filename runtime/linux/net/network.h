@@ -175,6 +175,10 @@ class Network {
   // Leases of containers whose veth has vanished (their netns died without a
   // detach) are dropped first, with their rules.
   bool prune();
+  // After a prune() of a network that is gone for good (`network rm`): its
+  // directory of host state (leases, name server, balanced ports), which a
+  // default bridge keeps for its next container.
+  void remove_state_dir();
   // detach(container_id) from whichever bridge it has a lease on (every
   // bridge with state under host_state_dir's parent): for a container whose
   // config is gone, so its network is unknown.
