@@ -198,12 +198,7 @@ static rootfs::OwnCgroups unshare_cgroup(const std::string& id) {
 static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   rootfs::mount_binds(fs_spec);
   rootfs::pivot_into(fs_spec.mount_point);
-  if (masks_paths(spec)) {
-    explain::step(
-        "mount(2)",
-        "mount --bind /dev/null /proc/kcore; mount -t tmpfs -o ro tmpfs /proc/acpi; ...   # masked paths");
-    security::mask_paths(false);
-  }
+  if (masks_paths(spec)) security::mask_paths(false);
   if (spec.root->readonly) rootfs::remount_root_readonly();
 }
 

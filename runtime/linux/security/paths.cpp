@@ -9,6 +9,7 @@
 
 #include "linux/security/security.h"
 #include "util/error.h"
+#include "util/explain.h"
 
 namespace mctr::security {
 
@@ -77,9 +78,24 @@ void make_readonly(const std::string& path) {
   check_sys(mount(path.c_str(), path.c_str(), nullptr, flags, nullptr), "mount(remount,ro)", path);
 }
 
+// The same as shell commands, for --explain: every path, as mask_path and
+// make_readonly treat them (a path this kernel does not have is skipped).
+std::string mask_paths_replay(const std::vector<std::string>& masked,
+                              const std::vector<std::string>& readonly) {
+  std::string ro, hide;
+  for (const auto& p : readonly) ro += " " + explain::sh_quote(p);
+  for (const auto& p : masked) hide += " " + explain::sh_quote(p);
+  return "for p in" + ro + "; do [ -e $p ] && mount --bind $p $p && mount -o remount,bind,ro $p; done; " +
+         "for p in" + hide +
+         "; do [ -e $p ] && { mount --bind /dev/null $p 2>/dev/null || mount -t tmpfs -o ro,size=0 tmpfs $p; "
+         "}; "
+         "done   # read-only and masked paths";
+}
+
 }  // namespace
 
 void mask_paths(const std::vector<std::string>& masked, const std::vector<std::string>& readonly) {
+  if (explain::on()) explain::step("mount(2)", mask_paths_replay(masked, readonly));
   for (const auto& p : readonly) make_readonly(p);
   for (const auto& p : masked) mask_path(p);
 }
