@@ -13,7 +13,7 @@ namespace mctr::cli {
 namespace {
 
 struct ImagesOpts {
-  bool quiet = false, no_trunc = false;
+  bool quiet = false, no_trunc = false, digests = false;
   std::string filter_ref, format;
 };
 
@@ -27,10 +27,24 @@ const listing::Table kImagesTable{{{"ID", "IMAGE ID"},
                                    {"Size", "SIZE"}},
                                   "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"};
 
+// --digests: the default table with the registry digest after the tag.
+const char* const kDigestsTable =
+    "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+
 // Docker's "3 days ago"; an image without a creation time says N/A.
 std::string created_since(const std::string& created) {
   long long s = seconds_since(created);
   return s < 0 ? "N/A" : human_duration(s) + " ago";
+}
+
+// The registry digest of `repo` ("sha256:..."): from the RepoDigests a push or
+// pull recorded ("localhost:5000/a@sha256:..."); an image only loaded has none.
+std::string digest_of(const image::Image& img, const std::string& repo) {
+  for (const auto& d : img.repo_digests) {
+    auto at = d.find('@');
+    if (at != std::string::npos && d.compare(0, at, repo) == 0 && at == repo.size()) return d.substr(at + 1);
+  }
+  return "<none>";
 }
 
 nlohmann::json image_row(const image::Image& img, const std::string& repo, const std::string& tag,
@@ -38,7 +52,7 @@ nlohmann::json image_row(const image::Image& img, const std::string& repo, const
   return {{"ID", no_trunc ? img.id : img.id.substr(7, 12)},
           {"Repository", repo},
           {"Tag", tag},
-          {"Digest", "<none>"},  // loaded from archives: no registry digest
+          {"Digest", digest_of(img, repo)},
           {"CreatedSince", created_since(img.created)},
           {"CreatedAt", go_time_text(img.created)},
           {"Size", image::human_size(img.size)}};
@@ -50,6 +64,7 @@ void setup_images(CLI::App* sub, Globals& g) {
   auto o = std::make_shared<ImagesOpts>();
   sub->add_flag("-q,--quiet", o->quiet, "Only show image IDs");
   sub->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  sub->add_flag("--digests", o->digests, "Show digests");
   sub->add_option(
       "--format", o->format,
       "table (default), json, 'table TEMPLATE' or a Go TEMPLATE, e.g. '{{.Repository}}:{{.Tag}}'");
@@ -74,6 +89,8 @@ void setup_images(CLI::App* sub, Globals& g) {
     }
     if (o->quiet)  // one line per image, not per tag; -q wins over --format, as in Docker
       for (const auto& id : ids) std::cout << id << "\n";
+    else if (o->digests && o->format.empty())
+      std::cout << listing::format_rows(kDigestsTable, kImagesTable, rows);
     else
       std::cout << listing::format_rows(o->format, kImagesTable, rows);
     g.exit_code = 0;

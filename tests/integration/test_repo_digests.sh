@@ -28,6 +28,12 @@ assert_eq "[\"$name@$digest\"]" "$(repo_digests "$root2" "$name:1")" "RepoDigest
 "$MINICTR" --root "$root2" tag "$name:1" other:2
 assert_eq "[\"$name@$digest\"]" "$(repo_digests "$root2" other:2)" "RepoDigests after a second pull and a tag"
 
+# images --digests: the digest on the pulled repository's row, <none> on the tag's.
+rows=$("$MINICTR" --root "$root2" images --digests | awk 'NR > 1 {print $1, $3}' | sort)
+assert_eq "$name $digest
+other <none>" "$rows" "images --digests"
+assert_contains "$("$MINICTR" --root "$root2" images --digests | head -1)" "DIGEST" "images --digests header"
+
 # Pull by digest into a third root: the image has no tag, RepoDigests names it.
 root3=$TEST_TMP/root3
 "$MINICTR" --root "$root3" pull "$name@$digest" >/dev/null || fail "pull by digest failed"
