@@ -102,12 +102,12 @@ void add_ps(CLI::App& app, Globals& g) {
       container::Config c;
       container::State s;
       try {
-        c = store.config(id);
         s = container::observed_state(store, id);
+        if (!*all && s.status != "running") continue;
+        c = store.config(id);  // only for the rows shown: a parse each
       } catch (const Error&) {
         continue;  // removed while we looked
       }
-      if (!*all && s.status != "running") continue;
       rows.push_back(ps_row(id, c, s, *no_trunc));
     }
     // -q wins over --format, as in Docker.
