@@ -32,7 +32,7 @@ json to_json(const ConnectedNetwork& c) {
   const net::Attachment& a = c.attachment;
   return {{"Network", c.network},        {"IfName", c.ifname},   {"IPAddress", a.ip},
           {"IPPrefixLen", a.prefix_len}, {"Gateway", a.gateway}, {"MacAddress", a.mac},
-          {"HostVeth", a.host_veth},     {"Aliases", c.aliases}};
+          {"HostVeth", a.host_veth},     {"Aliases", c.aliases}, {"Attached", c.attached}};
 }
 
 ConnectedNetwork from_json(const json& j) {
@@ -45,6 +45,7 @@ ConnectedNetwork from_json(const json& j) {
   c.attachment.mac = j.value("MacAddress", "");
   c.attachment.host_veth = j.value("HostVeth", "");
   c.aliases = j.value("Aliases", std::vector<std::string>{});
+  c.attached = j.value("Attached", true);  // records before connections outlived a run
   return c;
 }
 
@@ -133,7 +134,27 @@ void point_resolv_conf(const Store& store, const std::string& id, const Config& 
   fs::write_file(resolv_conf(store, id), with_name_server(text, server));
 }
 
+// The interface, its lease and what follows from them: the network's
+// balanced ports (the container's health as it is now; the monitor reports
+// the changes from here on) and its name server.
+void attach_one(const Store& store, const Config& cfg, ConnectedNetwork& c, pid_t pid) {
+  const std::string& id = cfg.id;
+  net::NetworkRequest req{id, cfg.name, {}, store.dir(id) / "hosts", c.aliases};
+  req.ifname = c.ifname;
+  req.host_veth = "mctr" + id.substr(0, 8) + "." + c.ifname.substr(3);  // at most 15 characters
+  c.attachment = Networks(store).open(c.network).attach(req, pid);
+  c.attached = true;
+  if (cfg.healthcheck) {
+    const auto health = store.state(id).health;
+    net::set_member_health(Networks(store).options_for(c.network), id, health ? health->status : "starting");
+  }
+  // Its name server answers for the container now (it may have had no container before).
+  if (c.network != "bridge")
+    if (auto n = Networks(store).find(c.network)) start_network_dns(*n);
+}
+
 void detach_one(const Store& store, const std::string& id, const ConnectedNetwork& c) {
+  if (!c.attached) return;
   try {
     Networks(store).open(c.network).detach(id);
   } catch (const Error&) {
@@ -158,29 +179,17 @@ ConnectedNetwork connect_network(const Store& store, const std::string& network_
                        return c.network == network;
                      });
   if (on_it) throw Error("endpoint with name " + cfg.name + " already exists in network " + network, 1);
-  const State s = observed_state(store, id);
-  if (s.status != "running" || s.restarting || !linux_proc::alive(s.pid, s.pid_start))
-    throw Error("container " + cfg.name + " is not running (minictr connects running containers only)", 1);
   ConnectedNetwork c;
   c.network = network;
   c.ifname = free_ifname(nets);
   c.aliases = aliases;
-  net::NetworkRequest req{id, cfg.name, {}, store.dir(id) / "hosts", aliases};
-  req.ifname = c.ifname;
-  req.host_veth = "mctr" + id.substr(0, 8) + "." + c.ifname.substr(3);  // at most 15 characters
-  c.attachment = Networks(store).open(network).attach(req, s.pid);
+  // A container that does not run now is attached at its next start.
+  const State s = observed_state(store, id);
+  if (s.status == "running" && !s.restarting && linux_proc::alive(s.pid, s.pid_start))
+    attach_one(store, cfg, c, s.pid);
   nets.push_back(c);
   write_record(store, id, nets);
-  // Its health as it is now, for the new network's balanced ports (health.h);
-  // the monitor reports the changes from here on.
-  if (cfg.healthcheck) {
-    const auto health = store.state(id).health;
-    net::set_member_health(Networks(store).options_for(network), id, health ? health->status : "starting");
-  }
-  // Its name server answers for the container now (it may have had no container before).
-  if (network != "bridge")
-    if (auto n = Networks(store).find(network)) start_network_dns(*n);
-  point_resolv_conf(store, id, cfg, nets);
+  if (c.attached) point_resolv_conf(store, id, cfg, nets);
   return c;
 }
 
@@ -226,9 +235,28 @@ std::vector<ConnectedNetwork> connected_networks(const Store& store, const std::
 void release_connected_networks(const Store& store, const std::string& id) {
   if (!std::filesystem::exists(record_path(store, id))) return;
   auto lock = lock_record(store, id);
-  for (const auto& c : read_record(store, id)) detach_one(store, id, c);
-  write_record(store, id, {});
+  auto nets = read_record(store, id);
+  for (auto& c : nets) {
+    detach_one(store, id, c);
+    c.attachment = {};
+    c.attached = false;
+  }
+  write_record(store, id, nets);
   fs::unlink_deferred(own_resolv_conf(store, id));  // the next start writes resolv.conf anew
+}
+
+void reconnect_networks(const Store& store, const Config& cfg, pid_t pid) {
+  if (!std::filesystem::exists(record_path(store, cfg.id))) return;
+  auto lock = lock_record(store, cfg.id);
+  auto nets = read_record(store, cfg.id);
+  for (auto& c : nets) {
+    if (c.attached) continue;
+    if (c.network != "bridge" && !Networks(store).find(c.network))
+      throw Error("network " + c.network + " not found (the container was connected to it)");
+    attach_one(store, cfg, c, pid);
+    write_record(store, cfg.id, nets);  // each as it is made: the teardown undoes what is recorded
+  }
+  point_resolv_conf(store, cfg.id, cfg, nets);
 }
 
 void add_connected_networks(json& networks, const Store& store, const std::string& id) {

@@ -70,6 +70,8 @@ void OutsideSetup::attach_network(pid_t child) {
   write_etc_files(dir, cfg_, attachment_->ip, peers, attachment_->ip6,
                   network_name_server(store_, cfg_.network_mode));
   network_.refresh_hosts_file(cfg_.id);  // peers that attached since hosts() (their update hit the old inode)
+  reconnect_networks(store_, cfg_,
+                     child);  // what `network connect` added, in an earlier run or while stopped
 }
 
 void OutsideSetup::begin_teardown() {

@@ -4,7 +4,9 @@
 # an address leased there, so that network's name server and its containers'
 # /etc/hosts know the container (and its alias); inspect lists both
 # networks; disconnect takes the veth, the lease and the names away again,
-# and so do the container's exit and its rm. Refusals: Docker's messages.
+# and so do the container's exit and its rm. The connection outlives a run:
+# the next start attaches it again, and a stopped container can be
+# connected. Refusals: Docker's messages.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 front_subnet=10.194.$_n.0/26
@@ -75,11 +77,26 @@ mctr stop -t 0 a >/dev/null
 ! grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "the exit left a's lease on back"
 [[ ! -e /sys/class/net/$veth ]] || fail "the exit left the veth $veth"
 ! resolves a "$a_back_ip" || fail "back's name server still answers a after its exit"
-mctr start a >/dev/null
-assert_eq "front" "$(networks_of a)" "a restarted on front only"
+assert_contains "$(networks_of a)" "back" "a stopped keeps its connection (Docker's endpoint config)"
+assert_eq "" "$(ip_on a back)" "a stopped has no address on back"
 
-echo "-- and so does rm -f"
-mctr network connect back a
+echo "-- the next start attaches it again"
+mctr start a >/dev/null
+a_back_ip=$(ip_on a back)
+[[ $a_back_ip == 10.194.$_n.* ]] || fail "a restarted has no address on back: '$a_back_ip'"
+assert_contains "$(mctr exec a ip -4 addr show eth1)" "$a_back_ip/26" "eth1 again after the restart"
+resolves a "$a_back_ip" || fail "back's name server does not answer a after its restart"
+mctr exec a ping -c 1 -W 2 b >/dev/null || fail "a cannot reach b after its restart"
+
+echo "-- a stopped container can be connected: attached at its start"
+mctr network disconnect back a
+mctr stop -t 0 a >/dev/null
+mctr network connect --alias late back a
+assert_contains "$(networks_of a)" "back" "connect of a stopped container is recorded"
+mctr start a >/dev/null
+resolves late "$(ip_on a back)" || fail "the alias given while stopped does not resolve after the start"
+
+echo "-- and rm -f undoes it"
 mctr rm -f a >/dev/null
 ! grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "rm -f left a's lease on back"
 mctr network rm front >/dev/null
