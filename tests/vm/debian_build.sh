@@ -24,21 +24,26 @@ image=$("$src/tests/vm/mkdebian.sh")
 work=$(mktemp -d /var/tmp/minictr-debian-build.XXXXXX)
 mnt=$work/root
 cleanup() {
-  local m
-  # Innermost first; a lazy unmount if a build process still holds one.
-  for m in vagrant sys proc dev/pts dev ""; do
-    mountpoint -q "$mnt/$m" 2>/dev/null && { umount "$mnt/$m" 2>/dev/null || umount -l "$mnt/$m"; }
-  done
+  # The image and everything on it, innermost first (lazily if still busy).
+  if mountpoint -q "$mnt"; then umount -R "$mnt" 2>/dev/null || umount -R -l "$mnt"; fi
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
 t0=$(date +%s)
 cp --sparse=always "$image" "$work/root.ext4"
+# The image keeps little room (the VM only runs containers); a debug build of
+# every target needs a few GB more. Sparse: costs only what the build writes.
+truncate -s +6G "$work/root.ext4"
+e2fsck -fp "$work/root.ext4" >/dev/null
+resize2fs -p "$work/root.ext4" >/dev/null 2>&1
 mkdir -p "$mnt"
 mount -o loop "$work/root.ext4" "$mnt"  # the loop device goes with the umount (autoclear)
 mount -t proc proc "$mnt/proc"
-mount -t sysfs sysfs "$mnt/sys"
+# /sys with the host's cgroup mounts under it: the provisioning's host check
+# reads them (slave: our unmounts do not reach the host's).
+mount --rbind /sys "$mnt/sys"
+mount --make-rslave "$mnt/sys"
 mount --bind /dev "$mnt/dev"
 mount --bind /dev/pts "$mnt/dev/pts"
 mkdir -p "$mnt/vagrant"
