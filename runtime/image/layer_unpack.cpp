@@ -168,7 +168,8 @@ void remove_at(int dirfd, const std::string& name) {
   std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
   std::vector<std::string> children;
   while (dirent* e = ::readdir(d))
-    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) children.emplace_back(e->d_name);
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      children.emplace_back(e->d_name);
   for (const auto& c : children) remove_at(sub, c);
   check_sys(::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR), "unlinkat", name);
 }

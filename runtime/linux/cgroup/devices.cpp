@@ -200,7 +200,7 @@ UniqueFd load_device_filter(const std::vector<DeviceRule>& allow) {
   int err = errno;
   if (err != EACCES && err != EINVAL) throw SysError("bpf(BPF_PROG_LOAD)", "", err);
   // Load again with the verifier's log to say why it refused.
-  std::vector<char> log(64 * 1024, '\0');
+  std::vector<char> log(size_t{64} * 1024, '\0');
   attr.log_buf = ptr(log.data());
   attr.log_size = static_cast<uint32_t>(log.size());
   attr.log_level = 1;
