@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
 #include "linux/rootfs.h"
-#include "linux/cgroup/devices.h"
 #include "linux/user.h"
 #include "oci/spec.h"
 

@@ -249,7 +249,8 @@ TEST(CgroupFake, ManagerFromADetectedLayout) {
   auto m = make_manager("c1", v2);
   EXPECT_EQ(m->version(), Version::kV2);
   EXPECT_EQ(m->path(), "/fake/cg/minictr/c1");
-  HostLayout v1{Layout::kHybrid, "/fake/cg/unified", {{"memory", "/fake/cg/memory"}, {"pids", "/fake/cg/pids"}}};
+  HostLayout v1{
+      Layout::kHybrid, "/fake/cg/unified", {{"memory", "/fake/cg/memory"}, {"pids", "/fake/cg/pids"}}};
   auto m1 = make_manager("c2", v1);
   EXPECT_EQ(m1->version(), Version::kV1);
   EXPECT_NE(m1->path().find("/fake/cg/memory/minictr/c2"), std::string::npos);
