@@ -333,6 +333,22 @@ TEST(Kernels, AttendBatchMatchesOneQueryAtATime) {
   }
 }
 
+// Random keys and values as an F16 KV cache holds them, and as floats with the same
+// (rounded) numbers: the F32 twin the F16 kernels are compared with.
+struct RoundedKv {
+  std::vector<float> k, v;
+  std::vector<uint16_t> k16, v16;
+  RoundedKv(size_t n, std::mt19937& rng) : k(n), v(n), k16(n), v16(n) {
+    std::normal_distribution<float> nd(0, 1);
+    for (size_t i = 0; i < n; i++) {
+      k16[i] = fp32_to_fp16(nd(rng));
+      v16[i] = fp32_to_fp16(nd(rng));
+      k[i] = fp16_to_fp32(k16[i]);
+      v[i] = fp16_to_fp32(v16[i]);
+    }
+  }
+};
+
 // The four pairs of KV cache types (F32/F16 keys, F32/F16 values): the dispatched kernel
 // against its scalar twin, and F16 rows against F32 rows holding the same rounded numbers.
 TEST(Kernels, AttendReadsF16Rows) {
@@ -341,15 +357,11 @@ TEST(Kernels, AttendReadsF16Rows) {
   for (int hd : {8, 64, 12}) {
     const int n_keys = 37;
     const size_t stride = 2 * hd;
-    std::vector<float> q(hd), k(n_keys * stride), v(n_keys * stride), att(n_keys), want(hd), got(hd);
-    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    std::vector<float> q(hd), att(n_keys), want(hd), got(hd);
     for (auto& e : q) e = nd(rng);
-    for (size_t i = 0; i < k.size(); i++) {
-      k16[i] = fp32_to_fp16(nd(rng));
-      v16[i] = fp32_to_fp16(nd(rng));
-      k[i] = fp16_to_fp32(k16[i]);
-      v[i] = fp16_to_fp32(v16[i]);
-    }
+    const RoundedKv kv(n_keys * stride, rng);
+    const auto &k = kv.k, &v = kv.v;
+    const auto &k16 = kv.k16, &v16 = kv.v16;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     attend_scalar(q.data(), k.data() + hd, v.data() + hd, stride, n_keys, hd, scale, att.data(), want.data());
     for (bool kh : {false, true})
@@ -371,15 +383,11 @@ TEST(Kernels, AttendBatchReadsF16Rows) {
   for (int hd : {8, 48, 64, 20}) {
     const int pos0 = 3, n_q = 7, n_keys = pos0 + n_q;
     const size_t kv_stride = 2 * hd;
-    std::vector<float> q(n_q * hd), k(n_keys * kv_stride), v(n_keys * kv_stride);
-    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    std::vector<float> q(n_q * hd);
     for (auto& e : q) e = nd(rng);
-    for (size_t i = 0; i < k.size(); i++) {
-      k16[i] = fp32_to_fp16(nd(rng));
-      v16[i] = fp32_to_fp16(nd(rng));
-      k[i] = fp16_to_fp32(k16[i]);
-      v[i] = fp16_to_fp32(v16[i]);
-    }
+    const RoundedKv kv(n_keys * kv_stride, rng);
+    const auto &k = kv.k, &v = kv.v;
+    const auto &k16 = kv.k16, &v16 = kv.v16;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     std::vector<float> scratch(attend_batch_scratch(n_q, n_keys, hd)), out(n_q * hd);
     attend_batch(q.data(), hd, n_q, pos0, {GgmlType::F16, k16.data() + hd}, {GgmlType::F16, v16.data() + hd},
