@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <sstream>
+#include <string_view>
 
 #include "linux/net/network.h"
 #include "util/error.h"
@@ -12,22 +12,39 @@
 
 namespace mctr::net {
 
+namespace {
+
+// The first whitespace-separated field of a line: its address.
+std::string_view first_field(std::string_view line) {
+  const size_t begin = line.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  const size_t end = line.find_first_of(" \t", begin);
+  return line.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+}
+
+}  // namespace
+
 std::string hosts_with_peers(const std::string& current,
                              const std::function<bool(const std::string&)>& on_bridge,
-                             const std::vector<std::string>& own_ips, const std::vector<HostEntry>& peers) {
-  std::istringstream in(current);
-  std::string out, line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string addr;
-    fields >> addr;
-    bool own = std::find(own_ips.begin(), own_ips.end(), addr) != own_ips.end();
+                             const std::vector<std::string>& own_ips, const std::vector<HostEntry>& peers,
+                             const std::string& self_id) {
+  std::string out;
+  out.reserve(current.size() + 64);
+  const std::string_view text(current);
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(at, nl - at);
+    at = nl + 1;
+    const std::string addr(first_field(line));
+    const bool own = std::find(own_ips.begin(), own_ips.end(), addr) != own_ips.end();
     if (!addr.empty() && addr[0] != '#' && !own && on_bridge(addr))
       continue;  // a peer's line: rewritten below
-    out += line + "\n";
+    out.append(line);
+    out += '\n';
   }
   for (const HostEntry& p : peers) {
-    if (p.name.empty()) continue;
+    if (p.name.empty() || (!self_id.empty() && p.container_id == self_id)) continue;
     if (!p.ip.empty()) out += p.ip + "\t" + p.name + "\n";
     if (!p.ip6.empty()) out += p.ip6 + "\t" + p.name + "\n";
   }

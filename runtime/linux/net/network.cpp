@@ -3,11 +3,13 @@
 // (entering the container's netns) and ipam.cpp (who has which address).
 #include "linux/net/network.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -537,24 +539,31 @@ Network::PendingDetach::~PendingDetach() {
   }
 }
 
-bool Network::on_bridge(const std::string& addr) const {
-  if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && subnet6->contains(addr)) return true;
+std::function<bool(const std::string&)> Network::bridge_addresses() {
+  // Parsed once here, not once per line of every container's hosts file.
+  const auto subnet6 = parse_subnet6(options_.subnet6);
+  std::optional<Subnet> subnet;
   try {
-    auto subnet = const_cast<Network*>(this)->current_subnet();
-    return subnet && subnet->contains(parse_ipv4(addr));
-  } catch (const Error&) {  // not an IPv4 address
-    return false;
+    subnet = current_subnet();
+  } catch (const Error&) {
+    // no bridge (yet): none of its addresses are in any file
   }
+  return [subnet, subnet6](const std::string& addr) {
+    if (subnet6 && subnet6->contains(addr)) return true;
+    in_addr a{};
+    return subnet && ::inet_pton(AF_INET, addr.c_str(), &a) == 1 && subnet->contains(ntohl(a.s_addr));
+  };
 }
 
 void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id) {
+  const auto on_bridge = bridge_addresses();
+  // Names resolve within a state root, as within one Docker daemon: two
+  // roots may each have a container called "web".
+  std::map<std::string, std::vector<HostEntry>> attached_by_owner;
+  for (const auto& [id, l] : lf.leases())
+    if (l.attached) attached_by_owner[l.owner].push_back({id, l.name, l.ip, l.ip6});
   for (const auto& [id, l] : lf.leases()) {
     if (!l.attached || l.hosts_file.empty() || (!only_id.empty() && id != only_id)) continue;
-    std::vector<HostEntry> peers;
-    // Names resolve within a state root, as within one Docker daemon: two
-    // roots may each have a container called "web".
-    for (const auto& [other, o] : lf.leases())
-      if (other != id && o.attached && o.owner == l.owner) peers.push_back({other, o.name, o.ip, o.ip6});
     // One container's unwritable hosts file must not fail the attach or
     // detach of another: it keeps its old peer lines.
     try {
@@ -562,8 +571,8 @@ void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id
       // it as untrusted, capped in size.
       auto current = fs::read_untrusted_file(l.hosts_file, AT_FDCWD);
       if (!current) continue;  // not written yet, or the container is being removed
-      std::string updated = hosts_with_peers(
-          *current, [this](const std::string& a) { return on_bridge(a); }, {l.ip, l.ip6}, peers);
+      std::string updated =
+          hosts_with_peers(*current, on_bridge, {l.ip, l.ip6}, attached_by_owner[l.owner], id);
       if (updated != *current) rewrite_in_place(l.hosts_file, updated);
     } catch (const std::exception&) {
     }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -211,7 +212,8 @@ class Network {
   // The peer lines of every attached container's hosts file (only `only_id`'s
   // when given), from the leases in `lf` (whose lock the caller holds).
   void update_hosts_files(const LeaseFile& lf, const std::string& only_id = "");
-  bool on_bridge(const std::string& addr) const;
+  // Is an address (IPv4 or IPv6 text) on this bridge's subnets?
+  std::function<bool(const std::string&)> bridge_addresses();
   // One Nft (and so one nf_tables netlink socket) for all of this object's
   // work, closed when it is destroyed: closing it waits for the kernel to
   // free the rules deleted through it (see nft_netlink.h), so a caller can

@@ -48,6 +48,18 @@ TEST(NetHostsFile, NoPeersLeavesOnlyTheContainersOwnLines) {
   EXPECT_EQ(hosts_with_peers(kHeader, in_test_subnet, {"10.88.0.2"}, {{"id", "", "10.88.0.9", ""}}), kHeader);
 }
 
+// One list of every attached container serves every file: the file's own
+// container is skipped by id. Leading blanks, tabs, a last line without its
+// newline and comments are read as before.
+TEST(NetHostsFile, SkipsItsOwnContainerAndReadsOddLines) {
+  const std::vector<HostEntry> all = {{"id2", "web", "10.88.0.2", ""}, {"id3", "db", "10.88.0.3", ""}};
+  EXPECT_EQ(hosts_with_peers(kHeader, in_test_subnet, {"10.88.0.2"}, all, "id2"),
+            kHeader + "10.88.0.3\tdb\n");
+  EXPECT_EQ(
+      hosts_with_peers("  10.88.0.7 \t old\n# 10.88.0.8 comment\n\n10.88.0.9\tlast", in_test_subnet, {}, {}),
+      "# 10.88.0.8 comment\n\n");
+}
+
 TEST(NetHostsFile, RewriteKeepsTheInodeAndShrinks) {
   char tmpl[] = "/tmp/minictr-hosts-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
