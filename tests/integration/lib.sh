@@ -121,6 +121,18 @@ trap _cleanup EXIT
 # A private registry (Debian's docker-registry, the OCI distribution API) on
 # 127.0.0.1 at a free port, storage under the test's temp dir, stopped by the
 # cleanup. Sets reg (its directory: config.yml, storage/, log) and port.
+# wait_registry URL LOG [CURL FLAGS]: until a registry answers URL (its /v2/),
+# at most 10 s; else fail with the registry's log.
+wait_registry() {
+  local url=$1 log=$2 i
+  shift 2
+  for ((i = 0; i < 100; i++)); do
+    curl -fs "$@" "$url" >/dev/null && return 0
+    sleep 0.1
+  done
+  fail "the registry at $url did not start: $(cat "$log")"
+}
+
 start_registry() {
   command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
   reg=$TEST_TMP/registry
@@ -140,9 +152,5 @@ http:
 EOF
   docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
   HOST_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
-    sleep 0.1
-  done
-  curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || fail "the registry did not start: $(cat "$reg/log")"
+  wait_registry "http://127.0.0.1:$port/v2/" "$reg/log"
 }

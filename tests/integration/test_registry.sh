@@ -110,11 +110,7 @@ sed -e "s|addr: 127.0.0.1:$port|addr: 127.0.0.1:$tport\n  tls:\n    certificate:
   -e "s|rootdirectory: $reg/storage|rootdirectory: $reg/tls-storage|" "$reg/config.yml" >"$reg/tls.yml"
 docker-registry serve "$reg/tls.yml" >"$reg/tls.log" 2>&1 &
 HOST_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  curl -ksf "https://127.0.0.1:$tport/v2/" >/dev/null && break
-  sleep 0.1
-done
-curl -ksf "https://127.0.0.1:$tport/v2/" >/dev/null || fail "the TLS registry did not start: $(cat "$reg/tls.log")"
+wait_registry "https://127.0.0.1:$tport/v2/" "$reg/tls.log" -k
 mctr tag busybox "127.0.0.1:$tport/test/busybox:tls"
 mctr push "127.0.0.1:$tport/test/busybox:tls" >/dev/null || fail "push to the TLS registry failed"
 "$MINICTR" --root "$TEST_TMP/root8" pull "127.0.0.1:$tport/test/busybox:tls" >/dev/null || fail "pull over TLS failed"
