@@ -59,10 +59,10 @@ std::string decimal_size(double bytes) {
   return scaled(bytes, 1000, u);
 }
 
-std::string status_text(const std::string& status, int exit_code, const std::string& started,
+std::string status_text(container::Status status, int exit_code, const std::string& started,
                         const std::string& finished) {
-  if (status == "running") return "Up " + human_duration(seconds_since(started));
-  if (status == "exited")
+  if (status == container::Status::kRunning) return "Up " + human_duration(seconds_since(started));
+  if (status == container::Status::kExited)
     return "Exited (" + std::to_string(exit_code) + ") " + human_duration(seconds_since(finished)) + " ago";
   return "Created";
 }

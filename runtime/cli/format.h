@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "container/state.h"
+
 namespace mctr::cli {
 
 // Seconds since an RFC 3339 time ("" -> -1).
@@ -16,7 +18,7 @@ std::string human_duration(long long seconds);
 std::string binary_size(double bytes);
 std::string decimal_size(double bytes);
 // "Up 5 seconds", "Exited (0) 3 seconds ago", "Created"
-std::string status_text(const std::string& status, int exit_code, const std::string& started,
+std::string status_text(container::Status status, int exit_code, const std::string& started,
                         const std::string& finished);
 
 }  // namespace mctr::cli

@@ -74,8 +74,8 @@ static json inspect_json(const container::Store& store, const container::Config&
   std::vector<std::string> cmd(c.args.begin() + (c.args.empty() ? 0 : 1), c.args.end());
   json state = {{"Status", s.restarting ? "restarting"
                            : s.paused   ? "paused"
-                                        : s.status},
-                {"Running", s.status == "running"},
+                                        : to_string(s.status)},
+                {"Running", s.status == container::Status::kRunning},
                 {"Paused", s.paused},
                 {"Restarting", s.restarting},
                 {"OOMKilled", s.oom_killed},

@@ -33,7 +33,7 @@ void add_logs(CLI::App& app, Globals& g) {
     }
     auto running = [&] {
       try {
-        return container::observed_state(store, id).status == "running";
+        return container::observed_state(store, id).status == container::Status::kRunning;
       } catch (const Error&) {
         return false;
       }

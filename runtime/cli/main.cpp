@@ -56,7 +56,7 @@ constexpr Verb kVerbs[] = {
     {"rename", add_rename},   {"pause", add_pause},     {"unpause", add_unpause}, {"build", add_build},
     {"save", add_save},       {"tag", add_tag},         {"history", add_history}, {"commit", add_commit},
     {"events", add_events},   {"compose", add_compose}, {"push", add_push},       {"pull", add_pull},
-    {"export", add_export},   {"import", add_import},
+    {"export", add_export},   {"import", add_import},   {"login", add_login},     {"logout", add_logout},
 };
 
 // The verb on the command line: the first argument that is not a global flag.

@@ -168,10 +168,8 @@ void add_network(CLI::App& app, Globals& g) {
   auto* dns = net->add_subcommand("dns-serve", "Serve a user network's names (started by minictr)");
   dns->group("");
   auto bridge = std::make_shared<std::string>();
-  auto listen = std::make_shared<std::string>();
   dns->add_option("--bridge", *bridge, "The network's bridge")->required();
-  dns->add_option("--listen", *listen, "The address to answer on (the bridge's)")->required();
-  dns->callback([&g, bridge, listen] { g.exit_code = container::serve_network_dns(*bridge, *listen); });
+  dns->callback([&g, bridge] { g.exit_code = container::serve_network_dns(*bridge); });
 
   auto* prune = net->add_subcommand(
       "prune",

@@ -19,7 +19,7 @@ void add_port(CLI::App& app, Globals& g) {
     std::string want = *filter;
     if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
     bool found = false;
-    if (s.status == "running" && s.network)
+    if (s.status == container::Status::kRunning && s.network)
       for (const auto& p : s.network->ports) {
         const std::string key = std::to_string(p.container_port) + "/" + p.proto;
         if (!want.empty() && key != want) continue;

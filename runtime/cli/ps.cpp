@@ -53,19 +53,21 @@ std::string mounts_text(const container::Config& c) {
 // Docker's STATUS: "Restarting (1) 2 seconds ago" between two runs of a
 // restart policy, "Up 5 seconds (healthy)" with a health check.
 std::string status_column(const container::State& s) {
-  if (s.status == "running" && s.restarting)
+  if (s.status == container::Status::kRunning && s.restarting)
     return "Restarting (" + std::to_string(s.exit_code) + ") " +
            human_duration(seconds_since(s.finished_at)) + " ago";
   std::string text = status_text(s.status, s.exit_code, s.started_at, s.finished_at);
   if (s.paused) return text + " (Paused)";
-  if (s.status == "running" && s.health)
-    text += s.health->status == "starting" ? " (health: starting)" : " (" + s.health->status + ")";
+  if (s.status == container::Status::kRunning && s.health)
+    text += s.health->status == container::HealthStatus::kStarting
+                ? " (health: starting)"
+                : " (" + std::string(to_string(s.health->status)) + ")";
   return text;
 }
 
 std::string state_column(const container::State& s) {
-  if (s.status == "running" && s.restarting) return "restarting";
-  return s.paused ? "paused" : s.status;
+  if (s.status == container::Status::kRunning && s.restarting) return "restarting";
+  return s.paused ? "paused" : std::string(to_string(s.status));
 }
 
 nlohmann::json ps_row(const std::string& id, const container::Config& c, const container::State& s,
@@ -103,7 +105,7 @@ void add_ps(CLI::App& app, Globals& g) {
       container::State s;
       try {
         s = container::observed_state(store, id);
-        if (!*all && s.status != "running") continue;
+        if (!*all && s.status != container::Status::kRunning) continue;
         c = store.config(id);  // only for the rows shown: a parse each
       } catch (const Error&) {
         continue;  // removed while we looked

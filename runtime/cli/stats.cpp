@@ -44,7 +44,7 @@ std::vector<Sample> pick(const container::Store& store, const std::vector<std::s
       auto cfg = store.config(id);
       auto st = container::observed_state(store, id);
       s.name = cfg.name;
-      s.running = st.status == "running";
+      s.running = st.status == container::Status::kRunning;
       s.pid = st.pid;
       s.netns = cfg.network_mode != "host";
     } catch (const Error&) {

@@ -59,6 +59,8 @@ void add_commit(CLI::App& app, Globals& g);
 void add_events(CLI::App& app, Globals& g);
 void add_push(CLI::App& app, Globals& g);  // push, pull: runtime/registry/ (minictr-registry)
 void add_pull(CLI::App& app, Globals& g);
+void add_login(CLI::App& app, Globals& g);  // login, logout: the same helper
+void add_logout(CLI::App& app, Globals& g);
 void add_export(CLI::App& app, Globals& g);  // export, import: build/export_import.h
 void add_import(CLI::App& app, Globals& g);
 void add_compose(CLI::App& app, Globals& g);  // compose up/down/ps/...: projects from a compose file

@@ -16,7 +16,7 @@ namespace mctr::cli {
 static int wait_for_exit(const container::Store& store, const std::string& id) {
   for (;;) {
     const container::State s = container::observed_state(store, id);
-    if (s.status == "exited") return s.exit_code;
+    if (s.status == container::Status::kExited) return s.exit_code;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

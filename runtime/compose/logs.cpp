@@ -28,7 +28,7 @@ void print_logs(const std::filesystem::path& root, const std::vector<LogSource>&
       auto running = [&] {
         if (stop) return false;
         try {
-          return container::observed_state(store, src.id).status == "running";
+          return container::observed_state(store, src.id).status == container::Status::kRunning;
         } catch (const Error&) {
           return false;
         }

@@ -94,7 +94,7 @@ static std::vector<Member> members_of(const Record& r, const std::string& servic
 
 static bool is_running(const container::Store& store, const std::string& id) {
   try {
-    return container::observed_state(store, id).status == "running";
+    return container::observed_state(store, id).status == container::Status::kRunning;
   } catch (const Error&) {
     return false;
   }
@@ -363,16 +363,6 @@ void ComposeProject::converge(Record& r, const Service& s, int n, const std::str
   }
 }
 
-// The health status the supervisor keeps in state.json ("Health": {"Status": ...}); "" without a check.
-static std::string health_status(const container::Store& store, const std::string& id) {
-  try {
-    const json j = json::parse(fs::read_file(store.dir(id) / "state.json"));
-    if (j.contains("Health")) return j["Health"].value("Status", "");
-  } catch (const std::exception&) {
-  }
-  return "";
-}
-
 void ComposeProject::wait_for_dependencies(const Record& r, const Service& s) const {
   using clock = std::chrono::steady_clock;
   for (const auto& d : s.depends_on) {
@@ -384,21 +374,22 @@ void ComposeProject::wait_for_dependencies(const Record& r, const Service& s) co
       for (;; std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
         const container::State st = container::observed_state(store_, m.id);
         if (d.condition == "service_completed_successfully") {
-          if (st.status != "exited") continue;
+          if (st.status != container::Status::kExited) continue;
           if (st.exit_code != 0)
             throw Error("service \"" + d.service + "\" didn't complete successfully: exit " +
                         std::to_string(st.exit_code));
           break;
         }
-        const std::string health = health_status(store_, m.id);
-        if (health == "healthy") break;
-        if (health == "unhealthy")
+        using container::HealthStatus;
+        const auto& health = st.health;  // the supervisor's record; none without a check
+        if (health && health->status == HealthStatus::kHealthy) break;
+        if (health && health->status == HealthStatus::kUnhealthy)
           throw Error("dependency failed to start: container " + name + " is unhealthy");
-        if (st.status != "running")
+        if (st.status != container::Status::kRunning)
           throw Error("dependency failed to start: container " + name + " exited (" +
                       std::to_string(st.exit_code) + ")");
         // A check reports "starting" at once; none at all after a while: no check runs.
-        if (health.empty() && clock::now() - since > std::chrono::seconds(5))
+        if (!health && clock::now() - since > std::chrono::seconds(5))
           throw Error("dependency failed to start: container " + name + " reports no health status" +
                       (model_.service(d.service).healthcheck
                            ? std::string(" (is its health check run by this minictr?)")
@@ -564,7 +555,7 @@ std::vector<PsRow> ComposeProject::ps(bool all) const {
   for (const auto& src : log_sources()) {
     const container::Config cfg = store_.config(src.id);
     const container::State st = container::observed_state(store_, src.id);
-    if (!all && st.status != "running") continue;
+    if (!all && st.status != container::Status::kRunning) continue;
     PsRow row;
     row.id = src.id;
     row.name = cfg.name;
@@ -575,14 +566,14 @@ std::vector<PsRow> ComposeProject::ps(bool all) const {
         row.service = m.service;
         row.number = m.number;
       }
-    if (st.status == "running") {
+    if (st.status == container::Status::kRunning) {
       row.status = st.paused ? "paused" : "running";
-      const std::string health = health_status(store_, src.id);
-      if (!health.empty()) row.status += " (" + health + ")";
+      if (st.health) row.status += " (" + std::string(to_string(st.health->status)) + ")";
     } else {
-      row.status = st.status == "exited" ? "exited (" + std::to_string(st.exit_code) + ")" : st.status;
+      row.status = st.status == container::Status::kExited ? "exited (" + std::to_string(st.exit_code) + ")"
+                                                           : std::string(to_string(st.status));
     }
-    if (st.status == "running" && st.network) {
+    if (st.status == container::Status::kRunning && st.network) {
       for (const auto& p : st.network->ports) {
         if (!row.ports.empty()) row.ports += ", ";
         row.ports += (p.host_ip.empty() ? "0.0.0.0" : p.host_ip) + ":" + std::to_string(p.host_port) + "->" +
@@ -591,7 +582,7 @@ std::vector<PsRow> ComposeProject::ps(bool all) const {
     }
     const auto svc = std::find_if(model_.services.begin(), model_.services.end(),
                                   [&](const Service& s) { return s.name == row.service; });
-    if (st.status == "running" && svc != model_.services.end() && balanced(*svc)) {
+    if (st.status == container::Status::kRunning && svc != model_.services.end() && balanced(*svc)) {
       for (const auto& spec : svc->ports)
         for (const auto& p : net::parse_port_mappings(spec))
           if (fixed_host_port(p))

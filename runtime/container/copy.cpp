@@ -133,7 +133,7 @@ UniqueFd host_proc() {
 template <typename Fn>
 void in_container_fs(const Store& store, const std::string& id, Fn fn) {
   State s = observed_state(store, id);
-  bool running = s.status == "running" && linux_proc::alive(s.pid, s.pid_start);
+  bool running = s.status == Status::kRunning && linux_proc::alive(s.pid, s.pid_start);
   std::optional<linux_ns::NamespaceFds> ns;
   if (running) ns = linux_ns::open_namespaces(s.pid);
   Config cfg = store.config(id);

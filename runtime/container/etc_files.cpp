@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "container/network_container.h"
+#include "container/networks.h"
 #include "util/fs.h"
 
 namespace mctr::container {
@@ -13,13 +13,18 @@ static void replace_file(const std::filesystem::path& p, const std::string& data
   fs::write_file_atomic(p, data, 0644, false);
 }
 
-// On a user network: only the network's name server (it forwards to the
-// host's), with the host's search domains and options.
-static std::string network_resolv_conf(const std::string& host, const std::string& name_server) {
-  std::istringstream in(host);
+std::string resolver_resolv_conf(const std::string& text, const std::string& name_server) {
+  std::istringstream in(text);
   std::string line, out = "nameserver " + name_server + "\n";
-  while (std::getline(in, line))
-    if (line.rfind("search", 0) == 0 || line.rfind("options", 0) == 0) out += line + "\n";
+  bool has_ndots = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("search", 0) != 0 && line.rfind("options", 0) != 0) continue;
+    out += line + "\n";
+    if (line.rfind("options", 0) == 0 && line.find("ndots:") != std::string::npos) has_ndots = true;
+  }
+  // Docker's: "web" is asked as it is first, not as web.<search domain>
+  // (the resolver knows the containers' short names).
+  if (!has_ndots) out += "options ndots:0\n";
   return out;
 }
 
@@ -28,7 +33,7 @@ static std::string network_resolv_conf(const std::string& host, const std::strin
 static std::string container_resolv_conf(bool host_network, const std::string& name_server) {
   std::string host = fs::read_file_if_exists("/etc/resolv.conf").value_or("");
   if (host_network) return host;
-  if (!name_server.empty()) return network_resolv_conf(host, name_server);
+  if (!name_server.empty()) return resolver_resolv_conf(host, name_server);
   std::istringstream in(host);
   std::string line, out;
   bool has_server = false;
@@ -46,8 +51,8 @@ static std::string container_resolv_conf(bool host_network, const std::string& n
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
                      const std::string& name_server) {
-  if (copy_joined_etc_files(dir, cfg)) return;  // --network container:ID shares the other's
   replace_file(dir / "hostname", cfg.hostname + "\n");
+  if (joins_container_network(cfg.network_mode)) return;  // it mounts the other's hosts and resolv.conf
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"

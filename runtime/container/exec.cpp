@@ -327,7 +327,7 @@ class Relay {
 int exec_in_container(const Store& store, const std::string& id, const ExecOptions& o) {
   if (o.cmd.empty()) throw Error("exec: no command given");
   State s = observed_state(store, id);
-  if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
+  if (s.status != Status::kRunning || !linux_proc::alive(s.pid, s.pid_start))
     throw Error("container " + id.substr(0, 12) + " is not running", 1);
   // A process joining a frozen cgroup is frozen too: it would hang.
   if (s.paused)

@@ -92,28 +92,29 @@ std::vector<std::string> health_command(const Healthcheck& hc) {
 
 bool record_health_result(Health& h, const Healthcheck& hc, const HealthLogEntry& result,
                           bool in_start_period) {
-  const std::string before = h.status;
+  const HealthStatus before = h.status;
   h.log.push_back(result);
   if (h.log.size() > kHealthLogEntries) h.log.erase(h.log.begin());
   if (result.exit_code == 0) {
     h.failing_streak = 0;
-    h.status = "healthy";
-  } else if (!(h.status == "starting" && in_start_period)) {
+    h.status = HealthStatus::kHealthy;
+  } else if (!(h.status == HealthStatus::kStarting && in_start_period)) {
     // Failures while starting within the start period do not count.
     ++h.failing_streak;
-    if (h.failing_streak >= (hc.retries > 0 ? hc.retries : kDefaultHealthRetries)) h.status = "unhealthy";
+    if (h.failing_streak >= (hc.retries > 0 ? hc.retries : kDefaultHealthRetries))
+      h.status = HealthStatus::kUnhealthy;
   }
   return h.status != before;
 }
 
-void report_health_to_networks(const Store& store, const Config& cfg, const std::string& status) {
+void report_health_to_networks(const Store& store, const Config& cfg, HealthStatus status) {
   std::vector<std::string> names;
   if (attaches_to_bridge(cfg.network_mode)) names.push_back(cfg.network_mode);
   for (const auto& c : connected_networks(store, cfg.id)) names.push_back(c.network);
   const Networks networks(store);
   for (const auto& name : names) {
     try {
-      net::set_member_health(networks.options_for(name), cfg.id, status);
+      net::set_member_health(networks.options_for(name), cfg.id, std::string(to_string(status)));
     } catch (const std::exception&) {
       // Removed with -f meanwhile: no rotation left to be in.
     }
@@ -214,11 +215,11 @@ HealthLogEntry run_check(const Store& store, const std::string& id, const Health
         wait = hc.start_interval > 0 ? hc.start_interval : std::min(wait, kDefaultHealthStartInterval);
       std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
       State now = store.state(id);
-      if (now.pid != container_pid || now.status != "running") break;
+      if (now.pid != container_pid || now.status != Status::kRunning) break;
       if (now.paused) continue;  // an exec into a frozen cgroup would hang
       const bool starting_period = in_start_period();
       HealthLogEntry result = run_check(store, id, hc);
-      std::optional<std::string> changed;
+      std::optional<HealthStatus> changed;
       {
         auto lock = store.lock(id);
         State s = store.state(id);
@@ -229,7 +230,7 @@ HealthLogEntry run_check(const Store& store, const std::string& id, const Health
       if (!changed) continue;
       // The rotation first: who sees the event finds the port following it.
       report_health_to_networks(store, cfg, *changed);
-      emit_event(root, "health_status: " + *changed, cfg);
+      emit_event(root, "health_status: " + std::string(to_string(*changed)), cfg);
     }
   } catch (const std::exception&) {
     // The container is being removed: nothing left to check.

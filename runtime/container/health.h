@@ -56,7 +56,7 @@ bool record_health_result(Health& h, const Healthcheck& hc, const HealthLogEntry
 // connect` added) its health `status`: a balanced port (compose replicas,
 // linux/net/balanced.h) keeps a member with a healthcheck in its rotation
 // only while "healthy". Best effort: a network gone meanwhile is skipped.
-void report_health_to_networks(const Store& store, const Config& cfg, const std::string& status);
+void report_health_to_networks(const Store& store, const Config& cfg, HealthStatus status);
 
 // Fork the monitor for the container whose init is `container_pid`
 // (started at `started_ns` on CLOCK_MONOTONIC). It dies with its

@@ -21,7 +21,7 @@ Users containers_using(const Store& containers, const std::string& image_id) {
     try {
       if (containers.config(id).image_id != image_id) continue;
       auto s = observed_state(containers, id);
-      (s.status == "running" || s.paused ? u.running : u.stopped).push_back(id);
+      (s.status == Status::kRunning || s.paused ? u.running : u.stopped).push_back(id);
     } catch (const Error&) {
       // removed while we looked
     }

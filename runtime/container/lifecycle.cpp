@@ -219,7 +219,7 @@ static State end_restart_loop(const Store& store, const std::string& id) {
   {
     auto lock = store.lock(id);
     s = observed_state(store, id);
-    if (s.status != "running") return s;
+    if (s.status != Status::kRunning) return s;
     s.stop_requested = true;
     State saved = store.state(id);
     saved.stop_requested = true;
@@ -232,7 +232,7 @@ static State end_restart_loop(const Store& store, const std::string& id) {
 
 void kill_container(const Store& store, const std::string& id, int sig) {
   State s = observed_state(store, id);
-  if (s.status != "running" || (!s.restarting && !linux_proc::alive(s.pid, s.pid_start)))
+  if (s.status != Status::kRunning || (!s.restarting && !linux_proc::alive(s.pid, s.pid_start)))
     throw Error("cannot kill container " + id.substr(0, 12) + ": container is not running", 1);
   s = end_restart_loop(store, id);
   if (s.restarting) return;  // no process to signal: its supervisor ends the loop
@@ -253,7 +253,8 @@ bool wait_not_running(const Store& store, const std::string& id, int timeout_ms)
     // The supervisor reports the exit first and tears down (mounts, cgroup,
     // network) after: wait for that too, so that a `start` or `rm` right
     // after never meets the old container's pieces.
-    if (!supervisor_alive && (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))) return true;
+    if (!supervisor_alive && (s.status != Status::kRunning || !linux_proc::alive(s.pid, s.pid_start)))
+      return true;
     if (std::chrono::steady_clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -262,7 +263,7 @@ bool wait_not_running(const Store& store, const std::string& id, int timeout_ms)
 StopResult stop_container(const Store& store, const std::string& id, int timeout_s) {
   StopResult r;
   State s = end_restart_loop(store, id);
-  if (s.status != "running") return r;
+  if (s.status != Status::kRunning) return r;
   r.was_running = true;
   if (!s.restarting && linux_proc::alive(s.pid, s.pid_start)) {
     explain::step("kill(2)", "kill -TERM " + std::to_string(s.pid) + "   # then wait up to " +
@@ -298,7 +299,7 @@ void reclaim_leftovers(const Store& store, const std::string& id) {
 }
 
 bool prepare_start(const Store& store, const std::string& id) {
-  if (observed_state(store, id).status == "running") return false;
+  if (observed_state(store, id).status == Status::kRunning) return false;
   if (!wait_not_running(store, id, 10000))
     throw Error("container " + id.substr(0, 12) + " is still stopping");
   auto lock = store.lock(id);
@@ -309,11 +310,11 @@ bool prepare_start(const Store& store, const std::string& id) {
 void remove_container(const Store& store, const std::string& id, bool force) {
   State s = observed_state(store, id);
   bool init_alive = s.pid > 0 && linux_proc::alive(s.pid, s.pid_start);
-  if ((s.status == "running" || init_alive) && !force)
+  if ((s.status == Status::kRunning || init_alive) && !force)
     throw Error("cannot remove container " + id.substr(0, 12) +
                     ": container is running: stop the container before removing or force remove",
                 1);
-  if (s.status == "running") end_restart_loop(store, id);
+  if (s.status == Status::kRunning) end_restart_loop(store, id);
   if (init_alive) {
     explain::step("kill(2)", "kill -KILL " + std::to_string(s.pid));
     ::kill(s.pid, SIGKILL);

@@ -1,8 +1,8 @@
 #include "container/network_connect.h"
 
 #include <algorithm>
-#include <sstream>
 
+#include "container/etc_files.h"
 #include "container/network_dns.h"
 #include "container/networks.h"
 #include "linux/net/balanced.h"
@@ -99,28 +99,20 @@ std::filesystem::path own_resolv_conf(const Store& store, const std::string& id)
   return store.dir(id) / "resolv.conf.own";
 }
 
-// `text` with `name_server` as its only name server (search and options kept).
-std::string with_name_server(const std::string& text, const std::string& name_server) {
-  std::istringstream in(text);
-  std::string line, out = "nameserver " + name_server + "\n";
-  while (std::getline(in, line))
-    if (line.rfind("nameserver", 0) != 0) out += line + "\n";
-  return out;
-}
-
 // A container on the default bridge has the host's name servers (that
 // bridge has no name server, as Docker's). Connected to a user network it
-// asks that network's server instead, which answers for all of its user
-// networks (dns_server.h) and forwards the rest, as Docker starts its
-// resolver when the first such network joins; back to its own when the last
-// one leaves. Rewritten in place: the file is bind-mounted in the container.
+// gets Docker's 127.0.0.11, answered by the first such network's server
+// (which answers for all of its user networks, dns_server.h), as Docker
+// starts its resolver when the first such network joins; back to its own
+// when the last one leaves. `pid`: its init, 0 when it does not run.
+// Rewritten in place: the file is bind-mounted in the container.
 void point_resolv_conf(const Store& store, const std::string& id, const Config& cfg,
-                       const std::vector<ConnectedNetwork>& nets) {
+                       const std::vector<ConnectedNetwork>& nets, pid_t pid) {
   if (cfg.network_mode != "bridge") return;  // a user network's server answers already
   std::string server;
   for (const auto& c : nets)
-    if (c.network != "bridge" && server.empty())
-      if (auto n = Networks(store).find(c.network)) server = start_network_dns(*n);
+    if (c.network != "bridge" && c.attached && pid > 0 && server.empty())
+      if (auto n = Networks(store).find(c.network)) server = serve_container_dns(*n, id, pid);
   const auto own = own_resolv_conf(store, id);
   const auto saved = fs::read_file_if_exists(own);
   if (server.empty()) {
@@ -131,7 +123,7 @@ void point_resolv_conf(const Store& store, const std::string& id, const Config& 
   }
   const std::string text = saved ? *saved : fs::read_file_if_exists(resolv_conf(store, id)).value_or("");
   if (!saved) fs::write_file_atomic(own, text, 0600, false);
-  fs::write_file(resolv_conf(store, id), with_name_server(text, server));
+  fs::write_file(resolv_conf(store, id), resolver_resolv_conf(text, server));
 }
 
 // The interface, its lease and what follows from them: the network's
@@ -146,9 +138,11 @@ void attach_one(const Store& store, const Config& cfg, ConnectedNetwork& c, pid_
   c.attached = true;
   if (cfg.healthcheck) {
     const auto health = store.state(id).health;
-    net::set_member_health(Networks(store).options_for(c.network), id, health ? health->status : "starting");
+    net::set_member_health(Networks(store).options_for(c.network), id,
+                           std::string(to_string(health ? health->status : HealthStatus::kStarting)));
   }
-  // Its name server answers for the container now (it may have had no container before).
+  // Its name server runs (it may have had no container before): the server
+  // at the container's 127.0.0.11 answers names of networks that have one.
   if (c.network != "bridge")
     if (auto n = Networks(store).find(c.network)) start_network_dns(*n);
 }
@@ -160,6 +154,16 @@ void detach_one(const Store& store, const std::string& id, const ConnectedNetwor
   } catch (const Error&) {
     // Its network is gone (removed with -f meanwhile): so is the lease.
   }
+  // If its server answered at the container's 127.0.0.11, it stops now, not
+  // when it next reads the leases: another network's server may take over.
+  if (c.network != "bridge")
+    if (auto n = Networks(store).find(c.network)) stop_container_dns(*n, id);
+}
+
+// The container's init if it runs, else 0.
+pid_t running_pid(const Store& store, const std::string& id) {
+  const State s = observed_state(store, id);
+  return s.pid > 0 && !s.restarting && linux_proc::alive(s.pid, s.pid_start) ? s.pid : 0;
 }
 
 }  // namespace
@@ -185,11 +189,11 @@ ConnectedNetwork connect_network(const Store& store, const std::string& network_
   c.aliases = aliases;
   // A container that does not run now is attached at its next start.
   const State s = observed_state(store, id);
-  if (s.status == "running" && !s.restarting && linux_proc::alive(s.pid, s.pid_start))
+  if (s.status == Status::kRunning && !s.restarting && linux_proc::alive(s.pid, s.pid_start))
     attach_one(store, cfg, c, s.pid);
   nets.push_back(c);
   write_record(store, id, nets);
-  if (c.attached) point_resolv_conf(store, id, cfg, nets);
+  if (c.attached) point_resolv_conf(store, id, cfg, nets, s.pid);
   return c;
 }
 
@@ -221,7 +225,7 @@ void disconnect_network(const Store& store, const std::string& network_ref, cons
   detach_one(store, id, *it);
   nets.erase(it);
   write_record(store, id, nets);
-  point_resolv_conf(store, id, cfg, nets);
+  point_resolv_conf(store, id, cfg, nets, running_pid(store, id));
 }
 
 std::vector<ConnectedNetwork> connected_networks(const Store& store, const std::string& id) {
@@ -256,7 +260,7 @@ void reconnect_networks(const Store& store, const Config& cfg, pid_t pid) {
     attach_one(store, cfg, c, pid);
     write_record(store, cfg.id, nets);  // each as it is made: the teardown undoes what is recorded
   }
-  point_resolv_conf(store, cfg.id, cfg, nets);
+  point_resolv_conf(store, cfg.id, cfg, nets, pid);
 }
 
 void add_connected_networks(json& networks, const Store& store, const std::string& id) {

@@ -7,7 +7,6 @@
 #include "linux/proc.h"
 #include "util/error.h"
 #include "util/fd.h"
-#include "util/fs.h"
 
 namespace mctr::container {
 
@@ -52,9 +51,10 @@ void enter_joined_network(const Store& store, const Config& cfg) {
   }
   auto not_running = [&] {
     return Error("cannot join network namespace of a non running container: container " + name + " is " +
-                 (s.status == "running" ? "restarting" : s.status));
+                 (s.status == Status::kRunning ? "restarting" : std::string(to_string(s.status))));
   };
-  if (s.status != "running" || s.restarting || !linux_proc::alive(s.pid, s.pid_start)) throw not_running();
+  if (s.status != Status::kRunning || s.restarting || !linux_proc::alive(s.pid, s.pid_start))
+    throw not_running();
   const std::string path = "/proc/" + std::to_string(s.pid) + "/ns/net";
   UniqueFd ns(check_sys(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path));
   // The pid could have been reused between the check and the open.
@@ -63,13 +63,9 @@ void enter_joined_network(const Store& store, const Config& cfg) {
   check_sys(::setns(ns.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", path);
 }
 
-bool copy_joined_etc_files(const std::filesystem::path& dir, const Config& cfg) {
-  if (!joins_container_network(cfg.network_mode)) return false;
-  const auto other = dir.parent_path() / joined_id(cfg.network_mode);
-  fs::write_file_atomic(dir / "hostname", cfg.hostname + "\n", 0644, false);
-  for (const char* f : {"hosts", "resolv.conf"})
-    fs::write_file_atomic(dir / f, fs::read_file_if_exists(other / f).value_or(""), 0644, false);
-  return true;
+std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg, const std::string& name) {
+  if (!joins_container_network(cfg.network_mode) || name == "hostname") return dir / name;
+  return dir.parent_path() / joined_id(cfg.network_mode) / name;
 }
 
 }  // namespace mctr::container

@@ -4,17 +4,22 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
+#include "linux/namespaces.h"
 #include "linux/net/dns_server.h"
-#include "linux/net/ipv4.h"
+#include "linux/net/netns.h"
 #include "linux/net/network.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fd.h"
 #include "util/fs.h"
 
@@ -24,8 +29,73 @@ namespace {
 
 std::filesystem::path state_dir(const NetworkDef& n) { return net::Network::host_state_dir(n.bridge); }
 
-std::string gateway_of(const NetworkDef& n) {
-  return net::format_ipv4(net::Subnet::parse(n.subnet).gateway());
+// The server's control socket: one request per connection, "serve ID" with
+// the container's socket attached, or "drop ID"; the server answers "ok".
+std::filesystem::path control_path(const std::filesystem::path& dir) { return dir / "dns.sock"; }
+
+sockaddr_un unix_address(const std::filesystem::path& path) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof a.sun_path) throw Error("socket path too long: " + path.string());
+  std::strcpy(a.sun_path, path.c_str());
+  return a;
+}
+
+// Ask the server listening on `control` (with `fd` attached if >= 0).
+// false when none listens there (none runs, or it is exiting) or it
+// refused.
+bool ask_server(const std::filesystem::path& control, const std::string& request, int fd) {
+  UniqueFd s(check_sys(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), "socket", "AF_UNIX"));
+  const sockaddr_un a = unix_address(control);
+  if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0) return false;
+  const timeval timeout{2, 0};
+  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  try {
+    if (fd >= 0)
+      linux_ns::SyncChannel::send_with_fd(s.get(), request, fd);
+    else
+      linux_ns::SyncChannel::send(s.get(), request);
+    std::vector<UniqueFd> none;
+    return linux_ns::SyncChannel::recv_with_fds(s.get(), none) == "ok";
+  } catch (const Error&) {
+    return false;  // reset by a server that exited meanwhile, or a timeout
+  }
+}
+
+// Server side: the control socket, in place of a previous server's (that
+// one, if still there, is exiting: we hold the lock).
+UniqueFd listen_control(const std::filesystem::path& dir) {
+  const auto path = control_path(dir);
+  UniqueFd s(check_sys(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "AF_UNIX"));
+  const sockaddr_un a = unix_address(path);
+  ::unlink(path.c_str());
+  check_sys(::bind(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), "bind", path);
+  check_sys(::listen(s.get(), 64), "listen", path);
+  return s;
+}
+
+// Server side: answer every request waiting on the control socket.
+void answer_requests(int control, net::DnsServer& server) {
+  while (true) {
+    UniqueFd conn(::accept4(control, nullptr, nullptr, SOCK_CLOEXEC));
+    if (conn.get() < 0) return;  // EAGAIN: none left
+    const timeval timeout{1, 0};  // a client that never speaks does not stall the network's DNS
+    ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    try {
+      std::vector<UniqueFd> fds;
+      const std::string request = linux_ns::SyncChannel::recv_with_fds(conn.get(), fds).value_or("");
+      std::string reply = "ok";
+      if (request.rfind("serve ", 0) == 0 && fds.size() == 1)
+        server.add_client(request.substr(6), std::move(fds.front()));
+      else if (request.rfind("drop ", 0) == 0)
+        server.drop_client(request.substr(5));
+      else
+        reply = "bad request";
+      linux_ns::SyncChannel::send(conn.get(), reply);
+    } catch (const Error& e) {
+      std::cerr << "dns.sock: " << e.what() << std::endl;
+    }
+  }
 }
 
 // The server's lock: taken (LOCK_NB) by the server for its whole life. -1
@@ -47,9 +117,8 @@ UniqueFd try_lock(const std::filesystem::path& dir) {
 std::string spawn_server(const NetworkDef& n) {
   const auto dir = state_dir(n);
   const std::string log = (dir / "dns.log").string();
-  const std::string gateway = gateway_of(n);
   // Built before fork: the child only calls async-signal-safe functions.
-  std::vector<std::string> args{"minictr", "network", "dns-serve", "--bridge", n.bridge, "--listen", gateway};
+  std::vector<std::string> args{"minictr", "network", "dns-serve", "--bridge", n.bridge};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -101,20 +170,44 @@ bool any_attached(const std::map<std::string, net::Lease>& leases) {
 
 }  // namespace
 
-std::string start_network_dns(const NetworkDef& n) {
+bool start_network_dns(const NetworkDef& n) {
   const auto dir = state_dir(n);
   fs::mkdir_p(dir, 0700);
-  if (try_lock(dir).get() < 0) return gateway_of(n);  // running: it holds the lock
-  const std::string said = spawn_server(n);
-  if (said == "ok") return gateway_of(n);
-  // Port 53 taken on the bridge address, for one: the container gets the host's name servers.
+  if (try_lock(dir).get() < 0) return true;  // running: it holds the lock
+  // Failed (the reason is in dns.log): the containers get the host's name servers.
+  return spawn_server(n) == "ok";
+}
+
+std::string serve_container_dns(const NetworkDef& n, const std::string& id, pid_t pid) {
+  const auto control = control_path(state_dir(n));
+  explain::step("setns+socket(2)", "nsenter --net=/proc/" + std::to_string(pid) + "/ns/net: a UDP socket bound to " +
+                                       net::kResolverAddress + ":53, sent to " + n.name +
+                                       "'s name server over " + control.string() + " (SCM_RIGHTS)");
+  UniqueFd socket;
+  net::run_in_netns(pid, [&] { socket = net::bind_resolver_socket(); });
+  // A server found running may be exiting (idle for a while): it refuses,
+  // and the next attempt starts a new one.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!start_network_dns(n)) return "";
+    if (ask_server(control, "serve " + id, socket.get())) return net::kResolverAddress;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   return "";
 }
 
-std::string network_name_server(const Store& store, const std::string& network_mode) {
+void stop_container_dns(const NetworkDef& n, const std::string& id) noexcept {
+  try {
+    ask_server(control_path(state_dir(n)), "drop " + id, -1);
+  } catch (const std::exception&) {
+    // No server: nothing to drop.
+  }
+}
+
+std::string network_name_server(const Store& store, const std::string& network_mode, const std::string& id,
+                                pid_t pid) {
   if (network_mode == "bridge" || !attaches_to_bridge(network_mode)) return "";
   auto n = Networks(store).find(network_mode);
-  return n ? start_network_dns(*n) : "";
+  return n ? serve_container_dns(*n, id, pid) : "";
 }
 
 void stop_network_dns(const NetworkDef& n) {
@@ -130,7 +223,7 @@ void stop_network_dns(const NetworkDef& n) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
-int serve_network_dns(const std::string& bridge, const std::string& listen_ip) {
+int serve_network_dns(const std::string& bridge) {
   const auto dir = net::Network::host_state_dir(bridge);
   fs::mkdir_p(dir, 0700);
   UniqueFd lock = try_lock(dir);
@@ -140,21 +233,22 @@ int serve_network_dns(const std::string& bridge, const std::string& listen_ip) {
   }
   fs::write_file_atomic(dir / "dns.pid", std::to_string(::getpid()) + "\n", 0600, false);
   net::DnsServer::Options o;
-  o.listen_ip = listen_ip;
   o.lease_dir = dir;
   o.networks_dir = dir.parent_path();  // a sender's other networks answer too (dns_server.h)
   o.upstreams = net::name_servers_of(fs::read_file_if_exists("/etc/resolv.conf").value_or(""));
   try {
+    UniqueFd control = listen_control(dir);
     net::DnsServer server(o);
     std::cout << "ok" << std::endl;
     // Nobody reads our stdout any more: the pipe's reader has gone.
     UniqueFd devnull(check_sys(::open("/dev/null", O_WRONLY | O_CLOEXEC), "open", "/dev/null"));
     ::dup2(devnull.get(), 1);
     // Idle: give the lock up first, then look once more. A container that
-    // attached meanwhile found the lock still held and counts on us, unless
-    // a new server took the lock in between (SO_REUSEADDR lets it bind).
+    // attached meanwhile found the lock still held and handed us its socket,
+    // unless a new server took the lock in between: then we exit, and a
+    // request still waiting on our dns.sock fails and goes to the new one.
     while (true) {
-      server.run();
+      server.run(control.get(), [&] { answer_requests(control.get(), server); });
       lock.reset();
       if (!any_attached(net::read_leases(dir / "ipam.json"))) break;
       lock = try_lock(dir);

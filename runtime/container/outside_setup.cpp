@@ -68,7 +68,7 @@ void OutsideSetup::attach_network(pid_t child) {
   for (const auto& h : network_.hosts())
     if (h.container_id != cfg_.id) peers.emplace_back(h.name, h.ip);
   write_etc_files(dir, cfg_, attachment_->ip, peers, attachment_->ip6,
-                  network_name_server(store_, cfg_.network_mode));
+                  network_name_server(store_, cfg_.network_mode, cfg_.id, child));
   network_.refresh_hosts_file(cfg_.id);  // peers that attached since hosts() (their update hit the old inode)
   reconnect_networks(store_, cfg_,
                      child);  // what `network connect` added, in an earlier run or while stopped

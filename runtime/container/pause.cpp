@@ -13,7 +13,7 @@ namespace {
 
 State running_state(const Store& store, const std::string& id) {
   State s = observed_state(store, id);
-  if (s.status != "running" || !linux_proc::alive(s.pid, s.pid_start))
+  if (s.status != Status::kRunning || !linux_proc::alive(s.pid, s.pid_start))
     throw Error("container " + id.substr(0, 12) + " is not running", 1);
   return s;
 }
@@ -45,12 +45,12 @@ void unpause_container(const Store& store, const std::string& id) {
 void thaw_after_signal(const Store& store, const std::string& id) {
   // No lock here: the callers (stop, kill, rm -f) may hold the container's.
   State s = observed_state(store, id);
-  if (!s.paused || s.status != "running") return;
+  if (!s.paused || s.status != Status::kRunning) return;
   set_paused(store, id, false);
 }
 
 FrozenWhileRead::FrozenWhileRead(const Store& store, std::string id) : store_(store), id_(std::move(id)) {
-  if (const auto s = observed_state(store_, id_); s.status == "running" && !s.paused) {
+  if (const auto s = observed_state(store_, id_); s.status == Status::kRunning && !s.paused) {
     pause_container(store_, id_);
     frozen_here_ = true;
   }

@@ -21,7 +21,7 @@ void update_state(const Store& store, const std::string& id, const std::function
 void record_running(const Store& store, const std::string& id, pid_t pid, const std::string& cgroup_path,
                     const std::optional<net::Attachment>& attachment, bool has_healthcheck) {
   update_state(store, id, [&](State& s) {
-    s.status = "running";
+    s.status = Status::kRunning;
     s.restarting = false;
     s.pid = pid;
     s.pid_start = linux_proc::start_time(pid);
@@ -35,7 +35,7 @@ void record_running(const Store& store, const std::string& id, pid_t pid, const 
     s.cgroup_path = cgroup_path;
     s.network = attachment;
     if (has_healthcheck)
-      s.health = Health{"starting", 0, s.health ? s.health->log : std::vector<HealthLogEntry>{}};
+      s.health = Health{HealthStatus::kStarting, 0, s.health ? s.health->log : std::vector<HealthLogEntry>{}};
   });
 }
 
@@ -48,10 +48,10 @@ std::optional<std::chrono::milliseconds> record_exit(const Store& store, const s
     // The policy as it is now: `update --restart` may have changed it.
     if (restarts)
       restart_in = restarts->after_exit(store.config(id).restart, code, s.stop_requested, ran_for);
-    s.status = restart_in ? "running" : "exited";
+    s.status = restart_in ? Status::kRunning : Status::kExited;
     s.restarting = restart_in.has_value();
     if (restart_in) s.restart_count = restarts->restart_count();
-    if (s.health) s.health->status = "unhealthy";  // no process left to be healthy
+    if (s.health) s.health->status = HealthStatus::kUnhealthy;  // no process left to be healthy
     s.exit_code = code;
     s.oom_killed = oom_killed;
     s.error = error;
@@ -113,7 +113,7 @@ bool wait_for_restart(const Store& store, const std::string& id, std::chrono::mi
   update_state(store, id, [&](State& s) {
     again = !interrupted && !s.stop_requested;
     if (again) return;
-    s.status = "exited";
+    s.status = Status::kExited;
     s.restarting = false;
   });
   return again;

@@ -22,6 +22,42 @@ namespace mctr::container {
 
 using nlohmann::json;
 
+std::string_view to_string(Status s) {
+  switch (s) {
+    case Status::kCreated:
+      return "created";
+    case Status::kRunning:
+      return "running";
+    case Status::kExited:
+      return "exited";
+  }
+  return "?";
+}
+
+Status status_from_string(std::string_view s) {
+  for (Status v : {Status::kCreated, Status::kRunning, Status::kExited})
+    if (to_string(v) == s) return v;
+  throw Error("state.json: unknown container status '" + std::string(s) + "'");
+}
+
+std::string_view to_string(HealthStatus h) {
+  switch (h) {
+    case HealthStatus::kStarting:
+      return "starting";
+    case HealthStatus::kHealthy:
+      return "healthy";
+    case HealthStatus::kUnhealthy:
+      return "unhealthy";
+  }
+  return "?";
+}
+
+HealthStatus health_status_from_string(std::string_view s) {
+  for (HealthStatus v : {HealthStatus::kStarting, HealthStatus::kHealthy, HealthStatus::kUnhealthy})
+    if (to_string(v) == s) return v;
+  throw Error("state.json: unknown health status '" + std::string(s) + "'");
+}
+
 static json attachment_json(const net::Attachment& a) {
   json ports = json::array();
   for (const auto& p : a.ports)
@@ -61,12 +97,12 @@ static json health_json(const Health& h) {
   json log = json::array();
   for (const auto& e : h.log)
     log.push_back({{"Start", e.start}, {"End", e.end}, {"ExitCode", e.exit_code}, {"Output", e.output}});
-  return {{"Status", h.status}, {"FailingStreak", h.failing_streak}, {"Log", log}};
+  return {{"Status", to_string(h.status)}, {"FailingStreak", h.failing_streak}, {"Log", log}};
 }
 
 static Health health_from(const json& j) {
   Health h;
-  h.status = j.value("Status", "starting");
+  h.status = health_status_from_string(j.value("Status", "starting"));
   h.failing_streak = j.value("FailingStreak", 0);
   for (const auto& e : j.value("Log", json::array()))
     h.log.push_back(
@@ -75,7 +111,7 @@ static Health health_from(const json& j) {
 }
 
 json state_to_json(const State& s) {
-  json j = {{"Status", s.status},
+  json j = {{"Status", to_string(s.status)},
             {"Pid", s.pid},
             {"PidStart", s.pid_start},
             {"SupervisorPid", s.supervisor_pid},
@@ -97,20 +133,20 @@ json state_to_json(const State& s) {
 
 State state_from_json(const json& j) {
   State s;
-  s.status = j.value("Status", "created");
+  s.status = status_from_string(j.value("Status", "created"));
   s.pid = j.value("Pid", 0);
   s.pid_start = j.value("PidStart", uint64_t{0});
   s.supervisor_pid = j.value("SupervisorPid", 0);
   s.supervisor_start = j.value("SupervisorStart", uint64_t{0});
   s.exit_code = j.value("ExitCode", 0);
   s.oom_killed = j.value("OOMKilled", false);
-  s.paused = s.status == "running" && j.value("Paused", false);  // an exit ends a pause
+  s.paused = s.status == Status::kRunning && j.value("Paused", false);  // an exit ends a pause
   s.error = j.value("Error", "");
   s.started_at = j.value("StartedAt", "");
   s.finished_at = j.value("FinishedAt", "");
   s.cgroup_path = j.value("CgroupPath", "");
   s.restart_count = j.value("RestartCount", 0);
-  s.restarting = s.status == "running" && j.value("Restarting", false);
+  s.restarting = s.status == Status::kRunning && j.value("Restarting", false);
   s.stop_requested = j.value("StopRequested", false);
   if (j.contains("Network")) s.network = attachment_from(j["Network"]);
   if (j.contains("Health")) s.health = health_from(j["Health"]);
@@ -379,10 +415,10 @@ void Store::unlist(const std::string& id) const { fs::unlink_deferred(dir(id) / 
 
 State observed_state(const Store& store, const std::string& id) {
   State s = store.state(id);
-  if (s.status != "running") return s;
+  if (s.status != Status::kRunning) return s;
   if (linux_proc::alive(s.pid, s.pid_start)) return s;
   if (linux_proc::alive(s.supervisor_pid, s.supervisor_start)) return s;  // it will record the exit
-  s.status = "exited";
+  s.status = Status::kExited;
   s.pid = 0;
   s.paused = false;
   s.restarting = false;

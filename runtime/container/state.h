@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "container/config.h"
@@ -16,6 +17,18 @@
 
 namespace mctr::container {
 
+// Docker's State.Status as minictr keeps it. Docker's "paused" and
+// "restarting" are flags on a running container here (State::paused,
+// State::restarting), as in Docker's own State struct.
+enum class Status { kCreated, kRunning, kExited };
+std::string_view to_string(Status s);           // "created", "running", "exited"
+Status status_from_string(std::string_view s);  // throws Error on any other word
+
+// Docker's State.Health.Status.
+enum class HealthStatus { kStarting, kHealthy, kUnhealthy };
+std::string_view to_string(HealthStatus h);  // "starting", "healthy", "unhealthy"
+HealthStatus health_status_from_string(std::string_view s);
+
 // Docker's State.Health: the health check's results (container/health.h).
 struct HealthLogEntry {
   std::string start, end;  // RFC 3339
@@ -23,15 +36,15 @@ struct HealthLogEntry {
   std::string output;      // its first 4096 bytes
 };
 struct Health {
-  std::string status = "starting";  // starting | healthy | unhealthy
+  HealthStatus status = HealthStatus::kStarting;
   int failing_streak = 0;
   std::vector<HealthLogEntry> log;  // the last 5 checks, oldest first
 };
 
 struct State {
-  std::string status = "created";  // created | running | exited
-  pid_t pid = 0;                   // the container's init, as seen from the host
-  uint64_t pid_start = 0;          // its /proc start time (guards against pid reuse)
+  Status status = Status::kCreated;
+  pid_t pid = 0;           // the container's init, as seen from the host
+  uint64_t pid_start = 0;  // its /proc start time (guards against pid reuse)
   pid_t supervisor_pid = 0;
   uint64_t supervisor_start = 0;
   int exit_code = 0;

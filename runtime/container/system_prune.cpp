@@ -13,7 +13,7 @@ SystemPrune system_prune(const Store& store) {
   SystemPrune out;
   for (const auto& id : store.ids()) {
     try {
-      if (observed_state(store, id).status == "running") continue;
+      if (observed_state(store, id).status == Status::kRunning) continue;
       remove_container(store, id, false);
       out.containers.push_back(id);
     } catch (const Error& e) {

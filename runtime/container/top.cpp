@@ -25,7 +25,7 @@ size_t pid_column(const std::string& header) {
 
 std::vector<std::string> top_lines(const Store& store, const std::string& id,
                                    const std::vector<std::string>& ps_args) {
-  if (observed_state(store, id).status != "running")
+  if (observed_state(store, id).status != Status::kRunning)
     throw Error("container " + id.substr(0, 12) + " is not running");
   std::set<std::string> in_container;
   for (pid_t p : cgroup::make_manager(id)->pids()) in_container.insert(std::to_string(p));

@@ -36,7 +36,7 @@ void update_container(const Store& store, const std::string& id, const UpdateReq
   if (req.restart) cfg.restart = *req.restart;
   const auto s = observed_state(store, id);
   // A restarting container gets its group from the new config at its next start.
-  if (s.status == "running" && !s.restarting) cgroup::make_manager(id)->apply(req.change);
+  if (s.status == Status::kRunning && !s.restarting) cgroup::make_manager(id)->apply(req.change);
   store.save_config(cfg);
 }
 

@@ -41,6 +41,8 @@ struct Transfer {
   const Request* req;
   Response* resp;
   int upload_fd = -1;
+  uint64_t upload_pos = 0;   // the file offset of the next byte to send
+  uint64_t upload_left = 0;  // bytes still to send
   bool too_big = false;
 };
 
@@ -76,18 +78,23 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 
 size_t on_read(char* buf, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  size_t want = static_cast<size_t>(std::min<uint64_t>(size * n, t->upload_left));
+  if (want == 0) return 0;
   for (;;) {
-    ssize_t r = ::read(t->upload_fd, buf, size * n);
+    ssize_t r = ::pread(t->upload_fd, buf, want, static_cast<off_t>(t->upload_pos));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return CURL_READFUNC_ABORT;
+    if (r <= 0) return CURL_READFUNC_ABORT;  // an error, or the file shrank under us
+    t->upload_pos += static_cast<uint64_t>(r);
+    t->upload_left -= static_cast<uint64_t>(r);
     return static_cast<size_t>(r);
   }
 }
 
 }  // namespace
 
-HttpClient::HttpClient(const std::string& registry, bool insecure, std::string scope)
-    : curl_(curl_easy_init()), scope_(std::move(scope)) {
+HttpClient::HttpClient(const std::string& registry, bool insecure, std::string scope,
+                       std::optional<Credentials> credentials)
+    : curl_(curl_easy_init()), scope_(std::move(scope)), credentials_(std::move(credentials)) {
   if (!curl_) throw Error("curl_easy_init failed");
   host_ = registry == "docker.io" ? "registry-1.docker.io" : registry;
   insecure_ = insecure || is_local(registry);
@@ -135,7 +142,8 @@ Response HttpClient::perform(const Request& req) {
 
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-  if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+  if (!authorization_.empty())
+    headers = curl_slist_append(headers, ("Authorization: " + authorization_).c_str());
   // No "Expect: 100-continue" pause before each upload.
   headers = curl_slist_append(headers, "Expect:");
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> free_headers(headers, curl_slist_free_all);
@@ -148,12 +156,18 @@ Response HttpClient::perform(const Request& req) {
     upload.reset(check_sys(::open(req.upload.c_str(), O_RDONLY | O_CLOEXEC), "open", req.upload));
     struct stat st;
     check_sys(::fstat(upload.get(), &st), "fstat", req.upload);
+    uint64_t file_size = static_cast<uint64_t>(st.st_size);
+    if (req.upload_offset > file_size) throw Error(req.upload.string() + ": upload offset past the end");
     t.upload_fd = upload.get();
+    t.upload_pos = req.upload_offset;
+    t.upload_left = req.upload_length.value_or(file_size - req.upload_offset);
+    if (t.upload_left > file_size - req.upload_offset)
+      throw Error(req.upload.string() + ": upload range past the end of the file");
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &t);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(st.st_size));
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t.upload_left));
   } else if (req.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
@@ -172,38 +186,91 @@ Response HttpClient::perform(const Request& req) {
 Response HttpClient::send(const Request& req) {
   if (base_.empty()) choose_scheme();
   Response r = perform(req);
-  if (r.status != 401 || !token_.empty()) return r;
-  std::string challenge = r.header("www-authenticate");
-  if (challenge.empty()) return r;
-  fetch_token(challenge);
-  return perform(req);
+  // Two rounds at most: the first challenge, and a second one asking for a
+  // wider bearer scope (a cross-repository mount also needs pull on the source).
+  for (int round = 0; round < 2 && r.status == 401; ++round) {
+    std::string before = authorization_;
+    answer_challenge(r.header("www-authenticate"));
+    if (authorization_ == before) break;
+    r = perform(req);
+  }
+  if (r.status == 401) throw_unauthorized(r);
+  return r;
 }
 
-void HttpClient::fetch_token(const std::string& header) {
+void HttpClient::answer_challenge(const std::string& header) {
   auto c = image::parse_www_authenticate(header);
-  if (!c || c->scheme != "bearer" || !c->params.count("realm"))
-    throw Error("the registry asks for authentication (" + header.substr(0, 200) +
-                "); only anonymous bearer tokens are supported");
-  CURL* h = curl_.get();
-  std::string url = c->params["realm"];
-  char sep = url.find('?') == std::string::npos ? '?' : '&';
-  for (const auto& key : {"service", "scope"}) {
-    std::string v = c->params.count(key) ? c->params[key] : (std::string(key) == "scope" ? scope_ : "");
-    if (v.empty()) continue;
-    char* esc = curl_easy_escape(h, v.c_str(), static_cast<int>(v.size()));
-    url += sep + std::string(key) + "=" + esc;
-    curl_free(esc);
-    sep = '&';
+  if (!c) return;
+  if (c->scheme == "basic") {
+    if (!credentials_) return;
+    std::string basic = "Basic " + base64_encode(credentials_->username + ":" + credentials_->password);
+    if (authorization_ == basic) {
+      basic_refused_ = true;
+      return;
+    }
+    authorization_ = basic;
+  } else if (c->scheme == "bearer" && c->params.count("realm")) {
+    std::string scope = c->params.count("scope") ? c->params["scope"] : scope_;
+    if (authorization_.starts_with("Bearer ") && scope == token_scope_) return;  // that token was refused
+    fetch_token(c->params["realm"], c->params.count("service") ? c->params["service"] : "", scope);
+  } else {
+    throw Error("the registry asks for authentication this client does not speak: " + header.substr(0, 200));
   }
+}
+
+void HttpClient::throw_unauthorized(const Response& r) const {
+  std::string said = image::registry_error_text(r.status, r.body);
+  if (!credentials_)
+    throw Error("unauthorized: " + said + "; no credentials stored for " + host_ + " (minictr login " +
+                host_ + ")");
+  if (basic_refused_) throw Error("unauthorized: incorrect username or password (" + said + ")");
+  throw Error("unauthorized: " + said + " (user " + credentials_->username + ")");
+}
+
+void HttpClient::fetch_token(const std::string& realm, const std::string& service, const std::string& scope) {
+  CURL* h = curl_.get();
+  auto escape = [h](const std::string& v) {
+    char* esc = curl_easy_escape(h, v.c_str(), static_cast<int>(v.size()));
+    std::string out = esc;
+    curl_free(esc);
+    return out;
+  };
+  std::string url = realm;
+  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  auto add = [&](const std::string& key, const std::string& value) {
+    url += sep + key + "=" + escape(value);
+    sep = '&';
+  };
+  if (!service.empty()) add("service", service);
+  // Several scopes in one challenge are space separated; token servers take
+  // them as repeated parameters (Docker's client sends them so).
+  for (size_t b = 0; b < scope.size();) {
+    size_t e = std::min(scope.find(' ', b), scope.size());
+    if (e > b) add("scope", scope.substr(b, e - b));
+    b = e + 1;
+  }
+  if (credentials_) add("account", credentials_->username);
   Request req;
   req.url = url;
+  // The realm is asked with the registry's own Basic credentials, never
+  // with a bearer token of an earlier scope.
+  authorization_ =
+      credentials_ ? "Basic " + base64_encode(credentials_->username + ":" + credentials_->password) : "";
   Response r = perform(req);
+  authorization_.clear();
+  if (r.status == 401 && credentials_)
+    throw Error("unauthorized: incorrect username or password (token from " + realm + ": " +
+                image::registry_error_text(r.status, r.body) + ")");
+  if (r.status == 401)
+    throw Error("unauthorized: token from " + realm + ": " + image::registry_error_text(r.status, r.body) +
+                "; no credentials stored for " + host_ + " (minictr login " + host_ + ")");
   if (r.status != 200)
-    throw Error("token from " + c->params["realm"] + ": " + image::registry_error_text(r.status, r.body));
+    throw Error("token from " + realm + ": " + image::registry_error_text(r.status, r.body));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   std::string tok = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
-  if (tok.empty()) throw Error("token from " + c->params["realm"] + ": no token in the answer");
-  token_ = tok;
+  if (tok.empty()) throw Error("token from " + realm + ": no token in the answer");
+  authorization_ = "Bearer " + tok;
+  token_scope_ = scope;
 }
 
 }  // namespace mctr::registry

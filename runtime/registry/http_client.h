@@ -1,6 +1,12 @@
 // The HTTP side of the OCI distribution API, with libcurl: one registry,
-// its base URL, and bearer tokens fetched when the registry asks for them
-// (WWW-Authenticate: Bearer realm=...,service=...,scope=...; anonymous).
+// its base URL, and the answer to its 401 challenges (Docker's flow):
+//   WWW-Authenticate: Basic realm=...  -> the request again with
+//     Authorization: Basic base64(user:password) (from `minictr login`)
+//   WWW-Authenticate: Bearer realm=...,service=...,scope=...  -> GET realm
+//     ?service=&scope=&account= (with Basic auth when there are credentials,
+//     anonymous otherwise) for a token, then Authorization: Bearer TOKEN.
+// A 401 that remains is an Error saying whether credentials were missing or
+// refused; the password never appears in a message.
 //
 // https with the system CAs, except for an insecure registry (--insecure,
 // or localhost / 127.0.0.0/8 / ::1, as Docker's default insecure list):
@@ -15,7 +21,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include "registry/auth_file.h"
 
 namespace mctr::registry {
 
@@ -33,8 +42,10 @@ struct Request {
   std::string method = "GET";  // GET HEAD POST PUT PATCH
   std::string url;             // "/v2/..." (made absolute) or an absolute URL
   std::map<std::string, std::string> headers;
-  std::string body;              // sent when `upload` is empty
-  std::filesystem::path upload;  // a file sent as the body
+  std::string body;                       // sent when `upload` is empty
+  std::filesystem::path upload;           // a file sent as the body: upload_length bytes
+  uint64_t upload_offset = 0;             // from here (read as it goes, never whole in memory)
+  std::optional<uint64_t> upload_length;  // to the end of the file when unset
   // Bytes of a successful GET's body as they arrive (nothing is kept in
   // Response.body); returning false stops the transfer.
   std::function<bool(const char*, size_t)> sink;
@@ -44,22 +55,28 @@ struct Request {
 class HttpClient {
  public:
   // `registry`: "localhost:5000", "docker.io". `scope`: the token scope
-  // asked for on a 401 ("repository:a/b:pull" or ":pull,push").
-  HttpClient(const std::string& registry, bool insecure, std::string scope);
+  // asked for on a 401 ("repository:a/b:pull" or ":pull,push") when the
+  // challenge names none. `credentials`: what `minictr login` stored, if any.
+  HttpClient(const std::string& registry, bool insecure, std::string scope,
+             std::optional<Credentials> credentials = std::nullopt);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One request; on 401 with a Bearer challenge, a token is fetched and the
-  // request sent once more. Throws mctr::Error on a transport failure
-  // (connection refused, TLS), never for an HTTP status.
+  // One request; on a 401 the challenge is answered (above) and the request
+  // sent once more. Throws mctr::Error on a transport failure (connection
+  // refused, TLS) and on a 401 that remains; other HTTP statuses are the
+  // caller's.
   Response send(const Request& req);
   const std::string& base() const { return base_; }
 
  private:
   Response perform(const Request& req);
   void choose_scheme();  // insecure registries: https if it answers, else http
-  void fetch_token(const std::string& challenge);
+  // Sets authorization_ for the challenge; false when it cannot be answered.
+  void answer_challenge(const std::string& header);
+  void fetch_token(const std::string& realm, const std::string& service, const std::string& scope);
+  [[noreturn]] void throw_unauthorized(const Response& r) const;
 
   struct CurlFree {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -69,7 +86,10 @@ class HttpClient {
   bool insecure_ = false;
   std::string base_;  // "https://localhost:5000", "" until chosen
   std::string scope_;
-  std::string token_;
+  std::optional<Credentials> credentials_;
+  std::string authorization_;   // "Basic ...", "Bearer ...", or "" before any challenge
+  bool basic_refused_ = false;  // the registry answered our Basic credentials with 401
+  std::string token_scope_;     // the scope the current bearer token was asked for
 };
 
 }  // namespace mctr::registry

@@ -8,6 +8,7 @@
 #include "image/digest.h"
 #include "image/reference.h"
 #include "image/registry_manifest.h"
+#include "registry/auth_file.h"
 #include "registry/blob_transfer.h"
 #include "registry/http_client.h"
 #include "util/error.h"
@@ -24,6 +25,20 @@ struct Blob {
   std::filesystem::path file;
 };
 
+// Another repository of the same registry this image was pushed to or pulled
+// from (its RepoDigests): its blobs are mounted from there, not sent again,
+// as Docker does. "" when there is none.
+std::string mount_source(const image::Image& img, const image::RemoteReference& ref) {
+  for (const std::string& rd : img.repo_digests) {
+    try {
+      image::RemoteReference other = image::parse_remote_reference(rd);
+      if (other.registry == ref.registry && other.repository != ref.repository) return other.repository;
+    } catch (const Error&) {  // a record this version cannot parse: no mount from it
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 void push(image::Store& store, const std::string& ref_text, bool insecure, std::ostream& out,
@@ -32,7 +47,11 @@ void push(image::Store& store, const std::string& ref_text, bool insecure, std::
   if (ref.tag.empty()) throw Error("push by digest is not supported: give a tag (" + ref_text + ")");
   std::optional<image::Image> img = store.find(ref.store_tag());
   if (!img) throw Error("An image does not exist locally with the tag: " + ref.store_tag());
-  HttpClient http(ref.registry, insecure, "repository:" + ref.repository + ":pull,push");
+  std::string mount_from = mount_source(*img, ref);
+  // A mount needs pull on the source repository too: a token server is asked for both.
+  std::string scope = "repository:" + ref.repository + ":pull,push" +
+                      (mount_from.empty() ? "" : " repository:" + mount_from + ":pull");
+  HttpClient http(ref.registry, insecure, scope, stored_credentials(store.root(), ref.registry));
   const std::string repo_path = "/v2/" + ref.repository;
 
   StorePaths p{store.root()};
@@ -78,12 +97,16 @@ void push(image::Store& store, const std::string& ref_text, bool insecure, std::
 
   std::vector<image::Descriptor> layer_descs;
   for (const auto& b : layers) {
-    bool sent = upload_blob(http, repo_path, b.desc, b.file);
-    out << b.desc.digest.substr(7, 12) << ": " << (sent ? "Pushed" : "Layer already exists") << "\n"
+    Upload how = upload_blob(http, repo_path, b.desc, b.file, mount_from);
+    out << b.desc.digest.substr(7, 12) << ": "
+        << (how == Upload::kPushed    ? "Pushed"
+            : how == Upload::kMounted ? "Mounted from " + mount_from
+                                      : "Layer already exists")
+        << "\n"
         << std::flush;
     layer_descs.push_back(b.desc);
   }
-  upload_blob(http, repo_path, config_blob.desc, config_blob.file);
+  upload_blob(http, repo_path, config_blob.desc, config_blob.file, mount_from);
 
   std::string manifest = image::make_oci_manifest(config_blob.desc, layer_descs);
   Request put;

@@ -31,23 +31,6 @@ bool names_lease(const Lease& l, const std::string& name) {
   return std::any_of(l.aliases.begin(), l.aliases.end(), [&](const auto& a) { return lower(a) == name; });
 }
 
-// A UDP socket on listen_ip:port. IP_FREEBIND: the address may not be on
-// any interface yet (the bridge gets it when the first container attaches).
-UniqueFd bind_udp(const std::string& ip, uint16_t port) {
-  UniqueFd fd(check_sys(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "udp"));
-  int one = 1;
-  check_sys(::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one), "setsockopt", "IP_FREEBIND");
-  // A server that is just exiting may still hold the port (see serve_network_dns).
-  check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt", "SO_REUSEADDR");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) throw Error("DNS server: bad address " + ip);
-  const std::string where = ip + ":" + std::to_string(port);
-  check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "bind", where);
-  return fd;
-}
-
 // A socket connected to an upstream name server (port 53), or -1.
 UniqueFd connect_upstream(const std::string& ip) {
   sockaddr_storage ss{};
@@ -86,13 +69,6 @@ int64_t mtime_ns(const std::filesystem::path& file) {
   return ::stat(file.c_str(), &st) == 0 ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : 0;
 }
 
-std::string address_of(const sockaddr_storage& ss) {
-  char text[INET_ADDRSTRLEN] = "";
-  if (ss.ss_family != AF_INET) return "";
-  const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-  return inet_ntop(AF_INET, &a->sin_addr, text, sizeof text) ? text : "";
-}
-
 }  // namespace
 
 std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::string, Lease>& leases,
@@ -109,15 +85,12 @@ std::optional<std::vector<std::string>> lookup_network_name(const std::map<std::
 
 std::optional<std::vector<std::string>> lookup_for_client(
     const std::map<std::string, Lease>& own, const std::vector<const std::map<std::string, Lease>*>& others,
-    const std::string& client_ip, const std::string& name, dns::Type type) {
+    const std::string& client_id, const std::string& name, dns::Type type) {
   if (auto found = lookup_network_name(own, name, type)) return found;
-  const auto client = std::find_if(own.begin(), own.end(), [&](const auto& kv) {
-    return kv.second.attached && !client_ip.empty() &&
-           (kv.second.ip == client_ip || kv.second.ip6 == client_ip);
-  });
-  if (client == own.end()) return std::nullopt;
+  const auto client = own.find(client_id);
+  if (client == own.end() || !client->second.attached) return std::nullopt;
   for (const auto* leases : others) {
-    const auto there = leases->find(client->first);
+    const auto there = leases->find(client_id);
     if (there == leases->end() || !there->second.attached) continue;
     if (auto found = lookup_network_name(*leases, name, type)) return found;
   }
@@ -136,27 +109,64 @@ std::vector<std::string> name_servers_of(const std::string& resolv_conf) {
   return out;
 }
 
-// A query sent on to an upstream: its answer goes back to `client`.
+UniqueFd bind_resolver_socket() {
+  UniqueFd fd(check_sys(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "udp"));
+  int one = 1;
+  // IP_FREEBIND: 127.0.0.0/8 is only local once lo is up, which need not
+  // have happened yet in this namespace.
+  check_sys(::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one), "setsockopt", "IP_FREEBIND");
+  // Also lets a new server's socket (the container's restart or a second
+  // `network connect`) bind beside the one it replaces.
+  check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), "setsockopt", "SO_REUSEADDR");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(53);
+  inet_pton(AF_INET, kResolverAddress, &a.sin_addr);
+  check_sys(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "bind",
+            std::string(kResolverAddress) + ":53");
+  return fd;
+}
+
+// A query sent on to an upstream: its answer goes back to `client_id`'s socket.
 struct DnsServer::Forwarded {
   UniqueFd upstream;
-  sockaddr_storage client{};
-  socklen_t client_len = 0;
+  std::string client_id;
+  sockaddr_storage from{};
+  socklen_t from_len = 0;
   std::vector<uint8_t> query;
   Clock::time_point deadline;
 };
 
-DnsServer::DnsServer(Options o) : o_(std::move(o)), socket_(bind_udp(o_.listen_ip, o_.port)) {}
+DnsServer::DnsServer(Options o) : o_(std::move(o)) {}
 
-void DnsServer::reload_leases_if_changed() {
+void DnsServer::add_client(const std::string& id, UniqueFd socket) {
+  reload_leases_if_changed(true);  // its lease is attached by now: it must not look stale
+  clients_[id] = std::move(socket);
+}
+
+bool DnsServer::drop_client(const std::string& id) { return clients_.erase(id) > 0; }
+
+void DnsServer::reload_leases_if_changed(bool force) {
   const auto file = o_.lease_dir / "ipam.json";
   const int64_t mtime = mtime_ns(file);
-  if (mtime == leases_mtime_ns_) return;
+  if (mtime == leases_mtime_ns_ && !force) return;
   try {
     leases_ = read_leases(file);
     leases_mtime_ns_ = mtime;
+    leases_read_ = true;
   } catch (const Error&) {
-    // Replaced while we read it: the next query reads it again.
+    leases_read_ = false;  // replaced while we read it: the next query reads it again
   }
+}
+
+void DnsServer::drop_departed_clients() {
+  // A socket keeps its network namespace alive: close those of containers
+  // that left (stopped, removed, disconnected).
+  if (!leases_read_) return;  // old leases may not show a container that just attached
+  std::erase_if(clients_, [&](const auto& kv) {
+    const auto l = leases_.find(kv.first);
+    return l == leases_.end() || !l->second.attached;
+  });
 }
 
 std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
@@ -182,13 +192,16 @@ std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
   return out;
 }
 
-void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage& client,
-                       socklen_t client_len, std::vector<Forwarded>& forwarded) {
-  auto reply = [&](const std::vector<uint8_t>& msg) {
-    if (!msg.empty())
-      ::sendto(socket_.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&client),
-               client_len);
-  };
+void DnsServer::reply(const std::string& client_id, const std::vector<uint8_t>& msg, const sockaddr_storage& to,
+                      socklen_t to_len) {
+  const auto client = clients_.find(client_id);
+  if (msg.empty() || client == clients_.end()) return;  // it left meanwhile
+  ::sendto(client->second.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to), to_len);
+}
+
+void DnsServer::answer(const std::vector<uint8_t>& query, const std::string& client_id,
+                       const sockaddr_storage& from, socklen_t from_len, std::vector<Forwarded>& forwarded) {
+  auto reply = [&](const std::vector<uint8_t>& msg) { this->reply(client_id, msg, from, from_len); };
   auto q = dns::parse_query(query);
   if (!q) return reply(dns::make_error(query, dns::Rcode::FormErr));
   reload_leases_if_changed();
@@ -197,7 +210,7 @@ void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage
   const auto type = static_cast<dns::Type>(q->type);
   const dns::Type asked = address_query ? type : dns::Type::A;
   auto ours = lookup_network_name(leases_, q->name, asked);
-  if (!ours) ours = lookup_for_client(leases_, other_networks(), address_of(client), q->name, asked);
+  if (!ours) ours = lookup_for_client(leases_, other_networks(), client_id, q->name, asked);
   if (ours) {
     // One of the network's names: other record types exist for none of them.
     return reply(dns::make_response(query, *q, dns::Rcode::NoError,
@@ -208,47 +221,54 @@ void DnsServer::answer(const std::vector<uint8_t>& query, const sockaddr_storage
     if (forwarded.size() >= kMaxForwarded) break;
     UniqueFd up = connect_upstream(ip);
     if (up.get() < 0 || ::send(up.get(), query.data(), query.size(), 0) < 0) continue;
-    forwarded.push_back({std::move(up), client, client_len, query, Clock::now() + kUpstreamTimeout});
+    forwarded.push_back({std::move(up), client_id, from, from_len, query, Clock::now() + kUpstreamTimeout});
     return;
   }
   reply(server_failure(query));
 }
 
-void DnsServer::run() {
+void DnsServer::run(int control_fd, const std::function<void()>& on_control) {
   std::vector<Forwarded> forwarded;
   auto idle_since = Clock::now();
   std::vector<uint8_t> buf(kMaxMessage);
   while (true) {
-    std::vector<pollfd> fds{{socket_.get(), POLLIN, 0}};
+    // pollfds: the control socket, each client's socket, each upstream's.
+    std::vector<pollfd> fds{{control_fd, POLLIN, 0}};
+    std::vector<std::string> ids;
+    for (const auto& [id, socket] : clients_) {
+      fds.push_back({socket.get(), POLLIN, 0});
+      ids.push_back(id);
+    }
+    const size_t first_upstream = fds.size();
     for (const auto& f : forwarded) fds.push_back({f.upstream.get(), POLLIN, 0});
     const int ready = ::poll(fds.data(), fds.size(), 500);
     if (ready < 0 && errno != EINTR) throw_sys("poll", "dns server");
-    if (ready > 0 && (fds[0].revents & POLLIN)) {
-      sockaddr_storage client{};
-      socklen_t client_len = sizeof client;
-      ssize_t n = ::recvfrom(socket_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&client),
-                             &client_len);
-      if (n > 0) answer({buf.begin(), buf.begin() + n}, client, client_len, forwarded);
+    for (size_t i = 1; ready > 0 && i < first_upstream; ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof from;
+      ssize_t n = ::recvfrom(fds[i].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (n > 0) answer({buf.begin(), buf.begin() + n}, ids[i - 1], from, from_len, forwarded);
     }
     // Upstream answers go back as they are; silent upstreams get SERVFAIL.
     const auto now = Clock::now();
-    for (size_t i = 0; i < forwarded.size();) {
+    for (size_t i = 0; i < forwarded.size(); ++i) {
       auto& f = forwarded[i];
-      const bool has_answer =
-          i + 1 < fds.size() && fds[i + 1].fd == f.upstream.get() && (fds[i + 1].revents & POLLIN);
-      ssize_t n = has_answer ? ::recv(f.upstream.get(), buf.data(), buf.size(), 0) : -1;
-      if (n > 0 || now > f.deadline) {
-        std::vector<uint8_t> msg =
-            n > 0 ? std::vector<uint8_t>(buf.begin(), buf.begin() + n) : server_failure(f.query);
-        ::sendto(socket_.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&f.client),
-                 f.client_len);
-        forwarded.erase(forwarded.begin() + static_cast<std::ptrdiff_t>(i));
-        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      const pollfd& p = fds[first_upstream + i];
+      ssize_t n = ready > 0 && (p.revents & POLLIN) ? ::recv(f.upstream.get(), buf.data(), buf.size(), 0) : -1;
+      if (n > 0)
+        reply(f.client_id, {buf.begin(), buf.begin() + n}, f.from, f.from_len);
+      else if (now > f.deadline)
+        reply(f.client_id, server_failure(f.query), f.from, f.from_len);
+      else
         continue;
-      }
-      ++i;
+      f.upstream.reset();  // answered: erased below
     }
+    std::erase_if(forwarded, [](const Forwarded& f) { return f.upstream.get() < 0; });
+    // Last: it may add or close client sockets, whose pollfds are stale now.
+    if (ready > 0 && (fds[0].revents & POLLIN)) on_control();
     reload_leases_if_changed();
+    drop_departed_clients();
     if (any_attached(leases_) || !forwarded.empty()) idle_since = now;
     if (now - idle_since > std::chrono::milliseconds(o_.idle_exit_ms)) return;
   }

@@ -107,15 +107,15 @@ TEST(Health, StateMachine) {
   auto result = [](int code) { return c::HealthLogEntry{"s", "e", code, "out"}; };
   // Failures inside the start period do not count while starting.
   EXPECT_FALSE(c::record_health_result(h, hc, result(1), true));
-  EXPECT_EQ(h.status, "starting");
+  EXPECT_EQ(h.status, c::HealthStatus::kStarting);
   EXPECT_EQ(h.failing_streak, 0);
   EXPECT_TRUE(c::record_health_result(h, hc, result(0), true));
-  EXPECT_EQ(h.status, "healthy");
+  EXPECT_EQ(h.status, c::HealthStatus::kHealthy);
   EXPECT_FALSE(c::record_health_result(h, hc, result(1), false));
-  EXPECT_EQ(h.status, "healthy");  // one failure of two allowed
+  EXPECT_EQ(h.status, c::HealthStatus::kHealthy);  // one failure of two allowed
   EXPECT_EQ(h.failing_streak, 1);
   EXPECT_TRUE(c::record_health_result(h, hc, result(-1), false));
-  EXPECT_EQ(h.status, "unhealthy");
+  EXPECT_EQ(h.status, c::HealthStatus::kUnhealthy);
   EXPECT_TRUE(c::record_health_result(h, hc, result(0), false));
   EXPECT_EQ(h.failing_streak, 0);
   for (int i = 0; i < 10; ++i) c::record_health_result(h, hc, result(i % 2), false);
@@ -125,9 +125,9 @@ TEST(Health, StateMachine) {
   c::Healthcheck defaults{{"CMD-SHELL", "x"}};
   c::record_health_result(s, defaults, result(1), false);
   c::record_health_result(s, defaults, result(1), false);
-  EXPECT_EQ(s.status, "starting");
+  EXPECT_EQ(s.status, c::HealthStatus::kStarting);
   c::record_health_result(s, defaults, result(1), false);
-  EXPECT_EQ(s.status, "unhealthy");
+  EXPECT_EQ(s.status, c::HealthStatus::kUnhealthy);
 }
 
 TEST(Events, FilterAndFormat) {

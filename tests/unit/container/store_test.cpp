@@ -13,6 +13,7 @@
 
 #include "container/config.h"
 #include "container/state.h"
+#include "util/error.h"
 #include "util/paths.h"
 
 namespace fsys = std::filesystem;
@@ -91,6 +92,36 @@ TEST(Rfc3339, IsUtcWithNanosecondsAndMatchesGmtime) {
 TEST(Rfc3339, OfAGivenTime) {
   EXPECT_EQ(container::rfc3339(1), "1970-01-01T00:00:00.000000001Z");
   EXPECT_EQ(container::rfc3339(951782400123456789), "2000-02-29T00:00:00.123456789Z");
+}
+
+// state.json keeps the status words Docker prints; in memory they are enums,
+// and a word the code does not know is refused, not read as "created".
+TEST(StateJson, StatusAndHealthRoundTripAsDockerWords) {
+  container::State s;
+  s.status = container::Status::kRunning;
+  s.paused = true;
+  s.health = container::Health{};
+  s.health->status = container::HealthStatus::kUnhealthy;
+  const auto j = container::state_to_json(s);
+  EXPECT_EQ(j["Status"], "running");
+  EXPECT_EQ(j["Health"]["Status"], "unhealthy");
+  const auto back = container::state_from_json(j);
+  EXPECT_EQ(back.status, container::Status::kRunning);
+  EXPECT_TRUE(back.paused);
+  ASSERT_TRUE(back.health);
+  EXPECT_EQ(back.health->status, container::HealthStatus::kUnhealthy);
+
+  auto exited = j;
+  exited["Status"] = "exited";
+  EXPECT_FALSE(container::state_from_json(exited).paused);  // an exit ends a pause
+  EXPECT_EQ(container::state_from_json(nlohmann::json::object()).status, container::Status::kCreated);
+
+  auto odd = j;
+  odd["Status"] = "Running";
+  EXPECT_THROW(container::state_from_json(odd), Error);
+  odd = j;
+  odd["Health"]["Status"] = "sick";
+  EXPECT_THROW(container::state_from_json(odd), Error);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // One resolver for all of a container's networks (dns_server.h's
 // lookup_for_client): a name on another network is answered to a sender
-// attached there too (`network connect`), and to nobody else.
+// attached there too (`network connect`), and to nobody else. The sender is
+// known by the 127.0.0.11 socket its query came in on: its container id.
 #include <gtest/gtest.h>
 
 #include "linux/net/dns_server.h"
@@ -27,20 +28,20 @@ TEST(DnsForClient, NamesOfTheSendersOtherNetworks) {
                                           {"db-id", lease("db-id", "db", "10.2.0.6", {"primary"})}};
   const std::vector<const std::map<std::string, Lease>*> others{&back};
   using V = std::vector<std::string>;
-  EXPECT_EQ(lookup_for_client(front, others, "10.1.0.2", "c", dns::Type::A), V{"10.1.0.3"})
+  EXPECT_EQ(lookup_for_client(front, others, "a-id", "c", dns::Type::A), V{"10.1.0.3"})
       << "its own network";
-  EXPECT_EQ(lookup_for_client(front, others, "10.1.0.2", "primary", dns::Type::A), V{"10.2.0.6"})
+  EXPECT_EQ(lookup_for_client(front, others, "a-id", "primary", dns::Type::A), V{"10.2.0.6"})
       << "an alias on its second network";
-  EXPECT_EQ(lookup_for_client(front, others, "10.1.0.2", "db", dns::Type::A), V{"10.2.0.6"});
-  EXPECT_EQ(lookup_for_client(front, others, "10.1.0.2", "a", dns::Type::A), V{"10.1.0.2"})
+  EXPECT_EQ(lookup_for_client(front, others, "a-id", "db", dns::Type::A), V{"10.2.0.6"});
+  EXPECT_EQ(lookup_for_client(front, others, "a-id", "a", dns::Type::A), V{"10.1.0.2"})
       << "the network asked first answers first";
-  EXPECT_FALSE(lookup_for_client(front, others, "10.1.0.3", "db", dns::Type::A)) << "c is not on back";
-  EXPECT_FALSE(lookup_for_client(front, others, "10.1.0.99", "db", dns::Type::A)) << "not a container";
-  EXPECT_FALSE(lookup_for_client(front, others, "10.1.0.2", "example.com", dns::Type::A));
+  EXPECT_FALSE(lookup_for_client(front, others, "c-id", "db", dns::Type::A)) << "c is not on back";
+  EXPECT_FALSE(lookup_for_client(front, others, "x-id", "db", dns::Type::A)) << "not a container";
+  EXPECT_FALSE(lookup_for_client(front, others, "a-id", "example.com", dns::Type::A));
 
   std::map<std::string, Lease> back_detaching = back;
   back_detaching["a-id"].attached = false;
-  EXPECT_FALSE(lookup_for_client(front, {&back_detaching}, "10.1.0.2", "db", dns::Type::A))
+  EXPECT_FALSE(lookup_for_client(front, {&back_detaching}, "a-id", "db", dns::Type::A))
       << "a's lease on back is not attached";
 }
 
