@@ -161,6 +161,30 @@ void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const
     dot_rows_q8_0_scalar(w, row_bytes, n_rows, xq + t * xq_stride, n, out + t * out_stride);
 }
 
+void fp32_to_fp16_row_scalar(const float* x, uint16_t* out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = fp32_to_fp16(x[i]);
+}
+
+void rmsnorm_scalar(float* out, const float* x, const float* w, int n, float eps) {
+  double ss = 0;
+  for (int i = 0; i < n; i++) ss += static_cast<double>(x[i]) * x[i];
+  float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+void swiglu_scalar(float* g, const float* u, size_t n) {
+  for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void softmax_scaled_scalar(float* row, int n, float scale) {
+  float maxv = -INFINITY;
+  for (int j = 0; j < n; j++) maxv = std::max(maxv, row[j] *= scale);  // (std::fmax is a libm call)
+  float sum = 0;
+  for (int j = 0; j < n; j++) sum += row[j] = std::exp(row[j] - maxv);
+  const float inv = 1.0f / sum;
+  for (int j = 0; j < n; j++) row[j] *= inv;
+}
+
 // ---- AVX2 kernels (compiled for the target, only called when the CPU has it) ----
 
 #define MCTR_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -815,6 +839,204 @@ struct Q8TilesVnni {
   }
 };
 
+// ---- AVX-512 VNNI Q8_0 prompt-batch matmul: 16 rows in the lanes of one vector ----
+//
+// The tiles above put a block's 32 products in the lanes of a vector (8 lanes of 4), so every
+// (row, token, block) costs a vpdpbusd plus a conversion, a broadcast scale and an FMA for
+// only 32 multiply-adds. Here a vector's 16 lanes are 16 ROWS: the weights of a group of 16
+// rows are repacked (once per matmul, into a small buffer that stays in L1/L2) so that
+// vector j of block b holds bytes 4j..4j+3 of that block of each of the 16 rows, and a token's
+// 4 bytes 4j..4j+3 are broadcast to every lane (vpdpbusd's embedded broadcast). Eight
+// vpdpbusd give each lane its row's exact integer block sum, and one conversion and one FMA
+// (scale: the 16 rows' dw times the token's dx) serve 16 rows: 512 multiply-adds per 11
+// instructions instead of 32 per 4. A tile is 16 rows x 8 tokens (8 integer and 8 float
+// accumulators, the group's 8 weight vectors of the block in registers).
+//
+// vpdpbusd multiplies unsigned by signed bytes: the packed weights are stored as w + 128 (an
+// xor), and each token's integer sum starts from -128 * (the sum of its block's bytes), so a
+// lane ends at its exact sum of w * x. Per block the float work is the scalar kernel's
+// dw * dx * sum added in (as one FMA), so the results match it to a rounding per block.
+#define MCTR_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+
+constexpr int kQ8GroupRows = 16;
+constexpr int kQ8TileTokens = 8;
+// A packed block of a group: 16 float scales, then 8 vectors of 16 x 4 bytes.
+constexpr size_t kQ8PackedBlock = kQ8GroupRows * sizeof(float) + 8 * 64;
+
+#pragma GCC diagnostic push
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// Packs the 16 rows wr[0..16) of nb blocks into pk (rows at or past n_rows get scale 0; their
+// pointers must still be readable). Per block the 16 x 8 dwords are transposed in registers:
+// vector i holds rows i and i + 8, an 8 x 8 transpose in each 256-bit half (unpacks of 32 and
+// 64 bits, then a two-source permute of the 128-bit pieces) gives vector j = dword j of the
+// 16 rows.
+MCTR_VNNI512 static void pack_q8_group(const BlockQ8* const* wr, int n_rows, size_t nb, uint8_t* pk) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13),
+                hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (size_t b = 0; b < nb; b++) {
+    uint8_t* blk = pk + b * kQ8PackedBlock;
+    alignas(32) uint16_t d[kQ8GroupRows];
+    for (int i = 0; i < kQ8GroupRows; i++) d[i] = i < n_rows ? wr[i][b].d : 0;
+    _mm512_storeu_ps(blk, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d))));
+    __m512i r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++)
+      r[i] = _mm512_xor_si512(
+          _mm512_inserti64x4(_mm512_castsi256_si512(q8_load(wr[i][b])), q8_load(wr[i + 8][b]), 1), flip);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+      u[h] = _mm512_unpacklo_epi64(t[h], t[h + 2]);
+      u[h + 1] = _mm512_unpackhi_epi64(t[h], t[h + 2]);
+      u[h + 2] = _mm512_unpacklo_epi64(t[h + 1], t[h + 3]);
+      u[h + 3] = _mm512_unpackhi_epi64(t[h + 1], t[h + 3]);
+    }
+    for (int e = 0; e < 4;
+         e++) {  // u[e] holds dwords e and e + 4 of rows 0-3 (and 8-11), u[e + 4] of rows 4-7
+      _mm512_storeu_si512(blk + 64 + e * 64, _mm512_permutex2var_epi64(u[e], lo, u[e + 4]));
+      _mm512_storeu_si512(blk + 64 + (e + 4) * 64, _mm512_permutex2var_epi64(u[e], hi, u[e + 4]));
+    }
+  }
+}
+
+// Per token and block: the activation scale and -128 * the sum of the block's bytes.
+struct Q8TokenBlock {
+  float dx;
+  int32_t start;
+};
+
+// One 16-row x C-token tile over the packed group pk; with pf, the next group's rows (from
+// memory) are prefetched along the way, a cache line per row per block.
+template <int C>
+MCTR_VNNI512 static void tile_q8_rows16(const uint8_t* pk, const BlockQ8* const* xt,
+                                        const Q8TokenBlock* const* xs, size_t nb, float* out,
+                                        size_t out_stride, __mmask16 rows, const BlockQ8* const* pf) {
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
+  for (size_t b = 0; b < nb; b++) {
+    if (pf)
+      for (int i = 0; i < kQ8GroupRows; i++)
+        _mm_prefetch(reinterpret_cast<const char*>(pf[i] + b), _MM_HINT_T0);
+    const uint8_t* blk = pk + b * kQ8PackedBlock;
+    const __m512 dw = _mm512_loadu_ps(reinterpret_cast<const float*>(blk));
+    __m512i w[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) w[j] = _mm512_loadu_si512(blk + 64 + j * 64);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) {
+      const int8_t* q = xt[c][b].qs;
+      __m512i s = _mm512_set1_epi32(xs[c][b].start);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++) {
+        int32_t x4;
+        std::memcpy(&x4, q + 4 * j, 4);
+        s = _mm512_dpbusd_epi32(s, w[j], _mm512_set1_epi32(x4));
+      }
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xs[c][b].dx)), acc[c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(out + c * out_stride, rows, acc[c]);
+}
+#pragma GCC diagnostic pop
+
+template <int C>
+MCTR_VNNI512 static void tile_q8_rows16_at(const uint8_t* pk, const BlockQ8* xq, size_t xq_stride,
+                                           const Q8TokenBlock* xs, int t, size_t nb, float* out,
+                                           size_t out_stride, __mmask16 rows, const BlockQ8* const* pf) {
+  const BlockQ8* xt[C];
+  const Q8TokenBlock* st[C];
+  for (int c = 0; c < C; c++) {
+    xt[c] = xq + (t + c) * xq_stride;
+    st[c] = xs + (t + c) * nb;
+  }
+  tile_q8_rows16<C>(pk, xt, st, nb, out + t * out_stride, out_stride, rows, pf);
+}
+
+// Each token's block scales and -128 * sums (the sums by vpdpbusd against bytes of 1).
+MCTR_VNNI512 static void q8_token_blocks(const BlockQ8* xq, size_t xq_stride, int n_tok, size_t nb,
+                                         Q8TokenBlock* out) {
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int t = 0; t < n_tok; t++)
+    for (size_t b = 0; b < nb; b++) {
+      const BlockQ8& x = xq[t * xq_stride + b];
+      const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, q8_load(x));
+      __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+      h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 1));
+      out[t * nb + b] = {_cvtsh_ss(x.d), -128 * _mm_cvtsi128_si32(h)};
+    }
+}
+
+MCTR_VNNI512 static void matmul_batch_q8_0_vnni512(const void* w, size_t row_bytes, int n_rows,
+                                                   const BlockQ8* xq, size_t xq_stride, int n_tok, size_t n,
+                                                   float* out, size_t out_stride) {
+  const size_t nb = n / kQK8;
+  // A few tokens do not pay for the packing: the 4-row tiles read the rows as they are.
+  if (n_tok < 4)
+    return matmul_batch_q8_0_blocked<Q8TilesVnni>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out,
+                                                  out_stride);
+  thread_local std::vector<uint8_t> packed;
+  thread_local std::vector<Q8TokenBlock> scales;
+  packed.resize(nb * kQ8PackedBlock);
+  scales.resize(static_cast<size_t>(n_tok) * nb);
+  q8_token_blocks(xq, xq_stride, n_tok, nb, scales.data());
+  const auto* base = static_cast<const uint8_t*>(w);
+  auto group = [&](int r, const BlockQ8** wr) {  // rows past the last repeat row r (scale 0)
+    for (int i = 0; i < kQ8GroupRows; i++)
+      wr[i] = reinterpret_cast<const BlockQ8*>(base +
+                                               static_cast<size_t>(std::min(r + i, n_rows - 1)) * row_bytes);
+  };
+  const BlockQ8* wr[kQ8GroupRows];
+  const BlockQ8* next[kQ8GroupRows];
+  group(0, wr);
+  for (int r = 0; r < n_rows; r += kQ8GroupRows) {
+    const int rows = std::min(kQ8GroupRows, n_rows - r);
+    pack_q8_group(wr, rows, nb, packed.data());
+    const bool more = r + kQ8GroupRows < n_rows;
+    if (more) group(r + kQ8GroupRows, next);
+    const auto mask = static_cast<__mmask16>((1u << rows) - 1);
+    const uint8_t* pk = packed.data();
+    int t = 0;
+    for (; t + kQ8TileTokens <= n_tok; t += kQ8TileTokens)
+      tile_q8_rows16_at<kQ8TileTokens>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask,
+                                       t == 0 && more ? next : nullptr);
+    const BlockQ8* const* pf = t == 0 && more ? next : nullptr;
+    switch (n_tok - t) {
+      case 7:
+        tile_q8_rows16_at<7>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 6:
+        tile_q8_rows16_at<6>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 5:
+        tile_q8_rows16_at<5>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 4:
+        tile_q8_rows16_at<4>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 3:
+        tile_q8_rows16_at<3>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 2:
+        tile_q8_rows16_at<2>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 1:
+        tile_q8_rows16_at<1>(pk, xq, xq_stride, scales.data(), t, nb, out + r, out_stride, mask, pf);
+        break;
+      default:
+        break;
+    }
+    if (more) std::copy(next, next + kQ8GroupRows, wr);
+  }
+}
+
 // ggml's AVX2 quantize_row_q8_0, but rounding half away from zero like the scalar roundf.
 MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_t n) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
@@ -831,7 +1053,7 @@ MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     float d = _mm_cvtss_f32(m) / 127.0f;
     float id = d != 0 ? 1.0f / d : 0.0f;
-    out[b].d = fp32_to_fp16(d);
+    out[b].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);  // fp32_to_fp16's bits (d is finite)
     __m256i q[4];
     for (int k = 0; k < 4; k++) {
       __m256 s = _mm256_mul_ps(v[k], _mm256_set1_ps(id));
@@ -851,6 +1073,95 @@ MCTR_AVX2 static void quantize_row_q8_0_avx2(const float* x, BlockQ8* out, size_
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), q8);
   }
 }
+
+MCTR_AVX2 static void fp32_to_fp16_row_f16c(const float* x, uint16_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; i++) out[i] = fp32_to_fp16(x[i]);
+}
+
+// ---- AVX-512 elementwise kernels ----
+#pragma GCC diagnostic push
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// Cephes' expf: x = n ln2 + r (ln2 in two parts, so n * the first is exact), e^r by a degree-7
+// polynomial, times 2^n with vscalefps (which gives inf and 0 past the float range).
+MCTR_AVX512 static inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+  const __m512 n =
+      _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+static inline __mmask16 tail_mask(size_t left) {
+  return static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
+}
+
+MCTR_AVX512 static void swiglu_avx512(float* g, const float* u, size_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 silu = _mm512_div_ps(v, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, u + i)));
+  }
+}
+
+MCTR_AVX512 static void softmax_scaled_avx512(float* row, int n, float scale) {
+  const size_t len = static_cast<size_t>(n);
+  __m512 maxv = _mm512_set1_ps(-INFINITY);
+  for (size_t i = 0; i < len; i += 16) {
+    const __mmask16 m = tail_mask(len - i);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), _mm512_set1_ps(scale));
+    _mm512_mask_storeu_ps(row + i, m, v);
+    maxv = _mm512_mask_max_ps(maxv, m, maxv, v);
+  }
+  const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(maxv));
+  __m512 sum = _mm512_setzero_ps();
+  for (size_t i = 0; i < len; i += 16) {
+    const __mmask16 m = tail_mask(len - i);
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + i), mx));
+    _mm512_mask_storeu_ps(row + i, m, e);
+    sum = _mm512_mask_add_ps(sum, m, sum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (size_t i = 0; i < len; i += 16) {
+    const __mmask16 m = tail_mask(len - i);
+    _mm512_mask_storeu_ps(row + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), inv));
+  }
+}
+
+MCTR_AVX512 static void rmsnorm_avx512(float* out, const float* x, const float* w, int n, float eps) {
+  const size_t len = static_cast<size_t>(n);
+  __m512d ss = _mm512_setzero_pd();
+  for (size_t i = 0; i < len; i += 8) {
+    const __mmask8 m = static_cast<__mmask8>(len - i >= 8 ? 0xff : (1u << (len - i)) - 1);
+    const __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i));
+    ss = _mm512_fmadd_pd(v, v, ss);
+  }
+  const __m512 scale =
+      _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(_mm512_reduce_add_pd(ss) / n + eps)));
+  for (size_t i = 0; i < len; i += 16) {
+    const __mmask16 m = tail_mask(len - i);
+    _mm512_mask_storeu_ps(out + i, m,
+                          _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale),
+                                        _mm512_maskz_loadu_ps(m, w + i)));
+  }
+}
+#pragma GCC diagnostic pop
 
 template <typename K, typename V>
 MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
@@ -894,6 +1205,10 @@ struct Dispatch {
   void (*batch_q8)(const void*, size_t, int, const BlockQ8*, size_t, int, size_t, float*, size_t);
   void (*quantize_q8)(const float*, BlockQ8*, size_t);
   void (*attend)(const float*, KvRows, KvRows, size_t, int, int, float, float*, float*);
+  void (*to_f16)(const float*, uint16_t*, size_t);
+  void (*rmsnorm)(float*, const float*, const float*, int, float);
+  void (*swiglu)(float*, const float*, size_t);
+  void (*softmax)(float*, int, float);
   DotKernels dots;
   const char* batch_name;
 };
@@ -926,9 +1241,15 @@ Dispatch pick() {
             dot_rows2_f16_avx2,
             avx512 ? matmul_batch_f32_avx512 : matmul_batch_f32_avx2,
             avx512 ? matmul_batch_f16_avx512 : matmul_batch_f16_avx2,
-            vnni ? matmul_batch_q8_0_blocked<Q8TilesVnni> : matmul_batch_q8_0_blocked<Q8TilesAvx2>,
+            vnni && avx512 ? matmul_batch_q8_0_vnni512
+            : vnni         ? matmul_batch_q8_0_blocked<Q8TilesVnni>
+                           : matmul_batch_q8_0_blocked<Q8TilesAvx2>,
             quantize_row_q8_0_avx2,
             attend_avx2,
+            fp32_to_fp16_row_f16c,
+            avx512 ? rmsnorm_avx512 : rmsnorm_scalar,
+            avx512 ? swiglu_avx512 : swiglu_scalar,
+            avx512 ? softmax_scaled_avx512 : softmax_scaled_scalar,
             {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2},
             avx512 ? "avx512" : "avx2"};
   }
@@ -947,6 +1268,10 @@ Dispatch pick() {
           quantize_row_q8_0_scalar,
           static_cast<void (*)(const float*, KvRows, KvRows, size_t, int, int, float, float*, float*)>(
               attend_scalar),
+          fp32_to_fp16_row_scalar,
+          rmsnorm_scalar,
+          swiglu_scalar,
+          softmax_scaled_scalar,
           {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar},
           "scalar"};
 }
@@ -961,13 +1286,21 @@ bool simd_enabled() { return dispatch().simd; }
 const char* batch_kernel_name() { return dispatch().batch_name; }
 
 std::vector<BatchKernels> batch_kernel_variants() {
-  std::vector<BatchKernels> v = {{"scalar", matmul_batch_f32_scalar, matmul_batch_f16_scalar}};
+  std::vector<BatchKernels> v = {
+      {"scalar", matmul_batch_f32_scalar, matmul_batch_f16_scalar, matmul_batch_q8_0_scalar}};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
-    v.push_back({"avx2", matmul_batch_f32_avx2, matmul_batch_f16_avx2});
+    v.push_back(
+        {"avx2", matmul_batch_f32_avx2, matmul_batch_f16_avx2, matmul_batch_q8_0_blocked<Q8TilesAvx2>});
+    const bool vnni = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-      v.push_back({"avx512", matmul_batch_f32_avx512, matmul_batch_f16_avx512});
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+      v.push_back({"avx512", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
+                   vnni ? matmul_batch_q8_0_vnni512 : matmul_batch_q8_0_blocked<Q8TilesAvx2>});
+      if (vnni)  // the 256-bit VNNI tiles, which the 512-bit kernel keeps for batches of 1-3 tokens
+        v.push_back({"vnni256", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
+                     matmul_batch_q8_0_blocked<Q8TilesVnni>});
+    }
   }
   return v;
 }
@@ -987,35 +1320,46 @@ size_t attend_batch_scratch(int n_q, int n_keys, int hd) {
 void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, KvRows k, KvRows v, size_t kv_stride,
                   int hd, float scale, float* scratch, float* out, size_t out_stride) {
   const int n_keys = pos0 + n_q;
-  float* p = scratch;                                       // [n_q][n_keys] scores, then weights
-  float* vt = scratch + static_cast<size_t>(n_q) * n_keys;  // [hd][n_keys] values, transposed
-  if (k.type == GgmlType::F16)  // the F16 weight kernels read F16 keys as they are
-    matmul_batch_f16(k.data, kv_stride * sizeof(uint16_t), n_keys, q, q_stride, n_q, hd, p, n_keys);
-  else
-    matmul_batch_f32(k.data, kv_stride * sizeof(float), n_keys, q, q_stride, n_q, hd, p, n_keys);
-  for (int t = 0; t < n_q; t++) {
-    float* row = p + static_cast<size_t>(t) * n_keys;
-    const int seen = pos0 + t + 1;  // causal: later keys get weight 0
-    float maxv = -INFINITY;
-    for (int j = 0; j < seen; j++) maxv = std::max(maxv, row[j] *= scale);  // (std::fmax is a libm call)
-    float sum = 0;
-    for (int j = 0; j < seen; j++) sum += row[j] = std::exp(row[j] - maxv);
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < seen; j++) row[j] *= inv;
-    std::fill(row + seen, row + n_keys, 0.0f);
-  }
+  float* p = scratch;  // [n_q][n_keys] scores, then weights
+  // [hd][n_keys] values, transposed, in their own type (the batch kernels read F16 rows as they are)
+  void* vt = scratch + static_cast<size_t>(n_q) * n_keys;
   if (v.type == GgmlType::F16) {
     const auto* v16 = static_cast<const uint16_t*>(v.data);
+    auto* t16 = static_cast<uint16_t*>(vt);
     for (int j = 0; j < n_keys; j++)
-      for (int i = 0; i < hd; i++)
-        vt[static_cast<size_t>(i) * n_keys + j] = fp16_to_fp32(v16[j * kv_stride + i]);
+      for (int i = 0; i < hd; i++) t16[static_cast<size_t>(i) * n_keys + j] = v16[j * kv_stride + i];
   } else {
     const auto* v32 = static_cast<const float*>(v.data);
+    auto* t32 = static_cast<float*>(vt);
     for (int j = 0; j < n_keys; j++)
-      for (int i = 0; i < hd; i++) vt[static_cast<size_t>(i) * n_keys + j] = v32[j * kv_stride + i];
+      for (int i = 0; i < hd; i++) t32[static_cast<size_t>(i) * n_keys + j] = v32[j * kv_stride + i];
   }
-  matmul_batch_f32(vt, static_cast<size_t>(n_keys) * sizeof(float), hd, p, n_keys, n_q, n_keys, out,
-                   out_stride);
+  const size_t v_elem = v.type == GgmlType::F16 ? sizeof(uint16_t) : sizeof(float);
+  // Causal: the queries of a chunk see keys up to pos0 + the chunk's end, so each chunk's scores
+  // and weighted sums stop there (a 128-token prompt does 5/8 of the full square's work).
+  constexpr int kChunk = 32;
+  for (int t0 = 0; t0 < n_q; t0 += kChunk) {
+    const int t1 = std::min(n_q, t0 + kChunk), n_k = pos0 + t1;
+    float* pc = p + static_cast<size_t>(t0) * n_keys;
+    const float* qc = q + static_cast<size_t>(t0) * q_stride;
+    if (k.type == GgmlType::F16)
+      matmul_batch_f16(k.data, kv_stride * sizeof(uint16_t), n_k, qc, q_stride, t1 - t0, hd, pc, n_keys);
+    else
+      matmul_batch_f32(k.data, kv_stride * sizeof(float), n_k, qc, q_stride, t1 - t0, hd, pc, n_keys);
+    for (int t = t0; t < t1; t++) {
+      float* row = p + static_cast<size_t>(t) * n_keys;
+      const int seen = pos0 + t + 1;  // later keys get weight 0
+      softmax_scaled(row, seen, scale);
+      std::fill(row + seen, row + n_k, 0.0f);
+    }
+    float* oc = out + static_cast<size_t>(t0) * out_stride;
+    if (v.type == GgmlType::F16)
+      matmul_batch_f16(vt, static_cast<size_t>(n_keys) * v_elem, hd, pc, n_keys, t1 - t0, n_k, oc,
+                       out_stride);
+    else
+      matmul_batch_f32(vt, static_cast<size_t>(n_keys) * v_elem, hd, pc, n_keys, t1 - t0, n_k, oc,
+                       out_stride);
+  }
 }
 
 void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
@@ -1031,6 +1375,12 @@ void matmul_batch_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ
   dispatch().batch_q8(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out, out_stride);
 }
 void quantize_row_q8_0(const float* x, BlockQ8* out, size_t n) { dispatch().quantize_q8(x, out, n); }
+void fp32_to_fp16_row(const float* x, uint16_t* out, size_t n) { dispatch().to_f16(x, out, n); }
+void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
+  dispatch().rmsnorm(out, x, w, n, eps);
+}
+void swiglu(float* g, const float* u, size_t n) { dispatch().swiglu(g, u, n); }
+void softmax_scaled(float* row, int n, float scale) { dispatch().softmax(row, n, scale); }
 void attend(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale, float* att,
             float* out) {
   dispatch().attend(q, k, v, stride, n_keys, hd, scale, att, out);

@@ -54,11 +54,12 @@ void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0,
 
 // A prompt batch's matmul, register- and cache-blocked: out[t * out_stride + r] = dot(row r of
 // w, token t's x) for r < n_rows, t < n_tok; token t's x is at x + t * x_stride (floats) or
-// xq + t * xq_stride (blocks). The SIMD versions compute tiles of 4 rows x 3 tokens (Q8_0:
-// 4 x 2 with AVX2, 4 x 3 with AVX512-VNNI where the CPU has it), so each weight vector loaded
-// (and converted) serves several tokens and each activation vector several rows, going over
-// the tokens in blocks that stay in L2. For whole groups of 4 rows the results are the same
-// floats as dot_rows2_* / dot_rows_q8_0 give.
+// xq + t * xq_stride (blocks). The SIMD versions compute tiles of 4 rows x 3 tokens (AVX-512:
+// 4 x 6; Q8_0: 4 x 2 with AVX2; with AVX512-VNNI, 16 rows x 8 tokens over weights repacked so
+// a vector's lanes are 16 rows), so each weight vector loaded (and converted) serves several
+// tokens and each activation vector several rows, going over the tokens in blocks that stay
+// in L2. The F32/F16 results for whole groups of 4 rows are the same floats as dot_rows2_*
+// gives; Q8_0's match the scalar kernel to a rounding per block.
 void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
                       size_t n, float* out, size_t out_stride);
 void matmul_batch_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
@@ -71,6 +72,22 @@ void matmul_batch_f16_scalar(const void* w, size_t row_bytes, int n_rows, const 
                              int n_tok, size_t n, float* out, size_t out_stride);
 void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                               size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride);
+
+// The elementwise work of a layer, each with its scalar twin. The AVX-512 versions compute exp
+// with a polynomial (Cephes' expf: within 2 ulp of std::exp) and rmsnorm's sum of squares in
+// doubles as the scalar one does, in another order.
+// out[i] = fp32_to_fp16(x[i]) (F16C where the CPU has it: the same bits for finite x).
+void fp32_to_fp16_row(const float* x, uint16_t* out, size_t n);
+void fp32_to_fp16_row_scalar(const float* x, uint16_t* out, size_t n);
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i].
+void rmsnorm(float* out, const float* x, const float* w, int n, float eps);
+void rmsnorm_scalar(float* out, const float* x, const float* w, int n, float eps);
+// SwiGLU: g[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v)).
+void swiglu(float* g, const float* u, size_t n);
+void swiglu_scalar(float* g, const float* u, size_t n);
+// In place: row[0..n) <- softmax(row * scale).
+void softmax_scaled(float* row, int n, float scale);
+void softmax_scaled_scalar(float* row, int n, float scale);
 
 // Rows of keys or values in a KV cache (kv_cache.h): F32 or F16 elements.
 struct KvRows {
@@ -104,12 +121,14 @@ void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, KvRows k, 
                   int hd, float scale, float* scratch, float* out, size_t out_stride);
 
 // Every prompt-batch matmul kernel this CPU can run (scalar first, then AVX2, then AVX-512
-// where present), whatever MINICTR_INFER_NO_AVX512 says, so the tests compare each one with
-// its scalar twin and not only the one dispatch picked.
+// where present, then the 256-bit VNNI Q8_0 tiles the AVX-512 one uses for 1-3 tokens), whatever
+// MINICTR_INFER_NO_AVX512 says, so the tests compare each one with its scalar twin and not only the one
+// dispatch picked.
 struct BatchKernels {
   const char* name;
   void (*f32)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
   void (*f16)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
+  void (*q8_0)(const void*, size_t, int, const BlockQ8*, size_t, int, size_t, float*, size_t);
 };
 std::vector<BatchKernels> batch_kernel_variants();
 // The name of the F32/F16 batch kernels in use ("scalar", "avx2", "avx512").

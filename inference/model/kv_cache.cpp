@@ -22,8 +22,7 @@ void KvCache::store(size_t r, const float* x) {
     std::memcpy(&f32_[r * row_len_], x, row_len_ * sizeof(float));
     return;
   }
-  uint16_t* out = &f16_[r * row_len_];
-  for (size_t i = 0; i < row_len_; i++) out[i] = fp32_to_fp16(x[i]);
+  fp32_to_fp16_row(x, &f16_[r * row_len_], row_len_);
 }
 
 const void* KvCache::at(size_t r, size_t e) const {

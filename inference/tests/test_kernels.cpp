@@ -219,7 +219,9 @@ TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
 // Every batch kernel the CPU has (AVX2 and AVX-512 alike, not only the dispatched one)
 // against its scalar twin, on widths with and without a 16-element tail (the AVX-512 masked
 // loads), row counts that leave partial 4-row groups, token counts that leave partial 6-token
-// tiles, and more rows than one L2 row block (so the next-rows prefetch runs).
+// tiles, and more rows than one L2 row block (so the next-rows prefetch runs). Q8_0 on the
+// widths of whole blocks: partial 16-row groups and 8-token tiles of the VNNI-512 kernel, and
+// batches of fewer than 4 tokens (its fallback to the 256-bit tiles).
 TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   std::mt19937 rng(13);
   std::normal_distribution<float> nd(0, 1);
@@ -229,8 +231,9 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   };
   const auto variants = batch_kernel_variants();
   EXPECT_STREQ(variants.front().name, "scalar");
-  for (Shape sh : {Shape{1, 3, 2}, Shape{15, 5, 7}, Shape{17, 9, 13}, Shape{48, 12, 6}, Shape{288, 90, 37},
-                   Shape{2048, 70, 11}, Shape{100, 4, 1}}) {
+  for (Shape sh :
+       {Shape{1, 3, 2}, Shape{15, 5, 7}, Shape{17, 9, 13}, Shape{48, 12, 6}, Shape{288, 90, 37},
+        Shape{2048, 70, 11}, Shape{100, 4, 1}, Shape{64, 16, 8}, Shape{32, 33, 4}, Shape{96, 5, 3}}) {
     const size_t n = sh.n, row_len = n + 3, x_stride = n + 1, out_stride = static_cast<size_t>(sh.rows) + 1;
     std::vector<float> w(sh.rows * row_len), x(sh.tokens * x_stride);
     for (auto& e : w) e = nd(rng);
@@ -259,6 +262,58 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
         }
       }
     }
+    if (n % kQK8) continue;
+    // Q8_0: whole blocks only; rows and activations quantized as the model's are.
+    const size_t nb = n / kQK8, xq_stride = nb + 1;
+    std::vector<BlockQ8> wq(sh.rows * nb), xq(sh.tokens * xq_stride);
+    for (int r = 0; r < sh.rows; r++) quantize_row_q8_0(&w[r * row_len], &wq[r * nb], n);
+    for (int t = 0; t < sh.tokens; t++) quantize_row_q8_0(&x[t * x_stride], &xq[t * xq_stride], n);
+    std::vector<float> want(sh.tokens * out_stride);
+    matmul_batch_q8_0_scalar(wq.data(), nb * sizeof(BlockQ8), sh.rows, xq.data(), xq_stride, sh.tokens, n,
+                             want.data(), out_stride);
+    for (const BatchKernels& k : variants) {
+      std::vector<float> out(sh.tokens * out_stride, -7.0f);
+      k.q8_0(wq.data(), nb * sizeof(BlockQ8), sh.rows, xq.data(), xq_stride, sh.tokens, n, out.data(),
+             out_stride);
+      for (int t = 0; t < sh.tokens; t++) {
+        for (int r = 0; r < sh.rows; r++)
+          ASSERT_NEAR(out[t * out_stride + r], want[t * out_stride + r], tol)
+              << k.name << " q8_0 n " << n << " r " << r << " t " << t;
+        ASSERT_EQ(out[t * out_stride + sh.rows], -7.0f) << k.name << " q8_0: wrote past the last row";
+      }
+    }
+  }
+}
+
+// The elementwise kernels the dispatch picked against their scalar twins: widths with and
+// without a 16-element tail, arguments from deep in exp's underflow to past its overflow.
+TEST(Kernels, ElementwiseKernelsMatchScalar) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> nd(0, 3);
+  for (size_t n : {1, 15, 16, 17, 288, 770}) {
+    std::vector<float> x(n), u(n), w(n);
+    for (auto& v : x) v = nd(rng);
+    for (auto& v : u) v = nd(rng);
+    for (auto& v : w) v = nd(rng);
+    if (n > 4) {
+      x[0] = -120.0f, x[1] = 95.0f, x[2] = -87.0f, x[3] = 0.0f;
+    }
+    const auto rel = [](float a) { return 2e-6f * std::fabs(a) + 1e-30f; };
+    std::vector<float> a = x, b = x;
+    swiglu(a.data(), u.data(), n);
+    swiglu_scalar(b.data(), u.data(), n);
+    for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "swiglu n " << n << " i " << i;
+    a = x, b = x;
+    softmax_scaled(a.data(), static_cast<int>(n), 0.7f);
+    softmax_scaled_scalar(b.data(), static_cast<int>(n), 0.7f);
+    for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "softmax n " << n << " i " << i;
+    rmsnorm(a.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
+    rmsnorm_scalar(b.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
+    for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "rmsnorm n " << n << " i " << i;
+    std::vector<uint16_t> h(n), hs(n);
+    fp32_to_fp16_row(x.data(), h.data(), n);
+    fp32_to_fp16_row_scalar(x.data(), hs.data(), n);
+    EXPECT_EQ(h, hs) << "fp16 n " << n;
   }
 }
 
