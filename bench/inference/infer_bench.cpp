@@ -3,9 +3,9 @@
 // For each model (the bundled one, or random-weight models of the stories15M / stories110M
 // shapes written as GGUF by this tool) and each thread count, it evaluates a prompt in one
 // batch (prompt tokens/s) and then generates tokens one at a time, greedy (generation
-// tokens/s). Peak RSS is read from getrusage. "gen t/cpu-s" divides by the CPU time the
-// process got rather than wall time: on a shared machine it shows what the code would do on
-// idle cores (for 1 thread; with 2 it also counts the workers' spinning). run.sh measures
+// tokens/s). Peak RSS is read from getrusage. "gen t/cpu-s" (and "prompt t/cpu-s", the last
+// column) divides by the CPU time the process got rather than wall time: on a shared machine
+// it shows what the code would do on idle cores (for 1 thread; with 2 it also counts the workers' spinning). run.sh measures
 // llama.cpp's llama-bench on the same GGUF files in the same run and prints the ratios.
 //
 // Roofline: generating one token reads every weight once (plus one embedding row and the
@@ -41,6 +41,7 @@ namespace {
 struct Result {
   double prompt_tps = 0, gen_tps = 0;
   double gen_cpu_tps = 0;  // generated tokens per second of CPU time used by the process
+  double prompt_cpu_tps = 0;  // prompt tokens per second of CPU time used by the process
 };
 
 double cpu_seconds() {
@@ -79,8 +80,10 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen, GgmlType kv) 
   m.forward(s, {1}, pool);
   s.reset();
   auto t0 = Clock::now();
+  double c0 = cpu_seconds();
   const float* l = m.forward(s, prompt, pool);
   double prompt_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  double prompt_cpu = cpu_seconds() - c0;
   int n = m.config().n_vocab;
   auto t1 = Clock::now();
   double c1 = cpu_seconds();
@@ -90,7 +93,7 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen, GgmlType kv) 
   }
   double gen_s = std::chrono::duration<double>(Clock::now() - t1).count();
   double gen_cpu = cpu_seconds() - c1;
-  return {n_prompt / prompt_s, n_gen / gen_s, n_gen / gen_cpu};
+  return {n_prompt / prompt_s, n_gen / gen_s, n_gen / gen_cpu, n_prompt / prompt_cpu};
 }
 
 // The mean of `reps` runs' tokens/s (what llama-bench -r prints as avg t/s).
@@ -101,6 +104,7 @@ Result bench_mean(const Model& m, int threads, int n_prompt, int n_gen, int reps
     sum.prompt_tps += r.prompt_tps / reps;
     sum.gen_tps += r.gen_tps / reps;
     sum.gen_cpu_tps += r.gen_cpu_tps / reps;
+    sum.prompt_cpu_tps += r.prompt_cpu_tps / reps;
   }
   return sum;
 }
@@ -267,8 +271,9 @@ int main(int argc, char** argv) {
   std::pair<double, double> bw{0, 0};
   if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
 
-  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s\n", "model", "type", "threads", "prompt t/s",
-              "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s", "of roof");
+  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s %14s\n", "model", "type", "threads", "prompt t/s",
+              "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s", "of roof",
+              "prompt t/cpu-s");
   for (auto& shape : shapes) {
     for (auto& tname : shape == "bundled" ? std::vector<std::string>{"file"} : types) {
       std::string path = bundled;
@@ -299,9 +304,10 @@ int main(int argc, char** argv) {
           std::snprintf(roof_s, sizeof roof_s, "%.1f", roof);
           std::snprintf(pct_s, sizeof pct_s, "%.0f%%", 100 * r.gen_tps / roof);
         }
-        std::printf("%-8s %-5s %7d %11.1f %9.1f %13.1f %11.1f %8.1f %9s %9s %7s\n", shape.c_str(),
+        std::printf("%-8s %-5s %7d %11.1f %9.1f %13.1f %11.1f %8.1f %9s %9s %7s %14.1f\n", shape.c_str(),
                     shape == "bundled" ? type_name(m.weight_type()) : tname.c_str(), th, r.prompt_tps,
-                    r.gen_tps, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s);
+                    r.gen_tps, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s,
+                    r.prompt_cpu_tps);
         std::fflush(stdout);
       }
     }

@@ -10,6 +10,9 @@
 # -p 0 -n 128 -d 128). A row is $REPS rounds (default 3) of [ours, llama.cpp prompt,
 # llama.cpp generation], each one run, so the machine's load at that minute affects both
 # alike; the table prints mean+-sd over the rounds.
+# The pp/cpu-s columns: prompt tokens per second of CPU time, ours (CLOCK_PROCESS_CPUTIME_ID
+# around the prompt) and llama.cpp's (perf stat, see llama_pp_cpu), and their ratio: on a
+# machine shared with other work they move far less than the wall-time figures.
 # Our tool also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
 # prints each row's roofline: bandwidth / bytes read per generated token.
 #
@@ -20,6 +23,8 @@
 #                     (default "1 2"); REPS (default 3)
 #        WORKDIR      where the random models are written (default /tmp/minictr-infer-bench),
 #                     removed at the end unless KEEP=1
+#        INFER_BENCH  a minictr-infer-bench binary to measure instead of building build-dir's
+#                     (e.g. a copy of an older build, to compare two versions of our engine)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -30,8 +35,12 @@ threads=${THREADS:-1 2}
 shapes=${MODELS:-bundled 15M 110M}
 reps=${REPS:-3}
 n_prompt=128 n_gen=128
-cmake --build "$build" -j2 --target minictr-infer-bench >/dev/null
-bench="$build/inference/minictr-infer-bench"
+if [[ -n ${INFER_BENCH:-} ]]; then
+  bench=$INFER_BENCH
+else
+  cmake --build "$build" -j2 --target minictr-infer-bench >/dev/null
+  bench="$build/inference/minictr-infer-bench"
+fi
 cleanup() { [[ ${KEEP:-0} == 1 ]] || rm -rf "$workdir"; }
 trap cleanup EXIT
 
@@ -53,6 +62,8 @@ if [[ -n $llama ]] && ! command -v jq >/dev/null; then
   echo "jq is needed to read llama-bench's JSON output" >&2
   exit 1
 fi
+# perf (linux-perf) measures llama.cpp's CPU time per prompt; without it that column is "-".
+perf=$(command -v perf || true)
 
 # llama-bench's -d (--n-depth: run the test after that many tokens of context) is recent;
 # llama-bench builds from 2025 have none and reject it. Without it, llama.cpp's generation is
@@ -79,11 +90,34 @@ llama_tps() {  # file threads llama-bench-test-flags...
     echo -
   fi
 }
+# llama.cpp's prompt tokens per CPU-second: the CPU time (perf stat task-clock) of a run with 5
+# repetitions minus that of a run with 1, over the 4 prompts between them (model load and
+# warm-up cancel out). On a machine shared with other work, wall time is mostly how much of a
+# CPU the process got; CPU time is far less disturbed (for 2 threads it includes spinning).
+llama_pp_cpu() {  # file threads
+  local c1 c5 f
+  f=$(mktemp)
+  for r in 1 5; do
+    if ! perf stat -x, -e task-clock -o "$f" "$llama" -m "$1" -t "$2" -r "$r" -p "$n_prompt" -n 0 \
+      -o jsonl >/dev/null 2>&1; then
+      rm -f "$f"
+      echo -
+      return
+    fi
+    local ms
+    ms=$(awk -F, '/task-clock/ { print $1 }' "$f")
+    if ((r == 1)); then c1=$ms; else c5=$ms; fi
+  done
+  rm -f "$f"
+  awk -v a="$c1" -v b="$c5" -v n="$n_prompt" 'BEGIN { if (b > a) printf "%.1f", 4 * n * 1000 / (b - a); else print "-" }'
+}
+
 # "mean+-sd" (sample standard deviation, as llama-bench prints) of the arguments, or "-".
 stats() { awk 'BEGIN { for (i = 1; i < ARGC; i++) { if (ARGV[i] == "-") { print "-"; exit }
   s += ARGV[i]; q += ARGV[i] ^ 2 } n = ARGC - 1; m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0
   printf "%.1f+-%.1f", m, sqrt(v > 0 ? v : 0) }' "$@"; }
 mean() { awk 'BEGIN { for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.1f", s / (ARGC - 1) }' "$@"; }
+meanp() { if [[ " $* " == *" - "* ]]; then echo -; else mean "$@"; fi; }  # "-" when one is missing
 ratio() {
   if [[ $2 == - ]]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; fi
 }
@@ -98,10 +132,10 @@ echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_promp
 if [[ -n $llama && ${#gen_depth[@]} -eq 0 ]]; then
   echo "# llama-bench has no -d: its gen column is at depth 0 (an empty context), ours after $n_prompt tokens"
 fi
-fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %11s %7s %7s %6s %8s %7s\n'
+fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %11s %7s %7s %6s %8s %7s\n'
 # shellcheck disable=SC2059
 printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
-  "gen t/cpu-s" "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
+  "pp/cpu-s" "llama.cpp" ratio "gen t/cpu-s" "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
 
 models=$src/inference/models
 row() {  # shape type threads [extra minictr-infer-bench flags]
@@ -114,24 +148,25 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
     file=$workdir/stories$shape-$type.gguf
     args=(--bundled "$models/minictr-fortunes-f32.gguf" --models "$shape" --types "$type")
   fi
-  local load m ty o_pp=() o_gen=() o_cpu=() l_pp=() l_gen=() rss=0 mbt gbs=- roof=- r bw
+  local load m ty o_pp=() o_gen=() o_cpu=() o_ppcpu=() l_pp=() l_gen=() l_ppcpu=() rss=0 mbt gbs=- roof=- r bw
   load=$(cut -d' ' -f1 /proc/loadavg)
   for ((r = 0; r < reps; r++)); do
     bw=()
     ((r == 0)) || bw=(--bandwidth-mb 0)  # the roofline's bandwidth: measured in the first round
-    # model type threads prompt gen gen/cpu rss mb/tok gb/s roof of-roof
-    local line p g c x y
+    # model type threads prompt gen gen/cpu rss mb/tok gb/s roof of-roof prompt/cpu
+    local line p g c x y pc
     line=$("$bench" --workdir "$workdir" "${args[@]}" --threads "$t" --prompt "$n_prompt" \
       --gen "$n_gen" "$@" "${bw[@]}" | sed -n 2p)
-    read -r m ty _ p g c x mbt y _ _ <<<"$line"
-    o_pp+=("$p") o_gen+=("$g") o_cpu+=("$c")
+    read -r m ty _ p g c x mbt y _ _ pc <<<"$line"
+    o_pp+=("$p") o_gen+=("$g") o_cpu+=("$c") o_ppcpu+=("$pc")
     ((r == 0)) && gbs=$y
     rss=$(awk -v a="$rss" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
     if [[ -n $llama ]]; then
       l_pp+=("$(llama_tps "$file" "$t" -p "$n_prompt" -n 0)")
       l_gen+=("$(llama_tps "$file" "$t" -p 0 -n "$n_gen" "${gen_depth[@]}")")
+      if [[ -n $perf ]]; then l_ppcpu+=("$(llama_pp_cpu "$file" "$t")"); else l_ppcpu+=(-); fi
     else
-      l_pp+=(-) l_gen+=(-)
+      l_pp+=(-) l_gen+=(-) l_ppcpu+=(-)
     fi
   done
   local o_pp_m o_gen_m l_pp_s l_gen_s pct=-
@@ -143,8 +178,8 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
   fi
   # shellcheck disable=SC2059
   printf "$fmt" "$m" "$ty" "$t" "$load" "$(stats "${o_pp[@]}")" "$l_pp_s" "$(ratio "$o_pp_m" "${l_pp_s%+-*}")" \
-    "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_cpu[@]}")" \
-    "$rss" "$mbt" "$gbs" "$roof" "$pct"
+    "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_ppcpu[@]}")" \
+    "$(meanp "${l_ppcpu[@]}")" "$(ratio "$(mean "${o_ppcpu[@]}")" "$(meanp "${l_ppcpu[@]}")")" "$(mean "${o_cpu[@]}")" "$rss" "$mbt" "$gbs" "$roof" "$pct"
 }
 
 for shape in $shapes; do

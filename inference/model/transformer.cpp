@@ -237,25 +237,37 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       s.rope_sin_[b * half + i] = static_cast<float>(std::sin(theta));
     }
 
-  // Quantize a batch of activations when the weights they meet are Q8_0.
-  auto quantize = [&](const float* in, int n, const Weight& w) -> const BlockQ8* {
-    if (w.type != GgmlType::Q8_0) return nullptr;
-    for (int b = 0; b < B; b++)
-      quantize_row_q8_0(in + static_cast<size_t>(b) * n, s.xq_.data() + static_cast<size_t>(b) * (n / kQK8),
-                        n);
-    return s.xq_.data();
+  // The per-token work between the matmuls (norms, quantizing, RoPE and the cache, residuals)
+  // in chunks of tokens over the pool: done on one thread it held the other one idle.
+  auto per_token = [&](const auto& fn) {
+    constexpr int kChunk = 8;
+    pool.run((B + kChunk - 1) / kChunk, [&](int ch) {
+      for (int b = ch * kChunk; b < std::min(B, (ch + 1) * kChunk); b++) fn(b);
+    });
+  };
+  // Token b's activations quantized, when the weights they meet are Q8_0.
+  BlockQ8* xq_all = s.xq_.data();
+  auto quantize = [&](const float* in, int n, const Weight& w, int b) {
+    if (w.type == GgmlType::Q8_0)
+      quantize_row_q8_0(in + static_cast<size_t>(b) * n, xq_all + static_cast<size_t>(b) * (n / kQK8), n);
+  };
+  auto quantized = [&](const Weight& w) -> const BlockQ8* {
+    return w.type == GgmlType::Q8_0 ? xq_all : nullptr;
   };
 
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& w = layers_[l];
-    for (int b = 0; b < B; b++) rmsnorm(&s.xb_[b * dim], x + b * dim, w.attn_norm.data(), dim, c.norm_eps);
-    const BlockQ8* xq = quantize(s.xb_.data(), dim, w.wq);
+    per_token([&](int b) {
+      rmsnorm(&s.xb_[b * dim], x + b * dim, w.attn_norm.data(), dim, c.norm_eps);
+      quantize(s.xb_.data(), dim, w.wq, b);
+    });
+    const BlockQ8* xq = quantized(w.wq);
     matmul(pool, {{&w.wq, s.xb_.data(), xq, s.q_.data(), B},
                   {&w.wk, s.xb_.data(), xq, s.k_.data(), B},
                   {&w.wv, s.xb_.data(), xq, s.v_.data(), B}});
 
     // RoPE on adjacent pairs of every head of q and k, then append k and v to the cache.
-    for (int b = 0; b < B; b++) {
+    per_token([&](int b) {
       auto rotate = [&](float* vec, int n_heads) {
         for (int h = 0; h < n_heads; h++)
           for (int i = 0; i < half; i++) {
@@ -271,7 +283,7 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       const size_t row = static_cast<size_t>(l) * s.n_ctx_ + pos0 + b;
       s.k_cache_.store(row, &s.k_[b * kv_dim]);
       s.v_cache_.store(row, &s.v_[b * kv_dim]);
-    }
+    });
 
     // Causal attention. Query heads share KV heads in groups.
     const size_t row0 = static_cast<size_t>(l) * s.n_ctx_;
@@ -297,18 +309,29 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       });
     }
 
-    xq = quantize(s.att_out_.data(), q_dim, w.wo);
-    matmul(pool, {{&w.wo, s.att_out_.data(), xq, s.xb_.data(), B}});
-    for (int i = 0; i < B * dim; i++) x[i] += s.xb_[i];
-
-    for (int b = 0; b < B; b++) rmsnorm(&s.xb_[b * dim], x + b * dim, w.ffn_norm.data(), dim, c.norm_eps);
-    xq = quantize(s.xb_.data(), dim, w.w_gate);
+    if (w.wo.type == GgmlType::Q8_0) per_token([&](int b) { quantize(s.att_out_.data(), q_dim, w.wo, b); });
+    matmul(pool, {{&w.wo, s.att_out_.data(), quantized(w.wo), s.xb_.data(), B}});
+    per_token([&](int b) {
+      float* xr = x + static_cast<size_t>(b) * dim;
+      const float* add = &s.xb_[static_cast<size_t>(b) * dim];
+      for (int i = 0; i < dim; i++) xr[i] += add[i];
+      rmsnorm(&s.xb_[b * dim], xr, w.ffn_norm.data(), dim, c.norm_eps);
+      quantize(s.xb_.data(), dim, w.w_gate, b);
+    });
+    xq = quantized(w.w_gate);
     matmul(pool,
            {{&w.w_gate, s.xb_.data(), xq, s.hb_.data(), B}, {&w.w_up, s.xb_.data(), xq, s.hb2_.data(), B}});
-    swiglu(s.hb_.data(), s.hb2_.data(), static_cast<size_t>(B) * hidden);  // silu(gate) * up
-    xq = quantize(s.hb_.data(), hidden, w.w_down);
-    matmul(pool, {{&w.w_down, s.hb_.data(), xq, s.xb_.data(), B}});
-    for (int i = 0; i < B * dim; i++) x[i] += s.xb_[i];
+    per_token([&](int b) {
+      const size_t o = static_cast<size_t>(b) * hidden;
+      swiglu(&s.hb_[o], &s.hb2_[o], hidden);  // silu(gate) * up
+      quantize(s.hb_.data(), hidden, w.w_down, b);
+    });
+    matmul(pool, {{&w.w_down, s.hb_.data(), quantized(w.w_down), s.xb_.data(), B}});
+    per_token([&](int b) {
+      float* xr = x + static_cast<size_t>(b) * dim;
+      const float* add = &s.xb_[static_cast<size_t>(b) * dim];
+      for (int i = 0; i < dim; i++) xr[i] += add[i];
+    });
   }
 
   // Logits only for the last token of the batch: that is all sampling needs.
