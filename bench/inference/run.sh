@@ -10,9 +10,9 @@
 # -p 0 -n 128 -d 128). A row is $REPS rounds (default 3) of [ours, llama.cpp prompt,
 # llama.cpp generation], each one run, so the machine's load at that minute affects both
 # alike; the table prints mean+-sd over the rounds.
-# The pp/cpu-s columns: prompt tokens per second of CPU time, ours (CLOCK_PROCESS_CPUTIME_ID
-# around the prompt) and llama.cpp's (perf stat, see llama_pp_cpu), and their ratio: on a
-# machine shared with other work they move far less than the wall-time figures.
+# The pp/cpu-s and gen/cpu-s columns: tokens per second of CPU time, ours (CLOCK_PROCESS_CPUTIME_ID
+# around the prompt and the generation) and llama.cpp's (perf stat, see llama_cpu_tps), and
+# their ratio: on a machine shared with other work they move far less than wall time.
 # Our tool also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
 # prints each row's roofline: bandwidth / bytes read per generated token.
 #
@@ -90,26 +90,28 @@ llama_tps() {  # file threads llama-bench-test-flags...
     echo -
   fi
 }
-# llama.cpp's prompt tokens per CPU-second: the CPU time (perf stat task-clock) of a run with 5
-# repetitions minus that of a run with 1, over the 4 prompts between them (model load and
-# warm-up cancel out). On a machine shared with other work, wall time is mostly how much of a
-# CPU the process got; CPU time is far less disturbed (for 2 threads it includes spinning).
-llama_pp_cpu() {  # file threads
-  local c1 c5 f
+# llama.cpp's tokens per CPU-second in one test: the CPU time (perf stat task-clock) of a run
+# with R repetitions minus that of a run with 1, over the R - 1 tests between them (model
+# load and warm-up cancel out). On a machine shared with other work, wall time is mostly how
+# much of a CPU the process got; CPU time is far less disturbed (with 2 threads it also
+# counts the threads' spinning, for both tools).
+llama_cpu_tps() {  # file threads tokens-per-test R llama-bench-test-flags...
+  local file=$1 t=$2 n=$3 reps_hi=$4 c1 ch f ms r
+  shift 4
   f=$(mktemp)
-  for r in 1 5; do
-    if ! perf stat -x, -e task-clock -o "$f" "$llama" -m "$1" -t "$2" -r "$r" -p "$n_prompt" -n 0 \
-      -o jsonl >/dev/null 2>&1; then
+  for r in 1 "$reps_hi"; do
+    if ! perf stat -x, -e task-clock -o "$f" "$llama" -m "$file" -t "$t" -r "$r" -o jsonl "$@" \
+      >/dev/null 2>&1; then
       rm -f "$f"
       echo -
       return
     fi
-    local ms
     ms=$(awk -F, '/task-clock/ { print $1 }' "$f")
-    if ((r == 1)); then c1=$ms; else c5=$ms; fi
+    if ((r == 1)); then c1=$ms; else ch=$ms; fi
   done
   rm -f "$f"
-  awk -v a="$c1" -v b="$c5" -v n="$n_prompt" 'BEGIN { if (b > a) printf "%.1f", 4 * n * 1000 / (b - a); else print "-" }'
+  awk -v a="$c1" -v b="$ch" -v n="$n" -v k="$((reps_hi - 1))" \
+    'BEGIN { if (b > a) printf "%.1f", k * n * 1000 / (b - a); else print "-" }'
 }
 
 # "mean+-sd" (sample standard deviation, as llama-bench prints) of the arguments, or "-".
@@ -132,10 +134,10 @@ echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_promp
 if [[ -n $llama && ${#gen_depth[@]} -eq 0 ]]; then
   echo "# llama-bench has no -d: its gen column is at depth 0 (an empty context), ours after $n_prompt tokens"
 fi
-fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %11s %7s %7s %6s %8s %7s\n'
+fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %9s %9s %6s | %7s %7s %6s %8s %7s\n'
 # shellcheck disable=SC2059
 printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
-  "pp/cpu-s" "llama.cpp" ratio "gen t/cpu-s" "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
+  "pp/cpu-s" "llama.cpp" ratio "gen/cpu-s" "llama.cpp" ratio "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
 
 models=$src/inference/models
 row() {  # shape type threads [extra minictr-infer-bench flags]
@@ -148,7 +150,7 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
     file=$workdir/stories$shape-$type.gguf
     args=(--bundled "$models/minictr-fortunes-f32.gguf" --models "$shape" --types "$type")
   fi
-  local load m ty o_pp=() o_gen=() o_cpu=() o_ppcpu=() l_pp=() l_gen=() l_ppcpu=() rss=0 mbt gbs=- roof=- r bw
+  local load m ty o_pp=() o_gen=() o_cpu=() o_ppcpu=() l_pp=() l_gen=() l_ppcpu=() l_gencpu=() rss=0 mbt gbs=- roof=- r bw
   load=$(cut -d' ' -f1 /proc/loadavg)
   for ((r = 0; r < reps; r++)); do
     bw=()
@@ -164,9 +166,14 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
     if [[ -n $llama ]]; then
       l_pp+=("$(llama_tps "$file" "$t" -p "$n_prompt" -n 0)")
       l_gen+=("$(llama_tps "$file" "$t" -p 0 -n "$n_gen" "${gen_depth[@]}")")
-      if [[ -n $perf ]]; then l_ppcpu+=("$(llama_pp_cpu "$file" "$t")"); else l_ppcpu+=(-); fi
+      if [[ -n $perf ]]; then
+        l_ppcpu+=("$(llama_cpu_tps "$file" "$t" "$n_prompt" 5 -p "$n_prompt" -n 0)")
+        l_gencpu+=("$(llama_cpu_tps "$file" "$t" "$n_gen" 2 -p 0 -n "$n_gen" "${gen_depth[@]}")")
+      else
+        l_ppcpu+=(-) l_gencpu+=(-)
+      fi
     else
-      l_pp+=(-) l_gen+=(-) l_ppcpu+=(-)
+      l_pp+=(-) l_gen+=(-) l_ppcpu+=(-) l_gencpu+=(-)
     fi
   done
   local o_pp_m o_gen_m l_pp_s l_gen_s pct=-
@@ -179,7 +186,8 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
   # shellcheck disable=SC2059
   printf "$fmt" "$m" "$ty" "$t" "$load" "$(stats "${o_pp[@]}")" "$l_pp_s" "$(ratio "$o_pp_m" "${l_pp_s%+-*}")" \
     "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_ppcpu[@]}")" \
-    "$(meanp "${l_ppcpu[@]}")" "$(ratio "$(mean "${o_ppcpu[@]}")" "$(meanp "${l_ppcpu[@]}")")" "$(mean "${o_cpu[@]}")" "$rss" "$mbt" "$gbs" "$roof" "$pct"
+    "$(meanp "${l_ppcpu[@]}")" "$(ratio "$(mean "${o_ppcpu[@]}")" "$(meanp "${l_ppcpu[@]}")")" \
+    "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")" "$(ratio "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")")" "$rss" "$mbt" "$gbs" "$roof" "$pct"
 }
 
 for shape in $shapes; do
