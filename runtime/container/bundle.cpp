@@ -90,7 +90,8 @@ std::vector<oci::Mount> mounts_of(const Config& cfg, const stdfs::path& dir) {
     m.push_back(b);
   }
   for (const char* f : {"hostname", "hosts", "resolv.conf"})
-    m.push_back({std::string("/etc/") + f, "bind", etc_file_path(dir, cfg, f).string(), {"rbind", "rprivate"}});
+    m.push_back(
+        {std::string("/etc/") + f, "bind", etc_file_path(dir, cfg, f).string(), {"rbind", "rprivate"}});
   if (cfg.init) m.push_back({kInitPath, "bind", init_binary().string(), {"rbind", "ro"}});
   return m;
 }

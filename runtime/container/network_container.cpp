@@ -63,7 +63,8 @@ void enter_joined_network(const Store& store, const Config& cfg) {
   check_sys(::setns(ns.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", path);
 }
 
-std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg, const std::string& name) {
+std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg,
+                                    const std::string& name) {
   if (!joins_container_network(cfg.network_mode) || name == "hostname") return dir / name;
   return dir.parent_path() / joined_id(cfg.network_mode) / name;
 }

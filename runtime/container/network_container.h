@@ -33,6 +33,7 @@ void enter_joined_network(const Store& store, const Config& cfg);
 // both files are rewritten in place while the other container runs
 // (hosts_file.h, network_connect.cpp); its next start writes new ones, and
 // the joiner, whose namespace died with it, must be started again anyway.
-std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg, const std::string& name);
+std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg,
+                                    const std::string& name);
 
 }  // namespace mctr::container

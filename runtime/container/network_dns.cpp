@@ -66,7 +66,8 @@ bool ask_server(const std::filesystem::path& control, const std::string& request
 // one, if still there, is exiting: we hold the lock).
 UniqueFd listen_control(const std::filesystem::path& dir) {
   const auto path = control_path(dir);
-  UniqueFd s(check_sys(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "AF_UNIX"));
+  UniqueFd s(
+      check_sys(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket", "AF_UNIX"));
   const sockaddr_un a = unix_address(path);
   ::unlink(path.c_str());
   check_sys(::bind(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), "bind", path);
@@ -78,7 +79,7 @@ UniqueFd listen_control(const std::filesystem::path& dir) {
 void answer_requests(int control, net::DnsServer& server) {
   while (true) {
     UniqueFd conn(::accept4(control, nullptr, nullptr, SOCK_CLOEXEC));
-    if (conn.get() < 0) return;  // EAGAIN: none left
+    if (conn.get() < 0) return;   // EAGAIN: none left
     const timeval timeout{1, 0};  // a client that never speaks does not stall the network's DNS
     ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     try {
@@ -180,9 +181,10 @@ bool start_network_dns(const NetworkDef& n) {
 
 std::string serve_container_dns(const NetworkDef& n, const std::string& id, pid_t pid) {
   const auto control = control_path(state_dir(n));
-  explain::step("setns+socket(2)", "nsenter --net=/proc/" + std::to_string(pid) + "/ns/net: a UDP socket bound to " +
-                                       net::kResolverAddress + ":53, sent to " + n.name +
-                                       "'s name server over " + control.string() + " (SCM_RIGHTS)");
+  explain::step("setns+socket(2)", "nsenter --net=/proc/" + std::to_string(pid) +
+                                       "/ns/net: a UDP socket bound to " + net::kResolverAddress +
+                                       ":53, sent to " + n.name + "'s name server over " + control.string() +
+                                       " (SCM_RIGHTS)");
   UniqueFd socket;
   net::run_in_netns(pid, [&] { socket = net::bind_resolver_socket(); });
   // A server found running may be exiting (idle for a while): it refuses,

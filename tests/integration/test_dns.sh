@@ -30,6 +30,8 @@ echo "-- resolv.conf names 127.0.0.11 (Docker's); the default bridge keeps the h
 resolv=$(mctr run --rm --network dnsnet busybox cat /etc/resolv.conf)
 assert_eq "nameserver $resolver" "$(grep nameserver <<<"$resolv")" "resolv.conf on dnsnet"
 assert_contains "$resolv" "options ndots:0" "resolv.conf on dnsnet"
+trace=$(mctr run --explain --rm --network dnsnet busybox true 2>&1 >/dev/null)
+assert_contains "$trace" "bound to $resolver:53, sent to dnsnet's name server" "--explain of a run on dnsnet"
 [[ $(mctr run --rm busybox cat /etc/resolv.conf) != *"$resolver"* ]] || fail "the default bridge got dnsnet's server"
 
 echo "-- names and short ids resolve by DNS, not /etc/hosts"
@@ -38,7 +40,7 @@ ip_web=$(mctr inspect -f '{{.NetworkSettings.IPAddress}}' web)
 out=$(mctr run --rm --network dnsnet busybox nslookup -type=a web "$resolver")
 assert_contains "$out" "Address: $ip_web" "nslookup web 127.0.0.11"
 out=$(mctr run --rm --network dnsnet busybox nslookup -type=a web)
-assert_contains "$out" "Server:"$'\t'"*$resolver" "nslookup web (resolv.conf's server)"
+assert_contains "$out" "Address:"$'\t'"$resolver:53" "nslookup web (resolv.conf's server)"
 assert_contains "$out" "Address: $ip_web" "nslookup web (resolv.conf's server)"
 out=$(mctr exec web nslookup -type=a web)
 assert_contains "$out" "Address: $ip_web" "nslookup of its own name in web"

@@ -192,8 +192,8 @@ std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
   return out;
 }
 
-void DnsServer::reply(const std::string& client_id, const std::vector<uint8_t>& msg, const sockaddr_storage& to,
-                      socklen_t to_len) {
+void DnsServer::reply(const std::string& client_id, const std::vector<uint8_t>& msg,
+                      const sockaddr_storage& to, socklen_t to_len) {
   const auto client = clients_.find(client_id);
   if (msg.empty() || client == clients_.end()) return;  // it left meanwhile
   ::sendto(client->second.get(), msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to), to_len);
@@ -247,7 +247,8 @@ void DnsServer::run(int control_fd, const std::function<void()>& on_control) {
       if (!(fds[i].revents & POLLIN)) continue;
       sockaddr_storage from{};
       socklen_t from_len = sizeof from;
-      ssize_t n = ::recvfrom(fds[i].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      ssize_t n =
+          ::recvfrom(fds[i].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n > 0) answer({buf.begin(), buf.begin() + n}, ids[i - 1], from, from_len, forwarded);
     }
     // Upstream answers go back as they are; silent upstreams get SERVFAIL.
@@ -255,7 +256,8 @@ void DnsServer::run(int control_fd, const std::function<void()>& on_control) {
     for (size_t i = 0; i < forwarded.size(); ++i) {
       auto& f = forwarded[i];
       const pollfd& p = fds[first_upstream + i];
-      ssize_t n = ready > 0 && (p.revents & POLLIN) ? ::recv(f.upstream.get(), buf.data(), buf.size(), 0) : -1;
+      ssize_t n =
+          ready > 0 && (p.revents & POLLIN) ? ::recv(f.upstream.get(), buf.data(), buf.size(), 0) : -1;
       if (n > 0)
         reply(f.client_id, {buf.begin(), buf.begin() + n}, f.from, f.from_len);
       else if (now > f.deadline)

@@ -28,8 +28,7 @@ TEST(DnsForClient, NamesOfTheSendersOtherNetworks) {
                                           {"db-id", lease("db-id", "db", "10.2.0.6", {"primary"})}};
   const std::vector<const std::map<std::string, Lease>*> others{&back};
   using V = std::vector<std::string>;
-  EXPECT_EQ(lookup_for_client(front, others, "a-id", "c", dns::Type::A), V{"10.1.0.3"})
-      << "its own network";
+  EXPECT_EQ(lookup_for_client(front, others, "a-id", "c", dns::Type::A), V{"10.1.0.3"}) << "its own network";
   EXPECT_EQ(lookup_for_client(front, others, "a-id", "primary", dns::Type::A), V{"10.2.0.6"})
       << "an alias on its second network";
   EXPECT_EQ(lookup_for_client(front, others, "a-id", "db", dns::Type::A), V{"10.2.0.6"});
