@@ -2,13 +2,14 @@
 # `run --network container:NAME|ID`: the container joins another one's
 # network namespace, as Docker's container network mode (a pod's sandbox):
 # the same interfaces and address, its services on 127.0.0.1, its hostname,
-# /etc/hosts and resolv.conf (the same files: a peer that attaches later is
-# in both) and its 127.0.0.11; no veth and no lease of its own. Refused (125)
+# /etc/hosts and resolv.conf (the same files: a later rewrite, as a
+# `network connect`'s, shows in both) and its 127.0.0.11; no veth and no
+# lease of its own. Refused (125)
 # with -p, with --hostname, for an unknown container and for one that does
 # not run.
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
-trap 'rc=$?; set +e; mctr rm -f a j peer >/dev/null 2>&1; mctr network rm podnet >/dev/null 2>&1; _cleanup $rc' EXIT
+trap 'rc=$?; set +e; mctr rm -f a j k b >/dev/null 2>&1; mctr network rm podnet >/dev/null 2>&1; _cleanup $rc' EXIT
 mctr network create --subnet "10.193.$_n.0/26" podnet >/dev/null
 mkdir -p "$TEST_TMP/www"
 echo "served in a" >"$TEST_TMP/www/index.html"
@@ -29,15 +30,20 @@ mctr run -d --name j --network container:a busybox sleep 1000 >/dev/null
 assert_eq "container:$a_id" "$(mctr inspect -f '{{.HostConfig.NetworkMode}}' j)" "NetworkMode records the id"
 assert_eq "$a_id" "$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["leases"]))' "$(ls "$MINICTR_RUN_DIR"/networks/br-*/ipam.json)")" "one lease on podnet: a's"
 
-echo "-- a's files, not copies: a peer that attaches after the join is in j's /etc/hosts; j asks a's 127.0.0.11"
-mctr run -d --name peer --network podnet busybox sleep 1000 >/dev/null
-peer_ip=$(mctr inspect -f '{{.NetworkSettings.IPAddress}}' peer)
-assert_contains "$(mctr exec a cat /etc/hosts)" "$peer_ip"$'\t'"peer" "a's /etc/hosts after peer's attach"
-assert_contains "$(mctr exec j cat /etc/hosts)" "$peer_ip"$'\t'"peer" "j's /etc/hosts after peer's attach"
+echo "-- a's files, not copies: the same inodes; a resolv.conf rewritten after the join shows in the joiner"
+assert_eq "$(stat -c %i "$(mctr inspect -f '{{.HostsPath}}' a)")" "$(mctr exec j stat -c %i /etc/hosts)" "inode of j's /etc/hosts (a's file)"
+assert_eq "$(stat -c %i "$(mctr inspect -f '{{.ResolvConfPath}}' a)")" "$(mctr exec j stat -c %i /etc/resolv.conf)" "inode of j's /etc/resolv.conf (a's file)"
 assert_eq "nameserver 127.0.0.11" "$(mctr exec j grep ^nameserver /etc/resolv.conf)" "j's name server"
-assert_contains "$(mctr exec j nslookup -type=a peer)" "Address: $peer_ip" "nslookup peer in j"
-mctr rm -f peer >/dev/null
-[[ $(mctr exec j cat /etc/hosts) != *peer* ]] || fail "j's /etc/hosts still names peer after its removal"
+assert_contains "$(mctr exec j nslookup -type=a a)" "Address: $a_ip" "nslookup a in j (a's 127.0.0.11)"
+# b on the default bridge has the host's name servers; k joins it; then b is
+# connected to podnet: b's resolv.conf is rewritten (in place) to 127.0.0.11.
+mctr run -d --name b busybox sleep 1000 >/dev/null
+mctr run -d --name k --network container:b busybox sleep 1000 >/dev/null
+[[ $(mctr exec k cat /etc/resolv.conf) != *127.0.0.11* ]] || fail "k has 127.0.0.11 before b's connect"
+mctr network connect podnet b
+assert_eq "nameserver 127.0.0.11" "$(mctr exec k grep ^nameserver /etc/resolv.conf)" "k's name server after b's connect"
+assert_contains "$(mctr exec k nslookup -type=a a)" "Address: $a_ip" "nslookup a in k after b's connect"
+mctr rm -f k b >/dev/null
 mctr rm -f j >/dev/null
 
 echo "-- refusals: 125 and Docker's message"
