@@ -220,6 +220,7 @@ void HttpClient::answer_challenge(const std::string& header) {
 
 void HttpClient::throw_unauthorized(const Response& r) const {
   std::string said = image::registry_error_text(r.status, r.body);
+  if (said.starts_with("HTTP status")) said = "authentication required (" + said + ")";  // a HEAD: no body
   if (!credentials_)
     throw Error("unauthorized: " + said + "; no credentials stored for " + host_ + " (minictr login " +
                 host_ + ")");
