@@ -71,7 +71,11 @@ perf=$(command -v perf || true)
 # header says so, rather than printing "-".
 gen_depth=()
 if [[ -n $llama ]]; then
-  if "$llama" --help 2>&1 | grep -q -- '--n-depth'; then
+  # (The help text is read whole first: with pipefail, `llama-bench --help | grep -q` failed
+  # whenever grep quit at the match before llama-bench finished writing, SIGPIPE, exit 141,
+  # and a llama-bench that has -d was taken for one without.)
+  llama_help=$("$llama" --help 2>&1 || true)
+  if grep -q -- '--n-depth' <<<"$llama_help"; then
     gen_depth=(-d "$n_prompt")
   else
     echo "# note: $llama has no -d (--n-depth): llama.cpp's gen is measured at depth 0" >&2
