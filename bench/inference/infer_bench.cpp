@@ -5,8 +5,8 @@
 // batch (prompt tokens/s) and then generates tokens one at a time, greedy (generation
 // tokens/s). Peak RSS is read from getrusage. "gen t/cpu-s" (and "prompt t/cpu-s", the last
 // column) divides by the CPU time the process got rather than wall time: on a shared machine
-// it shows what the code would do on idle cores (for 1 thread; with 2 it also counts the workers' spinning). run.sh measures
-// llama.cpp's llama-bench on the same GGUF files in the same run and prints the ratios.
+// it shows what the code would do on idle cores (for 1 thread; with 2 it also counts the workers' spinning).
+// run.sh measures llama.cpp's llama-bench on the same GGUF files in the same run and prints the ratios.
 //
 // Roofline: generating one token reads every weight once (plus one embedding row and the
 // KV cache), so no code can generate faster than memory bandwidth / bytes read per token.
@@ -40,7 +40,7 @@ namespace {
 
 struct Result {
   double prompt_tps = 0, gen_tps = 0;
-  double gen_cpu_tps = 0;  // generated tokens per second of CPU time used by the process
+  double gen_cpu_tps = 0;     // generated tokens per second of CPU time used by the process
   double prompt_cpu_tps = 0;  // prompt tokens per second of CPU time used by the process
 };
 
@@ -271,9 +271,9 @@ int main(int argc, char** argv) {
   std::pair<double, double> bw{0, 0};
   if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
 
-  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s %14s\n", "model", "type", "threads", "prompt t/s",
-              "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s", "of roof",
-              "prompt t/cpu-s");
+  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s %14s\n", "model", "type", "threads",
+              "prompt t/s", "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s",
+              "of roof", "prompt t/cpu-s");
   for (auto& shape : shapes) {
     for (auto& tname : shape == "bundled" ? std::vector<std::string>{"file"} : types) {
       std::string path = bundled;
