@@ -131,7 +131,7 @@ void point_resolv_conf(const Store& store, const std::string& id, const Config& 
 // the changes from here on) and its name server.
 void attach_one(const Store& store, const Config& cfg, ConnectedNetwork& c, pid_t pid) {
   const std::string& id = cfg.id;
-  net::NetworkRequest req{id, cfg.name, {}, store.dir(id) / "hosts", c.aliases};
+  net::NetworkRequest req{id, cfg.name, {}, c.aliases};
   req.ifname = c.ifname;
   req.host_veth = "mctr" + id.substr(0, 8) + "." + c.ifname.substr(3);  // at most 15 characters
   c.attachment = Networks(store).open(c.network).attach(req, pid);

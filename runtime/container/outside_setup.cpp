@@ -60,16 +60,16 @@ void OutsideSetup::make_cgroup() {
 void OutsideSetup::attach_network(pid_t child) {
   if (!attaches_to_bridge(cfg_.network_mode)) return;
   const auto dir = store_.dir(cfg_.id);
-  attachment_ = network_.attach({cfg_.id, cfg_.name, cfg_.ports, dir / "hosts", cfg_.network_aliases}, child);
+  attachment_ = network_.attach({cfg_.id, cfg_.name, cfg_.ports, cfg_.network_aliases}, child);
   // Out of its balanced ports' rotation until its healthcheck passes (balanced.h),
   // before its program starts.
   if (cfg_.healthcheck) net::set_member_health(network_.options(), cfg_.id, "starting");
-  std::vector<std::pair<std::string, std::string>> peers;
-  for (const auto& h : network_.hosts())
-    if (h.container_id != cfg_.id) peers.emplace_back(h.name, h.ip);
-  write_etc_files(dir, cfg_, attachment_->ip, peers, attachment_->ip6,
+  // As Docker: /etc/hosts names only the container itself (no peers: on the
+  // default bridge containers reach each other by address, on a user network
+  // by its name server). Keeping N peers' files up to date made every start
+  // rewrite N files (docs/performance.md, Density).
+  write_etc_files(dir, cfg_, attachment_->ip, {}, attachment_->ip6,
                   network_name_server(store_, cfg_.network_mode, cfg_.id, child));
-  network_.refresh_hosts_file(cfg_.id);  // peers that attached since hosts() (their update hit the old inode)
   reconnect_networks(store_, cfg_,
                      child);  // what `network connect` added, in an earlier run or while stopped
 }

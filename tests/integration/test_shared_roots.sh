@@ -4,7 +4,7 @@
 # $MINICTR_RUN_DIR/networks/<bridge>): no two containers get the same address
 # or MAC, a host port published in one root is refused in the other, a prune
 # in one root keeps the bridge while the other root's containers use it, and
-# names resolve only within a root. Without a configured subnet the bridge
+# no /etc/hosts names another container. Without a configured subnet the bridge
 # gets the first free one of the address pools.
 source "$(dirname "$0")/lib.sh"
 ROOT_B=$TEST_TMP/root-b
@@ -40,10 +40,9 @@ assert_eq "" "$(mctrb ps -q --filter status=running 2>/dev/null | grep -v "$(mct
   "B's failed run left a running container"
 mctrb rm -f other >/dev/null 2>&1 || true
 
-echo "-- names resolve within a root only"
+echo "-- no container's /etc/hosts names another's (Docker's default bridge), of either root"
 hosts_a=$(mctr run --rm busybox cat /etc/hosts)
-assert_contains "$hosts_a" "$ip_a" "A's web in a new container of A"
-[[ $hosts_a != *"$ip_b"* ]] || fail "B's web leaked into A's /etc/hosts: $hosts_a"
+[[ $hosts_a != *"$ip_a"* && $hosts_a != *"$ip_b"* ]] || fail "a web is in a new container's /etc/hosts: $hosts_a"
 
 echo "-- prune in root A keeps the bridge while root B's container uses it"
 mctr rm -f web >/dev/null

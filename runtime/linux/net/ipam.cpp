@@ -45,7 +45,6 @@ std::map<std::string, Lease> read_leases(const std::filesystem::path& file) {
       l.ip = j.at("ip").get<std::string>();
       l.ip6 = j.value("ip6", "");
       l.host_veth = j.at("host_veth").get<std::string>();
-      l.hosts_file = j.value("hosts_file", "");
       l.attached = j.value("attached", false);
       l.attaching_pid = j.value("attaching_pid", 0);
       for (const auto& p : j.value("ports", json::array())) l.ports.push_back(port_from_json(p));
@@ -65,15 +64,10 @@ void LeaseFile::save() {
   for (const auto& [id, l] : leases_) {
     json ports = json::array();
     for (const auto& p : l.ports) ports.push_back(port_to_json(p));
-    leases[id] = {{"owner", l.owner},
-                  {"name", l.name},
-                  {"aliases", l.aliases},
-                  {"ip", l.ip},
-                  {"ip6", l.ip6},
-                  {"host_veth", l.host_veth},
-                  {"hosts_file", l.hosts_file},
-                  {"attached", l.attached},
-                  {"attaching_pid", l.attaching_pid},
+    leases[id] = {{"owner", l.owner},       {"name", l.name},
+                  {"aliases", l.aliases},   {"ip", l.ip},
+                  {"ip6", l.ip6},           {"host_veth", l.host_veth},
+                  {"attached", l.attached}, {"attaching_pid", l.attaching_pid},
                   {"ports", ports}};
   }
   // Write a temp file and rename it over: readers see the old or the new

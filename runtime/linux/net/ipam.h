@@ -28,7 +28,6 @@ struct Lease {
   std::string ip6;  // "" without IPv6
   std::string host_veth;
   std::vector<PortMapping> ports;  // with the host ports actually used
-  std::string hosts_file;          // kept up to date with the other leases ("" = none)
   bool attached = false;           // false while attach() is still wiring it up
   pid_t attaching_pid = 0;         // the process doing that wiring (while !attached)
 };

@@ -3,8 +3,6 @@
 // (entering the container's netns) and ipam.cpp (who has which address).
 #include "linux/net/network.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -12,10 +10,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "linux/net/balanced.h"
-#include "linux/net/hosts_file.h"
 #include "linux/net/ipam.h"
 #include "linux/net/ipv4.h"
 #include "linux/net/netlink.h"
@@ -316,20 +314,35 @@ void Network::ensure_table() {
     nft.run(base_table_rules6(options_.table, options_.bridge, *subnet6));
 }
 
+// The host ends of the veths on the bridge: one directory read
+// (/sys/class/net/<bridge>/brif) instead of one RTM_GETLINK per lease, which
+// made every attach O(N) netlink round trips. nullopt when the bridge does
+// not exist (then each lease's veth is looked up on its own).
+std::optional<std::set<std::string>> Network::bridge_ports() const {
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/sys/class/net/" + options_.bridge + "/brif", ec);
+  if (ec) return std::nullopt;
+  std::set<std::string> ports;
+  for (const auto& e : it) ports.insert(e.path().filename().string());
+  return ports;
+}
+
 void Network::drop_stale_leases(LeaseFile& lf) {
   NlSocket sk;
-  Nft& nft = this->nft();
+  const auto ports = bridge_ports();
   bool changed = false;
   for (auto it = lf.leases().begin(); it != lf.leases().end();) {
     const Lease& l = it->second;
     // Attached, but the veth is gone: the container's netns died (the kernel
     // deletes a veth pair when one end's namespace goes away). Half-attached
     // and its attaching process is dead: minictr was killed mid-attach.
-    bool stale = l.attached ? link_index(sk, l.host_veth) == 0 : !process_alive(l.attaching_pid);
+    const bool veth_gone = ports ? !ports->count(l.host_veth) : link_index(sk, l.host_veth) == 0;
+    bool stale = l.attached ? veth_gone : !process_alive(l.attaching_pid);
     if (!stale) {
       ++it;
       continue;
     }
+    Nft& nft = this->nft();
     link_delete(sk, l.host_veth);
     delete_rules_tagged(nft, options_.table, l.container_id);
     if (!l.ip6.empty()) delete_rules_tagged(nft, options_.table, l.container_id, "ip6");
@@ -338,8 +351,7 @@ void Network::drop_stale_leases(LeaseFile& lf) {
   }
   if (changed) {
     lf.save();
-    update_hosts_files(lf);
-    rebalance_members(nft, options_.table, state_dir_, lf, "");
+    rebalance_members(nft(), options_.table, state_dir_, lf, "");
   }
 }
 
@@ -390,7 +402,6 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     lease.ip = format_ipv4(ip);
     lease.ip6 = att.ip6;
     lease.host_veth = att.host_veth;
-    lease.hosts_file = req.hosts_file.string();
     lease.attaching_pid = ::getpid();
     // Held before the DNAT rules exist: a failed bind leaves no rule behind.
     for (const PortMapping& p : req.ports) lease.ports.push_back(reserve_host_port(lf, p, held));
@@ -468,8 +479,6 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     it->second.attached = true;
     it->second.attaching_pid = 0;
     lf.save();
-    // The containers already running learn this one's name.
-    update_hosts_files(lf);
     rebalance_members(nft(), options_.table, state_dir_, lf, id);  // a restarted replica rejoins (balanced.h)
   }
   undo_rules.dismiss();
@@ -521,8 +530,7 @@ void Network::PendingDetach::finish() {
   if (!veth_.empty()) link_set_down(sk, veth_);
   leases_->leases().erase(id_);
   leases_->save();
-  net_->update_hosts_files(*leases_);  // the others forget its name
-  leases_.reset();                     // unlock: the slow part needs no lock
+  leases_.reset();  // unlock: the slow part needs no lock
   if (!veth_.empty()) {
     explain::step("netlink", "ip link del " + veth_ + "   # takes eth0 in the container with it");
     link_delete(sk, veth_);
@@ -537,51 +545,6 @@ Network::PendingDetach::~PendingDetach() {
   } catch (const std::exception&) {
     // Best effort in a destructor; `rm -f` and `system prune` retry.
   }
-}
-
-std::function<bool(const std::string&)> Network::bridge_addresses() {
-  // Parsed once here, not once per line of every container's hosts file.
-  const auto subnet6 = parse_subnet6(options_.subnet6);
-  std::optional<Subnet> subnet;
-  try {
-    subnet = current_subnet();
-  } catch (const Error&) {
-    // no bridge (yet): none of its addresses are in any file
-  }
-  return [subnet, subnet6](const std::string& addr) {
-    if (subnet6 && subnet6->contains(addr)) return true;
-    in_addr a{};
-    return subnet && ::inet_pton(AF_INET, addr.c_str(), &a) == 1 && subnet->contains(ntohl(a.s_addr));
-  };
-}
-
-void Network::update_hosts_files(const LeaseFile& lf, const std::string& only_id) {
-  const auto on_bridge = bridge_addresses();
-  // Names resolve within a state root, as within one Docker daemon: two
-  // roots may each have a container called "web".
-  std::map<std::string, std::vector<HostEntry>> attached_by_owner;
-  for (const auto& [id, l] : lf.leases())
-    if (l.attached) attached_by_owner[l.owner].push_back({id, l.name, l.ip, l.ip6});
-  for (const auto& [id, l] : lf.leases()) {
-    if (!l.attached || l.hosts_file.empty() || (!only_id.empty() && id != only_id)) continue;
-    // One container's unwritable hosts file must not fail the attach or
-    // detach of another: it keeps its old peer lines.
-    try {
-      // The container writes this file (bind-mounted on its /etc/hosts): read
-      // it as untrusted, capped in size.
-      auto current = fs::read_untrusted_file(l.hosts_file, AT_FDCWD);
-      if (!current) continue;  // not written yet, or the container is being removed
-      std::string updated =
-          hosts_with_peers(*current, on_bridge, {l.ip, l.ip6}, attached_by_owner[l.owner], id);
-      if (updated != *current) rewrite_in_place(l.hosts_file, updated);
-    } catch (const std::exception&) {
-    }
-  }
-}
-
-void Network::refresh_hosts_file(const std::string& container_id) {
-  LeaseFile lf(state_dir_);
-  update_hosts_files(lf, container_id);
 }
 
 Subnet Network::create() {

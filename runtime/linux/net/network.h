@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,10 +70,6 @@ struct NetworkRequest {
   std::string container_id;
   std::string name;  // for name resolution between containers
   std::vector<PortMapping> ports;
-  // The host file bind-mounted as this container's /etc/hosts ("" = none).
-  // While the container is attached, attach/detach of *other* containers
-  // rewrite its peer lines in place (see hosts_file.h).
-  std::filesystem::path hosts_file;
   std::vector<std::string> aliases = {};  // more names for the network's DNS server (--network-alias)
   // The interface in the container and the host end of its veth. A second
   // network (`network connect`) gets "eth1", ... and no default route: the
@@ -81,7 +78,10 @@ struct NetworkRequest {
   std::string host_veth = {};
 };
 
-// A name -> address line for the /etc/hosts of containers on the bridge.
+// A container attached to the network: its name and addresses (network
+// inspect). As with Docker, no container's /etc/hosts lists the others: on
+// the default bridge they reach each other by address, on a user network by
+// the network's name server (network_dns.h).
 struct HostEntry {
   std::string container_id;
   std::string name;
@@ -126,8 +126,8 @@ class Network {
   static std::filesystem::path host_state_dir(const std::string& bridge);
 
   // `owner` names the state root whose containers this object attaches
-  // (<root>/network): leases record it, and a container's /etc/hosts lists
-  // only the containers of its own root by name.
+  // (<root>/network): leases record it, and hosts() lists only the
+  // containers of this root.
   explicit Network(std::filesystem::path owner);
   Network(std::filesystem::path owner, Options options);
   ~Network();
@@ -184,14 +184,9 @@ class Network {
   // bridge with state under host_state_dir's parent): for a container whose
   // config is gone, so its network is unknown.
   static void detach_everywhere(const std::filesystem::path& owner, const std::string& container_id);
-  // Containers currently attached (this one included once attach returned),
-  // for the /etc/hosts written into a new container.
+  // Containers of this state root currently attached (this one included
+  // once attach returned).
   std::vector<HostEntry> hosts();
-  // Rewrite the peer lines of this container's hosts file (NetworkRequest::
-  // hosts_file) from the current leases, under the IPAM lock. Call it after
-  // (re)writing that file by other means, e.g. by rename before the bind
-  // mount: an attach of another container in between updated the old inode.
-  void refresh_hosts_file(const std::string& container_id);
   const Options& options() const { return options_; }
   // The bridge's subnet: the existing bridge's, else the configured one;
   // nullopt before a bridge exists when none is configured.
@@ -209,11 +204,7 @@ class Network {
   void record_table();
   void ensure_table();
   void drop_stale_leases(LeaseFile& leases);
-  // The peer lines of every attached container's hosts file (only `only_id`'s
-  // when given), from the leases in `lf` (whose lock the caller holds).
-  void update_hosts_files(const LeaseFile& lf, const std::string& only_id = "");
-  // Is an address (IPv4 or IPv6 text) on this bridge's subnets?
-  std::function<bool(const std::string&)> bridge_addresses();
+  std::optional<std::set<std::string>> bridge_ports() const;
   // One Nft (and so one nf_tables netlink socket) for all of this object's
   // work, closed when it is destroyed: closing it waits for the kernel to
   // free the rules deleted through it (see nft_netlink.h), so a caller can

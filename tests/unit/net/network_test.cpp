@@ -368,6 +368,33 @@ TEST_F(NetTest, DeadContainerLeaseIsDroppedWithItsRules) {
   EXPECT_FALSE(nft.table_exists(opts_.table));
 }
 
+// Stale leases are found from the bridge's list of ports (brif), one read
+// for all of them: the dead container's lease goes at the next attach (its
+// address is given out again), the living one's stays.
+TEST_F(NetTest, NextAttachDropsOnlyTheDeadContainersLease) {
+  Network net = make_network();
+  NetnsChild& live = new_child();
+  NetnsChild& dead = new_child();
+  NetnsChild& next = new_child();
+  Attachment al = net.attach({container_id(1), "live", {}, {}}, live.pid());
+  Attachment ad = net.attach({container_id(2), "dead", {parse_port_mapping("80")}, {}}, dead.pid());
+  dead.stop();  // netns dies -> the kernel deletes both veth ends, no detach
+  for (int i = 0; i < 100 && host_link_exists(ad.host_veth); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_FALSE(host_link_exists(ad.host_veth));
+  Attachment an = net.attach({container_id(3), "next", {}, {}}, next.pid());
+  EXPECT_EQ(an.ip, ad.ip);  // the dead one's address, free again
+  std::vector<std::string> names;
+  for (const auto& h : net.hosts()) names.push_back(h.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"live", "next"}));
+  EXPECT_TRUE(host_link_exists(al.host_veth));
+  Nft nft;
+  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(2)).empty());
+  net.detach(container_id(1));
+  net.detach(container_id(3));
+}
+
 TEST_F(NetTest, HostPortConflictFailsAndLeavesNothingBehind) {
   Network net = make_network();
   NetnsChild& a = new_child();
@@ -568,60 +595,6 @@ TEST_F(NetTest, HostRangeWithOneContainerPortSkipsBusyPorts) {
   EXPECT_EQ(ad.ports[0].host_port, first);
   net.detach(container_id(1));
   net.detach(container_id(3));
-}
-
-// What the container side writes (etc_files.cpp): header and its own line.
-std::string base_hosts(const std::string& ip, const std::string& name) {
-  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + ip + "\t" + name + "\n";
-}
-
-TEST_F(NetTest, RunningContainersHostsFileFollowsJoinsAndLeaves) {
-  Network net = make_network();
-  NetnsChild& a = new_child();
-  NetnsChild& b = new_child();
-  const std::filesystem::path hosts_a = state_dir_ / "a-hosts", hosts_b = state_dir_ / "b-hosts";
-
-  // The supervisor's order: attach, write the file (by rename), refresh.
-  Attachment aa = net.attach({container_id(1), "alpha", {}, hosts_a}, a.pid());
-  fs::write_file_atomic(hosts_a, base_hosts(aa.ip, "alpha"), 0644, false);
-  net.refresh_hosts_file(container_id(1));
-  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha"));
-  struct stat st_before {};
-  ASSERT_EQ(::stat(hosts_a.c_str(), &st_before), 0);
-
-  // b joins: a (already running) learns b's name, in the same inode.
-  Attachment ab = net.attach({container_id(2), "beta", {}, hosts_b}, b.pid());
-  fs::write_file_atomic(hosts_b, base_hosts(ab.ip, "beta"), 0644, false);
-  net.refresh_hosts_file(container_id(2));
-  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha") + ab.ip + "\tbeta\n");
-  EXPECT_EQ(fs::read_file(hosts_b), base_hosts(ab.ip, "beta") + aa.ip + "\talpha\n");
-  struct stat st_after {};
-  ASSERT_EQ(::stat(hosts_a.c_str(), &st_after), 0);
-  EXPECT_EQ(st_before.st_ino, st_after.st_ino);
-
-  // b leaves: a forgets it.
-  net.detach(container_id(2));
-  EXPECT_EQ(fs::read_file(hosts_a), base_hosts(aa.ip, "alpha"));
-  net.detach(container_id(1));
-}
-
-TEST_F(NetTest, HostsUpdateIsSeenThroughABindMount) {
-  // What the container really sees: its /etc/hosts is a bind mount of the
-  // host file. Mount it over another file and read through the mount.
-  Network net = make_network();
-  NetnsChild& a = new_child();
-  NetnsChild& b = new_child();
-  const std::filesystem::path hosts_a = state_dir_ / "a-hosts", target = state_dir_ / "etc-hosts";
-  Attachment aa = net.attach({container_id(1), "alpha", {}, hosts_a}, a.pid());
-  fs::write_file_atomic(hosts_a, base_hosts(aa.ip, "alpha"), 0644, false);
-  fs::write_file_atomic(target, "", 0644, false);
-  ASSERT_EQ(::mount(hosts_a.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
-  ScopeGuard unmount([&] { ::umount2(target.c_str(), MNT_DETACH); });
-  Attachment ab = net.attach({container_id(2), "beta", {}, {}}, b.pid());
-  EXPECT_EQ(fs::read_file(target), base_hosts(aa.ip, "alpha") + ab.ip + "\tbeta\n");
-  net.detach(container_id(2));
-  EXPECT_EQ(fs::read_file(target), base_hosts(aa.ip, "alpha"));
-  net.detach(container_id(1));
 }
 
 // IPv6 TCP: a listener on [::]:port in the netns of `pid`, and a client
