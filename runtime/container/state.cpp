@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <optional>
 
 #include "container/events.h"
 #include "container/exit_record.h"
@@ -260,6 +261,89 @@ static void make_container_dir(const std::filesystem::path& root, const std::fil
   fs::mkdir_p(dir, 0700);
 }
 
+// The name index: <root>/names/<name>, a symlink to the id of the container
+// that has the name, so that create and rename check a name with one
+// readlink and one config read instead of parsing every container's config
+// (which made each start O(N): docs/performance.md, Density). A link counts
+// only while that container's config still gives it this name: a crash
+// between writing the link and the config, or between a rename's new link
+// and the removal of its old one, leaves a link that counts as free.
+static std::filesystem::path names_dir(const std::filesystem::path& root) { return root / "names"; }
+
+static bool is_container_id(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+static std::optional<std::string> linked_id(const std::filesystem::path& link) {
+  char buf[80];
+  const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return std::nullopt;
+  std::string id(buf, static_cast<size_t>(n));
+  if (!is_container_id(id)) return std::nullopt;  // not ours: never a path to follow
+  return id;
+}
+
+// The id of the container that has `name`, if any.
+static std::optional<std::string> name_owner(const Store& store, const std::string& name) {
+  const auto id = linked_id(names_dir(store.root()) / name);
+  if (!id) return std::nullopt;
+  try {
+    if (store.config(*id).name == name) return id;
+  } catch (const Error&) {
+    // removed, or being removed right now
+  }
+  return std::nullopt;
+}
+
+// names/<name> -> id, replacing a stale link (by rename: never missing).
+static void index_name(const std::filesystem::path& root, const std::string& name, const std::string& id) {
+  const auto link = names_dir(root) / name;
+  const auto tmp = names_dir(root) / (".new-" + name);  // names start with [a-zA-Z0-9]: no clash
+  ::unlink(tmp.c_str());
+  check_sys(::symlink(id.c_str(), tmp.c_str()), "symlink", tmp);
+  check_sys(::rename(tmp.c_str(), link.c_str()), "rename", link);
+}
+
+// Drop names/<name> if it still names `id` (not if the name went to another
+// container meanwhile). Called while `id`'s config still has the name, so no
+// create can take the name between the readlink and the unlink.
+static void unindex_name(const std::filesystem::path& root, const std::string& name, const std::string& id) {
+  const auto link = names_dir(root) / name;
+  if (linked_id(link) == id) ::unlink(link.c_str());
+}
+
+// A root made by a minictr without the index gets one, from every config,
+// under the store lock (made aside and renamed into place whole).
+static void ensure_name_index(const Store& store) {
+  const auto dir = names_dir(store.root());
+  if (std::filesystem::exists(dir)) return;
+  const auto tmp = store.root() / "names.new";
+  fs::remove_tree(tmp);
+  fs::mkdir_p(tmp, 0700);
+  for (const auto& id : store.ids()) {
+    try {
+      const std::string name = store.config(id).name;
+      if (!name.empty()) check_sys(::symlink(id.c_str(), (tmp / name).c_str()), "symlink", tmp / name);
+    } catch (const Error&) {
+      // a container being removed right now
+    }
+  }
+  check_sys(::rename(tmp.c_str(), dir.c_str()), "rename", dir);
+}
+
+// Before the config goes: see unindex_name.
+static void unindex_container(const Store& store, const std::string& id) {
+  std::optional<std::string> name;
+  try {
+    name = store.config(id).name;
+  } catch (const Error&) {
+    return;  // no config (unlisted already): its link, if any, counts as free
+  }
+  if (!name->empty()) unindex_name(store.root(), *name, id);
+}
+
 void Store::remove_nursery_leftovers() const {
   FileLock store_lock(root_ / "locks" / "containers.lock");
   std::error_code ec;
@@ -271,25 +355,19 @@ void Store::remove_nursery_leftovers() const {
 void Store::create(Config& cfg) {
   fs::mkdir_p(containers_, 0700);
   FileLock store_lock(root_ / "locks" / "containers.lock");
-  std::vector<std::string> names;
-  for (const auto& id : ids()) {
-    try {
-      names.push_back(config(id).name);
-    } catch (const Error&) {
-      // a container being removed right now
-    }
-  }
+  ensure_name_index(*this);
   if (cfg.name.empty()) {
     do cfg.name = random_name();
-    while (std::find(names.begin(), names.end(), cfg.name) != names.end());
+    while (name_owner(*this, cfg.name));
   } else {
     check_container_name(cfg.name);
-    if (std::find(names.begin(), names.end(), cfg.name) != names.end())
-      throw Error("the container name \"" + cfg.name + "\" is already in use");
+    if (name_owner(*this, cfg.name)) throw Error("the container name \"" + cfg.name + "\" is already in use");
   }
   cfg.id = random_hex(32);
   cfg.created = now_rfc3339();
   if (cfg.hostname.empty()) cfg.hostname = cfg.id.substr(0, 12);
+  // The link first: a crash before the config exists leaves a link that counts as free.
+  index_name(root_, cfg.name, cfg.id);
   make_container_dir(root_, dir(cfg.id), cfg.id);
   // fsync (~5 ms on ext4) only for a container meant to outlive this run:
   // a --rm container's config is of no use after a power cut.
@@ -323,14 +401,10 @@ State Store::state(const std::string& id) const {
 void Store::rename(const std::string& id, const std::string& new_name) const {
   check_container_name(new_name);
   FileLock store_lock(root_ / "locks" / "containers.lock");  // see create()
-  for (const auto& other : ids()) {
-    try {
-      if (config(other).name != new_name) continue;
-    } catch (const Error&) {
-      continue;  // being removed right now
-    }
-    if (other == id) throw Error("renaming a container with the same name as its current name");
-    throw Error("the container name \"" + new_name + "\" is already in use by container \"" + other + "\"");
+  ensure_name_index(*this);
+  if (auto other = name_owner(*this, new_name)) {
+    if (*other == id) throw Error("renaming a container with the same name as its current name");
+    throw Error("the container name \"" + new_name + "\" is already in use by container \"" + *other + "\"");
   }
   auto lock = this->lock(id);
   Config c = config(id);
@@ -340,7 +414,9 @@ void Store::rename(const std::string& id, const std::string& new_name) const {
   check_sys(::stat(file.c_str(), &st), "stat", file);
   const std::string old_name = c.name;
   c.name = new_name;
+  index_name(root_, new_name, id);  // a crash before the config is saved: the new link counts as free
   save_config(c);
+  unindex_name(root_, old_name, id);  // the config no longer has it: a stale link would count as free anyway
   const timespec times[2] = {st.st_atim, st.st_mtim};
   check_sys(::utimensat(AT_FDCWD, file.c_str(), times, 0), "utimensat", file);
   emit_event(root_, "rename", c, {{"oldName", "/" + old_name}});
@@ -385,10 +461,14 @@ std::string Store::resolve(const std::string& ref) const {
   auto all = ids();
   for (const auto& id : all)
     if (id == ref) return id;
-  for (const auto& id : all) {
-    try {
-      if (config(id).name == ref) return id;
-    } catch (const Error&) {
+  if (std::filesystem::exists(names_dir(root_))) {
+    if (auto id = name_owner(*this, ref)) return *id;
+  } else {  // a root without the name index yet (see ensure_name_index)
+    for (const auto& id : all) {
+      try {
+        if (config(id).name == ref) return id;
+      } catch (const Error&) {
+      }
     }
   }
   std::vector<std::string> prefixed;
@@ -403,6 +483,7 @@ std::string Store::resolve(const std::string& ref) const {
 // for a --rm container's supervisor, `ps`) sees a half-deleted directory, whose
 // state.json may already be gone while its upper dir is not.
 void Store::remove(const std::string& id) const {
+  unindex_container(*this, id);
   const auto leaving = nursery_of(root_, id) / (id + ".removed");
   if (::rename(dir(id).c_str(), leaving.c_str()) == 0) {
     fs::remove_tree(leaving);
@@ -411,7 +492,10 @@ void Store::remove(const std::string& id) const {
   fs::remove_tree(dir(id));  // no nursery on this filesystem (EXDEV), or none made yet
 }
 
-void Store::unlist(const std::string& id) const { fs::unlink_deferred(dir(id) / "config.json"); }
+void Store::unlist(const std::string& id) const {
+  unindex_container(*this, id);
+  fs::unlink_deferred(dir(id) / "config.json");
+}
 
 State observed_state(const Store& store, const std::string& id) {
   State s = store.state(id);
