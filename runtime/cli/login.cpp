@@ -52,7 +52,6 @@ std::string password_of(LoginArgs& a) {
   if (!a.password.empty() && a.password_stdin)
     throw Error("--password and --password-stdin are mutually exclusive", kExitLoginFailed);
   if (a.password_stdin) {
-    if (a.username.empty()) throw Error("Must provide --username with --password-stdin", kExitLoginFailed);
     std::string p((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     while (p.ends_with("\n") || p.ends_with("\r")) p.pop_back();
     return p;
@@ -67,6 +66,8 @@ std::string password_of(LoginArgs& a) {
 }
 
 int login(const Globals& g, LoginArgs& a) {
+  if (a.password_stdin && a.username.empty())
+    throw Error("Must provide --username with --password-stdin", kExitLoginFailed);
   if (a.username.empty()) {
     if (!::isatty(0))
       throw Error("Cannot perform an interactive login from a non TTY device", kExitLoginFailed);
