@@ -79,9 +79,10 @@ uint64_t upload_chunk_size() {
   uint64_t scale = unit == ""                   ? 1
                    : unit == "K" || unit == "k" ? 1024
                    : unit == "M" || unit == "m" ? 1u << 20
+                   : unit == "G" || unit == "g" ? 1u << 30
                                                 : 0;
   if (end == env || scale == 0 || n == 0 || n > (1ull << 40) / scale)
-    throw Error("MINICTR_UPLOAD_CHUNK_SIZE=" + std::string(env) + ": not a size (bytes, or with K or M)");
+    throw Error("MINICTR_UPLOAD_CHUNK_SIZE=" + std::string(env) + ": not a size (bytes, or with K, M or G)");
   return n * scale;
 }
 

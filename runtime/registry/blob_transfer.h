@@ -21,7 +21,7 @@ std::string download_small_blob(HttpClient& http, const std::string& repo_path, 
 enum class Upload { kExists, kMounted, kPushed };
 
 // Blobs larger than this go up in PATCH chunks of this size, smaller ones in
-// one PUT. 16 MiB, or $MINICTR_UPLOAD_CHUNK_SIZE (bytes; K and M suffixes)
+// one PUT. 16 MiB, or $MINICTR_UPLOAD_CHUNK_SIZE (bytes; K, M and G suffixes)
 // for tests that want many chunks from a small image.
 uint64_t upload_chunk_size();
 
