@@ -4,6 +4,7 @@
 #include "cli/verbs.h"
 #include "container/bundle.h"
 #include "container/network_connect.h"
+#include "container/network_container.h"
 #include "container/state.h"
 #include "image/store.h"
 #include "util/template.h"
@@ -114,11 +115,12 @@ static json inspect_json(const container::Store& store, const container::Config&
           {"Args", cmd},
           {"State", state},
           {"Image", c.image_id},
-          // Docker's paths of the container's files; BundlePath is ours: the
-          // OCI bundle (config.json) the container runs from.
-          {"ResolvConfPath", (store.dir(c.id) / "resolv.conf").string()},
+          // Docker's paths of the container's files (--network container:X:
+          // X's hosts and resolv.conf); BundlePath is ours: the OCI bundle
+          // (config.json) the container runs from.
+          {"ResolvConfPath", container::etc_file_path(store.dir(c.id), c, "resolv.conf").string()},
           {"HostnamePath", (store.dir(c.id) / "hostname").string()},
-          {"HostsPath", (store.dir(c.id) / "hosts").string()},
+          {"HostsPath", container::etc_file_path(store.dir(c.id), c, "hosts").string()},
           {"LogPath", store.log_path(c.id).string()},
           {"BundlePath", container::bundle_dir(store.dir(c.id)).string()},
           {"Name", "/" + c.name},

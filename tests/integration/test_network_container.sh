@@ -31,6 +31,7 @@ assert_eq "container:$a_id" "$(mctr inspect -f '{{.HostConfig.NetworkMode}}' j)"
 assert_eq "$a_id" "$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["leases"]))' "$(ls "$MINICTR_RUN_DIR"/networks/br-*/ipam.json)")" "one lease on podnet: a's"
 
 echo "-- a's files, not copies: the same inodes; a resolv.conf rewritten after the join shows in the joiner"
+assert_eq "$(mctr inspect -f '{{.HostsPath}} {{.ResolvConfPath}}' a)" "$(mctr inspect -f '{{.HostsPath}} {{.ResolvConfPath}}' j)" "j's HostsPath and ResolvConfPath (a's)"
 assert_eq "$(stat -c %i "$(mctr inspect -f '{{.HostsPath}}' a)")" "$(mctr exec j stat -c %i /etc/hosts)" "inode of j's /etc/hosts (a's file)"
 assert_eq "$(stat -c %i "$(mctr inspect -f '{{.ResolvConfPath}}' a)")" "$(mctr exec j stat -c %i /etc/resolv.conf)" "inode of j's /etc/resolv.conf (a's file)"
 assert_eq "nameserver 127.0.0.11" "$(mctr exec j grep ^nameserver /etc/resolv.conf)" "j's name server"
