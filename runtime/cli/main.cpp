@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "cli/explain_output.h"
 #include "cli/runc.h"
 #include "cli/verbs.h"
 #include "linux/security/self_exe.h"
@@ -63,9 +64,9 @@ constexpr Verb kVerbs[] = {
 std::string_view verb_in(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--root") {
+    if (a == "--root" || a == "--explain-script") {
       ++i;
-    } else if (a.rfind("--root=", 0) != 0 && a != "--explain") {
+    } else if (a.rfind("--root=", 0) != 0 && a.rfind("--explain-script=", 0) != 0 && a != "--explain") {
       return a;
     }
   }
@@ -155,10 +156,14 @@ static int run_minictr(int argc, char** argv) {
   app.add_option("--root", g.root_flag, "State directory (default /var/lib/minictr, or $MINICTR_ROOT)");
   app.add_flag("--explain", g.explain,
                "Print every kernel operation as a shell command you can replay (run, exec, stop, rm, ...)");
-  app.parse_complete_callback([&g] {
+  app.add_option("--explain-script", g.explain_script,
+                 "With run: write the steps as one bash script that makes the same container again");
+  int records = -1;  // the read end of the --explain-script records
+  app.parse_complete_callback([&g, &records] {
     // A copy of stderr above 2, close-on-exec: the container's init inherits
     // it for its own steps but never hands it to the user's command.
     if (g.explain) mctr::explain::enable(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+    if (!g.explain_script.empty()) records = mctr::cli::open_explain_records();
   });
 
   register_verbs(app, g, argc, argv);
@@ -178,6 +183,14 @@ static int run_minictr(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "minictr: error: %s\n", e.what());
     return mctr::kExitRuntimeError;
+  }
+  if (records >= 0) {
+    try {
+      mctr::cli::write_explain_script(records, g);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "minictr: error: --explain-script: %s\n", e.what());
+      if (g.exit_code == 0) g.exit_code = mctr::kExitRuntimeError;
+    }
   }
   // Leave without destroying the CLI11 tree and the statics: nothing in them
   // does more than free memory, which exit does faster (one start's ~3%).

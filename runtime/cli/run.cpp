@@ -155,6 +155,7 @@ void add_run(CLI::App& app, Globals& g) {
   sub->callback([&g, f, sub] {
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o);
+    g.explained_id = cfg.id;
     g.exit_code = start_and_follow(g.root(), cfg.id, !o.detach, o.tty, true, &cfg);
   });
 }

@@ -16,7 +16,9 @@ namespace mctr::cli {
 
 struct Globals {
   std::string root_flag;          // --root
-  bool explain = false;           // reserved for --explain (teaching trace)
+  bool explain = false;           // --explain (teaching trace)
+  std::string explain_script;     // --explain-script FILE (explain_script.h)
+  std::string explained_id;       // the container `run` made, for that script
   int exit_code = 0;              // set by the verb that ran
   std::vector<std::string> argv;  // the command line as typed (util/command_line.h)
   std::filesystem::path root() const;

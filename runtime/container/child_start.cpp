@@ -65,7 +65,8 @@ class CloneThenGo : public ChildStart {
       child_failed_early = true;
     }
     if (!child_failed_early) {
-      explain::step("send(2)", "# tell the child \"go\": its cgroup and network are ready");
+      explain::step(explain::Kind::kNote, "send(2)",
+                    "# tell the child \"go\": its cgroup and network are ready");
       try {
         protocol::send(sync.parent_fd(), {protocol::Kind::Go, 0, ""});
       } catch (const SysError&) {

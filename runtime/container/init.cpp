@@ -93,9 +93,10 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
 // The seccomp filter: the precompiled program, or compile it now (exec).
 static void load_seccomp(const Config& cfg, const std::vector<sock_filter>* seccomp) {
   if (cfg.security.privileged || cfg.security.seccomp == "unconfined") return;
-  explain::step("seccomp(2)", "# load the BPF syscall filter: " +
-                                  (cfg.security.seccomp.empty() ? std::string("Docker's default profile")
-                                                                : cfg.security.seccomp));
+  explain::step(
+      explain::Kind::kNotReplayable, "seccomp(2)",
+      "# load the BPF syscall filter: " +
+          (cfg.security.seccomp.empty() ? std::string("Docker's default profile") : cfg.security.seccomp));
   if (seccomp)
     security::load_seccomp_program(*seccomp);
   else
@@ -119,14 +120,16 @@ static void apply_security(const user::Identity& id, const std::vector<std::stri
     std::string caps;
     for (auto c : keep) {
       for (auto& ch : c) ch = static_cast<char>(std::tolower(ch));
-      caps += (caps.empty() ? "cap_" : ",cap_") + c;
+      caps += ",+" + c;
     }
-    explain::step("prctl+capset(2)", "capsh --caps='" + (caps.empty() ? std::string("=") : caps + "+ep") +
-                                         "'   # PR_CAPBSET_DROP all others, then capset");
+    explain::step(explain::Kind::kCredentials, "prctl+capset(2)",
+                  "setpriv --bounding-set=-all" + caps +
+                      " --inh-caps=-all --ambient-caps=-all   # PR_CAPBSET_DROP all others, then capset");
   }
   security::drop_capabilities(keep);
   if (no_new_privs) {
-    explain::step("prctl(2)", "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
+    explain::step(explain::Kind::kCredentials, "prctl(2)",
+                  "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
     security::set_no_new_privs();
     // Seccomp last: from here on only the allowed syscalls work, and execve is one.
     load_filter();
@@ -171,9 +174,8 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
   if (!attaches_to_bridge(cfg.network_mode)) {
-    explain::step("write(2)", "write " + (dir / "hostname").string() +
-                                  ", hosts, resolv.conf   # bind-mounted over /etc/*");
     write_etc_files(dir, cfg, "", {});
+    for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
   }
   auto options = cfg.security;
   security::read_seccomp_profile(options);  // a host path
@@ -186,7 +188,8 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
 // /sys/fs/cgroup once we are in the new root.
 static rootfs::OwnCgroups unshare_cgroup(const std::string& id) {
   rootfs::OwnCgroups own = rootfs::read_own_cgroups(id);
-  explain::step("unshare(2)", "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
+  explain::step(explain::Kind::kUnshareCgroup, "unshare(2)",
+                "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   return own;
 }
@@ -225,8 +228,9 @@ static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   const bool filter = spec.linux_->seccomp.has_value() && !seccomp.empty();
   apply_security(id, kept_capabilities(proc), proc.no_new_privileges, [&] {
     if (!filter) return;
-    explain::step("seccomp(2)", "# load the BPF syscall filter of linux.seccomp (" +
-                                    std::to_string(spec.linux_->seccomp->syscalls.size()) + " rules)");
+    explain::step(explain::Kind::kNotReplayable, "seccomp(2)",
+                  "# load the BPF syscall filter of linux.seccomp (" +
+                      std::to_string(spec.linux_->seccomp->syscalls.size()) + " rules)");
     security::load_seccomp_program(seccomp);
   });
   // The container dies with its supervisor: nothing would read its output,
@@ -245,9 +249,10 @@ static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (explain::on()) {
-    std::string cmd;
+    std::string cmd = "cd " + explain::sh_quote(proc.cwd) + " && exec env -i";
+    for (const auto& e : env) cmd += " " + explain::sh_quote(e);
     for (const auto& a : proc.args) cmd += " " + explain::sh_quote(a);
-    explain::step("execve(2)", "exec" + cmd + "   # in " + proc.cwd + ", as PID 1 of the container");
+    explain::step(explain::Kind::kExec, "execve(2)", cmd + "   # as PID 1 of the container");
   }
   ::execve(exe.c_str(), argv.data(), envp.data());
   int err = errno;
@@ -353,7 +358,7 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
     case InitStep::kReceiveNetworkNamespace: {
       if (!p.fs.new_netns) return;
       auto netns = receive_from_supervisor(link.handoff_fd, protocol::Kind::NetNs, "network namespace");
-      explain::step("setns(2)", "# join the network namespace the supervisor made");
+      explain::step(explain::Kind::kNote, "setns(2)", "# join the network namespace the supervisor made");
       check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
       return;
     }
@@ -372,8 +377,9 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
     case InitStep::kJoinCgroupHandedOver: {
       // Through files opened for us: the host's /sys/fs/cgroup is out of reach now.
       auto files = receive_from_supervisor(link.handoff_fd, protocol::Kind::Cgroup, "cgroup");
-      explain::step("write(2)", "for t in /sys/fs/cgroup/*/minictr/" + p.cfg.id +
-                                    "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
+      explain::step(explain::Kind::kJoinCgroup, "write(2)",
+                    "for t in /sys/fs/cgroup/*/minictr/" + p.cfg.id +
+                        "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
       return cgroup::join_with(files);
     }
     case InitStep::kUnshareCgroupNamespace:
@@ -393,6 +399,7 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
 }  // namespace
 
 void container_init(const std::vector<InitStep>& steps, const InitPlan& plan, const InitLink& link) {
+  explain::set_place(explain::Place::kContainer);
   report_and_exit(link.sync_fd, [&] {
     make_undumpable();  // with the memory-sharing start, the supervisor's too: we share this flag
     InitProgress done;

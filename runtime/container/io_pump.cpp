@@ -155,7 +155,7 @@ int pump_until_exit(LogWriter& log, ContainerStdio& stdio, bool attached, bool i
     pump.err = stdio.err_r.get();
   }
   pump.run();
-  explain::step("waitpid(2)",
+  explain::step(explain::Kind::kNote, "waitpid(2)",
                 "wait " + std::to_string(pid) + "   # reap the container's init, record its exit code");
   if (!pump.exited) ::waitpid(pid, &pump.status, 0);
   return pump.status;

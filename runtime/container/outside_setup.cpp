@@ -70,6 +70,7 @@ void OutsideSetup::attach_network(pid_t child) {
   // rewrite N files (docs/performance.md, Density).
   write_etc_files(dir, cfg_, attachment_->ip, {}, attachment_->ip6,
                   network_name_server(store_, cfg_.network_mode, cfg_.id, child));
+  for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
   reconnect_networks(store_, cfg_,
                      child);  // what `network connect` added, in an earlier run or while stopped
 }

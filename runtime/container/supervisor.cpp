@@ -62,10 +62,10 @@ void stdio_to_dev_null() {
 // the rest (nor the rest of an --explain trace).
 void close_cli(int& status_fd) {
   ::close(std::exchange(status_fd, -1));
-  if (explain::on()) {
-    ::close(explain::fd());
-    explain::enable(-1);
-  }
+  if (explain::fd() >= 0) ::close(explain::fd());
+  if (explain::records_fd() >= 0) ::close(explain::records_fd());  // the CLI waits for its end
+  explain::enable(-1);
+  explain::enable_records(-1);
 }
 
 // How one run of the container ended.
@@ -170,6 +170,8 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   bool remove_at_end = false;
   ScopeGuard auto_remove([&] {
     if (!remove_at_end) return;
+    explain::step("unlink/rmdir",
+                  "rm -rf " + in.store.dir(id).string() + "   # --rm: upper dir, logs, state");
     in.store.remove(id);
     emit_event(root, "destroy", cfg);
   });
@@ -178,6 +180,8 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   const rootfs::Spec fs_spec = in.rootfs_spec(stdio);
 
   // 1. Start the init; its cgroup and network are made from the outside meanwhile.
+  explain::step("mkdir(2)", "mkdir -p " + in.dir.string() +
+                                "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
   const ChildPlan plan{cfg,
                        in.bundle,

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <utility>
 
@@ -33,10 +34,11 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     {
       ::setsid();
       ::close(sv[0]);
-      // Keep only 0-2, the status socket and the --explain output.
-      int keep[2] = {sv[1], explain::fd()};
-      if (keep[1] >= 0 && keep[1] < 3) keep[1] = -1;  // stays open as 0-2 when attached
-      if (keep[1] >= 0 && keep[1] < keep[0]) std::swap(keep[0], keep[1]);
+      // Keep only 0-2, the status socket and the --explain output and records.
+      int keep[3] = {sv[1], explain::fd(), explain::records_fd()};
+      for (int& k : keep)
+        if (k < 3) k = -1;  // stays open as 0-2 when attached
+      std::sort(std::begin(keep), std::end(keep));
       unsigned from = 3;
       for (int k : keep) {
         if (k < 0) continue;

@@ -77,6 +77,7 @@ void mount_own_cgroups(const OwnCgroups& own, bool read_only) {
   auto shown = [](const std::string& name) { return std::string(kTarget) + "/" + name; };
   for (const auto& controllers : own.v1) {
     V1MountPoint m = v1_mount_point(controllers);
+    explain::step("mkdir(2)", "mkdir " + shown(m.dir));
     check_sys(::mkdirat(dir.get(), m.dir.c_str(), 0755), "mkdirat", shown(m.dir));
     // The kernel finds the host's hierarchy by its exact set of controllers.
     mount_under(dir.get(), m.dir.c_str(), shown(m.dir), "cgroup", "cgroup", flags, controllers);
@@ -86,6 +87,7 @@ void mount_own_cgroups(const OwnCgroups& own, bool read_only) {
     }
   }
   if (own.v2) {
+    explain::step("mkdir(2)", "mkdir " + shown("unified"));
     check_sys(::mkdirat(dir.get(), "unified", 0755), "mkdirat", shown("unified"));
     mount_under(dir.get(), "unified", shown("unified"), "cgroup2", "cgroup2", flags);
   }

@@ -85,11 +85,17 @@ std::vector<std::string> split(const std::string& path) {
 // when the name already exists (a dangling symlink, or made meanwhile).
 bool create_one(int parent, const std::string& name, bool as_dir, const stdfs::path& shown) {
   if (as_dir) {
-    if (::mkdirat(parent, name.c_str(), 0755) == 0) return true;
+    if (::mkdirat(parent, name.c_str(), 0755) == 0) {
+      explain::step("mkdirat(2)",
+                    "mkdir " + explain::sh_quote(shown.string()) + "   # a mount point the image lacks");
+      return true;
+    }
   } else {
     int f = ::openat(parent, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f >= 0) {
       ::close(f);
+      explain::step("openat(2)",
+                    "touch " + explain::sh_quote(shown.string()) + "   # a mount point the image lacks");
       return true;
     }
   }

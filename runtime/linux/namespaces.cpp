@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "linux/loopback.h"
 #include "util/error.h"
@@ -44,7 +45,7 @@ static void explain_clone(const char* syscall, int flags, const std::string& not
   if (flags & CLONE_NEWUTS) cmd += " --uts";
   if (flags & CLONE_NEWIPC) cmd += " --ipc";
   if (flags & CLONE_NEWNET) cmd += " --net";
-  explain::step(syscall, cmd + "   # " + note);
+  explain::step(explain::Kind::kNamespaces, syscall, cmd + "   # " + note);
 }
 
 pid_t clone_process(int flags, int cgroup_fd, bool* joined) {
@@ -54,9 +55,12 @@ pid_t clone_process(int flags, int cgroup_fd, bool* joined) {
     long pid = clone3_into_cgroup(flags, cgroup_fd);
     if (pid >= 0) {
       if (joined) *joined = true;  // in the parent, and in the child's copy of *joined
-      if (pid > 0)
-        explain::step("clone3(2)",
-                      "# CLONE_INTO_CGROUP: the child starts inside its cgroup (no cgroup.procs write)");
+      if (pid > 0 && explain::on())
+        explain::step(
+            explain::Kind::kJoinCgroup, "clone3(2)",
+            "echo 0 > " +
+                std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(cgroup_fd)).string() +
+                "/cgroup.procs   # CLONE_INTO_CGROUP: the child starts inside its cgroup");
       return static_cast<pid_t>(pid);
     }
     if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) throw_sys("clone3(CLONE_INTO_CGROUP)");
@@ -112,6 +116,8 @@ pid_t clone_sharing_memory(int flags, const std::function<void()>& child) {
   int pid = ::clone(run_child, stack.top(), flags | CLONE_VM | CLONE_VFORK | SIGCHLD,
                     const_cast<std::function<void()>*>(&child));
   if (pid < 0) throw_sys("clone(CLONE_VM|CLONE_VFORK)");
+  // The child ran in our memory: its explain::set_place was ours too.
+  explain::set_place(explain::Place::kHost);
   return pid;
 }
 
@@ -132,12 +138,16 @@ bool can_share_memory() {
 UniqueFd new_network_namespace() {
   const char* self = "/proc/thread-self/ns/net";
   UniqueFd ours(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
+  explain::step(explain::Kind::kNamespaces, "unshare(2)",
+                "unshare --net   # the container's network namespace, made by a second thread");
   check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)");
   // From here this thread is in the new namespace, until the setns below
   // (or, when a step fails, this guard's).
   ScopeGuard back_home([&] { ::setns(ours.get(), CLONE_NEWNET); });
   UniqueFd made(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
+  explain::set_place(explain::Place::kContainer);  // this thread's steps, in the new namespace
   bring_up_loopback();
+  explain::set_place(explain::Place::kHost);
   back_home.dismiss();
   check_sys(::setns(ours.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", self);
   return made;

@@ -164,16 +164,20 @@ void bind_console(const stdfs::path& root, const std::string& slave_path) {
 // the image (its /dev may be a symlink anywhere) is ever walked again.
 static void populate_dev(int dev, const std::string& shown, const std::string& console) {
   make_default_nodes(dev, shown, false);
+  explain::step("mkdir(2)", "mkdir -m 755 " + shown + "/pts");
   check_sys(::mkdirat(dev, "pts", 0755), "mkdirat", shown + "/pts");
   // newinstance: the container gets its own pty numbering, not the host's.
   mount_under(dev, "pts", shown + "/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  explain::step("mkdir(2)", "mkdir -m 1777 " + shown + "/shm");
   check_sys(::mkdirat(dev, "shm", 01777), "mkdirat", shown + "/shm");
   mount_under(dev, "shm", shown + "/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=1777,size=65536k");
+  explain::step("mkdir(2)", "mkdir -m 755 " + shown + "/mqueue");
   check_sys(::mkdirat(dev, "mqueue", 0755), "mkdirat", shown + "/mqueue");
   mount_under(dev, "mqueue", shown + "/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC);
   if (!console.empty()) {
+    explain::step("open(2)", "touch " + shown + "/console");
     int f = check_sys(::openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600),
                       "openat", shown + "/console");
     ::close(f);
@@ -248,7 +252,7 @@ static bool root_is_initramfs() {
 void pivot_into(const stdfs::path& new_root) {
   // pivot_root(".", "."): put the old root on top of the new one, then
   // detach it. Unlike chroot, the host's tree is then unreachable.
-  explain::step("pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
+  explain::step(explain::Kind::kPivot, "pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
   check_sys(::chdir(new_root.c_str()), "chdir", new_root);
   if (::syscall(SYS_pivot_root, ".", ".") < 0) {
     if (errno != EINVAL || !root_is_initramfs()) throw_sys("pivot_root", new_root);
@@ -256,13 +260,14 @@ void pivot_into(const stdfs::path& new_root) {
     // unmounted, so pivot_root refuses. Fall back like `runc --no-pivot`:
     // move the new root over "/" and chroot into it. Weaker than pivot_root
     // (the old root stays underneath), so only used where nothing else works.
-    explain::step("mount+chroot", "mount --move . / && chroot .   # pivot_root is refused on an initramfs");
+    explain::step(explain::Kind::kPivot, "mount+chroot",
+                  "mount --move . / && chroot .   # pivot_root is refused on an initramfs");
     check_sys(::mount(".", "/", nullptr, MS_MOVE, nullptr), "mount(MS_MOVE)", new_root);
     check_sys(::chroot("."), "chroot", new_root);
     check_sys(::chdir("/"), "chdir", "/");
     return;
   }
-  explain::step("umount2(2)", "umount -l .   # detach the host's old root");
+  explain::step(explain::Kind::kPivot, "umount2(2)", "umount -l .   # detach the host's old root");
   check_sys(::umount2(".", MNT_DETACH), "umount2", "old root");
   check_sys(::chdir("/"), "chdir", "/");
 }

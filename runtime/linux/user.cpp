@@ -149,9 +149,9 @@ Identity resolve(const std::string& spec, const std::string& passwd_path, const 
 void switch_to(const Identity& id) {
   std::string groups;
   for (gid_t g : id.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
-  explain::step("setgroups/setgid/setuid", "setpriv --reuid=" + std::to_string(id.uid) +
-                                               " --regid=" + std::to_string(id.gid) +
-                                               (groups.empty() ? " --clear-groups" : " --groups=" + groups));
+  explain::step(explain::Kind::kCredentials, "setgroups/setgid/setuid",
+                "setpriv --reuid=" + std::to_string(id.uid) + " --regid=" + std::to_string(id.gid) +
+                    (groups.empty() ? " --clear-groups" : " --groups=" + groups));
   check_sys(::setgroups(id.groups.size(), id.groups.data()), "setgroups");
   check_sys(::setgid(id.gid), "setgid");
   check_sys(::setuid(id.uid), "setuid");

@@ -30,10 +30,10 @@ init_steps=(
   "umount -l"
   "masked paths"
   "sethostname(2)"
-  "capsh"
+  "--bounding-set=-all"
   "no-new-privs"
   "seccomp(2)"
-  "exec echo hi"
+  "exec env -i .* echo hi"
 )
 line_of() { echo "$trace" | grep -n -- "$1" | head -1 | cut -d: -f1; }
 check_order() {

@@ -22,8 +22,8 @@ uint64_t read_u64_or_zero(const path& file) {
   return s ? parse_u64(*s) : 0;
 }
 
-void write_value(const path& file, const std::string& value) {
-  explain::step("write(2)", "echo " + value + " > " + file.string());
+void write_value(const path& file, const std::string& value, explain::Kind kind) {
+  explain::step(kind, "write(2)", "echo " + value + " > " + file.string());
   fs::write_file(file, value);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "util/explain.h"
 #include "util/fd.h"
 
 namespace mctr::cgroup::detail {
@@ -22,7 +23,8 @@ std::optional<std::string> read_opt(const path& file);
 // Read a number file, 0 when it does not exist.
 uint64_t read_u64_or_zero(const path& file);
 // Write one value to a cgroup file (throws SysError with the file's path).
-void write_value(const path& file, const std::string& value);
+// `kind` tells --explain-script what the write is for (joining the group).
+void write_value(const path& file, const std::string& value, explain::Kind kind = explain::Kind::kCommand);
 UniqueFd open_for_write(const path& file);  // O_WRONLY | O_CLOEXEC, throws with the path
 
 // The pids listed in dir/cgroup.procs (this group only, not its children).

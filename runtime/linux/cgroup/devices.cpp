@@ -226,8 +226,9 @@ void attach_device_filter(const std::filesystem::path& cgroup_dir, int prog_fd) 
 void apply_devices_v2(const std::filesystem::path& cgroup_dir, const std::vector<DeviceRule>& allow) {
   // No Debian tool loads a cgroup device program from a shell: the one line
   // that cannot be replayed.
-  explain::step("bpf(2)", "# not replayable: BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " +
-                              cgroup_dir.string());
+  explain::step(
+      explain::Kind::kNotReplayable, "bpf(2)",
+      "# not replayable: BPF_PROG_LOAD a cgroup device filter, BPF_PROG_ATTACH it to " + cgroup_dir.string());
   UniqueFd prog = load_device_filter(allow);
   attach_device_filter(cgroup_dir, prog.get());
 }

@@ -174,7 +174,7 @@ void V1Manager::add_pid(pid_t pid) {
 // kernel then skips that lock (current cannot exit or exec under it). For a
 // single-threaded caller the result is the same, without the wait.
 void V1Manager::join_self() {
-  for (const auto& d : unique_dirs_) write_value(d / "tasks", "0");
+  for (const auto& d : unique_dirs_) write_value(d / "tasks", "0", explain::Kind::kJoinCgroup);
 }
 
 std::vector<UniqueFd> V1Manager::open_join_files() const {

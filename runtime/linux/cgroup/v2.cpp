@@ -143,7 +143,7 @@ void V2Manager::add_pid(pid_t pid) { write_value(dir_ / "cgroup.procs", std::to_
 
 // v2 has no `tasks` file (cgroup.threads is for threaded subtrees only);
 // the container's init avoids the write altogether with CLONE_INTO_CGROUP.
-void V2Manager::join_self() { write_value(dir_ / "cgroup.procs", "0"); }
+void V2Manager::join_self() { write_value(dir_ / "cgroup.procs", "0", explain::Kind::kJoinCgroup); }
 
 std::vector<UniqueFd> V2Manager::open_join_files() const {
   std::vector<UniqueFd> files;

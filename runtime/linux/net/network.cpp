@@ -421,9 +421,10 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     NlSocket sk;
     int bridge = link_index(sk, options_.bridge);
     if (bridge == 0) throw Error("bridge " + options_.bridge + " disappeared");
+    explain::set_netns_pid(child_pid);
     explain::step("netlink", "ip link add " + att.host_veth + " type veth peer name " + req.ifname +
-                                 " netns " + std::to_string(child_pid) + "; ip link set " + att.host_veth +
-                                 " master " + options_.bridge + " up");
+                                 " netns " + explain::kNetns + "; ip link set " + att.host_veth + " master " +
+                                 options_.bridge + " up");
     veth_create(sk, att.host_veth, bridge, req.ifname, mac_for(ip), child_pid);
   }
   ScopeGuard undo_veth([&] {
@@ -434,18 +435,20 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   // (10.88.0.1:8080 -> DNAT -> back to itself). With br_netfilter loaded the
   // DNAT'ed frame is bridged, not routed, and must leave through the port it
   // came in on, which a bridge refuses unless the port is in hairpin mode.
+  explain::step("write(2)", "echo 1 > /sys/class/net/" + att.host_veth + "/brport/hairpin_mode");
   fs::write_file("/sys/class/net/" + att.host_veth + "/brport/hairpin_mode", "1");
 
   // 3. Inside the netns: lo up, address, eth0 up, default route via the bridge.
-  explain::step("setns+netlink", "nsenter --net=/proc/" + std::to_string(child_pid) +
-                                     "/ns/net sh -c 'ip link set lo up; ip addr add " + att.ip + "/" +
+  explain::step("setns+netlink", std::string("nsenter --net=") + explain::kNetnsPath +
+                                     " sh -c 'ip link set lo up; ip addr add " + att.ip + "/" +
                                      std::to_string(subnet.prefix_len) +
                                      " dev eth0; ip link set eth0 up; ip route add default via " +
                                      att.gateway + "'");
   if (subnet6)
-    explain::step("setns+netlink", "  ... ip -6 addr add " + att.ip6 + "/" +
+    explain::step("setns+netlink", std::string("nsenter --net=") + explain::kNetnsPath +
+                                       " sh -c 'ip -6 addr add " + att.ip6 + "/" +
                                        std::to_string(subnet6->prefix_len) +
-                                       " dev eth0 nodad; ip -6 route add default via " + att.gateway6);
+                                       " dev eth0 nodad; ip -6 route add default via " + att.gateway6 + "'");
   run_in_netns(child_pid, [&] { att.mac = configure_container_side(ip, subnet, ip6, subnet6, req.ifname); });
 
   // 4. Published ports: one DNAT rule each, tagged with the container id.

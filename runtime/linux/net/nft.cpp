@@ -33,11 +33,11 @@ void Nft::run(const std::string& commands) {
     if (commands.find('\n') == std::string::npos || commands.find('\n') == commands.size() - 1) {
       explain::step("nft", "nft " + commands.substr(0, commands.find('\n')));
     } else {  // a whole ruleset, in one transaction
-      explain::step("nft", "nft -f - <<'EOF'");
+      std::string heredoc = "nft -f - <<'EOF'\n";
       std::istringstream lines(commands);
       for (std::string line; std::getline(lines, line);)
-        if (line.find_first_not_of(" \t") != std::string::npos) explain::step("", line);
-      explain::step("", "EOF");
+        if (line.find_first_not_of(" \t") != std::string::npos) heredoc += line + "\n";
+      explain::step("nft", heredoc + "EOF");
     }
   }
   // -f -: the commands are read as one file, so they apply as one atomic
