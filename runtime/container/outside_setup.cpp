@@ -33,8 +33,8 @@ void OutsideSetup::undo() {
   if (attachment_) network_.detach(cfg_.id);
   release_connected_networks(store_, cfg_.id);  // what `network connect` added
   if (cg_) {
-    explain::step("rmdir(2)", "rmdir " + cg_->path());
     cg_->destroy();  // also after a create() that failed half-way: destroy is idempotent
+    explain::step("rmdir(2)", "rmdir " + cg_->path());  // after destroy's own steps (the kill)
   }
 }
 
@@ -89,8 +89,8 @@ void OutsideSetup::finish_teardown() {
   run_both(
       [&] {
         if (!cg_) return;
+        cg_->destroy();  // traces its kill first
         explain::step("rmdir(2)", "rmdir " + cg_->path() + "   # after killing anything left in it");
-        cg_->destroy();
       },
       [&] { pending_detach_.reset(); });
   release_connected_networks(store_, cfg_.id);  // what `network connect` added

@@ -252,16 +252,18 @@ static bool root_is_initramfs() {
 void pivot_into(const stdfs::path& new_root) {
   // pivot_root(".", "."): put the old root on top of the new one, then
   // detach it. Unlike chroot, the host's tree is then unreachable.
-  explain::step(explain::Kind::kPivot, "pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
   check_sys(::chdir(new_root.c_str()), "chdir", new_root);
-  if (::syscall(SYS_pivot_root, ".", ".") < 0) {
+  if (::syscall(SYS_pivot_root, ".", ".") == 0) {
+    explain::step(explain::Kind::kPivot, "pivot_root(2)", "cd " + new_root.string() + " && pivot_root . .");
+  } else {
     if (errno != EINVAL || !root_is_initramfs()) throw_sys("pivot_root", new_root);
     // The host runs from its initramfs (rootfs), which can never be
     // unmounted, so pivot_root refuses. Fall back like `runc --no-pivot`:
     // move the new root over "/" and chroot into it. Weaker than pivot_root
     // (the old root stays underneath), so only used where nothing else works.
     explain::step(explain::Kind::kPivot, "mount+chroot",
-                  "mount --move . / && chroot .   # pivot_root is refused on an initramfs");
+                  "cd " + new_root.string() +
+                      " && mount --move . / && chroot .   # pivot_root is refused on an initramfs");
     check_sys(::mount(".", "/", nullptr, MS_MOVE, nullptr), "mount(MS_MOVE)", new_root);
     check_sys(::chroot("."), "chroot", new_root);
     check_sys(::chdir("/"), "chdir", "/");

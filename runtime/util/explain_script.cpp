@@ -233,9 +233,22 @@ std::vector<Record> parse_records(std::string_view text) {
   return records;
 }
 
+// Traced on an initramfs root, the init moved its root over "/" and chrooted
+// (rootfs.cpp: pivot_into): a chroot moves only the process that makes it,
+// so the script's waiting PID 1 would stay in the host's root.
+static bool chrooted(const std::vector<Record>& records) {
+  for (const auto& r : records)
+    if (r.kind == Kind::kPivot && without_note(r.replay).find("chroot .") != std::string::npos) return true;
+  return false;
+}
+
 std::string render_script(const std::vector<Record>& records, const ScriptInfo& info) {
   const Parts p = sort_records(records);
   std::string out = header(info, p);
+  if (chrooted(records))
+    out +=
+        "echo 'not replayable: traced on an initramfs root, where the container got mount --move + chroot "
+        "instead of pivot_root' >&2\nexit 125\n";
   out += "export MCTR_NETNS=mctr-" + info.container_id.substr(0, 12) + "\n";
   out += "export REPLAY=\"$(mktemp -d)\"\n";
   out += "\n# 1. On the host, before the container starts (the supervisor's steps)\n" + p.host_before;

@@ -6,6 +6,21 @@
 # limit, mounts, files, address) — and leaves the VM's own host name, root,
 # mounts, cgroups and network namespaces as they were.
 set -eu
+# The VM runs from its initramfs, where pivot_root is refused (the old root
+# could never be unmounted) and minictr falls back to mount --move + chroot,
+# which a script cannot replay. First move to a tmpfs root, as switch_root
+# does on a real host: a copy of the initramfs, in a mount namespace of our own.
+if [ -z "${EXPLAIN_REPLAY_SWITCHED:-}" ]; then
+  mkdir -p /newroot
+  mount -t tmpfs -o size=768m tmpfs /newroot
+  for d in /*; do
+    case $d in /proc | /sys | /dev | /run | /tmp | /newroot) mkdir -p "/newroot$d" ;; *) cp -a "$d" /newroot/ ;; esac
+  done
+  exec unshare -m sh -c 'mount --make-rprivate / && mount --rbind /proc /newroot/proc &&
+    mount --rbind /sys /newroot/sys && mount --rbind /dev /newroot/dev &&
+    mount -t tmpfs tmpfs /newroot/run && mount -t tmpfs tmpfs /newroot/tmp &&
+    cd /newroot && mount --move . / && exec chroot . env EXPLAIN_REPLAY_SWITCHED=1 sh /explain_replay.sh'
+fi
 M=/usr/local/bin/minictr
 BASH=/usr/local/bin/bash
 fail() { echo "FAIL: $*"; exit 1; }
