@@ -133,23 +133,24 @@ wait_registry() {
   fail "the registry at $url did not start: $(cat "$log")"
 }
 
+# A free TCP port on loopback (the kernel's pick: bound, then let go).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# A docker-registry config: storage under $1, listening on 127.0.0.1:$2, its
+# access log off unless $3 is "accesslog". Sections such as tls: (under
+# http:) and auth: may be appended to what it prints.
+registry_config() {
+  printf 'version: 0.1\nlog:\n  level: warn\n'
+  [[ ${3:-} == accesslog ]] || printf '  accesslog:\n    disabled: true\n'
+  printf 'storage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$1" "$2"
+}
+
 start_registry() {
   command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
   reg=$TEST_TMP/registry
   mkdir -p "$reg/storage"
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  cat >"$reg/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $reg/storage
-http:
-  addr: 127.0.0.1:$port
-EOF
+  port=$(free_port)
+  registry_config "$reg/storage" "$port" >"$reg/config.yml"
   docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
   HOST_PIDS+=($!)
   wait_registry "http://127.0.0.1:$port/v2/" "$reg/log"

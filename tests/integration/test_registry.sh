@@ -88,7 +88,7 @@ assert_eq "$id" "$("$MINICTR" --root "$TEST_TMP/root7" images -q --no-trunc)" "t
 # 7. bearer tokens: a gate in front of the registry (registry_token_gate.py)
 # answers 401 + WWW-Authenticate: Bearer until the request carries the token
 # its realm hands out, as Docker Hub does.
-gport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+gport=$(free_port)
 python3 "$(dirname "$0")/registry_token_gate.py" "http://127.0.0.1:$port" "$gport" "$reg/tokens" &
 HOST_PIDS+=($!)
 for ((i = 0; i < 50; i++)); do
@@ -105,7 +105,7 @@ assert_eq 1 "$(wc -l <"$reg/tokens")" "one token fetched for the whole pull"
 # localhost; the plain-http registry above got http after the same probe.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
   -keyout "$reg/tls.key" -out "$reg/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
-tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tport=$(free_port)
 sed -e "s|addr: 127.0.0.1:$port|addr: 127.0.0.1:$tport\n  tls:\n    certificate: $reg/tls.crt\n    key: $reg/tls.key|" \
   -e "s|rootdirectory: $reg/storage|rootdirectory: $reg/tls-storage|" "$reg/config.yml" >"$reg/tls.yml"
 docker-registry serve "$reg/tls.yml" >"$reg/tls.log" 2>&1 &

@@ -18,7 +18,6 @@ command -v docker-registry >/dev/null || fail "docker-registry is not installed 
 command -v htpasswd >/dev/null || fail "htpasswd is not installed (apache2-utils; scripts/setup installs it)"
 reg=$TEST_TMP/registry
 mkdir -p "$reg"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
 # expect_refused RC NEEDLE CMD...: CMD fails with exit code RC and one line of error containing NEEDLE
 # (besides the warning -p always prints).
@@ -42,17 +41,9 @@ htpasswd -Bbc "$reg/htpasswd" alice "$password" >/dev/null 2>&1 || fail "htpassw
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
   -keyout "$reg/tls.key" -out "$reg/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
 port=$(free_port)
-cat >"$reg/basic.yml" <<EOF2
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $reg/storage
-http:
-  addr: 127.0.0.1:$port
+{
+  registry_config "$reg/storage" "$port"
+  cat <<EOF2
   tls:
     certificate: $reg/tls.crt
     key: $reg/tls.key
@@ -61,6 +52,7 @@ auth:
     realm: minictr-test
     path: $reg/htpasswd
 EOF2
+} >"$reg/basic.yml"
 docker-registry serve "$reg/basic.yml" >"$reg/basic.log" 2>&1 &
 HOST_PIDS+=($!)
 for ((i = 0; i < 100; i++)); do
@@ -122,17 +114,9 @@ rport=$(free_port)
 /usr/bin/python3 "$(dirname "$0")/registry_token_server.py" "$tport" "$reg/token.key" "$reg/token.crt" \
   alice "$password" minictr-test minictr-issuer "$reg/tokens.log" 2>"$reg/token-server.err" &
 HOST_PIDS+=($!)
-cat >"$reg/token.yml" <<EOF2
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $reg/token-storage
-http:
-  addr: 127.0.0.1:$rport
+{
+  registry_config "$reg/token-storage" "$rport"
+  cat <<EOF2
 auth:
   token:
     realm: http://127.0.0.1:$tport/token
@@ -140,6 +124,7 @@ auth:
     issuer: minictr-issuer
     rootcertbundle: $reg/token.crt
 EOF2
+} >"$reg/token.yml"
 docker-registry serve "$reg/token.yml" >"$reg/token-registry.log" 2>&1 &
 HOST_PIDS+=($!)
 for ((i = 0; i < 100; i++)); do

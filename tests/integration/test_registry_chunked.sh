@@ -15,17 +15,8 @@ source "$(dirname "$0")/lib.sh"
 command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
 reg=$TEST_TMP/registry
 mkdir -p "$reg/storage"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$reg/config.yml" <<EOF2
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $reg/storage
-http:
-  addr: 127.0.0.1:$port
-EOF2
+port=$(free_port)
+registry_config "$reg/storage" "$port" accesslog >"$reg/config.yml"
 docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
 HOST_PIDS+=($!)
 wait_registry "http://127.0.0.1:$port/v2/" "$reg/log"
