@@ -304,13 +304,14 @@ void Network::ensure_table() {
   // One question to the kernel, as before: the guard chain is the newest
   // part of the table, so if it is there, so is the rest. A table an older
   // minictr made gets only the guard (its other chains are already there).
-  if (!nft.netlink().chain_exists(options_.table, kLocalnetGuardChain, "ip")) {
+  if (!nft.netlink().chain_exists(options_.table, kLocalnetGuardChain, Family::kIp)) {
     if (!nft.table_exists(options_.table))
       nft.run(base_table_rules(options_.table, options_.bridge, *current_subnet()));
     else
       nft.run(localnet_guard_rules(options_.table, options_.bridge));
   }
-  if (auto subnet6 = parse_subnet6(options_.subnet6); subnet6 && !nft.table_exists(options_.table, "ip6"))
+  if (auto subnet6 = parse_subnet6(options_.subnet6);
+      subnet6 && !nft.table_exists(options_.table, Family::kIp6))
     nft.run(base_table_rules6(options_.table, options_.bridge, *subnet6));
 }
 
@@ -345,7 +346,7 @@ void Network::drop_stale_leases(LeaseFile& lf) {
     Nft& nft = this->nft();
     link_delete(sk, l.host_veth);
     delete_rules_tagged(nft, options_.table, l.container_id);
-    if (!l.ip6.empty()) delete_rules_tagged(nft, options_.table, l.container_id, "ip6");
+    if (!l.ip6.empty()) delete_rules_tagged(nft, options_.table, l.container_id, Family::kIp6);
     it = lf.leases().erase(it);
     changed = true;
   }
@@ -457,7 +458,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   ScopeGuard undo_rules([&] {
     Nft& nft = this->nft();
     delete_rules_tagged(nft, options_.table, id);
-    if (subnet6) delete_rules_tagged(nft, options_.table, id, "ip6");
+    if (subnet6) delete_rules_tagged(nft, options_.table, id, Family::kIp6);
   });
   if (!att.ports.empty()) {
     std::vector<DnatRule> rules, rules6;
@@ -468,7 +469,7 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
     }
     Nft& nft = this->nft();
     // One transaction: both families' rules, or none.
-    nft.run(dnat_rules(options_.table, id, rules) + dnat_rules(options_.table, id, rules6, "ip6"));
+    nft.run(dnat_rules(options_.table, id, rules) + dnat_rules(options_.table, id, rules6, Family::kIp6));
   }
   // The held TCP ports listen only now that their rules take their traffic.
   for (size_t i = 0; i < held.size(); ++i) listen_on_held_port(held[i], att.ports[i]);
@@ -523,7 +524,7 @@ void Network::PendingDetach::finish() {
   if (!leases_) return;
   Nft& nft = net_->nft();
   delete_rules_tagged(nft, net_->options_.table, id_);
-  if (has_ip6_) delete_rules_tagged(nft, net_->options_.table, id_, "ip6");
+  if (has_ip6_) delete_rules_tagged(nft, net_->options_.table, id_, Family::kIp6);
   // Free the host ports only now that no rule sends their traffic away.
   net_->held_ports_.erase(id_);
   NlSocket sk;
@@ -589,7 +590,7 @@ bool Network::prune() {
   Nft& nft = this->nft();
   if (nft.table_exists(options_.table)) nft.run("delete table ip " + options_.table);
   // Whatever MINICTR_SUBNET6 says now: an earlier run may have made it.
-  if (nft.table_exists(options_.table, "ip6")) nft.run("delete table ip6 " + options_.table);
+  if (nft.table_exists(options_.table, Family::kIp6)) nft.run("delete table ip6 " + options_.table);
   NlSocket sk;
   link_delete(sk, options_.bridge);
   subnet_.reset();  // a new bridge may get another subnet

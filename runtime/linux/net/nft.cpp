@@ -46,16 +46,17 @@ void Nft::run(const std::string& commands) {
   if (r.status != 0) throw Error("nftables: " + fs::trim(r.err));
 }
 
-bool Nft::table_exists(const std::string& table, const std::string& family) {
+bool Nft::table_exists(const std::string& table, Family family) {
   return netlink_.table_exists(table, family);
 }
 
 namespace {
 
-// minictr's table for one family ("ip" or "ip6"); the two differ in two lines.
-std::string base_table(const std::string& family, const std::string& table, const std::string& bridge,
+// minictr's table for one family; the two differ in two lines.
+std::string base_table(Family f, const std::string& table, const std::string& bridge,
                        const std::string& subnet_cidr) {
-  const bool v6 = family == "ip6";
+  const bool v6 = f == Family::kIp6;
+  const std::string family = to_string(f);
   const std::string br = "\"" + bridge + "\"";
   // Published ports: any packet addressed to one of this host's own addresses
   // (`fib daddr type local`, like Docker's `-m addrtype --dst-type LOCAL`) goes
@@ -126,16 +127,17 @@ std::string localnet_guard_rules(const std::string& table, const std::string& br
 }
 
 std::string base_table_rules(const std::string& table, const std::string& bridge, const Subnet& subnet) {
-  return base_table("ip", table, bridge, subnet.cidr()) + localnet_guard_rules(table, bridge);
+  return base_table(Family::kIp, table, bridge, subnet.cidr()) + localnet_guard_rules(table, bridge);
 }
 
 std::string base_table_rules6(const std::string& table, const std::string& bridge, const Subnet6& subnet) {
-  return base_table("ip6", table, bridge, subnet.cidr());
+  return base_table(Family::kIp6, table, bridge, subnet.cidr());
 }
 
 std::string dnat_rules(const std::string& table, const std::string& container_id,
-                       const std::vector<DnatRule>& rules, const std::string& family) {
-  const bool v6 = family == "ip6";
+                       const std::vector<DnatRule>& rules, Family f) {
+  const bool v6 = f == Family::kIp6;
+  const std::string family = to_string(f);
   std::string out;
   for (const DnatRule& r : rules) {
     out += "add rule " + family + " " + table + " hostports ";
@@ -161,16 +163,15 @@ std::string balanced_dnat_rule(const std::string& table, const std::string& tag,
 }
 
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
-                                     const std::string& family) {
+                                     Family family) {
   return nft.netlink().rules_tagged(table, tag, family);
 }
 
-size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
-                           const std::string& family) {
+size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag, Family family) {
   std::vector<TaggedRule> rules = rules_tagged(nft, table, tag, family);
   for (const TaggedRule& r : rules)
-    explain::step("nft(netlink)", "nft delete rule " + family + " " + table + " " + r.chain + " handle " +
-                                      std::to_string(r.handle));
+    explain::step("nft(netlink)", "nft delete rule " + std::string(to_string(family)) + " " + table + " " +
+                                      r.chain + " handle " + std::to_string(r.handle));
   nft.netlink().delete_rules(table, rules, family);
   return rules.size();
 }

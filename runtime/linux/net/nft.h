@@ -19,8 +19,8 @@ class Nft {
  public:
   // Run commands; throws mctr::Error carrying nft's own error text.
   void run(const std::string& commands);
-  // false if the table does not exist. family: "ip" or "ip6".
-  bool table_exists(const std::string& table, const std::string& family = "ip");
+  // false if the table does not exist.
+  bool table_exists(const std::string& table, Family family = Family::kIp);
   NftNetlink& netlink() { return netlink_; }
 
  private:
@@ -48,13 +48,13 @@ struct DnatRule {
   std::string host_ip;  // "" = any local address
   uint16_t host_port = 0;
   std::string proto;         // tcp | udp
-  std::string container_ip;  // IPv4, or IPv6 for family ip6
+  std::string container_ip;  // IPv4, or IPv6 for Family::kIp6
   uint16_t container_port = 0;
 };
 // "add rule ..." lines for a container's published ports, each tagged with
 // `comment "<container id>"` so they can be found and deleted later.
 std::string dnat_rules(const std::string& table, const std::string& container_id,
-                       const std::vector<DnatRule>& rules, const std::string& family = "ip");
+                       const std::vector<DnatRule>& rules, Family family = Family::kIp);
 
 // One published port spread over several containers (compose's replicas, as
 // swarm's routing mesh and kube-proxy's nftables mode do it): each new
@@ -73,10 +73,10 @@ std::string balanced_dnat_rule(const std::string& table, const std::string& tag,
 
 // Rules of the table whose comment is exactly `tag` (empty if no table).
 std::vector<TaggedRule> rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
-                                     const std::string& family = "ip");
+                                     Family family = Family::kIp);
 // Delete them by handle in one transaction (over netlink, see nft_netlink.h).
 // Returns how many were deleted.
 size_t delete_rules_tagged(Nft& nft, const std::string& table, const std::string& tag,
-                           const std::string& family = "ip");
+                           Family family = Family::kIp);
 
 }  // namespace mctr::net

@@ -20,6 +20,8 @@
 
 namespace mctr::net {
 
+const char* to_string(Family f) { return f == Family::kIp6 ? "ip6" : "ip"; }
+
 namespace {
 
 constexpr uint16_t nft_type(uint16_t msg) { return (NFNL_SUBSYS_NFTABLES << 8) | msg; }
@@ -32,7 +34,7 @@ nfgenmsg nfgen(uint8_t family, uint16_t res_id = 0) {
   return g;
 }
 
-uint8_t nfproto(const std::string& family) { return family == "ip6" ? NFPROTO_IPV6 : NFPROTO_IPV4; }
+uint8_t nfproto(Family family) { return family == Family::kIp6 ? NFPROTO_IPV6 : NFPROTO_IPV4; }
 
 // A rule's comment: its user data is a list of {u8 type, u8 len, value}
 // records (libnftnl's format, which `nft` writes); type 0 is the comment, a
@@ -78,17 +80,17 @@ NftNetlink::NftNetlink() : sk_(NETLINK_NETFILTER, "NETLINK_NETFILTER") {}
 NftNetlink::NftNetlink(UniqueFd stand_in, std::chrono::milliseconds timeout)
     : sk_(std::move(stand_in), timeout) {}
 
-bool NftNetlink::table_exists(const std::string& table, const std::string& family) {
+bool NftNetlink::table_exists(const std::string& table, Family family) {
   nl::Message m(nft_type(NFT_MSG_GETTABLE), NLM_F_ACK, nfgen(nfproto(family)));
   m.put_string(NFTA_TABLE_NAME, table);
-  return exists(m, "NFT_MSG_GETTABLE", family + " " + table);
+  return exists(m, "NFT_MSG_GETTABLE", std::string(to_string(family)) + " " + table);
 }
 
-bool NftNetlink::chain_exists(const std::string& table, const std::string& chain, const std::string& family) {
+bool NftNetlink::chain_exists(const std::string& table, const std::string& chain, Family family) {
   nl::Message m(nft_type(NFT_MSG_GETCHAIN), NLM_F_ACK, nfgen(nfproto(family)));
   m.put_string(NFTA_CHAIN_TABLE, table);
   m.put_string(NFTA_CHAIN_NAME, chain);
-  return exists(m, "NFT_MSG_GETCHAIN", family + " " + table + " " + chain);
+  return exists(m, "NFT_MSG_GETCHAIN", std::string(to_string(family)) + " " + table + " " + chain);
 }
 
 bool NftNetlink::exists(nl::Message& m, const std::string& call, const std::string& what) {
@@ -113,8 +115,8 @@ bool NftNetlink::exists(nl::Message& m, const std::string& call, const std::stri
 }
 
 std::vector<TaggedRule> NftNetlink::rules_tagged(const std::string& table, const std::string& tag,
-                                                 const std::string& family) {
-  const std::string what = "NFT_MSG_GETRULE " + family + " " + table;
+                                                 Family family) {
+  const std::string what = "NFT_MSG_GETRULE " + std::string(to_string(family)) + " " + table;
   nl::Message m(nft_type(NFT_MSG_GETRULE), 0, nfgen(nfproto(family)));
   m.put_string(NFTA_RULE_TABLE, table);  // only this table's rules
   // One NFT_MSG_NEWRULE per rule, then NLMSG_DONE (or ENOENT: no table).
@@ -132,14 +134,13 @@ std::vector<TaggedRule> NftNetlink::rules_tagged(const std::string& table, const
         out.push_back({*chain, be64toh(be)});  // the kernel's numbers are big-endian here
       });
   if (err == ENOENT) return {};
-  if (err) throw SysError("NFT_MSG_GETRULE", family + " " + table, err);
+  if (err) throw SysError("NFT_MSG_GETRULE", std::string(to_string(family)) + " " + table, err);
   return out;
 }
 
-void NftNetlink::delete_rules(const std::string& table, const std::vector<TaggedRule>& rules,
-                              const std::string& family) {
+void NftNetlink::delete_rules(const std::string& table, const std::vector<TaggedRule>& rules, Family family) {
   if (rules.empty()) return;
-  const std::string what = "NFT_MSG_DELRULE " + family + " " + table;
+  const std::string what = "NFT_MSG_DELRULE " + std::string(to_string(family)) + " " + table;
   std::vector<char> batch;
   auto add = [&](nl::Message& m) {
     const uint32_t seq = sk_.next_seq();
@@ -160,7 +161,8 @@ void NftNetlink::delete_rules(const std::string& table, const std::vector<Tagged
   nl::Message end(NFNL_MSG_BATCH_END, 0, nfgen(AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
   const uint32_t end_seq = add(end);
   nl::send(sk_, batch.data(), batch.size(), what);
-  read_batch_acks(sk_, "NFT_MSG_DELRULE", family + " " + table, begin_seq, end_seq, rules.size());
+  read_batch_acks(sk_, "NFT_MSG_DELRULE", std::string(to_string(family)) + " " + table, begin_seq, end_seq,
+                  rules.size());
 }
 
 }  // namespace mctr::net

@@ -19,6 +19,11 @@
 
 namespace mctr::net {
 
+// The nftables address families minictr makes tables in: `ip` (IPv4) and
+// `ip6` (the families of nft's command line and of NFPROTO_* in netlink).
+enum class Family : uint8_t { kIp, kIp6 };
+const char* to_string(Family f);  // "ip", "ip6"
+
 struct TaggedRule {
   std::string chain;
   uint64_t handle = 0;
@@ -34,16 +39,13 @@ class NftNetlink {
   // the end of the work, as the supervisor does.
   ~NftNetlink() = default;
 
-  // family: "ip" or "ip6".
-  bool table_exists(const std::string& table, const std::string& family);
+  bool table_exists(const std::string& table, Family family);
   // false also when the table does not exist.
-  bool chain_exists(const std::string& table, const std::string& chain, const std::string& family);
+  bool chain_exists(const std::string& table, const std::string& chain, Family family);
   // Every rule of the table whose comment is exactly `tag` (none if no table).
-  std::vector<TaggedRule> rules_tagged(const std::string& table, const std::string& tag,
-                                       const std::string& family);
+  std::vector<TaggedRule> rules_tagged(const std::string& table, const std::string& tag, Family family);
   // Delete them in one transaction (a netlink batch): all or none.
-  void delete_rules(const std::string& table, const std::vector<TaggedRule>& rules,
-                    const std::string& family);
+  void delete_rules(const std::string& table, const std::vector<TaggedRule>& rules, Family family);
 
  private:
   // Send a GET message for one object: true if the kernel answers with it.

@@ -19,12 +19,12 @@ size_t rules_in_chain(const std::string& table, const std::string& chain) {
 
 TEST_F(NetTest, LocalnetGuardIsMadeWithTheTable) {
   Nft nft;
-  EXPECT_FALSE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, "ip")) << "no table yet";
+  EXPECT_FALSE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, Family::kIp)) << "no table yet";
   Network net = make_network();
   NetnsChild& c = new_child();
   net.attach({container_id(1), "a", {}, {}}, c.pid());
-  EXPECT_TRUE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, "ip"));
-  EXPECT_FALSE(nft.netlink().chain_exists(opts_.table, "no-such-chain", "ip"));
+  EXPECT_TRUE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, Family::kIp));
+  EXPECT_FALSE(nft.netlink().chain_exists(opts_.table, "no-such-chain", Family::kIp));
   EXPECT_EQ(rules_in_chain(opts_.table, kLocalnetGuardChain), 2u);
   net.detach(container_id(1));
 }
@@ -38,9 +38,9 @@ TEST_F(NetTest, LocalnetGuardIsAddedToAnOlderTableOnce) {
   Nft nft;
   const std::string chain = std::string("ip ") + opts_.table + " " + kLocalnetGuardChain;
   nft.run("flush chain " + chain + "\ndelete chain " + chain + "\n");  // as an older minictr left it
-  ASSERT_FALSE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, "ip"));
+  ASSERT_FALSE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, Family::kIp));
   net.attach({container_id(2), "b", {}, {}}, b.pid());
-  EXPECT_TRUE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, "ip"));
+  EXPECT_TRUE(nft.netlink().chain_exists(opts_.table, kLocalnetGuardChain, Family::kIp));
   net.attach({container_id(3), "c", {}, {}}, c.pid());
   EXPECT_EQ(rules_in_chain(opts_.table, kLocalnetGuardChain), 2u) << "the guard was added twice";
   net.detach(container_id(1));

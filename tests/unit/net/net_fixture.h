@@ -193,7 +193,7 @@ class NetTest : public ::testing::Test {
         if (name.rfind(veth_prefix(), 0) == 0 || name == opts_.bridge) link_delete(sk, name);
       Nft nft;
       if (nft.table_exists(opts_.table)) nft.run("delete table ip " + opts_.table);
-      if (nft.table_exists(opts_.table, "ip6")) nft.run("delete table ip6 " + opts_.table);
+      if (nft.table_exists(opts_.table, Family::kIp6)) nft.run("delete table ip6 " + opts_.table);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "cleanup: " << e.what();
     }

@@ -681,12 +681,12 @@ TEST_F(NetTest, Ipv6AddressRouteAndPublishedPort) {
   EXPECT_EQ(tcp6_send(b.pid(), aa.gateway6, hp, l.get()), "hello6") << "hairpin over IPv6";
 
   Nft nft;
-  EXPECT_EQ(rules_tagged(nft, opts_.table, container_id(1), "ip6").size(), 1u);
+  EXPECT_EQ(rules_tagged(nft, opts_.table, container_id(1), Family::kIp6).size(), 1u);
   net.detach(container_id(1));
-  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1), "ip6").empty());
+  EXPECT_TRUE(rules_tagged(nft, opts_.table, container_id(1), Family::kIp6).empty());
   net.detach(container_id(2));
   net.prune();
-  EXPECT_FALSE(nft.table_exists(opts_.table, "ip6"));
+  EXPECT_FALSE(nft.table_exists(opts_.table, Family::kIp6));
 }
 
 }  // namespace

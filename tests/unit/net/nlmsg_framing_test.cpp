@@ -296,7 +296,7 @@ TEST(NetNftBatch, DeleteBatchBytes) {
   FakeKernel kernel(
       [](uint32_t, const std::string&) { return std::vector<std::string>{error_message(2, 0)}; });
   NftNetlink nft(kernel.client(), 1s);
-  nft.delete_rules("minictr", kOneRule, "ip");
+  nft.delete_rules("minictr", kOneRule, Family::kIp);
   ASSERT_EQ(kernel.requests().size(), 1u);  // one datagram: the whole batch
   const std::string got = kernel.requests()[0];
   const Bytes expected = {
@@ -411,7 +411,7 @@ TEST(NetNftBatch, ErrorForTheBatchBeginIsReported) {
       [](uint32_t seq, const std::string&) { return std::vector<std::string>{error_message(seq, -EPERM)}; });
   NftNetlink nft(kernel.client(), 2s);
   try {
-    nft.delete_rules("minictr", kOneRule, "ip");
+    nft.delete_rules("minictr", kOneRule, Family::kIp);
     ADD_FAILURE() << "no error";
   } catch (const SysError& e) {
     EXPECT_EQ(e.err(), EPERM);
@@ -424,7 +424,7 @@ TEST(NetNftBatch, ErrorForOneDeletionIsReported) {
       [](uint32_t, const std::string&) { return std::vector<std::string>{error_message(2, -ENOENT)}; });
   NftNetlink nft(kernel.client(), 2s);
   try {
-    nft.delete_rules("minictr", kOneRule, "ip");
+    nft.delete_rules("minictr", kOneRule, Family::kIp);
     ADD_FAILURE() << "no error";
   } catch (const SysError& e) {
     EXPECT_EQ(e.err(), ENOENT);
@@ -435,7 +435,7 @@ TEST(NetNftBatch, ErrorForOneDeletionIsReported) {
 TEST(NetNftBatch, MissingAckTimesOut) {
   FakeKernel kernel([](uint32_t, const std::string&) { return std::vector<std::string>{}; });
   NftNetlink nft(kernel.client(), 100ms);
-  EXPECT_EQ(error_text([&] { nft.delete_rules("minictr", kOneRule, "ip"); }),
+  EXPECT_EQ(error_text([&] { nft.delete_rules("minictr", kOneRule, Family::kIp); }),
             "netlink: no answer from the kernel within 0.1 s to NFT_MSG_DELRULE ip minictr");
 }
 
@@ -450,7 +450,7 @@ TEST(NetNftBatch, RealKernelRefusesTheBatchAgainstItsBegin) {
     try {
       if (::unshare(CLONE_NEWUSER) != 0) ::_exit(4);  // user namespaces disabled: skip
       NftNetlink nft;
-      nft.delete_rules("minictr_unit_no_such_table", kOneRule, "ip");
+      nft.delete_rules("minictr_unit_no_such_table", kOneRule, Family::kIp);
       code = 1;  // deleted?!
     } catch (const SysError& e) {
       code =
@@ -476,7 +476,7 @@ TEST(NetNftDump, TaggedRulesByComment) {
                                     rule(seq, 0, "postrouting", 6, "abc") + done(seq)};
   });
   NftNetlink nft(kernel.client(), 1s);
-  auto rules = nft.rules_tagged("minictr", "abc", "ip");
+  auto rules = nft.rules_tagged("minictr", "abc", Family::kIp);
   ASSERT_EQ(rules.size(), 2u);
   EXPECT_EQ(rules[0].chain, "forward");
   EXPECT_EQ(rules[0].handle, 5u);
@@ -494,7 +494,7 @@ TEST(NetNftDump, InterruptedDumpIsRestarted) {
     return std::vector<std::string>{rule(seq, 0, "forward", 2, "abc") + done(seq)};
   });
   NftNetlink nft(kernel.client(), 1s);
-  auto rules = nft.rules_tagged("minictr", "abc", "ip");
+  auto rules = nft.rules_tagged("minictr", "abc", Family::kIp);
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].handle, 2u);
   EXPECT_EQ(kernel.requests().size(), 2u);
@@ -506,9 +506,10 @@ TEST(NetNftDump, DumpInterruptedEveryTimeFailsClearly) {
                                     done(seq, NLM_F_DUMP_INTR)};
   });
   NftNetlink nft(kernel.client(), 1s);
-  EXPECT_NE(
-      error_text([&] { nft.rules_tagged("minictr", "abc", "ip"); }).find("interrupted the dump 10 times"),
-      std::string::npos);
+  EXPECT_NE(error_text([&] {
+              nft.rules_tagged("minictr", "abc", Family::kIp);
+            }).find("interrupted the dump 10 times"),
+            std::string::npos);
   EXPECT_EQ(kernel.requests().size(), size_t(nl::kDumpTries));
 }
 
@@ -516,7 +517,7 @@ TEST(NetNftDump, NoTableIsNoRules) {
   FakeKernel kernel(
       [](uint32_t seq, const std::string&) { return std::vector<std::string>{error_message(seq, -ENOENT)}; });
   NftNetlink nft(kernel.client(), 1s);
-  EXPECT_TRUE(nft.rules_tagged("minictr", "abc", "ip").empty());
+  EXPECT_TRUE(nft.rules_tagged("minictr", "abc", Family::kIp).empty());
 }
 
 }  // namespace
