@@ -148,11 +148,24 @@ static container::Config create_from_flags(Globals& g, RunFlags& f, CLI::App* su
   return container::create_container(store, images, o);
 }
 
+// --explain-script renders once the supervisor is done, so it follows the
+// run to its end: no -d (the teardown comes after the CLI has gone), no
+// restart policy (the supervisor would go on).
+static void check_explain_script_run(const Globals& g, const container::RunOptions& o) {
+  if (g.explain_script.empty()) return;
+  if (o.detach)
+    throw Error(
+        "--explain-script needs a run in the foreground (not -d): its teardown is part of the script");
+  if (!o.restart.empty() && o.restart != "no")
+    throw Error("--explain-script cannot follow a --restart policy");
+}
+
 void add_run(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("run", "Create and run a new container from an image");
   auto f = std::make_shared<RunFlags>();
   add_run_flags(sub, *f);
   sub->callback([&g, f, sub] {
+    check_explain_script_run(g, f->o);
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o);
     g.explained_id = cfg.id;

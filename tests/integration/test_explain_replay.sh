@@ -69,6 +69,16 @@ if grep -E -n "(/proc/[0-9]+/|netns [0-9]+)" "$TEST_TMP/bridge.sh"; then
   fail "the script names a PID of the traced run"
 fi
 
+echo "-- only a foreground run without a restart policy, and nothing left behind"
+before=$(mctr ps -aq | wc -l)
+out=$(mctr --explain-script "$TEST_TMP/d.sh" run -d busybox true 2>&1) && fail "--explain-script with -d succeeded"
+assert_contains "$out" "foreground" "error for -d"
+out=$(mctr --explain-script "$TEST_TMP/r.sh" run --restart always busybox true 2>&1) &&
+  fail "--explain-script with --restart succeeded"
+assert_contains "$out" "restart" "error for --restart"
+assert_eq "$(mctr ps -aq | wc -l)" "$before" "containers after the refused runs"
+[[ ! -e $TEST_TMP/d.sh && ! -e $TEST_TMP/r.sh ]] || fail "a script was written for a refused run"
+
 echo "-- only run can be replayed"
 out=$(mctr --explain-script "$TEST_TMP/ps.sh" ps 2>&1) && fail "--explain-script with ps succeeded"
 assert_contains "$out" "only \`run\`" "error for another verb"
