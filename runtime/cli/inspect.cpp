@@ -72,6 +72,7 @@ static json inspect_json(const container::Store& store, const container::Config&
   if (!c.security.seccomp.empty()) host_config["SecurityOpt"].push_back("seccomp=" + c.security.seccomp);
   host_config["RestartPolicy"] = {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}};
   host_config["Init"] = c.init;
+  host_config["UsernsMode"] = c.userns;  // "" (the host's), or the range: docs/01-namespaces.md
   std::vector<std::string> cmd(c.args.begin() + (c.args.empty() ? 0 : 1), c.args.end());
   json state = {{"Status", s.restarting ? "restarting"
                            : s.paused   ? "paused"

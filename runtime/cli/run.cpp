@@ -67,6 +67,10 @@ static void add_run_flags(CLI::App* sub, RunFlags& f) {
       ->allow_extra_args(false);
   sub->add_option("--restart", o.restart,
                   "Restart policy: no, on-failure[:max-retries], always, unless-stopped");
+  sub->add_option(
+      "--userns", o.userns,
+      "User namespace: host (default), CONTAINER_ID:HOST_ID:SIZE for uids and gids (0:100000:65536), "
+      "or remap: the first dockremap or root line of /etc/subuid and /etc/subgid, else 0:100000:65536");
   sub->add_flag("--init", o.init,
                 "Run an init inside the container that forwards signals and reaps processes");
   sub->add_option("--health-cmd", f.health_cmd, "Command to run to check health");
@@ -158,6 +162,8 @@ static void check_explain_script_run(const Globals& g, const container::RunOptio
         "--explain-script needs a run in the foreground (not -d): its teardown is part of the script");
   if (!o.restart.empty() && o.restart != "no")
     throw Error("--explain-script cannot follow a --restart policy");
+  if (!o.userns.empty() && o.userns != "host")
+    throw Error("--explain-script cannot replay --userns: its idmapped layers are built by no shell command");
 }
 
 void add_run(CLI::App& app, Globals& g) {

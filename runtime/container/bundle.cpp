@@ -10,6 +10,7 @@
 #include "container/init.h"
 #include "container/network_container.h"
 #include "container/networks.h"
+#include "container/userns_mode.h"
 #include "linux/cgroup/devices.h"
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
@@ -207,6 +208,12 @@ oci::Linux linux_of(const Config& cfg) {
   // container:ID joins that one's namespace: the supervisor enters it before the clone.
   if (cfg.network_mode != "host" && !joins_container_network(cfg.network_mode))
     l.namespaces.push_back({"network", ""});
+  // --userns: one range for uids and gids (docs/01-namespaces.md).
+  if (auto r = userns_ranges(cfg.userns)) {
+    l.namespaces.push_back({"user", ""});
+    l.uid_mappings.push_back({r->uids.container_id, r->uids.host_id, r->uids.size});
+    l.gid_mappings.push_back({r->gids.container_id, r->gids.host_id, r->gids.size});
+  }
   l.resources = resources_of(cfg);
   l.cgroups_path = "/minictr/" + cfg.id;
   l.seccomp = seccomp_of(cfg.security);

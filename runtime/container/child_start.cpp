@@ -6,9 +6,12 @@
 
 #include <csignal>
 
+#include "container/from_bundle.h"
 #include "container/networks.h"
 #include "linux/cgroup/detect.h"
+#include "linux/idmapped_rootfs.h"
 #include "linux/namespaces.h"
+#include "linux/security/userns.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/parallel.h"
@@ -26,10 +29,41 @@ ScopeGuard kill_on_failure(pid_t pid) {
   });
 }
 
+// --userns, before the clone: the host files the init would make (it cannot
+// once in its user namespace), upper/ and work/ owned by the mapped root
+// (files it creates in its root filesystem are its own), and the seccomp program.
+std::vector<sock_filter> prepare_for_user_namespace(const ChildPlan& plan, const IdMaps& maps) {
+  std::vector<sock_filter> seccomp = prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache);
+  const uid_t uid = security::host_id_of(0, maps.uids);
+  const gid_t gid = security::host_id_of(0, maps.gids);
+  for (const char* d : {"upper", "work"}) {
+    const auto path = plan.fs.container_dir / d;
+    check_sys(::chown(path.c_str(), uid, gid), "chown", path);
+  }
+  return seccomp;
+}
+
+// --userns, after the clone: the child's uid_map and gid_map, then its root
+// filesystem, built here as the host's root and sent over (RootFs).
+void hand_over_root_filesystem(pid_t pid, const ChildPlan& plan, const IdMaps& maps, int sync_fd) {
+  explain::step(explain::Kind::kNotReplayable, "write(2)",
+                "# /proc/" + std::to_string(pid) + "/uid_map: " + security::format_id_map(maps.uids) +
+                    "# /proc/" + std::to_string(pid) + "/gid_map: " + security::format_id_map(maps.gids));
+  security::write_id_maps(pid, maps.uids, maps.gids);
+  const std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
+  UniqueFd userns(check_sys(::open(ns.c_str(), O_RDONLY | O_CLOEXEC), "open", ns));
+  UniqueFd tree = rootfs::build_idmapped_tree(plan.fs, userns.get(), security::host_id_of(0, maps.uids),
+                                              security::host_id_of(0, maps.gids));
+  protocol::send(sync_fd, {protocol::Kind::RootFs, 0, ""}, {tree.get()});
+}
+
 class CloneThenGo : public ChildStart {
  public:
   StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
                      const std::function<void(pid_t)>& ready) override {
+    const std::optional<IdMaps> userns = user_namespace_maps(plan.bundle);
+    std::vector<sock_filter> seccomp;
+    if (userns) seccomp = prepare_for_user_namespace(plan, *userns);
     const bool into_cgroup = cgroup::is_unified();  // a v2 manager can_clone_into()
     if (into_cgroup) outside.make_cgroup();
     cgroup::Manager* cgroup = &outside.cgroup();  // made before the clone: the child uses it to join
@@ -37,17 +71,19 @@ class CloneThenGo : public ChildStart {
     linux_ns::SyncChannel sync;
     bool born_in_cgroup = false;
     StartedChild child;
-    child.pid = linux_ns::clone_process(linux_ns::container_clone_flags(plan.new_netns), cgroup_fd.get(),
-                                        &born_in_cgroup);
+    const int flags = linux_ns::container_clone_flags(plan.new_netns) | (userns ? CLONE_NEWUSER : 0);
+    child.pid = linux_ns::clone_process(flags, cgroup_fd.get(), &born_in_cgroup);
     if (child.pid == 0) {
       ::close(plan.status_fd);
       sync.become_child();
       // On v1 it moves itself into its cgroup first thing after "go".
-      InitLink link{sync.child_fd(), -1, born_in_cgroup ? nullptr : cgroup, plan.seccomp_cache, {}};
-      container_init(kCloneThenGoSteps, {plan.cfg, plan.bundle, plan.fs, plan.stdio}, link);
+      InitLink link{sync.child_fd(), -1, born_in_cgroup ? nullptr : cgroup, plan.seccomp_cache, seccomp};
+      container_init(userns ? kUserNamespaceSteps : kCloneThenGoSteps,
+                     {plan.cfg, plan.bundle, plan.fs, plan.stdio}, link);
     }
     sync.become_parent();
     ScopeGuard kill_child = kill_on_failure(child.pid);
+    if (userns) hand_over_root_filesystem(child.pid, plan, *userns, sync.parent_fd());
     child.mount_ns.reset(
         ::open(("/proc/" + std::to_string(child.pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
 
@@ -144,7 +180,9 @@ class CloneSharingMemory : public ChildStart {
 
 std::unique_ptr<ChildStart> choose_child_start(const Config& cfg) {
   // --explain only watches: it takes the same path as a run without it.
-  if (!cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) && linux_ns::can_share_memory())
+  // A user namespace needs its maps written after the clone: only "go" waits for that.
+  if (cfg.userns.empty() && !cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) &&
+      linux_ns::can_share_memory())
     return std::make_unique<CloneSharingMemory>();
   return std::make_unique<CloneThenGo>();
 }

@@ -131,6 +131,7 @@ void to_json(json& j, const Config& c) {
        {"LogConfig", {{"Type", "json-file"}, {"Config", c.log_config}}},
        {"RestartPolicy", {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}}},
        {"Init", c.init},
+       {"UsernsMode", c.userns},
        {"Created", c.created}};
   if (c.healthcheck) j["Healthcheck"] = healthcheck_json(*c.healthcheck);
 }
@@ -176,6 +177,7 @@ void from_json(const json& j, Config& c) {
     c.restart.max_retries = j["RestartPolicy"].value("MaximumRetryCount", 0);
   }
   c.init = j.value("Init", false);
+  c.userns = j.value("UsernsMode", "");
   c.healthcheck.reset();
   if (j.contains("Healthcheck")) c.healthcheck = healthcheck_from(j["Healthcheck"]);
 }

@@ -69,6 +69,9 @@ struct Config {
   RestartPolicy restart;
   std::optional<Healthcheck> healthcheck;  // none: no check (or HEALTHCHECK NONE)
   bool init = false;                       // --init: minictr-init as PID 1
+  // --userns: "" for the host's user namespace, else the one range
+  // "0:HOST_ID:SIZE" (remap resolved at create) for both uids and gids.
+  std::string userns;
 
   std::string created;  // RFC 3339
 };

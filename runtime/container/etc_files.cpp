@@ -1,16 +1,23 @@
 #include "container/etc_files.h"
 
+#include <unistd.h>
+
 #include <sstream>
 
 #include "container/networks.h"
+#include "container/userns_mode.h"
+#include "util/error.h"
 #include "util/fs.h"
 
 namespace mctr::container {
 
 // Rewritten at every start, so no fsync (durable=false): a crash loses
-// nothing that the next start would not write again.
-static void replace_file(const std::filesystem::path& p, const std::string& data) {
+// nothing that the next start would not write again. With --userns the
+// container's root owns them, as it owns its image's files.
+static void replace_file(const std::filesystem::path& p, const std::string& data, const Config& cfg) {
   fs::write_file_atomic(p, data, 0644, false);
+  if (auto r = userns_ranges(cfg.userns))
+    check_sys(::chown(p.c_str(), r->uids.host_id, r->gids.host_id), "chown", p);
 }
 
 std::string resolver_resolv_conf(const std::string& text, const std::string& name_server) {
@@ -51,7 +58,7 @@ static std::string container_resolv_conf(bool host_network, const std::string& n
 void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
                      const std::string& name_server) {
-  replace_file(dir / "hostname", cfg.hostname + "\n");
+  replace_file(dir / "hostname", cfg.hostname + "\n", cfg);
   if (joins_container_network(cfg.network_mode)) return;  // it mounts the other's hosts and resolv.conf
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
@@ -65,8 +72,8 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
   if (!ip6.empty()) hosts += ip6 + "\t" + own_names + "\n";  // as Docker does with IPv6
   for (const auto& [name, peer_ip] : peers)
     if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
-  replace_file(dir / "hosts", hosts);
-  replace_file(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host", name_server));
+  replace_file(dir / "hosts", hosts, cfg);
+  replace_file(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host", name_server), cfg);
 }
 
 }  // namespace mctr::container

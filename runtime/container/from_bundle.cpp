@@ -63,7 +63,7 @@ void check_supported(const oci::Spec& spec) {
     const auto& ns = l.namespaces[i];
     std::string at = "linux.namespaces[" + std::to_string(i) + "]";
     if (!ns.path.empty()) unsupported(at + ".path", "joining an existing namespace");
-    if (ns.type == "user" || ns.type == "time") unsupported(at + ".type", "a " + ns.type + " namespace");
+    if (ns.type == "time") unsupported(at + ".type", "a time namespace");
   }
   // The init always makes these (clone flags, and the cgroup namespace once in its cgroup).
   for (const char* ns : {"pid", "mount", "ipc", "uts", "cgroup"})
@@ -78,12 +78,30 @@ void check_supported(const oci::Spec& spec) {
   if (!docker_lists && !(l.masked_paths.empty() && l.readonly_paths.empty()))
     unsupported("linux.maskedPaths", "a list other than Docker's");
   if (!l.sysctl.empty()) unsupported("linux.sysctl", "setting sysctls");
-  if (!l.uid_mappings.empty() || !l.gid_mappings.empty()) unsupported("linux.uidMappings", "id mapping");
+  if (l.find_namespace("user")) {
+    // The init becomes the namespace's root: that id must be mapped.
+    auto maps = user_namespace_maps(spec);
+    if (!maps || maps->uids.empty() || maps->gids.empty())
+      throw Error("config.json: linux.uidMappings: a user namespace needs uid and gid mappings");
+    for (const auto* list : {&maps->uids, &maps->gids})
+      if (std::none_of(list->begin(), list->end(), [](const auto& m) { return m.container_id == 0; }))
+        throw Error("config.json: linux.uidMappings/gidMappings: container id 0 (root) must be mapped");
+  } else if (!l.uid_mappings.empty() || !l.gid_mappings.empty()) {
+    throw Error("config.json: linux.uidMappings: id mappings need a user namespace");
+  }
   if (spec.hooks) unsupported("hooks", "running hooks");
   device_allow_rules(spec);  // throws on a deny rule it cannot express
   if (!l.rootfs_propagation.empty() && l.rootfs_propagation != "rprivate" &&
       l.rootfs_propagation != "private")
     unsupported("linux.rootfsPropagation", "\"" + l.rootfs_propagation + "\"");
+}
+
+std::optional<IdMaps> user_namespace_maps(const oci::Spec& spec) {
+  if (!spec.linux_ || !spec.linux_->find_namespace("user")) return std::nullopt;
+  IdMaps out;
+  for (const auto& m : spec.linux_->uid_mappings) out.uids.push_back({m.container_id, m.host_id, m.size});
+  for (const auto& m : spec.linux_->gid_mappings) out.gids.push_back({m.container_id, m.host_id, m.size});
+  return out;
 }
 
 bool has_new_network_namespace(const oci::Spec& spec) {

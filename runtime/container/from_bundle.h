@@ -4,23 +4,31 @@
 // The mirror image of spec_from_config (bundle.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
 #include "linux/rootfs.h"
+#include "linux/security/userns.h"
 #include "linux/user.h"
 #include "oci/spec.h"
 
 namespace mctr::container {
 
 // Refuse, before anything is made, what the bundle asks and minictr cannot
-// do yet (joining a namespace by path, a user namespace, a mount other than
+// do yet (joining a namespace by path, a time namespace, a mount other than
 // Docker's standard ones and binds, other masked paths, hooks, sysctls,
 // rlimits it does not know), naming the field. A bundle spec_from_config
 // wrote always passes.
 void check_supported(const oci::Spec& spec);
+
+// linux.namespaces has a "user" namespace (run --userns): its id mappings.
+struct IdMaps {
+  std::vector<security::IdMapping> uids, gids;
+};
+std::optional<IdMaps> user_namespace_maps(const oci::Spec& spec);
 
 // linux.namespaces has a new network namespace (else the host's network).
 bool has_new_network_namespace(const oci::Spec& spec);

@@ -17,6 +17,7 @@
 #include "container/networks.h"
 #include "container/protocol.h"
 #include "linux/cgroup_mount.h"
+#include "linux/idmapped_rootfs.h"
 #include "linux/in_root.h"
 #include "linux/loopback.h"
 #include "linux/pty.h"
@@ -335,7 +336,47 @@ const std::vector<InitStep> kSharingMemorySteps = {
     InitStep::kExec,
 };
 
+const std::vector<InitStep> kUserNamespaceSteps = {
+    // Nothing before the maps: until then our host uid 0 is unmapped in our
+    // namespaces. Until kBecomeNamespaceRoot we still act as host uid 0 on
+    // host paths (the state root is root's alone): no capability over host
+    // files, but their owner's permissions.
+    InitStep::kReceiveRootFs,
+    InitStep::kMountSys,
+    InitStep::kWaitForGo,
+    InitStep::kJoinCgroupSelf,
+    InitStep::kUnshareCgroupNamespace,
+    InitStep::kStdio,
+    InitStep::kSwitchRoot,
+    InitStep::kBecomeNamespaceRoot,
+    InitStep::kMountOwnCgroups,
+    InitStep::kExec,
+};
+
 namespace {
+
+// --userns: the supervisor has written our uid_map and gid_map and sends the
+// tree it built (overlay over idmapped layers, /dev tmpfs); we add what
+// belongs to our own namespaces: /proc, and /dev's nodes and submounts.
+void receive_root_filesystem(const InitPlan& p, int sync_fd) {
+  std::vector<UniqueFd> fds;
+  auto m = protocol::recv(sync_fd, &fds);
+  if (!m || m->kind != protocol::Kind::RootFs || fds.empty()) throw Error("parent aborted setup");
+  rootfs::make_mounts_private();
+  rootfs::attach_tree(fds.front().get(), p.fs);
+  rootfs::mount_proc(p.fs);
+  rootfs::fill_dev(p.fs);
+}
+
+// Root of our user namespace: host uid/gid H. Capabilities stay (they
+// belong to this namespace), files made from here on are H's, and the
+// cgroup tmpfs we mount next takes only mapped owners.
+void become_namespace_root() {
+  explain::step(explain::Kind::kNotReplayable, "setresuid(2)",
+                "# become root of the user namespace: the host's mapped uid and gid");
+  check_sys(::setresgid(0, 0, 0), "setresgid", "the user namespace's root");
+  check_sys(::setresuid(0, 0, 0), "setresuid", "the user namespace's root");
+}
 
 // What the steps pass on to later ones.
 struct InitProgress {
@@ -355,6 +396,10 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
       rootfs::mount_overlay(p.fs);
       rootfs::mount_proc_dev(p.fs);
       return;
+    case InitStep::kReceiveRootFs:
+      return receive_root_filesystem(p, link.sync_fd);
+    case InitStep::kBecomeNamespaceRoot:
+      return become_namespace_root();
     case InitStep::kReceiveNetworkNamespace: {
       if (!p.fs.new_netns) return;
       auto netns = receive_from_supervisor(link.handoff_fd, protocol::Kind::NetNs, "network namespace");

@@ -25,9 +25,10 @@ struct InitStdio {
 // runs the same steps, through one function; what differs between them is
 // data: which steps its list has, and in what order.
 enum class InitStep : uint8_t {
-  kSendMountNamespace,       // hand the supervisor our mount namespace (SCM_RIGHTS)
-  kPrepareHostFiles,         // overlay dirs, /etc files, the seccomp program (prepare_host_files)
-  kMountRootFilesystem,      // private propagation, the overlay, /proc and /dev below the mount point
+  kSendMountNamespace,   // hand the supervisor our mount namespace (SCM_RIGHTS)
+  kPrepareHostFiles,     // overlay dirs, /etc files, the seccomp program (prepare_host_files)
+  kMountRootFilesystem,  // private propagation, the overlay, /proc and /dev below the mount point
+  kReceiveRootFs,        // --userns: the maps are written; attach the tree built for us, /proc, /dev's nodes
   kReceiveNetworkNamespace,  // setns(2) into the one the supervisor made (unless --network host)
   kMountSys,                 // sysfs shows the network namespace it is mounted in: after joining it
   kWaitForGo,                // the supervisor has made our cgroup and network
@@ -36,6 +37,7 @@ enum class InitStep : uint8_t {
   kUnshareCgroupNamespace,   // our cgroup becomes our "/" in /proc/self/cgroup
   kStdio,                    // the terminal, or dup2 onto 0, 1, 2
   kSwitchRoot,               // bind mounts, pivot_root, masked paths, read-only root
+  kBecomeNamespaceRoot,      // --userns: setresuid/gid(0): the host's mapped ids from here on
   kMountOwnCgroups,          // /sys/fs/cgroup shows our own group(s)
   kExec,                     // host name, user, capabilities, seccomp, execve
 };
@@ -45,6 +47,9 @@ extern const std::vector<InitStep> kCloneThenGoSteps;
 // clone(CLONE_VM|CLONE_VFORK): no "go" (the supervisor is suspended until we
 // exec); its second thread hands us our network namespace and cgroup.
 extern const std::vector<InitStep> kSharingMemorySteps;
+// clone(CLONE_NEWUSER|...), run --userns: the supervisor writes our id maps
+// and builds our root filesystem (linux/idmapped_rootfs.h), then "go".
+extern const std::vector<InitStep> kUserNamespaceSteps;
 
 // What the container is: the bundle's config.json (`spec`: the process,
 // hostname, mounts, masked paths; see from_bundle.h), its root filesystem,

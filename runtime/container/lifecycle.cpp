@@ -20,6 +20,7 @@
 #include "container/pause.h"
 #include "container/resource_flags.h"
 #include "container/restart.h"
+#include "container/userns_mode.h"
 #include "linux/cgroup/manager.h"
 #include "linux/init_layer.h"
 #include "linux/net/network.h"
@@ -112,6 +113,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   // bind source created): a refused run leaves nothing behind.
   if (!o.name.empty()) check_container_name(o.name);
   if (!o.user.empty()) user::check_spec(o.user);
+  const std::string userns = resolve_userns(o.userns, network_name, o.security.privileged);
   std::vector<std::string> env = env_from_options(o);
   check_resources(o.resources);
   auto log_config = log_config_from_flags(o.log_opts);
@@ -171,6 +173,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.log_config = log_config;
   c.restart = restart;
   c.init = o.init;
+  c.userns = userns;
   c.healthcheck = healthcheck;
   security::resolve_capabilities(c.security);  // reject unknown capability names now
   // A seccomp profile file is read now, once, and kept in config.json: start

@@ -31,6 +31,8 @@ struct RunOptions {
   // --restart: "no" (or ""), "on-failure", "on-failure:N", "always", "unless-stopped".
   std::string restart;
   bool init = false;  // --init: minictr-init as PID 1, in front of the command
+  // --userns: "host" (or ""), "remap", or CONTAINER_ID:HOST_ID:SIZE (resolve_userns).
+  std::string userns;
   // Health check (Docker's HealthConfig), all text as the flags and Compose give it:
   // health_test in Docker's form: {"CMD-SHELL", "curl -f localhost"}, {"CMD", "curl", ...},
   // or {"NONE"} (--no-healthcheck); empty = the image's HEALTHCHECK. Durations

@@ -33,6 +33,8 @@ const char* name_of(Kind k) {
       return "cgroup";
     case Kind::HandoffFailed:
       return "handoff-failed";
+    case Kind::RootFs:
+      return "rootfs";
   }
   return "?";
 }
@@ -52,7 +54,7 @@ Message decode(std::string_view bytes) {
   if (bytes.size() < kHeader)
     throw Error("protocol: a message of " + std::to_string(bytes.size()) + " bytes (at least 9 expected)");
   auto kind = static_cast<uint8_t>(bytes[0]);
-  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(Kind::HandoffFailed))
+  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(Kind::RootFs))
     throw Error("protocol: unknown message kind " + std::to_string(kind));
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[1 + i])) << (8 * i);

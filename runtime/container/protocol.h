@@ -26,6 +26,7 @@ enum class Kind : uint8_t {
   NetNs,          // supervisor thread -> init, fd: the network namespace it made
   Cgroup,         // supervisor thread -> init, fds: the files that join the cgroup
   HandoffFailed,  // supervisor thread -> init: it could not; the supervisor reports why
+  RootFs,         // supervisor -> init, fd: --userns: the id maps are written; the root tree it built
 };
 
 struct Message {

@@ -45,6 +45,7 @@ static void explain_clone(const char* syscall, int flags, const std::string& not
   if (flags & CLONE_NEWUTS) cmd += " --uts";
   if (flags & CLONE_NEWIPC) cmd += " --ipc";
   if (flags & CLONE_NEWNET) cmd += " --net";
+  if (flags & CLONE_NEWUSER) cmd += " --user";  // run --userns: the maps are written from outside
   explain::step(explain::Kind::kNamespaces, syscall, cmd + "   # " + note);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -205,15 +206,29 @@ static void require_ordinary_dir(const stdfs::path& root, const std::string& nam
                 "\" must be mounted on an ordinary directory");
 }
 
-void mount_proc_dev(const Spec& s) {
-  stdfs::path root = s.mount_point;
+void mount_proc(const Spec& s) {
   // A fresh procfs shows only the processes of the new PID namespace.
-  require_ordinary_dir(root, "proc", "proc");
-  mount_in_root("proc", root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
-  UniqueFd dev =
-      mount_in_root("tmpfs", root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", true);
+  require_ordinary_dir(s.mount_point, "proc", "proc");
+  mount_in_root("proc", s.mount_point, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", true);
+}
+
+UniqueFd mount_dev_tmpfs(const Spec& s, const std::string& extra_options) {
+  return mount_in_root("tmpfs", s.mount_point, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                       "mode=755,size=65536k" + extra_options, true);
+}
+
+void fill_dev(const Spec& s) {
+  const stdfs::path root = s.mount_point;
+  UniqueFd dev(open_in_root(root, "/dev", false, true));
   expect_fs(dev.get(), TMPFS_MAGIC, (root / "dev").string());
   populate_dev(dev.get(), (root / "dev").string(), s.console);
+}
+
+void mount_proc_dev(const Spec& s) {
+  mount_proc(s);
+  UniqueFd dev = mount_dev_tmpfs(s);
+  expect_fs(dev.get(), TMPFS_MAGIC, (s.mount_point / "dev").string());
+  populate_dev(dev.get(), (s.mount_point / "dev").string(), s.console);
 }
 
 void mount_sys(const Spec& s) {
@@ -226,6 +241,19 @@ void mount_sys(const Spec& s) {
                 true);
 }
 
+// The flags of the mount `path` is on that a remount must repeat (statvfs(3)).
+static unsigned long kept_mount_flags(const std::string& path) {
+  struct statvfs sv;
+  check_sys(::statvfs(path.c_str(), &sv), "statvfs", path);
+  const std::pair<unsigned long, unsigned long> kFlags[] = {
+      {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+      {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
+  unsigned long out = 0;
+  for (auto [st, ms] : kFlags)
+    if (sv.f_flag & st) out |= ms;
+  return out;
+}
+
 void mount_binds(const Spec& s) {
   stdfs::path root = s.mount_point;
   for (const auto& b : s.binds) {
@@ -234,8 +262,11 @@ void mount_binds(const Spec& s) {
     bool is_dir = S_ISDIR(st.st_mode);
     mount_in_root(b.source.c_str(), root, b.destination, nullptr, MS_BIND | MS_REC, "", is_dir);
     if (b.read_only) {
-      // A bind mount takes the source's flags; read-only needs a second call.
-      mount_in_root(nullptr, root, b.destination, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, "", is_dir);
+      // A bind mount takes the source's flags; read-only needs a second
+      // call, which keeps nosuid/nodev/noexec/atime: in a user namespace
+      // (run --userns) the kernel refuses to clear them (locked flags).
+      mount_in_root(nullptr, root, b.destination, nullptr,
+                    MS_BIND | MS_REMOUNT | MS_RDONLY | kept_mount_flags(b.source), "", is_dir);
     }
   }
 }

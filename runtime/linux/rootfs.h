@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace mctr::rootfs {
 
 struct BindMount {
@@ -39,7 +41,12 @@ void make_mounts_private();  // mount --make-rprivate /
 void mount_overlay(
     const Spec& s);  // mount -t overlay overlay -o lowerdir=..,upperdir=..,workdir=.. MOUNT_POINT
 void mount_proc_dev_sys(const Spec& s);  // = mount_proc_dev, then mount_sys
-void mount_proc_dev(const Spec& s);
+void mount_proc_dev(const Spec& s);      // = mount_proc, mount_dev_tmpfs, then its nodes (fill_dev)
+void mount_proc(const Spec& s);
+// The /dev tmpfs ("mode=755,size=65536k" + `extra_options`); returns it opened.
+UniqueFd mount_dev_tmpfs(const Spec& s, const std::string& extra_options = "");
+// The nodes, links and submounts (pts, shm, mqueue, console) of the tmpfs already on /dev.
+void fill_dev(const Spec& s);
 void mount_sys(const Spec& s);  // in the container's network namespace: sysfs shows the mounter's
 void mount_binds(const Spec& s);
 void pivot_into(const std::filesystem::path& new_root);  // pivot_root + detach the old root

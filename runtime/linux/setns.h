@@ -14,10 +14,12 @@ struct NamespaceFds {
   std::vector<std::pair<int, UniqueFd>> fds;  // (CLONE_NEW* type, fd)
 };
 
-// Open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt} (those that differ from ours).
+// Open /proc/PID/ns/{user,ipc,uts,net,pid,cgroup,mnt} (those that differ from ours).
 NamespaceFds open_namespaces(pid_t pid);
-// setns() into each, the mount namespace last (it changes our root and cwd
-// to the container's). The PID namespace applies to children forked after.
+// setns() into each, the user namespace first, the mount namespace last (it
+// changes our root and cwd to the container's), then setresuid/gid(0) when
+// a user namespace was joined. The PID namespace applies to children forked
+// after. Single-threaded callers only (setns of a user namespace).
 void enter_namespaces(const NamespaceFds& ns);
 
 }  // namespace mctr::linux_ns

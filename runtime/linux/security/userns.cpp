@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "util/error.h"
@@ -58,6 +59,47 @@ void write_id_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vec
   const std::string proc = "/proc/" + std::to_string(pid);
   write_once(proc + "/gid_map", format_id_map(gids));
   write_once(proc + "/uid_map", format_id_map(uids));
+}
+
+uint32_t host_id_of(uint32_t id, const std::vector<IdMapping>& maps) {
+  for (const auto& m : maps)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return id;
+}
+
+IdMapping remap_range(const std::string& subid_file) {
+  std::ifstream in(subid_file);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::stringstream parts(line);
+    std::string name, start, count;
+    if (!std::getline(parts, name, ':') || (name != "dockremap" && name != "root")) continue;
+    if (!std::getline(parts, start, ':') || !std::getline(parts, count)) continue;
+    try {
+      IdMapping m{0, parse_id(start, line), parse_id(count, line)};
+      if (m.size > 0 && uint64_t{m.host_id} + m.size <= UINT32_MAX) return m;
+    } catch (const Error&) {
+    }  // a malformed line: the next one, as shadow's tools do
+  }
+  return {0, 100000, 65536};
+}
+
+IdMapping parse_userns_range(const std::string& value) {
+  auto bad = [&](const std::string& why) {
+    return Error("invalid --userns '" + value + "': " + why +
+                 " (want host, remap or CONTAINER_ID:HOST_ID:SIZE, e.g. 0:100000:65536)");
+  };
+  if (value.find(',') != std::string::npos) throw bad("one range only");
+  IdMapping m;
+  try {
+    m = parse_id_mappings(value).front();
+  } catch (const Error&) {
+    throw bad("not a range");
+  }
+  if (m.container_id != 0) throw bad("the range must start at container id 0 (the container's root)");
+  if (uint64_t{m.host_id} + m.size > UINT32_MAX) throw bad("host ids beyond 4294967294");
+  if (m.host_id == 0) throw bad("host id 0 would make the container's root the host's");
+  return m;
 }
 
 }  // namespace mctr::security

@@ -33,4 +33,18 @@ std::string format_id_map(const std::vector<IdMapping>& maps);
 // so we write the uid map last.
 void write_id_maps(pid_t pid, const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids);
 
+// The host id that `id` in the container maps to (itself when unmapped).
+uint32_t host_id_of(uint32_t id, const std::vector<IdMapping>& maps);
+
+// `run --userns=remap`: container ids 0..size-1 on the first "dockremap" or
+// "root" line of `subid_file` (/etc/subuid, /etc/subgid: NAME:START:COUNT),
+// as dockerd's --userns-remap=default picks them; without one, Docker's
+// usual range 100000:65536.
+IdMapping remap_range(const std::string& subid_file);
+
+// run --userns=CONTAINER_ID:HOST_ID:SIZE: one range that maps the
+// container's root (it must include container id 0: the init becomes
+// that user) and stays within 32-bit ids. Throws mctr::Error naming the flag.
+IdMapping parse_userns_range(const std::string& value);
+
 }  // namespace mctr::security

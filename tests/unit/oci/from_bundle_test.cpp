@@ -46,6 +46,17 @@ TEST(FromBundle, WhatSpecFromConfigWroteIsSupported) {
   cfg.security.privileged = true;
   cfg.network_mode = "host";
   EXPECT_NO_THROW(c::check_supported(c::spec_from_config(cfg, "/d", "/r")));
+  // run --userns: a user namespace with one range for uids and gids.
+  cfg = config();
+  cfg.userns = "0:100000:65536";
+  oci::Spec s = c::spec_from_config(cfg, "/d", "/r");
+  EXPECT_NO_THROW(c::check_supported(s));
+  auto maps = c::user_namespace_maps(s);
+  ASSERT_TRUE(maps);
+  ASSERT_EQ(maps->uids.size(), 1u);
+  EXPECT_EQ(maps->uids[0].host_id, 100000u);
+  EXPECT_EQ(maps->gids[0].size, 65536u);
+  EXPECT_FALSE(c::user_namespace_maps(spec()));
 }
 
 TEST(FromBundle, RefusesWhatItCannotDoYetNamingTheField) {
@@ -55,7 +66,21 @@ TEST(FromBundle, RefusesWhatItCannotDoYetNamingTheField) {
   EXPECT_ERROR(c::check_supported(edited([](json& j) {
                  j["linux"]["namespaces"].push_back({{"type", "user"}});
                })),
-               "linux.namespaces[6].type: a user namespace");
+               "linux.uidMappings: a user namespace needs uid and gid mappings");
+  EXPECT_ERROR(c::check_supported(edited([](json& j) {
+                 j["linux"]["namespaces"].push_back({{"type", "user"}});
+                 j["linux"]["uidMappings"] = {{{"containerID", 1}, {"hostID", 100000}, {"size", 10}}};
+                 j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+               })),
+               "container id 0 (root) must be mapped");
+  EXPECT_ERROR(c::check_supported(edited([](json& j) {
+                 j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 10}}};
+               })),
+               "linux.uidMappings: id mappings need a user namespace");
+  EXPECT_ERROR(c::check_supported(edited([](json& j) {
+                 j["linux"]["namespaces"].push_back({{"type", "time"}});
+               })),
+               "linux.namespaces[6].type: a time namespace");
   EXPECT_ERROR(c::check_supported(edited([](json& j) { j["linux"]["namespaces"].erase(0); })),
                "sharing the runtime's pid namespace");
   EXPECT_ERROR(c::check_supported(edited([](json& j) {

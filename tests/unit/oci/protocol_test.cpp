@@ -17,7 +17,8 @@ TEST(Protocol, EncodeDecodeEveryKind) {
         p::Message{p::Kind::Started, 4194303, ""}, p::Message{p::Kind::StartFailed, 125, "a b  c"},
         p::Message{p::Kind::Exited, 137, ""}, p::Message{p::Kind::Exited, -1, std::string("\0x", 2)},
         p::Message{p::Kind::MountNs, 0, ""}, p::Message{p::Kind::NetNs, 0, ""},
-        p::Message{p::Kind::Cgroup, 0, ""}, p::Message{p::Kind::HandoffFailed, 0, ""}})
+        p::Message{p::Kind::Cgroup, 0, ""}, p::Message{p::Kind::HandoffFailed, 0, ""},
+        p::Message{p::Kind::RootFs, 0, ""}})
     EXPECT_EQ(p::decode(p::encode(m)), m) << p::describe(m);
   EXPECT_EQ(p::encode({p::Kind::Started, 258, "x"}), std::string("\x03\x02\x01\0\0\0\0\0\0x", 10));
   EXPECT_EQ(p::describe({p::Kind::StartFailed, 125, "no such image"}), "start-failed 125 no such image");
@@ -27,7 +28,7 @@ TEST(Protocol, GarbageIsRefused) {
   EXPECT_ERROR(p::decode("started 12"), "unknown message kind 115");
   EXPECT_ERROR(p::decode(std::string("\x03\x01", 2)), "a message of 2 bytes");
   EXPECT_ERROR(p::decode(std::string(9, '\0')), "unknown message kind 0");
-  EXPECT_ERROR(p::decode(std::string(1, '\x0a') + std::string(8, '\0')), "unknown message kind 10");
+  EXPECT_ERROR(p::decode(std::string(1, '\x0b') + std::string(8, '\0')), "unknown message kind 11");
 }
 
 TEST(Protocol, OverASocketWithFds) {

@@ -25,6 +25,37 @@ TEST(UserNs, ParseAndFormat) {
     EXPECT_THROW(sec::parse_id_mappings(bad), mctr::Error) << bad;
 }
 
+// run --userns=CONTAINER_ID:HOST_ID:SIZE: one range that maps root, not onto the host's.
+TEST(UserNs, RunFlagRange) {
+  auto m = sec::parse_userns_range("0:100000:65536");
+  EXPECT_EQ(m.container_id, 0u);
+  EXPECT_EQ(m.host_id, 100000u);
+  EXPECT_EQ(m.size, 65536u);
+  EXPECT_EQ(sec::host_id_of(0, {m}), 100000u);
+  EXPECT_EQ(sec::host_id_of(65535, {m}), 165535u);
+  EXPECT_EQ(sec::host_id_of(65536, {m}), 65536u);  // unmapped: itself
+  for (const char* bad : {"0:100000", "1:100000:65536", "0:100000:0", "0:0:65536", "0:4294967000:65536",
+                          "0:100000:10,10:200000:10", "remap2", ""})
+    EXPECT_THROW(sec::parse_userns_range(bad), mctr::Error) << bad;
+}
+
+// run --userns=remap: the first dockremap or root line, else Docker's 100000:65536.
+TEST(UserNs, RemapRangeFromSubidFile) {
+  char path[] = "/tmp/mctr-subuid-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  mctr::ScopeGuard remove([&] { unlink(path); });
+  std::ofstream(path) << "alice:100000:65536\nroot:bad:1\ndockremap:231072:65536\nroot:300000:65536\n";
+  auto m = sec::remap_range(path);
+  EXPECT_EQ(m.container_id, 0u);
+  EXPECT_EQ(m.host_id, 231072u);
+  EXPECT_EQ(m.size, 65536u);
+  std::ofstream(path) << "alice:100000:65536\n";
+  EXPECT_EQ(sec::remap_range(path).host_id, 100000u);
+  EXPECT_EQ(sec::remap_range("/nonexistent/subuid").size, 65536u);
+}
+
 TEST(UserNs, ParentWritesMapsForChild) {
   int ready[2], go[2];
   ASSERT_EQ(pipe(ready), 0);
