@@ -25,10 +25,10 @@ struct InitStdio {
 // runs the same steps, through one function; what differs between them is
 // data: which steps its list has, and in what order.
 enum class InitStep : uint8_t {
-  kSendMountNamespace,   // hand the supervisor our mount namespace (SCM_RIGHTS)
-  kPrepareHostFiles,     // overlay dirs, /etc files, the seccomp program (prepare_host_files)
-  kMountRootFilesystem,  // private propagation, the overlay, /proc and /dev below the mount point
-  kReceiveRootFs,        // --userns: the maps are written; attach the tree built for us, /proc, /dev's nodes
+  kSendMountNamespace,       // hand the supervisor our mount namespace (SCM_RIGHTS)
+  kPrepareHostFiles,         // overlay dirs, /etc files, the seccomp program (prepare_host_files)
+  kMountRootFilesystem,      // private propagation, the overlay, /proc and /dev below the mount point
+  kReceiveRootFs,            // --userns, after the id maps: the tree built for us, then /proc, /dev
   kReceiveNetworkNamespace,  // setns(2) into the one the supervisor made (unless --network host)
   kMountSys,                 // sysfs shows the network namespace it is mounted in: after joining it
   kWaitForGo,                // the supervisor has made our cgroup and network
