@@ -47,10 +47,6 @@ void check_spec(const oci::Spec& spec) {
   if (!spec.root) throw Error("config.json: root: required to start a container");
   if (!spec.linux_) throw Error("config.json: linux: required on Linux");
   const oci::Linux& l = *spec.linux_;
-  // Without one, every mount of the bundle would be made in the runtime's
-  // own namespace (the host's): refused. A path to join is fine.
-  if (!l.find_namespace("mount"))
-    throw Error("config.json: linux.namespaces: a mount namespace (new or by path) is required by minictr");
   if (const auto* t = l.find_namespace("time"))
     throw Error("config.json: linux.namespaces: a time namespace is not supported by minictr" +
                 std::string(t->path.empty() ? "" : " (" + t->path + ")"));
@@ -184,6 +180,13 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   args.fifo_fd = fifo_fd.get();
   args.console_fd = console.get();
   args.no_pivot = o.no_pivot;
+  if (!l.find_namespace("mount")) {
+    args.mount_ns = MountNamespace::kHosts;
+    log_warning(
+        "linux.namespaces has no mount namespace: the container's mounts are made in the host's, "
+        "under " +
+        st.rootfs + ", until delete");
+  }
   args.cgroup_group = st.cgroup_path;
   for (const auto& ns : l.namespaces) {
     int flag = flag_of(ns.type);
@@ -204,6 +207,15 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   args.new_user_ns = (flags & CLONE_NEWUSER) != 0;
 
   linux_ns::SyncChannel sync;
+  // Undone after the init is killed (guards run in reverse order).
+  ScopeGuard unmount_on_host([&] {
+    if (args.mount_ns != MountNamespace::kHosts) return;
+    try {
+      unmount_host_mounts(st.rootfs);
+    } catch (const Error& e) {
+      log_warning(e.what());
+    }
+  });
   InitGuard init;
   init.pid = linux_ns::clone_process(flags);
   if (init.pid == 0) {
@@ -251,6 +263,7 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   init.pid = 0;
   remove_group.dismiss();
   remove_dir.dismiss();
+  unmount_on_host.dismiss();
   return pid;
 }
 

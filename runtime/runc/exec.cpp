@@ -32,15 +32,30 @@ uint32_t parse_id(const std::string& s, const char* what) {
   throw Error(std::string("invalid ") + what + " \"" + s + "\": want a number");
 }
 
+// A container without a mount namespace shares the host's: joining its
+// namespaces leaves us at the host's root, so we take its init's root
+// (/proc/PID/root, its chroot) instead. -1 when it has a namespace of its own.
+UniqueFd open_root_without_mount_ns(const ContainerState& s) {
+  if (s.spec.linux_ && s.spec.linux_->find_namespace("mount")) return UniqueFd();
+  const std::string root = "/proc/" + std::to_string(s.init_pid) + "/root";
+  return UniqueFd(check_sys(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", root));
+}
+
 // In the child, after fork: the remaining namespaces (the mount one last),
 // the console, the process.
-[[noreturn]] void exec_child(int sync_fd, linux_ns::NamespaceFds& ns, int console_fd, const oci::Process& p,
-                             const ContainerState& s) {
+[[noreturn]] void exec_child(int sync_fd, linux_ns::NamespaceFds& ns, int root_fd, int console_fd,
+                             const oci::Process& p, const ContainerState& s) {
   try {
     auto go = recv_init_message(sync_fd);
     if (!go || go->kind != InitMsg::kGo) throw Error("exec: runtime went away");
     linux_ns::enter_namespaces(ns);
     ns.fds.clear();
+    if (root_fd >= 0) {
+      check_sys(::fchdir(root_fd), "fchdir", "the init's root");
+      check_sys(::chroot("."), "chroot", "the init's root");
+      check_sys(::chdir("/"), "chdir", "/");
+      ::close(root_fd);
+    }
     check_sys(::setsid(), "setsid");
     if (p.terminal) setup_console(console_fd, p, false);
     if (console_fd >= 0) ::close(console_fd);
@@ -107,6 +122,7 @@ int exec_in_container(const Store& store, const ExecOptions& o) {
   if (p.terminal && !console) throw Error("exec --tty without --console-socket is not supported by minictr");
 
   linux_ns::NamespaceFds ns = linux_ns::open_namespaces(s.init_pid);
+  UniqueFd root = open_root_without_mount_ns(s);
   // The PID namespace applies to our children only: join it here, the rest in the child.
   for (auto it = ns.fds.begin(); it != ns.fds.end(); ++it) {
     if (it->first != CLONE_NEWPID) continue;
@@ -121,10 +137,11 @@ int exec_in_container(const Store& store, const ExecOptions& o) {
   pid_t pid = check_sys(::fork(), "fork");
   if (pid == 0) {
     sync.become_child();
-    exec_child(sync.child_fd(), ns, console.get(), p, s);
+    exec_child(sync.child_fd(), ns, root.get(), console.get(), p, s);
   }
   sync.become_parent();
   ns.fds.clear();
+  root.reset();
   console.reset();
   if (!s.cgroup_path.empty()) {
     auto cg = cgroup::make_manager_at({s.cgroup_path});

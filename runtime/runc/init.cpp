@@ -47,6 +47,15 @@ void move_root(const std::string& rootfs) {
   check_sys(::chdir("/"), "chdir", "/");
 }
 
+// Without a mount namespace of our own: pivot_root or MS_MOVE would change
+// the host's root, so only this process's root changes. Weaker still than
+// move_root: a process with CAP_SYS_CHROOT can climb out of a chroot.
+void chroot_into(const std::string& rootfs) {
+  check_sys(::chdir(rootfs.c_str()), "chdir", rootfs);
+  check_sys(::chroot("."), "chroot", rootfs);
+  check_sys(::chdir("/"), "chdir", "/");
+}
+
 // linux.sysctl: net.ipv4.ip_forward -> /proc/sys/net/ipv4/ip_forward, in the
 // container's namespaces (only namespaced keys take effect there).
 void write_sysctls(const std::map<std::string, std::string>& sysctl) {
@@ -86,7 +95,7 @@ void wait_for_start(int fifo_fd) {
   if (a.new_cgroup_ns) check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   check_sys(::setsid(), "setsid");
   // 3. The root filesystem: the bundle's mounts in order, then devices.
-  MountPlan plan = mount_rootfs(spec, a.rootfs);
+  MountPlan plan = mount_rootfs(spec, a.rootfs, a.mount_ns);
   if (a.extras) make_device_nodes(a.rootfs, *a.extras);
   if (plan.cgroup_mount && !a.new_cgroup_ns)
     bind_host_cgroups(a.rootfs, a.cgroup_group, plan.cgroup_read_only);
@@ -97,7 +106,9 @@ void wait_for_start(int fifo_fd) {
   expect(a.sync_fd, InitMsg::kHooksDone, &state);
   if (spec.hooks) run_hooks(spec.hooks->create_container, state, "createContainer");
   // 5. Into the new root.
-  if (a.no_pivot)
+  if (a.mount_ns == MountNamespace::kHosts)
+    chroot_into(a.rootfs);
+  else if (a.no_pivot)
     move_root(a.rootfs);
   else
     rootfs::pivot_into(a.rootfs);

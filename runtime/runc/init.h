@@ -12,6 +12,7 @@
 
 #include "oci/spec.h"
 #include "runc/extras.h"
+#include "runc/mounts.h"
 #include "util/fd.h"
 
 namespace mctr::runc {
@@ -28,6 +29,9 @@ struct InitArgs {
   bool new_net_ns = false;
   bool new_user_ns = false;
   bool no_pivot = false;
+  // No mount namespace in the spec: the root is built in the host's and
+  // entered with chroot(2), as runc does (pivot_root would move the host's root).
+  MountNamespace mount_ns = MountNamespace::kContainers;
   std::string cgroup_group;  // the container's group, relative to each hierarchy
 };
 

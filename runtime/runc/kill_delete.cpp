@@ -9,6 +9,7 @@
 #include "container/lifecycle.h"
 #include "linux/cgroup/manager.h"
 #include "runc/hooks.h"
+#include "runc/mounts.h"
 #include "util/error.h"
 
 namespace mctr::runc {
@@ -78,6 +79,9 @@ void delete_container(const Store& store, const std::string& id, bool force) {
       throw Error("container init " + std::to_string(s.init_pid) + " did not die");
   }
   if (auto cg = group_of(s)) cg->destroy();
+  // Without a mount namespace, the container's mounts are the host's: they
+  // outlive its processes and go only now.
+  if (s.spec.linux_ && !s.spec.linux_->find_namespace("mount")) unmount_host_mounts(s.rootfs);
   store.remove(id);
   if (s.spec.hooks)
     run_hooks_best_effort(s.spec.hooks->poststop, state_json(s, Status::kStopped).dump(), "poststop");

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <set>
+#include <vector>
 
 #include "linux/cgroup/detect.h"
 #include "linux/in_root.h"
@@ -14,6 +17,7 @@
 #include "linux/security/security.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/mountinfo.h"
 
 namespace mctr::runc {
 
@@ -152,14 +156,16 @@ static unsigned long propagation_flag(const std::string& name) {
   throw Error("config.json: linux.rootfsPropagation: unknown propagation \"" + name + "\"");
 }
 
-MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs) {
+MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs, MountNamespace where) {
   MountPlan plan;
   // Our mount namespace starts as a copy of the runtime's: with shared
   // propagation, each mount below would show up on the host as well.
-  const std::string& prop = spec.linux_->rootfs_propagation;
-  unsigned long root_flag = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
-  if (root_flag & MS_SHARED) root_flag = MS_SLAVE | MS_REC;  // made shared again in the new root
-  check_sys(::mount(nullptr, "/", nullptr, root_flag, nullptr), "mount(make-rslave)", "/");
+  if (where == MountNamespace::kContainers) {
+    const std::string& prop = spec.linux_->rootfs_propagation;
+    unsigned long root_flag = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
+    if (root_flag & MS_SHARED) root_flag = MS_SLAVE | MS_REC;  // made shared again in the new root
+    check_sys(::mount(nullptr, "/", nullptr, root_flag, nullptr), "mount(make-rslave)", "/");
+  }
   // pivot_root needs the new root to be a mount point, and a private parent
   // (the rootfs may sit on a shared mount of the host's).
   check_sys(::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "mount(bind)",
@@ -189,6 +195,21 @@ MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs) {
   }
   if (!plan.dev_is_bind) rootfs::create_default_devices(rootfs);
   return plan;
+}
+
+void unmount_host_mounts(const std::string& rootfs) {
+  const std::filesystem::path root(rootfs);
+  std::vector<std::filesystem::path> below;
+  for (const auto& m : fs::read_mountinfo()) {
+    auto rel = m.mount_point.lexically_relative(root);
+    if (!rel.empty() && *rel.begin() != "..") below.push_back(m.mount_point);
+  }
+  // Deepest first; a mount point stacked twice is listed (and unmounted) twice.
+  std::sort(below.begin(), below.end(),
+            [](const auto& a, const auto& b) { return a.native().size() > b.native().size(); });
+  for (const auto& p : below)
+    if (::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+      throw_sys("umount2", p.string());
 }
 
 void bind_host_cgroups(const std::string& rootfs, const std::string& group, bool read_only) {

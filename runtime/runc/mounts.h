@@ -31,11 +31,22 @@ struct MountPlan {
   bool dev_is_bind = false;  // /dev comes from the host: make no device nodes
 };
 
+// Where the init builds the root: in a mount namespace of the container's
+// own (new, or joined by path), or in the runtime's own one, the host's,
+// when linux.namespaces lists no mount namespace at all (as runc allows).
+enum class MountNamespace { kContainers, kHosts };
+
 // Before pivot_root, as the init: make `/` a slave (or linux.rootfsPropagation)
 // so nothing we mount reaches the host, bind the rootfs on itself (pivot_root
 // needs a mount point), then every mount of the spec but cgroups (see
-// mount_cgroups), then the default devices.
-MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs);
+// mount_cgroups), then the default devices. In the host's namespace `/` is
+// left alone (changing it would change the host) and every mount made here
+// stays on the host until unmount_host_mounts.
+MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs, MountNamespace where);
+
+// What a container without a mount namespace left on the host: every mount
+// at or below its rootfs, deepest first (lazily, as `umount -l`).
+void unmount_host_mounts(const std::string& rootfs);
 
 // /sys/fs/cgroup without a cgroup namespace, before pivot_root: the host's
 // directories of the container's group (`group` relative to each hierarchy)

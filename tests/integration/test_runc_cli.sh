@@ -208,6 +208,27 @@ r delete --force member
 assert_eq stopped "$(jq -r .status "$HOOK_OUT.stop")" "poststop hook ran"
 r delete --force sandbox
 
+# ---- no mount namespace: the mounts are the host's, the root a chroot (as runc) -----
+N=$TEST_TMP/nomnt
+mkdir -p "$N"
+cp "$B/config.json" "$N/config.json"
+ln -s "$B/rootfs" "$N/rootfs"
+edit_config "$N/config.json" \
+  "c['linux']['cgroupsPath'] = '/$CG/nomnt'" \
+  "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] not in ('mount', 'pid')]" \
+  'c["process"]["args"] = ["sh", "-c", "test -x /bin/busybox && echo ready; exec sleep 1000"]'
+r create --bundle "$N" --pid-file "$TEST_TMP/n.pid" nomnt </dev/null >"$TEST_TMP/nomnt.out" 2>&1
+npid=$(cat "$TEST_TMP/n.pid")
+assert_eq "$(readlink /proc/self/ns/mnt)" "$(readlink /proc/$npid/ns/mnt)" "no mount namespace: the host's"
+grep -q " $B/rootfs/proc " /proc/self/mountinfo || fail "the container's /proc is not mounted on the host"
+r start nomnt
+wait_for 5 grep -q ready "$TEST_TMP/nomnt.out" || fail "no-mount-namespace container: $(cat "$TEST_TMP/nomnt.out")"
+assert_eq "$B/rootfs" "$(readlink /proc/$npid/root)" "the init's root is the rootfs"
+assert_eq in-rootfs "$(r exec nomnt sh -c "test -x /bin/busybox && test ! -e $TEST_TMP && echo in-rootfs")" \
+  "exec runs in the rootfs, not at the host's root"
+r delete --force nomnt
+if grep -q " $B/rootfs[/ ]" /proc/self/mountinfo; then fail "delete left host mounts: $(grep " $B/rootfs" /proc/self/mountinfo)"; fi
+
 # ---- run: create + start + wait, the command's status --------------------------
 edit_config "$B/config.json" 'c["process"]["args"] = ["sh", "-c", "exit 3"]'
 rc=$(run_rc r run --bundle "$B" once)
