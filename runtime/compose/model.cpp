@@ -8,6 +8,8 @@
 #include <set>
 
 #include "build/builder.h"
+#include "linux/net/ipv4.h"
+#include "linux/net/ipv6.h"
 #include "linux/net/network.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -348,20 +350,34 @@ void depends_on_of(const Ctx& c, const YAML::Node& n, const std::string& key, Se
   }
 }
 
+// A service's networks: a list of keys, or a mapping with `aliases:` per
+// network. A fixed address (ipv4_address) is refused: minictr leases the
+// network's next free address.
 void networks_of(const Ctx& c, const YAML::Node& n, const std::string& key, Service& s) {
+  auto add = [&](const YAML::Node& at, const std::string& k, const std::string& name) {
+    if (std::find(s.networks.begin(), s.networks.end(), name) != s.networks.end())
+      fail(c, at, k, "network " + name + " is listed twice");
+    s.networks.push_back(name);
+  };
   if (n.IsSequence()) {
-    for (size_t i = 0; i < n.size(); ++i)
-      s.networks.push_back(scalar(c, n[i], key + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string k = key + "[" + std::to_string(i) + "]";
+      add(n[i], k, scalar(c, n[i], k));
+    }
     return;
   }
   check_map(c, n, key);
   for (const auto& kv : n) {
     const std::string name = kv.first.Scalar();
-    s.networks.push_back(name);
+    const std::string k = key + "." + name;
+    add(kv.first, k, name);
     if (kv.second.IsNull()) continue;
-    check_keys(c, kv.second, key + "." + name, {"aliases"});
-    if (kv.second["aliases"])
-      s.network_aliases[name] = string_list(c, kv.second["aliases"], key + "." + name + ".aliases");
+    for (const char* fixed : {"ipv4_address", "ipv6_address"})
+      if (kv.second[fixed])
+        fail(c, kv.second[fixed], k + "." + fixed,
+             "a fixed address is not supported (minictr leases the network's next free address)");
+    check_keys(c, kv.second, k, {"aliases"});
+    if (kv.second["aliases"]) s.network_aliases[name] = string_list(c, kv.second["aliases"], k + ".aliases");
   }
 }
 
@@ -508,6 +524,28 @@ Service service_of(const Ctx& c, const std::string& name, const YAML::Node& key_
   return s;
 }
 
+// One entry of `ipam.config`: its subnet, checked here so a bad one names
+// its line; a gateway only as minictr makes it (the subnet's first address).
+void ipam_config(const Ctx& c, const YAML::Node& n, const std::string& key, NetworkDef& d) {
+  check_keys(c, n, key, {"subnet", "gateway"});
+  if (!n["subnet"]) {
+    if (n["gateway"]) fail(c, n["gateway"], key + ".gateway", "a gateway needs its subnet");
+    return;
+  }
+  d.subnet = scalar(c, n["subnet"], key + ".subnet");
+  std::string gateway;
+  try {
+    gateway = d.subnet.find(':') != std::string::npos
+                  ? net::format_ipv6(net::Subnet6::parse(d.subnet).gateway())
+                  : net::format_ipv4(net::Subnet::parse(d.subnet).gateway());
+  } catch (const Error& e) {
+    fail(c, n["subnet"], key + ".subnet", e.what());
+  }
+  if (n["gateway"] && scalar(c, n["gateway"], key + ".gateway") != gateway)
+    fail(c, n["gateway"], key + ".gateway",
+         "minictr's gateway is the subnet's first address (" + gateway + "), the bridge's own");
+}
+
 // Top-level networks: and volumes: (null entries are fine: `volumes: {data:}`).
 std::map<std::string, NetworkDef> networks_top(const Ctx& c, const YAML::Node& n) {
   std::map<std::string, NetworkDef> out;
@@ -527,6 +565,11 @@ std::map<std::string, NetworkDef> networks_top(const Ctx& c, const YAML::Node& n
       } else if (d.external) {
         d.name = key;
       }
+      // As Compose: an external network is used as it is, not configured.
+      for (const char* conf : {"driver", "ipam"})
+        if (d.external && kv.second[conf])
+          fail(c, kv.second[conf], k + "." + conf,
+               std::string("conflicting parameters \"external\" and \"") + conf + "\" specified for network");
       if (kv.second["driver"] && scalar(c, kv.second["driver"], k + ".driver") != "bridge")
         fail(c, kv.second["driver"], k + ".driver", "only the bridge driver is supported");
       if (const auto ipam = kv.second["ipam"]) {
@@ -534,10 +577,7 @@ std::map<std::string, NetworkDef> networks_top(const Ctx& c, const YAML::Node& n
         if (const auto cfg = ipam["config"]) {
           if (!cfg.IsSequence() || cfg.size() > 1)
             fail(c, cfg, k + ".ipam.config", "must be a list of one subnet");
-          if (cfg.size() == 1) {
-            check_keys(c, cfg[0], k + ".ipam.config[0]", {"subnet", "gateway"});
-            if (cfg[0]["subnet"]) d.subnet = scalar(c, cfg[0]["subnet"], k + ".ipam.config[0].subnet");
-          }
+          if (cfg.size() == 1) ipam_config(c, cfg[0], k + ".ipam.config[0]", d);
         }
       }
     }
@@ -617,11 +657,6 @@ void check_references(const Ctx& c, const YAML::Node& services, Project& p) {
         fail(c, sn["networks"], "services." + s.name + ".networks",
              "service \"" + s.name + "\" refers to undefined network " + net);
     }
-    // One network per container in minictr (no `network connect` yet).
-    if (s.networks.size() > 1)
-      fail(c, sn["networks"], "services." + s.name + ".networks",
-           "minictr connects a container to one network only (" + std::to_string(s.networks.size()) +
-               " given)");
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include "build/builder.h"
 #include "container/lifecycle.h"
+#include "container/network_connect.h"
 #include "container/networks.h"
 #include "container/resource_flags.h"
 #include "container/supervisor.h"
@@ -23,6 +24,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/lock.h"
+#include "util/scope_guard.h"
 
 namespace mctr::compose {
 
@@ -125,15 +127,20 @@ void ComposeProject::ensure_networks(Record& r, const std::vector<std::string>& 
   std::set<std::string> keys;
   for (const auto& s : services)
     for (const auto& n : model_.service(s).networks) keys.insert(n);
+  // A missing external network is refused before any network is made.
   for (const auto& key : keys) {
     const NetworkDef& n = model_.networks.at(key);
-    if (networks.find(n.name)) continue;
-    if (n.external)
+    if (n.external && !networks.find(n.name))
       throw Error("network " + n.name +
                   " declared as external, but could not be found (minictr network create " + n.name + ")");
+  }
+  for (const auto& key : keys) {
+    const NetworkDef& n = model_.networks.at(key);
+    if (n.external || networks.find(n.name)) continue;
     networks.create(n.name, n.subnet);
     if (std::find(r.networks.begin(), r.networks.end(), n.name) == r.networks.end())
       r.networks.push_back(n.name);
+    save_record(r);  // the project's from now on: `down` removes it whatever fails next
     progress_ << "Network " << n.name << "  Created\n";
   }
 }
@@ -245,6 +252,25 @@ void ComposeProject::balance(const Service& s) {
 
 // ---- containers -------------------------------------------------------------
 
+// As Compose: the service's name is an alias of each of its containers on
+// every network, so that network's name server answers "web" with every
+// replica's address; the aliases given under one network only there.
+static std::vector<std::string> aliases_on(const Service& s, const std::string& network_key) {
+  std::vector<std::string> out = {s.name};
+  if (auto a = s.network_aliases.find(network_key); a != s.network_aliases.end())
+    out.insert(out.end(), a->second.begin(), a->second.end());
+  return out;
+}
+
+// A container is created on the service's first network; the others are
+// `network connect`ed before it starts (it attaches them at each start), so
+// its first run already has an interface and a lease on each.
+static void connect_other_networks(const container::Store& store, const Project& p, const Service& s,
+                                   const std::string& id) {
+  for (size_t i = 1; i < s.networks.size(); ++i)
+    container::connect_network(store, p.networks.at(s.networks[i]).name, id, aliases_on(s, s.networks[i]));
+}
+
 // What `minictr run` would be given for this service.
 static container::RunOptions run_options(const Project& p, const Service& s, const std::string& image,
                                          const std::string& name) {
@@ -272,12 +298,9 @@ static container::RunOptions run_options(const Project& p, const Service& s, con
     const bool shared = balanced(s) && std::any_of(mappings.begin(), mappings.end(), fixed_host_port);
     if (!shared) o.ports.push_back(spec);  // a shared one is published by balance()
   }
+  // The first network carries the published ports; connect_other_networks adds the rest.
   o.network = p.networks.at(s.networks.front()).name;
-  // As Compose: the service's name is an alias of each of its containers,
-  // so the network's name server answers "web" with every replica's address.
-  o.network_aliases = {s.name};
-  if (auto a = s.network_aliases.find(s.networks.front()); a != s.network_aliases.end())
-    o.network_aliases.insert(o.network_aliases.end(), a->second.begin(), a->second.end());
+  o.network_aliases = aliases_on(s, s.networks.front());
   o.tty = s.tty;
   o.interactive = s.stdin_open;
   o.detach = true;
@@ -302,7 +325,12 @@ std::string ComposeProject::create_container(const Service& s, const std::string
                                              const std::string& name) const {
   image::Store images(root_);
   try {
-    return container::create_container(store_, images, run_options(model_, s, image, name)).id;
+    const std::string id =
+        container::create_container(store_, images, run_options(model_, s, image, name)).id;
+    ScopeGuard undo([&] { container::remove_container(store_, id, true); });
+    connect_other_networks(store_, model_, s, id);
+    undo.dismiss();
+    return id;
   } catch (const Error& e) {
     throw Error("service \"" + s.name + "\": " + e.what(), e.exit_code());
   }
@@ -630,6 +658,9 @@ std::string ComposeProject::create_oneoff(const std::string& service, const std:
   o.detach = false;
   image::Store images(root_);
   const container::Config cfg = container::create_container(store_, images, o);
+  ScopeGuard undo([&] { container::remove_container(store_, cfg.id, true); });
+  connect_other_networks(store_, model_, s, cfg.id);
+  undo.dismiss();
   r.containers.push_back({cfg.id, service, 0, true, ""});
   save_record(r);
   return cfg.id;

@@ -178,6 +178,64 @@ volumes:
   EXPECT_FALSE(p.networks.count("default"));  // no service uses it
 }
 
+// Several networks per service, in the order written; aliases per network;
+// top-level name/external/ipam; `default` only for a service that lists none.
+TEST(ComposeModel, SeveralNetworks) {
+  const Project p = parse(R"(
+services:
+  front: {image: b, networks: [a]}
+  api:
+    image: b
+    networks:
+      b: {aliases: [db, store]}
+      a:
+      shared:
+  lone: {image: b}
+networks:
+  a: {ipam: {config: [{subnet: "fd00:1:2::/64", gateway: "fd00:1:2::1"}]}}
+  b: {name: my-back, driver: bridge, ipam: {config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}}
+  shared: {external: true, name: infra}
+)");
+  const Service& api = p.service("api");
+  EXPECT_EQ(api.networks, (std::vector<std::string>{"b", "a", "shared"}));
+  EXPECT_EQ(api.network_aliases.at("b"), (std::vector<std::string>{"db", "store"}));
+  EXPECT_FALSE(api.network_aliases.count("a"));
+  EXPECT_EQ(p.service("front").networks, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(p.service("lone").networks, (std::vector<std::string>{"default"}));
+  EXPECT_EQ(p.networks.at("a").name, "myapp_a");
+  EXPECT_EQ(p.networks.at("a").subnet, "fd00:1:2::/64");
+  EXPECT_EQ(p.networks.at("b").name, "my-back");
+  EXPECT_EQ(p.networks.at("shared").name, "infra");
+  EXPECT_TRUE(p.networks.at("shared").external);
+  EXPECT_EQ(p.networks.at("default").name, "myapp_default");
+  // config prints them and reads them back the same.
+  const std::string yaml = to_yaml(p);
+  EXPECT_EQ(to_yaml(parse_project(yaml, "config.yaml", "/srv/My App", "", vars({}))), yaml);
+}
+
+TEST(ComposeModel, NetworkErrorsNameFileLineAndKey) {
+  EXPECT_ERROR(parse("services:\n  w:\n    image: b\n    networks:\n      a: {ipv4_address: 10.0.0.5}\n"
+                     "networks:\n  a:\n"),
+               "compose.yaml:5:25: services.w.networks.a.ipv4_address: a fixed address is not supported");
+  EXPECT_ERROR(parse("services:\n  w:\n    image: b\n    networks: [a, a]\n"
+                     "networks:\n  a:\n"),
+               "compose.yaml:4:19: services.w.networks[1]: network a is listed twice");
+  EXPECT_ERROR(parse("services:\n  w:\n    image: b\n    networks:\n      a: {priority: 3}\n"
+                     "networks:\n  a:\n"),
+               "compose.yaml:5:11: services.w.networks.a.priority: unsupported key");
+  EXPECT_ERROR(parse("services:\n  w: {image: b}\nnetworks:\n  a:\n    external: true\n    driver: bridge\n"),
+               "compose.yaml:6:13: networks.a.driver: conflicting parameters \"external\" and \"driver\"");
+  EXPECT_ERROR(
+      parse("services:\n  w: {image: b}\nnetworks:\n  a: {ipam: {config: [{subnet: 10.1.0.0/33}]}}\n"),
+      "compose.yaml:4:32: networks.a.ipam.config[0].subnet: ");
+  EXPECT_ERROR(
+      parse("services:\n  w: {image: b}\nnetworks:\n  a: {ipam: {config: [{subnet: 10.1.0.0/24, gateway: "
+            "10.1.0.254}]}}\n"),
+      "networks.a.ipam.config[0].gateway: minictr's gateway is the subnet's first address (10.1.0.1)");
+  EXPECT_ERROR(parse("services:\n  w: {image: b}\nnetworks:\n  a: {ipam: {config: [{gateway: 10.1.0.1}]}}\n"),
+               "networks.a.ipam.config[0].gateway: a gateway needs its subnet");
+}
+
 TEST(ComposeModel, DependsOnOrder) {
   const Project p = parse(R"(
 services:
