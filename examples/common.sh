@@ -58,26 +58,61 @@ free_port() {
 LATENCY_ARGS=()
 BARE_PID='' _SAMPLER_PID=''
 
+# The bare process's NET I/O. A container's is its veth's counters; the bare server talks
+# over the host's loopback, which counts all traffic together and nothing per process. So
+# count it as an admin would: a table of our own (BARE_NFT_TABLE, unique to this run, gone
+# at the end also on failure: _example_cleanup) with two named counters on lo: rx = packets
+# to the server's port, tx = packets from it. A loopback packet passes the input hook once.
+# The bytes are IP packets' (a veth's counters include the 14-byte Ethernet header too).
+# sample_stats.py --nft-counters BARE_NFT_TABLE reads them.
+BARE_NFT_TABLE=''
+bare_net_count() {
+  local port=$1
+  command -v nft >/dev/null || { echo "$(basename "$0"): nft missing: apt-get install nftables" >&2; exit 1; }
+  BARE_NFT_TABLE=minictr-$(basename "$0" .sh)-$$  # set first: the cleanup removes it if nft made it
+  printf '$ nft -f - (table inet %s: counters rx, tx on lo, tcp port %s)\n' "$BARE_NFT_TABLE" "$port" >&2
+  nft -f - <<EOF
+table inet $BARE_NFT_TABLE {
+  counter rx {}
+  counter tx {}
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iif "lo" tcp dport $port counter name "rx"
+    iif "lo" tcp sport $port counter name "tx"
+  }
+}
+EOF
+}
+bare_net_stop() {
+  [[ -n $BARE_NFT_TABLE ]] || return 0
+  nft delete table inet "$BARE_NFT_TABLE" 2>/dev/null || true  # never made if nft refused it
+  BARE_NFT_TABLE=''
+}
+
 # start_bare OUT NAME PORT: the server as a plain host process (in the background, BARE_PID),
-# its log in OUT/NAME.log, one row per request in OUT/metrics-NAME.csv
+# its log in OUT/NAME.log, one row per request in OUT/metrics-NAME.csv, its traffic counted
+# (bare_net_count)
 start_bare() {
   local infer=${MINICTR_INFER:-$MINICTR_BUILD/inference/minictr-infer}
   [[ -x $infer ]] || { echo "$(basename "$0"): $infer missing: run scripts/build first" >&2; exit 1; }
+  bare_net_count "$3"
   printf '$ %s --host 127.0.0.1 --port %s\n' "$infer" "$3" >&2
   "$infer" --host 127.0.0.1 --port "$3" --metrics-log "$1/metrics-$2.csv" >"$1/$2.log" 2>&1 &
   BARE_PID=$!
 }
 stop_bare() {
+  bare_net_stop
   [[ -n $BARE_PID ]] || return 0
   kill "$BARE_PID"
   wait "$BARE_PID" || true
   BARE_PID=''
 }
 
-# measure OUT NAME PORT SAMPLER-ARGS...: sample_stats.py SAMPLER-ARGS (--pid P, or
-# --container ID, repeated for replicas) into OUT/stats-NAME.csv, idle IDLE_S, the
-# latency test against PORT (OUT/latency-NAME.csv, a line in OUT/summary.jsonl), idle
-# IDLE_S, stop sampling. Fails when a request failed (after the sampler has stopped).
+# measure OUT NAME PORT SAMPLER-ARGS...: sample_stats.py SAMPLER-ARGS (--pid P
+# [--nft-counters TABLE], or --container ID, repeated for replicas) into
+# OUT/stats-NAME.csv, idle IDLE_S, the latency test against PORT (OUT/latency-NAME.csv, a
+# line in OUT/summary.jsonl), idle IDLE_S, stop sampling. Fails when a request failed
+# (after the sampler has stopped).
 measure() {
   local out=$1 name=$2 port=$3 rc=0
   shift 3
@@ -116,6 +151,7 @@ _example_cleanup() {
   set +e
   [[ -n $_SAMPLER_PID ]] && kill "$_SAMPLER_PID" 2>/dev/null && wait "$_SAMPLER_PID"
   [[ -n $BARE_PID ]] && kill "$BARE_PID" 2>/dev/null && wait "$BARE_PID"
+  bare_net_stop
   for c in "${_EXAMPLE_CONTAINERS[@]}"; do "$MINICTR" rm -f "$c" >/dev/null 2>&1; done
   [[ -n ${EXAMPLE_CLEANUP_EXTRA:-} ]] && eval "$EXAMPLE_CLEANUP_EXTRA"
   exit "$rc"

@@ -23,7 +23,7 @@ LATENCY_ARGS=(-n "$requests" --n-predict "$n_predict")
 say "1/3 bare process"
 port=$(free_port 18380)
 start_bare "$out" bare "$port"
-measure "$out" bare "$port" --pid "$BARE_PID"
+measure "$out" bare "$port" --pid "$BARE_PID" --nft-counters "$BARE_NFT_TABLE"
 stop_bare
 
 say "2/3 in minictr, no limits"

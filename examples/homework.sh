@@ -24,6 +24,7 @@
 #
 #   sudo examples/homework.sh [OUT_DIR]                  (default ./homework-results)
 #   REQUESTS=20 IDLE_S=1 sudo -E examples/homework.sh /tmp/hw   (a quick pass)
+#   STAGES="bare run" sudo -E examples/homework.sh /tmp/hw      (only these stages, in this order)
 # Outputs in OUT_DIR: latency.csv (every request of every stage, `stage` first),
 # latency-STAGE.csv, stats-STAGE.csv (compose-3: the sum and each replica's columns),
 # replicas-compose-3.csv (requests each replica served), the PNGs of report.py
@@ -35,6 +36,14 @@ source "$(dirname "$0")/common.sh"
 out=$(mkdir -p "${1:-homework-results}" && cd "${1:-homework-results}" && pwd)
 : "${REQUESTS:=161}" "${N_PREDICT:=64}" "${TEMPERATURE:=0}" "${SEED:=42}" "${WARMUP:=3}"
 : "${COMPOSE_FILE:=$EXAMPLES/compose/compose.yaml}" "${PROJECT:=homework}"
+: "${STAGES:=bare run compose compose-3}"
+read -r -a stages <<<"$STAGES"
+declare -A titles=([bare]="bare process" [run]="minictr run" [compose]="compose, 1 replica"
+  [compose-3]="compose, 3 replicas")
+for st in "${stages[@]}"; do
+  [[ -n ${titles[$st]:-} ]] || { echo "homework.sh: unknown stage '$st' in STAGES (bare run compose compose-3)" >&2; exit 1; }
+done
+((${#stages[@]})) || { echo "homework.sh: STAGES is empty" >&2; exit 1; }
 export CPUS=${CPUS:-0.5} MEMORY=${MEMORY:-256m} INFERENCE_IMAGE=inference:latest
 [[ -z ${NO_PLOTS:-} ]] && need_gnuplot
 rm -f "$out"/*.csv "$out"/*.png "$out"/*.log "$out/summary.jsonl" "$out/summary.md" "$out/plots.gp"
@@ -48,7 +57,9 @@ if [[ -n $(compose ps -a -q 2>/dev/null) ]]; then
   exit 1
 fi
 EXAMPLE_CLEANUP_EXTRA=compose_down
-mctr load -q -i "$INFERENCE_TAR"
+for st in "${stages[@]}"; do
+  [[ $st == bare ]] || { mctr load -q -i "$INFERENCE_TAR"; break; }  # the container stages' image
+done
 
 loads=()
 stage_load() { loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)"); }
@@ -83,28 +94,37 @@ compose_stage() {
   PORT=$port REPLICAS=$2 show compose -f "$COMPOSE_FILE" -p "$PROJECT" down -t 2
 }
 
+stage_bare() {
+  port=$(free_port 18480)
+  stage_load bare
+  start_bare "$out" bare "$port"
+  measure "$out" bare "$port" --pid "$BARE_PID" --nft-counters "$BARE_NFT_TABLE"
+  stop_bare
+}
+
+stage_run() {
+  port=$(free_port 18490)
+  stage_load run
+  id=$(show run -d -p "$port:8080" --cpus "$CPUS" -m "$MEMORY" --restart on-failure "$INFERENCE_IMAGE")
+  started "$id"
+  measure "$out" run "$port" --container "$id"
+  mctr logs "$id" >"$out/run.log" 2>&1 || true
+  mctr rm -f "$id" >/dev/null
+}
+
+declare -A says=([bare]="bare: the server as a host process" [run]="run: minictr run, --cpus $CPUS -m $MEMORY"
+  [compose]="compose: one replica" [compose-3]="compose-3: three replicas behind one port")
 started_at=$SECONDS
-say "1/4 bare: the server as a host process"
-port=$(free_port 18480)
-stage_load bare
-start_bare "$out" bare "$port"
-measure "$out" bare "$port" --pid "$BARE_PID"
-stop_bare
-
-say "2/4 run: minictr run, --cpus $CPUS -m $MEMORY"
-port=$(free_port 18490)
-stage_load run
-id=$(show run -d -p "$port:8080" --cpus "$CPUS" -m "$MEMORY" --restart on-failure "$INFERENCE_IMAGE")
-started "$id"
-measure "$out" run "$port" --container "$id"
-mctr logs "$id" >"$out/run.log" 2>&1 || true
-mctr rm -f "$id" >/dev/null
-
-say "3/4 compose: one replica"
-compose_stage compose 1
-
-say "4/4 compose-3: three replicas behind one port"
-compose_stage compose-3 3
+for k in "${!stages[@]}"; do
+  st=${stages[$k]}
+  say "$((k + 1))/${#stages[@]} ${says[$st]}"
+  case $st in
+    bare) stage_bare ;;
+    run) stage_run ;;
+    compose) compose_stage compose 1 ;;
+    compose-3) compose_stage compose-3 3 ;;
+  esac
+done
 stage_load end
 elapsed=$((SECONDS - started_at))
 
@@ -112,10 +132,11 @@ say "Report"
 note="$REQUESTS requests one at a time, n_predict=$N_PREDICT, temperature $TEMPERATURE, seed $SEED; containers --cpus $CPUS -m $MEMORY each"
 plots=()
 [[ -n ${NO_PLOTS:-} ]] && plots=(--no-plots)
-python3 "$EXAMPLES/report.py" "$out" "${plots[@]}" --note "$note" --stage bare="bare process" \
-  --stage run="minictr run" --stage compose="compose, 1 replica" --stage compose-3="compose, 3 replicas" >/dev/null
+report_stages=()
+for st in "${stages[@]}"; do report_stages+=(--stage "$st=${titles[$st]}"); done
+python3 "$EXAMPLES/report.py" "$out" "${plots[@]}" --note "$note" "${report_stages[@]}" >/dev/null
 {
-  echo "# The homework on minictr: bare, run, compose, compose with 3 replicas"
+  echo "# The homework on minictr: $(for st in "${stages[@]}"; do printf '%s, ' "${titles[$st]}"; done | sed 's/, $//')"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname) ($(nproc) CPUs, Linux $(uname -r)), minictr" \
     "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'); the stages took ${elapsed} s in all." \
@@ -127,6 +148,6 @@ mv "$out/summary.md.new" "$out/summary.md"
 cat "$out/summary.md"
 while IFS=, read -r replica _ served; do
   [[ $replica == replica || $served -gt 0 ]] || echo "homework.sh: warning: $replica served no request" >&2
-done <"$out/replicas-compose-3.csv"
+done < <(cat "$out/replicas-compose-3.csv" 2>/dev/null)
 echo
 echo "Results in $out"

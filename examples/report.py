@@ -16,7 +16,8 @@ and writes
   cpu.png            CPU % over time (100 = one CPU; a service's replicas summed)
   memory.png         RSS of the server process(es) over time (like with like for all stages)
   memory-cgroup.png  containers: `stats` MEM USAGE over time
-  netio.png          containers: `stats` NET I/O (rx and tx since the sampling began)
+  netio.png          NET I/O (rx and tx since the sampling began): `stats`' for containers (their
+                     veths), the nft counters on lo for a bare process sampled with --nft-counters
   replicas-NAME.png  stages with several containers: CPU % and NET rx of each
   summary.md         the table below, also printed
 The resource columns of the table are taken over the latency test's window (the first
@@ -53,6 +54,9 @@ class Stage:
         self.samples = read_csv(self.stats_csv)
         self.header = next(csv.reader(open(self.stats_csv)))
         self.container = any((f(s, "cgroup_mem_bytes") or 0) > 0 for s in self.samples)
+        # NET I/O: a container's always; a bare process's when its traffic was counted
+        # (sample_stats.py --nft-counters), else the columns are empty.
+        self.net_samples = [s for s in self.samples if f(s, "net_rx_bytes") is not None]
         self.replicas = [c[len("cpu_percent_"):] for c in self.header if c.startswith("cpu_percent_")]
         replicas_csv = os.path.join(out, f"replicas-{self.name}.csv")
         self.served = read_csv(replicas_csv) if os.path.exists(replicas_csv) else []
@@ -90,8 +94,10 @@ def resources(stage):
     }
     if stage.container:
         r["mem_max"] = max(f(s, "cgroup_mem_bytes") for s in w)
-        r["rx"] = f(w[-1], "net_rx_bytes") - f(w[0], "net_rx_bytes")
-        r["tx"] = f(w[-1], "net_tx_bytes") - f(w[0], "net_tx_bytes")
+    wn = [s for s in w if f(s, "net_rx_bytes") is not None]
+    if wn:
+        r["rx"] = f(wn[-1], "net_rx_bytes") - f(wn[0], "net_rx_bytes")
+        r["tx"] = f(wn[-1], "net_tx_bytes") - f(wn[0], "net_tx_bytes")
     return r
 
 
@@ -153,13 +159,16 @@ def gnuplot_script(out, stages, note):
          [f"{q(s.stats_csv)} using 1:(${s.col('cgroup_mem_bytes')}/1048576) every ::1 with lines lw 2 "
           f"{s.lc} title {q(s.title)}" for s in cs])
     net = []
-    for s in cs:
-        first = s.samples[0]
+    for s in stages:
+        if not s.net_samples:
+            continue
+        first = s.net_samples[0]
         for d in ("rx", "tx"):
             c = s.col(f"net_{d}_bytes")
             net.append(f"{q(s.stats_csv)} using 1:((${c}-{first[f'net_{d}_bytes']})/1000) every ::1 with lines "
                        f"lw 2 {s.lc} {'dt 2 ' if d == 'tx' else ''}title {q(s.title + ' ' + d)}")
-    plot("netio.png", "Containers: network I/O since sampling began (stats NET I/O, the veths' counters)",
+    plot("netio.png", "Network I/O since sampling began: containers' veths (stats NET I/O), the bare "
+         "process's nft counters on lo",
          "time since sampling began (s)", "kB", net)
     for s in stages:
         if not s.replicas:
@@ -186,7 +195,9 @@ def summary_md(stages, summaries, note):
             "CPU % mean", "CPU % max", "max RSS MiB", "max MEM USAGE MiB", "NET rx kB", "NET tx kB",
             "samples (max gap s)"]
     out = [f"Latency test: {note}. Resource columns: during the test (100 % CPU = one CPU; "
-           "RSS = the server process(es); MEM USAGE and NET I/O = `minictr stats`, containers only).", "",
+           "RSS = the server process(es); MEM USAGE = `minictr stats`, containers only; NET I/O = `minictr "
+           "stats` (the veths) for containers, an nftables counter on lo of the server's port for the bare "
+           "process (IP bytes, without the 14-byte Ethernet header a veth counts)).", "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in stages:
         m = summaries.get(s.name, {})

@@ -11,8 +11,10 @@
       replicas of a compose service) each column is their sum, and four columns
       per container follow: cpu_percent_<ID>, cgroup_mem_bytes_<ID>,
       net_rx_bytes_<ID>, net_tx_bytes_<ID> (as given on the command line)
-  sample_stats.py --pid PID --csv stats.csv [--interval 0.5]
-      a bare process: CPU from /proc/PID/stat, RSS from /proc/PID/status
+  sample_stats.py --pid PID --csv stats.csv [--interval 0.5] [--nft-counters TABLE]
+      a bare process: CPU from /proc/PID/stat, RSS from /proc/PID/status, and NET I/O
+      from the counters rx and tx of the nftables table `inet TABLE` (common.sh's
+      bare_net_count: the server port's packets on lo), read with `nft -j list counters`
 
 Columns:
   t_s           seconds since the start
@@ -25,7 +27,10 @@ Columns:
   cgroup_mem_bytes  containers only (0 for bare): `docker stats` MEM USAGE, the
                 cgroup's memory.current (v1 usage_in_bytes) minus inactive_file:
                 every process of the container plus page cache charged to it
-  net_rx_bytes, net_tx_bytes  containers only (the veth's counters)
+  net_rx_bytes, net_tx_bytes  received and sent since the counters began: a
+                container's veth(s); the bare process's nft counters (IP bytes,
+                without the veth's Ethernet header); empty for a bare process
+                without --nft-counters
   pids          threads of the bare process / pids.current of the container
   cgroup_mem_limit_bytes, cgroup_mem_percent  containers only: `stats`' LIMIT
                 (the -m limit, or the host's RAM without one) and MEM %
@@ -161,6 +166,18 @@ def sample_containers(args, writer, t0, t0_unix, stop):
         s.wait()
 
 
+def nft_counters(table):
+    """(rx bytes, tx bytes) of the named counters rx and tx of nftables table `inet TABLE`."""
+    out = subprocess.run(["nft", "-j", "list", "counters", "table", "inet", table],
+                         capture_output=True, text=True, timeout=10, check=True)
+    got = {}
+    for item in json.loads(out.stdout)["nftables"]:
+        c = item.get("counter")
+        if c and c.get("table") == table:
+            got[c["name"]] = c["bytes"]
+    return got["rx"], got["tx"]
+
+
 def sample_process(args, writer, t0, t0_unix, stop):
     cpu = CpuPercent()
     while not stop.is_set():
@@ -170,7 +187,13 @@ def sample_process(args, writer, t0, t0_unix, stop):
             rss, threads = proc_rss_threads(args.pid)
         except OSError:
             return
-        writer([round(t - t0, 2), cpu(t, used), rss, 0, 0, 0, threads, 0, 0.0, round(t0_unix + t - t0, 3)])
+        rx = tx = ""
+        if args.nft_counters:
+            try:
+                rx, tx = nft_counters(args.nft_counters)
+            except (subprocess.SubprocessError, KeyError, ValueError) as e:
+                print(f"sample_stats: nft counters of {args.nft_counters}: {e}", file=sys.stderr)
+        writer([round(t - t0, 2), cpu(t, used), rss, 0, rx, tx, threads, 0, 0.0, round(t0_unix + t - t0, 3)])
         stop.wait(max(0.0, args.interval - (time.monotonic() - t)))
 
 
@@ -182,11 +205,20 @@ def main():
     ap.add_argument("--minictr", default="minictr")
     ap.add_argument("--csv", required=True)
     ap.add_argument("--interval", type=float, default=0.5, help="bare process only (default 0.5 s)")
+    ap.add_argument("--nft-counters", metavar="TABLE",
+                    help="bare process only: NET I/O from the counters rx and tx of nftables table inet TABLE")
     ap.add_argument("--streams", type=int, default=2,
                     help="containers only: `stats` streams, started 1/N s apart (default 2: a sample every 0.5 s)")
     args = ap.parse_args()
     if args.streams < 1:
         ap.error("--streams must be at least 1")
+    if args.nft_counters and not args.pid:
+        ap.error("--nft-counters is for --pid (a container's NET I/O is its veth's)")
+    if args.nft_counters:
+        try:
+            nft_counters(args.nft_counters)  # refuse a missing table now, not in every sample
+        except (subprocess.SubprocessError, KeyError, ValueError) as e:
+            ap.error(f"--nft-counters {args.nft_counters}: no counters rx and tx there ({e})")
     header = HEADER[:]
     if args.container and len(args.container) > 1:
         for c in args.container:

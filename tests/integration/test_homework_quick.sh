@@ -2,6 +2,7 @@
 # examples/homework.sh end to end, small: 3 requests of 4 tokens per stage (the real
 # run is 161 of 64). Each of the four stages (bare, run, compose, compose-3) leaves its
 # rows in the one CSV and in summary.md, the stats were sampled at least once a second,
+# the bare process has NET I/O too (its nftables counters on lo, the table gone after),
 # compose-3 spread its requests over its replicas (their own /metrics counters), and
 # the script removed everything it started.
 source "$(dirname "$0")/lib.sh"
@@ -39,6 +40,22 @@ assert_eq "–" "$(awk -F' [|] ' '/^[|] bare process/ { print $12 }' "$out/summa
 mem=$(awk -F' [|] ' '/^[|] compose, 3 replicas/ { print $12 }' "$out/summary.md")
 [[ $mem =~ ^[0-9]+\.[0-9]$ && ${mem%.*} -gt 0 ]] || fail "compose-3 MEM USAGE '$mem'"
 
+echo "-- NET I/O (13th and 14th fields) for every stage, the bare process's from its nft counters"
+for title in "bare process" "minictr run" "compose, 1 replica" "compose, 3 replicas"; do
+  for field in 13 14; do
+    kb=$(awk -F' [|] ' -v t="$title" -v f=$field '$1 == "| " t { print $f }' "$out/summary.md")
+    [[ $kb =~ ^[0-9]+\.[0-9]$ && $kb != 0.0 ]] || fail "$title: NET I/O field $field is '$kb': $(cat "$out/summary.md")"
+  done
+done
+python3 - "$out/stats-bare.csv" <<'PY' || fail "stats-bare.csv has no growing NET I/O"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+rx, tx = [int(r["net_rx_bytes"]) for r in rows], [int(r["net_tx_bytes"]) for r in rows]
+assert rx == sorted(rx) and tx == sorted(tx) and rx[-1] > rx[0] and tx[-1] > tx[0], (rx, tx)
+PY
+table=$(sed -n 's/^\$ nft -f - (table inet \([^:]*\):.*/\1/p' "$TEST_TMP/hw/log")
+[[ $table == minictr-homework-[0-9]* ]] || fail "the log names no nft table of the bare stage: $(grep nft "$TEST_TMP/hw/log")"
+
 echo "-- stats sampled at least once a second, with a column per replica for compose-3"
 for stage in bare run compose compose-3; do
   python3 - "$out/stats-$stage.csv" <<'PY' || fail "sampling of $stage"
@@ -64,4 +81,5 @@ echo "-- nothing left behind"
 assert_eq "" "$(mctr ps -a -q)" "containers after homework.sh"
 ! mctr network ls | grep -c "${project}_default" >/dev/null || fail "project network left behind"
 ! pgrep -f -- "--metrics-log $out/metrics-bare.csv" >/dev/null || fail "the bare server still runs"
+! nft list table inet "$table" >/dev/null 2>&1 || fail "the bare stage's nft table $table is left"
 echo "PASS test_homework_quick"
