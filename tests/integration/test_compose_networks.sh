@@ -77,17 +77,18 @@ assert_contains "$out" "Network cn$_n-back  Created" "up creates b by its name:"
 [[ $out != *"Network $ext  Created"* ]] || fail "up created the external network: $out"
 [[ $out != *cn_default* ]] || fail "up made a default network no service uses: $out"
 
-# ip C NETWORK: C's address on NETWORK (its own network or a connected one).
+# ip C NETWORK: C's address on NETWORK (its own network or a connected one), "" if none.
 ip() {
-  mctr inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"][sys.argv[1]]["IPAddress"])' "$2"
+  mctr inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"].get(sys.argv[1], {}).get("IPAddress", ""))' "$2"
 }
 api_a=$(ip cn-api-1 cn_a)
 api_b=$(ip cn-api-1 "cn$_n-back")
 api_ext=$(ip cn-api-1 "$ext")
 front_a=$(ip cn-front-1 cn_a)
 back_b=$(ip cn-back-1 "cn$_n-back")
-[[ $api_a == 10.188.$_n.* && $api_b == 10.188.$_n.* && $api_ext == 10.188.$_n.* ]] ||
-  fail "api's addresses on a, b, ext: '$api_a' '$api_b' '$api_ext'"
+[[ $api_a == 10.188.$_n.* && $api_b == 10.188.$_n.* && $api_ext == 10.188.$_n.* && $front_a == 10.188.$_n.* &&
+  $back_b == 10.188.$_n.* ]] ||
+  fail "addresses: api on a, b, ext '$api_a' '$api_b' '$api_ext', front on a '$front_a', back on b '$back_b'"
 assert_eq 3 "$(printf '%s\n' "$api_a" "$api_b" "$api_ext" | sort -u | wc -l)" "api has three different addresses"
 ifs=$(compose exec -T api ls /sys/class/net </dev/null | grep -c '^eth' || true)
 assert_eq 3 "$ifs" "api's interfaces (eth0 on a, eth1, eth2)"
@@ -117,6 +118,11 @@ assert_eq "" "$(answer back front)" "back resolves front"
 compose exec -T front wget -q -O - http://api/ </dev/null | grep -c api-page >/dev/null || fail "front cannot fetch http://api/"
 compose exec -T back wget -q -O - http://api/ </dev/null | grep -c api-page >/dev/null || fail "back cannot fetch http://api/"
 
+echo "-- compose run: a one-off api container is on api's networks too"
+run_ans=$(compose run --rm -T api nslookup db </dev/null 2>/dev/null | grep -A3 "^Name:" | sed -n 's/^Address[ 0-9]*: *//p' | head -1 || true)
+assert_eq "$back_b" "$run_ans" "a one-off api resolves db (on b)"
+[[ -z $(mctr ps -a --format '{{.Names}}' | grep -- -run-) ]] || fail "the --rm one-off is left: $(mctr ps -a)"
+
 echo "-- the external network: a container outside the project finds api there"
 out_ans=$(mctr exec outsider nslookup api 2>/dev/null | grep -A3 "^Name:" | sed -n 's/^Address[ 0-9]*: *//p' | head -1 || true)
 assert_eq "$api_ext" "$out_ans" "outsider resolves api on $ext"
@@ -131,8 +137,13 @@ echo "-- a second up changes nothing; a restart keeps the networks"
 out=$(compose up -d 2>&1)
 assert_contains "$out" "Container cn-api-1  Running" "a second up keeps api"
 compose restart -t 0 >/dev/null 2>&1
-assert_eq "$back_b" "$(answer api db)" "api resolves db after its restart"
-assert_eq "$api_b" "$(answer back api)" "back resolves api after api's restart"
+# The leases are taken again at the start: compare with the addresses now.
+back_b=$(ip cn-back-1 "cn$_n-back")
+api_b=$(ip cn-api-1 "cn$_n-back")
+[[ $back_b == 10.188.$_n.* && $api_b == 10.188.$_n.* ]] || fail "addresses on b after the restart: '$back_b' '$api_b'"
+assert_eq "$back_b" "$(answer api db)" "api resolves db after the restart"
+assert_eq "$api_b" "$(answer back api)" "back resolves api after the restart"
+assert_eq "" "$(answer front db)" "front resolves db after the restart"
 
 echo "-- errors name the file, line and key"
 bad() {
