@@ -28,8 +28,9 @@ void idmap_over(const std::string& dir, int userns_fd) {
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns_fd);
   if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-    throw Error("--userns: this kernel cannot make an idmapped mount of the image layer " + dir +
-                " (mount_setattr MOUNT_ATTR_IDMAP: " + std::strerror(errno) + ")");
+    throw Error("--userns: the image layer " + dir +
+                " cannot be idmapped on this kernel and filesystem (mount_setattr MOUNT_ATTR_IDMAP: " +
+                std::strerror(errno) + ")");
   if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
     throw_sys("move_mount", dir);
 }

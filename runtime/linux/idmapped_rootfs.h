@@ -28,7 +28,8 @@ namespace mctr::rootfs {
 // container's /proc/PID/ns/user with its maps written), upper/ and work/
 // (owned by the mapped root already), with a /dev tmpfs owned by
 // root_uid:root_gid mounted in it. Throws Error naming --userns when the
-// kernel refuses an idmapped mount (Linux < 5.19 for overlayfs layers).
+// kernel refuses an idmapped mount: Linux < 5.19 for overlayfs layers, or a
+// filesystem without idmapped mounts (tmpfs before 6.3, ext2).
 UniqueFd build_idmapped_tree(const Spec& s, int userns_fd, uint32_t root_uid, uint32_t root_gid);
 
 // In the init: the tree at s.mount_point (move_mount(2)).

@@ -64,6 +64,10 @@ mctr rm "$id" >/dev/null
 echo "-- a running container: host uid of its process, exec joins its user namespace"
 mctr run -d --name u1 --userns=0:$H:65536 busybox sleep 100 >/dev/null
 pid=$(mctr inspect -f '{{.State.Pid}}' u1)
+# The idmapped layers were mounted in a private namespace of the supervisor's,
+# now gone (the overlay holds its own clones): the host's table shows none.
+assert_eq 0 "$(grep -c idmapped /proc/self/mountinfo || true)" "idmapped mounts in the host's mount table"
+assert_eq 0 "$(mounts_of_root)" "mounts under the state root on the host while u1 runs"
 assert_eq "$H" "$(awk '/^Uid:/ {print $2}' /proc/"$pid"/status)" "the container's PID 1 on the host"
 out=$(mctr exec u1 sh -c 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; touch /tmp/by-exec && stat -c %u /tmp/by-exec')
 assert_eq 0 "$(sed -n 1p <<<"$out")" "id -u in exec"
