@@ -91,8 +91,9 @@ static json inspect_json(const container::Store& store, const container::Config&
     json log = json::array();
     for (const auto& e : s.health->log)
       log.push_back({{"Start", e.start}, {"End", e.end}, {"ExitCode", e.exit_code}, {"Output", e.output}});
-    state["Health"] = {
-        {"Status", s.health->status}, {"FailingStreak", s.health->failing_streak}, {"Log", log}};
+    state["Health"] = {{"Status", std::string(container::to_string(s.health->status))},
+                       {"FailingStreak", s.health->failing_streak},
+                       {"Log", log}};
   }
   json config = {{"Hostname", c.hostname},
                  {"User", c.user},
