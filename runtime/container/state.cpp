@@ -198,13 +198,23 @@ std::string random_hex(size_t bytes) {
 }
 
 // Docker-style names: adjective_scientist.
-static std::string random_name() {
+// Docker's kind of name, "adjective_scientist". There are only 192 of
+// them: after a collision a number is appended, as Docker does, with one
+// more digit every 8 tries, so a root with every base name taken still
+// gets a free name instead of trying forever.
+static std::string random_name(int retry) {
   static const char* adj[] = {"brave", "calm",  "eager", "fond",   "gentle", "happy",  "keen",  "lucid",
                               "merry", "nifty", "proud", "quirky", "sharp",  "tender", "vivid", "witty"};
   static const char* who[] = {"curie",   "dijkstra", "hopper",   "knuth",    "lovelace", "noether",
                               "ritchie", "shannon",  "thompson", "torvalds", "turing",   "wozniak"};
-  auto r = random_bytes(2);
-  return std::string(adj[r[0] % std::size(adj)]) + "_" + who[r[1] % std::size(who)];
+  auto r = random_bytes(6);
+  std::string name = std::string(adj[r[0] % std::size(adj)]) + "_" + who[r[1] % std::size(who)];
+  if (retry == 0) return name;
+  uint32_t n = 0;
+  for (int i = 2; i < 6; ++i) n = (n << 8) | r[i];
+  uint32_t modulus = 10;
+  for (int digits = 1; digits < 1 + retry / 8 && modulus < 1000000000; ++digits) modulus *= 10;
+  return name + std::to_string(n % modulus);
 }
 
 Store::Store(std::filesystem::path root) : root_(std::move(root)), containers_(root_ / "containers") {
@@ -357,8 +367,10 @@ void Store::create(Config& cfg) {
   FileLock store_lock(root_ / "locks" / "containers.lock");
   ensure_name_index(*this);
   if (cfg.name.empty()) {
-    do cfg.name = random_name();
-    while (name_owner(*this, cfg.name));
+    for (int retry = 0;; ++retry) {
+      cfg.name = random_name(retry);
+      if (!name_owner(*this, cfg.name)) break;
+    }
   } else {
     check_container_name(cfg.name);
     if (name_owner(*this, cfg.name)) throw Error("the container name \"" + cfg.name + "\" is already in use");

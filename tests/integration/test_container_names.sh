@@ -5,8 +5,9 @@
 # a taken name is refused, rm and rename free it, rename takes the new one;
 # a link that no container's config backs (a create or rename killed half-way)
 # counts as free; a root made without the index gets one from the configs;
-# and `create` opens the same number of config.json files with 1 and with 30
-# containers.
+# `create` opens the same number of config.json files with 1 and with 30
+# containers; and 200 unnamed containers all get names (there are 192 base
+# names: the 193rd create used to try forever, holding the store lock).
 source "$(dirname "$0")/lib.sh"
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 in_use() {  # $1: name; the create must be refused with Docker's message
@@ -56,4 +57,11 @@ for i in $(seq 30); do mctr create --name "c$i" busybox true >/dev/null; done
 many=$(count_config_opens probe2)
 echo "config.json opened by create: $few with 1 container, $many with 31"
 ((many <= few + 1)) || fail "create opened $many config.json files with 31 containers ($few with 1)"
+echo "-- more unnamed containers than the 192 base names: each still gets a free one"
+mctr ps -aq | xargs -r "$MINICTR" rm >/dev/null
+for i in $(seq 200); do
+  timeout 10 "$MINICTR" create busybox true >/dev/null || fail "unnamed create $i failed or never ended"
+done
+assert_eq 200 "$(mctr ps -a --format '{{.Names}}' | sort -u | wc -l)" "distinct names of 200 unnamed containers"
+mctr ps -aq | xargs -r "$MINICTR" rm >/dev/null
 echo "PASS test_container_names"
