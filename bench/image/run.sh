@@ -68,7 +68,7 @@ runs_dir=$work/runs
 rm -rf "$runs_dir"
 mkdir "$runs_dir"
 chattr +T "$runs_dir" 2>/dev/null || true
-cleanup() { rm -rf "$runs_dir" "$work/time.out" "$work/err.out"; }
+cleanup() { rm -rf "$runs_dir" "$work/time.out" "$work/err.out" "$work/umoci.err"; }
 trap cleanup EXIT
 
 # One timed run: prints "wall maxrss_kB user sys"; fails as the command does.
@@ -95,8 +95,9 @@ for c in $compressions; do
     m_tar+=$(timed "$minictr" --root "$runs_dir/$c-tar$i" load -q "$tar")$'\n'
     if [[ $umoci_ok ]] && t=$(timed umoci unpack --image "$layout:latest" "$runs_dir/$c-umoci$i"); then
       u+=$t$'\n'
-    else
+    elif [[ $umoci_ok ]]; then
       umoci_ok=""  # e.g. Debian's umoci 0.4.7 refuses zstd layers
+      cp "$work/err.out" "$work/umoci.err"
     fi
   done
   m_dir=${m_dir%$'\n'} m_tar=${m_tar%$'\n'} u=${u%$'\n'}
@@ -108,7 +109,7 @@ for c in $compressions; do
   row "minictr load (OCI layout dir)" "$m_dir"
   row "minictr load (OCI archive tar)" "$m_tar"
   if [[ ! $umoci_ok ]]; then
-    echo "umoci cannot unpack these layers: $(grep -m1 . "$work/err.out" | sed 's/^ *//')"
+    echo "umoci cannot unpack these layers: $(grep -m1 . "$work/umoci.err" | sed 's/^ *//')"
     continue
   fi
   row "umoci unpack (same layout dir)" "$u"
