@@ -325,8 +325,7 @@ std::string ComposeProject::create_container(const Service& s, const std::string
                                              const std::string& name) const {
   image::Store images(root_);
   try {
-    const std::string id =
-        container::create_container(store_, images, run_options(model_, s, image, name)).id;
+    std::string id = container::create_container(store_, images, run_options(model_, s, image, name)).id;
     ScopeGuard undo([&] { container::remove_container(store_, id, true); });
     connect_other_networks(store_, model_, s, id);
     undo.dismiss();
