@@ -297,7 +297,7 @@ static std::optional<std::string> linked_id(const std::filesystem::path& link) {
 
 // The id of the container that has `name`, if any.
 static std::optional<std::string> name_owner(const Store& store, const std::string& name) {
-  const auto id = linked_id(names_dir(store.root()) / name);
+  auto id = linked_id(names_dir(store.root()) / name);
   if (!id) return std::nullopt;
   try {
     if (store.config(*id).name == name) return id;

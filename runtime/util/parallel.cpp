@@ -74,7 +74,7 @@ bool TaskGroup::stopped() const {
   return error_ != nullptr;
 }
 
-void TaskGroup::finished(std::exception_ptr error) {
+void TaskGroup::finished(const std::exception_ptr& error) {
   std::lock_guard lock(mu_);
   if (error && !error_) error_ = error;
   --running_;

@@ -52,7 +52,7 @@ class TaskGroup {
   bool stopped() const;
 
  private:
-  void finished(std::exception_ptr error);
+  void finished(const std::exception_ptr& error);
   void rethrow_first_error();
   unsigned width_;
   mutable std::mutex mu_;
