@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <vector>
@@ -15,9 +16,11 @@
 #include "linux/in_root.h"
 #include "linux/rootfs.h"
 #include "linux/security/security.h"
+#include "runc/log.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/mountinfo.h"
+#include "util/openat2.h"
 
 namespace mctr::runc {
 
@@ -199,17 +202,28 @@ MountPlan mount_rootfs(const oci::Spec& spec, const std::string& rootfs, MountNa
 
 void unmount_host_mounts(const std::string& rootfs) {
   const std::filesystem::path root(rootfs);
-  std::vector<std::filesystem::path> below;
+  std::vector<std::filesystem::path> below;  // relative to the rootfs, "." for itself
   for (const auto& m : fs::read_mountinfo()) {
     auto rel = m.mount_point.lexically_relative(root);
-    if (!rel.empty() && *rel.begin() != "..") below.push_back(m.mount_point);
+    if (!rel.empty() && *rel.begin() != "..") below.push_back(rel);
   }
   // Deepest first; a mount point stacked twice is listed (and unmounted) twice.
   std::sort(below.begin(), below.end(),
             [](const auto& a, const auto& b) { return a.native().size() > b.native().size(); });
-  for (const auto& p : below)
-    if (::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
-      throw_sys("umount2", p.string());
+  UniqueFd root_fd(check_sys(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", rootfs));
+  for (const auto& rel : below) {
+    // The container may have swapped a directory on the way for a symlink
+    // to a host path: the mount is looked up beneath the rootfs with no
+    // symlink followed, and unmounted through its fd.
+    UniqueFd at = fs::openat2_retrying(root_fd.get(), rel.string(), O_PATH,
+                                       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (!at) {
+      log_warning("left mounted: " + (root / rel).string() + " (" + std::strerror(errno) + ")");
+      continue;
+    }
+    if (::umount2(fd_path(at.get()).c_str(), MNT_DETACH) < 0 && errno != EINVAL)
+      throw_sys("umount2", (root / rel).string());
+  }
 }
 
 void bind_host_cgroups(const std::string& rootfs, const std::string& group, bool read_only) {
