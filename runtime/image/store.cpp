@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -22,7 +21,6 @@
 #include "util/fd.h"
 #include "util/fs.h"
 #include "util/lock.h"
-#include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
 #include "util/size.h"
@@ -181,47 +179,6 @@ class TeeBlobReader : public BlobReader {
   Sha256 hash_;
   unsigned char head_[4] = {};
   size_t head_len_ = 0;
-};
-
-// A whole file as a layer blob.
-class FileBlobReader : public BlobReader {
- public:
-  explicit FileBlobReader(const sfs::path& p)
-      : fd_(check_sys(::open(p.c_str(), O_RDONLY | O_CLOEXEC), "open", p)), path_(p) {
-    struct stat st;
-    check_sys(::fstat(fd_.get(), &st), "fstat", p);
-    size_ = static_cast<uint64_t>(st.st_size);
-  }
-  size_t read(void* buf, size_t n) override {
-    for (;;) {
-      ssize_t r = ::read(fd_.get(), buf, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) throw_sys("read", path_);
-      return static_cast<size_t>(r);
-    }
-  }
-  uint64_t size() const override { return size_; }
-
- private:
-  UniqueFd fd_;
-  sfs::path path_;
-  uint64_t size_ = 0;
-};
-
-// Reads on until another layer of the same load failed: then the unpack stops
-// at its next read instead of finishing a layer that will be removed.
-class StoppableReader : public BlobReader {
- public:
-  StoppableReader(BlobReader& in, const TaskGroup& group) : in_(in), group_(group) {}
-  size_t read(void* buf, size_t n) override {
-    if (group_.stopped()) throw Error("stopped: another layer failed");
-    return in_.read(buf, n);
-  }
-  uint64_t size() const override { return in_.size(); }
-
- private:
-  BlobReader& in_;
-  const TaskGroup& group_;
 };
 
 // Name for images tagged only "v1" in an OCI archive: the archive's file name.
@@ -504,49 +461,12 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
   // layers it unpacked with it, unless an image uses them by then: nothing
   // else would ever reference them.
   std::vector<std::string> unpacked_here;
-  std::mutex unpacked_mu;
   ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
-  // Each layer is a directory of its own: layers unpack in parallel, one per
-  // CPU. The group is destroyed (its threads stopped and joined) before
-  // remove_unpacked runs.
   const FetchedLayer tee_it;  // no file: the blob is copied while it is read
-  TaskGroup group(online_cpus());
-  auto unpack = [&](const std::string& name, BlobReader& reader, const FetchedLayer& keep) {
-    StoppableReader stoppable(reader, group);
-    if (unpack_layer_into_store(jobs.at(name), stoppable, limits, progress, &keep)) {
-      std::lock_guard lock(unpacked_mu);
+  std::set<std::string> seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
+    if (unpack_layer_into_store(jobs.at(name), reader, limits, progress, &tee_it))
       unpacked_here.push_back(jobs.at(name).diff_id);
-    }
-  };
-  std::set<std::string> seen;
-  if (src.is_dir()) {
-    // Every blob is a file of its own: each thread reads its own, and copies
-    // it into blobs/ while it is read.
-    for (const auto& name : wanted) {
-      group.run([&, name] { unpack(name, *src.open_file(name), tee_it); });
-      seen.insert(name);
-    }
-  } else {
-    // A tar is read in one pass: each blob is copied out to the file that
-    // blobs/ keeps, then unpacked from there while the pass goes on.
-    seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
-      sfs::path file =
-          p.tmp() / ("spool-" + digest_hex(jobs.at(name).diff_id) + "." + std::to_string(::getpid()));
-      ScopeGuard remove_file([&] { ::unlink(file.c_str()); });
-      TeeBlobReader copy(reader, file);
-      std::vector<char> buf(256 << 10);
-      while (copy.read(buf.data(), buf.size())) {
-      }
-      FetchedLayer spooled{file, copy.finish(), copy.media_type()};
-      group.run([&, name, spooled] {
-        ScopeGuard remove_spooled([&] { ::unlink(spooled.file.c_str()); });  // kept blobs were moved
-        FileBlobReader from_file(spooled.file);
-        unpack(name, from_file, spooled);
-      });
-      remove_file.dismiss();
-    });
-  }
-  group.wait();
+  });
   for (const auto& name : wanted)
     if (!seen.count(name))
       throw Error(archive.string() + ": layer blob " + name + " is missing from the archive");
@@ -667,6 +587,35 @@ RemoveResult Store::remove(const std::string& ref, const std::set<std::string>& 
 
 namespace mctr::image {
 
+namespace {
+
+// A whole file as a layer blob.
+class FileBlobReader : public BlobReader {
+ public:
+  explicit FileBlobReader(const sfs::path& p)
+      : fd_(check_sys(::open(p.c_str(), O_RDONLY | O_CLOEXEC), "open", p)), path_(p) {
+    struct stat st;
+    check_sys(::fstat(fd_.get(), &st), "fstat", p);
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+  size_t read(void* buf, size_t n) override {
+    for (;;) {
+      ssize_t r = ::read(fd_.get(), buf, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw_sys("read", path_);
+      return static_cast<size_t>(r);
+    }
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  UniqueFd fd_;
+  sfs::path path_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
 bool Store::has_layer(const std::string& diff_id) const {
   return exists_nofollow(StorePaths{root_}.layers() / digest_hex(diff_id));
 }
@@ -776,9 +725,7 @@ Image Store::add_fetched_image(const std::string& config_json, const std::vector
   for (const auto& t : tags) normalized.push_back(parse_reference(t).str());
 
   std::vector<std::string> unpacked_here;
-  std::mutex unpacked_mu;
   ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
-  TaskGroup group(online_cpus());  // as load: one layer per CPU at once
   for (size_t i = 0; i < layers.size(); ++i) {
     const FetchedLayer& l = layers[i];
     if (!is_sha256_digest(diff_ids[i]))
@@ -787,17 +734,10 @@ Image Store::add_fetched_image(const std::string& config_json, const std::vector
       if (!l.file.empty()) ::unlink(l.file.c_str());
       continue;
     }
-    group.run([&, i] {
-      FileBlobReader file(layers[i].file);
-      StoppableReader reader(file, group);
-      if (unpack_layer_into_store(LayerJob{diff_ids[i], layers[i].digest}, reader, limits, progress,
-                                  &layers[i])) {
-        std::lock_guard lock(unpacked_mu);
-        unpacked_here.push_back(diff_ids[i]);
-      }
-    });
+    FileBlobReader reader(l.file);
+    if (unpack_layer_into_store(LayerJob{diff_ids[i], l.digest}, reader, limits, progress, &l))
+      unpacked_here.push_back(diff_ids[i]);
   }
-  group.wait();
   Image img;
   {
     FileLock lock(p.locks() / "store.lock");

@@ -1,10 +1,6 @@
 #include "util/parallel.h"
 
-#include <sched.h>
-
-#include <algorithm>
 #include <exception>
-#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -57,75 +53,6 @@ Background::~Background() {
 void Background::join() {
   if (thread_.joinable()) thread_.join();
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-}
-
-TaskGroup::TaskGroup(unsigned width) : width_(width ? width : 1) {}
-
-TaskGroup::~TaskGroup() {
-  {
-    std::lock_guard lock(mu_);
-    if (!error_) error_ = std::make_exception_ptr(std::runtime_error("task group abandoned"));
-  }
-  for (auto& t : threads_) t.join();
-}
-
-bool TaskGroup::stopped() const {
-  std::lock_guard lock(mu_);
-  return error_ != nullptr;
-}
-
-void TaskGroup::finished(const std::exception_ptr& error) {
-  std::lock_guard lock(mu_);
-  if (error && !error_) error_ = error;
-  --running_;
-  idle_.notify_all();
-}
-
-void TaskGroup::rethrow_first_error() {
-  if (error_) std::rethrow_exception(error_);
-}
-
-void TaskGroup::run(std::function<void()> task) {
-  {
-    std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return running_ < width_ || error_; });
-    rethrow_first_error();
-    ++running_;
-  }
-  auto body = [this, task = std::move(task)] {
-    std::exception_ptr error;
-    run_guarded(task, error);
-    finished(error);
-  };
-  if (!explain::on()) {
-    try {
-      threads_.emplace_back(body);
-      return;
-    } catch (const std::system_error&) {
-      // EAGAIN (a pids limit): run it here
-    }
-  }
-  body();
-  std::lock_guard lock(mu_);
-  rethrow_first_error();
-}
-
-void TaskGroup::wait() {
-  {
-    std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return running_ == 0; });
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  std::lock_guard lock(mu_);
-  rethrow_first_error();
-}
-
-unsigned online_cpus() {
-  cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof set, &set) == 0)
-    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
-  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace mctr

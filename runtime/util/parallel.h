@@ -5,12 +5,9 @@
 // limit), it runs a then b, so the trace stays in order.
 #pragma once
 
-#include <condition_variable>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <thread>
-#include <vector>
 
 namespace mctr {
 
@@ -34,35 +31,5 @@ class Background {
   std::exception_ptr error_;
   std::thread thread_;
 };
-
-// Independent tasks (the layers of an image) on up to `width` threads at
-// once. run() waits for a free thread; the first task that throws stops the
-// group: run() and wait() rethrow its exception, later tasks are not started,
-// and running ones can stop early by polling stopped(). The destructor stops
-// and joins, so no task outlives the state it borrowed. With --explain, or
-// when no thread can be made, run() runs the task itself.
-class TaskGroup {
- public:
-  explicit TaskGroup(unsigned width);
-  ~TaskGroup();
-  TaskGroup(const TaskGroup&) = delete;
-  TaskGroup& operator=(const TaskGroup&) = delete;
-  void run(std::function<void()> task);
-  void wait();
-  bool stopped() const;
-
- private:
-  void finished(const std::exception_ptr& error);
-  void rethrow_first_error();
-  unsigned width_;
-  mutable std::mutex mu_;
-  std::condition_variable idle_;
-  unsigned running_ = 0;
-  std::exception_ptr error_;
-  std::vector<std::thread> threads_;
-};
-
-// The CPUs this process may run on (sched_getaffinity), at least 1.
-unsigned online_cpus();
 
 }  // namespace mctr
