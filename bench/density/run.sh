@@ -3,7 +3,9 @@
 # Prints, from one run:
 #   - start time (`run -d` until it returns) with 0, 49, 99, 149, 199 and N
 #     containers already running: the median of PROBES extra starts at each
-#     point (each probe is removed again), and the ratio last / first;
+#     point (each probe is removed again), and the ratio last / first; the
+#     same for the CPU time each probe's supervisor used until the start
+#     returned (/proc/PID/schedstat), which a loaded host does not inflate;
 #   - host memory per idle container: the supervisor's PSS and RSS
 #     (/proc/PID/smaps_rollup), the kernel memory charged to the container's
 #     memory cgroup (v1 memory.kmem.usage_in_bytes, v2 memory.stat kernel),
@@ -69,22 +71,30 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }  # kB
 
 net_args=()
-start_one() {  # $1: name; prints the wall time of `run -d` in µs
-  local t0 t1
+# $1: name; prints the wall time of `run -d` in µs, and appends to $work/cpu
+# the CPU time its supervisor has used by then (µs, /proc/PID/schedstat):
+# unlike wall time, that does not grow with the host's load.
+start_one() {
+  local t0 t1 id sup
   t0=$(now_us)
-  m run -d --name "$1" "${net_args[@]}" busybox sleep 1d >/dev/null
+  id=$(m run -d --name "$1" "${net_args[@]}" busybox sleep 1d)
   t1=$(now_us)
+  sup=$(jq -r .SupervisorPid "$MINICTR_ROOT/containers/$id/state.json")
+  awk '{ print int($1 / 1000) }' "/proc/$sup/schedstat" >>"$work/cpu"
   echo $((t1 - t0))
 }
 
 # Median start time of PROBES extra containers, each removed again, with
-# $1 containers running.
+# $1 containers running; and the median of their supervisors' CPU time, in
+# $work/probe_cpu.
 probe() {
   local i
+  : >"$work/cpu"
   for ((i = 0; i < probes; i++)); do
     start_one probe >>"$work/probe"
     m rm -f probe >/dev/null
   done
+  median <"$work/cpu" >"$work/probe_cpu"
   median <"$work/probe"
   : >"$work/probe"
 }
@@ -129,12 +139,12 @@ for s in $series; do
     *) echo "bench/density: unknown series $s" >&2; exit 1 ;;
   esac
   mem_avail0=$(meminfo MemAvailable) slab0=$(meminfo Slab) sunreclaim0=$(meminfo SUnreclaim)
-  declare -A start_ms=()
+  declare -A start_ms=() cpu_us=()
   : >"$work/fill"
   t_fill0=$(now_us)
   for ((i = 1; i <= n + 1; i++)); do
     for p in "${points[@]}"; do
-      ((p == i)) && start_ms[$p]=$(probe)
+      ((p == i)) && start_ms[$p]=$(probe) && cpu_us[$p]=$(cat "$work/probe_cpu")
     done
     ((i <= n)) && start_one "c$i" >>"$work/fill"
   done
@@ -161,6 +171,9 @@ for s in $series; do
   printf '  %-44s' "  median of $probes starts (the Nth container)"
   for p in "${points[@]}"; do printf ' %7.1f' "$(awk -v u="${start_ms[$p]}" 'BEGIN { print u / 1000 }')"; done
   echo
+  printf '  %-44s' "  its supervisor's CPU time until started"
+  for p in "${points[@]}"; do printf ' %7.1f' "$(awk -v u="${cpu_us[$p]}" 'BEGIN { print u / 1000 }')"; done
+  echo
   # The fill itself, in blocks of n/4: each container started once.
   printf '  %-44s' "  fill: median start per quarter of the batch"
   for ((q = 0; q < 4; q++)); do
@@ -186,6 +199,8 @@ for s in $series; do
   printf '  %-44s %8.1f ms\n' "ps -q (median of 10):" "$psq_ms"
   verdict() { awk -v v="$2" -v t="$3" 'BEGIN { exit !(v < t) }' && echo "MET" || echo "NOT MET"; }
   verdicts+=("$s: start of the $((n + 1))th / the 1st: ${ratio}x (flat: <= 1.2x) -> $(awk -v r="$ratio" 'BEGIN { exit !(r <= 1.2) }' && echo MET || echo "NOT MET")")
+  cpu_ratio=$(awk -v a="${cpu_us[1]}" -v b="${cpu_us[$((n + 1))]}" 'BEGIN { printf "%.2f", b / a }')
+  verdicts+=("$s: supervisor CPU of the $((n + 1))th / the 1st: ${cpu_ratio}x (flat: <= 1.2x) -> $(awk -v r="$cpu_ratio" 'BEGIN { exit !(r <= 1.2) }' && echo MET || echo "NOT MET")")
   verdicts+=("$s: stats --no-stream over $n: $(printf %.0f "$stats_ms") ms (target < 1000 ms) -> $(verdict x "$stats_ms" 1000)")
   verdicts+=("$s: ps: $(printf %.1f "$ps_ms") ms, ps -a: $(printf %.1f "$psa_ms") ms (target < 100 ms) -> $(verdict x "$(awk -v a="$ps_ms" -v b="$psa_ms" 'BEGIN { print (a > b ? a : b) }')" 100)")
   remove_all

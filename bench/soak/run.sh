@@ -88,8 +88,9 @@ veths=$(ls "/sys/class/net/$MINICTR_BRIDGE/brif" 2>/dev/null | wc -l)
 ((veths == 0)) || leaks+=("veths on $MINICTR_BRIDGE: $veths")
 rules=$( (nft list table ip "$MINICTR_NFT_TABLE" 2>/dev/null || true) | grep -c 'dnat to' || true)
 ((rules == 0)) || leaks+=("DNAT rules: $rules")
-leases_file=${MINICTR_RUN_DIR:-/run/minictr}/networks/$MINICTR_BRIDGE/ipam.json
-leases=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["leases"]))' "$leases_file" 2>/dev/null || echo 0)
+leases_file=${MINICTR_RUN_DIR:-/run/minictr}/networks/$MINICTR_BRIDGE/leases
+leases=$(grep -vc '^#' "$leases_file" 2>/dev/null || true)
+leases=${leases:-0}
 ((leases == 0)) || leaks+=("address leases: $leases")
 shims=$(pgrep -f "minictr-shim" -a 2>/dev/null | grep -c "$MINICTR_ROOT" || true)
 ((shims == 0)) || leaks+=("supervisors: $shims")

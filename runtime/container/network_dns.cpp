@@ -252,7 +252,7 @@ int serve_network_dns(const std::string& bridge) {
     while (true) {
       server.run(control.get(), [&] { answer_requests(control.get(), server); });
       lock.reset();
-      if (!any_attached(net::read_leases(dir / "ipam.json"))) break;
+      if (!any_attached(net::read_leases(net::lease_file(dir)))) break;
       lock = try_lock(dir);
       if (lock.get() < 0) return 0;
     }

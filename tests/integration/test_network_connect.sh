@@ -14,7 +14,7 @@ back_subnet=10.194.$_n.64/26
 trap 'rc=$?; set +e; mctr rm -f a b >/dev/null 2>&1; mctr network rm front back >/dev/null 2>&1; _cleanup $rc' EXIT
 mctr network create --subnet "$front_subnet" front >/dev/null
 back_id=$(mctr network create --subnet "$back_subnet" back)
-back_leases=$MINICTR_RUN_DIR/networks/br-${back_id:0:12}/ipam.json
+back_leases=$MINICTR_RUN_DIR/networks/br-${back_id:0:12}/leases
 
 mctr run -d --name a --network front busybox sleep 1000 >/dev/null
 mctr run -d --name b --network back busybox sleep 1000 >/dev/null
@@ -37,7 +37,7 @@ assert_contains "$(mctr exec a ip -4 addr show eth1)" "$a_back_ip/26" "eth1 in a
 mctr exec b ping -c 1 -W 2 a >/dev/null || fail "b cannot reach a by name on back"
 mctr exec a ping -c 1 -W 2 b >/dev/null || fail "a cannot reach b by name over eth1"
 resolves db-primary "$a_back_ip" || fail "back's name server does not answer a's alias"
-grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "no lease of a in back's lease file"
+grep -c "^$a_id"$'\t' "$back_leases" >/dev/null || fail "no lease of a in back's lease file"
 [[ -d /sys/class/net/$veth ]] || fail "no host veth $veth"
 
 echo "-- refusals"
@@ -60,7 +60,7 @@ echo "-- disconnect: veth, lease and names gone"
 mctr network disconnect back a
 ! mctr exec a ip addr show eth1 >/dev/null 2>&1 || fail "eth1 is still in a"
 [[ ! -e /sys/class/net/$veth ]] || fail "disconnect left the veth $veth"
-! grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "disconnect left a's lease"
+! grep -c "^$a_id"$'\t' "$back_leases" >/dev/null || fail "disconnect left a's lease"
 ! resolves db-primary "$a_back_ip" || fail "back's name server still answers a's alias"
 assert_eq "front" "$(networks_of a)" "inspect after disconnect"
 set +e
@@ -74,7 +74,7 @@ mctr network connect back a
 a_back_ip=$(ip_on a back)
 resolves a "$a_back_ip" || fail "a not resolvable on back after the second connect"
 mctr stop -t 0 a >/dev/null
-! grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "the exit left a's lease on back"
+! grep -c "^$a_id"$'\t' "$back_leases" >/dev/null || fail "the exit left a's lease on back"
 [[ ! -e /sys/class/net/$veth ]] || fail "the exit left the veth $veth"
 ! resolves a "$a_back_ip" || fail "back's name server still answers a after its exit"
 assert_contains "$(networks_of a)" "back" "a stopped keeps its connection (Docker's endpoint config)"
@@ -98,6 +98,6 @@ resolves late "$(ip_on a back)" || fail "the alias given while stopped does not 
 
 echo "-- and rm -f undoes it"
 mctr rm -f a >/dev/null
-! grep -c "\"$a_id\"" "$back_leases" >/dev/null || fail "rm -f left a's lease on back"
+! grep -c "^$a_id"$'\t' "$back_leases" >/dev/null || fail "rm -f left a's lease on back"
 mctr network rm front >/dev/null
 echo "PASS test_network_connect"

@@ -147,7 +147,7 @@ void DnsServer::add_client(const std::string& id, UniqueFd socket) {
 bool DnsServer::drop_client(const std::string& id) { return clients_.erase(id) > 0; }
 
 void DnsServer::reload_leases_if_changed(bool force) {
-  const auto file = o_.lease_dir / "ipam.json";
+  const auto file = lease_file(o_.lease_dir);
   const int64_t mtime = mtime_ns(file);
   if (mtime == leases_mtime_ns_ && !force) return;
   try {
@@ -178,10 +178,10 @@ std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
     // The default bridge has no name server (as Docker's): its names stay its own.
     if (dir == o_.lease_dir || !std::filesystem::exists(dir / "dns.pid")) continue;
     LeaseCache& cache = others_[dir];
-    const int64_t mtime = mtime_ns(dir / "ipam.json");
+    const int64_t mtime = mtime_ns(lease_file(dir));
     if (mtime != cache.mtime_ns) {
       try {
-        cache.leases = read_leases(dir / "ipam.json");
+        cache.leases = read_leases(lease_file(dir));
         cache.mtime_ns = mtime;
       } catch (const Error&) {
         // Replaced while we read it: the old leases this time.

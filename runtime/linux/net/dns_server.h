@@ -10,7 +10,7 @@
 // hands it over (add_client); the server closes it when the container
 // leaves the network. So a query's socket says which container asks.
 //
-// It answers from the network's lease file (ipam.json, see ipam.h), read
+// It answers from the network's lease file (`leases`, see ipam.h), read
 // again whenever it changes, so a container is found as soon as it is
 // attached and gone as soon as it is detached. A container on several
 // networks (`network connect`) has one 127.0.0.11, served by its first
@@ -87,7 +87,7 @@ class DnsServer {
               socklen_t from_len, std::vector<Forwarded>& forwarded);
   void reply(const std::string& client_id, const std::vector<uint8_t>& msg, const sockaddr_storage& to,
              socklen_t to_len);
-  // Read ipam.json again if it changed (always if `force`).
+  // Read the lease file again if it changed (always if `force`).
   void reload_leases_if_changed(bool force = false);
   // Close the sockets of the containers whose lease is no longer attached.
   void drop_departed_clients();
@@ -101,7 +101,7 @@ class DnsServer {
   std::map<std::string, UniqueFd> clients_;  // container id -> its 127.0.0.11 socket
   std::map<std::string, Lease> leases_;
   int64_t leases_mtime_ns_ = -1;
-  bool leases_read_ = false;  // the last read of ipam.json succeeded
+  bool leases_read_ = false;  // the last read of the lease file succeeded
   std::map<std::filesystem::path, LeaseCache> others_;
 };
 

@@ -1,7 +1,7 @@
 // IP address management: which container holds which address (and host
-// ports), in one JSON file under the network state dir. Every reader and
-// writer holds an flock on ipam.lock, so two `minictr run` racing for an
-// address never get the same one.
+// ports), in one text file under the network state dir (`leases`, a line per
+// container). Every writer holds an flock on ipam.lock, so two `minictr run`
+// racing for an address never get the same one.
 #pragma once
 
 #include <sys/types.h>
@@ -32,17 +32,21 @@ struct Lease {
   pid_t attaching_pid = 0;         // the process doing that wiring (while !attached)
 };
 
-// The leases in `file` (ipam.json) without taking the lock: the file is
-// replaced by rename, so a reader sees whole versions (the DNS server).
+// <dir>/leases: the network state dir's lease file.
+std::filesystem::path lease_file(const std::filesystem::path& dir);
+
+// The leases in `file` without taking the lock: the file is replaced by
+// rename, so a reader sees whole versions (the DNS server). Throws Error
+// for a line it cannot read.
 std::map<std::string, Lease> read_leases(const std::filesystem::path& file);
 
 class LeaseFile {
  public:
-  // Locks <dir>/ipam.lock (blocking) and reads <dir>/ipam.json.
+  // Locks <dir>/ipam.lock (blocking) and reads <dir>/leases.
   explicit LeaseFile(const std::filesystem::path& dir);
   std::map<std::string, Lease>& leases() { return leases_; }
   const std::map<std::string, Lease>& leases() const { return leases_; }
-  // Replace ipam.json by rename (readers never see a torn file).
+  // Replace the lease file by rename (readers never see a torn file).
   void save();
   // The lowest address of the subnet that is neither network, gateway,
   // broadcast nor leased. Throws when the subnet is full.
