@@ -375,6 +375,8 @@ class Builder {
     spec.user = string_or(s.cfg, "User", "");
     spec.layer_dirs = layer_dirs(s.cfg);
     spec.image_id = config_digest(s.cfg);
+    if (auto it = in.flags.find("network"); it != in.flags.end() && it->second != "default")
+      spec.network = it->second;
     layer_step(s, in, "", [&]() -> std::optional<std::string> {
       out_ << std::flush;
       std::optional<std::string> diff_id;

@@ -34,13 +34,13 @@ std::string lower(std::string s) {
   throw Error(file + ":" + std::to_string(line) + ": " + msg);
 }
 
-// The options each instruction takes; RUN's BuildKit options are refused by name.
+// The options each instruction takes; RUN's other BuildKit options are refused by name.
 const std::map<std::string, std::set<std::string>>& known_flags() {
   static const std::map<std::string, std::set<std::string>> flags = {
       {"FROM", {"platform"}},
       {"COPY", {"from", "chown", "link"}},
       {"ADD", {"chown", "link"}},
-      {"RUN", {}},
+      {"RUN", {"network"}},
       {"HEALTHCHECK", {"interval", "timeout", "start-period", "start-interval", "retries"}},
   };
   return flags;
@@ -89,11 +89,15 @@ std::string take_flags(const std::string& file, Instruction& in) {
     rest = rest.substr(end);
     size_t eq = word.find('=');
     std::string name = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
-    if (in.keyword == "RUN" && (name == "mount" || name == "network" || name == "security"))
+    if (in.keyword == "RUN" && (name == "mount" || name == "security"))
       fail_line(file, in.line, "RUN: --" + name + " is a BuildKit option minictr does not support");
     if (!allowed->second.count(name)) fail_line(file, in.line, in.keyword + ": unknown flag: --" + name);
     if (eq == std::string::npos && name != "link")
       fail_line(file, in.line, in.keyword + ": --" + name + " needs a value (--" + name + "=VALUE)");
+    // BuildKit's three: the bridge (default), none (no network: nothing is made
+    // on the host for the step), or the host's.
+    if (in.keyword == "RUN" && name == "network" && value != "default" && value != "none" && value != "host")
+      fail_line(file, in.line, "RUN: --network=" + value + ": expected default, none or host");
     in.flags[name] = value;
   }
 }

@@ -1,6 +1,7 @@
 // RUN: the command in a real minictr container (the same supervisor as
-// `run`: overlay on the stage's layers, bridge network, cgroup, seccomp,
-// the stage's env, workdir and user), its output shown as it comes. The
+// `run`: overlay on the stage's layers, the bridge network unless RUN
+// --network says none or host, cgroup, seccomp, the stage's env, workdir and
+// user), its output shown as it comes. The
 // container's upper dir is what the step changed; the container is removed
 // afterwards, whatever happened, so nothing of it stays (ps, mounts,
 // cgroup, veth).
@@ -19,6 +20,7 @@ struct RunSpec {
   std::string workdir = "/", user;      // the stage's
   std::vector<std::string> layer_dirs;  // lowest first
   std::string image_id;                 // the parent state, shown by ps meanwhile
+  std::string network = "bridge";       // RUN --network: bridge (default), none or host
 };
 
 // Runs the command to its end. On exit 0, `changes(upper)` is called with

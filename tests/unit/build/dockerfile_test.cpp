@@ -98,7 +98,8 @@ TEST(DockerfileParse, ExecAndShellForms) {
       "RUN [not json\n"
       "ENTRYPOINT [\"a\", 1]\n"
       "SHELL [\"/bin/sh\", \"-ec\"]\n"
-      "HEALTHCHECK --interval=5s --retries=3 CMD wget -q localhost\n",
+      "HEALTHCHECK --interval=5s --retries=3 CMD wget -q localhost\n"
+      "RUN --network=none make\n",
       "Dockerfile");
   const auto& in = df.stages[0].instructions;
   EXPECT_TRUE(in[0].json_form);
@@ -109,6 +110,8 @@ TEST(DockerfileParse, ExecAndShellForms) {
   EXPECT_EQ(in[4].flags.at("interval"), "5s");
   EXPECT_EQ(in[4].flags.at("retries"), "3");
   EXPECT_EQ(in[4].args, "CMD wget -q localhost");
+  EXPECT_EQ(in[5].flags.at("network"), "none");
+  EXPECT_EQ(in[5].args, "make");
 }
 
 TEST(DockerfileParse, ErrorsNameFileLineAndInstruction) {
@@ -124,6 +127,8 @@ TEST(DockerfileParse, ErrorsNameFileLineAndInstruction) {
                "Dockerfile:2: COPY: --from needs a value");
   EXPECT_ERROR(parse_dockerfile("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "Dockerfile"),
                "Dockerfile:2: RUN: --mount is a BuildKit option minictr does not support");
+  EXPECT_ERROR(parse_dockerfile("FROM busybox\nRUN --network=bridge true\n", "Dockerfile"),
+               "Dockerfile:2: RUN: --network=bridge: expected default, none or host");
   EXPECT_ERROR(parse_dockerfile("FROM a b\n", "Dockerfile"),
                "Dockerfile:1: FROM: FROM requires either one or three");
   EXPECT_ERROR(parse_dockerfile("FROM a AS 1x\n", "Dockerfile"), "invalid name for build stage");
