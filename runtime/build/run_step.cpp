@@ -27,7 +27,7 @@ container::Config container_config(const std::filesystem::path& root, const RunS
   c.env = spec.env;
   c.working_dir = spec.workdir.empty() ? "/" : spec.workdir;
   c.user = spec.user;
-  c.network_mode = spec.network;
+  c.network_mode = container::NetworkMode::parse(spec.network);  // "default" is the bridge
   c.log_config = container::log_config_from_flags({});
   // As `run` does: the default capabilities and seccomp profile.
   security::resolve_capabilities(c.security);

@@ -36,7 +36,7 @@ static json inspect_json(const container::Store& store, const container::Config&
     net["IPv6Gateway"] = s.network->gateway6;
     // Docker lists the same per network; `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}`
     // is the usual way to ask for a container's address.
-    net["Networks"] = {{c.network_mode,
+    net["Networks"] = {{c.network_mode.network_name(),
                         {{"IPAddress", s.network->ip},
                          {"IPPrefixLen", s.network->prefix_len},
                          {"Gateway", s.network->gateway},
@@ -55,7 +55,7 @@ static json inspect_json(const container::Store& store, const container::Config&
                       : p.host_port_end ? std::to_string(p.host_port) + "-" + std::to_string(p.host_port_end)
                                         : std::to_string(p.host_port)}});
   json resources = c.resources;
-  json host_config = {{"NetworkMode", c.network_mode},
+  json host_config = {{"NetworkMode", c.network_mode.str()},
                       {"PortBindings", port_bindings},
                       {"AutoRemove", c.auto_remove},
                       {"Privileged", c.security.privileged},
@@ -70,7 +70,8 @@ static json inspect_json(const container::Store& store, const container::Config&
     host_config["Binds"].push_back((m.type == "volume" ? m.name : m.source) + ":" + m.destination +
                                    (m.read_only ? ":ro" : ""));
   if (!c.security.seccomp.empty()) host_config["SecurityOpt"].push_back("seccomp=" + c.security.seccomp);
-  host_config["RestartPolicy"] = {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}};
+  host_config["RestartPolicy"] = {{"Name", to_string(c.restart.name)},
+                                  {"MaximumRetryCount", c.restart.max_retries}};
   host_config["Init"] = c.init;
   host_config["UsernsMode"] = c.userns;  // "" (the host's), or the range: docs/01-namespaces.md
   std::vector<std::string> cmd(c.args.begin() + (c.args.empty() ? 0 : 1), c.args.end());

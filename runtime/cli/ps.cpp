@@ -82,7 +82,7 @@ nlohmann::json ps_row(const std::string& id, const container::Config& c, const c
           {"Status", status_column(s)},
           {"Names", c.name},
           {"Mounts", mounts_text(c)},
-          {"Networks", c.network_mode}};
+          {"Networks", c.network_mode.str()}};
 }
 
 }  // namespace

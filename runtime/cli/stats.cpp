@@ -46,7 +46,7 @@ std::vector<Sample> pick(const container::Store& store, const std::vector<std::s
       s.name = cfg.name;
       s.running = st.status == container::Status::kRunning;
       s.pid = st.pid;
-      s.netns = cfg.network_mode != "host";
+      s.netns = cfg.network_mode.kind != container::NetworkMode::Kind::kHost;
     } catch (const Error&) {
       continue;  // removed while we looked
     }

@@ -206,7 +206,7 @@ oci::Linux linux_of(const Config& cfg) {
   // The cgroup namespace too: the init unshares it itself once in its cgroup.
   for (const char* ns : {"pid", "ipc", "uts", "mount", "cgroup"}) l.namespaces.push_back({ns, ""});
   // container:ID joins that one's namespace: the supervisor enters it before the clone.
-  if (cfg.network_mode != "host" && !joins_container_network(cfg.network_mode))
+  if (cfg.network_mode.kind != NetworkMode::Kind::kHost && !cfg.network_mode.joins_container())
     l.namespaces.push_back({"network", ""});
   // --userns: one range for uids and gids (docs/01-namespaces.md).
   if (auto r = userns_ranges(cfg.userns)) {

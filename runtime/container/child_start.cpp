@@ -181,7 +181,7 @@ class CloneSharingMemory : public ChildStart {
 std::unique_ptr<ChildStart> choose_child_start(const Config& cfg) {
   // --explain only watches: it takes the same path as a run without it.
   // A user namespace needs its maps written after the clone: only "go" waits for that.
-  if (cfg.userns.empty() && !cgroup::is_unified() && !attaches_to_bridge(cfg.network_mode) &&
+  if (cfg.userns.empty() && !cgroup::is_unified() && !cfg.network_mode.attaches_to_bridge() &&
       linux_ns::can_share_memory())
     return std::make_unique<CloneSharingMemory>();
   return std::make_unique<CloneThenGo>();

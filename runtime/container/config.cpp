@@ -1,6 +1,7 @@
 #include "container/config.h"
 
 #include "container/logfile.h"
+#include "util/error.h"
 
 namespace mctr::cgroup {
 
@@ -80,6 +81,29 @@ static net::PortMapping port_from(const json& j) {
   return p;
 }
 
+std::string_view to_string(RestartName n) {
+  switch (n) {
+    case RestartName::kNo:
+      return "no";
+    case RestartName::kOnFailure:
+      return "on-failure";
+    case RestartName::kAlways:
+      return "always";
+    case RestartName::kUnlessStopped:
+      return "unless-stopped";
+  }
+  return "no";
+}
+
+RestartName restart_name_from_string(std::string_view s) {
+  for (auto n :
+       {RestartName::kNo, RestartName::kOnFailure, RestartName::kAlways, RestartName::kUnlessStopped})
+    if (s == to_string(n)) return n;
+  if (s.empty()) return RestartName::kNo;
+  throw Error("invalid restart policy: unknown policy '" + std::string(s) +
+              "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+}
+
 static json healthcheck_json(const Healthcheck& h) {
   return {{"Test", h.test},       {"Interval", h.interval},
           {"Timeout", h.timeout}, {"StartPeriod", h.start_period},
@@ -118,7 +142,7 @@ void to_json(json& j, const Config& c) {
        {"AutoRemove", c.auto_remove},
        {"ReadonlyRootfs", c.read_only_rootfs},
        {"Mounts", mounts},
-       {"NetworkMode", c.network_mode},
+       {"NetworkMode", c.network_mode.str()},
        {"NetworkAliases", c.network_aliases},
        {"Ports", ports},
        {"Resources", c.resources},
@@ -129,7 +153,7 @@ void to_json(json& j, const Config& c) {
        {"SeccompProfile", c.security.seccomp_profile_json},
        {"NoNewPrivileges", c.security.no_new_privs},
        {"LogConfig", {{"Type", "json-file"}, {"Config", c.log_config}}},
-       {"RestartPolicy", {{"Name", c.restart.name}, {"MaximumRetryCount", c.restart.max_retries}}},
+       {"RestartPolicy", {{"Name", to_string(c.restart.name)}, {"MaximumRetryCount", c.restart.max_retries}}},
        {"Init", c.init},
        {"UsernsMode", c.userns},
        {"Created", c.created}};
@@ -155,7 +179,7 @@ void from_json(const json& j, Config& c) {
   c.read_only_rootfs = j.value("ReadonlyRootfs", false);
   c.mounts.clear();
   for (const auto& m : j.value("Mounts", json::array())) c.mounts.push_back(mount_from(m));
-  c.network_mode = j.value("NetworkMode", "bridge");
+  c.network_mode = NetworkMode::parse(j.value("NetworkMode", "bridge"));
   c.network_aliases = j.value("NetworkAliases", std::vector<std::string>{});
   c.ports.clear();
   for (const auto& p : j.value("Ports", json::array())) c.ports.push_back(port_from(p));
@@ -173,7 +197,7 @@ void from_json(const json& j, Config& c) {
   c.created = j.value("Created", "");
   c.restart = RestartPolicy{};
   if (j.contains("RestartPolicy")) {
-    c.restart.name = j["RestartPolicy"].value("Name", "no");
+    c.restart.name = restart_name_from_string(j["RestartPolicy"].value("Name", "no"));
     c.restart.max_retries = j["RestartPolicy"].value("MaximumRetryCount", 0);
   }
   c.init = j.value("Init", false);

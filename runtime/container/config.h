@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "container/network_mode.h"
 #include "linux/cgroup/manager.h"
 #include "linux/net/network.h"
 #include "linux/security/security.h"
@@ -24,9 +26,15 @@ struct Mount {
 };
 
 // Docker's HostConfig.RestartPolicy (container/restart.h parses and applies it).
+// Docker's HostConfig.RestartPolicy.Name.
+enum class RestartName { kNo, kOnFailure, kAlways, kUnlessStopped };
+std::string_view to_string(RestartName n);  // "no", "on-failure", "always", "unless-stopped"
+// Throws Error (125) with Docker's wording on any other word; "" is "no".
+RestartName restart_name_from_string(std::string_view s);
+
 struct RestartPolicy {
-  std::string name = "no";  // no | on-failure | always | unless-stopped
-  int max_retries = 0;      // on-failure:N; 0 = no limit
+  RestartName name = RestartName::kNo;
+  int max_retries = 0;  // on-failure:N; 0 = no limit
 };
 
 // Docker's Config.Healthcheck (container/health.h runs it). Durations in
@@ -58,7 +66,7 @@ struct Config {
   bool read_only_rootfs = false;
 
   std::vector<Mount> mounts;
-  std::string network_mode = "bridge";       // bridge | none | host
+  NetworkMode network_mode;                  // bridge | none | host | container:ID | a user network
   std::vector<std::string> network_aliases;  // --network-alias: names the user network's DNS also answers
   std::vector<net::PortMapping> ports;
   cgroup::Resources resources;

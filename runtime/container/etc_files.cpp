@@ -59,7 +59,7 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
                      const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
                      const std::string& name_server) {
   replace_file(dir / "hostname", cfg.hostname + "\n", cfg);
-  if (joins_container_network(cfg.network_mode)) return;  // it mounts the other's hosts and resolv.conf
+  if (cfg.network_mode.joins_container()) return;  // it mounts the other's hosts and resolv.conf
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -73,7 +73,8 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
   for (const auto& [name, peer_ip] : peers)
     if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
   replace_file(dir / "hosts", hosts, cfg);
-  replace_file(dir / "resolv.conf", container_resolv_conf(cfg.network_mode == "host", name_server), cfg);
+  replace_file(dir / "resolv.conf",
+               container_resolv_conf(cfg.network_mode.kind == NetworkMode::Kind::kHost, name_server), cfg);
 }
 
 }  // namespace mctr::container

@@ -109,7 +109,7 @@ bool record_health_result(Health& h, const Healthcheck& hc, const HealthLogEntry
 
 void report_health_to_networks(const Store& store, const Config& cfg, HealthStatus status) {
   std::vector<std::string> names;
-  if (attaches_to_bridge(cfg.network_mode)) names.push_back(cfg.network_mode);
+  if (cfg.network_mode.attaches_to_bridge()) names.push_back(cfg.network_mode.network_name());
   for (const auto& c : connected_networks(store, cfg.id)) names.push_back(c.network);
   const Networks networks(store);
   for (const auto& name : names) {

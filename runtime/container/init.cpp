@@ -174,7 +174,7 @@ std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spe
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
-  if (!attaches_to_bridge(cfg.network_mode)) {
+  if (!cfg.network_mode.attaches_to_bridge()) {
     write_etc_files(dir, cfg, "", {});
     for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
   }

@@ -99,26 +99,32 @@ static std::vector<std::string> env_from_options(const RunOptions& o) {
   return out;
 }
 
-Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
-  // A user network by name or id: the container records its name.
-  const std::string network_name =
-      joins_container_network(o.network)
-          ? joined_network_mode(store, o.network, !o.ports.empty() || o.publish_all, o.hostname)
-          : (is_builtin_network(o.network) ? o.network : Networks(store).name_of(o.network));
-  if (!attaches_to_bridge(o.network) && (!o.ports.empty() || o.publish_all))
+// --network as the container records it: a user network by its name (the
+// flag may give its id), a joined container by its full id.
+static NetworkMode network_mode_from(const Store& store, const RunOptions& o) {
+  NetworkMode mode = NetworkMode::parse(o.network);
+  const bool publishes = !o.ports.empty() || o.publish_all;
+  if (mode.joins_container()) return joined_network_mode(store, mode, publishes, o.hostname);
+  if (mode.kind == NetworkMode::Kind::kUser) mode.target = Networks(store).name_of(mode.target);
+  if (!mode.attaches_to_bridge() && publishes)
     throw Error("published ports need the bridge network (--network " + o.network + " has none)");
-  if (!o.network_aliases.empty() && (network_name == "bridge" || !attaches_to_bridge(network_name)))
+  if (!o.network_aliases.empty() && mode.kind != NetworkMode::Kind::kUser)
     throw Error("network-scoped aliases are only supported for user-defined networks");
+  return mode;
+}
+
+Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
+  const NetworkMode network_mode = network_mode_from(store, o);
   // Every flag is checked before anything is made (an archive loaded, a
   // bind source created): a refused run leaves nothing behind.
   if (!o.name.empty()) check_container_name(o.name);
   if (!o.user.empty()) user::check_spec(o.user);
-  const std::string userns = resolve_userns(o.userns, network_name, o.security.privileged);
+  const std::string userns = resolve_userns(o.userns, network_mode, o.security.privileged);
   std::vector<std::string> env = env_from_options(o);
   check_resources(o.resources);
   auto log_config = log_config_from_flags(o.log_opts);
   const RestartPolicy restart = parse_restart_policy(o.restart);
-  if (restart.name != "no" && o.auto_remove)
+  if (restart.name != RestartName::kNo && o.auto_remove)
     throw Error("conflicting options: cannot specify both --restart and --rm");
   image::Image img = images.resolve(o.image);
   // The image's HEALTHCHECK (as `minictr build` stores it) under the flags.
@@ -156,13 +162,13 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   if (c.working_dir[0] != '/')
     throw Error("the working directory '" + c.working_dir + "' is invalid, it needs to be an absolute path");
   c.user = !o.user.empty() ? o.user : img.config.user;
-  c.hostname = joins_container_network(network_name) ? joined_hostname(store, network_name) : o.hostname;
+  c.hostname = network_mode.joins_container() ? joined_hostname(store, network_mode) : o.hostname;
   c.tty = o.tty;
   c.interactive = o.interactive;
   c.auto_remove = o.auto_remove;
   c.read_only_rootfs = o.read_only;
   for (const auto& v : o.volumes) c.mounts.push_back(parse_volume(store, v));
-  c.network_mode = network_name;
+  c.network_mode = network_mode;
   c.network_aliases = o.network_aliases;
   for (const auto& p : o.ports)
     for (const auto& m : net::parse_port_mappings(p)) c.ports.push_back(m);
@@ -296,8 +302,8 @@ void reclaim_leftovers(const Store& store, const std::string& id) {
     explain::step("rmdir(2)", "rmdir " + cg->path() + "   # left by a supervisor that died");
     cg->destroy();  // kills what is left in it first
   }
-  if (const auto mode = store.config(id).network_mode; attaches_to_bridge(mode))
-    Networks(store).open(mode).detach(id);
+  if (const auto mode = store.config(id).network_mode; mode.attaches_to_bridge())
+    Networks(store).open(mode.network_name()).detach(id);
   release_connected_networks(store, id);
 }
 

@@ -67,15 +67,20 @@ void write_record(const Store& store, const std::string& id, const std::vector<C
   fs::write_file_atomic(record_path(store, id), out.dump(2) + "\n", 0600, false);
 }
 
+// Is `network` the one the container was created on (not connected later)?
+bool is_own_network(const Config& cfg, const std::string& network) {
+  return cfg.network_mode.attaches_to_bridge() && cfg.network_mode.network_name() == network;
+}
+
 // Docker's refusals for a container whose network mode has no bridge.
-void check_mode_can_connect(const std::string& mode) {
-  if (mode == "host")
+void check_mode_can_connect(const NetworkMode& mode) {
+  if (mode.kind == NetworkMode::Kind::kHost)
     throw Error("container cannot be disconnected from host network or connected to host network", 1);
-  if (mode == "none")
+  if (mode.kind == NetworkMode::Kind::kNone)
     throw Error(
         "container cannot be connected to multiple networks with one of the networks in private (none) mode",
         1);
-  if (!attaches_to_bridge(mode))
+  if (!mode.attaches_to_bridge())
     throw Error(
         "container sharing network namespace with another container or host cannot be connected to any "
         "other network",
@@ -108,7 +113,7 @@ std::filesystem::path own_resolv_conf(const Store& store, const std::string& id)
 // Rewritten in place: the file is bind-mounted in the container.
 void point_resolv_conf(const Store& store, const std::string& id, const Config& cfg,
                        const std::vector<ConnectedNetwork>& nets, pid_t pid) {
-  if (cfg.network_mode != "bridge") return;  // a user network's server answers already
+  if (cfg.network_mode.kind != NetworkMode::Kind::kBridge) return;  // a user network's server answers already
   std::string server;
   for (const auto& c : nets)
     if (c.network != "bridge" && c.attached && pid > 0 && server.empty())
@@ -172,16 +177,16 @@ ConnectedNetwork connect_network(const Store& store, const std::string& network_
                                  const std::string& container_ref, const std::vector<std::string>& aliases) {
   const std::string id = store.resolve(container_ref);
   const Config cfg = store.config(id);
-  if (network_ref == "host" || network_ref == "none") check_mode_can_connect(network_ref);
+  if (network_ref == "host" || network_ref == "none") check_mode_can_connect(NetworkMode::parse(network_ref));
   const std::string network = network_ref == "bridge" ? "bridge" : Networks(store).name_of(network_ref);
   check_mode_can_connect(cfg.network_mode);
   if (!aliases.empty() && network == "bridge")
     throw Error("network-scoped alias is supported only for containers in user defined networks", 1);
   auto lock = lock_record(store, id);
   auto nets = read_record(store, id);
-  const bool on_it = cfg.network_mode == network || std::any_of(nets.begin(), nets.end(), [&](const auto& c) {
-                       return c.network == network;
-                     });
+  const bool on_it =
+      is_own_network(cfg, network) ||
+      std::any_of(nets.begin(), nets.end(), [&](const auto& c) { return c.network == network; });
   if (on_it) throw Error("endpoint with name " + cfg.name + " already exists in network " + network, 1);
   ConnectedNetwork c;
   c.network = network;
@@ -209,14 +214,14 @@ void disconnect_network(const Store& store, const std::string& network_ref, cons
   const Config cfg = store.config(id);
   auto n = Networks(store).find(network_ref);
   const std::string network = network_ref == "bridge" ? "bridge" : (n ? n->name : network_ref);
-  if (network == "host" || network == "none") check_mode_can_connect(network);
+  if (network == "host" || network == "none") check_mode_can_connect(NetworkMode::parse(network));
   if (!n && network != "bridge" && !force) throw Error("network " + network_ref + " not found", 1);
   auto lock = lock_record(store, id);
   auto nets = read_record(store, id);
   auto it = std::find_if(nets.begin(), nets.end(), [&](const auto& c) { return c.network == network; });
   if (it == nets.end()) {
     if (force) return;
-    if (cfg.network_mode == network)
+    if (is_own_network(cfg, network))
       throw Error("container " + cfg.name + " is on " + network +
                       " as its own network: minictr disconnects only networks added by `network connect`",
                   1);

@@ -10,16 +10,11 @@
 
 namespace mctr::container {
 
-namespace {
-
-std::string joined_id(const std::string& mode) { return mode.substr(std::string("container:").size()); }
-
-}  // namespace
-
-std::string joined_network_mode(const Store& store, const std::string& network, bool publishes_ports,
+NetworkMode joined_network_mode(const Store& store, const NetworkMode& requested, bool publishes_ports,
                                 const std::string& hostname) {
-  const std::string ref = joined_id(network);
-  if (ref.empty()) throw Error("invalid network mode \"" + network + "\": container: needs a name or id");
+  const std::string& ref = requested.target;
+  if (ref.empty())
+    throw Error("invalid network mode \"" + requested.str() + "\": container: needs a name or id");
   if (publishes_ports)
     throw Error("conflicting options: port publishing and the container type network mode");
   if (!hostname.empty()) throw Error("conflicting options: hostname and the network mode");
@@ -30,17 +25,17 @@ std::string joined_network_mode(const Store& store, const std::string& network, 
     throw Error("No such container: " + ref);
   }
   // Joining a container that itself joins another: its namespace is that one's.
-  const std::string mode = store.config(id).network_mode;
-  return joins_container_network(mode) ? mode : "container:" + id;
+  const NetworkMode mode = store.config(id).network_mode;
+  return mode.joins_container() ? mode : NetworkMode{NetworkMode::Kind::kContainer, id};
 }
 
-std::string joined_hostname(const Store& store, const std::string& mode) {
-  return store.config(joined_id(mode)).hostname;
+std::string joined_hostname(const Store& store, const NetworkMode& mode) {
+  return store.config(mode.target).hostname;
 }
 
 void enter_joined_network(const Store& store, const Config& cfg) {
-  if (!joins_container_network(cfg.network_mode)) return;
-  const std::string id = joined_id(cfg.network_mode);
+  if (!cfg.network_mode.joins_container()) return;
+  const std::string& id = cfg.network_mode.target;
   std::string name = id.substr(0, 12);
   State s;
   try {
@@ -65,8 +60,8 @@ void enter_joined_network(const Store& store, const Config& cfg) {
 
 std::filesystem::path etc_file_path(const std::filesystem::path& dir, const Config& cfg,
                                     const std::string& name) {
-  if (!joins_container_network(cfg.network_mode) || name == "hostname") return dir / name;
-  return dir.parent_path() / joined_id(cfg.network_mode) / name;
+  if (!cfg.network_mode.joins_container() || name == "hostname") return dir / name;
+  return dir.parent_path() / cfg.network_mode.target / name;
 }
 
 }  // namespace mctr::container

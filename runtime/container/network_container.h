@@ -12,13 +12,13 @@
 
 namespace mctr::container {
 
-// The network mode to record for `--network container:REF` ("container:<full
-// id>"); refuses, as Docker, an unknown container, published ports and a
+// The network mode to record for `--network container:REF` (the target's full
+// id); refuses, as Docker, an unknown container, published ports and a
 // hostname (125).
-std::string joined_network_mode(const Store& store, const std::string& network, bool publishes_ports,
+NetworkMode joined_network_mode(const Store& store, const NetworkMode& requested, bool publishes_ports,
                                 const std::string& hostname);
 // The hostname of the container `mode` joins (Docker gives it the other's).
-std::string joined_hostname(const Store& store, const std::string& mode);
+std::string joined_hostname(const Store& store, const NetworkMode& mode);
 
 // Supervisor, before the clone: move this thread into the network namespace
 // of the container that `cfg` joins, so the child is born in it. Throws

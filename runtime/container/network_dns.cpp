@@ -205,10 +205,10 @@ void stop_container_dns(const NetworkDef& n, const std::string& id) noexcept {
   }
 }
 
-std::string network_name_server(const Store& store, const std::string& network_mode, const std::string& id,
+std::string network_name_server(const Store& store, const NetworkMode& network_mode, const std::string& id,
                                 pid_t pid) {
-  if (network_mode == "bridge" || !attaches_to_bridge(network_mode)) return "";
-  auto n = Networks(store).find(network_mode);
+  if (network_mode.kind != NetworkMode::Kind::kUser) return "";
+  auto n = Networks(store).find(network_mode.target);
   return n ? serve_container_dns(*n, id, pid) : "";
 }
 

@@ -32,7 +32,7 @@ void stop_container_dns(const NetworkDef& n, const std::string& id) noexcept;
 
 // The name server for container `id` on `network_mode`: serve_container_dns
 // of a user network, "" for the default bridge (Docker's has no DNS of its own).
-std::string network_name_server(const Store& store, const std::string& network_mode, const std::string& id,
+std::string network_name_server(const Store& store, const NetworkMode& network_mode, const std::string& id,
                                 pid_t pid);
 
 // Stop `n`'s server if it runs (network rm), and wait until it has.

@@ -18,14 +18,6 @@ bool is_builtin_network(const std::string& name) {
   return name == "bridge" || name == "host" || name == "none";
 }
 
-bool attaches_to_bridge(const std::string& network_mode) {
-  return network_mode != "host" && network_mode != "none" && !joins_container_network(network_mode);
-}
-
-bool joins_container_network(const std::string& network_mode) {
-  return network_mode.rfind("container:", 0) == 0;
-}
-
 namespace {
 
 json to_json(const NetworkDef& n) {
@@ -113,7 +105,9 @@ std::vector<std::string> Networks::containers_using(const std::string& name) con
   std::vector<std::string> users;
   for (const auto& id : store_.ids()) {
     try {
-      if (store_.config(id).network_mode == name) users.push_back(id);
+      if (const auto mode = store_.config(id).network_mode;
+          mode.attaches_to_bridge() && mode.network_name() == name)
+        users.push_back(id);
       for (const auto& c : connected_networks(store_, id))
         if (c.network == name) users.push_back(id);
     } catch (const Error&) {
@@ -154,11 +148,11 @@ std::vector<std::string> Networks::prune() {
   return removed;
 }
 
-net::Network::Options Networks::options_for(const std::string& network_mode) const {
+net::Network::Options Networks::options_for(const std::string& network) const {
   net::Network::Options o = net::Network::default_options();
-  if (network_mode == "bridge" || !attaches_to_bridge(network_mode)) return o;
-  auto n = find(network_mode);
-  if (!n || n->name != network_mode) throw Error("network " + network_mode + " not found");
+  if (is_builtin_network(network)) return o;
+  auto n = find(network);
+  if (!n || n->name != network) throw Error("network " + network + " not found");
   o.bridge = n->bridge;
   o.table = n->table;
   o.subnet = n->subnet;
@@ -166,8 +160,8 @@ net::Network::Options Networks::options_for(const std::string& network_mode) con
   return o;
 }
 
-net::Network Networks::open(const std::string& network_mode) const {
-  return net::Network(store_.root() / "network", options_for(network_mode));
+net::Network Networks::open(const std::string& network) const {
+  return net::Network(store_.root() / "network", options_for(network));
 }
 
 }  // namespace mctr::container

@@ -23,13 +23,7 @@ struct NetworkDef {
   std::string created;  // RFC 3339
 };
 
-// Does this network mode put the container on a bridge (the default one or a
-// user network), with a veth, an address and maybe published ports?
-bool attaches_to_bridge(const std::string& network_mode);
 bool is_builtin_network(const std::string& name);
-// "container:<id>" (`run --network container:NAME`): the container joins
-// that one's network namespace; no veth, no address of its own.
-bool joins_container_network(const std::string& network_mode);
 
 class Networks {
  public:
@@ -46,12 +40,12 @@ class Networks {
   void remove(const std::string& ref);
   // User networks no container refers to (Docker's `network prune`); returns their names.
   std::vector<std::string> prune();
-  // The bridge, subnet and table for a network mode: the default bridge's
+  // The bridge, subnet and table for a network: the default bridge's
   // settings for "bridge", the network's own for a user network. Throws
   // "network X not found" for an unknown one.
-  net::Network::Options options_for(const std::string& network_mode) const;
-  // A Network object for this store's containers on `network_mode`.
-  net::Network open(const std::string& network_mode) const;
+  net::Network::Options options_for(const std::string& network) const;
+  // A Network object for this store's containers on `network` ("bridge" or a user network's name).
+  net::Network open(const std::string& network) const;
 
  private:
   std::vector<std::string> containers_using(const std::string& name) const;

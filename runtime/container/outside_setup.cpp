@@ -12,8 +12,17 @@
 
 namespace mctr::container {
 
+// The network whose bridge the container attaches to; the default bridge's
+// object stands unused for the modes that have none.
+static std::string bridge_network(const NetworkMode& mode) {
+  return mode.attaches_to_bridge() ? mode.network_name() : "bridge";
+}
+
 OutsideSetup::OutsideSetup(const Store& store, const Config& cfg, const oci::Spec& bundle)
-    : store_(store), cfg_(cfg), bundle_(bundle), network_(Networks(store).open(cfg.network_mode)) {
+    : store_(store),
+      cfg_(cfg),
+      bundle_(bundle),
+      network_(Networks(store).open(bridge_network(cfg.network_mode))) {
   // --network container:ID: this thread moves into that container's network
   // namespace, so the child is born in it.
   enter_joined_network(store, cfg);
@@ -58,7 +67,7 @@ void OutsideSetup::make_cgroup() {
 }
 
 void OutsideSetup::attach_network(pid_t child) {
-  if (!attaches_to_bridge(cfg_.network_mode)) return;
+  if (!cfg_.network_mode.attaches_to_bridge()) return;
   const auto dir = store_.dir(cfg_.id);
   attachment_ = network_.attach({cfg_.id, cfg_.name, cfg_.ports, cfg_.network_aliases}, child);
   // Out of its balanced ports' rotation until its healthcheck passes (balanced.h),

@@ -10,13 +10,10 @@ RestartPolicy parse_restart_policy(const std::string& text) {
   RestartPolicy p;
   if (text.empty() || text == "no") return p;
   const auto colon = text.find(':');
-  p.name = text.substr(0, colon);
-  if (p.name != "always" && p.name != "unless-stopped" && p.name != "on-failure")
-    throw Error("invalid restart policy: unknown policy '" + p.name +
-                "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  p.name = restart_name_from_string(text.substr(0, colon));
   if (colon == std::string::npos) return p;
   const std::string count = text.substr(colon + 1);
-  if (p.name != "on-failure")
+  if (p.name != RestartName::kOnFailure)
     throw Error("invalid restart policy: maximum retry count can only be used with 'on-failure'");
   bool digits = !count.empty() && count.size() < 9;
   for (char c : count) digits = digits && std::isdigit(static_cast<unsigned char>(c));
@@ -27,22 +24,23 @@ RestartPolicy parse_restart_policy(const std::string& text) {
 }
 
 std::string restart_policy_text(const RestartPolicy& p) {
-  if (p.name == "on-failure" && p.max_retries > 0) return p.name + ":" + std::to_string(p.max_retries);
-  return p.name.empty() ? "no" : p.name;
+  std::string text(to_string(p.name));
+  if (p.name == RestartName::kOnFailure && p.max_retries > 0) text += ":" + std::to_string(p.max_retries);
+  return text;
 }
 
 std::optional<std::chrono::milliseconds> RestartManager::after_exit(const RestartPolicy& p, int exit_code,
                                                                     bool stopped_by_user,
                                                                     std::chrono::milliseconds ran_for) {
-  if (p.name.empty() || p.name == "no" || stopped_by_user) return std::nullopt;
+  if (p.name == RestartName::kNo || stopped_by_user) return std::nullopt;
   // The delay grows with each quick exit; a container that ran for a while
   // is a new story (Docker counts "a while" as 10 s).
   if (ran_for >= kResetAfter) delay_ = std::chrono::milliseconds{0};
   delay_ = delay_.count() == 0 ? kFirstDelay : std::min(delay_ * 2, kMaxDelay);
   bool restart = false;
-  if (p.name == "always" || p.name == "unless-stopped")
+  if (p.name == RestartName::kAlways || p.name == RestartName::kUnlessStopped)
     restart = true;
-  else if (p.name == "on-failure")
+  else if (p.name == RestartName::kOnFailure)
     restart = exit_code != 0 && (p.max_retries == 0 || count_ < p.max_retries);
   if (!restart) return std::nullopt;
   ++count_;

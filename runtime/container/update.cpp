@@ -10,7 +10,7 @@ namespace {
 
 void check_one(const Config& cfg, const UpdateRequest& req) {
   check_resources(merge_resources(cfg.resources, req.change));
-  if (req.restart && req.restart->name != "no" && cfg.auto_remove)
+  if (req.restart && req.restart->name != RestartName::kNo && cfg.auto_remove)
     throw Error("Restart policy cannot be updated because AutoRemove is enabled for the container");
 }
 

@@ -13,18 +13,18 @@ std::string text_of(const security::IdMapping& m) {
 
 // What the kernel refuses to a user namespace's root, or what would give it
 // the host back: refused before anything is made.
-void check_compatible(const std::string& network_mode, bool privileged) {
+void check_compatible(const NetworkMode& network_mode, bool privileged) {
   // sysfs and the network devices belong to the network namespace's owner:
   // the host's (host) or another container's (container:NAME).
-  if (network_mode == "host" || joins_container_network(network_mode))
-    throw Error("--userns cannot be used with --network " + network_mode +
+  if (network_mode.kind == NetworkMode::Kind::kHost || network_mode.joins_container())
+    throw Error("--userns cannot be used with --network " + network_mode.str() +
                 ": a user namespace's root cannot manage a network namespace it does not own");
   if (privileged) throw Error("--userns cannot be used with --privileged (use --userns=host)");
 }
 
 }  // namespace
 
-std::string resolve_userns(const std::string& flag, const std::string& network_mode, bool privileged) {
+std::string resolve_userns(const std::string& flag, const NetworkMode& network_mode, bool privileged) {
   if (flag.empty() || flag == "host") return "";
   security::IdMapping uids, gids;
   if (flag == "remap") {

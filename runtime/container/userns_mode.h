@@ -22,7 +22,7 @@ struct UsernsRanges {
 // text Config::userns keeps ("UIDS" or "UIDS/GIDS" when /etc/subgid's
 // range differs from /etc/subuid's). Throws a one-line Error naming --userns
 // for a bad range or a flag that cannot work in a user namespace.
-std::string resolve_userns(const std::string& flag, const std::string& network_mode, bool privileged);
+std::string resolve_userns(const std::string& flag, const NetworkMode& network_mode, bool privileged);
 
 // Config::userns read back; nullopt for the host's user namespace.
 std::optional<UsernsRanges> userns_ranges(const std::string& userns);

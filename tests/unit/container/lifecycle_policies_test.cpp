@@ -16,12 +16,12 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 TEST(RestartPolicy, ParsesDockerForms) {
-  EXPECT_EQ(c::parse_restart_policy("").name, "no");
-  EXPECT_EQ(c::parse_restart_policy("no").name, "no");
-  EXPECT_EQ(c::parse_restart_policy("always").name, "always");
-  EXPECT_EQ(c::parse_restart_policy("unless-stopped").name, "unless-stopped");
+  EXPECT_EQ(c::parse_restart_policy("").name, c::RestartName::kNo);
+  EXPECT_EQ(c::parse_restart_policy("no").name, c::RestartName::kNo);
+  EXPECT_EQ(c::parse_restart_policy("always").name, c::RestartName::kAlways);
+  EXPECT_EQ(c::parse_restart_policy("unless-stopped").name, c::RestartName::kUnlessStopped);
   auto p = c::parse_restart_policy("on-failure:3");
-  EXPECT_EQ(p.name, "on-failure");
+  EXPECT_EQ(p.name, c::RestartName::kOnFailure);
   EXPECT_EQ(p.max_retries, 3);
   EXPECT_EQ(c::parse_restart_policy("on-failure").max_retries, 0);
   EXPECT_EQ(c::restart_policy_text(p), "on-failure:3");
@@ -33,7 +33,7 @@ TEST(RestartPolicy, ParsesDockerForms) {
 
 TEST(RestartManager, BackoffDoublesFrom100msUpToAMinute) {
   c::RestartManager m;
-  const c::RestartPolicy always{"always", 0};
+  const c::RestartPolicy always{c::RestartName::kAlways, 0};
   std::vector<long> delays;
   for (int i = 0; i < 12; ++i) delays.push_back(m.after_exit(always, 1, false, milliseconds(5))->count());
   EXPECT_EQ(delays[0], 100);
@@ -49,8 +49,9 @@ TEST(RestartManager, BackoffDoublesFrom100msUpToAMinute) {
 }
 
 TEST(RestartManager, PoliciesDecide) {
-  const c::RestartPolicy no{"no", 0}, always{"always", 0}, unless{"unless-stopped", 0};
-  const c::RestartPolicy on_failure{"on-failure", 2};
+  const c::RestartPolicy no{c::RestartName::kNo, 0}, always{c::RestartName::kAlways, 0},
+      unless{c::RestartName::kUnlessStopped, 0};
+  const c::RestartPolicy on_failure{c::RestartName::kOnFailure, 2};
   c::RestartManager m;
   EXPECT_FALSE(m.after_exit(no, 1, false, milliseconds(0)));
   EXPECT_TRUE(m.after_exit(always, 0, false, milliseconds(0)));
@@ -66,7 +67,7 @@ TEST(RestartManager, PoliciesDecide) {
   EXPECT_EQ(f.restart_count(), 2);
   c::RestartManager unlimited;
   for (int i = 0; i < 20; ++i)
-    EXPECT_TRUE(unlimited.after_exit({"on-failure", 0}, 1, false, milliseconds(0)));
+    EXPECT_TRUE(unlimited.after_exit({c::RestartName::kOnFailure, 0}, 1, false, milliseconds(0)));
 }
 
 TEST(GoDuration, Parses) {

@@ -10,8 +10,11 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "container/config.h"
+#include "container/restart.h"
 #include "container/state.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -122,6 +125,39 @@ TEST(StateJson, StatusAndHealthRoundTripAsDockerWords) {
   odd = j;
   odd["Health"]["Status"] = "sick";
   EXPECT_THROW(container::state_from_json(odd), Error);
+}
+
+// config.json keeps Docker's words for the network mode and the restart
+// policy; in memory they are a kind with its target and an enum.
+TEST(ConfigJson, NetworkModeAndRestartRoundTripAsDockerWords) {
+  using Kind = container::NetworkMode::Kind;
+  for (const auto& [text, kind, target] : std::vector<std::tuple<std::string, Kind, std::string>>{
+           {"bridge", Kind::kBridge, ""},
+           {"none", Kind::kNone, ""},
+           {"host", Kind::kHost, ""},
+           {"container:0123abcd", Kind::kContainer, "0123abcd"},
+           {"backend", Kind::kUser, "backend"}}) {
+    container::Config c;
+    c.network_mode = container::NetworkMode::parse(text);
+    EXPECT_EQ(c.network_mode.kind, kind) << text;
+    EXPECT_EQ(c.network_mode.target, target) << text;
+    EXPECT_EQ(c.network_mode.attaches_to_bridge(), kind == Kind::kBridge || kind == Kind::kUser) << text;
+    c.restart = container::parse_restart_policy("on-failure:4");
+    const nlohmann::json j = c;
+    EXPECT_EQ(j["NetworkMode"], text);
+    EXPECT_EQ(j["RestartPolicy"]["Name"], "on-failure");
+    const auto back = j.get<container::Config>();
+    EXPECT_EQ(back.network_mode, c.network_mode) << text;
+    EXPECT_EQ(back.restart.name, container::RestartName::kOnFailure);
+    EXPECT_EQ(back.restart.max_retries, 4);
+  }
+  EXPECT_EQ(container::NetworkMode::parse("default").kind, Kind::kBridge);  // Docker's other word for it
+  EXPECT_EQ(container::NetworkMode::parse("backend").network_name(), "backend");
+  EXPECT_EQ(container::NetworkMode{}.network_name(), "bridge");
+  EXPECT_THROW(container::NetworkMode::parse(""), Error);
+  nlohmann::json odd = container::Config{};
+  odd["RestartPolicy"]["Name"] = "sometimes";
+  EXPECT_THROW(odd.get<container::Config>(), Error);
 }
 
 }  // namespace

@@ -184,13 +184,13 @@ TEST(SpecFromConfig, MountsAndPaths) {
 TEST(SpecFromConfig, NamespacesByNetworkMode) {
   c::Config cfg = base_config();
   for (const char* mode : {"bridge", "none"}) {
-    cfg.network_mode = mode;
+    cfg.network_mode = c::NetworkMode::parse(mode);
     oci::Spec s = spec_of(cfg);
     for (const char* ns : {"pid", "ipc", "uts", "mount", "cgroup", "network"})
       EXPECT_TRUE(s.linux_->find_namespace(ns)) << mode << " " << ns;
     EXPECT_FALSE(s.linux_->find_namespace("user"));
   }
-  cfg.network_mode = "host";
+  cfg.network_mode = c::NetworkMode::parse("host");
   oci::Spec s = spec_of(cfg);
   EXPECT_FALSE(s.linux_->find_namespace("network"));
   EXPECT_TRUE(s.linux_->find_namespace("uts"));

@@ -44,7 +44,7 @@ TEST(FromBundle, WhatSpecFromConfigWroteIsSupported) {
   EXPECT_NO_THROW(c::check_supported(spec()));
   c::Config cfg = config();
   cfg.security.privileged = true;
-  cfg.network_mode = "host";
+  cfg.network_mode = c::NetworkMode::parse("host");
   EXPECT_NO_THROW(c::check_supported(c::spec_from_config(cfg, "/d", "/r")));
   // run --userns: a user namespace with one range for uids and gids.
   cfg = config();
@@ -138,7 +138,7 @@ TEST(FromBundle, MirrorsSpecFromConfig) {
 TEST(FromBundle, PrivilegedAndHostNetwork) {
   c::Config cfg = config();
   cfg.security.privileged = true;
-  cfg.network_mode = "host";
+  cfg.network_mode = c::NetworkMode::parse("host");
   oci::Spec s = c::spec_from_config(cfg, "/d", "/r");
   EXPECT_FALSE(c::has_new_network_namespace(s));
   EXPECT_FALSE(c::cgroups_read_only(s));
