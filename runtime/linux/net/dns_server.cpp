@@ -174,7 +174,7 @@ std::vector<const std::map<std::string, Lease>*> DnsServer::other_networks() {
   if (o_.networks_dir.empty()) return out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(o_.networks_dir, ec)) {
-    const auto dir = entry.path();
+    const auto& dir = entry.path();
     // The default bridge has no name server (as Docker's): its names stay its own.
     if (dir == o_.lease_dir || !std::filesystem::exists(dir / "dns.pid")) continue;
     LeaseCache& cache = others_[dir];
