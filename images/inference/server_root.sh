@@ -1,5 +1,5 @@
-# Sourced by build.sh (hand-packed image) and context.sh (the Dockerfile's
-# context): lay out the server's root filesystem in ROOT.
+# Sourced by build.sh (the hand-packed image, MINICTR_INFERENCE_IMAGE=packed):
+# lay out the server's root filesystem in ROOT.
 #   server_root ROOT MINICTR_INFER
 # /app/minictr-infer (debug info stripped), every shared library `ldd` lists,
 # copied to the same path, plus the dynamic loader; /etc/passwd, /etc/group,
