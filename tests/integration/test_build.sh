@@ -157,4 +157,20 @@ assert_eq "live" "$(mctr run --rm --network none committed:live cat /live)" "the
 mctr rm -f live >/dev/null
 echo "ok  commit of a running container: paused while read, running after"
 
+# 9. RUN --network=none: the step has only lo (the default RUN has the bridge's
+# eth0 too); a mode BuildKit does not have is refused with its line.
+net=$TEST_TMP/net
+mkdir -p "$net"
+printf 'FROM busybox\nRUN --network=none grep -c : /proc/net/dev >/none\nRUN grep -c : /proc/net/dev >/bridge\n' \
+  >"$net/Dockerfile"
+mctr build -q -t netmodes "$net" >/dev/null
+assert_eq "1 2" "$(mctr run --rm --network none netmodes sh -c 'echo $(cat /none) $(cat /bridge)')" \
+  "interfaces in a RUN --network=none step and a default one"
+printf 'FROM busybox\nRUN --network=bridge true\n' >"$net/Dockerfile"
+rc=0
+msg=$(mctr build "$net" 2>&1) || rc=$?
+[[ $rc != 0 ]] || fail "RUN --network=bridge was accepted"
+assert_contains "$msg" "Dockerfile:2: RUN: --network=bridge: expected default, none or host" "the refusal"
+echo "ok  RUN --network=none: only lo; --network=bridge refused"
+
 echo "PASS test_build"
