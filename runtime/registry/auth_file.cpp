@@ -29,10 +29,15 @@ std::string hostname_of(const std::string& key) {
 }
 
 std::string host_of_registry(const std::string& registry) {
-  return registry == "docker.io" ? "index.docker.io" : hostname_of(registry);
+  std::string h = hostname_of(registry);
+  return h == "docker.io" ? "index.docker.io" : h;
 }
 
 }  // namespace
+
+bool names_registry(const std::string& key, const std::string& registry) {
+  return key == auth_key(registry) || host_of_registry(key) == host_of_registry(registry);
+}
 
 std::string base64_encode(const std::string& bytes) {
   std::string out;
@@ -78,7 +83,7 @@ std::optional<Credentials> find_credentials(const nlohmann::json& config, const 
   auto entry = auths.find(auth_key(registry));
   if (entry == auths.end())
     for (auto it = auths.begin(); it != auths.end(); ++it)
-      if (host_of_registry(it.key()) == host_of_registry(registry)) {
+      if (names_registry(it.key(), registry)) {
         entry = it;
         break;
       }
@@ -97,7 +102,7 @@ bool remove_credentials(nlohmann::json& config, const std::string& registry) {
   auto& auths = config["auths"];
   bool removed = false;
   for (auto it = auths.begin(); it != auths.end();) {
-    if (it.key() == auth_key(registry) || host_of_registry(it.key()) == host_of_registry(registry)) {
+    if (names_registry(it.key(), registry)) {
       it = auths.erase(it);
       removed = true;
     } else {

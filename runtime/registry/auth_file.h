@@ -6,7 +6,8 @@
 // Where: $MINICTR_AUTH_FILE if set, else <state root>/auth.json (mode 0600
 // in the 0700 root: like everything minictr keeps, one state root, one set
 // of logins; a test's private --root has its own). The password is stored
-// base64-encoded, not encrypted, as Docker does without a credential helper.
+// base64-encoded, not encrypted, as Docker does without a credential helper
+// (credential_helper.h: "credsStore" and "credHelpers" in this file).
 #pragma once
 
 #include <filesystem>
@@ -19,6 +20,10 @@ namespace mctr::registry {
 struct Credentials {
   std::string username;
   std::string password;
+  // Instead of username and password: an identity token (an OAuth2 refresh
+  // token) from a credential helper, which answers Username "<token>" for one.
+  // Defaulted, so {user, password} needs no third field.
+  std::string identity_token = {};
 };
 
 std::string base64_encode(const std::string& bytes);
@@ -28,6 +33,11 @@ std::optional<std::string> base64_decode(const std::string& text);
 // The key a registry has in "auths": "docker.io" -> "https://index.docker.io/v1/",
 // others as written ("localhost:5000").
 std::string auth_key(const std::string& registry);
+
+// Whether an "auths" or "credHelpers" key ("https://host:5000/v1/",
+// "host:5000") names `registry` ("host:5000", "docker.io"), as Docker's
+// ConvertToHostname compares them.
+bool names_registry(const std::string& key, const std::string& registry);
 
 // The credentials stored for `registry` in a parsed config: its key, or an
 // entry written with a scheme or path ("https://host:5000/v1/"), as Docker

@@ -202,7 +202,8 @@ void HttpClient::answer_challenge(const std::string& header) {
   auto c = image::parse_www_authenticate(header);
   if (!c) return;
   if (c->scheme == "basic") {
-    if (!credentials_) return;
+    // An identity token is only good at a token realm (fetch_token).
+    if (!credentials_ || !credentials_->identity_token.empty()) return;
     std::string basic = "Basic " + base64_encode(credentials_->username + ":" + credentials_->password);
     if (authorization_ == basic) {
       basic_refused_ = true;
@@ -225,6 +226,8 @@ void HttpClient::throw_unauthorized(const Response& r) const {
     throw Error("unauthorized: " + said + "; no credentials stored for " + host_ + " (minictr login " +
                 host_ + ")");
   if (basic_refused_) throw Error("unauthorized: incorrect username or password (" + said + ")");
+  if (!credentials_->identity_token.empty())
+    throw Error("unauthorized: " + said + " (an identity token from the credential helper)");
   throw Error("unauthorized: " + said + " (user " + credentials_->username + ")");
 }
 
@@ -250,15 +253,31 @@ void HttpClient::fetch_token(const std::string& realm, const std::string& servic
     if (e > b) add("scope", scope.substr(b, e - b));
     b = e + 1;
   }
-  if (credentials_) add("account", credentials_->username);
+  bool identity = credentials_ && !credentials_->identity_token.empty();
+  if (credentials_ && !identity) add("account", credentials_->username);
   Request req;
   req.url = url;
   // The realm is asked with the registry's own Basic credentials, never
   // with a bearer token of an earlier scope.
-  authorization_ =
-      credentials_ ? "Basic " + base64_encode(credentials_->username + ":" + credentials_->password) : "";
+  authorization_ = credentials_ && !identity
+                       ? "Basic " + base64_encode(credentials_->username + ":" + credentials_->password)
+                       : "";
+  if (identity) {
+    // An identity token is an OAuth2 refresh token: POSTed to the realm as a
+    // form, as Docker's client does (distribution's fetchTokenWithOAuth).
+    req.method = "POST";
+    req.url = realm;
+    req.headers["Content-Type"] = "application/x-www-form-urlencoded";
+    req.body =
+        "grant_type=refresh_token&client_id=minictr&refresh_token=" + escape(credentials_->identity_token);
+    if (!service.empty()) req.body += "&service=" + escape(service);
+    if (!scope.empty()) req.body += "&scope=" + escape(scope);
+  }
   Response r = perform(req);
   authorization_.clear();
+  if (r.status == 401 && identity)
+    throw Error("unauthorized: the identity token was refused (token from " + realm + ": " +
+                image::registry_error_text(r.status, r.body) + ")");
   if (r.status == 401 && credentials_)
     throw Error("unauthorized: incorrect username or password (token from " + realm + ": " +
                 image::registry_error_text(r.status, r.body) + ")");

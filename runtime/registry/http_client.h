@@ -5,6 +5,8 @@
 //   WWW-Authenticate: Bearer realm=...,service=...,scope=...  -> GET realm
 //     ?service=&scope=&account= (with Basic auth when there are credentials,
 //     anonymous otherwise) for a token, then Authorization: Bearer TOKEN.
+//     With an identity token (a credential helper's "<token>" user) the
+//     token is POSTed for instead: grant_type=refresh_token (OAuth2).
 // A 401 that remains is an Error saying whether credentials were missing or
 // refused; the password never appears in a message.
 //

@@ -1,6 +1,7 @@
 #include "registry/login.h"
 
 #include "registry/blob_transfer.h"
+#include "registry/credential_helper.h"
 #include "registry/http_client.h"
 #include "util/error.h"
 
@@ -29,9 +30,18 @@ void login(const std::filesystem::path& state_root, const std::string& server, b
 
   std::filesystem::path file = auth_file_path(state_root);
   nlohmann::json config = read_auth_file(file);
-  set_credentials(config, registry, credentials);
+  if (auto helper = helper_for(config, registry)) {
+    CredentialHelper(*helper).store(auth_key(registry), credentials);
+    // As Docker's: the file keeps an entry with no secret, and loses any
+    // password an earlier login left inline.
+    remove_credentials(config, registry);
+    if (!config["auths"].is_object()) config["auths"] = nlohmann::json::object();
+    config["auths"][auth_key(registry)] = nlohmann::json::object();
+  } else {
+    set_credentials(config, registry, credentials);
+    warnings << "WARNING! Your password will be stored unencrypted in " << file.string() << ".\n";
+  }
   write_auth_file(file, config);
-  warnings << "WARNING! Your password will be stored unencrypted in " << file.string() << ".\n";
   out << "Login Succeeded\n";
 }
 
@@ -39,11 +49,24 @@ void logout(const std::filesystem::path& state_root, const std::string& server, 
   std::string registry = normalize_registry(server);
   std::filesystem::path file = auth_file_path(state_root);
   nlohmann::json config = read_auth_file(file);
-  if (!remove_credentials(config, registry)) {
+  bool erased = false;
+  if (auto name = helper_for(config, registry)) {
+    // Every key the helper holds for this host ("host:5000", "https://host:5000").
+    CredentialHelper helper(*name);
+    for (const auto& [server_url, user] : helper.list())
+      if (names_registry(server_url, registry)) {
+        helper.erase(server_url);
+        erased = true;
+      }
+  }
+  if (remove_credentials(config, registry)) {
+    write_auth_file(file, config);
+    erased = true;
+  }
+  if (!erased) {
     out << "Not logged in to " << registry << "\n";
     return;
   }
-  write_auth_file(file, config);
   out << "Removing login credentials for " << registry << "\n";
 }
 

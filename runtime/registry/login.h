@@ -1,10 +1,12 @@
 // `minictr login` and `logout`, as Docker's:
 //   login:  GET /v2/ with the credentials, answering the registry's 401
 //           challenge (Basic, or a Bearer token from its realm: http_client.h);
-//           a 200 stores them in the auth file (auth_file.h), anything else
-//           stores nothing and throws ("unauthorized: incorrect username or
-//           password (...)").
-//   logout: the registry's entry removed from the auth file; no network.
+//           a 200 stores them in the auth file (auth_file.h), or through the
+//           credential helper it names (credential_helper.h: the file then
+//           keeps an empty entry, no secret); anything else stores nothing
+//           and throws ("unauthorized: incorrect username or password (...)").
+//   logout: the registry's entry removed from the auth file, and every entry
+//           its credential helper lists for the host erased; no network.
 #pragma once
 
 #include <filesystem>

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "image/store.h"
+#include "registry/credential_helper.h"
 #include "registry/login.h"
 #include "registry/pull.h"
 #include "registry/push.h"
@@ -76,11 +77,17 @@ int main(int argc, char** argv) {
     return mctr::kExitRuntimeError;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  try {
-    return run(verb, root, insecure, user, ref);
-  } catch (const std::exception& e) {
+  auto report = [&](const std::exception& e) {
     std::cout.flush();
     std::fprintf(stderr, "minictr: error: %s %s: %s\n", verb.c_str(), ref.c_str(), e.what());
+  };
+  try {
+    return run(verb, root, insecure, user, ref);
+  } catch (const mctr::registry::CredentialHelperError& e) {
+    report(e);  // the helper (or its configuration) failed, not the login: 125 from every verb
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    report(e);
     // docker login exits 1 on every failure; push and pull keep the runtime's 125.
     return verb == "login" || verb == "logout" ? 1 : mctr::kExitRuntimeError;
   }

@@ -7,8 +7,8 @@
 #include "image/digest.h"
 #include "image/reference.h"
 #include "image/registry_manifest.h"
-#include "registry/auth_file.h"
 #include "registry/blob_transfer.h"
+#include "registry/credential_helper.h"
 #include "registry/http_client.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -72,7 +72,7 @@ image::Image pull(image::Store& store, const std::string& ref_text, bool insecur
                   std::ostream& warnings) {
   image::RemoteReference ref = image::parse_remote_reference(ref_text);
   HttpClient http(ref.registry, insecure, "repository:" + ref.repository + ":pull",
-                  stored_credentials(store.root(), ref.registry));
+                  lookup_credentials(store.root(), ref.registry));
   const std::string repo_path = "/v2/" + ref.repository;
 
   if (!ref.tag.empty()) out << ref.tag << ": Pulling from " << ref.repository << "\n" << std::flush;

@@ -8,8 +8,8 @@
 #include "image/digest.h"
 #include "image/reference.h"
 #include "image/registry_manifest.h"
-#include "registry/auth_file.h"
 #include "registry/blob_transfer.h"
+#include "registry/credential_helper.h"
 #include "registry/http_client.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -51,7 +51,7 @@ void push(image::Store& store, const std::string& ref_text, bool insecure, std::
   // A mount needs pull on the source repository too: a token server is asked for both.
   std::string scope = "repository:" + ref.repository + ":pull,push" +
                       (mount_from.empty() ? "" : " repository:" + mount_from + ":pull");
-  HttpClient http(ref.registry, insecure, scope, stored_credentials(store.root(), ref.registry));
+  HttpClient http(ref.registry, insecure, scope, lookup_credentials(store.root(), ref.registry));
   const std::string repo_path = "/v2/" + ref.repository;
 
   StorePaths p{store.root()};

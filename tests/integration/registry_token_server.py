@@ -12,7 +12,12 @@ Debian (docker_auth, Portus are not packaged), so this is the one piece
 written here; the signing uses python3-cryptography. Each request is logged
 (path and whether it carried credentials, never the password).
 
-usage: registry_token_server.py PORT KEY_PEM CERT_PEM USER PASSWORD SERVICE ISSUER LOG
+With REFRESH_TOKEN it also answers Docker's OAuth2 POST
+(grant_type=refresh_token, what a client sends for an identity token from a
+credential helper): that refresh token gets an access_token for USER, any
+other one a 401 (test_registry_cred_helper.sh).
+
+usage: registry_token_server.py PORT KEY_PEM CERT_PEM USER PASSWORD SERVICE ISSUER LOG [REFRESH_TOKEN]
 """
 import base64
 import http.server
@@ -27,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 port, key_pem, cert_pem, user, password, service, issuer, log = sys.argv[1:9]
+refresh_token = sys.argv[9] if len(sys.argv) > 9 else None
 key = serialization.load_pem_private_key(open(key_pem, "rb").read(), password=None)
 cert_der = x509.load_pem_x509_certificate(open(cert_pem, "rb").read()).public_bytes(serialization.Encoding.DER)
 
@@ -82,6 +88,22 @@ class Token(http.server.BaseHTTPRequestHandler):
         with open(log, "a") as f:
             f.write("%s %s\n" % ("granted" if who else "anonymous", self.path))
         self.reply(200, {"token": jwt(claims), "expires_in": 300})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        ok = (refresh_token is not None and urllib.parse.urlsplit(self.path).path == "/token"
+              and form.get("grant_type") == ["refresh_token"] and form.get("refresh_token") == [refresh_token]
+              and form.get("service") == [service])
+        with open(log, "a") as f:
+            f.write("%s POST %s scope=%s\n" % ("granted" if ok else "refused", self.path, form.get("scope", [""])[0]))
+        if not ok:
+            return self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid refresh token"}]})
+        now = int(time.time())
+        claims = {"iss": issuer, "sub": user, "aud": service, "iat": now, "nbf": now - 10,
+                  "exp": now + 300, "jti": str(uuid.uuid4()),
+                  "access": access(form.get("scope", [""])[0].split())}
+        self.reply(200, {"access_token": jwt(claims), "expires_in": 300})
 
     def log_message(self, *args):
         pass
