@@ -215,6 +215,14 @@ std::string ArchiveSource::read_small(const std::string& name, size_t max_size) 
   return out;
 }
 
+std::unique_ptr<BlobReader> ArchiveSource::open_file(const std::string& name) const {
+  std::string real = resolve(name);
+  if (!is_dir_ || real.empty()) throw Error(path_.string() + ": " + name + " is missing from the archive");
+  UniqueFd dirfd(::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dirfd) throw_sys("open", path_);
+  return std::make_unique<FdReader>(open_beneath(dirfd.get(), real, path_), entries_.at(real).size, real);
+}
+
 std::set<std::string> ArchiveSource::stream(const std::set<std::string>& wanted, const StreamFn& fn) {
   // Several names may resolve to one entry through symlinks: stream it once,
   // under its real name.

@@ -53,6 +53,10 @@ class ArchiveSource {
   // names streamed.
   using StreamFn = std::function<void(const std::string& name, BlobReader& reader)>;
   std::set<std::string> stream(const std::set<std::string>& wanted, const StreamFn& fn);
+  // A layout directory's files can be read at once, each on its own thread:
+  // a reader of the file `name` leads to. Only for a directory (is_dir()).
+  bool is_dir() const { return is_dir_; }
+  std::unique_ptr<BlobReader> open_file(const std::string& name) const;
 
  private:
   struct Entry {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -174,6 +175,18 @@ void remove_at(int dirfd, const std::string& name) {
   check_sys(::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR), "unlinkat", name);
 }
 
+// The process's umask, without changing it (umask(2) would, for every thread):
+// /proc/self/status says it. 0777 (nothing is created as is) when it cannot.
+mode_t current_umask() {
+  UniqueFd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  char buf[4096];
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return 0777;
+  buf[n] = 0;
+  const char* line = std::strstr(buf, "\nUmask:");
+  return line ? static_cast<mode_t>(std::strtoul(line + 7, nullptr, 8)) & 0777 : 0777;
+}
+
 void write_all_at(int fd, const char* buf, size_t size, off_t off, const std::string& name) {
   while (size) {
     ssize_t n = ::pwrite(fd, buf, size, off);
@@ -193,7 +206,7 @@ void write_all_at(int fd, const char* buf, size_t size, off_t off, const std::st
 class LayerWriter {
  public:
   LayerWriter(const std::filesystem::path& dir, const LoadLimits& limits, Pipeline& pipe)
-      : limits_(limits), pipe_(pipe) {
+      : limits_(limits), pipe_(pipe), umask_(current_umask()), uid_(::geteuid()), gid_(::getegid()) {
     root_.reset(check_sys(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open", dir));
   }
 
@@ -261,8 +274,25 @@ class LayerWriter {
     if (!cached_fd_ || rel != cached_rel_) {
       cached_fd_ = open_dir(parts, parts.size() - 1);
       cached_rel_ = rel;
+      // A setgid directory hands its group down, a default ACL its mode bits.
+      struct stat st;
+      check_sys(::fstat(cached_fd_.get(), &st), "fstat", "<layer>/" + rel);
+      cached_hands_down_ = (st.st_mode & S_ISGID) ||
+                           ::fgetxattr(cached_fd_.get(), "system.posix_acl_default", nullptr, 0) >= 0;
     }
     return cached_fd_.get();
+  }
+
+  // Does an entry made now in the cached parent get the entry's owner and
+  // mode from the create call alone? Then chown and chmod are skipped: most
+  // entries of an image are root's, 0644 or 0755, without xattrs. Not when
+  // the umask would cut the mode, for setuid/setgid/sticky bits (chown order
+  // matters for them), nor below a setgid or default-ACL directory.
+  bool created_as_is(archive_entry* e) const {
+    mode_t perm = archive_entry_perm(e) & 07777;
+    return static_cast<uid_t>(archive_entry_uid(e)) == uid_ &&
+           static_cast<gid_t>(archive_entry_gid(e)) == gid_ && !cached_hands_down_ &&
+           (perm & (07000 | umask_)) == 0 && archive_entry_xattr_count(e) == 0;
   }
 
   // Make room for a new entry called `name`. Returns true when an existing
@@ -320,9 +350,20 @@ class LayerWriter {
                   std::to_string(limits_.max_unpacked_bytes) + " bytes; raise it with --max-layer-size");
     int dirfd = parent_of(parts);
     const std::string& name = parts.back();
-    make_room(dirfd, name, false);
-    dirfd = parent_of(parts);
-    UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    bool as_is = created_as_is(e);
+    mode_t mode = as_is ? archive_entry_perm(e) & 0777 : 0600;
+    auto create = [&] {
+      return UniqueFd(
+          ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    };
+    UniqueFd fd = create();
+    if (!fd && errno == EEXIST) {  // an earlier entry of this layer had the name
+      make_room(dirfd, name, false);
+      dirfd = parent_of(parts);
+      as_is = created_as_is(e);
+      mode = as_is ? archive_entry_perm(e) & 0777 : 0600;
+      fd = create();
+    }
     if (!fd) throw_sys("openat", join(parts, parts.size()));
     const void* buf;
     size_t size;
@@ -348,7 +389,7 @@ class LayerWriter {
     }
     if (end < declared)
       check_sys(::ftruncate(fd.get(), static_cast<off_t>(declared)), "ftruncate", name);  // sparse tail
-    set_owner_xattrs_mode(fd.get(), name, e);
+    if (!as_is) set_owner_xattrs_mode(fd.get(), name, e);
     auto ts = entry_times(e);
     check_sys(::futimens(fd.get(), ts.data()), "futimens", name);
   }
@@ -356,9 +397,18 @@ class LayerWriter {
   void write_dir(const std::vector<std::string>& parts, archive_entry* e) {
     int dirfd = parent_of(parts);
     const std::string& name = parts.back();
-    if (!make_room(dirfd, name, true)) {
-      dirfd = parent_of(parts);
-      check_sys(::mkdirat(dirfd, name.c_str(), 0700), "mkdirat", name);
+    bool as_is = created_as_is(e);
+    if (::mkdirat(dirfd, name.c_str(), as_is ? archive_entry_perm(e) & 0777 : 0700) == 0) {
+      if (as_is) {  // owner and mode are right: only the times are left
+        dir_times_.emplace_back(join(parts, parts.size()), entry_times(e));
+        return;
+      }
+    } else {
+      if (errno != EEXIST) throw_sys("mkdirat", name);
+      if (!make_room(dirfd, name, true)) {  // not a directory: replaced by one
+        dirfd = parent_of(parts);
+        check_sys(::mkdirat(dirfd, name.c_str(), 0700), "mkdirat", name);
+      }
     }
     UniqueFd fd(check_sys(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
                           "openat", name));
@@ -370,14 +420,18 @@ class LayerWriter {
     if (!target || !*target) throw Error("symlink \"" + join(parts, parts.size()) + "\" has no target");
     int dirfd = parent_of(parts);
     const std::string& name = parts.back();
-    make_room(dirfd, name, false);
-    dirfd = parent_of(parts);
     // The target is stored as text and never followed here; in the container
     // it resolves inside the container's root.
-    check_sys(::symlinkat(target, dirfd, name.c_str()), "symlinkat", name);
-    check_sys(::fchownat(dirfd, name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                         static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW),
-              "fchownat", name);
+    if (::symlinkat(target, dirfd, name.c_str()) < 0) {
+      if (errno != EEXIST) throw_sys("symlinkat", name);
+      make_room(dirfd, name, false);
+      dirfd = parent_of(parts);
+      check_sys(::symlinkat(target, dirfd, name.c_str()), "symlinkat", name);
+    }
+    uid_t uid = static_cast<uid_t>(archive_entry_uid(e));
+    gid_t gid = static_cast<gid_t>(archive_entry_gid(e));
+    if (uid != uid_ || gid != gid_ || cached_hands_down_)
+      check_sys(::fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), "fchownat", name);
     auto ts = entry_times(e);
     check_sys(::utimensat(dirfd, name.c_str(), ts.data(), AT_SYMLINK_NOFOLLOW), "utimensat", name);
   }
@@ -440,8 +494,12 @@ class LayerWriter {
   UniqueFd root_;
   const LoadLimits& limits_;
   Pipeline& pipe_;
+  mode_t umask_;  // new entries' modes are cut by it
+  uid_t uid_;     // ... and owned by us
+  gid_t gid_;
   std::string cached_rel_;
   UniqueFd cached_fd_;
+  bool cached_hands_down_ = false;  // the cached parent is setgid or has a default ACL
   std::vector<std::pair<std::string, std::array<timespec, 2>>> dir_times_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace mctr::image {
@@ -22,11 +23,12 @@ std::string human_size(uint64_t bytes) {
 ProgressBar ProgressBar::for_stderr() { return ProgressBar(::isatty(STDERR_FILENO) == 1); }
 
 void ProgressBar::finish() {
-  if (enabled_ && line_open_) std::fputc('\n', stderr);
-  line_open_ = false;
+  std::lock_guard lock(mu_);
+  if (enabled_ && !lines_.empty()) std::fputc('\n', stderr);
+  lines_.clear();
 }
 
-void ProgressBar::draw(uint64_t done, uint64_t total) {
+void ProgressBar::draw(const Line& line, uint64_t done, uint64_t total) {
   constexpr int kWidth = 40;
   int filled =
       total ? static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * kWidth) : kWidth;
@@ -34,26 +36,30 @@ void ProgressBar::draw(uint64_t done, uint64_t total) {
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
-  std::fprintf(stderr, "\r%s: Loading [%s] %8s/%s\033[K", current_.substr(7, 12).c_str(), bar.c_str(),
+  std::fprintf(stderr, "\r%s: Loading [%s] %8s/%s\033[K", line.diff_id.substr(7, 12).c_str(), bar.c_str(),
                human_size(done).c_str(), human_size(total).c_str());
-  std::fflush(stderr);
 }
 
 void ProgressBar::update(const std::string& diff_id, uint64_t done, uint64_t total) {
   if (!enabled_ || diff_id.size() < 19) return;
-  if (diff_id != current_) {
-    if (line_open_) std::fputc('\n', stderr);
-    current_ = diff_id;
-    line_open_ = true;
-    last_ = {};
-    last_done_ = UINT64_MAX;
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(lines_.begin(), lines_.end(), [&](const Line& l) { return l.diff_id == diff_id; });
+  if (it == lines_.end()) {
+    if (!lines_.empty()) std::fputc('\n', stderr);
+    lines_.push_back(Line{diff_id});
+    it = lines_.end() - 1;
   }
-  if (done == last_done_) return;
+  if (done == it->last_done) return;
   auto now = std::chrono::steady_clock::now();
-  if (done < total && now - last_ < std::chrono::milliseconds(100)) return;  // at most 10 redraws a second
-  last_ = now;
-  last_done_ = done;
-  draw(done, total);
+  if (done < total && now - it->last < std::chrono::milliseconds(100)) return;  // at most 10 redraws a second
+  it->last = now;
+  it->last_done = done;
+  // Up to the layer's line, redraw it, back down to the last line.
+  auto up = lines_.end() - 1 - it;
+  if (up) std::fprintf(stderr, "\033[%tdA", up);
+  draw(*it, done, total);
+  if (up) std::fprintf(stderr, "\033[%tdB", up);
+  std::fflush(stderr);
 }
 
 }  // namespace mctr::image

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "image/store.h"
 
@@ -17,21 +19,26 @@ class ProgressBar {
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
   static ProgressBar for_stderr();
   ~ProgressBar() { finish(); }
-  // End the current line (call before printing anything else).
+  // End the last line (call before printing anything else).
   void finish();
 
+  // Layers unpack on several threads at once: each has its own line, and
+  // update() may be called from any thread.
   void update(const std::string& diff_id, uint64_t done, uint64_t total);
   ProgressFn fn() {
     return [this](const std::string& d, uint64_t done, uint64_t total) { update(d, done, total); };
   }
 
  private:
-  void draw(uint64_t done, uint64_t total);
+  struct Line {
+    std::string diff_id;
+    uint64_t last_done = UINT64_MAX;
+    std::chrono::steady_clock::time_point last{};
+  };
+  void draw(const Line& line, uint64_t done, uint64_t total);
   bool enabled_;
-  std::string current_;
-  bool line_open_ = false;
-  uint64_t last_done_ = UINT64_MAX;
-  std::chrono::steady_clock::time_point last_{};
+  std::mutex mu_;
+  std::vector<Line> lines_;  // in the order the layers started; the cursor is on the last
 };
 
 // Docker's human sizes: decimal units, 3 significant digits ("4.26MB").

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -21,6 +22,7 @@
 #include "util/fd.h"
 #include "util/fs.h"
 #include "util/lock.h"
+#include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
 #include "util/size.h"
@@ -180,6 +182,74 @@ class TeeBlobReader : public BlobReader {
   unsigned char head_[4] = {};
   size_t head_len_ = 0;
 };
+
+// A whole file as a layer blob.
+class FileBlobReader : public BlobReader {
+ public:
+  explicit FileBlobReader(const sfs::path& p)
+      : fd_(check_sys(::open(p.c_str(), O_RDONLY | O_CLOEXEC), "open", p)), path_(p) {
+    struct stat st;
+    check_sys(::fstat(fd_.get(), &st), "fstat", p);
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+  size_t read(void* buf, size_t n) override {
+    for (;;) {
+      ssize_t r = ::read(fd_.get(), buf, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw_sys("read", path_);
+      return static_cast<size_t>(r);
+    }
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  UniqueFd fd_;
+  sfs::path path_;
+  uint64_t size_ = 0;
+};
+
+// Reads on until another layer of the same load failed: then the unpack stops
+// at its next read instead of finishing a layer that will be removed.
+class StoppableReader : public BlobReader {
+ public:
+  StoppableReader(BlobReader& in, const TaskGroup& group) : in_(in), group_(group) {}
+  size_t read(void* buf, size_t n) override {
+    if (group_.stopped()) throw Error("stopped: another layer failed");
+    return in_.read(buf, n);
+  }
+  uint64_t size() const override { return in_.size(); }
+
+ private:
+  BlobReader& in_;
+  const TaskGroup& group_;
+};
+
+// The layers one load or pull unpacked, added to from its layer threads: a
+// failed load or pull removes them again.
+class UnpackedLayers {
+ public:
+  void add(const std::string& diff_id) {
+    std::lock_guard lock(mu_);
+    diff_ids_.push_back(diff_id);
+  }
+  // Once the threads are joined.
+  const std::vector<std::string>& diff_ids() const { return diff_ids_; }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> diff_ids_;
+};
+
+// Copy one blob of a tar out to `file` as it streams past: a layer thread
+// unpacks it from there while the pass over the tar goes on.
+FetchedLayer spool_blob(BlobReader& reader, const sfs::path& file) {
+  TeeBlobReader copy(reader, file);
+  std::vector<char> buf(256 << 10);
+  while (copy.read(buf.data(), buf.size())) {
+  }
+  std::string digest = copy.finish();
+  return FetchedLayer{file, digest, copy.media_type()};
+}
 
 // Name for images tagged only "v1" in an OCI archive: the archive's file name.
 std::string default_name_for(const sfs::path& archive) {
@@ -371,6 +441,12 @@ bool Store::unpack_layer_into_store(const LayerJob& job, BlobReader& reader, con
   return true;
 }
 
+bool Store::unpack_layer_task(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+                              const ProgressFn& progress, const FetchedLayer& keep, const TaskGroup& group) {
+  StoppableReader stoppable(reader, group);
+  return unpack_layer_into_store(job, stoppable, limits, progress, &keep);
+}
+
 KeptBlob Store::keep_blob(const sfs::path& file, const std::string& digest, const std::string& media_type) {
   StorePaths p{root_};
   fs::mkdir_p(p.blobs() / "sha256", 0700);
@@ -460,13 +536,44 @@ std::vector<Image> Store::load(const sfs::path& archive, const std::optional<std
   // A load that fails (a full disk, a bad blob after good ones) takes the
   // layers it unpacked with it, unless an image uses them by then: nothing
   // else would ever reference them.
-  std::vector<std::string> unpacked_here;
-  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
+  UnpackedLayers unpacked;
+  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked.diff_ids()); });
   const FetchedLayer tee_it;  // no file: the blob is copied while it is read
-  std::set<std::string> seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
-    if (unpack_layer_into_store(jobs.at(name), reader, limits, progress, &tee_it))
-      unpacked_here.push_back(jobs.at(name).diff_id);
-  });
+  // Each layer is a directory of its own: layers unpack in parallel, one per
+  // CPU. A task uses only what it owns and what is declared above the group:
+  // however load() leaves (a layer's error from run() or wait(), a bad tar
+  // from stream()), the group has joined every task before any of that goes.
+  TaskGroup group(online_cpus());
+  std::set<std::string> seen;
+  if (src.is_dir()) {
+    // Every blob is a file of its own: each thread reads its own, and copies
+    // it into blobs/ while it is read.
+    for (const auto& name : wanted) {
+      group.run([&, name, job = jobs.at(name)] {
+        if (unpack_layer_task(job, *src.open_file(name), limits, progress, tee_it, group))
+          unpacked.add(job.diff_id);
+      });
+      seen.insert(name);
+    }
+  } else {
+    // A tar is read in one pass: each blob is copied out to the file that
+    // blobs/ keeps, then unpacked from there while the pass goes on. Files
+    // are numbered: two blobs of one layer (gzip and zstd) need two.
+    size_t spooled_count = 0;
+    std::string pid = std::to_string(::getpid());
+    seen = src.stream(wanted, [&](const std::string& name, BlobReader& reader) {
+      sfs::path file = p.tmp() / ("spool-" + std::to_string(spooled_count++) + "." + pid);
+      ScopeGuard remove_file([&] { ::unlink(file.c_str()); });  // the task did not start
+      FetchedLayer spooled = spool_blob(reader, file);
+      group.run([&, job = jobs.at(name), spooled] {
+        ScopeGuard remove_spooled([&] { ::unlink(spooled.file.c_str()); });  // kept blobs were moved
+        FileBlobReader from_file(spooled.file);
+        if (unpack_layer_task(job, from_file, limits, progress, spooled, group)) unpacked.add(job.diff_id);
+      });
+      remove_file.dismiss();
+    });
+  }
+  group.wait();
   for (const auto& name : wanted)
     if (!seen.count(name))
       throw Error(archive.string() + ": layer blob " + name + " is missing from the archive");
@@ -587,35 +694,6 @@ RemoveResult Store::remove(const std::string& ref, const std::set<std::string>& 
 
 namespace mctr::image {
 
-namespace {
-
-// A whole file as a layer blob.
-class FileBlobReader : public BlobReader {
- public:
-  explicit FileBlobReader(const sfs::path& p)
-      : fd_(check_sys(::open(p.c_str(), O_RDONLY | O_CLOEXEC), "open", p)), path_(p) {
-    struct stat st;
-    check_sys(::fstat(fd_.get(), &st), "fstat", p);
-    size_ = static_cast<uint64_t>(st.st_size);
-  }
-  size_t read(void* buf, size_t n) override {
-    for (;;) {
-      ssize_t r = ::read(fd_.get(), buf, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) throw_sys("read", path_);
-      return static_cast<size_t>(r);
-    }
-  }
-  uint64_t size() const override { return size_; }
-
- private:
-  UniqueFd fd_;
-  sfs::path path_;
-  uint64_t size_ = 0;
-};
-
-}  // namespace
-
 bool Store::has_layer(const std::string& diff_id) const {
   return exists_nofollow(StorePaths{root_}.layers() / digest_hex(diff_id));
 }
@@ -724,8 +802,12 @@ Image Store::add_fetched_image(const std::string& config_json, const std::vector
   std::vector<std::string> normalized;
   for (const auto& t : tags) normalized.push_back(parse_reference(t).str());
 
-  std::vector<std::string> unpacked_here;
-  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked_here); });
+  UnpackedLayers unpacked;
+  ScopeGuard remove_unpacked([&] { remove_unreferenced_layers(unpacked.diff_ids()); });
+  // A layer listed twice is unpacked once: both entries may name one file,
+  // which the first task moves into blobs/. The caller removes the other's.
+  std::set<std::string> started;
+  TaskGroup group(online_cpus());  // as load: one layer per CPU, declared after what the tasks use
   for (size_t i = 0; i < layers.size(); ++i) {
     const FetchedLayer& l = layers[i];
     if (!is_sha256_digest(diff_ids[i]))
@@ -734,10 +816,15 @@ Image Store::add_fetched_image(const std::string& config_json, const std::vector
       if (!l.file.empty()) ::unlink(l.file.c_str());
       continue;
     }
-    FileBlobReader reader(l.file);
-    if (unpack_layer_into_store(LayerJob{diff_ids[i], l.digest}, reader, limits, progress, &l))
-      unpacked_here.push_back(diff_ids[i]);
+    if (!started.insert(diff_ids[i]).second) continue;
+    group.run([&, i] {
+      FileBlobReader file(layers[i].file);
+      if (unpack_layer_task(LayerJob{diff_ids[i], layers[i].digest}, file, limits, progress, layers[i],
+                            group))
+        unpacked.add(diff_ids[i]);
+    });
   }
+  group.wait();
   Image img;
   {
     FileLock lock(p.locks() / "store.lock");

@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+namespace mctr {
+class TaskGroup;  // util/parallel.h
+}
+
 namespace mctr::image {
 
 class BlobReader;  // image/archive_source.h
@@ -155,6 +159,10 @@ class Store {
   // kept in blobs/; nullptr keeps nothing.
   bool unpack_layer_into_store(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
                                const ProgressFn& progress, const FetchedLayer* keep = nullptr);
+  // The same as a task of a load's or pull's `group`: it stops at its next
+  // read once another layer failed.
+  bool unpack_layer_task(const LayerJob& job, BlobReader& reader, const LoadLimits& limits,
+                         const ProgressFn& progress, const FetchedLayer& keep, const TaskGroup& group);
   // Move a verified blob file into blobs/ (kept if there already).
   KeptBlob keep_blob(const std::filesystem::path& file, const std::string& digest,
                      const std::string& media_type);
