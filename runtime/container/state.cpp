@@ -446,9 +446,8 @@ std::vector<std::string> Store::ids() const {
   std::vector<std::pair<int64_t, std::string>> found;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(containers_, ec)) {
-    if (!std::filesystem::exists(e.path() / "config.json")) continue;
     struct stat st;
-    if (::stat((e.path() / "config.json").c_str(), &st) < 0) continue;
+    if (::stat((e.path() / "config.json").c_str(), &st) < 0) continue;  // being made or removed
     found.emplace_back(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e.path().filename());
   }
   std::sort(found.begin(), found.end(), std::greater<>());
@@ -468,15 +467,23 @@ std::vector<std::string> Store::unlisted_ids() const {
   return out;
 }
 
+// 64 lowercase hex digits: an id, which names its directory.
+static bool is_full_id(const std::string& ref) {
+  return ref.size() == 64 && std::all_of(ref.begin(), ref.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// As Docker: a full id, then a name, then a unique id prefix. The first two
+// look at one path each, so a verb on one of many containers does not list
+// (and stat) them all.
 std::string Store::resolve(const std::string& ref) const {
   if (ref.empty()) throw Error("No such container: (empty)", 1);
-  auto all = ids();
-  for (const auto& id : all)
-    if (id == ref) return id;
+  if (is_full_id(ref) && std::filesystem::exists(dir(ref) / "config.json")) return ref;
   if (std::filesystem::exists(names_dir(root_))) {
     if (auto id = name_owner(*this, ref)) return *id;
   } else {  // a root without the name index yet (see ensure_name_index)
-    for (const auto& id : all) {
+    for (const auto& id : ids()) {
       try {
         if (config(id).name == ref) return id;
       } catch (const Error&) {
@@ -484,8 +491,11 @@ std::string Store::resolve(const std::string& ref) const {
     }
   }
   std::vector<std::string> prefixed;
-  for (const auto& id : all)
-    if (id.rfind(ref, 0) == 0) prefixed.push_back(id);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(containers_, ec)) {
+    const std::string id = e.path().filename();
+    if (id.rfind(ref, 0) == 0 && std::filesystem::exists(e.path() / "config.json")) prefixed.push_back(id);
+  }
   if (prefixed.size() == 1) return prefixed[0];
   if (prefixed.size() > 1) throw Error("multiple containers match \"" + ref + "\"", 1);
   throw Error("No such container: " + ref, 1);
