@@ -145,6 +145,37 @@ registry_config() {
   printf 'storage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$1" "$2"
 }
 
+# docker-registry over TLS (a certificate made here for 127.0.0.1) with
+# htpasswd auth for user $1, password $2; its files in $reg (made by the
+# caller: htpasswd, tls.key, tls.crt, basic.yml, basic.log). Sets port; the
+# registry is stopped at exit.
+start_htpasswd_registry() {
+  htpasswd -Bbc "$reg/htpasswd" "$1" "$2" >/dev/null 2>&1 || fail "htpasswd failed"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$reg/tls.key" -out "$reg/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+  port=$(free_port)
+  {
+    registry_config "$reg/storage" "$port"
+    cat <<EOF
+  tls:
+    certificate: $reg/tls.crt
+    key: $reg/tls.key
+auth:
+  htpasswd:
+    realm: minictr-test
+    path: $reg/htpasswd
+EOF
+  } >"$reg/basic.yml"
+  docker-registry serve "$reg/basic.yml" >"$reg/basic.log" 2>&1 &
+  HOST_PIDS+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v2/") == 401 ]] && return 0
+    sleep 0.1
+  done
+  fail "the htpasswd registry did not start: $(cat "$reg/basic.log")"
+}
+
 start_registry() {
   command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
   reg=$TEST_TMP/registry

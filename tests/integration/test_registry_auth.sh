@@ -37,30 +37,7 @@ expect_refused() {
 
 password='s3cret pa$$ word'  # a space and a '$': passed as bytes, never through a shell
 wrong='not-the-password'
-htpasswd -Bbc "$reg/htpasswd" alice "$password" >/dev/null 2>&1 || fail "htpasswd failed"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -keyout "$reg/tls.key" -out "$reg/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
-port=$(free_port)
-{
-  registry_config "$reg/storage" "$port"
-  cat <<EOF2
-  tls:
-    certificate: $reg/tls.crt
-    key: $reg/tls.key
-auth:
-  htpasswd:
-    realm: minictr-test
-    path: $reg/htpasswd
-EOF2
-} >"$reg/basic.yml"
-docker-registry serve "$reg/basic.yml" >"$reg/basic.log" 2>&1 &
-HOST_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  [[ $(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v2/") == 401 ]] && break
-  sleep 0.1
-done
-[[ $(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v2/") == 401 ]] ||
-  fail "the htpasswd registry did not start: $(cat "$reg/basic.log")"
+start_htpasswd_registry alice "$password"
 
 mctr load -q "$BUSYBOX_TAR" >/dev/null
 id=$(image_id "$MINICTR_ROOT" busybox)
