@@ -176,6 +176,42 @@ EOF
   fail "the htpasswd registry did not start: $(cat "$reg/basic.log")"
 }
 
+# A docker-registry with `auth: token` on 127.0.0.1:$rport and its token
+# server (registry_token_server.py) on 127.0.0.1:$tport, which issues tokens
+# to user $1 with password $2 and, given $3, to that OAuth2 refresh token
+# too. Files in $reg (made by the caller). Sets tport and rport; both are
+# stopped at exit.
+start_token_registry() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minictr-test-token \
+    -keyout "$reg/token.key" -out "$reg/token.crt" >/dev/null 2>&1 || fail "openssl could not make the token key"
+  tport=$(free_port)
+  rport=$(free_port)
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/registry_token_server.py" "$tport" "$reg/token.key" \
+    "$reg/token.crt" "$1" "$2" minictr-test minictr-issuer "$reg/tokens.log" ${3:+"$3"} 2>"$reg/token-server.err" &
+  HOST_PIDS+=($!)
+  {
+    registry_config "$reg/token-storage" "$rport"
+    cat <<EOF
+auth:
+  token:
+    realm: http://127.0.0.1:$tport/token
+    service: minictr-test
+    issuer: minictr-issuer
+    rootcertbundle: $reg/token.crt
+EOF
+  } >"$reg/token.yml"
+  docker-registry serve "$reg/token.yml" >"$reg/token-registry.log" 2>&1 &
+  HOST_PIDS+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rport/v2/") == 401 ]] &&
+      [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/token?service=minictr-test") == 200 ]] &&
+      return 0
+    sleep 0.1
+  done
+  fail "the token registry did not start: $(cat "$reg/token-registry.log" "$reg/token-server.err")"
+}
+
 start_registry() {
   command -v docker-registry >/dev/null || fail "docker-registry is not installed (scripts/setup installs it)"
   reg=$TEST_TMP/registry

@@ -84,33 +84,7 @@ expect_refused 125 "no credentials stored" mctr pull "$name:1"
 assert_eq "Not logged in to 127.0.0.1:$port" "$(mctr logout "127.0.0.1:$port")" "second logout"
 
 # 2. bearer tokens from a realm that wants the credentials.
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minictr-test-token \
-  -keyout "$reg/token.key" -out "$reg/token.crt" >/dev/null 2>&1 || fail "openssl could not make the token key"
-tport=$(free_port)
-rport=$(free_port)
-/usr/bin/python3 "$(dirname "$0")/registry_token_server.py" "$tport" "$reg/token.key" "$reg/token.crt" \
-  alice "$password" minictr-test minictr-issuer "$reg/tokens.log" 2>"$reg/token-server.err" &
-HOST_PIDS+=($!)
-{
-  registry_config "$reg/token-storage" "$rport"
-  cat <<EOF2
-auth:
-  token:
-    realm: http://127.0.0.1:$tport/token
-    service: minictr-test
-    issuer: minictr-issuer
-    rootcertbundle: $reg/token.crt
-EOF2
-} >"$reg/token.yml"
-docker-registry serve "$reg/token.yml" >"$reg/token-registry.log" 2>&1 &
-HOST_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rport/v2/") == 401 ]] &&
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/token?service=minictr-test") == 200 ]] && break
-  sleep 0.1
-done
-[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/token?service=minictr-test") == 200 ]] ||
-  fail "the token server did not start: $(cat "$reg/token-server.err")"
+start_token_registry alice "$password"
 tname=127.0.0.1:$rport/test/busybox
 mctr tag busybox "$tname:1"
 : >"$reg/tokens.log"

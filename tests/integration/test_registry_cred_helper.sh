@@ -137,34 +137,8 @@ assert_eq "Not logged in to $server" "$(mctr logout "$server")" "second logout"
 # 5. An identity token: the helper answers Username "<token>", and minictr
 # POSTs the Secret to the token realm as an OAuth2 refresh token (Docker's
 # client does so), for the bearer tokens of a registry with `auth: token`.
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minictr-test-token \
-  -keyout "$reg/token.key" -out "$reg/token.crt" >/dev/null 2>&1 || fail "openssl could not make the token key"
 refresh=rt-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-tport=$(free_port)
-rport=$(free_port)
-/usr/bin/python3 "$(dirname "$0")/registry_token_server.py" "$tport" "$reg/token.key" "$reg/token.crt" \
-  alice "$password" minictr-test minictr-issuer "$reg/tokens.log" "$refresh" 2>"$reg/token-server.err" &
-HOST_PIDS+=($!)
-{
-  registry_config "$reg/token-storage" "$rport"
-  cat <<EOF2
-auth:
-  token:
-    realm: http://127.0.0.1:$tport/token
-    service: minictr-test
-    issuer: minictr-issuer
-    rootcertbundle: $reg/token.crt
-EOF2
-} >"$reg/token.yml"
-docker-registry serve "$reg/token.yml" >"$reg/token-registry.log" 2>&1 &
-HOST_PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rport/v2/") == 401 ]] &&
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/token?service=minictr-test") == 200 ]] && break
-  sleep 0.1
-done
-[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rport/v2/") == 401 ]] ||
-  fail "the token registry did not start: $(cat "$reg/token-registry.log" "$reg/token-server.err")"
+start_token_registry alice "$password" "$refresh"
 tserver=127.0.0.1:$rport
 tname=$tserver/test/busybox
 mctr tag busybox "$tname:1"
