@@ -133,6 +133,29 @@ wait_registry() {
   fail "the registry at $url did not start: $(cat "$log")"
 }
 
+# The id of image $2 in state root $1.
+image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
+
+# expect_refused RC NEEDLE CMD...: CMD fails with exit code RC and one line of
+# error containing NEEDLE (besides the warning `login -p` always prints), in
+# which none of the strings in SECRETS (passwords the test uses) appears.
+SECRETS=()
+expect_refused() {
+  local want_rc=$1 needle=$2 err rc secret
+  shift 2
+  set +e
+  err=$("$@" 2>&1 >/dev/null </dev/null)
+  rc=$?
+  set -e
+  err=$(grep -v '^WARNING! Using --password via the CLI is insecure' <<<"$err" || true)  # -p's own warning
+  assert_eq "$want_rc" "$rc" "exit code of '$*' ($err)"
+  assert_contains "$err" "$needle" "error of '$*'"
+  assert_eq 1 "$(wc -l <<<"$err")" "one line of error from '$*': $err"
+  for secret in "${SECRETS[@]}"; do
+    [[ $err != *"$secret"* ]] || fail "a password was printed: $err"
+  done
+}
+
 # A free TCP port on loopback (the kernel's pick: bound, then let go).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

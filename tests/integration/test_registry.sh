@@ -15,7 +15,6 @@ source "$(dirname "$0")/lib.sh"
 
 start_registry  # lib.sh: sets reg (its directory) and port
 
-image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
 
 # 1. push from the test's root.
 mctr load -q "$BUSYBOX_TAR" >/dev/null

@@ -20,7 +20,6 @@ registry_config "$reg/storage" "$port" accesslog >"$reg/config.yml"
 docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 &
 HOST_PIDS+=($!)
 wait_registry "http://127.0.0.1:$port/v2/" "$reg/log"
-image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
 # requests METHOD PATH_PART: the access log's lines (Apache combined format) for them, since the mark.
 requests() { tail -n +$((mark + 1)) "$reg/log" | grep -E "\"$1 [^ ]*$2" || true; }
 

@@ -33,20 +33,6 @@ gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key minictr-tes
 fpr=$(gpg --list-keys --with-colons 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 out=$(pass init "$fpr" 2>&1) || fail "pass init failed: $out"
 
-image_id() { "$MINICTR" --root "$1" image inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
-# expect_refused RC NEEDLE CMD...: CMD fails with exit code RC and one line of error containing NEEDLE.
-expect_refused() {
-  local want_rc=$1 needle=$2 err rc
-  shift 2
-  set +e
-  err=$("$@" 2>&1 >/dev/null </dev/null)
-  rc=$?
-  set -e
-  assert_eq "$want_rc" "$rc" "exit code of '$*' ($err)"
-  assert_contains "$err" "$needle" "error of '$*'"
-  assert_eq 1 "$(wc -l <<<"$err")" "one line of error from '$*': $err"
-  [[ $err != *"$password"* ]] || fail "the password was printed: $err"
-}
 # set_config JSON: the auth file's helper settings, keeping its "auths".
 auth=$MINICTR_ROOT/auth.json
 set_config() {
@@ -64,6 +50,7 @@ EOF
 helper_list() { docker-credential-pass list; }
 
 password='h3lper pa$$ word'
+SECRETS=("$password")  # expect_refused: never printed
 start_htpasswd_registry alice "$password"
 
 mctr load -q "$BUSYBOX_TAR" >/dev/null
