@@ -6,13 +6,23 @@ Jane Austen's six novels (Debian package `r-cran-janeaustenr`, read through Rscr
 fortune and one per novel chapter,
 (2) train a SentencePiece BPE vocab with llama's conventions (byte fallback, <unk>=0 <s>=1 </s>=2),
 or reuse the one of --init-gguf,
-(3) train the small llama in model.py for a fixed wall-clock budget, each batch row drawn from
-the novels with probability --stories-weight, else from the fortunes,
-(4) save out/ckpt.pt and out/tokenizer.model for export_gguf.py.
+(3) make chat-shaped texts from the training texts of both ("User: Tell me a story.\nAssistant:
+<paragraph>\nUser: Go on.\nAssistant: <next paragraph>"), in the template of the server's
+/v1/chat/completions,
+(4) train the small llama in model.py for a fixed number of steps, each batch row drawn from
+the novels, the chats or the fortunes with the weights given,
+(5) save out/ckpt.pt and out/tokenizer.model for export_gguf.py.
 
-Usage: /usr/bin/python3 train.py --out OUTDIR [--minutes 22]
+The run is reproducible: the seed fixes the held-out texts, the chats, the batches and the
+initial weights, the learning-rate schedule follows the step count (not the clock), torch runs
+with deterministic algorithms on a fixed number of threads, and the log starts with the
+versions of the Debian packages the corpus and the tools come from and the sha256 of the
+corpus, and prints the sha256 of the weights at every evaluation.
+
+Usage: /usr/bin/python3 train.py --out OUTDIR --steps N
 """
 import argparse
+import hashlib
 import math
 import os
 import random
@@ -32,6 +42,8 @@ import torch
 from model import Config, Llama
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
+PACKAGES = ["fortunes", "fortunes-min", "r-cran-janeaustenr", "r-base-core", "python3-torch",
+            "python3-sentencepiece", "python3-numpy", "libopenblas0-pthread"]
 SKIP = {"art", "ascii-art", "translate-me"}  # pictures, not prose
 
 
@@ -103,6 +115,66 @@ def chunk(chapters, max_chars):
         if cur:
             out.append(cur)
     return out
+
+
+# The people of the six novels, to ask for a story about someone who is in the passage.
+AUSTEN_NAMES = ["Elinor", "Marianne", "Edward", "Willoughby", "Brandon", "Elizabeth", "Darcy", "Jane",
+                "Bingley", "Wickham", "Lydia", "Collins", "Fanny", "Edmund", "Crawford", "Bertram",
+                "Emma", "Knightley", "Harriet", "Weston", "Elton", "Churchill", "Catherine", "Tilney",
+                "Thorpe", "Morland", "Anne", "Wentworth", "Elliot", "Musgrove", "Russell"]
+STORY_ASKS = ["Tell me a story.", "Tell me a story, please.", "Can you tell me a story?",
+              "Write a scene from a novel.", "Tell me a story about a family.", "Tell me a love story."]
+NAMED_ASKS = ["Tell me a story about {}.", "Write a story about {}.", "What happened to {}?",
+              "Tell me about {}."]
+MORE_ASKS = ["Go on.", "Continue.", "What happened next?", "And then?", "Tell me more.", "Please go on."]
+FORTUNE_ASKS = ["Tell me a fortune.", "Tell me a joke.", "Say something wise.", "Give me a quote.",
+                "Tell me something funny.", "What is my fortune?"]
+
+
+def chats(story_texts, fortunes, rng, max_turns=3):
+    """Chat-shaped texts in the server's template (inference/server/chat_template.cpp).
+
+    A story text gives a conversation of up to max_turns user/assistant turns: a request for a
+    story (naming someone in it when one of AUSTEN_NAMES is), its first paragraph as the answer,
+    then "Go on." and the next paragraph. A fortune answers a request for one. Replies start
+    after "Assistant: " like the prompt the server renders, and the text ends with </s> (added
+    by encode), so the model learns to stop where a reply ends."""
+    out = []
+    for text in story_texts:
+        paras = text.split("\n")
+        names = [n for n in AUSTEN_NAMES if re.search(r"\b" + n + r"\b", paras[0])]
+        ask = rng.choice(NAMED_ASKS).format(rng.choice(names)) if names and rng.random() < 0.6 else rng.choice(STORY_ASKS)
+        turns, i = [], 0
+        while i < len(paras) and len(turns) < max_turns:
+            turns.append(f"User: {ask if not turns else rng.choice(MORE_ASKS)}\nAssistant: {paras[i]}")
+            i += 1
+        out.append("\n".join(turns))
+    for f in fortunes:
+        out.append(f"User: {rng.choice(FORTUNE_ASKS)}\nAssistant: {f}")
+    rng.shuffle(out)
+    return out
+
+
+def package_versions(names):
+    """The installed Debian version of each package (the corpus and the tools of the run)."""
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\n"] + names,
+                         capture_output=True, text=True).stdout
+    return out.strip().replace("\n", ", ")
+
+
+def sha256_of_texts(*groups):
+    h = hashlib.sha256()
+    for docs in groups:
+        for d in docs:
+            h.update(d.encode() + b"\0")
+    return h.hexdigest()
+
+
+def sha256_of_weights(model):
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode() + t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def train_tokenizer(docs, out, vocab):
@@ -217,10 +289,36 @@ def encode(sp, docs):
     return torch.tensor(ids, dtype=torch.long)
 
 
+def split_texts(seed, with_novels, story_chunk_chars, with_chats):
+    """The training and held-out texts of every source, the same for the same seed.
+
+    Fortunes: de-duplicated, 2% of them held out at random. Novels: whole chapters held out (4%,
+    at random, at least 5), the training chapters cut into texts of up to story_chunk_chars.
+    Chats: made from the training texts only, and the held-out chats from held-out texts, so no
+    reply in validation was ever trained on."""
+    all_fortunes = read_fortunes()
+    chapters = read_austen() if with_novels else []
+    random.Random(seed).shuffle(chapters)
+    n_val_ch = max(5, len(chapters) // 25) if chapters else 0
+    docs = dedup(all_fortunes)
+    random.Random(seed).shuffle(docs)
+    n_val_docs = len(docs) // 50
+    t = {"all_fortunes": all_fortunes, "chapters": chapters,
+         "val_chapters": chapters[:n_val_ch], "train_chapters": chapters[n_val_ch:],
+         "val_fortunes": docs[:n_val_docs], "train_fortunes": docs[n_val_docs:],
+         "train_chats": [], "val_chats": []}
+    t["train_stories"] = chunk(t["train_chapters"], story_chunk_chars)
+    if with_chats:
+        rng = random.Random(seed)
+        t["train_chats"] = chats(t["train_stories"], t["train_fortunes"], rng)
+        t["val_chats"] = chats(chunk(t["val_chapters"], story_chunk_chars), t["val_fortunes"], rng)
+    return t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--minutes", type=float, default=22.0)
+    ap.add_argument("--steps", type=int, required=True, help="optimizer steps; the schedule follows them")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=128)
@@ -239,12 +337,13 @@ def main():
                     help="cut training chapters into texts of whole paragraphs up to this size (0: no)")
     ap.add_argument("--stories-weight", type=float, default=0.75,
                     help="share of batch rows drawn from the novels (0: fortunes only, no R needed)")
-    ap.add_argument("--init-gguf", help="continue training this F32 GGUF (needs --tokenizer)")
-    ap.add_argument("--tokenizer", help="the SentencePiece model of --init-gguf")
+    ap.add_argument("--chat-weight", type=float, default=0.0,
+                    help="share of batch rows drawn from chat-shaped texts (taken from the other rows' share)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)  # the build machine has 2 shared cores: run under nice -n 19
     torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
     random.seed(args.seed)
     log_file = open(os.path.join(args.out, "training-log.txt"), "a")
 
@@ -253,59 +352,45 @@ def main():
         log_file.write(msg + "\n")
         log_file.flush()
 
-    all_docs = read_fortunes()
-    # Novels: hold out whole chapters (4%, at random, at least 5) as validation.
-    chapters = read_austen() if args.stories_weight > 0 else []
-    random.Random(args.seed).shuffle(chapters)
-    n_val_ch = max(5, len(chapters) // 25) if chapters else 0
-    val_chapters, train_chapters = chapters[:n_val_ch], chapters[n_val_ch:]
-    if args.init_gguf:
-        # Continue training a model exported before (same tokenizer, same architecture). The
-        # fortunes keep the split that model was trained with (the last 2% of tokens, in file
-        # order, are validation), so that their validation text stays unseen by it.
-        cfg, model = load_gguf_f32(args.init_gguf)
-        sp = spm.SentencePieceProcessor(model_file=args.tokenizer)
-        import shutil
-        shutil.copy(args.tokenizer, os.path.join(args.out, "tokenizer.model"))
-        data = encode(sp, all_docs)
-        n_val = len(data) // 50
-        train_f, val_f = data[:-n_val], data[-n_val:]
-        val_f_chars = len(sp.decode(val_f.tolist()))
-        log(f"init from {args.init_gguf}; fortunes: docs={len(all_docs)} train_tokens={len(train_f)} "
-            f"val_tokens={len(val_f)} val_chars={val_f_chars} (tail split)")
-    else:
-        # Hold out whole texts (2%, at random) so validation measures fortunes the model never saw.
-        docs = dedup(all_docs)
-        random.Random(args.seed).shuffle(docs)
-        n_val_docs = len(docs) // 50
-        val_docs, train_docs = docs[:n_val_docs], docs[n_val_docs:]
-        cfg = Config(vocab_size=args.vocab, dim=args.dim, n_layers=args.layers, n_heads=args.heads,
-                     n_kv_heads=args.kv_heads, hidden_dim=args.hidden)
-        sp = train_tokenizer(train_docs + train_chapters, args.out, cfg.vocab_size)
-        train_f, val_f = encode(sp, train_docs), encode(sp, val_docs)
-        val_f_chars = sum(len(d) for d in val_docs)
-        log(f"fortunes: docs={len(all_docs)} unique={len(docs)} train_docs={len(train_docs)} val_docs={len(val_docs)} "
-            f"train_tokens={len(train_f)} val_tokens={len(val_f)} val_chars={val_f_chars}")
-        model = Llama(cfg)
-    sources = {"fortunes": (train_f, val_f, val_f_chars, 1.0 - args.stories_weight)}
-    if chapters:
-        train_s, val_s = encode(sp, chunk(train_chapters, args.story_chunk_chars)), encode(sp, val_chapters)
-        val_s_chars = sum(len(d) for d in val_chapters)
-        log(f"austen: chapters={len(chapters)} train_chapters={len(train_chapters)} "
-            f"train_texts={len(chunk(train_chapters, args.story_chunk_chars))} val_chapters={len(val_chapters)} "
-            f"train_tokens={len(train_s)} val_tokens={len(val_s)} val_chars={val_s_chars} "
-            f"val_first_words={[c[:40] for c in val_chapters]}")
-        sources["austen"] = (train_s, val_s, val_s_chars, args.stories_weight)
+    log(f"packages: {package_versions(PACKAGES)}")
+    t = split_texts(args.seed, args.stories_weight > 0, args.story_chunk_chars, args.chat_weight > 0)
+    cfg = Config(vocab_size=args.vocab, dim=args.dim, n_layers=args.layers, n_heads=args.heads,
+                 n_kv_heads=args.kv_heads, hidden_dim=args.hidden, max_seq_len=args.seq)
+    sp = train_tokenizer(t["train_fortunes"] + t["train_chapters"] + t["train_chats"], args.out, cfg.vocab_size)
+    model = Llama(cfg)
+
+    def source(name, train_docs, val_docs, weight):
+        tr, va = encode(sp, train_docs), encode(sp, val_docs)
+        log(f"{name}: train_texts={len(train_docs)} val_texts={len(val_docs)} train_tokens={len(tr)} "
+            f"val_tokens={len(va)} val_chars={sum(len(d) for d in val_docs)}")
+        return (tr, va, sum(len(d) for d in val_docs), weight)
+
+    log(f"fortunes: docs={len(t['all_fortunes'])} unique={len(t['train_fortunes']) + len(t['val_fortunes'])}")
+    story_w = args.stories_weight if t["chapters"] else 0.0
+    sources = {"fortunes": source("fortunes", t["train_fortunes"], t["val_fortunes"],
+                                  (1.0 - story_w) * (1.0 - args.chat_weight))}
+    if t["chapters"]:
+        log(f"austen: chapters={len(t['chapters'])} held out: {[c[:40] for c in t['val_chapters']]}")
+        sources["austen"] = source("austen", t["train_stories"], t["val_chapters"], story_w * (1.0 - args.chat_weight))
+    log(f"corpus sha256={sha256_of_texts(t['all_fortunes'], t['chapters'])}")
+    if args.chat_weight > 0:
+        log(f"chat example: {t['train_chats'][0][:300]!r}")
+        sources["chat"] = source("chat", t["train_chats"], t["val_chats"], args.chat_weight)
     log(f"config={cfg.to_dict()}")
     log(f"params={sum(p.numel() for p in model.parameters())/1e6:.2f}M threads={args.threads} "
-        f"batch={args.batch}x{args.seq} lr={args.lr} warmup={args.warmup} budget={args.minutes}min")
+        f"batch={args.batch}x{args.seq} lr={args.lr} warmup={args.warmup} steps={args.steps} "
+        f"weights={ {n: round(w, 3) for n, (*_, w) in sources.items()} } torch={torch.__version__}")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+
+    names = list(sources)
+    weights = [sources[n][3] for n in names]
+    rng = random.Random(args.seed + 1)
 
     def batch():
         rows = []
         for _ in range(args.batch):
-            src = sources["austen"][0] if "austen" in sources and random.random() < args.stories_weight else train_f
-            i = random.randrange(len(src) - args.seq - 1)
+            src = sources[rng.choices(names, weights)[0]][0]
+            i = rng.randrange(len(src) - args.seq - 1)
             rows.append(src[i:i + args.seq + 1])
         b = torch.stack(rows)
         return b[:, :-1].contiguous(), b[:, 1:].contiguous()
@@ -360,21 +445,21 @@ def main():
         for prompt in ["Once upon a time", "A programmer is"]:
             log(f"  greedy   {prompt!r} -> {sample(prompt, 0.0)!r}")
         for prompt, seed in [("", 1), ("Once upon a time, there was a little robot", 2),
-                             ("User: Tell me a story.\nAssistant:", 3)]:
+                             ("User: Tell me a story.\nAssistant:", 3),
+                             ("User: Tell me a story about a little robot.\nAssistant:", 4)]:
             log(f"  t=0.8    {prompt!r} -> {sample(prompt, 0.8, n=64, seed=seed)!r}")
 
     if not args.bench:
         v, per = val_loss()
         log(f"start: val={v:.3f} {fmt(per)}")
         show_samples()
-    budget = args.minutes * 60
     start = time.time()
     step, best, cpu0 = 0, float("inf"), time.process_time()
-    while True:
-        frac = (time.time() - start) / budget
-        if frac >= 1.0 or (args.bench and step == args.bench):
+    while step < args.steps:
+        frac = step / args.steps
+        if args.bench and step == args.bench:
             break
-        # linear warmup, then cosine decay to 10% over the wall-clock budget
+        # linear warmup, then cosine decay to 10% over the steps
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -397,12 +482,14 @@ def main():
                 best = v
                 save(os.path.join(args.out, "ckpt.pt"), step, v)
                 mark = " (best, saved ckpt.pt)"
-            log(f"eval step {step} t={time.time()-start:.0f}s val={v:.3f} {fmt(per)}{mark}")
+            log(f"eval step {step} t={time.time()-start:.0f}s val={v:.3f} {fmt(per)}{mark} "
+                f"weights sha256={sha256_of_weights(model)}")
             show_samples()
         step += 1
     el = time.time() - start
     if args.bench:
-        log(f"bench: {step} steps in {el:.1f}s = {step*args.batch*args.seq/el:.0f} tokens/s")
+        log(f"bench: {step} steps in {el:.1f}s = {step*args.batch*args.seq/el:.0f} tokens/s "
+            f"weights sha256={sha256_of_weights(model)}")
         return
     v, per = val_loss()
     save(os.path.join(args.out, "ckpt-last.pt"), step, v)
@@ -410,7 +497,8 @@ def main():
         best = v
         save(os.path.join(args.out, "ckpt.pt"), step, v)
     log(f"done: steps={step} t={el:.0f}s tokens_seen={step*args.batch*args.seq} "
-        f"tokens/s={step*args.batch*args.seq/el:.0f} val={v:.3f} {fmt(per)} best_val={best:.3f}")
+        f"tokens/s={step*args.batch*args.seq/el:.0f} val={v:.3f} {fmt(per)} best_val={best:.3f} "
+        f"weights sha256={sha256_of_weights(model)}")
     show_samples()
 
 
