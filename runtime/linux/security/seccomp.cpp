@@ -261,10 +261,7 @@ void apply_seccomp(const Options& o) {
 std::string seccomp_fingerprint(const Options& o) {
   if (o.privileged || o.seccomp == "unconfined") return "";
   Profile p = profile_of(o);
-  const scmp_version* v = seccomp_version();
-  std::string out = "minictr-seccomp-v2 (binary tree) libseccomp " + std::to_string(v->major) + "." +
-                    std::to_string(v->minor) + "." + std::to_string(v->micro) + " api " +
-                    std::to_string(seccomp_api_get()) + "\n";
+  std::string out = seccomp_compiler_fingerprint();
   out += "default " + std::to_string(static_cast<int>(p.default_action)) + " " +
          std::to_string(p.default_errno) + "\n";
   for (const auto& a : p.architectures) out += "arch " + a + "\n";
@@ -279,11 +276,21 @@ std::string seccomp_fingerprint(const Options& o) {
   return out;
 }
 
+std::string seccomp_compiler_fingerprint() {
+  const scmp_version* v = seccomp_version();
+  return "minictr-seccomp-v2 (binary tree) libseccomp " + std::to_string(v->major) + "." +
+         std::to_string(v->minor) + "." + std::to_string(v->micro) + " api " +
+         std::to_string(seccomp_api_get()) + "\n";
+}
+
 std::vector<sock_filter> compile_seccomp(const Options& o) {
   if (o.privileged || o.seccomp == "unconfined") return {};
-  Profile p = profile_of(o);
+  return compile_profile(profile_of(o), resolve_capabilities(o));
+}
+
+std::vector<sock_filter> compile_profile(const Profile& p, const std::vector<std::string>& kept_caps) {
   Filter f(to_libseccomp(p.default_action, p.default_errno, p.default_errno));
-  build_filter(f, p, resolve_capabilities(o));
+  build_filter(f, p, kept_caps);
   // libseccomp 2.5 exports the program only to a file descriptor.
   UniqueFd mem(check_sys(::memfd_create("seccomp-bpf", MFD_CLOEXEC), "memfd_create"));
   check_rc(seccomp_export_bpf(f.get(), mem.get()), "seccomp_export_bpf");

@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
@@ -117,25 +118,6 @@ std::string default_profile_key(const Options& o) {
   return key;
 }
 
-// The program for these inputs (`key` names them all), from the cache or
-// compiled and stored there.
-std::vector<sock_filter> cached_or_compiled(const Options& o, const std::filesystem::path& cache_dir,
-                                            const std::string& key) {
-  const auto file = cache_dir / (fnv1a_hex(key) + ".bpf");
-  if (auto prog = read_cached_program(file, key); !prog.empty()) return prog;
-
-  std::vector<sock_filter> prog = compile_seccomp(o);
-  try {
-    fs::mkdir_p(cache_dir, 0700);
-    // Atomic (temp + rename): a concurrent reader sees no file or a whole one.
-    // Not durable: a program lost in a crash is simply compiled again.
-    fs::write_file_atomic(file, cache_record(key, prog), 0600, false);
-  } catch (const std::exception&) {
-    // A read-only or full state directory only costs the next start the compile.
-  }
-  return prog;
-}
-
 }  // namespace
 
 std::string seccomp_cache_key(const Options& o) {
@@ -148,7 +130,25 @@ std::string seccomp_cache_key(const Options& o) {
 std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir) {
   const std::string key = seccomp_cache_key(o);
   if (key.empty()) return {};  // unconfined or privileged: no filter
-  return cached_or_compiled(o, cache_dir, key);
+  return compile_seccomp_cached(key, cache_dir, [&] { return compile_seccomp(o); });
+}
+
+std::vector<sock_filter> compile_seccomp_cached(const std::string& key,
+                                                const std::filesystem::path& cache_dir,
+                                                const std::function<std::vector<sock_filter>()>& compile) {
+  const auto file = cache_dir / (fnv1a_hex(key) + ".bpf");
+  if (auto prog = read_cached_program(file, key); !prog.empty()) return prog;
+
+  std::vector<sock_filter> prog = compile();
+  try {
+    fs::mkdir_p(cache_dir, 0700);
+    // Atomic (temp + rename): a concurrent reader sees no file or a whole one.
+    // Not durable: a program lost in a crash is simply compiled again.
+    fs::write_file_atomic(file, cache_record(key, prog), 0600, false);
+  } catch (const std::exception&) {
+    // A read-only or full state directory only costs the next start the compile.
+  }
+  return prog;
 }
 
 }  // namespace mctr::security

@@ -6,6 +6,8 @@
 // kernel filter with libseccomp.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -65,6 +67,10 @@ Profile load_profile_file(const std::filesystem::path& path);
 // The rules that apply for the kept capabilities (names with or without
 // CAP_) on this machine (arch, kernel version).
 std::vector<SyscallRule> applicable_rules(const Profile& p, const std::vector<std::string>& kept_caps);
+
+// The BPF program of the rules that apply for `kept_caps`, not loaded
+// (load_seccomp_program, security.h, hands it to the kernel).
+std::vector<sock_filter> compile_profile(const Profile& p, const std::vector<std::string>& kept_caps);
 
 // Build the filter and load it into the calling thread (seccomp(2)).
 void load_profile(const Profile& p, const std::vector<std::string>& kept_caps);

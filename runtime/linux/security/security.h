@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -71,8 +72,17 @@ void load_seccomp_program(const std::vector<sock_filter>& program);
 // of a short container. A missing, unreadable or malformed cache file is
 // compiled again and rewritten; the cache is only an optimisation.
 std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir);
+// The same cache for a program whose inputs `key` names in full (a
+// profile's text with seccomp_compiler_fingerprint()): `compile` runs on a
+// miss.
+std::vector<sock_filter> compile_seccomp_cached(const std::string& key,
+                                                const std::filesystem::path& cache_dir,
+                                                const std::function<std::vector<sock_filter>()>& compile);
 // Text naming everything the compiled program depends on ("" = no filter).
 std::string seccomp_fingerprint(const Options& o);
+// The part of it that is the compiler: libseccomp's version and API level
+// (a newer libseccomp may emit a different program for the same rules).
+std::string seccomp_compiler_fingerprint();
 // What the cache files are keyed by: for Docker's default profile, this
 // executable's build id, libseccomp's version, the kernel, the x32 ABI and
 // the kept capabilities (no need to build the profile); else the fingerprint.
