@@ -255,6 +255,7 @@ oci::Spec spec_from_config(const Config& cfg, const stdfs::path& container_dir, 
   s.annotations[kAnnotationImage] = cfg.image;
   s.annotations[kAnnotationLowerDirs] = overlay_lower_dirs(cfg);
   s.annotations[kAnnotationUpperDir] = (container_dir / "upper").string();
+  s.annotations[kAnnotationNetwork] = cfg.network_mode.str();
   return s;
 }
 
@@ -323,6 +324,9 @@ oci::Spec bundle_for_start(const Config& cfg, const stdfs::path& container_dir, 
     return s;
   }
   oci::Spec s = read_bundle(container_dir);
+  // A bundle written before the network mode was kept in it.
+  if (s.annotations.emplace(kAnnotationNetwork, cfg.network_mode.str()).second)
+    write_bundle(container_dir, s, !cfg.auto_remove);
   if (s.linux_) {
     oci::Resources now = resources_of(cfg);  // `update` changes memory, cpu and pids, never devices
     if (s.linux_->resources) now.devices = s.linux_->resources->devices;

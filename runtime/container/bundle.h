@@ -22,6 +22,11 @@ inline constexpr const char* kAnnotationUpperDir = "org.minictr.rootfs.upperdir"
 // /etc/passwd and /etc/group at each start, as dockerd does; until then
 // process.user holds only what the text itself says (0 otherwise).
 inline constexpr const char* kAnnotationUser = "org.minictr.user";
+// Docker's NetworkMode ("bridge", "none", "host", "container:ID", a user
+// network's name). The namespaces alone cannot tell "none" from a bridge,
+// and the init needs to: on a bridge the supervisor writes /etc/hosts once
+// it knows the address; otherwise the init writes the /etc files itself.
+inline constexpr const char* kAnnotationNetwork = "org.minictr.network";
 
 // The runtime-spec config a container runs with: everything is taken from
 // `cfg` (and Docker's fixed defaults), nothing from the host but the

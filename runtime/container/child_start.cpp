@@ -33,7 +33,7 @@ ScopeGuard kill_on_failure(pid_t pid) {
 // once in its user namespace), upper/ and work/ owned by the mapped root
 // (files it creates in its root filesystem are its own), and the seccomp program.
 std::vector<sock_filter> prepare_for_user_namespace(const ChildPlan& plan, const IdMaps& maps) {
-  std::vector<sock_filter> seccomp = prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache);
+  std::vector<sock_filter> seccomp = prepare_host_files(plan.bundle, plan.fs, plan.seccomp_cache);
   const uid_t uid = security::host_id_of(0, maps.uids);
   const gid_t gid = security::host_id_of(0, maps.gids);
   for (const char* d : {"upper", "work"}) {
@@ -78,8 +78,8 @@ class CloneThenGo : public ChildStart {
       sync.become_child();
       // On v1 it moves itself into its cgroup first thing after "go".
       InitLink link{sync.child_fd(), -1, born_in_cgroup ? nullptr : cgroup, plan.seccomp_cache, seccomp};
-      container_init(userns ? kUserNamespaceSteps : kCloneThenGoSteps,
-                     {plan.cfg, plan.bundle, plan.fs, plan.stdio}, link);
+      container_init(userns ? kUserNamespaceSteps : kCloneThenGoSteps, {plan.bundle, plan.fs, plan.stdio},
+                     link);
     }
     sync.become_parent();
     ScopeGuard kill_child = kill_on_failure(child.pid);
@@ -150,8 +150,8 @@ class CloneSharingMemory : public ChildStart {
                   handoff.child_fd(),
                   nullptr,
                   {},
-                  prepare_host_files(plan.cfg, plan.fs, plan.seccomp_cache)};
-    const InitPlan init{plan.cfg, plan.bundle, plan.fs, plan.stdio};
+                  prepare_host_files(plan.bundle, plan.fs, plan.seccomp_cache)};
+    const InitPlan init{plan.bundle, plan.fs, plan.stdio};
     Background make_in_background([&] { make_netns_and_cgroup(handoff, plan.new_netns, outside); });
     StartedChild child;
     // No CLONE_NEWNET: the child joins the namespace the thread makes.

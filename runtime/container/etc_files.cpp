@@ -14,10 +14,15 @@ namespace mctr::container {
 // Rewritten at every start, so no fsync (durable=false): a crash loses
 // nothing that the next start would not write again. With --userns the
 // container's root owns them, as it owns its image's files.
-static void replace_file(const std::filesystem::path& p, const std::string& data, const Config& cfg) {
+static void replace_file(const std::filesystem::path& p, const std::string& data, const EtcFiles& files) {
   fs::write_file_atomic(p, data, 0644, false);
-  if (auto r = userns_ranges(cfg.userns))
-    check_sys(::chown(p.c_str(), r->uids.host_id, r->gids.host_id), "chown", p);
+  if (files.owner) check_sys(::chown(p.c_str(), files.owner->first, files.owner->second), "chown", p);
+}
+
+EtcFiles etc_files_of(const Config& cfg) {
+  EtcFiles f{cfg.hostname, cfg.name, cfg.network_mode, std::nullopt};
+  if (auto r = userns_ranges(cfg.userns)) f.owner.emplace(r->uids.host_id, r->gids.host_id);
+  return f;
 }
 
 std::string resolver_resolv_conf(const std::string& text, const std::string& name_server) {
@@ -55,11 +60,11 @@ static std::string container_resolv_conf(bool host_network, const std::string& n
   return out;
 }
 
-void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
+void write_etc_files(const std::filesystem::path& dir, const EtcFiles& files, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers, const std::string& ip6,
                      const std::string& name_server) {
-  replace_file(dir / "hostname", cfg.hostname + "\n", cfg);
-  if (cfg.network_mode.joins_container()) return;  // it mounts the other's hosts and resolv.conf
+  replace_file(dir / "hostname", files.hostname + "\n", files);
+  if (files.network.joins_container()) return;  // it mounts the other's hosts and resolv.conf
   std::string hosts =
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -67,14 +72,14 @@ void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const 
       "ff00::0\tip6-mcastprefix\n"
       "ff02::1\tip6-allnodes\n"
       "ff02::2\tip6-allrouters\n";
-  const std::string own_names = cfg.hostname + (cfg.name.empty() ? "" : " " + cfg.name);
+  const std::string own_names = files.hostname + (files.name.empty() ? "" : " " + files.name);
   if (!ip.empty()) hosts += ip + "\t" + own_names + "\n";
   if (!ip6.empty()) hosts += ip6 + "\t" + own_names + "\n";  // as Docker does with IPv6
   for (const auto& [name, peer_ip] : peers)
-    if (name != cfg.name) hosts += peer_ip + "\t" + name + "\n";
-  replace_file(dir / "hosts", hosts, cfg);
+    if (name != files.name) hosts += peer_ip + "\t" + name + "\n";
+  replace_file(dir / "hosts", hosts, files);
   replace_file(dir / "resolv.conf",
-               container_resolv_conf(cfg.network_mode.kind == NetworkMode::Kind::kHost, name_server), cfg);
+               container_resolv_conf(files.network.kind == NetworkMode::Kind::kHost, name_server), files);
 }
 
 }  // namespace mctr::container

@@ -3,14 +3,29 @@
 // so the image layers are never changed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "container/config.h"
+#include "container/network_mode.h"
 
 namespace mctr::container {
+
+// What the three files say, besides the container's addresses and peers.
+struct EtcFiles {
+  std::string hostname;
+  std::string name;     // beside the hostname on its address line
+  NetworkMode network;  // host: the host's resolv.conf; container:ID: only /etc/hostname
+  std::optional<std::pair<uid_t, gid_t>> owner;  // --userns: the container's root (host ids)
+};
+// From the private config (the supervisor's side); from_bundle.h has the
+// same from the bundle (the init's side).
+EtcFiles etc_files_of(const Config& cfg);
 
 // Writes the three files into `dir`; `ip` is "" without a bridge network,
 // `ip6` "" without IPv6. `peers` are name -> ip of other containers on the
@@ -20,7 +35,7 @@ namespace mctr::container {
 // A container in another one's network namespace (--network container:ID)
 // gets its hostname only: it mounts the other's hosts and resolv.conf
 // (network_container.h).
-void write_etc_files(const std::filesystem::path& dir, const Config& cfg, const std::string& ip,
+void write_etc_files(const std::filesystem::path& dir, const EtcFiles& files, const std::string& ip,
                      const std::vector<std::pair<std::string, std::string>>& peers,
                      const std::string& ip6 = "", const std::string& name_server = "");
 

@@ -18,12 +18,13 @@
 #include <string>
 #include <utility>
 
+#include "container/bundle.h"
+#include "container/from_bundle.h"
 #include "container/init.h"
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
 #include "linux/proc.h"
 #include "linux/pty.h"
-#include "linux/security/security.h"
 #include "linux/setns.h"
 #include "linux/user.h"
 #include "util/error.h"
@@ -191,7 +192,7 @@ int setup_and_run(const SetupArgs& a, ExecStdio& stdio) {
   if (a.o.privileged) cfg.security.privileged = true;
   // User, capabilities, no_new_privs, seccomp: all before the command
   // exists, so no container process ever sees it unfiltered.
-  apply_process_security(cfg, user_spec, &a.seccomp);
+  apply_process_security(cfg, user_spec, a.seccomp);
 
   struct sigaction forward {};
   forward.sa_handler = forward_to_command;
@@ -335,12 +336,12 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
   Config cfg = store.config(id);
   auto ns = linux_ns::open_namespaces(s.pid);
   auto cg = cgroup::make_manager(id);
-  // The seccomp program, made here on the host from the profile stored when
-  // the container was created: nothing is read from inside the container.
-  auto security = cfg.security;
-  if (o.privileged) security.privileged = true;
-  security::read_seccomp_profile(security);  // a container made before profiles were stored
-  const auto seccomp = security::compile_seccomp_cached(security, StorePaths{store.root()}.seccomp_cache());
+  // The seccomp program, made here on the host from the bundle's
+  // linux.seccomp, as the init's was: nothing is read from inside the
+  // container. None with exec --privileged.
+  const auto seccomp =
+      o.privileged ? std::vector<sock_filter>{}
+                   : seccomp_program(read_bundle(store.dir(id)), StorePaths{store.root()}.seccomp_cache());
 
   ExecStdio stdio = make_stdio(o);
   pid_t setup = check_sys(::fork(), "fork");

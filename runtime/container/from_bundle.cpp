@@ -192,6 +192,57 @@ user::Identity identity_of(const oci::User& u) {
   return id;
 }
 
+std::string seccomp_json(const oci::Seccomp& s) {
+  oci::Spec holder;
+  holder.linux_.emplace().seccomp = s;
+  return oci::to_json(holder)["linux"]["seccomp"].dump();
+}
+
+security::Profile seccomp_profile(const oci::Seccomp& s) {
+  return security::parse_profile_json(seccomp_json(s));
+}
+
+std::vector<sock_filter> seccomp_program(const oci::Spec& spec, const std::filesystem::path& cache_dir) {
+  if (!spec.linux_ || !spec.linux_->seccomp) return {};
+  const oci::Seccomp& s = *spec.linux_->seccomp;
+  const std::vector<std::string> kept =
+      spec.process ? kept_capabilities(*spec.process) : std::vector<std::string>{};
+  // The program depends on the text, libseccomp, and the kept capabilities
+  // (a profile's "includes" may name some; the bundle's rules, already
+  // resolved by spec_from_config, do not).
+  std::string key = security::seccomp_compiler_fingerprint() + "caps";
+  for (const auto& c : kept) key += " " + c;
+  key += "\n" + seccomp_json(s);
+  return security::compile_seccomp_cached(
+      key, cache_dir, [&] { return security::compile_profile(seccomp_profile(s), kept); });
+}
+
+std::string cgroup_leaf(const oci::Spec& spec) {
+  if (!spec.linux_) return "";
+  const std::string& path = spec.linux_->cgroups_path;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+NetworkMode network_mode(const oci::Spec& spec) {
+  auto it = spec.annotations.find(kAnnotationNetwork);
+  if (it != spec.annotations.end()) return NetworkMode::parse(it->second);
+  return NetworkMode{has_new_network_namespace(spec) ? NetworkMode::Kind::kNone : NetworkMode::Kind::kHost,
+                     ""};
+}
+
+bool init_writes_etc_files(const oci::Spec& spec) { return !network_mode(spec).attaches_to_bridge(); }
+
+EtcFiles etc_files_of(const oci::Spec& spec) {
+  EtcFiles f;
+  f.hostname = spec.hostname;
+  if (auto it = spec.annotations.find(kAnnotationName); it != spec.annotations.end()) f.name = it->second;
+  f.network = network_mode(spec);
+  if (auto maps = user_namespace_maps(spec))
+    f.owner.emplace(security::host_id_of(0, maps->uids), security::host_id_of(0, maps->gids));
+  return f;
+}
+
 void apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {
   for (const auto& r : rlimits) {
     auto it =

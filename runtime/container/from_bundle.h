@@ -4,13 +4,19 @@
 // The mirror image of spec_from_config (bundle.h).
 #pragma once
 
+#include <linux/filter.h>
+
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "container/etc_files.h"
+#include "container/network_mode.h"
 #include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
 #include "linux/rootfs.h"
+#include "linux/security/seccomp_profile.h"
 #include "linux/security/userns.h"
 #include "linux/user.h"
 #include "oci/spec.h"
@@ -57,6 +63,34 @@ user::Identity resolve_identity(const oci::Spec& spec);
 // process.user's numbers, with HOME from the passwd entry of that uid ("/"
 // without one, as runc; "/root" for root).
 user::Identity identity_of(const oci::User& u);
+
+// linux.seccomp as JSON text (config.json's object, compact), and read
+// back as a profile by the one parser of profiles (parse_profile_json),
+// for the init here and for minictr-runc's.
+std::string seccomp_json(const oci::Seccomp& s);
+security::Profile seccomp_profile(const oci::Seccomp& s);
+// The BPF program of linux.seccomp, for the bounding capabilities of
+// process.capabilities; empty without linux.seccomp (--privileged,
+// seccomp=unconfined): no filter. Read from the cache in `cache_dir` when
+// compiled before for the same text and libseccomp; else compiled and stored.
+std::vector<sock_filter> seccomp_program(const oci::Spec& spec, const std::filesystem::path& cache_dir);
+
+// The last component of linux.cgroupsPath ("/minictr/ID" -> "ID"): how the
+// container's own group reads in /proc/self/cgroup (rootfs::read_own_cgroups).
+std::string cgroup_leaf(const oci::Spec& spec);
+
+// The org.minictr.network annotation (Docker's NetworkMode). Without it (a
+// bundle minictr did not write), the namespaces tell what they can: a new
+// network namespace is "none", the runtime's is "host".
+NetworkMode network_mode(const oci::Spec& spec);
+// Whether the init writes /etc/hostname, hosts and resolv.conf itself: not
+// on a bridge, where the supervisor writes them once it knows the address.
+bool init_writes_etc_files(const oci::Spec& spec);
+// What those files say, from the bundle: hostname, the name annotation,
+// the network mode, and with a user namespace the host ids of its root.
+// (The name is the one at create: `rename` leaves the bundle alone. Only an
+// address line shows it, and the init writes none.)
+EtcFiles etc_files_of(const oci::Spec& spec);
 
 // setrlimit(2) for each of process.rlimits.
 void apply_rlimits(const std::vector<oci::Rlimit>& rlimits);

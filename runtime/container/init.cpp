@@ -91,17 +91,14 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
   throw Error("exec: \"" + cmd + "\": executable file not found in $PATH", kExitNotFound);
 }
 
-// The seccomp filter: the precompiled program, or compile it now (exec).
-static void load_seccomp(const Config& cfg, const std::vector<sock_filter>* seccomp) {
-  if (cfg.security.privileged || cfg.security.seccomp == "unconfined") return;
+// exec's seccomp filter, compiled from the bundle (none: unconfined, privileged).
+static void load_seccomp(const Config& cfg, const std::vector<sock_filter>& program) {
+  if (program.empty()) return;
   explain::step(
       explain::Kind::kNotReplayable, "seccomp(2)",
       "# load the BPF syscall filter: " +
           (cfg.security.seccomp.empty() ? std::string("Docker's default profile") : cfg.security.seccomp));
-  if (seccomp)
-    security::load_seccomp_program(*seccomp);
-  else
-    security::apply_seccomp(cfg.security);
+  security::load_seccomp_program(program);
 }
 
 // The user, capabilities, no_new_privs and seccomp filter (`load_filter`),
@@ -138,7 +135,7 @@ static void apply_security(const user::Identity& id, const std::vector<std::stri
 }
 
 void apply_process_security(const Config& cfg, const std::string& user_spec,
-                            const std::vector<sock_filter>* seccomp) {
+                            const std::vector<sock_filter>& seccomp) {
   apply_security(user::resolve(user_spec), security::resolve_capabilities(cfg.security),
                  cfg.security.no_new_privs && !cfg.security.privileged, [&] { load_seccomp(cfg, seccomp); });
 }
@@ -168,27 +165,25 @@ static void enter_working_dir(const std::string& dir) {
 // pivoted yet): the overlay's dirs, /etc/hostname, hosts and resolv.conf
 // (for the bridge network the supervisor writes them once it knows our
 // address), and the seccomp program (read from the cache of compiled ones).
-std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
+std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache) {
   const auto& dir = fs_spec.container_dir;
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
-  if (!cfg.network_mode.attaches_to_bridge()) {
-    write_etc_files(dir, cfg, "", {});
+  if (init_writes_etc_files(spec)) {
+    write_etc_files(dir, etc_files_of(spec), "", {});
     for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
   }
-  auto options = cfg.security;
-  security::read_seccomp_profile(options);  // a host path
-  return security::compile_seccomp_cached(options, seccomp_cache);
+  return seccomp_program(spec, seccomp_cache);
 }
 
 // A new cgroup namespace makes the cgroup we are in our "/". Returns the
 // hierarchies where that is the container's own group, read just before
 // (after the unshare every path reads "/"): mount_own_cgroups shows them at
 // /sys/fs/cgroup once we are in the new root.
-static rootfs::OwnCgroups unshare_cgroup(const std::string& id) {
-  rootfs::OwnCgroups own = rootfs::read_own_cgroups(id);
+static rootfs::OwnCgroups unshare_cgroup(const oci::Spec& spec) {
+  rootfs::OwnCgroups own = rootfs::read_own_cgroups(cgroup_leaf(spec));
   explain::step(explain::Kind::kUnshareCgroup, "unshare(2)",
                 "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
@@ -389,7 +384,7 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
     case InitStep::kSendMountNamespace:
       return send_mount_namespace(link.sync_fd);
     case InitStep::kPrepareHostFiles:
-      done.seccomp = prepare_host_files(p.cfg, p.fs, link.seccomp_cache);
+      done.seccomp = prepare_host_files(p.spec, p.fs, link.seccomp_cache);
       return;
     case InitStep::kMountRootFilesystem:
       rootfs::make_mounts_private();
@@ -423,12 +418,12 @@ void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgre
       // Through files opened for us: the host's /sys/fs/cgroup is out of reach now.
       auto files = receive_from_supervisor(link.handoff_fd, protocol::Kind::Cgroup, "cgroup");
       explain::step(explain::Kind::kJoinCgroup, "write(2)",
-                    "for t in /sys/fs/cgroup/*/minictr/" + p.cfg.id +
+                    "for t in /sys/fs/cgroup/*" + p.spec.linux_->cgroups_path +
                         "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
       return cgroup::join_with(files);
     }
     case InitStep::kUnshareCgroupNamespace:
-      done.own_cgroups = unshare_cgroup(p.cfg.id);
+      done.own_cgroups = unshare_cgroup(p.spec);
       return;
     case InitStep::kStdio:
       return setup_stdio(p.stdio);

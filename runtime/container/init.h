@@ -52,11 +52,9 @@ extern const std::vector<InitStep> kSharingMemorySteps;
 extern const std::vector<InitStep> kUserNamespaceSteps;
 
 // What the container is: the bundle's config.json (`spec`: the process,
-// hostname, mounts, masked paths; see from_bundle.h), its root filesystem,
-// and the private parts of `cfg`: the container id (its cgroup), the network
-// mode (who writes the /etc files) and the seccomp profile to compile.
+// hostname, mounts, masked paths, seccomp filter, cgroup, and who writes
+// the /etc files; see from_bundle.h), its root filesystem, and its stdio.
 struct InitPlan {
-  const Config& cfg;
   const oci::Spec& spec;
   const rootfs::Spec& fs;
   const InitStdio& stdio;
@@ -78,8 +76,8 @@ struct InitLink {
                                  const InitLink& link);
 
 // The host-side files (overlay dirs, /etc files unless on the bridge) and
-// the seccomp program, compiled or from the cache.
-std::vector<sock_filter> prepare_host_files(const Config& cfg, const rootfs::Spec& fs_spec,
+// the program of the bundle's linux.seccomp, compiled or from the cache.
+std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache);
 
 // The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
@@ -95,11 +93,9 @@ std::vector<std::string> with_home(std::vector<std::string> env, const std::stri
 // code 127 (not found) or 126 (not executable).
 std::string find_executable(const std::string& cmd, const std::vector<std::string>& env);
 
-// Apply the process-level settings shared by the init and `exec`:
-// user, capabilities, no_new_privs, seccomp.
-// A precompiled `seccomp` program is loaded as is; without one (exec) the
-// profile is compiled here.
+// `exec`'s process-level settings: user, capabilities, no_new_privs, and
+// the `seccomp` program (seccomp_program of the bundle; empty: no filter).
 void apply_process_security(const Config& cfg, const std::string& user_spec,
-                            const std::vector<sock_filter>* seccomp = nullptr);
+                            const std::vector<sock_filter>& seccomp);
 
 }  // namespace mctr::container

@@ -77,7 +77,7 @@ void OutsideSetup::attach_network(pid_t child) {
   // default bridge containers reach each other by address, on a user network
   // by its name server). Keeping N peers' files up to date made every start
   // rewrite N files (docs/performance.md, Density).
-  write_etc_files(dir, cfg_, attachment_->ip, {}, attachment_->ip6,
+  write_etc_files(dir, etc_files_of(cfg_), attachment_->ip, {}, attachment_->ip6,
                   network_name_server(store_, cfg_.network_mode, cfg_.id, child));
   for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
   reconnect_networks(store_, cfg_,

@@ -54,13 +54,7 @@ PreparedProcess prepare_process(const oci::Process& p, const std::optional<oci::
   if (!has_key(out.env, "HOME")) out.env.push_back("HOME=" + out.identity.home);
   if (p.args.empty()) throw Error("process.args must not be empty", kExitRuntimeError);
   out.executable = container::find_executable(p.args[0], out.env);
-  if (seccomp) {
-    oci::Spec holder;
-    holder.linux_ = oci::Linux{};
-    holder.linux_->seccomp = seccomp;
-    nlohmann::json j = oci::to_json(holder)["linux"]["seccomp"];
-    out.seccomp = security::parse_profile_json(j.dump());
-  }
+  if (seccomp) out.seccomp = container::seccomp_profile(*seccomp);
   return out;
 }
 

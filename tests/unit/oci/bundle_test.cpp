@@ -3,10 +3,15 @@
 #include "container/bundle.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "container/etc_files.h"
+#include "container/from_bundle.h"
 #include "expect_error.h"
+#include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
 #include "util/fs.h"
 
@@ -38,6 +43,32 @@ const oci::Mount* mount_at(const oci::Spec& s, const std::string& dest) {
   for (const auto& m : s.mounts)
     if (m.destination == dest) return &m;
   return nullptr;
+}
+
+bool same_program(const std::vector<sock_filter>& a, const std::vector<sock_filter>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(sock_filter)) == 0;
+}
+
+// The program the init loads, from the bundle's linux.seccomp, and the one
+// compiled straight from the private config's profile.
+std::vector<sock_filter> program_from_bundle(const oci::Spec& s) {
+  if (!s.linux_->seccomp) return {};
+  return mctr::security::compile_profile(c::seccomp_profile(*s.linux_->seccomp),
+                                         c::kept_capabilities(*s.process));
+}
+
+// A directory removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("minictr-bundle-test-" + std::to_string(::getpid()) + "-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+size_t files_in(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir)) return 0;
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(dir), {}));
 }
 
 }  // namespace
@@ -257,4 +288,126 @@ TEST(SpecFromConfig, WrittenBundleReadsBackAndChecks) {
                        R"({"ociVersion": "1.2.0", "process": {"cwd": "/"}})");
   EXPECT_ERROR(oci::read_bundle_spec(c::bundle_dir(dir)), "bundle/config.json: process.user: required");
   std::filesystem::remove_all(dir);
+}
+
+// The bundle's linux.seccomp, read back as a profile, compiles to the very
+// program the private config's profile compiles to: the init loses nothing
+// by taking it from the bundle.
+TEST(BundleSeccomp, DefaultProfileRoundTrip) {
+  c::Config cfg = base_config();
+  for (const auto& caps : {std::vector<std::string>{}, std::vector<std::string>{"SYS_ADMIN"}}) {
+    cfg.security.cap_add = caps;
+    const oci::Spec s = spec_of(cfg);
+    const auto direct = mctr::security::compile_seccomp(cfg.security);
+    ASSERT_FALSE(direct.empty());
+    EXPECT_TRUE(same_program(program_from_bundle(s), direct)) << caps.size();
+  }
+}
+
+TEST(BundleSeccomp, CustomProfileRoundTrip) {
+  TempDir dir;
+  c::Config cfg = base_config();
+  cfg.security.seccomp = (dir.path / "p.json").string();
+  mctr::fs::write_file_atomic(cfg.security.seccomp, R"({"defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                 {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                  "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_NE"}]}]})");
+  mctr::security::read_seccomp_profile(cfg.security);  // as create does
+  const oci::Spec s = spec_of(cfg);
+  mctr::security::Profile p = c::seccomp_profile(*s.linux_->seccomp);
+  EXPECT_EQ(p.default_action, mctr::security::Action::Allow);
+  ASSERT_EQ(p.syscalls.size(), 2u);
+  EXPECT_EQ(p.syscalls[0].names, std::vector<std::string>{"mkdir"});
+  EXPECT_EQ(p.syscalls[0].errno_ret, 13);
+  ASSERT_EQ(p.syscalls[1].args.size(), 1u);
+  EXPECT_EQ(p.syscalls[1].args[0].op, mctr::security::Op::NotEqual);
+  EXPECT_TRUE(same_program(program_from_bundle(s), mctr::security::compile_seccomp(cfg.security)));
+}
+
+TEST(BundleSeccomp, UnconfinedAndPrivilegedHaveNoFilter) {
+  TempDir dir;
+  c::Config cfg = base_config();
+  cfg.security.seccomp = "unconfined";
+  EXPECT_TRUE(c::seccomp_program(spec_of(cfg), dir.path).empty());
+  cfg.security.seccomp.clear();
+  cfg.security.privileged = true;
+  EXPECT_TRUE(c::seccomp_program(spec_of(cfg), dir.path).empty());
+  EXPECT_EQ(files_in(dir.path), 0u);  // nothing compiled, nothing cached
+}
+
+// The cache is keyed by the bundle's text: the same text reads the stored
+// program back, another text (here: another kept capability) gets its own.
+TEST(BundleSeccomp, ProgramIsCachedByTheBundleText) {
+  TempDir dir;
+  c::Config cfg = base_config();
+  const oci::Spec s = spec_of(cfg);
+  const auto first = c::seccomp_program(s, dir.path);
+  EXPECT_TRUE(same_program(first, mctr::security::compile_seccomp(cfg.security)));
+  EXPECT_EQ(files_in(dir.path), 1u);
+  EXPECT_TRUE(same_program(c::seccomp_program(s, dir.path), first));
+  EXPECT_EQ(files_in(dir.path), 1u);
+  cfg.security.cap_add = {"SYS_ADMIN"};
+  const auto other = c::seccomp_program(spec_of(cfg), dir.path);
+  EXPECT_FALSE(same_program(other, first));
+  EXPECT_EQ(files_in(dir.path), 2u);
+  // A bundle edited by hand is a new text: compiled, not the old program.
+  oci::Spec edited = s;
+  edited.linux_->seccomp->default_action = "SCMP_ACT_ALLOW";
+  edited.linux_->seccomp->default_errno_ret.reset();
+  EXPECT_FALSE(same_program(c::seccomp_program(edited, dir.path), first));
+  EXPECT_EQ(files_in(dir.path), 3u);
+}
+
+TEST(BundleCgroup, LeafOfCgroupsPath) {
+  c::Config cfg = base_config();
+  EXPECT_EQ(c::cgroup_leaf(spec_of(cfg)), cfg.id);
+  oci::Spec s = spec_of(cfg);
+  s.linux_->cgroups_path = "machine.slice/libpod-abc.scope";
+  EXPECT_EQ(c::cgroup_leaf(s), "libpod-abc.scope");
+  s.linux_->cgroups_path = "flat";
+  EXPECT_EQ(c::cgroup_leaf(s), "flat");
+}
+
+// The init writes /etc/hostname, hosts and resolv.conf itself unless the
+// container is on a bridge (the supervisor writes them with its address).
+TEST(BundleEtcFiles, WhoWritesThem) {
+  c::Config cfg = base_config();
+  for (const char* mode : {"bridge", "mynet"}) {
+    cfg.network_mode = c::NetworkMode::parse(mode);
+    const oci::Spec s = spec_of(cfg);
+    EXPECT_EQ(s.annotations.at(c::kAnnotationNetwork), mode);
+    EXPECT_FALSE(c::init_writes_etc_files(s)) << mode;
+  }
+  for (const char* mode : {"none", "host", "container:0123456789ab"}) {
+    cfg.network_mode = c::NetworkMode::parse(mode);
+    const oci::Spec s = spec_of(cfg);
+    EXPECT_TRUE(c::init_writes_etc_files(s)) << mode;
+    EXPECT_EQ(c::network_mode(s), cfg.network_mode) << mode;
+  }
+  // A bundle without the annotation: what the namespaces can tell.
+  cfg.network_mode = c::NetworkMode::parse("bridge");
+  oci::Spec s = spec_of(cfg);
+  s.annotations.erase(c::kAnnotationNetwork);
+  EXPECT_EQ(c::network_mode(s).kind, c::NetworkMode::Kind::kNone);
+  EXPECT_TRUE(c::init_writes_etc_files(s));
+  s.linux_->namespaces.erase(std::remove_if(s.linux_->namespaces.begin(), s.linux_->namespaces.end(),
+                                            [](const auto& n) { return n.type == "network"; }),
+                             s.linux_->namespaces.end());
+  EXPECT_EQ(c::network_mode(s).kind, c::NetworkMode::Kind::kHost);
+}
+
+// What the files say is the same from the bundle as from the private config.
+TEST(BundleEtcFiles, ContentFromTheBundle) {
+  c::Config cfg = base_config();
+  for (const char* userns : {"", "0:100000:65536"}) {
+    cfg.userns = userns;
+    cfg.network_mode = c::NetworkMode::parse("none");
+    const c::EtcFiles want = c::etc_files_of(cfg), got = c::etc_files_of(spec_of(cfg));
+    EXPECT_EQ(got.hostname, "0123456789ab");
+    EXPECT_EQ(got.hostname, want.hostname);
+    EXPECT_EQ(got.name, want.name);
+    EXPECT_EQ(got.network, want.network);
+    EXPECT_EQ(got.owner, want.owner) << userns;
+  }
+  EXPECT_EQ(c::etc_files_of(spec_of(cfg)).owner, (std::pair<uid_t, gid_t>{100000, 100000}));
 }
