@@ -254,28 +254,6 @@ void apply_seccomp(const Options& o) {
   load_profile(profile_of(o), resolve_capabilities(o));
 }
 
-// Every input that decides the BPF program, as text: the default action,
-// the architectures and the rules that apply for the kept capabilities on
-// this kernel, plus libseccomp's version and API level (a newer libseccomp
-// may emit a different program for the same rules).
-std::string seccomp_fingerprint(const Options& o) {
-  if (o.privileged || o.seccomp == "unconfined") return "";
-  Profile p = profile_of(o);
-  std::string out = seccomp_compiler_fingerprint();
-  out += "default " + std::to_string(static_cast<int>(p.default_action)) + " " +
-         std::to_string(p.default_errno) + "\n";
-  for (const auto& a : p.architectures) out += "arch " + a + "\n";
-  for (const auto& r : applicable_rules(p, resolve_capabilities(o))) {
-    out += "rule " + std::to_string(static_cast<int>(r.action)) + " " + std::to_string(r.errno_ret);
-    for (const auto& a : r.args)
-      out += " arg" + std::to_string(a.index) + ":" + std::to_string(static_cast<int>(a.op)) + ":" +
-             std::to_string(a.value) + ":" + std::to_string(a.value_two);
-    for (const auto& n : r.names) out += " " + n;
-    out += "\n";
-  }
-  return out;
-}
-
 std::string seccomp_compiler_fingerprint() {
   const scmp_version* v = seccomp_version();
   return "minictr-seccomp-v2 (binary tree) libseccomp " + std::to_string(v->major) + "." +

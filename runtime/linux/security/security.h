@@ -66,27 +66,18 @@ void apply_seccomp(const Options& o);
 std::vector<sock_filter> compile_seccomp(const Options& o);
 void load_seccomp_program(const std::vector<sock_filter>& program);
 
-// compile_seccomp() behind a cache: the program compiled for the same
-// inputs (seccomp_cache_key) is read back from cache_dir/<hash>.bpf
-// instead of asking libseccomp again, which saves most of the start-up time
-// of a short container. A missing, unreadable or malformed cache file is
-// compiled again and rewritten; the cache is only an optimisation.
-std::vector<sock_filter> compile_seccomp_cached(const Options& o, const std::filesystem::path& cache_dir);
-// The same cache for a program whose inputs `key` names in full (a
-// profile's text with seccomp_compiler_fingerprint()): `compile` runs on a
-// miss.
+// A program behind a cache: the one compiled for the inputs `key` names in
+// full (a profile's text, the kept capabilities, and
+// seccomp_compiler_fingerprint()) is read back from cache_dir/<hash>.bpf
+// instead of asking libseccomp again (`compile`), which saves most of the
+// start-up time of a short container. A missing, unreadable or malformed
+// cache file is compiled again and rewritten; the cache is only an optimisation.
 std::vector<sock_filter> compile_seccomp_cached(const std::string& key,
                                                 const std::filesystem::path& cache_dir,
                                                 const std::function<std::vector<sock_filter>()>& compile);
-// Text naming everything the compiled program depends on ("" = no filter).
-std::string seccomp_fingerprint(const Options& o);
-// The part of it that is the compiler: libseccomp's version and API level
-// (a newer libseccomp may emit a different program for the same rules).
+// What a compiled program depends on besides its rules: libseccomp's
+// version and API level (a newer libseccomp may emit another program).
 std::string seccomp_compiler_fingerprint();
-// What the cache files are keyed by: for Docker's default profile, this
-// executable's build id, libseccomp's version, the kernel, the x32 ABI and
-// the kept capabilities (no need to build the profile); else the fingerprint.
-std::string seccomp_cache_key(const Options& o);
 
 // Host side, at create: when o.seccomp names a file and its text is not
 // read yet, read it into o.seccomp_profile_json and check it parses, so a
