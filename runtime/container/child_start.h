@@ -32,7 +32,6 @@ namespace mctr::container {
 
 // What the init is started with.
 struct ChildPlan {
-  const Config& cfg;
   const oci::Spec& bundle;
   const rootfs::Spec& fs;
   const InitStdio& stdio;

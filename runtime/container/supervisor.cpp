@@ -183,13 +183,12 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   explain::step("mkdir(2)", "mkdir -p " + in.dir.string() +
                                 "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
-  const ChildPlan plan{cfg,
-                       in.bundle,
-                       fs_spec,
-                       stdio.for_init,
-                       StorePaths{root}.seccomp_cache(),
-                       status_fd,
-                       has_new_network_namespace(in.bundle)};
+  const ChildPlan plan{.bundle = in.bundle,
+                       .fs = fs_spec,
+                       .stdio = stdio.for_init,
+                       .seccomp_cache = StorePaths{root}.seccomp_cache(),
+                       .status_fd = status_fd,
+                       .new_netns = has_new_network_namespace(in.bundle)};
   StartedChild child = choose_child_start(cfg)->start(plan, outside, [&](pid_t pid) {
     outside.attach_network(pid);
     record_running(in.store, id, pid, outside.cgroup().path(), outside.attachment(),
