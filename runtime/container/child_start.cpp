@@ -178,10 +178,10 @@ class CloneSharingMemory : public ChildStart {
 
 }  // namespace
 
-std::unique_ptr<ChildStart> choose_child_start(const Config& cfg) {
+std::unique_ptr<ChildStart> choose_child_start(const oci::Spec& bundle) {
   // --explain only watches: it takes the same path as a run without it.
   // A user namespace needs its maps written after the clone: only "go" waits for that.
-  if (cfg.userns.empty() && !cgroup::is_unified() && !cfg.network_mode.attaches_to_bridge() &&
+  if (!user_namespace_maps(bundle) && !cgroup::is_unified() && !network_mode(bundle).attaches_to_bridge() &&
       linux_ns::can_share_memory())
     return std::make_unique<CloneSharingMemory>();
   return std::make_unique<CloneThenGo>();

@@ -20,7 +20,6 @@
 #include <memory>
 #include <optional>
 
-#include "container/config.h"
 #include "container/init.h"
 #include "container/outside_setup.h"
 #include "container/protocol.h"
@@ -61,6 +60,8 @@ class ChildStart {
                              const std::function<void(pid_t)>& ready) = 0;
 };
 
-std::unique_ptr<ChildStart> choose_child_start(const Config& cfg);
+// The way to start the init of `bundle` (its user namespace, network mode,
+// and this host's cgroup version decide).
+std::unique_ptr<ChildStart> choose_child_start(const oci::Spec& bundle);
 
 }  // namespace mctr::container

@@ -189,7 +189,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                        .seccomp_cache = StorePaths{root}.seccomp_cache(),
                        .status_fd = status_fd,
                        .new_netns = has_new_network_namespace(in.bundle)};
-  StartedChild child = choose_child_start(cfg)->start(plan, outside, [&](pid_t pid) {
+  StartedChild child = choose_child_start(in.bundle)->start(plan, outside, [&](pid_t pid) {
     outside.attach_network(pid);
     record_running(in.store, id, pid, outside.cgroup().path(), outside.attachment(),
                    cfg.healthcheck.has_value());
