@@ -155,7 +155,8 @@ void take_stdio(const ExecOptions& o, ExecStdio& s) {
 }
 
 struct SetupArgs {
-  const Config& cfg;
+  const oci::Spec& spec;  // the container's bundle
+  const oci::Process& p;  // exec's process (exec_process)
   const ExecOptions& o;
   const linux_ns::NamespaceFds& ns;
   cgroup::Manager& cg;
@@ -173,11 +174,9 @@ int setup_and_run(const SetupArgs& a, ExecStdio& stdio) {
   a.cg.join_self();  // a forked child is single-threaded
   linux_ns::enter_namespaces(a.ns);
 
-  Config cfg = a.cfg;
-  const std::string user_spec = a.o.user.empty() ? cfg.user : a.o.user;
-  user::Identity id = user::resolve(user_spec);
-  const std::string wd = a.o.workdir.empty() ? cfg.working_dir : a.o.workdir;
-  check_sys(::chdir(wd.c_str()), "chdir", wd);
+  // The user is looked up in the container's /etc/passwd: after setns.
+  const user::Identity id = exec_identity(a.spec, a.o.user);
+  check_sys(::chdir(a.p.cwd.c_str()), "chdir", a.p.cwd);
   UniqueFd pty_slave;
   if (a.o.tty && !a.o.detach) {
     auto [master, slave] = open_container_pty(id);
@@ -185,20 +184,17 @@ int setup_and_run(const SetupArgs& a, ExecStdio& stdio) {
     pty_slave = std::move(slave);
   }
   stdio.pty_handoff.reset();
-  for (const auto& e : a.o.env) cfg.env.push_back(e);
-  cfg.tty = a.o.tty;
-  const auto env = container_env(cfg, id.home);
-  const std::string exe = find_executable(a.o.cmd[0], env);
-  if (a.o.privileged) cfg.security.privileged = true;
+  const auto env = with_home(a.p.env, id.home);
+  const std::string exe = find_executable(a.p.args[0], env);
   // User, capabilities, no_new_privs, seccomp: all before the command
   // exists, so no container process ever sees it unfiltered.
-  apply_process_security(cfg, user_spec, a.seccomp);
+  apply_process_security(a.p, id, a.seccomp);
 
   struct sigaction forward {};
   forward.sa_handler = forward_to_command;
   for (int sig : kForwarded) ::sigaction(sig, &forward, nullptr);
   pid_t command = check_sys(::fork(), "fork");  // into the container's PID namespace
-  if (command == 0) exec_command(a.o.cmd, exe, env, pty_slave.get());
+  if (command == 0) exec_command(a.p.args, exe, env, pty_slave.get());
   g_command = command;
   pty_slave.reset();         // the pty's master sees EIO once the command's copies close
   if (a.o.detach) return 0;  // the container's init adopts it
@@ -333,22 +329,22 @@ int exec_in_container(const Store& store, const std::string& id, const ExecOptio
   // A process joining a frozen cgroup is frozen too: it would hang.
   if (s.paused)
     throw Error("container " + id.substr(0, 12) + " is paused, unpause the container before exec", 1);
-  Config cfg = store.config(id);
+  // Everything but the user's passwd entry comes from the bundle, read here
+  // on the host: its process with exec's flags, and the seccomp program of
+  // its linux.seccomp, as the init's was (none with exec --privileged).
+  const oci::Spec spec = read_bundle(store.dir(id));
+  const oci::Process process = exec_process(spec, o);
   auto ns = linux_ns::open_namespaces(s.pid);
   auto cg = cgroup::make_manager(id);
-  // The seccomp program, made here on the host from the bundle's
-  // linux.seccomp, as the init's was: nothing is read from inside the
-  // container. None with exec --privileged.
-  const auto seccomp =
-      o.privileged ? std::vector<sock_filter>{}
-                   : seccomp_program(read_bundle(store.dir(id)), StorePaths{store.root()}.seccomp_cache());
+  const auto seccomp = o.privileged ? std::vector<sock_filter>{}
+                                    : seccomp_program(spec, StorePaths{store.root()}.seccomp_cache());
 
   ExecStdio stdio = make_stdio(o);
   pid_t setup = check_sys(::fork(), "fork");
   if (setup == 0) {
     if (stdio.pty_handoff) stdio.pty_handoff->become_child();
     try {
-      ::_exit(setup_and_run({cfg, o, ns, *cg, seccomp}, stdio));
+      ::_exit(setup_and_run({spec, process, o, ns, *cg, seccomp}, stdio));
     } catch (const Error& e) {
       std::fprintf(stderr, "minictr: error: %s\n", e.what());
       ::_exit(e.exit_code());

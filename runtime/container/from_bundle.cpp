@@ -192,6 +192,59 @@ user::Identity identity_of(const oci::User& u) {
   return id;
 }
 
+namespace {
+
+bool is_key(const std::string& entry, const std::string& var) {
+  const auto eq = var.find('=');
+  const std::string key = var.substr(0, eq == std::string::npos ? var.size() : eq + 1);
+  return entry.compare(0, key.size(), key) == 0 && (eq != std::string::npos || entry.size() == key.size());
+}
+
+// KEY=VALUE replaces the entry for KEY, or is added at the end (Docker's
+// ReplaceOrAppendEnvValues, without its removal of a bare KEY).
+void set_env(std::vector<std::string>& env, const std::string& var) {
+  for (auto& e : env)
+    if (is_key(e, var)) {
+      e = var;
+      return;
+    }
+  env.push_back(var);
+}
+
+bool has_env(const std::vector<std::string>& env, const std::string& key) {
+  return std::any_of(env.begin(), env.end(),
+                     [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
+}
+
+}  // namespace
+
+oci::Process exec_process(const oci::Spec& spec, const ExecOptions& o) {
+  if (!spec.process) throw Error("config.json: process: required to exec in a container");
+  oci::Process p = *spec.process;
+  p.args = o.cmd;
+  p.terminal = o.tty;
+  // process_env put TERM=xterm last for the container's -t when its env had
+  // no TERM: that one follows exec's own -t instead. (A TERM=xterm the
+  // container's own env gives last, with -t, cannot be told from it.)
+  const auto terms = std::count_if(p.env.begin(), p.env.end(),
+                                   [](const std::string& e) { return e.rfind("TERM=", 0) == 0; });
+  if (spec.process->terminal && terms == 1 && p.env.back() == "TERM=xterm") p.env.pop_back();
+  for (const auto& e : o.env) set_env(p.env, e);
+  if (o.tty && !has_env(p.env, "TERM")) p.env.push_back("TERM=xterm");
+  if (!o.workdir.empty()) p.cwd = o.workdir;
+  if (o.privileged) {
+    std::vector<std::string> all;
+    for (const auto& c : security::all_capabilities()) all.push_back("CAP_" + c);
+    p.capabilities = oci::Capabilities{all, all, all, {}, {}};
+    p.no_new_privileges = false;
+  }
+  return p;
+}
+
+user::Identity exec_identity(const oci::Spec& spec, const std::string& user) {
+  return user.empty() ? resolve_identity(spec) : user::resolve(user);
+}
+
 std::string seccomp_json(const oci::Seccomp& s) {
   oci::Spec holder;
   holder.linux_.emplace().seccomp = s;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "container/etc_files.h"
+#include "container/exec.h"
 #include "container/network_mode.h"
 #include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
@@ -63,6 +64,17 @@ user::Identity resolve_identity(const oci::Spec& spec);
 // process.user's numbers, with HOME from the passwd entry of that uid ("/"
 // without one, as runc; "/root" for root).
 user::Identity identity_of(const oci::User& u);
+
+// `exec`'s process in the running container, as dockerd makes it from the
+// container's (the bundle's process): -e sets a variable (replacing the
+// container's value), TERM=xterm goes with exec's -t, not the container's,
+// -w sets the cwd, --privileged keeps every capability without
+// no_new_privs (and gets no seccomp filter: the caller loads none). The
+// user stays the container's: -u is looked up inside (exec_identity).
+oci::Process exec_process(const oci::Spec& spec, const ExecOptions& o);
+// Who `exec` runs as, in the container: `user` (exec -u) as dockerd looks
+// it up, else the container's own user (resolve_identity).
+user::Identity exec_identity(const oci::Spec& spec, const std::string& user);
 
 // linux.seccomp as JSON text (config.json's object, compact), and read
 // back as a profile by the one parser of profiles (parse_profile_json),

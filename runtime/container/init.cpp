@@ -52,10 +52,6 @@ std::vector<std::string> with_home(std::vector<std::string> env, const std::stri
   return env;
 }
 
-std::vector<std::string> container_env(const Config& cfg, const std::string& home) {
-  return with_home(process_env(cfg), home);
-}
-
 std::string find_executable(const std::string& cmd, const std::vector<std::string>& env) {
   auto check = [&](const std::string& path) -> int {
     struct stat st;
@@ -91,13 +87,13 @@ std::string find_executable(const std::string& cmd, const std::vector<std::strin
   throw Error("exec: \"" + cmd + "\": executable file not found in $PATH", kExitNotFound);
 }
 
-// exec's seccomp filter, compiled from the bundle (none: unconfined, privileged).
-static void load_seccomp(const Config& cfg, const std::vector<sock_filter>& program) {
+// exec's seccomp filter, compiled from the bundle's linux.seccomp (none:
+// unconfined, privileged).
+static void load_seccomp(const std::vector<sock_filter>& program) {
   if (program.empty()) return;
   explain::step(
       explain::Kind::kNotReplayable, "seccomp(2)",
-      "# load the BPF syscall filter: " +
-          (cfg.security.seccomp.empty() ? std::string("Docker's default profile") : cfg.security.seccomp));
+      "# load the BPF syscall filter of linux.seccomp (" + std::to_string(program.size()) + " instructions)");
   security::load_seccomp_program(program);
 }
 
@@ -134,10 +130,9 @@ static void apply_security(const user::Identity& id, const std::vector<std::stri
   }
 }
 
-void apply_process_security(const Config& cfg, const std::string& user_spec,
+void apply_process_security(const oci::Process& p, const user::Identity& id,
                             const std::vector<sock_filter>& seccomp) {
-  apply_security(user::resolve(user_spec), security::resolve_capabilities(cfg.security),
-                 cfg.security.no_new_privs && !cfg.security.privileged, [&] { load_seccomp(cfg, seccomp); });
+  apply_security(id, kept_capabilities(p), p.no_new_privileges, [&] { load_seccomp(seccomp); });
 }
 
 static void setup_stdio(const InitStdio& stdio) {

@@ -12,6 +12,7 @@
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
 #include "linux/rootfs.h"
+#include "linux/user.h"
 #include "oci/spec.h"
 
 namespace mctr::container {
@@ -80,12 +81,10 @@ struct InitLink {
 std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache);
 
-// The environment the command sees: image + -e, plus PATH, HOSTNAME, HOME
-// (and TERM with -t) when not set, as Docker does.
-std::vector<std::string> container_env(const Config& cfg, const std::string& home);
-// The same without HOME: process.env of the bundle. HOME depends on the
-// user's passwd entry in the container, so it is added at each start when
-// missing (with_home), as runc does.
+// process.env of the bundle: image + -e, plus PATH, HOSTNAME (and TERM with
+// -t) when not set, as Docker does. HOME depends on the user's passwd entry
+// in the container, so it is added at each start (and exec) when missing
+// (with_home), as runc does.
 std::vector<std::string> process_env(const Config& cfg);
 std::vector<std::string> with_home(std::vector<std::string> env, const std::string& home);
 
@@ -93,9 +92,10 @@ std::vector<std::string> with_home(std::vector<std::string> env, const std::stri
 // code 127 (not found) or 126 (not executable).
 std::string find_executable(const std::string& cmd, const std::vector<std::string>& env);
 
-// `exec`'s process-level settings: user, capabilities, no_new_privs, and
-// the `seccomp` program (seccomp_program of the bundle; empty: no filter).
-void apply_process_security(const Config& cfg, const std::string& user_spec,
+// `exec`'s process-level settings (exec_process, from_bundle.h): the user
+// `id`, p's capabilities and noNewPrivileges, and the `seccomp` program
+// (seccomp_program of the bundle; empty: no filter).
+void apply_process_security(const oci::Process& p, const user::Identity& id,
                             const std::vector<sock_filter>& seccomp);
 
 }  // namespace mctr::container

@@ -10,6 +10,7 @@
 
 #include "container/etc_files.h"
 #include "container/from_bundle.h"
+#include "container/init.h"
 #include "expect_error.h"
 #include "linux/security/seccomp_profile.h"
 #include "linux/security/security.h"
@@ -410,4 +411,100 @@ TEST(BundleEtcFiles, ContentFromTheBundle) {
     EXPECT_EQ(got.owner, want.owner) << userns;
   }
   EXPECT_EQ(c::etc_files_of(spec_of(cfg)).owner, (std::pair<uid_t, gid_t>{100000, 100000}));
+}
+
+// exec's process: the bundle's, with Docker's rules for exec's flags.
+TEST(BundleExec, ContainerProcessWithExecFlags) {
+  c::Config cfg = base_config();
+  cfg.tty = true;  // the container's TERM=xterm is the container's -t, not exec's
+  cfg.security.cap_drop = {"CHOWN"};
+  const oci::Spec s = spec_of(cfg);
+  c::ExecOptions o;
+  o.cmd = {"ls", "-l"};
+  oci::Process p = c::exec_process(s, o);
+  EXPECT_EQ(p.args, o.cmd);
+  EXPECT_FALSE(p.terminal);
+  EXPECT_EQ(p.cwd, "/srv");
+  EXPECT_EQ(p.env, (std::vector<std::string>{"HOSTNAME=0123456789ab", "PATH=/bin:/usr/bin", "A=1"}));
+  EXPECT_EQ(c::kept_capabilities(p), c::kept_capabilities(*s.process));
+  EXPECT_FALSE(has(c::kept_capabilities(p), "CHOWN"));
+  EXPECT_TRUE(p.no_new_privileges);
+  EXPECT_EQ(p.user.uid, s.process->user.uid);
+
+  // -t, -e (replaces the container's A in place, adds B), -w.
+  o.tty = true;
+  o.env = {"A=2", "B=3"};
+  o.workdir = "/tmp";
+  p = c::exec_process(s, o);
+  EXPECT_TRUE(p.terminal);
+  EXPECT_EQ(p.env, (std::vector<std::string>{"HOSTNAME=0123456789ab", "PATH=/bin:/usr/bin", "A=2", "B=3",
+                                             "TERM=xterm"}));
+  EXPECT_EQ(p.cwd, "/tmp");
+  o.env = {"TERM=vt100"};  // exec's own TERM wins over -t's
+  EXPECT_EQ(c::exec_process(s, o).env.back(), "TERM=vt100");
+
+  // --privileged: every capability, no no_new_privs.
+  o.privileged = true;
+  p = c::exec_process(s, o);
+  EXPECT_EQ(c::kept_capabilities(p), mctr::security::all_capabilities());
+  EXPECT_EQ(p.capabilities->effective, p.capabilities->bounding);
+  EXPECT_TRUE(p.capabilities->ambient.empty());
+  EXPECT_FALSE(p.no_new_privileges);
+}
+
+TEST(BundleExec, ContainersOwnTermStays) {
+  c::Config cfg = base_config();
+  cfg.tty = true;
+  cfg.env = {"TERM=vt100", "A=1"};
+  c::ExecOptions o;
+  o.cmd = {"sh"};
+  EXPECT_TRUE(has(c::exec_process(spec_of(cfg), o).env, "TERM=vt100"));
+  cfg.tty = false;
+  cfg.env = {"A=1"};
+  EXPECT_FALSE(has(c::exec_process(spec_of(cfg), o).env, "TERM=xterm"));
+  o.tty = true;
+  EXPECT_TRUE(has(c::exec_process(spec_of(cfg), o).env, "TERM=xterm"));
+}
+
+// The same process as exec made from the private config: its env plus -e
+// with exec's -t, its capabilities (all with either --privileged), and
+// no_new_privs unless privileged.
+TEST(BundleExec, SameAsFromTheConfig) {
+  for (bool ctr_tty : {false, true})
+    for (bool exec_tty : {false, true})
+      for (bool ctr_priv : {false, true})
+        for (bool exec_priv : {false, true}) {
+          c::Config cfg = base_config();
+          cfg.tty = ctr_tty;
+          cfg.security.privileged = ctr_priv;
+          cfg.security.cap_add = {"NET_ADMIN"};
+          c::ExecOptions o;
+          o.cmd = {"sh"};
+          o.tty = exec_tty;
+          o.privileged = exec_priv;
+          o.env = {"NEW=1"};
+          const oci::Process p = c::exec_process(spec_of(cfg), o);
+          c::Config then = cfg;
+          then.env.push_back("NEW=1");
+          then.tty = exec_tty;
+          then.security.privileged = ctr_priv || exec_priv;
+          EXPECT_EQ(p.env, c::process_env(then)) << ctr_tty << exec_tty;
+          EXPECT_EQ(c::kept_capabilities(p), mctr::security::resolve_capabilities(then.security));
+          EXPECT_EQ(p.no_new_privileges, then.security.no_new_privs && !then.security.privileged);
+        }
+}
+
+// choose_child_start reads the bundle: the same user namespace and network
+// mode as the private config said.
+TEST(BundleChildStart, SameInputsAsTheConfig) {
+  c::Config cfg = base_config();
+  for (const char* userns : {"", "0:100000:65536"})
+    for (const char* mode : {"bridge", "none", "host", "container:abc", "mynet"}) {
+      cfg.userns = userns;
+      cfg.network_mode = c::NetworkMode::parse(mode);
+      const oci::Spec s = spec_of(cfg);
+      EXPECT_EQ(!c::user_namespace_maps(s), cfg.userns.empty()) << userns;
+      EXPECT_EQ(c::network_mode(s), cfg.network_mode) << mode;
+      EXPECT_EQ(c::network_mode(s).attaches_to_bridge(), cfg.network_mode.attaches_to_bridge()) << mode;
+    }
 }
