@@ -220,8 +220,8 @@ static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   apply_security(id, kept_capabilities(proc), proc.no_new_privileges, [&] {
     if (!filter) return;
     explain::step(explain::Kind::kNotReplayable, "seccomp(2)",
-                  "# load the BPF syscall filter of linux.seccomp (" +
-                      std::to_string(spec.linux_->seccomp->syscalls.size()) + " rules)");
+                  "# load the BPF syscall filter of linux.seccomp (" + std::to_string(seccomp.size()) +
+                      " instructions)");
     security::load_seccomp_program(seccomp);
   });
   // The container dies with its supervisor: nothing would read its output,
