@@ -9,8 +9,9 @@
 //   tensors reordered).
 // Their tensor data is byte for byte the bundled models' (checked when they were made), so
 // the test rebuilds each whole file from its header and the bundled model's tensors instead
-// of storing 10 MB twice. How they were made: tests/data/README.md. When the bundled model is
-// retrained with another vocabulary or shape, the headers (which carry both) must be made again.
+// of storing the weights twice. How they were made: tests/data/README.md. When the bundled model
+// is retrained, run tests/data/make-llamacpp-headers.sh: the headers carry the vocabulary and the
+// shapes, and the greedy texts below are llama.cpp's for the bundled weights.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -29,6 +30,15 @@ namespace {
 
 const std::string kData = MINICTR_TEST_DATA;
 const std::string kModels = MINICTR_INFER_MODELS;
+
+// llama.cpp's greedy continuations (llama-simple, after its BOS and the prompt) of "A programmer"
+// (100 tokens, the converted F32 file) and "Q: Why" (40 tokens, the Q8_0 file), printed by
+// tests/data/make-llamacpp-headers.sh when the headers were made from the bundled model.
+const std::string kLlamaSimpleProgrammer =
+    ", n.:\nAn unique message of theory, and the only way to be\nmored to the purpose.\n-- Douglas Coupland, "
+    "\"Generation X: Tales for an Accelerated\nCulture\"";
+const std::string kLlamaSimpleWhy =
+    " did you think of me?\nA: You're afraid of the Court:\nAll the boys aren't there.";
 
 class TempDir {
  public:
@@ -110,7 +120,7 @@ TEST(LlamaCppFiles, Llama2cConverterOutputLoads) {
   TempDir dir;
   const std::string bundled = kModels + "/minictr-fortunes-f32.gguf";
   const std::string path = rebuild("fortunes-f32.llama2c-converted.gguf-header", bundled, dir);
-  EXPECT_EQ(std::filesystem::file_size(path), 7895360u);  // the size of the file llama.cpp wrote
+  EXPECT_EQ(std::filesystem::file_size(path), 9490976u);  // the size of the file llama.cpp wrote
   Model theirs(path);
   Model ours(bundled);
   EXPECT_EQ(theirs.config().ctx_len, 128);  // the converter's default, not the model's 256
@@ -122,18 +132,16 @@ TEST(LlamaCppFiles, Llama2cConverterOutputLoads) {
   Greedy a = greedy(theirs, "A programmer", 100);
   Greedy b = greedy(ours, "A programmer", 100);
   EXPECT_EQ(a.first_logits, b.first_logits);  // same weights, same arithmetic: bit for bit
-  // llama.cpp's llama-simple printed the greedy text of the first weights these headers were
-  // made with; the weights were retrained since (same vocabulary and tensor shapes, so the
-  // headers still apply) and llama.cpp is not at hand here, so the check is ours against theirs.
   EXPECT_EQ(a.text, b.text);
-  EXPECT_FALSE(a.text.empty());
+  // What llama.cpp's own llama-simple printed for this file (tests/data/make-llamacpp-headers.sh).
+  EXPECT_EQ(a.text, kLlamaSimpleProgrammer);
 }
 
 TEST(LlamaCppFiles, LlamaQuantizeQ8OutputLoads) {
   TempDir dir;
   const std::string bundled = kModels + "/minictr-fortunes-q8_0.gguf";
   const std::string path = rebuild("fortunes-q8_0.llama-quantize.gguf-header", bundled, dir);
-  EXPECT_EQ(std::filesystem::file_size(path), 2120320u);
+  EXPECT_EQ(std::filesystem::file_size(path), 2560896u);
   Model theirs(path);
   Model ours(bundled);
   EXPECT_EQ(theirs.weight_type(), GgmlType::Q8_0);
@@ -142,7 +150,7 @@ TEST(LlamaCppFiles, LlamaQuantizeQ8OutputLoads) {
   Greedy b = greedy(ours, "Q: Why", 40);
   EXPECT_EQ(a.first_logits, b.first_logits);
   EXPECT_EQ(a.text, b.text);
-  EXPECT_FALSE(a.text.empty());
+  EXPECT_EQ(a.text, kLlamaSimpleWhy);
 }
 
 }  // namespace
