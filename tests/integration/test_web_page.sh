@@ -135,6 +135,8 @@ elif step == "nojs":
     call("Emulation.setScriptExecutionDisabled", value=True)
     call("Page.navigate", url=url)
     wait_for("document.readyState === 'complete' && document.getElementById('prompt') !== null", "the page")
+    # Greedy, as the streamed reply above: a sampled reply may be empty (the model may end at once).
+    js("document.getElementsByName('temperature')[0].value = '0'; true")
     type_into("#prompt", "The end")
     click("#send")
     wait_for("location.pathname === '/chat' && document.readyState === 'complete'"
