@@ -53,4 +53,10 @@ void set_env(std::vector<std::string>& env, const std::string& kv) {
   env.push_back(kv);
 }
 
+bool has_env(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& e : env)
+    if (e.compare(0, key.size() + 1, key + "=") == 0) return true;
+  return false;
+}
+
 }  // namespace mctr::container

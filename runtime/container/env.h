@@ -23,5 +23,7 @@ std::vector<std::string> parse_env_file(const std::string& text, const EnvLookup
 
 // Set KEY=VALUE in env, replacing an earlier KEY.
 void set_env(std::vector<std::string>& env, const std::string& kv);
+// env has an entry KEY=...
+bool has_env(const std::vector<std::string>& env, const std::string& key);
 
 }  // namespace mctr::container

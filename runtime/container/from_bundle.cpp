@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "container/bundle.h"
+#include "container/env.h"
 #include "linux/security/security.h"
 #include "util/error.h"
 
@@ -192,32 +193,6 @@ user::Identity identity_of(const oci::User& u) {
   return id;
 }
 
-namespace {
-
-bool is_key(const std::string& entry, const std::string& var) {
-  const auto eq = var.find('=');
-  const std::string key = var.substr(0, eq == std::string::npos ? var.size() : eq + 1);
-  return entry.compare(0, key.size(), key) == 0 && (eq != std::string::npos || entry.size() == key.size());
-}
-
-// KEY=VALUE replaces the entry for KEY, or is added at the end (Docker's
-// ReplaceOrAppendEnvValues, without its removal of a bare KEY).
-void set_env(std::vector<std::string>& env, const std::string& var) {
-  for (auto& e : env)
-    if (is_key(e, var)) {
-      e = var;
-      return;
-    }
-  env.push_back(var);
-}
-
-bool has_env(const std::vector<std::string>& env, const std::string& key) {
-  return std::any_of(env.begin(), env.end(),
-                     [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
-}
-
-}  // namespace
-
 oci::Process exec_process(const oci::Spec& spec, const ExecOptions& o) {
   if (!spec.process) throw Error("config.json: process: required to exec in a container");
   oci::Process p = *spec.process;
@@ -265,9 +240,10 @@ std::vector<sock_filter> seccomp_program(const oci::Spec& spec, const std::files
   // resolved by spec_from_config, do not).
   std::string key = security::seccomp_compiler_fingerprint() + "caps";
   for (const auto& c : kept) key += " " + c;
-  key += "\n" + seccomp_json(s);
+  const std::string json = seccomp_json(s);
+  key += "\n" + json;
   return security::compile_seccomp_cached(
-      key, cache_dir, [&] { return security::compile_profile(seccomp_profile(s), kept); });
+      key, cache_dir, [&] { return security::compile_profile(security::parse_profile_json(json), kept); });
 }
 
 std::string cgroup_leaf(const oci::Spec& spec) {

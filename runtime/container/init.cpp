@@ -12,6 +12,7 @@
 #include <cstring>
 #include <functional>
 
+#include "container/env.h"
 #include "container/etc_files.h"
 #include "container/from_bundle.h"
 #include "container/networks.h"
@@ -32,23 +33,17 @@ namespace mctr::container {
 
 static const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static bool has_key(const std::vector<std::string>& env, const std::string& key) {
-  for (const auto& e : env)
-    if (e.compare(0, key.size() + 1, key + "=") == 0) return true;
-  return false;
-}
-
 std::vector<std::string> process_env(const Config& cfg) {
   std::vector<std::string> env;
-  if (!has_key(cfg.env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
+  if (!has_env(cfg.env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
   env.push_back("HOSTNAME=" + cfg.hostname);
   for (const auto& e : cfg.env) env.push_back(e);
-  if (cfg.tty && !has_key(cfg.env, "TERM")) env.push_back("TERM=xterm");
+  if (cfg.tty && !has_env(cfg.env, "TERM")) env.push_back("TERM=xterm");
   return env;
 }
 
 std::vector<std::string> with_home(std::vector<std::string> env, const std::string& home) {
-  if (!has_key(env, "HOME")) env.push_back("HOME=" + home);
+  if (!has_env(env, "HOME")) env.push_back("HOME=" + home);
   return env;
 }
 
