@@ -793,6 +793,150 @@ struct Q8TilesAvx2 {
   }
 };
 
+// ---- AVX2 Q8_0 prompt-batch matmul: 8 rows in the lanes of one vector ----
+//
+// The AVX2 analogue of the VNNI-512 kernel below. The 4 x 2 tiles above spend, for every (row,
+// token, block), a sign, a conversion, a scale broadcast and an FMA besides the maddubs + madd
+// pair that does the 32 multiply-adds. Here a vector's 8 dword lanes are 8 ROWS: the weights of
+// a group of 8 rows are repacked once per matmul (an 8 x 8 dword transpose per block, into a
+// buffer that stays in L1/L2) so that vector j of block b holds bytes 4j..4j+3 of that block of
+// each row, and a token's bytes 4j..4j+3 are broadcast to every lane. Per block and token, 8 x
+// (sign, maddubs, madd, add) give each lane its row's exact integer block sum, and one
+// conversion and one FMA (the 8 rows' scales times the token's) serve 8 rows.
+//
+// maddubs multiplies unsigned by signed bytes: |w| by x with w's sign moved onto it (as
+// ggml does). Its int16 pair sums stay below 2 * 128 * 127 < 32767, exact as long as x is not
+// -128, which quantize_row_q8_0 never gives. Per block the float work is the scalar kernel's
+// dw * dx * sum added in (as one FMA), so the results match it to a rounding per block.
+constexpr int kQ8Rows8 = 8;
+constexpr int kQ8Tokens8 = 4;
+// A packed block of a group: 8 float scales, then 8 vectors of 8 x 4 bytes.
+constexpr size_t kQ8Packed8 = kQ8Rows8 * sizeof(float) + 8 * 32;
+
+// Packs rows wr[0..8) of nb blocks into pk (rows at or past n_rows get scale 0; their pointers
+// must still be readable). Per block, an 8 x 8 transpose of dwords: unpacks of 32 and 64 bits
+// within the 128-bit halves, then one permute of the halves.
+MCTR_AVX2 static void pack_q8_group8(const BlockQ8* const* wr, int n_rows, size_t nb, uint8_t* pk) {
+  for (size_t b = 0; b < nb; b++) {
+    uint8_t* blk = pk + b * kQ8Packed8;
+    alignas(16) uint16_t d[kQ8Rows8];
+    for (int i = 0; i < kQ8Rows8; i++) d[i] = i < n_rows ? wr[i][b].d : 0;
+    _mm256_storeu_ps(reinterpret_cast<float*>(blk),
+                     _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(d))));
+    __m256i r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = q8_load(wr[i][b]);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);      // dwords 0, 1 (and 4, 5) of rows i, i+1
+      t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);  // dwords 2, 3 (and 6, 7)
+    }
+    for (int h = 0; h < 8; h += 4) {  // u[h + e]: dword e (and e + 4) of rows h..h+3
+      u[h] = _mm256_unpacklo_epi64(t[h], t[h + 2]);
+      u[h + 1] = _mm256_unpackhi_epi64(t[h], t[h + 2]);
+      u[h + 2] = _mm256_unpacklo_epi64(t[h + 1], t[h + 3]);
+      u[h + 3] = _mm256_unpackhi_epi64(t[h + 1], t[h + 3]);
+    }
+    auto* v = reinterpret_cast<__m256i*>(blk + kQ8Rows8 * sizeof(float));
+    for (int e = 0; e < 4; e++) {
+      _mm256_storeu_si256(v + e, _mm256_permute2x128_si256(u[e], u[e + 4], 0x20));
+      _mm256_storeu_si256(v + e + 4, _mm256_permute2x128_si256(u[e], u[e + 4], 0x31));
+    }
+  }
+}
+
+// One 8-row x C-token tile over the packed group pk, its results stored in the lanes of
+// `rows`; with pf, the next group's rows (from memory) are prefetched along the way.
+template <int C>
+MCTR_AVX2 static void tile_q8_rows8(const uint8_t* pk, const BlockQ8* const* xt, size_t nb, float* out,
+                                    size_t out_stride, __m256i rows, const BlockQ8* const* pf) {
+  __m256 acc[C];
+  for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (size_t b = 0; b < nb; b++) {
+    if (pf)
+      for (int i = 0; i < kQ8Rows8; i++) _mm_prefetch(reinterpret_cast<const char*>(pf[i] + b), _MM_HINT_T0);
+    const uint8_t* blk = pk + b * kQ8Packed8;
+    const auto* v = reinterpret_cast<const __m256i*>(blk + kQ8Rows8 * sizeof(float));
+    __m256i s[C];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+      const __m256i w = _mm256_loadu_si256(v + j), aw = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; c++) {
+        int32_t x4;
+        std::memcpy(&x4, xt[c][b].qs + 4 * j, 4);
+        const __m256i p =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(_mm256_set1_epi32(x4), w)), ones);
+        s[c] = j == 0 ? p : _mm256_add_epi32(s[c], p);
+      }
+    }
+    const __m256 dw = _mm256_loadu_ps(reinterpret_cast<const float*>(blk));
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) {
+      const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(xt[c][b].d)));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[c]), _mm256_mul_ps(dw, dx), acc[c]);
+    }
+  }
+  for (int c = 0; c < C; c++) _mm256_maskstore_ps(out + c * out_stride, rows, acc[c]);
+}
+
+template <int C>
+MCTR_AVX2 static void tile_q8_rows8_at(const uint8_t* pk, const BlockQ8* xq, size_t xq_stride, int t,
+                                       size_t nb, float* out, size_t out_stride, __m256i rows,
+                                       const BlockQ8* const* pf) {
+  const BlockQ8* xt[C];
+  for (int c = 0; c < C; c++) xt[c] = xq + (t + c) * xq_stride;
+  tile_q8_rows8<C>(pk, xt, nb, out + t * out_stride, out_stride, rows, pf);
+}
+
+MCTR_AVX2 static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                             size_t xq_stride, int n_tok, size_t n, float* out,
+                                             size_t out_stride) {
+  // A few tokens do not pay for the packing: the 4-row tiles read the rows as they are.
+  if (n_tok < 4)
+    return matmul_batch_q8_0_blocked<Q8TilesAvx2>(w, row_bytes, n_rows, xq, xq_stride, n_tok, n, out,
+                                                  out_stride);
+  const size_t nb = n / kQK8;
+  thread_local std::vector<uint8_t> packed;
+  packed.resize(nb * kQ8Packed8);
+  const auto* base = static_cast<const uint8_t*>(w);
+  auto group = [&](int r, const BlockQ8** wr) {  // rows past the last repeat row r (scale 0)
+    for (int i = 0; i < kQ8Rows8; i++)
+      wr[i] = reinterpret_cast<const BlockQ8*>(base +
+                                               static_cast<size_t>(std::min(r + i, n_rows - 1)) * row_bytes);
+  };
+  const BlockQ8* wr[kQ8Rows8];
+  const BlockQ8* next[kQ8Rows8];
+  group(0, wr);
+  for (int r = 0; r < n_rows; r += kQ8Rows8) {
+    const int rows = std::min(kQ8Rows8, n_rows - r);
+    pack_q8_group8(wr, rows, nb, packed.data());
+    const bool more = r + kQ8Rows8 < n_rows;
+    if (more) group(r + kQ8Rows8, next);
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const uint8_t* pk = packed.data();
+    int t = 0;
+    for (; t + kQ8Tokens8 <= n_tok; t += kQ8Tokens8)
+      tile_q8_rows8_at<kQ8Tokens8>(pk, xq, xq_stride, t, nb, out + r, out_stride, mask,
+                                   t == 0 && more ? next : nullptr);
+    const BlockQ8* const* pf = t == 0 && more ? next : nullptr;
+    switch (n_tok - t) {
+      case 3:
+        tile_q8_rows8_at<3>(pk, xq, xq_stride, t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 2:
+        tile_q8_rows8_at<2>(pk, xq, xq_stride, t, nb, out + r, out_stride, mask, pf);
+        break;
+      case 1:
+        tile_q8_rows8_at<1>(pk, xq, xq_stride, t, nb, out + r, out_stride, mask, pf);
+        break;
+      default:
+        break;
+    }
+    if (more) std::copy(next, next + kQ8Rows8, wr);
+  }
+}
+
 // The same with AVX512-VNNI on 256-bit vectors (Zen 4, Ice Lake and later): vpdpbusd adds the
 // four u8 x s8 products of each 32-bit lane into it in one instruction, with no int16
 // saturation. The weights are made unsigned once per block (w + 128, an xor), and each
@@ -1243,7 +1387,7 @@ Dispatch pick() {
             avx512 ? matmul_batch_f16_avx512 : matmul_batch_f16_avx2,
             vnni && avx512 ? matmul_batch_q8_0_vnni512
             : vnni         ? matmul_batch_q8_0_blocked<Q8TilesVnni>
-                           : matmul_batch_q8_0_blocked<Q8TilesAvx2>,
+                           : matmul_batch_q8_0_avx2,
             quantize_row_q8_0_avx2,
             attend_avx2,
             fp32_to_fp16_row_f16c,
@@ -1290,13 +1434,15 @@ std::vector<BatchKernels> batch_kernel_variants() {
       {"scalar", matmul_batch_f32_scalar, matmul_batch_f16_scalar, matmul_batch_q8_0_scalar}};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
+    v.push_back({"avx2", matmul_batch_f32_avx2, matmul_batch_f16_avx2, matmul_batch_q8_0_avx2});
+    // The 4 x 2 tiles, which the 8-row kernel keeps for batches of 1-3 tokens.
     v.push_back(
-        {"avx2", matmul_batch_f32_avx2, matmul_batch_f16_avx2, matmul_batch_q8_0_blocked<Q8TilesAvx2>});
+        {"avx2-4x2", matmul_batch_f32_avx2, matmul_batch_f16_avx2, matmul_batch_q8_0_blocked<Q8TilesAvx2>});
     const bool vnni = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
       v.push_back({"avx512", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
-                   vnni ? matmul_batch_q8_0_vnni512 : matmul_batch_q8_0_blocked<Q8TilesAvx2>});
+                   vnni ? matmul_batch_q8_0_vnni512 : matmul_batch_q8_0_avx2});
       if (vnni)  // the 256-bit VNNI tiles, which the 512-bit kernel keeps for batches of 1-3 tokens
         v.push_back({"vnni256", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
                      matmul_batch_q8_0_blocked<Q8TilesVnni>});

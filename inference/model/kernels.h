@@ -55,11 +55,11 @@ void dot_rows2_f16(const void* w, size_t row_bytes, int n_rows, const float* x0,
 // A prompt batch's matmul, register- and cache-blocked: out[t * out_stride + r] = dot(row r of
 // w, token t's x) for r < n_rows, t < n_tok; token t's x is at x + t * x_stride (floats) or
 // xq + t * xq_stride (blocks). The SIMD versions compute tiles of 4 rows x 3 tokens (AVX-512:
-// 4 x 6; Q8_0: 4 x 2 with AVX2; with AVX512-VNNI, 16 rows x 8 tokens over weights repacked so
-// a vector's lanes are 16 rows), so each weight vector loaded (and converted) serves several
-// tokens and each activation vector several rows, going over the tokens in blocks that stay
-// in L2. The F32/F16 results for whole groups of 4 rows are the same floats as dot_rows2_*
-// gives; Q8_0's match the scalar kernel to a rounding per block.
+// 4 x 6; Q8_0 over weights repacked so a vector's lanes are rows: 8 rows x 4 tokens with AVX2,
+// 16 rows x 8 tokens with AVX512-VNNI; 4-row tiles for 1-3 tokens), so each weight vector
+// loaded (and converted) serves several tokens and each activation vector several rows, going
+// over the tokens in blocks that stay in L2. The F32/F16 results for whole groups of 4 rows are the same
+// floats as dot_rows2_* gives; Q8_0's match the scalar kernel to a rounding per block.
 void matmul_batch_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
                       size_t n, float* out, size_t out_stride);
 void matmul_batch_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t x_stride, int n_tok,
@@ -120,10 +120,10 @@ size_t attend_batch_scratch(int n_q, int n_keys, int hd);
 void attend_batch(const float* q, size_t q_stride, int n_q, int pos0, KvRows k, KvRows v, size_t kv_stride,
                   int hd, float scale, float* scratch, float* out, size_t out_stride);
 
-// Every prompt-batch matmul kernel this CPU can run (scalar first, then AVX2, then AVX-512
-// where present, then the 256-bit VNNI Q8_0 tiles the AVX-512 one uses for 1-3 tokens), whatever
-// MINICTR_INFER_NO_AVX512 says, so the tests compare each one with its scalar twin and not only the one
-// dispatch picked.
+// Every prompt-batch matmul kernel this CPU can run (scalar first, then AVX2, then the AVX2 4 x 2
+// Q8_0 tiles the AVX2 one uses for 1-3 tokens, then AVX-512 where present, then the 256-bit VNNI
+// Q8_0 tiles the AVX-512 one uses for 1-3 tokens), whatever MINICTR_INFER_NO_AVX512 says, so the
+// tests compare each one with its scalar twin and not only the one dispatch picked.
 struct BatchKernels {
   const char* name;
   void (*f32)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);

@@ -220,8 +220,10 @@ TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
 // against its scalar twin, on widths with and without a 16-element tail (the AVX-512 masked
 // loads), row counts that leave partial 4-row groups, token counts that leave partial 6-token
 // tiles, and more rows than one L2 row block (so the next-rows prefetch runs). Q8_0 on the
-// widths of whole blocks: partial 16-row groups and 8-token tiles of the VNNI-512 kernel, and
-// batches of fewer than 4 tokens (its fallback to the 256-bit tiles).
+// widths of whole blocks: partial 16-row groups and 8-token tiles of the VNNI-512 kernel, partial
+// 8-row groups and 4-token tiles (every remainder) of the AVX2 one, batches of fewer than 4
+// tokens (their fallback to the 4-row tiles), and weight bytes of -128 (not made by ggml's
+// quantizer, but a file may hold them: the AVX2 kernels take |w| as unsigned).
 TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   std::mt19937 rng(13);
   std::normal_distribution<float> nd(0, 1);
@@ -231,9 +233,9 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   };
   const auto variants = batch_kernel_variants();
   EXPECT_STREQ(variants.front().name, "scalar");
-  for (Shape sh :
-       {Shape{1, 3, 2}, Shape{15, 5, 7}, Shape{17, 9, 13}, Shape{48, 12, 6}, Shape{288, 90, 37},
-        Shape{2048, 70, 11}, Shape{100, 4, 1}, Shape{64, 16, 8}, Shape{32, 33, 4}, Shape{96, 5, 3}}) {
+  for (Shape sh : {Shape{1, 3, 2}, Shape{15, 5, 7}, Shape{17, 9, 13}, Shape{48, 12, 6}, Shape{288, 90, 37},
+                   Shape{2048, 70, 11}, Shape{100, 4, 1}, Shape{64, 16, 8}, Shape{32, 33, 4}, Shape{96, 5, 3},
+                   Shape{160, 13, 6}, Shape{64, 7, 5}}) {
     const size_t n = sh.n, row_len = n + 3, x_stride = n + 1, out_stride = static_cast<size_t>(sh.rows) + 1;
     std::vector<float> w(sh.rows * row_len), x(sh.tokens * x_stride);
     for (auto& e : w) e = nd(rng);
@@ -267,6 +269,7 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
     const size_t nb = n / kQK8, xq_stride = nb + 1;
     std::vector<BlockQ8> wq(sh.rows * nb), xq(sh.tokens * xq_stride);
     for (int r = 0; r < sh.rows; r++) quantize_row_q8_0(&w[r * row_len], &wq[r * nb], n);
+    for (size_t i = 0; i < wq.size(); i += 3) wq[i].qs[i % kQK8] = -128;
     for (int t = 0; t < sh.tokens; t++) quantize_row_q8_0(&x[t * x_stride], &xq[t * xq_stride], n);
     std::vector<float> want(sh.tokens * out_stride);
     matmul_batch_q8_0_scalar(wq.data(), nb * sizeof(BlockQ8), sh.rows, xq.data(), xq_stride, sh.tokens, n,
