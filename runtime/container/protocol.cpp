@@ -12,6 +12,7 @@ namespace mctr::container::protocol {
 namespace {
 
 constexpr size_t kHeader = 1 + 8;
+constexpr Kind kLastKind = Kind::Ready;
 
 const char* name_of(Kind k) {
   switch (k) {
@@ -35,6 +36,12 @@ const char* name_of(Kind k) {
       return "handoff-failed";
     case Kind::RootFs:
       return "rootfs";
+    case Kind::RunHooks:
+      return "run-hooks";
+    case Kind::HooksDone:
+      return "hooks-done";
+    case Kind::Ready:
+      return "ready";
   }
   return "?";
 }
@@ -54,7 +61,7 @@ Message decode(std::string_view bytes) {
   if (bytes.size() < kHeader)
     throw Error("protocol: a message of " + std::to_string(bytes.size()) + " bytes (at least 9 expected)");
   auto kind = static_cast<uint8_t>(bytes[0]);
-  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(Kind::RootFs))
+  if (kind < static_cast<uint8_t>(Kind::Go) || kind > static_cast<uint8_t>(kLastKind))
     throw Error("protocol: unknown message kind " + std::to_string(kind));
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[1 + i])) << (8 * i);

@@ -1,7 +1,8 @@
-// The messages between the CLI, the supervisor and the container's init: one
-// enum of kinds, each with a number and a text, sent as one SOCK_SEQPACKET
-// message (fds ride along as SCM_RIGHTS). Replaces the words "go",
-// "CODE msg", "started N", "exited N" parsed with atoi/substr.
+// The messages between the CLI, the supervisor and the container's init,
+// and between minictr-runc's create (or exec) and its child: one enum of
+// kinds, each with a number and a text, sent as one SOCK_SEQPACKET message
+// (fds ride along as SCM_RIGHTS). Replaces the words "go", "CODE msg",
+// "started N", "exited N" parsed with atoi/substr.
 //
 // Wire format (little-endian): kind (1 byte), number (8 bytes), text (the rest).
 #pragma once
@@ -27,6 +28,10 @@ enum class Kind : uint8_t {
   Cgroup,         // supervisor thread -> init, fds: the files that join the cgroup
   HandoffFailed,  // supervisor thread -> init: it could not; the supervisor reports why
   RootFs,         // supervisor -> init, fd: --userns: the id maps are written; the root tree it built
+  // minictr-runc create and its init (runc/init.h):
+  RunHooks,   // init -> create: the bundle's mounts are made, before pivot_root: run prestart/createRuntime
+  HooksDone,  // create -> init: text = the container's state JSON (for createContainer/startContainer)
+  Ready,      // init -> create: waiting on the exec fifo; `create` writes the pid file and exits
 };
 
 struct Message {
