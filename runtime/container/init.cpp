@@ -92,10 +92,8 @@ static void load_seccomp(const std::vector<sock_filter>& program) {
   security::load_seccomp_program(program);
 }
 
-// The user, capabilities, no_new_privs and seccomp filter (`load_filter`),
-// in the order the kernel needs.
-static void apply_security(const user::Identity& id, const std::vector<std::string>& keep, bool no_new_privs,
-                           const std::function<void()>& load_filter) {
+void apply_security(const user::Identity& id, bool no_new_privs,
+                    const std::function<void()>& set_capabilities, const std::function<void()>& load_filter) {
   // Without no_new_privs the kernel only takes a filter from a process that
   // holds CAP_SYS_ADMIN: load it first, while we still do (as runc does).
   if (!no_new_privs) load_filter();
@@ -105,6 +103,19 @@ static void apply_security(const user::Identity& id, const std::vector<std::stri
   // leaves it with none effective (no file capabilities, no ambient set).
   security::keep_capabilities_across_setuid();
   user::switch_to(id);
+  set_capabilities();
+  if (no_new_privs) {
+    explain::step(explain::Kind::kCredentials, "prctl(2)",
+                  "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
+    security::set_no_new_privs();
+    // Seccomp last: from here on only the allowed syscalls work, and execve is one.
+    load_filter();
+  }
+}
+
+// minictr's capabilities: one set kept (bounding, permitted, effective),
+// the inheritable and ambient ones empty.
+static void keep_only(const std::vector<std::string>& keep) {
   if (explain::on()) {
     std::string caps;
     for (auto c : keep) {
@@ -116,18 +127,12 @@ static void apply_security(const user::Identity& id, const std::vector<std::stri
                       " --inh-caps=-all --ambient-caps=-all   # PR_CAPBSET_DROP all others, then capset");
   }
   security::drop_capabilities(keep);
-  if (no_new_privs) {
-    explain::step(explain::Kind::kCredentials, "prctl(2)",
-                  "setpriv --no-new-privs   # PR_SET_NO_NEW_PRIVS: setuid binaries gain nothing");
-    security::set_no_new_privs();
-    // Seccomp last: from here on only the allowed syscalls work, and execve is one.
-    load_filter();
-  }
 }
 
 void apply_process_security(const oci::Process& p, const user::Identity& id,
                             const std::vector<sock_filter>& seccomp) {
-  apply_security(id, kept_capabilities(p), p.no_new_privileges, [&] { load_seccomp(seccomp); });
+  apply_security(
+      id, p.no_new_privileges, [&] { keep_only(kept_capabilities(p)); }, [&] { load_seccomp(seccomp); });
 }
 
 static void setup_stdio(const InitStdio& stdio) {
@@ -141,7 +146,7 @@ static void setup_stdio(const InitStdio& stdio) {
     if (fds[i] >= 0 && fds[i] != i) check_sys(::dup2(fds[i], i), "dup2");
 }
 
-static void enter_working_dir(const std::string& dir) {
+void enter_working_dir(const std::string& dir) {
   std::string d = dir.empty() ? "/" : dir;
   if (::chdir(d.c_str()) == 0) return;
   // Docker creates a missing WorkingDir. We are in the container's root
@@ -168,37 +173,45 @@ std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs:
   return seccomp_program(spec, seccomp_cache);
 }
 
-// A new cgroup namespace makes the cgroup we are in our "/". Returns the
-// hierarchies where that is the container's own group, read just before
+// A new cgroup namespace makes the cgroup we are in our "/". The
+// hierarchies where that is the container's own group are read just before
 // (after the unshare every path reads "/"): mount_own_cgroups shows them at
 // /sys/fs/cgroup once we are in the new root.
-static rootfs::OwnCgroups unshare_cgroup(const oci::Spec& spec) {
-  rootfs::OwnCgroups own = rootfs::read_own_cgroups(cgroup_leaf(spec));
+rootfs::OwnCgroups unshare_cgroup_namespace(const std::string& leaf) {
+  rootfs::OwnCgroups own = rootfs::read_own_cgroups(leaf);
   explain::step(explain::Kind::kUnshareCgroup, "unshare(2)",
                 "unshare --cgroup   # now inside our cgroup: it becomes our cgroup root");
   check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
   return own;
 }
 
-// From a mounted root filesystem to being in it: the bind mounts (the
-// supervisor has just rewritten /etc/hosts with our address), the switch of
-// root, the masked paths (linux.maskedPaths, readonlyPaths; Docker's lists,
-// see check_supported) and a read-only root (root.readonly).
-static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
-  rootfs::mount_binds(fs_spec);
-  rootfs::pivot_into(fs_spec.mount_point);
-  if (masks_paths(spec)) security::mask_paths(false);
-  if (spec.root->readonly) rootfs::remount_root_readonly();
+void set_hostname(const std::string& name) {
+  explain::step("sethostname(2)", "hostname " + explain::sh_quote(name));
+  check_sys(::sethostname(name.data(), name.size()), "sethostname", name);
 }
 
-// In the new root, to the bundle's process.
+void exec_command_line(const std::string& executable, const std::vector<std::string>& args,
+                       const std::vector<std::string>& env) {
+  std::vector<char*> argv, envp;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  // Signals the parent ignored or blocked must be default again for the command.
+  for (int sig = 1; sig < NSIG; ++sig) std::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(executable.c_str(), argv.data(), envp.data());
+  int err = errno;
+  throw Error("exec: \"" + args[0] + "\": " + std::strerror(err),
+              err == ENOENT ? kExitNotFound : kExitCannotInvoke);
+}
+
+// In the new root, to the bundle's process: working dir, environment,
+// user, limits, privileges, then exec.
 [[noreturn]] static void exec_command(const oci::Spec& spec, const std::vector<sock_filter>& seccomp) {
   const oci::Process& proc = *spec.process;
-  // 5. Host name and loopback.
-  explain::step("sethostname(2)", "hostname " + explain::sh_quote(spec.hostname));
-  check_sys(::sethostname(spec.hostname.data(), spec.hostname.size()), "sethostname", spec.hostname);
-  if (has_new_network_namespace(spec)) linux_ns::bring_up_loopback();
-  // 6. The process: working dir, environment, user, limits, privileges, then exec.
   user::Identity id = resolve_identity(spec);
   enter_working_dir(proc.cwd);
   std::vector<std::string> env = with_home(proc.env, id.home);
@@ -212,61 +225,31 @@ static void switch_root(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
   // The filter is the bundle's linux.seccomp, compiled before the clone
   // from the same profile, through the cache (prepare_host_files).
   const bool filter = spec.linux_->seccomp.has_value() && !seccomp.empty();
-  apply_security(id, kept_capabilities(proc), proc.no_new_privileges, [&] {
-    if (!filter) return;
-    explain::step(explain::Kind::kNotReplayable, "seccomp(2)",
-                  "# load the BPF syscall filter of linux.seccomp (" + std::to_string(seccomp.size()) +
-                      " instructions)");
-    security::load_seccomp_program(seccomp);
-  });
+  apply_security(
+      id, proc.no_new_privileges, [&] { keep_only(kept_capabilities(proc)); },
+      [&] {
+        if (!filter) return;
+        explain::step(explain::Kind::kNotReplayable, "seccomp(2)",
+                      "# load the BPF syscall filter of linux.seccomp (" + std::to_string(seccomp.size()) +
+                          " instructions)");
+        security::load_seccomp_program(seccomp);
+      });
   // The container dies with its supervisor: nothing would read its output,
   // hold its ports or record its exit. Set after the user switch, which
   // clears it. (Not checked: a custom seccomp profile may refuse prctl.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-
-  std::vector<char*> argv, envp;
-  for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  // Signals the supervisor ignored must be default again for the command.
-  for (int sig = 1; sig < NSIG; ++sig) std::signal(sig, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (explain::on()) {
     std::string cmd = "cd " + explain::sh_quote(proc.cwd) + " && exec env -i";
     for (const auto& e : env) cmd += " " + explain::sh_quote(e);
     for (const auto& a : proc.args) cmd += " " + explain::sh_quote(a);
     explain::step(explain::Kind::kExec, "execve(2)", cmd + "   # as PID 1 of the container");
   }
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  int err = errno;
-  throw Error("exec: \"" + proc.args[0] + "\": " + std::strerror(err),
-              err == ENOENT ? kExitNotFound : kExitCannotInvoke);
-}
-
-// Report a failed setup to the parent (SetupFailed: exit code and message) and exit.
-[[noreturn]] static void report_and_exit(int sync_fd, const std::function<void()>& setup) {
-  int code = kExitRuntimeError;
-  std::string msg;
-  try {
-    setup();
-  } catch (const Error& e) {
-    code = e.exit_code();
-    msg = e.what();
-  } catch (const std::exception& e) {
-    msg = e.what();
-  }
-  try {
-    protocol::send(sync_fd, {protocol::Kind::SetupFailed, code, msg});
-  } catch (...) {
-  }
-  ::_exit(code);
+  exec_command_line(exe, proc.args, env);
 }
 
 // No process in the container may ptrace the init or open its /proc files
-// (exe, fd/, mem) before its execve, which makes it dumpable again.
+// (exe, fd/, mem) before its execve, which makes it dumpable again. (With
+// the memory-sharing start, the supervisor's too: we share this flag.)
 static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)"); }
 
 // The supervisor's second thread makes our network namespace and cgroup
@@ -300,8 +283,13 @@ const std::vector<InitStep> kCloneThenGoSteps = {
     InitStep::kJoinCgroupSelf,
     InitStep::kUnshareCgroupNamespace,
     InitStep::kStdio,
-    InitStep::kSwitchRoot,
+    InitStep::kBindMounts,
+    InitStep::kPivotRoot,
+    InitStep::kMaskPaths,
+    InitStep::kReadOnlyRoot,
     InitStep::kMountOwnCgroups,
+    InitStep::kHostname,
+    InitStep::kLoopback,
     InitStep::kExec,
 };
 
@@ -314,10 +302,15 @@ const std::vector<InitStep> kSharingMemorySteps = {
     InitStep::kReceiveNetworkNamespace,
     InitStep::kMountSys,
     InitStep::kStdio,
-    InitStep::kSwitchRoot,
+    InitStep::kBindMounts,
+    InitStep::kPivotRoot,
+    InitStep::kMaskPaths,
+    InitStep::kReadOnlyRoot,
     InitStep::kJoinCgroupHandedOver,
     InitStep::kUnshareCgroupNamespace,
     InitStep::kMountOwnCgroups,
+    InitStep::kHostname,
+    InitStep::kLoopback,
     InitStep::kExec,
 };
 
@@ -332,11 +325,43 @@ const std::vector<InitStep> kUserNamespaceSteps = {
     InitStep::kJoinCgroupSelf,
     InitStep::kUnshareCgroupNamespace,
     InitStep::kStdio,
-    InitStep::kSwitchRoot,
+    InitStep::kBindMounts,
+    InitStep::kPivotRoot,
+    InitStep::kMaskPaths,
+    InitStep::kReadOnlyRoot,
     InitStep::kBecomeNamespaceRoot,
     InitStep::kMountOwnCgroups,
+    InitStep::kHostname,
+    InitStep::kLoopback,
     InitStep::kExec,
 };
+
+void wait_for_go(int sync_fd) {
+  auto go = protocol::recv(sync_fd);
+  if (!go || go->kind != protocol::Kind::Go) throw Error("parent aborted setup");
+}
+
+// Root of our user namespace: host uid/gid H. Capabilities stay (they
+// belong to this namespace), files made from here on are H's, and the
+// cgroup tmpfs we mount next takes only mapped owners.
+void become_namespace_root() {
+  explain::step(explain::Kind::kNotReplayable, "setresuid(2)",
+                "# become root of the user namespace: the host's mapped uid and gid");
+  check_sys(::setresgid(0, 0, 0), "setresgid", "the user namespace's root");
+  check_sys(::setresuid(0, 0, 0), "setresuid", "the user namespace's root");
+}
+
+void run_init_steps(const std::vector<InitStep>& steps, InitSide& side) {
+  int code = kExitRuntimeError;
+  try {
+    make_undumpable();
+    for (InitStep step : steps) side.run(step);
+    throw Error("init: the step list ended without kExec");
+  } catch (const std::exception& e) {
+    code = side.failed(e);
+  }
+  ::_exit(code);
+}
 
 namespace {
 
@@ -353,88 +378,112 @@ void receive_root_filesystem(const InitPlan& p, int sync_fd) {
   rootfs::fill_dev(p.fs);
 }
 
-// Root of our user namespace: host uid/gid H. Capabilities stay (they
-// belong to this namespace), files made from here on are H's, and the
-// cgroup tmpfs we mount next takes only mapped owners.
-void become_namespace_root() {
-  explain::step(explain::Kind::kNotReplayable, "setresuid(2)",
-                "# become root of the user namespace: the host's mapped uid and gid");
-  check_sys(::setresgid(0, 0, 0), "setresgid", "the user namespace's root");
-  check_sys(::setresuid(0, 0, 0), "setresuid", "the user namespace's root");
-}
+// minictr run's init: its supervisor at the other end of link.sync_fd.
+class ContainerInit : public InitSide {
+ public:
+  ContainerInit(const InitPlan& plan, const InitLink& link) : p_(plan), link_(link) {}
 
-// What the steps pass on to later ones.
-struct InitProgress {
-  std::vector<sock_filter> seccomp;
-  rootfs::OwnCgroups own_cgroups;
-};
-
-void run_step(InitStep step, const InitPlan& p, const InitLink& link, InitProgress& done) {
-  switch (step) {
-    case InitStep::kSendMountNamespace:
-      return send_mount_namespace(link.sync_fd);
-    case InitStep::kPrepareHostFiles:
-      done.seccomp = prepare_host_files(p.spec, p.fs, link.seccomp_cache);
-      return;
-    case InitStep::kMountRootFilesystem:
-      rootfs::make_mounts_private();
-      rootfs::mount_overlay(p.fs);
-      rootfs::mount_proc_dev(p.fs);
-      return;
-    case InitStep::kReceiveRootFs:
-      return receive_root_filesystem(p, link.sync_fd);
-    case InitStep::kBecomeNamespaceRoot:
-      return become_namespace_root();
-    case InitStep::kReceiveNetworkNamespace: {
-      if (!p.fs.new_netns) return;
-      auto netns = receive_from_supervisor(link.handoff_fd, protocol::Kind::NetNs, "network namespace");
-      explain::step(explain::Kind::kNote, "setns(2)", "# join the network namespace the supervisor made");
-      check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
-      return;
+  void run(InitStep step) override {
+    switch (step) {
+      case InitStep::kSendMountNamespace:
+        return send_mount_namespace(link_.sync_fd);
+      case InitStep::kPrepareHostFiles:
+        seccomp_ = prepare_host_files(p_.spec, p_.fs, link_.seccomp_cache);
+        return;
+      case InitStep::kMountRootFilesystem:
+        rootfs::make_mounts_private();
+        rootfs::mount_overlay(p_.fs);
+        rootfs::mount_proc_dev(p_.fs);
+        return;
+      case InitStep::kReceiveRootFs:
+        return receive_root_filesystem(p_, link_.sync_fd);
+      case InitStep::kReceiveNetworkNamespace:
+        return receive_network_namespace();
+      case InitStep::kMountSys:
+        return rootfs::mount_sys(p_.fs);
+      case InitStep::kWaitForGo:
+        return wait_for_go(link_.sync_fd);
+      case InitStep::kJoinCgroupSelf:
+        // Single-threaded, so on v1 we can join through `tasks`, which does
+        // not wait for an RCU grace period (see join_self). Born in it on v2.
+        if (link_.join) link_.join->join_self();
+        return;
+      case InitStep::kJoinCgroupHandedOver:
+        return join_cgroup_handed_over();
+      case InitStep::kUnshareCgroupNamespace:
+        own_cgroups_ = unshare_cgroup_namespace(cgroup_leaf(p_.spec));
+        return;
+      case InitStep::kStdio:
+        return setup_stdio(p_.stdio);
+      case InitStep::kBindMounts:
+        // The supervisor has just rewritten /etc/hosts with our address.
+        return rootfs::mount_binds(p_.fs);
+      case InitStep::kPivotRoot:
+        return rootfs::pivot_into(p_.fs.mount_point);
+      case InitStep::kMaskPaths:
+        // Docker's lists (what from_bundle writes; see check_supported).
+        if (masks_paths(p_.spec)) security::mask_paths(false);
+        return;
+      case InitStep::kReadOnlyRoot:
+        if (p_.spec.root->readonly) rootfs::remount_root_readonly();
+        return;
+      case InitStep::kBecomeNamespaceRoot:
+        return become_namespace_root();
+      case InitStep::kMountOwnCgroups:
+        return rootfs::mount_own_cgroups(own_cgroups_, cgroups_read_only(p_.spec));
+      case InitStep::kHostname:
+        return set_hostname(p_.spec.hostname);
+      case InitStep::kLoopback:
+        if (has_new_network_namespace(p_.spec)) linux_ns::bring_up_loopback();
+        return;
+      case InitStep::kExec:
+        exec_command(p_.spec, seccomp_.empty() ? link_.seccomp : seccomp_);
+      default:
+        throw Error("init: step " + std::to_string(static_cast<int>(step)) + " is minictr-runc's");
     }
-    case InitStep::kMountSys:
-      return rootfs::mount_sys(p.fs);
-    case InitStep::kWaitForGo: {
-      auto go = protocol::recv(link.sync_fd);
-      if (!go || go->kind != protocol::Kind::Go) throw Error("parent aborted setup");
-      return;
-    }
-    case InitStep::kJoinCgroupSelf:
-      // Single-threaded, so on v1 we can join through `tasks`, which does
-      // not wait for an RCU grace period (see join_self). Born in it on v2.
-      if (link.join) link.join->join_self();
-      return;
-    case InitStep::kJoinCgroupHandedOver: {
-      // Through files opened for us: the host's /sys/fs/cgroup is out of reach now.
-      auto files = receive_from_supervisor(link.handoff_fd, protocol::Kind::Cgroup, "cgroup");
-      explain::step(explain::Kind::kJoinCgroup, "write(2)",
-                    "for t in /sys/fs/cgroup/*" + p.spec.linux_->cgroups_path +
-                        "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
-      return cgroup::join_with(files);
-    }
-    case InitStep::kUnshareCgroupNamespace:
-      done.own_cgroups = unshare_cgroup(p.spec);
-      return;
-    case InitStep::kStdio:
-      return setup_stdio(p.stdio);
-    case InitStep::kSwitchRoot:
-      return switch_root(p.spec, p.fs);
-    case InitStep::kMountOwnCgroups:
-      return rootfs::mount_own_cgroups(done.own_cgroups, cgroups_read_only(p.spec));
-    case InitStep::kExec:
-      exec_command(p.spec, done.seccomp.empty() ? link.seccomp : done.seccomp);
   }
-}
+
+  // SetupFailed to the supervisor: the exit code and the message.
+  int failed(const std::exception& e) noexcept override {
+    const auto* error = dynamic_cast<const Error*>(&e);
+    const int code = error ? error->exit_code() : kExitRuntimeError;
+    try {
+      protocol::send(link_.sync_fd, {protocol::Kind::SetupFailed, code, e.what()});
+    } catch (...) {
+    }
+    return code;
+  }
+
+ private:
+  void receive_network_namespace() {
+    if (!p_.fs.new_netns) return;
+    auto netns = receive_from_supervisor(link_.handoff_fd, protocol::Kind::NetNs, "network namespace");
+    explain::step(explain::Kind::kNote, "setns(2)", "# join the network namespace the supervisor made");
+    check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");
+  }
+
+  void join_cgroup_handed_over() {
+    // Through files opened for us: the host's /sys/fs/cgroup is out of reach now.
+    auto files = receive_from_supervisor(link_.handoff_fd, protocol::Kind::Cgroup, "cgroup");
+    explain::step(explain::Kind::kJoinCgroup, "write(2)",
+                  "for t in /sys/fs/cgroup/*" + p_.spec.linux_->cgroups_path +
+                      "/tasks; do echo 0 > $t; done   # through files the supervisor opened");
+    cgroup::join_with(files);
+  }
+
+  const InitPlan& p_;
+  const InitLink& link_;
+  // What steps pass on to later ones.
+  std::vector<sock_filter> seccomp_;  // kPrepareHostFiles
+  rootfs::OwnCgroups own_cgroups_;    // kUnshareCgroupNamespace
+};
 
 }  // namespace
 
 void container_init(const std::vector<InitStep>& steps, const InitPlan& plan, const InitLink& link) {
   explain::set_place(explain::Place::kContainer);
-  report_and_exit(link.sync_fd, [&] {
-    make_undumpable();  // with the memory-sharing start, the supervisor's too: we share this flag
-    InitProgress done;
-    for (InitStep step : steps) run_step(step, plan, link, done);
-  });
+  ContainerInit init(plan, link);
+  run_init_steps(steps, init);
 }
 
 }  // namespace mctr::container

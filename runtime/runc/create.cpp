@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "container/from_bundle.h"
+#include "container/protocol.h"
 #include "linux/cgroup/devices.h"
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
@@ -17,13 +18,14 @@
 #include "runc/extras.h"
 #include "runc/hooks.h"
 #include "runc/init.h"
-#include "runc/init_sync.h"
 #include "runc/log.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/scope_guard.h"
 
 namespace mctr::runc {
+
+namespace protocol = container::protocol;
 
 namespace {
 
@@ -234,28 +236,28 @@ pid_t create_container(const Store& store, const CreateOptions& o) {
   }
   st.init_pid = init.pid;
   st.init_start_time = process_start_time(init.pid);
-  send_init_message(sync.parent_fd(), InitMsg::kGo);
+  protocol::send(sync.parent_fd(), {protocol::Kind::Go, 0, ""});
 
   for (;;) {
-    auto m = recv_init_message(sync.parent_fd());
+    auto m = protocol::recv(sync.parent_fd());
     if (!m) {
       int status = 0;
       ::waitpid(init.pid, &status, 0);
       init.pid = 0;
       throw Error("container init exited before it was ready");
     }
-    if (m->kind == InitMsg::kFailed) throw Error(m->text);
-    if (m->kind == InitMsg::kRunHooks) {
+    if (m->kind == protocol::Kind::SetupFailed) throw Error(m->text);
+    if (m->kind == protocol::Kind::RunHooks) {
       const std::string state = state_json(st, Status::kCreating).dump();
       if (spec.hooks) {
         run_hooks(spec.hooks->prestart, state, "prestart");
         run_hooks(spec.hooks->create_runtime, state, "createRuntime");
       }
-      send_init_message(sync.parent_fd(), InitMsg::kHooksDone, state);
+      protocol::send(sync.parent_fd(), {protocol::Kind::HooksDone, 0, state});
       continue;
     }
-    if (m->kind == InitMsg::kReady) break;
-    throw Error(std::string("container init sent \"") + init_msg_name(m->kind) + "\" out of turn");
+    if (m->kind == protocol::Kind::Ready) break;
+    throw Error("container init sent \"" + protocol::describe(*m) + "\" out of turn");
   }
   store.save(st);
   write_pid_file(o.pid_file, init.pid);

@@ -8,17 +8,19 @@
 
 #include <cstdio>
 
+#include "container/protocol.h"
 #include "linux/cgroup/manager.h"
 #include "linux/namespaces.h"
 #include "linux/setns.h"
 #include "runc/console.h"
 #include "runc/create.h"
-#include "runc/init_sync.h"
 #include "runc/process.h"
 #include "util/error.h"
 #include "util/fs.h"
 
 namespace mctr::runc {
+
+namespace protocol = container::protocol;
 
 namespace {
 
@@ -46,8 +48,8 @@ UniqueFd open_root_without_mount_ns(const ContainerState& s) {
 [[noreturn]] void exec_child(int sync_fd, linux_ns::NamespaceFds& ns, int root_fd, int console_fd,
                              const oci::Process& p, const ContainerState& s) {
   try {
-    auto go = recv_init_message(sync_fd);
-    if (!go || go->kind != InitMsg::kGo) throw Error("exec: runtime went away");
+    auto go = protocol::recv(sync_fd);
+    if (!go || go->kind != protocol::Kind::Go) throw Error("exec: runtime went away");
     linux_ns::enter_namespaces(ns);
     ns.fds.clear();
     if (root_fd >= 0) {
@@ -63,10 +65,10 @@ UniqueFd open_root_without_mount_ns(const ContainerState& s) {
     apply_limits(p);
     become_user_and_exec(prepared);
   } catch (const Error& e) {
-    send_init_message(sync_fd, InitMsg::kFailed, std::to_string(e.exit_code()) + " " + e.what());
+    protocol::send(sync_fd, {protocol::Kind::SetupFailed, e.exit_code(), e.what()});
     ::_exit(e.exit_code());
   } catch (const std::exception& e) {
-    send_init_message(sync_fd, InitMsg::kFailed, std::string("1 ") + e.what());
+    protocol::send(sync_fd, {protocol::Kind::SetupFailed, 1, e.what()});
     ::_exit(1);
   }
 }
@@ -147,13 +149,11 @@ int exec_in_container(const Store& store, const ExecOptions& o) {
     auto cg = cgroup::make_manager_at({s.cgroup_path});
     if (cg->exists()) cg->add_pid(pid);
   }
-  send_init_message(sync.parent_fd(), InitMsg::kGo);
+  protocol::send(sync.parent_fd(), {protocol::Kind::Go, 0, ""});
   // The child's end closes at execve (CLOEXEC): silence means it runs.
-  if (auto m = recv_init_message(sync.parent_fd()); m && m->kind == InitMsg::kFailed) {
+  if (auto m = protocol::recv(sync.parent_fd()); m && m->kind == protocol::Kind::SetupFailed) {
     ::waitpid(pid, nullptr, 0);
-    auto space = m->text.find(' ');
-    int code = std::atoi(m->text.substr(0, space).c_str());
-    throw Error(m->text.substr(space + 1), code > 0 ? code : 1);
+    throw Error(m->text, m->number > 0 ? static_cast<int>(m->number) : 1);
   }
   write_pid_file(o.pid_file, pid);
   if (o.detach) return 0;

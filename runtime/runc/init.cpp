@@ -8,13 +8,13 @@
 
 #include <cstdio>
 
+#include "container/protocol.h"
 #include "linux/cgroup_mount.h"
 #include "linux/loopback.h"
 #include "linux/rootfs.h"
 #include "linux/security/security.h"
 #include "runc/console.h"
 #include "runc/hooks.h"
-#include "runc/init_sync.h"
 #include "runc/mounts.h"
 #include "runc/process.h"
 #include "util/error.h"
@@ -22,14 +22,43 @@
 
 namespace mctr::runc {
 
-namespace {
+using container::InitStep;
+namespace protocol = container::protocol;
 
-void expect(int sync_fd, InitMsg want, std::string* text = nullptr) {
-  auto m = recv_init_message(sync_fd);
-  if (!m || m->kind != want)
-    throw Error(std::string("create went away before \"") + init_msg_name(want) + "\"");
-  if (text) *text = m->text;
-}
+const std::vector<InitStep> kCreateSteps = {
+    // `create` puts us in our cgroup (and writes our id maps) before "go".
+    InitStep::kWaitForGo,
+    InitStep::kBecomeNamespaceRoot,
+    InitStep::kJoinNamespaces,  // a pod's sandbox: its network, ipc, uts
+    InitStep::kUnshareCgroupNamespace,
+    InitStep::kNewSession,
+    // The root filesystem: the bundle's mounts in order, then devices.
+    InitStep::kMountBundle,
+    InitStep::kMakeDeviceNodes,
+    InitStep::kBindHostCgroups,
+    InitStep::kCreateContainerHooks,
+    InitStep::kPivotRoot,
+    InitStep::kMountOwnCgroups,
+    InitStep::kConsole,
+    // Names, kernel settings, then what the container may not see or change.
+    InitStep::kHostname,
+    InitStep::kDomainname,
+    InitStep::kLoopback,
+    InitStep::kSysctls,
+    InitStep::kMaskPaths,
+    InitStep::kReadOnlyRoot,
+    InitStep::kRootPropagation,
+    // The process, found and checked before "ready", so that `create`
+    // reports a missing command, not `start`.
+    InitStep::kPrepareProcess,
+    InitStep::kReportReady,
+    // `create` has exited: from here on errors go to our stderr.
+    InitStep::kWaitForStart,
+    InitStep::kStartContainerHooks,
+    InitStep::kExec,
+};
+
+namespace {
 
 // The last path component of the group: how /proc/self/cgroup names it.
 std::string leaf_of(const std::string& group) {
@@ -78,97 +107,155 @@ void wait_for_start(int fifo_fd) {
   ::close(fifo_fd);
 }
 
-[[noreturn]] void setup_and_exec(InitArgs& a) {
-  const oci::Spec& spec = *a.spec;
-  const oci::Process& proc = *spec.process;
-  // 1. Wait until `create` has put us in our cgroup (and written id maps).
-  expect(a.sync_fd, InitMsg::kGo);
-  if (a.new_user_ns) {
-    check_sys(::setresgid(0, 0, 0), "setresgid");
-    check_sys(::setresuid(0, 0, 0), "setresuid");
+// minictr-runc create's init: `create` at the other end of a.sync_fd until "ready".
+class RuncInit : public container::InitSide {
+ public:
+  explicit RuncInit(InitArgs& a) : a_(a), spec_(*a.spec), proc_(*spec_.process) {}
+
+  void run(InitStep step) override {
+    switch (step) {
+      case InitStep::kWaitForGo:
+        return container::wait_for_go(a_.sync_fd);
+      case InitStep::kBecomeNamespaceRoot:
+        if (a_.new_user_ns) container::become_namespace_root();
+        return;
+      case InitStep::kJoinNamespaces:
+        return join_namespaces();
+      case InitStep::kUnshareCgroupNamespace:
+        if (a_.new_cgroup_ns) own_cgroups_ = container::unshare_cgroup_namespace(leaf_of(a_.cgroup_group));
+        return;
+      case InitStep::kNewSession:
+        check_sys(::setsid(), "setsid");
+        return;
+      case InitStep::kMountBundle:
+        mounts_ = mount_rootfs(spec_, a_.rootfs, a_.mount_ns);
+        return;
+      case InitStep::kMakeDeviceNodes:
+        if (a_.extras) make_device_nodes(a_.rootfs, *a_.extras);
+        return;
+      case InitStep::kBindHostCgroups:
+        if (mounts_.cgroup_mount && !a_.new_cgroup_ns)
+          bind_host_cgroups(a_.rootfs, a_.cgroup_group, mounts_.cgroup_read_only);
+        return;
+      case InitStep::kCreateContainerHooks:
+        return create_container_hooks();
+      case InitStep::kPivotRoot:
+        return enter_root();
+      case InitStep::kMountOwnCgroups:
+        if (mounts_.cgroup_mount && a_.new_cgroup_ns)
+          rootfs::mount_own_cgroups(own_cgroups_, mounts_.cgroup_read_only);
+        return;
+      case InitStep::kConsole:
+        if (!proc_.terminal) return;
+        setup_console(a_.console_fd, proc_, true);
+        ::close(a_.console_fd);
+        return;
+      case InitStep::kHostname:
+        if (!spec_.hostname.empty()) container::set_hostname(spec_.hostname);
+        return;
+      case InitStep::kDomainname:
+        if (!spec_.domainname.empty())
+          check_sys(::setdomainname(spec_.domainname.data(), spec_.domainname.size()), "setdomainname",
+                    spec_.domainname);
+        return;
+      case InitStep::kLoopback:
+        if (a_.new_net_ns) linux_ns::bring_up_loopback();
+        return;
+      case InitStep::kSysctls:
+        return write_sysctls(spec_.linux_->sysctl);
+      case InitStep::kMaskPaths:
+        // The bundle's own lists (after pivot_root: they are the container's paths).
+        return security::mask_paths(spec_.linux_->masked_paths, spec_.linux_->readonly_paths);
+      case InitStep::kReadOnlyRoot:
+        if (spec_.root->readonly) rootfs::remount_root_readonly();
+        return;
+      case InitStep::kRootPropagation:
+        if (const auto& p = spec_.linux_->rootfs_propagation; p == "shared" || p == "rshared")
+          set_root_propagation(p);
+        return;
+      case InitStep::kPrepareProcess:
+        prepared_ = prepare_process(proc_, spec_.linux_->seccomp);
+        return apply_limits(proc_);
+      case InitStep::kReportReady:
+        protocol::send(a_.sync_fd, {protocol::Kind::Ready, 0, ""});
+        ::close(a_.sync_fd);
+        a_.sync_fd = -1;
+        return;
+      case InitStep::kWaitForStart:
+        // In a user namespace our own /proc/self/fd belongs to the host's
+        // root while we are not dumpable, and is out of reach to the
+        // namespace's root.
+        if (a_.new_user_ns) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        return wait_for_start(a_.fifo_fd);
+      case InitStep::kStartContainerHooks:
+        if (spec_.hooks) run_hooks(spec_.hooks->start_container, state_, "startContainer");
+        return;
+      case InitStep::kExec:
+        become_user_and_exec(prepared_);
+      default:
+        throw Error("init: step " + std::to_string(static_cast<int>(step)) + " is minictr run's");
+    }
   }
-  // 2. The namespaces to join (a pod's sandbox: its network, ipc, uts).
-  for (const auto& [type, fd] : a.join)
-    if (::setns(fd.get(), type) < 0) throw_sys("setns", "namespace type " + std::to_string(type));
-  a.join.clear();
-  rootfs::OwnCgroups own = rootfs::read_own_cgroups(leaf_of(a.cgroup_group));
-  if (a.new_cgroup_ns) check_sys(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
-  check_sys(::setsid(), "setsid");
-  // 3. The root filesystem: the bundle's mounts in order, then devices.
-  MountPlan plan = mount_rootfs(spec, a.rootfs, a.mount_ns);
-  if (a.extras) make_device_nodes(a.rootfs, *a.extras);
-  if (plan.cgroup_mount && !a.new_cgroup_ns)
-    bind_host_cgroups(a.rootfs, a.cgroup_group, plan.cgroup_read_only);
-  // 4. prestart/createRuntime run in `create` now; createContainer here, in
-  // our mount namespace but before pivot_root (the spec's order).
-  send_init_message(a.sync_fd, InitMsg::kRunHooks);
-  std::string state;
-  expect(a.sync_fd, InitMsg::kHooksDone, &state);
-  if (spec.hooks) run_hooks(spec.hooks->create_container, state, "createContainer");
-  // 5. Into the new root.
-  if (a.mount_ns == MountNamespace::kHosts)
-    chroot_into(a.rootfs);
-  else if (a.no_pivot)
-    move_root(a.rootfs);
-  else
-    rootfs::pivot_into(a.rootfs);
-  if (plan.cgroup_mount && a.new_cgroup_ns) rootfs::mount_own_cgroups(own, plan.cgroup_read_only);
-  if (proc.terminal) {
-    setup_console(a.console_fd, proc, true);
-    ::close(a.console_fd);
+
+  // To `create` while it listens (SetupFailed), else to our stderr.
+  int failed(const std::exception& e) noexcept override {
+    const auto* error = dynamic_cast<const Error*>(&e);
+    const int code = error && error->exit_code() != 0 ? error->exit_code() : 1;
+    if (a_.sync_fd >= 0) {
+      try {
+        protocol::send(a_.sync_fd, {protocol::Kind::SetupFailed, code, e.what()});
+      } catch (...) {
+      }
+    } else {
+      std::fprintf(stderr, "minictr-runc init: %s\n", e.what());
+    }
+    return code;
   }
-  // 6. Names, kernel settings, then what the container may not see or change.
-  if (!spec.hostname.empty())
-    check_sys(::sethostname(spec.hostname.data(), spec.hostname.size()), "sethostname", spec.hostname);
-  if (!spec.domainname.empty())
-    check_sys(::setdomainname(spec.domainname.data(), spec.domainname.size()), "setdomainname",
-              spec.domainname);
-  if (a.new_net_ns) linux_ns::bring_up_loopback();
-  write_sysctls(spec.linux_->sysctl);
-  security::mask_paths(spec.linux_->masked_paths, spec.linux_->readonly_paths);  // after pivot_root
-  if (spec.root->readonly) rootfs::remount_root_readonly();
-  const std::string& prop = spec.linux_->rootfs_propagation;
-  if (prop == "shared" || prop == "rshared") set_root_propagation(prop);
-  // 7. The process, found and checked now so that `create` reports a
-  // missing command, not `start`.
-  PreparedProcess prepared = prepare_process(proc, spec.linux_->seccomp);
-  apply_limits(proc);
-  send_init_message(a.sync_fd, InitMsg::kReady);
-  ::close(a.sync_fd);
-  a.sync_fd = -1;
-  // 8. `create` has exited; from here errors go to our stderr.
-  // In a user namespace our own /proc/self/fd belongs to the host's root
-  // while we are not dumpable, and is out of reach to the namespace's root.
-  if (a.new_user_ns) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-  wait_for_start(a.fifo_fd);
-  if (spec.hooks) run_hooks(spec.hooks->start_container, state, "startContainer");
-  become_user_and_exec(prepared);
-}
+
+ private:
+  void join_namespaces() {
+    for (const auto& [type, fd] : a_.join)
+      if (::setns(fd.get(), type) < 0) throw_sys("setns", "namespace type " + std::to_string(type));
+    a_.join.clear();
+  }
+
+  // prestart/createRuntime run in `create` (RunHooks), in the runtime's
+  // namespaces; createContainer here, in our mount namespace but before
+  // pivot_root (the spec's order). HooksDone brings the state JSON the
+  // hooks read on their stdin.
+  void create_container_hooks() {
+    protocol::send(a_.sync_fd, {protocol::Kind::RunHooks, 0, ""});
+    auto done = protocol::recv(a_.sync_fd);
+    if (!done || done->kind != protocol::Kind::HooksDone)
+      throw Error("create went away before \"hooks-done\"");
+    state_ = done->text;
+    if (spec_.hooks) run_hooks(spec_.hooks->create_container, state_, "createContainer");
+  }
+
+  void enter_root() {
+    if (a_.mount_ns == MountNamespace::kHosts)
+      chroot_into(a_.rootfs);
+    else if (a_.no_pivot)
+      move_root(a_.rootfs);
+    else
+      rootfs::pivot_into(a_.rootfs);
+  }
+
+  InitArgs& a_;
+  const oci::Spec& spec_;
+  const oci::Process& proc_;
+  // What steps pass on to later ones.
+  rootfs::OwnCgroups own_cgroups_;  // kUnshareCgroupNamespace
+  MountPlan mounts_;                // kMountBundle
+  std::string state_;               // kCreateContainerHooks: the state JSON from `create`
+  PreparedProcess prepared_;        // kPrepareProcess
+};
 
 }  // namespace
 
 void run_init(InitArgs& a) {
-  // No process of the container may ptrace us or read our memory before the exec.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  int code = 1;
-  std::string msg;
-  try {
-    setup_and_exec(a);
-  } catch (const Error& e) {
-    code = e.exit_code();
-    msg = e.what();
-  } catch (const std::exception& e) {
-    msg = e.what();
-  }
-  if (a.sync_fd >= 0) {
-    try {
-      send_init_message(a.sync_fd, InitMsg::kFailed, msg);
-    } catch (...) {
-    }
-  } else {
-    std::fprintf(stderr, "minictr-runc init: %s\n", msg.c_str());
-  }
-  ::_exit(code == 0 ? 1 : code);
+  RuncInit init(a);
+  container::run_init_steps(kCreateSteps, init);
 }
 
 }  // namespace mctr::runc
