@@ -20,7 +20,8 @@
 # env:   LLAMA_BENCH  path of llama-bench (default: the one bench/inference/llama-cpp.sh
 #                     built in its cache, if present; else the peer is not measured)
 #        MODELS       which models (default "bundled 15M 110M"); THREADS thread counts
-#                     (default "1 2"); REPS (default 3)
+#                     (default "1 2"); REPS (default 3); TYPES which weight types (default
+#                     all: f32 q8_0 for the bundled model, F32 F16 Q8_0 for the others; any case)
 #        WORKDIR      where the random models are written (default /tmp/minictr-infer-bench),
 #                     removed at the end unless KEEP=1
 #        INFER_BENCH  a minictr-infer-bench binary to measure instead of building build-dir's
@@ -197,6 +198,7 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
 for shape in $shapes; do
   if [[ $shape == bundled ]]; then types="f32 q8_0"; else types="F32 F16 Q8_0"; fi
   for type in $types; do
+    [[ -z ${TYPES:-} || " ${TYPES,,} " == *" ${type,,} "* ]] || continue
     for t in $threads; do row "$shape" "$type" "$t" "$@"; done
   done
 done
