@@ -857,7 +857,9 @@ MCTR_AVX2 static void tile_q8_rows8(const uint8_t* pk, const BlockQ8* const* xt,
     const uint8_t* blk = pk + b * kQ8Packed8;
     const auto* v = reinterpret_cast<const __m256i*>(blk + kQ8Rows8 * sizeof(float));
     __m256i s[C];
-#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) s[c] = _mm256_setzero_si256();
+      // (Unrolled 8 times, GCC computed all 32 products first and spilled them to the stack.)
+#pragma GCC unroll 2
     for (int j = 0; j < 8; j++) {
       const __m256i w = _mm256_loadu_si256(v + j), aw = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
@@ -866,7 +868,7 @@ MCTR_AVX2 static void tile_q8_rows8(const uint8_t* pk, const BlockQ8* const* xt,
         std::memcpy(&x4, xt[c][b].qs + 4 * j, 4);
         const __m256i p =
             _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(_mm256_set1_epi32(x4), w)), ones);
-        s[c] = j == 0 ? p : _mm256_add_epi32(s[c], p);
+        s[c] = _mm256_add_epi32(s[c], p);
       }
     }
     const __m256 dw = _mm256_loadu_ps(reinterpret_cast<const float*>(blk));
@@ -1226,6 +1228,95 @@ MCTR_AVX2 static void fp32_to_fp16_row_f16c(const float* x, uint16_t* out, size_
   for (; i < n; i++) out[i] = fp32_to_fp16(x[i]);
 }
 
+// ---- AVX2 elementwise kernels (the AVX-512 ones' twins, for CPUs without AVX-512) ----
+
+// exp512's polynomial; 2^n is made as two powers of two in the exponent field (n reaches -150
+// and 128, outside one float's normal exponents), so the products give the denormals and the
+// inf that vscalefps gives: the same floats as exp512.
+MCTR_AVX2 static inline __m256 exp256(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i ni = _mm256_cvtps_epi32(n), half = _mm256_srai_epi32(ni, 1), bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+  const __m256 s2 =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+// The lanes below `left` (all of them from 8 on), for maskload/maskstore.
+MCTR_AVX2 static inline __m256i tail_mask8(size_t left) {
+  const int k = static_cast<int>(std::min<size_t>(left, 8));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+MCTR_AVX2 static void swiglu_avx2(float* g, const float* u, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (size_t i = 0; i < n; i += 8) {
+    const __m256i m = tail_mask8(n - i);
+    const __m256 v = _mm256_maskload_ps(g + i, m);
+    const __m256 silu = _mm256_div_ps(v, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    _mm256_maskstore_ps(g + i, m, _mm256_mul_ps(silu, _mm256_maskload_ps(u + i, m)));
+  }
+}
+
+MCTR_AVX2 static void softmax_scaled_avx2(float* row, int n, float scale) {
+  const size_t len = static_cast<size_t>(n);
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  __m256 maxv = ninf;
+  for (size_t i = 0; i < len; i += 8) {
+    const __m256i m = tail_mask8(len - i);
+    const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(row + i, m), _mm256_set1_ps(scale));
+    _mm256_maskstore_ps(row + i, m, v);
+    maxv = _mm256_max_ps(maxv, _mm256_blendv_ps(ninf, v, _mm256_castsi256_ps(m)));
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(maxv), _mm256_extractf128_ps(maxv, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const __m256 mx = _mm256_set1_ps(_mm_cvtss_f32(m4));
+  __m256 sum = _mm256_setzero_ps();
+  for (size_t i = 0; i < len; i += 8) {
+    const __m256i m = tail_mask8(len - i);
+    const __m256 e =
+        _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(row + i, m), mx)), _mm256_castsi256_ps(m));
+    _mm256_maskstore_ps(row + i, m, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / hsum256(sum));
+  for (size_t i = 0; i < len; i += 8) {
+    const __m256i m = tail_mask8(len - i);
+    _mm256_maskstore_ps(row + i, m, _mm256_mul_ps(_mm256_maskload_ps(row + i, m), inv));
+  }
+}
+
+MCTR_AVX2 static void rmsnorm_avx2(float* out, const float* x, const float* w, int n, float eps) {
+  const size_t len = static_cast<size_t>(n);
+  __m256d ss = _mm256_setzero_pd();
+  for (size_t i = 0; i < len; i += 4) {
+    const __m128i m = _mm256_castsi256_si128(tail_mask8(std::min<size_t>(len - i, 4)));
+    const __m256d v = _mm256_cvtps_pd(_mm_maskload_ps(x + i, m));
+    ss = _mm256_fmadd_pd(v, v, ss);
+  }
+  __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(ss), _mm256_extractf128_pd(ss, 1));
+  s2 = _mm_add_sd(s2, _mm_unpackhi_pd(s2, s2));
+  const __m256 scale = _mm256_set1_ps(static_cast<float>(1.0 / std::sqrt(_mm_cvtsd_f64(s2) / n + eps)));
+  for (size_t i = 0; i < len; i += 8) {
+    const __m256i m = tail_mask8(len - i);
+    _mm256_maskstore_ps(
+        out + i, m,
+        _mm256_mul_ps(_mm256_mul_ps(_mm256_maskload_ps(x + i, m), scale), _mm256_maskload_ps(w + i, m)));
+  }
+}
+
 // ---- AVX-512 elementwise kernels ----
 #pragma GCC diagnostic push
 #if !defined(__clang__)
@@ -1391,9 +1482,9 @@ Dispatch pick() {
             quantize_row_q8_0_avx2,
             attend_avx2,
             fp32_to_fp16_row_f16c,
-            avx512 ? rmsnorm_avx512 : rmsnorm_scalar,
-            avx512 ? swiglu_avx512 : swiglu_scalar,
-            avx512 ? softmax_scaled_avx512 : softmax_scaled_scalar,
+            avx512 ? rmsnorm_avx512 : rmsnorm_avx2,
+            avx512 ? swiglu_avx512 : swiglu_avx2,
+            avx512 ? softmax_scaled_avx512 : softmax_scaled_avx2,
             {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2},
             avx512 ? "avx512" : "avx2"};
   }
@@ -1447,6 +1538,17 @@ std::vector<BatchKernels> batch_kernel_variants() {
         v.push_back({"vnni256", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
                      matmul_batch_q8_0_blocked<Q8TilesVnni>});
     }
+  }
+  return v;
+}
+std::vector<ElementwiseKernels> elementwise_kernel_variants() {
+  std::vector<ElementwiseKernels> v = {{"scalar", rmsnorm_scalar, swiglu_scalar, softmax_scaled_scalar}};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
+    v.push_back({"avx2", rmsnorm_avx2, swiglu_avx2, softmax_scaled_avx2});
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+      v.push_back({"avx512", rmsnorm_avx512, swiglu_avx512, softmax_scaled_avx512});
   }
   return v;
 }

@@ -73,9 +73,9 @@ void matmul_batch_f16_scalar(const void* w, size_t row_bytes, int n_rows, const 
 void matmul_batch_q8_0_scalar(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                               size_t xq_stride, int n_tok, size_t n, float* out, size_t out_stride);
 
-// The elementwise work of a layer, each with its scalar twin. The AVX-512 versions compute exp
-// with a polynomial (Cephes' expf: within 2 ulp of std::exp) and rmsnorm's sum of squares in
-// doubles as the scalar one does, in another order.
+// The elementwise work of a layer, each with its scalar twin. The AVX2 and AVX-512 versions
+// compute exp with a polynomial (Cephes' expf: within 2 ulp of std::exp; both give the same
+// floats) and rmsnorm's sum of squares in doubles as the scalar one does, in another order.
 // out[i] = fp32_to_fp16(x[i]) (F16C where the CPU has it: the same bits for finite x).
 void fp32_to_fp16_row(const float* x, uint16_t* out, size_t n);
 void fp32_to_fp16_row_scalar(const float* x, uint16_t* out, size_t n);
@@ -88,6 +88,15 @@ void swiglu_scalar(float* g, const float* u, size_t n);
 // In place: row[0..n) <- softmax(row * scale).
 void softmax_scaled(float* row, int n, float scale);
 void softmax_scaled_scalar(float* row, int n, float scale);
+// Every version of them this CPU can run (scalar first), whatever MINICTR_INFER_NO_AVX512 says,
+// so the tests compare each with the scalar one.
+struct ElementwiseKernels {
+  const char* name;
+  void (*rmsnorm)(float*, const float*, const float*, int, float);
+  void (*swiglu)(float*, const float*, size_t);
+  void (*softmax)(float*, int, float);
+};
+std::vector<ElementwiseKernels> elementwise_kernel_variants();
 
 // Rows of keys or values in a KV cache (kv_cache.h): F32 or F16 elements.
 struct KvRows {

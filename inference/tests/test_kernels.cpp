@@ -288,9 +288,12 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   }
 }
 
-// The elementwise kernels the dispatch picked against their scalar twins: widths with and
-// without a 16-element tail, arguments from deep in exp's underflow to past its overflow.
+// Every elementwise kernel the CPU has (AVX2 and AVX-512 alike) against the scalar twins: widths
+// with and without an 8- and 16-element tail, arguments from deep in exp's underflow to past its
+// overflow.
 TEST(Kernels, ElementwiseKernelsMatchScalar) {
+  const auto variants = elementwise_kernel_variants();
+  EXPECT_STREQ(variants.front().name, "scalar");
   std::mt19937 rng(17);
   std::normal_distribution<float> nd(0, 3);
   for (size_t n : {1, 15, 16, 17, 288, 770}) {
@@ -303,16 +306,27 @@ TEST(Kernels, ElementwiseKernelsMatchScalar) {
     }
     const auto rel = [](float a) { return 2e-6f * std::fabs(a) + 1e-30f; };
     std::vector<float> a = x, b = x;
+    for (const ElementwiseKernels& k : variants) {
+      a = x, b = x;
+      k.swiglu(a.data(), u.data(), n);
+      swiglu_scalar(b.data(), u.data(), n);
+      for (size_t i = 0; i < n; i++)
+        ASSERT_NEAR(a[i], b[i], rel(b[i])) << k.name << " swiglu n " << n << " i " << i;
+      a = x, b = x;
+      k.softmax(a.data(), static_cast<int>(n), 0.7f);
+      softmax_scaled_scalar(b.data(), static_cast<int>(n), 0.7f);
+      for (size_t i = 0; i < n; i++)
+        ASSERT_NEAR(a[i], b[i], rel(b[i])) << k.name << " softmax n " << n << " i " << i;
+      k.rmsnorm(a.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
+      rmsnorm_scalar(b.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
+      for (size_t i = 0; i < n; i++)
+        ASSERT_NEAR(a[i], b[i], rel(b[i])) << k.name << " rmsnorm n " << n << " i " << i;
+    }
+    // The dispatched ones are among them.
+    a = x, b = x;
     swiglu(a.data(), u.data(), n);
     swiglu_scalar(b.data(), u.data(), n);
     for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "swiglu n " << n << " i " << i;
-    a = x, b = x;
-    softmax_scaled(a.data(), static_cast<int>(n), 0.7f);
-    softmax_scaled_scalar(b.data(), static_cast<int>(n), 0.7f);
-    for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "softmax n " << n << " i " << i;
-    rmsnorm(a.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
-    rmsnorm_scalar(b.data(), x.data(), w.data(), static_cast<int>(n), 1e-5f);
-    for (size_t i = 0; i < n; i++) ASSERT_NEAR(a[i], b[i], rel(b[i])) << "rmsnorm n " << n << " i " << i;
     std::vector<uint16_t> h(n), hs(n);
     fp32_to_fp16_row(x.data(), h.data(), n);
     fp32_to_fp16_row_scalar(x.data(), hs.data(), n);
