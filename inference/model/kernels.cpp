@@ -856,9 +856,10 @@ MCTR_AVX2 static void tile_q8_rows8(const uint8_t* pk, const BlockQ8* const* xt,
       for (int i = 0; i < kQ8Rows8; i++) _mm_prefetch(reinterpret_cast<const char*>(pf[i] + b), _MM_HINT_T0);
     const uint8_t* blk = pk + b * kQ8Packed8;
     const auto* v = reinterpret_cast<const __m256i*>(blk + kQ8Rows8 * sizeof(float));
+    // s[c]: token c's integer block sums of the 8 rows. (With the j loop unrolled 8 times, GCC
+    // computed all 32 products first and spilled them to the stack.)
     __m256i s[C];
     for (int c = 0; c < C; c++) s[c] = _mm256_setzero_si256();
-      // (Unrolled 8 times, GCC computed all 32 products first and spilled them to the stack.)
 #pragma GCC unroll 2
     for (int j = 0; j < 8; j++) {
       const __m256i w = _mm256_loadu_si256(v + j), aw = _mm256_abs_epi8(w);
