@@ -53,7 +53,7 @@ int run_in_container(const std::filesystem::path& root, const RunSpec& spec,
   // Removed at the end, on success, failure or exception alike.
   ScopeGuard remove([&] { container::remove_container(store, c.id, true); });
   container::SupervisorHandle::hold_signals();
-  auto sup = container::SupervisorHandle::launch(root, c.id, true, &c);
+  auto sup = container::SupervisorHandle::launch(root, c.id, true);
   auto started = sup.wait_started();
   if (!started.ok) throw Error(started.error, started.exit_code);
   std::optional<int> code = sup.wait_exited(started.pid);

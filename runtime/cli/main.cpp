@@ -10,6 +10,7 @@
 #include "cli/explain_output.h"
 #include "cli/runc.h"
 #include "cli/verbs.h"
+#include "container/supervisor.h"
 #include "linux/security/self_exe.h"
 #include "util/error.h"
 #include "util/explain.h"
@@ -104,11 +105,13 @@ void check_verb(std::string_view verb, int argc, char** argv) {
                       "create (run it as root, or with sudo)");
 }
 
-// The verbs that start a process inside a container (its init, or an
-// exec'd one) run from a read-only copy of this binary: a process in the
-// container can see them before they execve (CVE-2019-5736, see self_exe.h).
+// The verbs that enter a container themselves (exec, and compose's exec)
+// run from a read-only copy of this binary: a process in the container can
+// see them before they execve (CVE-2019-5736, see self_exe.h). A container's
+// init comes from its supervisor, which is exec'd from such a copy
+// (container/supervisor.h).
 void protect_binary_for(std::string_view verb, char** argv) {
-  if (verb != "run" && verb != "start" && verb != "exec" && verb != "compose") return;
+  if (verb != "exec" && verb != "compose") return;
   if (::geteuid() != 0) return;  // `run --help` as a user: no container is started
   mctr::security::reexec_from_read_only_self(argv);
 }
@@ -129,8 +132,12 @@ static bool runc_command_line(int argc, char** argv) {
   return self == "minictr-runc" || (argc > 1 && std::string_view(argv[1]) == "runc");
 }
 
+// A container's supervisor, started by the CLI (SupervisorHandle::spawn).
+static bool supervisor_command_line(char** argv) { return std::string_view(argv[0]) == "minictr-shim"; }
+
 int main(int argc, char** argv) {
   try {
+    if (supervisor_command_line(argv)) mctr::container::supervisor_process_main(argc, argv);
     if (runc_command_line(argc, argv)) return mctr::cli::runc_main(argc, argv);
     return run_minictr(argc, argv);
   } catch (const std::exception& e) {

@@ -113,14 +113,14 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
   return o;
 }
 
-// Start a created container's supervisor and follow it (foreground) or not (-d).
-int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
-                     bool print_id, const container::Config* cfg) {
+// Tell a spawned supervisor to start container `id`, and follow it
+// (foreground) or not (-d).
+static int start_and_follow(container::SupervisorHandle& sup, const std::filesystem::path& root,
+                            const std::string& id, bool attach, bool tty, bool print_id) {
   // With -t the terminal goes raw: ^C and friends reach the container as bytes.
   std::optional<pty::RawMode> raw;
   if (attach && tty && ::isatty(0)) raw.emplace(0);
-  if (attach) container::SupervisorHandle::hold_signals();
-  auto sup = container::SupervisorHandle::launch(root, id, attach, cfg);
+  sup.start(id);
   auto started = sup.wait_started();
   if (!started.ok) {
     raw.reset();
@@ -141,6 +141,19 @@ int start_and_follow(const std::filesystem::path& root, const std::string& id, b
   } catch (const Error&) {
     return kExitRuntimeError;
   }
+}
+
+// Attached, the signals we forward are blocked before the supervisor is
+// spawned, so none is lost or kills us while the container starts.
+static container::SupervisorHandle spawn_supervisor(const std::filesystem::path& root, bool attach) {
+  if (attach) container::SupervisorHandle::hold_signals();
+  return container::SupervisorHandle::spawn(root, attach);
+}
+
+int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
+                     bool print_id) {
+  auto sup = spawn_supervisor(root, attach);
+  return start_and_follow(sup, root, id, attach, tty, print_id);
 }
 
 // Parse the flags and create the container (shared by run and create).
@@ -172,10 +185,12 @@ void add_run(CLI::App& app, Globals& g) {
   add_run_flags(sub, *f);
   sub->callback([&g, f, sub] {
     check_explain_script_run(g, f->o);
+    // The supervisor first: its exec runs while we create the container.
+    auto sup = spawn_supervisor(g.root(), !f->o.detach);
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o);
     g.explained_id = cfg.id;
-    g.exit_code = start_and_follow(g.root(), cfg.id, !o.detach, o.tty, true, &cfg);
+    g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true);
   });
 }
 

@@ -68,9 +68,8 @@ void add_import(CLI::App& app, Globals& g);
 void add_compose(CLI::App& app, Globals& g);  // compose up/down/ps/...: projects from a compose file
 
 // Start a created/stopped container: foreground (attach) follows it to its
-// exit code; detached returns once it runs. Used by run and start.
-// `cfg`: the config when the caller has it already (run).
+// exit code; detached returns once it runs. Used by start and compose.
 int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
-                     bool print_id, const container::Config* cfg = nullptr);
+                     bool print_id);
 
 }  // namespace mctr::cli

@@ -232,16 +232,6 @@ std::string overlay_lower_dirs(const Config& cfg) {
   return out;
 }
 
-// What this process wrote last (see read_bundle).
-struct Written {
-  stdfs::path dir;
-  oci::Spec spec;
-};
-std::optional<Written>& last_written() {
-  static std::optional<Written> w;
-  return w;
-}
-
 }  // namespace
 
 oci::Spec spec_from_config(const Config& cfg, const stdfs::path& container_dir, const stdfs::path& rootfs) {
@@ -261,10 +251,11 @@ oci::Spec spec_from_config(const Config& cfg, const stdfs::path& container_dir, 
 
 stdfs::path bundle_dir(const stdfs::path& container_dir) { return container_dir / "bundle"; }
 
-// Where the user's minictr is: /proc/self/exe, or, once `run` has
+// Where the user's minictr is: /proc/self/exe, or, once the CLI has
 // re-executed itself from a detached read-only mount of its binary
-// (linux/security/self_exe.h) that names no host path, argv[0] (kept by
-// that exec) looked up as the shell did.
+// (linux/security/self_exe.h; `exec` and `compose` do) that names no host
+// path, argv[0] (kept by that exec) looked up as the shell did. `run` and
+// `create` write the bundle, so the lookup is the CLI's.
 static std::vector<stdfs::path> own_directories() {
   std::vector<stdfs::path> dirs;
   std::error_code ec;
@@ -309,11 +300,9 @@ void write_bundle(const stdfs::path& container_dir, const oci::Spec& spec, bool 
   auto dir = bundle_dir(container_dir);
   if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) throw_sys("mkdir", dir);
   fs::write_file_atomic(dir / "config.json", oci::to_json(spec).dump(2) + "\n", 0600, durable);
-  last_written() = Written{container_dir, spec};
 }
 
 oci::Spec read_bundle(const stdfs::path& container_dir) {
-  if (last_written() && last_written()->dir == container_dir) return last_written()->spec;
   return oci::read_bundle_spec(bundle_dir(container_dir));
 }
 

@@ -82,9 +82,9 @@ struct RunInputs {
   std::filesystem::path dir;
   oci::Spec bundle;
 
-  RunInputs(const std::filesystem::path& root, const std::string& id, const Config* given)
+  RunInputs(const std::filesystem::path& root, const std::string& id)
       : store(root),
-        cfg(given ? *given : store.config(id)),
+        cfg(store.config(id)),
         dir(store.dir(id)),
         bundle(bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point())) {
     check_supported(bundle);
@@ -157,8 +157,8 @@ RunOutcome report_exit(const RunInputs& in, OutsideSetup& outside, ExitRecord& e
 // One run of the container, from its clone to its teardown.
 // `status_fd` is set to -1 once closed (a detached CLI has its answer).
 RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
-                     const Config* given_cfg, RestartManager& restarts) {
-  const RunInputs in(root, id, given_cfg);
+                     RestartManager& restarts) {
+  const RunInputs in(root, id);
   const Config& cfg = in.cfg;
   // Space for the exit code, taken now: when the container exits the
   // filesystem may be full (see exit_record.h).
@@ -228,7 +228,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
 }  // namespace
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, const Config* cfg) {
+                                  bool attached) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) stdio_to_dev_null();
@@ -239,7 +239,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
     std::string error;
     RunOutcome run;
     try {
-      run = supervise(root, id, status_fd, attached, cfg, restarts);
+      run = supervise(root, id, status_fd, attached, restarts);
       code = run.exit_code;
     } catch (const Error& e) {
       code = e.exit_code();
@@ -258,7 +258,6 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
       stdio_to_dev_null();
       attached = false;
     }
-    cfg = nullptr;  // read config.json again: `update` may have changed it
     try {
       if (!wait_for_restart(Store(root), id, *run.restart_in)) break;
     } catch (const std::exception&) {

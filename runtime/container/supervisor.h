@@ -23,15 +23,20 @@ struct StartResult {
   std::string error;  // when !ok
 };
 
+// main() of the exec'd supervisor, whose argv[0] is "minictr-shim".
+[[noreturn]] void supervisor_process_main(int argc, char** argv);
+
 class SupervisorHandle {
  public:
-  // Fork the supervisor for container `id`. With `attached`, it keeps our
-  // stdin/stdout/stderr and copies the container's I/O to them; otherwise
-  // it detaches from them completely (its own session, /dev/null).
-  // `cfg`: the container's config when the caller has it (run), so the
-  // supervisor (a fork of the caller) need not read config.json again.
-  static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached,
-                                 const Config* cfg = nullptr);
+  // Start the supervisor (fork, then exec of a read-only copy of this
+  // binary: see supervisor_client.cpp) before the container exists, then
+  // tell it which container to run with start(). With `attached`, it keeps
+  // our stdin/stdout/stderr and copies the container's I/O to them;
+  // otherwise it detaches from them completely (its own session, /dev/null).
+  static SupervisorHandle spawn(const std::filesystem::path& root, bool attached);
+  void start(const std::string& id);
+  // Both at once, for a container that exists already.
+  static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);
 
   // Attached runs: block the signals we forward (SIGINT, SIGTERM, ...) before
   // launch, so none is lost or kills us while the container starts.

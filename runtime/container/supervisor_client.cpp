@@ -1,4 +1,4 @@
-// The CLI's side of the supervisor: fork it, wait for "started", and when
+// The CLI's side of the supervisor: start it, wait for "started", and when
 // attached wait for "exited" while forwarding the signals the CLI gets.
 #include <fcntl.h>
 #include <poll.h>
@@ -8,50 +8,116 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "container/protocol.h"
 #include "container/supervisor.h"
 #include "container/supervisor_process.h"
+#include "linux/security/self_exe.h"
 #include "util/error.h"
 #include "util/explain.h"
 
 namespace mctr::container {
 
-SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
-                                          bool attached, const Config* cfg) {
+namespace {
+
+// The supervisor's command line (parsed back by supervisor_process_main).
+constexpr const char* kShimName = "minictr-shim";
+
+// In the forked child: keep only 0-2 and `keep`, open across the exec.
+void keep_only(std::initializer_list<int> keep_fds) {
+  std::vector<int> keep;
+  for (int k : keep_fds)
+    if (k > 2) keep.push_back(k);  // 0-2 stay as they are (the attached CLI's terminal or pipes)
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+    ::fcntl(k, F_SETFD, 0);  // not close-on-exec
+  }
+  ::close_range(from, ~0U, 0);
+}
+
+// The forked child: its own session, so the terminal's ^C and hang-up do not
+// reach it, then the exec. Only a failed exec returns here: said on the socket.
+[[noreturn]] void exec_supervisor(const std::filesystem::path& root, int status_fd, bool attached) {
+  ::setsid();
+  keep_only({status_fd, explain::fd(), explain::records_fd()});
+  std::string fd = std::to_string(status_fd), explain_fd = std::to_string(explain::fd()),
+              records_fd = std::to_string(explain::records_fd()), root_s = root.string();
+  std::string mode = attached ? "attached" : "detached";
+  char* argv[] = {const_cast<char*>(kShimName),
+                  root_s.data(),
+                  fd.data(),
+                  mode.data(),
+                  explain_fd.data(),
+                  records_fd.data(),
+                  nullptr};
+  try {
+    security::exec_read_only_self(argv);
+  } catch (const std::exception& e) {
+    protocol::send_if_listening(status_fd, {protocol::Kind::StartFailed, kExitRuntimeError, e.what()});
+  }
+  ::_exit(kExitRuntimeError);
+}
+
+}  // namespace
+
+// The supervisor is a program of its own, as containerd's shim is: this
+// binary again, exec'd from a read-only copy of itself (security/self_exe.h).
+// The container's init is cloned from it and runs its code until its own
+// execve, so a process in the container that reaches the init's
+// /proc/PID/exe (or starts "#!/proc/self/exe") finds a file nobody can
+// write, never the host's binary (CVE-2019-5736). It is started before the
+// container is created, so that its exec runs while the CLI still works.
+SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool attached) {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  // The supervisor gets its own session (setsid), so the terminal's ^C and
-  // hang-up do not reach it, and lives on when this CLI process exits (it is
-  // then re-parented to init or the nearest subreaper).
   pid_t sup = check_sys(::fork(), "fork");
+  if (sup == 0) exec_supervisor(root, sv[1], attached);
+  // It lives on when this CLI process exits (re-parented to init or the
+  // nearest subreaper), and exits at once if we never send it an id.
   h.supervisor_ = sup;
-  if (sup == 0) {
-    {
-      ::setsid();
-      ::close(sv[0]);
-      // Keep only 0-2, the status socket and the --explain output and records.
-      int keep[3] = {sv[1], explain::fd(), explain::records_fd()};
-      for (int& k : keep)
-        if (k < 3) k = -1;  // stays open as 0-2 when attached
-      std::sort(std::begin(keep), std::end(keep));
-      unsigned from = 3;
-      for (int k : keep) {
-        if (k < 0) continue;
-        if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-        from = static_cast<unsigned>(k) + 1;
-      }
-      ::close_range(from, ~0U, 0);
-      int flags = ::fcntl(sv[1], F_GETFD);
-      ::fcntl(sv[1], F_SETFD, flags | FD_CLOEXEC);
-      supervisor_main(root, id, sv[1], attached, cfg);
-    }
-  }
   return h;
+}
+
+void SupervisorHandle::start(const std::string& id) {
+  protocol::send(status_.get(), {protocol::Kind::Go, 0, id});
+}
+
+SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
+                                          bool attached) {
+  SupervisorHandle h = spawn(root, attached);
+  h.start(id);
+  return h;
+}
+
+// The exec'd supervisor: the command line exec_supervisor made, then the
+// container's id from the CLI (none: the CLI failed to create it).
+[[noreturn]] void supervisor_process_main(int argc, char** argv) {
+  if (argc != 6) {
+    std::fprintf(stderr, "%s: started by minictr, not by hand\n", kShimName);
+    ::_exit(kExitRuntimeError);
+  }
+  const std::filesystem::path root = argv[1];
+  const int status_fd = std::atoi(argv[2]);
+  const bool attached = std::string_view(argv[3]) == "attached";
+  for (int i : {2, 4, 5})
+    if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  explain::enable(std::atoi(argv[4]));
+  explain::enable_records(std::atoi(argv[5]));
+  auto go = protocol::recv(status_fd);
+  if (!go || go->kind != protocol::Kind::Go) ::_exit(0);
+  supervisor_main(root, go->text, status_fd, attached);
 }
 
 StartResult SupervisorHandle::wait_started() {

@@ -1,4 +1,4 @@
-// The supervisor process (SupervisorHandle::launch forks it): runs the
+// The supervisor process (SupervisorHandle::spawn starts it): runs the
 // container, and again as its restart policy says, then exits with the
 // last exit code.
 #pragma once
@@ -6,13 +6,10 @@
 #include <filesystem>
 #include <string>
 
-#include "container/config.h"
-
 namespace mctr::container {
 
-// `status_fd`: the socket to the CLI (protocol.h); `cfg`: the container's
-// config when the caller had it (run), else it is read from the store.
+// `status_fd`: the socket to the CLI (protocol.h).
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, const Config* cfg);
+                                  bool attached);
 
 }  // namespace mctr::container

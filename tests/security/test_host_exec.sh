@@ -75,6 +75,24 @@ kill "$exec_cli"
 wait "$exec_cli" 2>/dev/null || true
 echo "ok  run's supervisor and exec's processes: /proc/PID/exe is on a read-only mount"
 
+# A Dockerfile's RUN runs the base image's code too: its supervisor (and so
+# the init cloned from it) is on a read-only mount as well. (It was not: only
+# the verbs in a list re-executed themselves, and `build` was not in it.)
+mkdir -p "$TEST_TMP/ctx"
+printf 'FROM busybox\nRUN sleep 2\n' >"$TEST_TMP/ctx/Dockerfile"
+"$MINICTR" build -t exe-check "$TEST_TMP/ctx" >/dev/null 2>&1 &
+build_cli=$!
+shim=""
+for _ in $(seq 200); do
+  shim=$(pgrep -P "$build_cli" -x minictr-shim | head -1 || true)
+  [[ -n $shim ]] && break
+  sleep 0.025
+done
+[[ -n $shim ]] || fail "no supervisor seen while the build's RUN step ran"
+assert_eq ro "$(exe_mount "$shim")" "a build RUN step's supervisor executable"
+wait "$build_cli" || fail "the build failed"
+echo "ok  build's RUN steps: the supervisor's /proc/PID/exe is on a read-only mount"
+
 # A host file system's binary stays untouched by a container's attempt.
 before=$(sha256sum <"$MINICTR")
 set +e

@@ -65,6 +65,10 @@ bool self_exe_is_read_only() {
 
 void reexec_from_read_only_self(char** argv) {
   if (self_exe_is_read_only()) return;
+  exec_read_only_self(argv);
+}
+
+void exec_read_only_self(char** argv) {
   UniqueFd exe(open_read_only_bind_of_self());
   if (!exe) {
     if (errno != ENOSYS && errno != EINVAL) throw_sys("open_tree/mount_setattr", kSelf);

@@ -27,4 +27,8 @@ bool self_exe_is_read_only();
 // Returns only when already read-only; throws Error when it cannot.
 void reexec_from_read_only_self(char** argv);
 
+// The same exec, always, with any argv: how the container's supervisor is
+// started (container/supervisor.h). Throws Error when it cannot.
+[[noreturn]] void exec_read_only_self(char** argv);
+
 }  // namespace mctr::security
