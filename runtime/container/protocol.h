@@ -18,7 +18,7 @@
 namespace mctr::container::protocol {
 
 enum class Kind : uint8_t {
-  Go = 1,         // supervisor -> init: cgroup and network are ready
+  Go = 1,         // supervisor -> init: cgroup and network are ready; CLI -> supervisor: text = the id to run
   SetupFailed,    // init -> supervisor: number = exit code, text = error
   Started,        // supervisor -> CLI: number = the init's host pid
   StartFailed,    // supervisor -> CLI: number = exit code, text = error

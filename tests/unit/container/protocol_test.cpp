@@ -49,6 +49,12 @@ TEST(Protocol, RefusesUnknownKindsAndShortMessages) {
   EXPECT_ERROR(decode(std::string(8, '\1')), "a message of 8 bytes");
 }
 
+// The bytes on the wire: kind, then the number as 8 little-endian bytes, then the text.
+TEST(Protocol, WireFormat) {
+  EXPECT_EQ(encode({Kind::Started, 258, "x"}), std::string("\x03\x02\x01\0\0\0\0\0\0x", 10));
+  EXPECT_EQ(describe({Kind::StartFailed, 125, "no such image"}), "start-failed 125 no such image");
+}
+
 TEST(Protocol, DescribesTheRuncKinds) {
   EXPECT_EQ(describe({Kind::RunHooks, 0, ""}), "run-hooks 0");
   EXPECT_EQ(describe({Kind::HooksDone, 0, "{}"}), "hooks-done 0 {}");
