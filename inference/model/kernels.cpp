@@ -793,6 +793,15 @@ struct Q8TilesAvx2 {
   }
 };
 
+// The rows r..r+count-1 of a weight matrix of n_rows rows, for the kernels that repack a group
+// of rows at a time; rows past the last repeat it (the kernels give them scale 0).
+static void row_group(const uint8_t* base, size_t row_bytes, int n_rows, int r, int count,
+                      const BlockQ8** wr) {
+  for (int i = 0; i < count; i++)
+    wr[i] =
+        reinterpret_cast<const BlockQ8*>(base + static_cast<size_t>(std::min(r + i, n_rows - 1)) * row_bytes);
+}
+
 // ---- AVX2 Q8_0 prompt-batch matmul: 8 rows in the lanes of one vector ----
 //
 // The AVX2 analogue of the VNNI-512 kernel below. The 4 x 2 tiles above spend, for every (row,
@@ -902,11 +911,7 @@ MCTR_AVX2 static void matmul_batch_q8_0_avx2(const void* w, size_t row_bytes, in
   thread_local std::vector<uint8_t> packed;
   packed.resize(nb * kQ8Packed8);
   const auto* base = static_cast<const uint8_t*>(w);
-  auto group = [&](int r, const BlockQ8** wr) {  // rows past the last repeat row r (scale 0)
-    for (int i = 0; i < kQ8Rows8; i++)
-      wr[i] = reinterpret_cast<const BlockQ8*>(base +
-                                               static_cast<size_t>(std::min(r + i, n_rows - 1)) * row_bytes);
-  };
+  auto group = [&](int r, const BlockQ8** wr) { row_group(base, row_bytes, n_rows, r, kQ8Rows8, wr); };
   const BlockQ8* wr[kQ8Rows8];
   const BlockQ8* next[kQ8Rows8];
   group(0, wr);
@@ -1135,11 +1140,7 @@ MCTR_VNNI512 static void matmul_batch_q8_0_vnni512(const void* w, size_t row_byt
   scales.resize(static_cast<size_t>(n_tok) * nb);
   q8_token_blocks(xq, xq_stride, n_tok, nb, scales.data());
   const auto* base = static_cast<const uint8_t*>(w);
-  auto group = [&](int r, const BlockQ8** wr) {  // rows past the last repeat row r (scale 0)
-    for (int i = 0; i < kQ8GroupRows; i++)
-      wr[i] = reinterpret_cast<const BlockQ8*>(base +
-                                               static_cast<size_t>(std::min(r + i, n_rows - 1)) * row_bytes);
-  };
+  auto group = [&](int r, const BlockQ8** wr) { row_group(base, row_bytes, n_rows, r, kQ8GroupRows, wr); };
   const BlockQ8* wr[kQ8GroupRows];
   const BlockQ8* next[kQ8GroupRows];
   group(0, wr);
