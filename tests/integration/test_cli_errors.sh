@@ -30,4 +30,15 @@ assert_eq "minictr version 0.1.0" "$(as_user version)" "version as a normal user
 as_user run --help | grep -c "Usage:" >/dev/null || fail "run --help as a normal user"
 echo "ok  version and --help work as a normal user"
 
+# `run` starts the container's supervisor before it creates the container:
+# when creating fails, the supervisor reads EOF instead of an id and exits.
+assert_eq 125 "$(run_rc mctr run --rm no-such-image true)" "run of a missing image: exit code"
+assert_eq 125 "$(run_rc mctr run --memory 1k no-such-image true)" "run with a too small limit: exit code"
+for _ in $(seq 100); do
+  pgrep -f "^minictr-shim $MINICTR_ROOT " >/dev/null || break
+  sleep 0.02
+done
+if pgrep -af "^minictr-shim $MINICTR_ROOT "; then fail "a failed run left its supervisor running"; fi
+echo "ok  a run that fails before its container exists leaves no supervisor"
+
 echo "PASS test_cli_errors"
