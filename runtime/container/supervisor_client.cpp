@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kShimName = "minictr-shim";
 
 // In the forked child: keep only 0-2 and `keep`, open across the exec.
-void keep_only(std::initializer_list<int> keep_fds) {
+void keep_only_fds(std::initializer_list<int> keep_fds) {
   std::vector<int> keep;
   for (int k : keep_fds)
     if (k > 2) keep.push_back(k);  // 0-2 stay as they are (the attached CLI's terminal or pipes)
@@ -48,7 +48,7 @@ void keep_only(std::initializer_list<int> keep_fds) {
 // reach it, then the exec. Only a failed exec returns here: said on the socket.
 [[noreturn]] void exec_supervisor(const std::filesystem::path& root, int status_fd, bool attached) {
   ::setsid();
-  keep_only({status_fd, explain::fd(), explain::records_fd()});
+  keep_only_fds({status_fd, explain::fd(), explain::records_fd()});
   std::string fd = std::to_string(status_fd), explain_fd = std::to_string(explain::fd()),
               records_fd = std::to_string(explain::records_fd()), root_s = root.string();
   std::string mode = attached ? "attached" : "detached";
