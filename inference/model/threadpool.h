@@ -3,10 +3,17 @@
 //
 // A token's forward pass issues a few dozen such jobs, each well under a millisecond, so
 // the pool is built to never wait for a thread that is not running: tasks are claimed one
-// by one from a shared counter, and the caller claims them too. If the workers are asleep
-// or descheduled (the CPU is shared), the caller simply does all the work itself; it only
-// ever waits for tasks another thread has actually started. Workers spin briefly for the
-// next job before sleeping on a condition variable.
+// by one, and the caller claims them too. If the workers are asleep or descheduled (the CPU
+// is shared), the caller simply does all the work itself; it only ever waits for tasks
+// another thread has actually started. Workers spin briefly for the next job before
+// sleeping on a condition variable.
+//
+// The tasks of a job are dealt out in contiguous ranges, one per thread, and each thread
+// claims from its own range first, then from the others'. So when every thread runs, task i
+// of a job lands on the same thread job after job: the same rows of each matmul, the same
+// tokens of each per-token step, the same attention heads, whose weights and activations
+// then stay in that core's caches. Claiming from one shared counter spread them anew each
+// job, and the cores spent their time moving cache lines between them.
 //
 // Creating a thread can fail: under a pids cgroup limit (docker/minictr --pids-limit) clone()
 // returns EAGAIN and std::thread throws std::system_error. The pool then simply runs with the
@@ -17,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -50,22 +58,30 @@ class ThreadPool {
 
  private:
   void stop_and_join();
-  void worker_loop();
-  // Claims and runs tasks of job `gen` until none are left.
-  void work_on(uint32_t gen);
+  void worker_loop(int slot);
+  // Claims and runs tasks of job `gen`, those of slot `own` first, until none are left.
+  void work_on(uint32_t gen, int own);
+  // Claims and runs tasks of job `gen` from one slot's range until it is empty.
+  void drain(uint32_t gen, int slot);
 
   int requested_;
   std::string start_error_;
   std::vector<std::thread> workers_;
   std::mutex run_mu_;  // serializes callers of run()
 
-  // state_ = job generation << 32 | index of the next unclaimed task. A thread claims a task
-  // with compare-and-swap, so a thread still holding an old generation can never claim a
-  // task of the next job. The fields a claim reads share one cache line; done_, written at
-  // the end of every task, has its own, so claims and completions do not bounce one line.
-  alignas(64) std::atomic<uint64_t> state_{0};
-  // Atomic because a thread finishing an old job may still read them while run() sets up the next.
-  std::atomic<int> n_tasks_{0};
+  // One range of the job's tasks per thread (the caller's is slot 0, worker i's slot i + 1).
+  // state = job generation << 32 | how many tasks of the range are claimed. A thread claims
+  // a task with compare-and-swap, so a thread still holding an old generation can never claim
+  // a task of the next job. Each slot has its own cache line: claims of different threads do
+  // not bounce one line.
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> state{0};
+    // Atomic because a thread finishing an old job may still read them while run() sets up the next.
+    std::atomic<int> begin{0}, count{0};
+  };
+  std::unique_ptr<Slot[]> slots_;
+  int n_slots_ = 1;
+  alignas(64) std::atomic<uint32_t> gen_{0};  // the latest job's generation, which workers wait for
   std::atomic<const std::function<void(int)>*> fn_{nullptr};
   alignas(64) std::atomic<int> done_{0};  // tasks of the current job that have finished
 
