@@ -25,6 +25,14 @@ void KvCache::store(size_t r, const float* x) {
   fp32_to_fp16_row(x, &f16_[r * row_len_], row_len_);
 }
 
+void KvCache::store(size_t r, const float* x, size_t e0, size_t n) {
+  const size_t i = r * row_len_ + e0;
+  if (type_ == GgmlType::F32)
+    std::memcpy(&f32_[i], x + e0, n * sizeof(float));
+  else
+    fp32_to_fp16_row(x + e0, &f16_[i], n);
+}
+
 const void* KvCache::at(size_t r, size_t e) const {
   const size_t i = r * row_len_ + e;
   return type_ == GgmlType::F32 ? static_cast<const void*>(&f32_[i]) : static_cast<const void*>(&f16_[i]);

@@ -19,6 +19,8 @@ class KvCache {
   GgmlType type() const { return type_; }
   // Row r := x (row_len floats), converted to the cache's type.
   void store(size_t r, const float* x);
+  // Elements e0..e0+n of row r := x[e0..e0+n).
+  void store(size_t r, const float* x, size_t e0, size_t n);
   // Element e of row r, where the kernels read it (row_len elements of type()).
   const void* at(size_t r, size_t e = 0) const;
   size_t bytes() const { return f32_.size() * sizeof(float) + f16_.size() * sizeof(uint16_t); }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <optional>
 
@@ -31,6 +32,9 @@ struct MatJob {
   const BlockQ8* xq;  // x quantized to Q8_0 when w is Q8_0
   float* out;
   int batch;
+  // Runs on rows r0..r1 of out (every token of the batch) as soon as a chunk has computed them,
+  // while they are in this core's cache: RoPE and the KV cache store for q, k and v.
+  const std::function<void(int r0, int r1)>* then = nullptr;
 };
 
 // Rows r0..r1 of one matmul for every token of the batch.
@@ -79,15 +83,15 @@ void matmul_rows(const MatJob& j, int r0, int r1) {
 }
 
 // Run several independent matmuls (e.g. Q, K and V) as one parallel job, split in chunks of
-// rows (a multiple of 16, the Q8_0 batch kernel's row group; the other kernels step by 4),
-// about 8 chunks per thread so a thread that is descheduled on a shared CPU holds up little
-// work.
-void matmul(ThreadPool& pool, std::initializer_list<MatJob> jobs) {
+// rows (a multiple of `align`, itself a multiple of 16, the Q8_0 batch kernel's row group; the
+// other kernels step by 4), about 8 chunks per thread so a thread that is descheduled on a
+// shared CPU holds up little work.
+void matmul(ThreadPool& pool, std::initializer_list<MatJob> jobs, int align = 16) {
   constexpr int kMaxJobs = 3;
   int total_rows = 0;
   for (auto& j : jobs) total_rows += j.w->rows;
-  int per = std::max(16, total_rows / (pool.size() * 8));
-  per = (per + 15) & ~15;
+  int per = std::max(align, total_rows / (pool.size() * 8));
+  per = (per + align - 1) / align * align;
   int first_chunk[kMaxJobs + 1] = {0};  // chunk index where each job starts
   const MatJob* job = jobs.begin();
   int n_jobs = static_cast<int>(jobs.size());
@@ -97,7 +101,9 @@ void matmul(ThreadPool& pool, std::initializer_list<MatJob> jobs) {
     int k = 0;
     while (chunk >= first_chunk[k + 1]) k++;
     int r0 = (chunk - first_chunk[k]) * per;
-    matmul_rows(job[k], r0, std::min(job[k].w->rows, r0 + per));
+    const int r1 = std::min(job[k].w->rows, r0 + per);
+    matmul_rows(job[k], r0, r1);
+    if (job[k].then) (*job[k].then)(r0, r1);
   });
 }
 
@@ -255,35 +261,57 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
     return w.type == GgmlType::Q8_0 ? xq_all : nullptr;
   };
 
+  // RoPE on rows r0..r1 of q or k (every token): the adjacent pairs in each head's first
+  // rope_dim elements. Run per chunk of the Q, K, V matmul, whose boundaries then must not
+  // split a pair: multiples of 16 do not when heads start at even rows.
+  const int rope_align = hd % 2 ? 16 * hd : 16;
+  auto rope_rows = [&](float* vec, int stride, int r0, int r1) {
+    for (int b = 0; b < B; b++) {
+      float* v = vec + static_cast<size_t>(b) * stride;
+      const float* cs = &s.rope_cos_[static_cast<size_t>(b) * half];
+      const float* sn = &s.rope_sin_[static_cast<size_t>(b) * half];
+      for (int h = r0 / hd; h * hd < r1; h++)
+        for (int i = 0; i < half; i++) {
+          const int p = h * hd + 2 * i;
+          if (p < r0 || p >= r1) continue;
+          const float x0 = v[p], x1 = v[p + 1];
+          v[p] = x0 * cs[i] - x1 * sn[i];
+          v[p + 1] = x0 * sn[i] + x1 * cs[i];
+        }
+    }
+  };
+
+  // x += xb for token b: the residual stream takes the output of wo or w_down.
+  auto add_residual = [&](int b) {
+    float* xr = x + static_cast<size_t>(b) * dim;
+    const float* add = &s.xb_[static_cast<size_t>(b) * dim];
+    for (int i = 0; i < dim; i++) xr[i] += add[i];
+  };
+
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& w = layers_[l];
     per_token([&](int b) {
+      if (l > 0) add_residual(b);  // the previous layer's w_down output: here, not in a job of its own
       rmsnorm(&s.xb_[b * dim], x + b * dim, w.attn_norm.data(), dim, c.norm_eps);
       quantize(s.xb_.data(), dim, w.wq, b);
     });
     const BlockQ8* xq = quantized(w.wq);
-    matmul(pool, {{&w.wq, s.xb_.data(), xq, s.q_.data(), B},
-                  {&w.wk, s.xb_.data(), xq, s.k_.data(), B},
-                  {&w.wv, s.xb_.data(), xq, s.v_.data(), B}});
-
-    // RoPE on adjacent pairs of every head of q and k, then append k and v to the cache.
-    per_token([&](int b) {
-      auto rotate = [&](float* vec, int n_heads) {
-        for (int h = 0; h < n_heads; h++)
-          for (int i = 0; i < half; i++) {
-            float* p = vec + h * hd + 2 * i;
-            float cs = s.rope_cos_[b * half + i], sn = s.rope_sin_[b * half + i];
-            float x0 = p[0], x1 = p[1];
-            p[0] = x0 * cs - x1 * sn;
-            p[1] = x0 * sn + x1 * cs;
-          }
-      };
-      rotate(&s.q_[b * q_dim], c.n_heads);
-      rotate(&s.k_[b * kv_dim], c.n_kv_heads);
-      const size_t row = static_cast<size_t>(l) * s.n_ctx_ + pos0 + b;
-      s.k_cache_.store(row, &s.k_[b * kv_dim]);
-      s.v_cache_.store(row, &s.v_[b * kv_dim]);
-    });
+    const size_t cache_row = static_cast<size_t>(l) * s.n_ctx_ + pos0;
+    const std::function<void(int, int)> q_then = [&](int r0, int r1) {
+      rope_rows(s.q_.data(), q_dim, r0, r1);
+    };
+    const std::function<void(int, int)> k_then = [&](int r0, int r1) {
+      rope_rows(s.k_.data(), kv_dim, r0, r1);
+      for (int b = 0; b < B; b++) s.k_cache_.store(cache_row + b, s.k_.data() + b * kv_dim, r0, r1 - r0);
+    };
+    const std::function<void(int, int)> v_then = [&](int r0, int r1) {
+      for (int b = 0; b < B; b++) s.v_cache_.store(cache_row + b, s.v_.data() + b * kv_dim, r0, r1 - r0);
+    };
+    matmul(pool,
+           {{&w.wq, s.xb_.data(), xq, s.q_.data(), B, &q_then},
+            {&w.wk, s.xb_.data(), xq, s.k_.data(), B, &k_then},
+            {&w.wv, s.xb_.data(), xq, s.v_.data(), B, &v_then}},
+           rope_align);
 
     // Causal attention. Query heads share KV heads in groups.
     const size_t row0 = static_cast<size_t>(l) * s.n_ctx_;
@@ -312,10 +340,8 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
     if (w.wo.type == GgmlType::Q8_0) per_token([&](int b) { quantize(s.att_out_.data(), q_dim, w.wo, b); });
     matmul(pool, {{&w.wo, s.att_out_.data(), quantized(w.wo), s.xb_.data(), B}});
     per_token([&](int b) {
-      float* xr = x + static_cast<size_t>(b) * dim;
-      const float* add = &s.xb_[static_cast<size_t>(b) * dim];
-      for (int i = 0; i < dim; i++) xr[i] += add[i];
-      rmsnorm(&s.xb_[b * dim], xr, w.ffn_norm.data(), dim, c.norm_eps);
+      add_residual(b);
+      rmsnorm(&s.xb_[b * dim], x + b * dim, w.ffn_norm.data(), dim, c.norm_eps);
       quantize(s.xb_.data(), dim, w.w_gate, b);
     });
     xq = quantized(w.w_gate);
@@ -327,14 +353,11 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       quantize(s.hb_.data(), hidden, w.w_down, b);
     });
     matmul(pool, {{&w.w_down, s.hb_.data(), quantized(w.w_down), s.xb_.data(), B}});
-    per_token([&](int b) {
-      float* xr = x + static_cast<size_t>(b) * dim;
-      const float* add = &s.xb_[static_cast<size_t>(b) * dim];
-      for (int i = 0; i < dim; i++) xr[i] += add[i];
-    });
   }
 
-  // Logits only for the last token of the batch: that is all sampling needs.
+  // Logits only for the last token of the batch: that is all sampling needs, so the last
+  // layer's residual is added to that token alone.
+  add_residual(B - 1);
   float* last = x + static_cast<size_t>(B - 1) * dim;
   rmsnorm(s.xb_.data(), last, output_norm_.data(), dim, c.norm_eps);
   const BlockQ8* xq = nullptr;
