@@ -233,17 +233,19 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
   const int pos0 = s.n_past_;
   float* x = s.x_.data();
 
-  for (int b = 0; b < B; b++)
-    dequantize_row(tok_embd_.type, tok_embd_.row(tokens[b]), x + static_cast<size_t>(b) * dim, dim);
   const int half = c.rope_dim / 2;
-  for (int b = 0; b < B; b++)
+  // Token b's embedding and RoPE angles: in the first layer's first step, so they are spread
+  // over the pool instead of holding the other threads idle before it.
+  auto embed = [&](int b) {
+    dequantize_row(tok_embd_.type, tok_embd_.row(tokens[b]), x + static_cast<size_t>(b) * dim, dim);
     for (int i = 0; i < half; i++) {
       double theta = (pos0 + b) * inv_freq_[i];
       s.rope_cos_[b * half + i] = static_cast<float>(std::cos(theta));
       s.rope_sin_[b * half + i] = static_cast<float>(std::sin(theta));
     }
+  };
 
-  // The per-token work between the matmuls (norms, quantizing, RoPE and the cache, residuals)
+  // The per-token work between the matmuls (embedding, norms, quantizing, residuals)
   // in chunks of tokens over the pool: done on one thread it held the other one idle.
   auto per_token = [&](const auto& fn) {
     constexpr int kChunk = 8;
@@ -291,7 +293,10 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& w = layers_[l];
     per_token([&](int b) {
-      if (l > 0) add_residual(b);  // the previous layer's w_down output: here, not in a job of its own
+      if (l == 0)
+        embed(b);
+      else
+        add_residual(b);  // the previous layer's w_down output: here, not in a job of its own
       rmsnorm(&s.xb_[b * dim], x + b * dim, w.attn_norm.data(), dim, c.norm_eps);
       quantize(s.xb_.data(), dim, w.wq, b);
     });
