@@ -484,8 +484,10 @@ MCTR_AVX2 static inline void tile_avx2(const T* const* wr, const float* const* x
     } else {
       for (int k = 0; k < R; k++) s[k] = hsum256(acc[k][c]);
     }
+    // The n % 8 tail as explicit FMAs: GCC contracted a * b + s into one in some unrolled copies
+    // and not in others, so F32 and F16 rows of the same values gave different floats.
     for (size_t j = i; j < n; j++)
-      for (int k = 0; k < R; k++) s[k] += to_float(wr[k][j]) * xt[c][j];
+      for (int k = 0; k < R; k++) s[k] = std::fma(to_float(wr[k][j]), xt[c][j], s[k]);
     for (int k = 0; k < R; k++) out[c * out_stride + k] = s[k];
   }
 }
@@ -537,10 +539,36 @@ MCTR_AVX2 static void matmul_batch_f32_avx2(const void* w, size_t row_bytes, int
                                             size_t out_stride) {
   matmul_batch_avx2<float>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
 }
+// n halves to floats (vcvtph2ps is exact: the same floats as fp16_to_fp32).
+MCTR_AVX2 static void widen_f16_row(const uint16_t* h, float* f, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+  for (; i < n; i++) f[i] = fp16_to_fp32(h[i]);
+}
+
+// F16 weights against 6 or more tokens: each L2-sized block of rows is widened to floats once
+// and the F32 tiles run on it. The 4 x 3 F16 tile converts every weight vector again for each 3
+// tokens, and vcvtph2ps is two micro-ops on Zen 2. The same products in the same order, so the
+// same floats as the F16 tiles; fewer tokens keep those (widening a row would cost more than
+// the one or two conversions it saves).
 MCTR_AVX2 static void matmul_batch_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x,
                                             size_t x_stride, int n_tok, size_t n, float* out,
                                             size_t out_stride) {
-  matmul_batch_avx2<uint16_t>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+  constexpr int kMinTokens = 6;
+  if (n_tok < kMinTokens)
+    return matmul_batch_avx2<uint16_t>(w, row_bytes, n_rows, x, x_stride, n_tok, n, out, out_stride);
+  const int rb = fit_in_block(n * sizeof(float), 4);
+  thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(rb) * n);
+  for (int r0 = 0; r0 < n_rows; r0 += rb) {
+    const int rows = std::min(rb, n_rows - r0);
+    for (int r = 0; r < rows; r++)
+      widen_f16_row(reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(w) + (r0 + r) * row_bytes),
+                    wide.data() + static_cast<size_t>(r) * n, n);
+    matmul_batch_avx2<float>(wide.data(), n * sizeof(float), rows, x, x_stride, n_tok, n, out + r0,
+                             out_stride);
+  }
 }
 
 // ---- AVX-512 prompt-batch matmul (F32 and F16 weights) ----

@@ -288,6 +288,31 @@ TEST(Kernels, EveryBatchKernelMatchesItsScalarTwin) {
   }
 }
 
+// An F16 prompt batch gives each token the same floats as the batch of that token alone, for whole
+// groups of 4 rows: the AVX2 kernel widens the rows to floats once for 6 or more tokens and
+// converts them in its tiles for fewer, and the two must not differ in a bit (a greedy token
+// would then depend on the batch size). n = 100 leaves an element tail.
+TEST(Kernels, F16BatchGivesTheSameFloatsAsOneTokenAtATime) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> nd(0, 1);
+  const size_t n = 100, x_stride = n + 1;
+  const int rows = 12, tokens = 13;
+  const size_t out_stride = rows;
+  std::vector<uint16_t> w(rows * n);
+  std::vector<float> x(tokens * x_stride);
+  for (auto& e : w) e = fp32_to_fp16(nd(rng));
+  for (auto& e : x) e = nd(rng);
+  std::vector<float> batch(tokens * out_stride), one(tokens * out_stride);
+  matmul_batch_f16(w.data(), n * 2, rows, x.data(), x_stride, tokens, n, batch.data(), out_stride);
+  for (int t = 0; t < tokens; t++)
+    matmul_batch_f16(w.data(), n * 2, rows, &x[t * x_stride], x_stride, 1, n, &one[t * out_stride],
+                     out_stride);
+  for (int t = 0; t < tokens; t++)
+    for (int r = 0; r < rows; r++)
+      ASSERT_EQ(batch[t * out_stride + r], one[t * out_stride + r])
+          << batch_kernel_name() << " r " << r << " t " << t;
+}
+
 // Every elementwise kernel the CPU has (AVX2 and AVX-512 alike) against the scalar twins: widths
 // with and without an 8- and 16-element tail, arguments from deep in exp's underflow to past its
 // overflow.
