@@ -145,9 +145,10 @@ static int start_and_follow(container::SupervisorHandle& sup, const std::filesys
 
 // Attached, the signals we forward are blocked before the supervisor is
 // spawned, so none is lost or kills us while the container starts.
-static container::SupervisorHandle spawn_supervisor(const std::filesystem::path& root, bool attach) {
+static container::SupervisorHandle spawn_supervisor(const std::filesystem::path& root, bool attach,
+                                                    bool make_network_namespace = false) {
   if (attach) container::SupervisorHandle::hold_signals();
-  return container::SupervisorHandle::spawn(root, attach);
+  return container::SupervisorHandle::spawn(root, attach, make_network_namespace);
 }
 
 int start_and_follow(const std::filesystem::path& root, const std::string& id, bool attach, bool tty,
@@ -186,7 +187,7 @@ void add_run(CLI::App& app, Globals& g) {
   sub->callback([&g, f, sub] {
     check_explain_script_run(g, f->o);
     // The supervisor first: its exec runs while we create the container.
-    auto sup = spawn_supervisor(g.root(), !f->o.detach);
+    auto sup = spawn_supervisor(g.root(), !f->o.detach, container::gets_own_network_namespace(f->o));
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o);
     g.explained_id = cfg.id;

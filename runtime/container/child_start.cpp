@@ -71,9 +71,15 @@ class CloneThenGo : public ChildStart {
     linux_ns::SyncChannel sync;
     bool born_in_cgroup = false;
     StartedChild child;
-    const int flags = linux_ns::container_clone_flags(plan.new_netns) | (userns ? CLONE_NEWUSER : 0);
+    // Born in a new network namespace: one made in advance (cloned from
+    // inside it), or one the clone makes.
+    const bool made_in_advance = plan.new_netns && plan.netns >= 0;
+    const int flags =
+        linux_ns::container_clone_flags(plan.new_netns && !made_in_advance) | (userns ? CLONE_NEWUSER : 0);
+    linux_ns::NetworkNamespaceVisit born_in(made_in_advance ? plan.netns : -1);
     child.pid = linux_ns::clone_process(flags, cgroup_fd.get(), &born_in_cgroup);
     if (child.pid == 0) {
+      if (born_in.home_fd() >= 0) ::close(born_in.home_fd());
       ::close(plan.status_fd);
       sync.become_child();
       // On v1 it moves itself into its cgroup first thing after "go".
@@ -81,6 +87,7 @@ class CloneThenGo : public ChildStart {
       container_init(userns ? kUserNamespaceSteps : kCloneThenGoSteps, {plan.bundle, plan.fs, plan.stdio},
                      link);
     }
+    born_in.leave();  // before anything else: what follows works on the host's network
     sync.become_parent();
     ScopeGuard kill_child = kill_on_failure(child.pid);
     if (userns) hand_over_root_filesystem(child.pid, plan, *userns, sync.parent_fd());
@@ -118,18 +125,19 @@ class CloneThenGo : public ChildStart {
 };
 
 // On the supervisor's second thread, while the child (in our memory) mounts
-// its root filesystem: its network namespace, then its cgroup, each handed
-// over on `handoff` as soon as it is made (NetNs + fd, Cgroup + the files to
-// join it with), or HandoffFailed (the child gives up; the thread's error is
-// the one reported).
-void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, bool new_netns, OutsideSetup& outside) {
+// its root filesystem: its network namespace (unless made in advance), then
+// its cgroup, each handed over on `handoff` as soon as it is ready (NetNs +
+// fd, Cgroup + the files to join it with), or HandoffFailed (the child
+// gives up; the thread's error is the one reported).
+void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, const ChildPlan& plan,
+                           OutsideSetup& outside) {
   bool handed_over = false;
   ScopeGuard tell_failure([&] {
     if (!handed_over) protocol::send(handoff.parent_fd(), {protocol::Kind::HandoffFailed, 0, ""});
   });
-  if (new_netns) {
-    UniqueFd netns = linux_ns::new_network_namespace();
-    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {netns.get()});
+  if (plan.new_netns) {
+    UniqueFd made = plan.netns >= 0 ? UniqueFd() : linux_ns::new_network_namespace();
+    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {made ? made.get() : plan.netns});
   }
   outside.make_cgroup();
   std::vector<UniqueFd> join = outside.cgroup().open_join_files();
@@ -152,9 +160,9 @@ class CloneSharingMemory : public ChildStart {
                   {},
                   prepare_host_files(plan.bundle, plan.fs, plan.seccomp_cache)};
     const InitPlan init{plan.bundle, plan.fs, plan.stdio};
-    Background make_in_background([&] { make_netns_and_cgroup(handoff, plan.new_netns, outside); });
+    Background make_in_background([&] { make_netns_and_cgroup(handoff, plan, outside); });
     StartedChild child;
-    // No CLONE_NEWNET: the child joins the namespace the thread makes.
+    // No CLONE_NEWNET: the child joins the namespace the thread hands over.
     child.pid = linux_ns::clone_sharing_memory(linux_ns::container_clone_flags(false), [&] {
       ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
       container_init(kSharingMemorySteps, init, link);

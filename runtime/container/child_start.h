@@ -37,6 +37,7 @@ struct ChildPlan {
   std::filesystem::path seccomp_cache;
   int status_fd = -1;  // the CLI's socket: the child closes it
   bool new_netns = false;
+  int netns = -1;  // with new_netns: one the supervisor made in advance, which the init joins
 };
 
 // The init, started: its pid; its mount namespace, held open so that its

@@ -220,11 +220,7 @@ user::Identity exec_identity(const oci::Spec& spec, const std::string& user) {
   return user.empty() ? resolve_identity(spec) : user::resolve(user);
 }
 
-std::string seccomp_json(const oci::Seccomp& s) {
-  oci::Spec holder;
-  holder.linux_.emplace().seccomp = s;
-  return oci::to_json(holder)["linux"]["seccomp"].dump();
-}
+std::string seccomp_json(const oci::Seccomp& s) { return oci::to_json(s).dump(); }
 
 security::Profile seccomp_profile(const oci::Seccomp& s) {
   return security::parse_profile_json(seccomp_json(s));

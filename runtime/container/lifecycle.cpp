@@ -113,6 +113,16 @@ static NetworkMode network_mode_from(const Store& store, const RunOptions& o) {
   return mode;
 }
 
+bool gets_own_network_namespace(const RunOptions& o) {
+  if (!o.userns.empty() && o.userns != "host") return false;
+  try {
+    const NetworkMode mode = NetworkMode::parse(o.network);
+    return mode.kind != NetworkMode::Kind::kHost && !mode.joins_container();
+  } catch (const Error&) {
+    return false;  // create_container says why
+  }
+}
+
 Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
   const NetworkMode network_mode = network_mode_from(store, o);
   // Every flag is checked before anything is made (an archive loaded, a

@@ -45,6 +45,10 @@ struct RunOptions {
 
 // Merge image config and options into a new container (state "created").
 Config create_container(const Store& store, image::Store& images, const RunOptions& o);
+// Whether the container `o` creates gets a network namespace of its own
+// that its supervisor can make in advance: not the host's, not another
+// container's, and no user namespace (which would have to own it).
+bool gets_own_network_namespace(const RunOptions& o);
 
 // Parse "-v" specs; named volumes live in <root>/volumes/<name>/_data.
 Mount parse_volume(const Store& store, const std::string& spec);

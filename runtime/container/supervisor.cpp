@@ -156,8 +156,9 @@ RunOutcome report_exit(const RunInputs& in, OutsideSetup& outside, ExitRecord& e
 
 // One run of the container, from its clone to its teardown.
 // `status_fd` is set to -1 once closed (a detached CLI has its answer).
+// The first run takes the network namespace made in advance, if any.
 RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
-                     RestartManager& restarts) {
+                     RestartManager& restarts, NetworkNamespaceInAdvance& in_advance) {
   const RunInputs in(root, id);
   const Config& cfg = in.cfg;
   // Space for the exit code, taken now: when the container exits the
@@ -183,18 +184,23 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   explain::step("mkdir(2)", "mkdir -p " + in.dir.string() +
                                 "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
+  const bool new_netns = has_new_network_namespace(in.bundle);
+  UniqueFd netns = in_advance.take();
+  if (!new_netns || user_namespace_maps(in.bundle)) netns.reset();
   const ChildPlan plan{.bundle = in.bundle,
                        .fs = fs_spec,
                        .stdio = stdio.for_init,
                        .seccomp_cache = StorePaths{root}.seccomp_cache(),
                        .status_fd = status_fd,
-                       .new_netns = has_new_network_namespace(in.bundle)};
+                       .new_netns = new_netns,
+                       .netns = netns.get()};
   StartedChild child = choose_child_start(in.bundle)->start(plan, outside, [&](pid_t pid) {
     outside.attach_network(pid);
     record_running(in.store, id, pid, outside.cgroup().path(), outside.attachment(),
                    cfg.healthcheck.has_value());
   });
   stdio.close_child_ends();
+  netns.reset();  // the init is in it: it goes when the container's last process does
   if (child.setup_error) {
     remove_at_end = cfg.auto_remove;
     return {fail_start(in, outside, exit_record, child, status_fd), std::nullopt};
@@ -228,7 +234,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
 }  // namespace
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached) {
+                                  bool attached, NetworkNamespaceInAdvance& netns) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) stdio_to_dev_null();
@@ -239,7 +245,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
     std::string error;
     RunOutcome run;
     try {
-      run = supervise(root, id, status_fd, attached, restarts);
+      run = supervise(root, id, status_fd, attached, restarts, netns);
       code = run.exit_code;
     } catch (const Error& e) {
       code = e.exit_code();

@@ -33,7 +33,11 @@ class SupervisorHandle {
   // tell it which container to run with start(). With `attached`, it keeps
   // our stdin/stdout/stderr and copies the container's I/O to them;
   // otherwise it detaches from them completely (its own session, /dev/null).
-  static SupervisorHandle spawn(const std::filesystem::path& root, bool attached);
+  // With `make_network_namespace` (the container will ask for a network
+  // namespace of its own) it makes one while it waits (see
+  // supervisor_process_main).
+  static SupervisorHandle spawn(const std::filesystem::path& root, bool attached,
+                                bool make_network_namespace = false);
   void start(const std::string& id);
   // Both at once, for a container that exists already.
   static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);

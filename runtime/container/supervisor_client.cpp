@@ -46,18 +46,21 @@ void keep_only_fds(std::initializer_list<int> keep_fds) {
 
 // The forked child: its own session, so the terminal's ^C and hang-up do not
 // reach it, then the exec. Only a failed exec returns here: said on the socket.
-[[noreturn]] void exec_supervisor(const std::filesystem::path& root, int status_fd, bool attached) {
+[[noreturn]] void exec_supervisor(const std::filesystem::path& root, int status_fd, bool attached,
+                                  bool make_network_namespace) {
   ::setsid();
   keep_only_fds({status_fd, explain::fd(), explain::records_fd()});
   std::string fd = std::to_string(status_fd), explain_fd = std::to_string(explain::fd()),
               records_fd = std::to_string(explain::records_fd()), root_s = root.string();
   std::string mode = attached ? "attached" : "detached";
+  std::string netns = make_network_namespace ? "netns" : "-";
   char* argv[] = {const_cast<char*>(kShimName),
                   root_s.data(),
                   fd.data(),
                   mode.data(),
                   explain_fd.data(),
                   records_fd.data(),
+                  netns.data(),
                   nullptr};
   try {
     security::exec_read_only_self(argv);
@@ -76,14 +79,15 @@ void keep_only_fds(std::initializer_list<int> keep_fds) {
 // /proc/PID/exe (or starts "#!/proc/self/exe") finds a file nobody can
 // write, never the host's binary (CVE-2019-5736). It is started before the
 // container is created, so that its exec runs while the CLI still works.
-SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool attached) {
+SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool attached,
+                                         bool make_network_namespace) {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
   pid_t sup = check_sys(::fork(), "fork");
-  if (sup == 0) exec_supervisor(root, sv[1], attached);
+  if (sup == 0) exec_supervisor(root, sv[1], attached, make_network_namespace);
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   h.supervisor_ = sup;
@@ -104,7 +108,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
 // The exec'd supervisor: the command line exec_supervisor made, then the
 // container's id from the CLI (none: the CLI failed to create it).
 [[noreturn]] void supervisor_process_main(int argc, char** argv) {
-  if (argc != 6) {
+  if (argc != 7) {
     std::fprintf(stderr, "%s: started by minictr, not by hand\n", kShimName);
     ::_exit(kExitRuntimeError);
   }
@@ -115,9 +119,10 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));
   explain::enable_records(std::atoi(argv[5]));
+  NetworkNamespaceInAdvance netns(std::string_view(argv[6]) == "netns");
   auto go = protocol::recv(status_fd);
   if (!go || go->kind != protocol::Kind::Go) ::_exit(0);
-  supervisor_main(root, go->text, status_fd, attached);
+  supervisor_main(root, go->text, status_fd, attached, netns);
 }
 
 StartResult SupervisorHandle::wait_started() {

@@ -140,7 +140,7 @@ UniqueFd new_network_namespace() {
   const char* self = "/proc/thread-self/ns/net";
   UniqueFd ours(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
   explain::step(explain::Kind::kNamespaces, "unshare(2)",
-                "unshare --net   # the container's network namespace, made by a second thread");
+                "unshare --net   # the container's network namespace, made by the supervisor");
   check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)");
   // From here this thread is in the new namespace, until the setns below
   // (or, when a step fails, this guard's).
@@ -152,6 +152,27 @@ UniqueFd new_network_namespace() {
   back_home.dismiss();
   check_sys(::setns(ours.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)", self);
   return made;
+}
+
+NetworkNamespaceVisit::NetworkNamespaceVisit(int netns) {
+  if (netns < 0) return;
+  const char* self = "/proc/thread-self/ns/net";
+  UniqueFd home(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
+  explain::step(explain::Kind::kNote, "setns(2)",
+                "# clone from inside the network namespace made in advance: the child is born in it");
+  check_sys(::setns(netns, CLONE_NEWNET), "setns(CLONE_NEWNET)");
+  home_ = std::move(home);
+}
+
+NetworkNamespaceVisit::~NetworkNamespaceVisit() {
+  if (home_) ::setns(home_.get(), CLONE_NEWNET);
+}
+
+void NetworkNamespaceVisit::leave() {
+  if (!home_) return;
+  check_sys(::setns(home_.get(), CLONE_NEWNET), "setns(CLONE_NEWNET)",
+            "the supervisor's own network namespace");
+  home_.reset();
 }
 
 SyncChannel::SyncChannel() {

@@ -42,9 +42,27 @@ bool can_share_memory();
 // A new network namespace with its loopback up, made by the calling thread
 // (unshare(2) moves only the calling thread), which then returns to the
 // namespace it was in. Returns an fd that keeps the new one alive, for a
-// process to setns(2) into: so it can be made on another thread while the
-// container's init builds its root filesystem.
+// process to setns(2) into: so it can be made before the container's init
+// exists, or on another thread while the init builds its root filesystem.
 UniqueFd new_network_namespace();
+
+// The calling thread in network namespace `netns` (none: -1) until leave()
+// or the end of the scope: a process it clones meanwhile is born there, as
+// with CLONE_NEWNET.
+class NetworkNamespaceVisit {
+ public:
+  explicit NetworkNamespaceVisit(int netns);
+  ~NetworkNamespaceVisit();  // back home, if leave() was not called
+  NetworkNamespaceVisit(const NetworkNamespaceVisit&) = delete;
+  NetworkNamespaceVisit& operator=(const NetworkNamespaceVisit&) = delete;
+  // Back to the namespace the thread came from; throws if the kernel refuses.
+  void leave();
+  // Our own namespace's fd (-1 when not visiting): a child closes it.
+  int home_fd() const { return home_.get(); }
+
+ private:
+  UniqueFd home_;
+};
 
 // A SOCK_SEQPACKET socketpair: each send() is one message, and when the child
 // execs, its CLOEXEC end closes, which the parent reads as "exec succeeded".

@@ -579,6 +579,8 @@ Process parse_process(const json& j, const std::string& source) {
   }
 }
 
+json to_json(const Seccomp& s) { return seccomp_json(s); }
+
 json to_json(const Process& p) {
   json user = {{"uid", p.user.uid}, {"gid", p.user.gid}};
   put(user, "umask", p.user.umask);

@@ -186,6 +186,7 @@ Process parse_process(const nlohmann::json& j, const std::string& source = "proc
 
 nlohmann::json to_json(const Spec& s);
 nlohmann::json to_json(const Process& p);
+nlohmann::json to_json(const Seccomp& s);  // linux.seccomp alone
 
 // nlohmann's conventions, so a Spec can sit inside other JSON values:
 // j.get<oci::Spec>() checks as parse_spec does.

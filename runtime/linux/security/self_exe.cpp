@@ -74,6 +74,11 @@ void exec_read_only_self(char** argv) {
     if (errno != ENOSYS && errno != EINVAL) throw_sys("open_tree/mount_setattr", kSelf);
     exe.reset(open_sealed_copy_of_self());  // kernels before 5.12
   }
+  // Open across the exec: closing the last fd of an open_tree() clone
+  // unmounts it, and the kernel then waits for an RCU grace period. The new
+  // program keeps it until it exits, when nobody waits for it (the mount
+  // lives as long as the program anyway: its executable is on it).
+  ::fcntl(exe.get(), F_SETFD, 0);
   ::syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("execveat", kSelf);
 }

@@ -1,0 +1,36 @@
+#include "container/network_in_advance.h"
+
+#include <pthread.h>
+
+#include <csignal>
+
+#include "linux/namespaces.h"
+
+namespace mctr::container {
+
+NetworkNamespaceInAdvance::NetworkNamespaceInAdvance(bool make) {
+  if (!make) return;
+  making_ = std::make_unique<Background>([this] {
+    // Signals are for the supervisor's main thread, which soon reads them
+    // from a signalfd; none may end up here (SIGTERM would end the process).
+    // (With --explain this runs on the main thread: its mask comes back.)
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    try {
+      netns_ = linux_ns::new_network_namespace();
+    } catch (const std::exception&) {
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  });
+}
+
+UniqueFd NetworkNamespaceInAdvance::take() {
+  if (making_) {
+    making_->join();
+    making_.reset();
+  }
+  return std::move(netns_);
+}
+
+}  // namespace mctr::container

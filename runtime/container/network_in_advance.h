@@ -1,0 +1,33 @@
+// The container's network namespace, made before the container exists.
+//
+// The kernel takes about as long to make a network namespace (its loopback,
+// its sysctl tables, a namespace of every protocol) as the CLI takes to
+// create the container. So when the CLI says the container will have one of
+// its own (gets_own_network_namespace), its supervisor starts making it on a
+// second thread as soon as it runs, while it waits for the CLI and reads the
+// bundle. The bundle still decides: the first start uses it only if the
+// bundle asks for a new network namespace and no user namespace (which would
+// have to own it); otherwise it is dropped.
+#pragma once
+
+#include <memory>
+
+#include "util/fd.h"
+#include "util/parallel.h"
+
+namespace mctr::container {
+
+class NetworkNamespaceInAdvance {
+ public:
+  explicit NetworkNamespaceInAdvance(bool make);
+  // The namespace, once made: none if not asked for, taken already, or the
+  // kernel refused (the start then makes one itself, and says why if that
+  // fails too).
+  UniqueFd take();
+
+ private:
+  UniqueFd netns_;
+  std::unique_ptr<Background> making_;
+};
+
+}  // namespace mctr::container
