@@ -321,7 +321,9 @@ static void index_name(const std::filesystem::path& root, const std::string& nam
 // create can take the name between the readlink and the unlink.
 static void unindex_name(const std::filesystem::path& root, const std::string& name, const std::string& id) {
   const auto link = names_dir(root) / name;
-  if (linked_id(link) == id) ::unlink(link.c_str());
+  if (linked_id(link) != id) return;
+  fs::keep_open_until_released(link);  // the link's block is freed after the answer (see fs.h)
+  ::unlink(link.c_str());
 }
 
 // A root made by a minictr without the index gets one, from every config,

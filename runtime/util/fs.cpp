@@ -125,8 +125,10 @@ void set_defer_frees(bool on) { g_defer_frees = on; }
 
 void keep_open_until_released(const std::filesystem::path& p) {
   if (!g_defer_frees) return;
-  int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return;  // not there (or not a plain file): nothing to defer
+  // O_PATH | O_NOFOLLOW: the inode itself, a symlink's too (a target longer
+  // than 59 bytes, such as a container id, takes a block of its own).
+  int fd = ::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;  // not there: nothing to defer
   std::lock_guard<std::mutex> lock(g_held_mutex);
   g_held_fds.push_back(fd);
 }
