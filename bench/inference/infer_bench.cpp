@@ -76,8 +76,12 @@ Result bench(const Model& m, int threads, int n_prompt, int n_gen, GgmlType kv) 
   std::vector<int> prompt;
   for (int i = 0; i < n_prompt; i++) prompt.push_back(3 + (i * 131) % (m.config().n_vocab - 3));
   using Clock = std::chrono::steady_clock;
-  // Warm up: touch every weight page once so the first timing does not include page faults.
-  m.forward(s, {1}, pool);
+  // Warm up with the prompt itself, as llama-bench does before its timed runs: every weight
+  // page and the batch kernels' buffers get touched, and the pool's workers are running when
+  // the timing starts. (After a 1-token warm-up a worker could still be waking up: a thread
+  // of a freshly made pool, or one asleep on its idle CPU, which this VM took up to ~1 ms to
+  // run; meanwhile the caller did the first layer alone.)
+  m.forward(s, prompt, pool);
   s.reset();
   auto t0 = Clock::now();
   double c0 = cpu_seconds();
