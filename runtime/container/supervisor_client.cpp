@@ -2,15 +2,14 @@
 // attached wait for "exited" while forwarding the signals the CLI gets.
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <initializer_list>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -29,46 +28,40 @@ namespace {
 // The supervisor's command line (parsed back by supervisor_process_main).
 constexpr const char* kShimName = "minictr-shim";
 
-// In the forked child: keep only 0-2 and `keep`, open across the exec.
-void keep_only_fds(std::initializer_list<int> keep_fds) {
-  std::vector<int> keep;
-  for (int k : keep_fds)
-    if (k > 2) keep.push_back(k);  // 0-2 stay as they are (the attached CLI's terminal or pipes)
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 3;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-    from = static_cast<unsigned>(k) + 1;
-    ::fcntl(k, F_SETFD, 0);  // not close-on-exec
-  }
-  ::close_range(from, ~0U, 0);
-}
+// The supervisor's fds, the same in every supervisor: its socket to us, the
+// --explain ones (when on), and its own binary, kept open (self_exe.cpp).
+enum SupervisorFd : int { kStatusFd = 3, kExplainFd = 4, kRecordsFd = 5, kBinaryFd = 6 };
 
-// The forked child: its own session, so the terminal's ^C and hang-up do not
-// reach it, then the exec. Only a failed exec returns here: said on the socket.
-[[noreturn]] void exec_supervisor(const std::filesystem::path& root, int status_fd, bool attached,
-                                  bool make_network_namespace) {
-  ::setsid();
-  keep_only_fds({status_fd, explain::fd(), explain::records_fd()});
-  std::string fd = std::to_string(status_fd), explain_fd = std::to_string(explain::fd()),
-              records_fd = std::to_string(explain::records_fd()), root_s = root.string();
-  std::string mode = attached ? "attached" : "detached";
-  std::string netns = make_network_namespace ? "netns" : "-";
-  char* argv[] = {const_cast<char*>(kShimName),
-                  root_s.data(),
-                  fd.data(),
-                  mode.data(),
-                  explain_fd.data(),
-                  records_fd.data(),
-                  netns.data(),
-                  nullptr};
-  try {
-    security::exec_read_only_self(argv);
-  } catch (const std::exception& e) {
-    protocol::send_if_listening(status_fd, {protocol::Kind::StartFailed, kExitRuntimeError, e.what()});
+// posix_spawn's file actions: `fd` at `target` in the child (none: -1).
+// The source is first copied above the targets, so that no dup2 overwrites
+// another source sitting at a target's number.
+class ChildFds {
+ public:
+  ChildFds() { check_errno(::posix_spawn_file_actions_init(&actions_), "posix_spawn_file_actions_init"); }
+  ~ChildFds() { ::posix_spawn_file_actions_destroy(&actions_); }
+  ChildFds(const ChildFds&) = delete;
+  ChildFds& operator=(const ChildFds&) = delete;
+
+  void put(int fd, SupervisorFd target) {
+    if (fd < 0) return;
+    copies_.emplace_back(check_sys(::fcntl(fd, F_DUPFD_CLOEXEC, kBinaryFd + 1), "fcntl(F_DUPFD_CLOEXEC)"));
+    check_errno(::posix_spawn_file_actions_adddup2(&actions_, copies_.back().get(), target),
+                "posix_spawn_file_actions_adddup2");
   }
-  ::_exit(kExitRuntimeError);
-}
+  // Everything else closed (0-2 stay: the attached CLI's terminal or pipes).
+  const posix_spawn_file_actions_t* close_the_rest() {
+    check_errno(::posix_spawn_file_actions_addclosefrom_np(&actions_, kBinaryFd + 1),
+                "posix_spawn_file_actions_addclosefrom_np");
+    return &actions_;
+  }
+
+ private:
+  static void check_errno(int err, const char* what) {
+    if (err != 0) throw SysError(what, "", err);
+  }
+  posix_spawn_file_actions_t actions_;
+  std::vector<UniqueFd> copies_;
+};
 
 }  // namespace
 
@@ -86,8 +79,38 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  pid_t sup = check_sys(::fork(), "fork");
-  if (sup == 0) exec_supervisor(root, sv[1], attached, make_network_namespace);
+  UniqueFd binary = security::open_read_only_self();
+  ChildFds fds;
+  fds.put(theirs.get(), kStatusFd);
+  fds.put(explain::fd(), kExplainFd);
+  fds.put(explain::records_fd(), kRecordsFd);
+  fds.put(binary.get(), kBinaryFd);
+  std::string root_s = root.string(), status = std::to_string(kStatusFd),
+              explain_fd = std::to_string(explain::fd() >= 0 ? kExplainFd : -1),
+              records_fd = std::to_string(explain::records_fd() >= 0 ? kRecordsFd : -1);
+  std::string mode = attached ? "attached" : "detached";
+  std::string netns = make_network_namespace ? "netns" : "-";
+  char* argv[] = {const_cast<char*>(kShimName),
+                  root_s.data(),
+                  status.data(),
+                  mode.data(),
+                  explain_fd.data(),
+                  records_fd.data(),
+                  netns.data(),
+                  nullptr};
+  // Its own session: the terminal's ^C and hang-up do not reach it.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  // posix_spawn, not fork: the child runs in our memory until its exec
+  // (clone(CLONE_VM | CLONE_VFORK)), so the kernel copies no page tables and
+  // neither process takes a copy-on-write fault for each page it writes.
+  // The path names the copy by its fd, which the file actions put at 6.
+  const std::string binary_path = "/proc/self/fd/" + std::to_string(kBinaryFd);
+  pid_t sup = -1;
+  const int err = ::posix_spawn(&sup, binary_path.c_str(), fds.close_the_rest(), &attr, argv, environ);
+  ::posix_spawnattr_destroy(&attr);
+  if (err != 0) throw SysError("posix_spawn", binary_path + " (the read-only copy of minictr)", err);
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   h.supervisor_ = sup;
@@ -115,6 +138,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
   const std::filesystem::path root = argv[1];
   const int status_fd = std::atoi(argv[2]);
   const bool attached = std::string_view(argv[3]) == "attached";
+  // Ours, not the container's (kBinaryFd stays open: see self_exe.cpp).
   for (int i : {2, 4, 5})
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));

@@ -68,12 +68,17 @@ void reexec_from_read_only_self(char** argv) {
   exec_read_only_self(argv);
 }
 
-void exec_read_only_self(char** argv) {
+UniqueFd open_read_only_self() {
   UniqueFd exe(open_read_only_bind_of_self());
   if (!exe) {
     if (errno != ENOSYS && errno != EINVAL) throw_sys("open_tree/mount_setattr", kSelf);
     exe.reset(open_sealed_copy_of_self());  // kernels before 5.12
   }
+  return exe;
+}
+
+void exec_read_only_self(char** argv) {
+  UniqueFd exe = open_read_only_self();
   // Open across the exec: closing the last fd of an open_tree() clone
   // unmounts it, and the kernel then waits for an RCU grace period. The new
   // program keeps it until it exits, when nobody waits for it (the mount

@@ -15,6 +15,8 @@
 // writing fails with EROFS, whoever asks.
 #pragma once
 
+#include "util/fd.h"
+
 namespace mctr::security {
 
 // True when our executable sits on a read-only mount (statvfs of
@@ -27,8 +29,11 @@ bool self_exe_is_read_only();
 // Returns only when already read-only; throws Error when it cannot.
 void reexec_from_read_only_self(char** argv);
 
-// The same exec, always, with any argv: how the container's supervisor is
-// started (container/supervisor.h). Throws Error when it cannot.
+// The same exec, always, with any argv. Throws Error when it cannot.
 [[noreturn]] void exec_read_only_self(char** argv);
+
+// The read-only copy itself (close-on-exec), for a program started from it
+// some other way: the container's supervisor (container/supervisor.h).
+UniqueFd open_read_only_self();
 
 }  // namespace mctr::security
