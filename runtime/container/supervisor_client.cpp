@@ -63,6 +63,44 @@ class ChildFds {
   std::vector<UniqueFd> copies_;
 };
 
+// The supervisor's process: the read-only copy of this binary (see spawn
+// below) as `minictr-shim ROOT 3 attached|detached 4|-1 5|-1 netns|-`, in a
+// session of its own (the terminal's ^C and hang-up do not reach it).
+pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd, bool attached,
+                               bool make_network_namespace) {
+  UniqueFd binary = security::open_read_only_self();
+  ChildFds fds;
+  fds.put(status_fd, kStatusFd);
+  fds.put(explain::fd(), kExplainFd);
+  fds.put(explain::records_fd(), kRecordsFd);
+  fds.put(binary.get(), kBinaryFd);
+  std::string root_s = root.string(), status = std::to_string(kStatusFd),
+              explain_fd = std::to_string(explain::fd() >= 0 ? kExplainFd : -1),
+              records_fd = std::to_string(explain::records_fd() >= 0 ? kRecordsFd : -1),
+              mode = attached ? "attached" : "detached", netns = make_network_namespace ? "netns" : "-";
+  char* argv[] = {const_cast<char*>(kShimName),
+                  root_s.data(),
+                  status.data(),
+                  mode.data(),
+                  explain_fd.data(),
+                  records_fd.data(),
+                  netns.data(),
+                  nullptr};
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  // posix_spawn, not fork: the child runs in our memory until its exec
+  // (clone(CLONE_VM | CLONE_VFORK)), so the kernel copies no page tables and
+  // neither process takes a copy-on-write fault for each page it writes.
+  // The path names the copy by its fd, which the file actions put at 6.
+  const std::string path = "/proc/self/fd/" + std::to_string(kBinaryFd);
+  pid_t pid = -1;
+  const int err = ::posix_spawn(&pid, path.c_str(), fds.close_the_rest(), &attr, argv, environ);
+  ::posix_spawnattr_destroy(&attr);
+  if (err != 0) throw SysError("posix_spawn", path + " (the read-only copy of minictr)", err);
+  return pid;
+}
+
 }  // namespace
 
 // The supervisor is a program of its own, as containerd's shim is: this
@@ -79,41 +117,9 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  UniqueFd binary = security::open_read_only_self();
-  ChildFds fds;
-  fds.put(theirs.get(), kStatusFd);
-  fds.put(explain::fd(), kExplainFd);
-  fds.put(explain::records_fd(), kRecordsFd);
-  fds.put(binary.get(), kBinaryFd);
-  std::string root_s = root.string(), status = std::to_string(kStatusFd),
-              explain_fd = std::to_string(explain::fd() >= 0 ? kExplainFd : -1),
-              records_fd = std::to_string(explain::records_fd() >= 0 ? kRecordsFd : -1);
-  std::string mode = attached ? "attached" : "detached";
-  std::string netns = make_network_namespace ? "netns" : "-";
-  char* argv[] = {const_cast<char*>(kShimName),
-                  root_s.data(),
-                  status.data(),
-                  mode.data(),
-                  explain_fd.data(),
-                  records_fd.data(),
-                  netns.data(),
-                  nullptr};
-  // Its own session: the terminal's ^C and hang-up do not reach it.
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  // posix_spawn, not fork: the child runs in our memory until its exec
-  // (clone(CLONE_VM | CLONE_VFORK)), so the kernel copies no page tables and
-  // neither process takes a copy-on-write fault for each page it writes.
-  // The path names the copy by its fd, which the file actions put at 6.
-  const std::string binary_path = "/proc/self/fd/" + std::to_string(kBinaryFd);
-  pid_t sup = -1;
-  const int err = ::posix_spawn(&sup, binary_path.c_str(), fds.close_the_rest(), &attr, argv, environ);
-  ::posix_spawnattr_destroy(&attr);
-  if (err != 0) throw SysError("posix_spawn", binary_path + " (the read-only copy of minictr)", err);
+  h.supervisor_ = spawn_supervisor_process(root, theirs.get(), attached, make_network_namespace);
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
-  h.supervisor_ = sup;
   return h;
 }
 
@@ -128,7 +134,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
   return h;
 }
 
-// The exec'd supervisor: the command line exec_supervisor made, then the
+// The spawned supervisor: the command line spawn_supervisor_process made, then the
 // container's id from the CLI (none: the CLI failed to create it).
 [[noreturn]] void supervisor_process_main(int argc, char** argv) {
   if (argc != 7) {
