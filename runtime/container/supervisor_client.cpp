@@ -29,7 +29,9 @@ namespace {
 constexpr const char* kShimName = "minictr-shim";
 
 // The supervisor's fds, the same in every supervisor: its socket to us, the
-// --explain ones (when on), and its own binary, kept open (self_exe.cpp).
+// --explain ones (when on), and its own binary. That one stays open until it
+// exits: closing the last fd of an open_tree() clone unmounts it, and the
+// kernel then waits for an RCU grace period, which nobody waits for at exit.
 enum SupervisorFd : int { kStatusFd = 3, kExplainFd = 4, kRecordsFd = 5, kBinaryFd = 6 };
 
 // posix_spawn's file actions: `fd` at `target` in the child (none: -1).
@@ -144,7 +146,7 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
   const std::filesystem::path root = argv[1];
   const int status_fd = std::atoi(argv[2]);
   const bool attached = std::string_view(argv[3]) == "attached";
-  // Ours, not the container's (kBinaryFd stays open: see self_exe.cpp).
+  // Ours, not the container's (kBinaryFd stays open: see SupervisorFd).
   for (int i : {2, 4, 5})
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));

@@ -79,11 +79,6 @@ UniqueFd open_read_only_self() {
 
 void exec_read_only_self(char** argv) {
   UniqueFd exe = open_read_only_self();
-  // Open across the exec: closing the last fd of an open_tree() clone
-  // unmounts it, and the kernel then waits for an RCU grace period. The new
-  // program keeps it until it exits, when nobody waits for it (the mount
-  // lives as long as the program anyway: its executable is on it).
-  ::fcntl(exe.get(), F_SETFD, 0);
   ::syscall(SYS_execveat, exe.get(), "", argv, environ, AT_EMPTY_PATH);
   throw_sys("execveat", kSelf);
 }
