@@ -17,13 +17,7 @@ KvCache::KvCache(GgmlType type, size_t n_rows, int row_len)
     throw Error(std::string("KV cache type ") + type_name(type) + " is not supported");
 }
 
-void KvCache::store(size_t r, const float* x) {
-  if (type_ == GgmlType::F32) {
-    std::memcpy(&f32_[r * row_len_], x, row_len_ * sizeof(float));
-    return;
-  }
-  fp32_to_fp16_row(x, &f16_[r * row_len_], row_len_);
-}
+void KvCache::store(size_t r, const float* x) { store(r, x, 0, row_len_); }
 
 void KvCache::store(size_t r, const float* x, size_t e0, size_t n) {
   const size_t i = r * row_len_ + e0;
