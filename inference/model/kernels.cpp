@@ -265,12 +265,16 @@ void attend_scalar(const float* q, const float* k, const float* v, size_t stride
 }
 
 // Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
-template <typename T>
+// Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes (dot_rows_avx2 below).
+template <typename T, size_t Ahead = 0>
 MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
          a3 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
+    if constexpr (Ahead > 0)
+      for (size_t b = 0; b < 32 * sizeof(T); b += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, _MM_HINT_T0);
     a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
     a1 = _mm256_fmadd_ps(load8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     a2 = _mm256_fmadd_ps(load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -285,52 +289,18 @@ MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
 MCTR_AVX2 static float dot_f32_avx2(const float* w, const float* x, size_t n) { return dot_avx2(w, x, n); }
 MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n) { return dot_avx2(w, x, n); }
 
-// Four rows against one x: each x vector is loaded once for the four rows.
+// One token's matvec (generation): one row after the other, each the floats dot_avx2 gives, so
+// the weights stream from memory in order (four rows sharing each x load streamed F16 slower on
+// Zen 2). F16 rows are prefetched 1 KB ahead: converting the halves (vcvtph2ps is two micro-ops
+// there) leaves the loop too few loads in flight to keep the memory busy. F32 rows were slower
+// with a prefetch and take none. Measurements: docs/performance.md.
 template <typename T>
 MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                     float* out) {
-  auto row = [&](int r) {
-    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes);
-  };
-  int r = 0;
-  for (; r + 4 <= n_rows; r += 4) {
-    const T *w0 = row(r), *w1 = row(r + 1), *w2 = row(r + 2), *w3 = row(r + 3);
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-           a3 = _mm256_setzero_ps();
-    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(),
-           b3 = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-      __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
-      a0 = _mm256_fmadd_ps(load8(w0 + i), x0, a0);
-      a1 = _mm256_fmadd_ps(load8(w1 + i), x0, a1);
-      a2 = _mm256_fmadd_ps(load8(w2 + i), x0, a2);
-      a3 = _mm256_fmadd_ps(load8(w3 + i), x0, a3);
-      b0 = _mm256_fmadd_ps(load8(w0 + i + 8), x1, b0);
-      b1 = _mm256_fmadd_ps(load8(w1 + i + 8), x1, b1);
-      b2 = _mm256_fmadd_ps(load8(w2 + i + 8), x1, b2);
-      b3 = _mm256_fmadd_ps(load8(w3 + i + 8), x1, b3);
-    }
-    for (; i + 8 <= n; i += 8) {
-      __m256 x0 = _mm256_loadu_ps(x + i);
-      a0 = _mm256_fmadd_ps(load8(w0 + i), x0, a0);
-      a1 = _mm256_fmadd_ps(load8(w1 + i), x0, a1);
-      a2 = _mm256_fmadd_ps(load8(w2 + i), x0, a2);
-      a3 = _mm256_fmadd_ps(load8(w3 + i), x0, a3);
-    }
-    __m128 sums =
-        hsum4x256(_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1), _mm256_add_ps(a2, b2), _mm256_add_ps(a3, b3));
-    alignas(16) float s[4];
-    _mm_store_ps(s, sums);
-    for (; i < n; i++) {
-      s[0] += to_float(w0[i]) * x[i];
-      s[1] += to_float(w1[i]) * x[i];
-      s[2] += to_float(w2[i]) * x[i];
-      s[3] += to_float(w3[i]) * x[i];
-    }
-    std::memcpy(out + r, s, sizeof s);
-  }
-  for (; r < n_rows; r++) out[r] = dot_avx2(row(r), x, n);
+  constexpr size_t kAhead = sizeof(T) == 2 ? 1024 : 0;
+  for (int r = 0; r < n_rows; r++)
+    out[r] =
+        dot_avx2<T, kAhead>(reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
 }
 
 MCTR_AVX2 static void dot_rows_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
@@ -400,11 +370,14 @@ MCTR_AVX2 static inline __m256i q8_load(const BlockQ8& b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 
+// Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes).
+template <size_t Ahead = 0>
 MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   const size_t nb = n / kQK8;
   size_t b = 0;
   for (; b + 2 <= nb; b += 2) {
+    if constexpr (Ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, _MM_HINT_T0);
     a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
                          q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
     a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * _cvtsh_ss(xq[b + 1].d)),
@@ -416,28 +389,15 @@ MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t
   return hsum256(_mm256_add_ps(a0, a1));
 }
 
+// One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead:
+// a block's signs, maddubs, madd and scale conversions take several cycles per 34 bytes, too
+// slow a pace of loads for the memory to stay busy without it. Four rows at once sharing the x
+// loads were slower still. Measurements: docs/performance.md.
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out) {
-  auto row = [&](int r) {
-    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
-  };
-  const size_t nb = n / kQK8;
-  int r = 0;
-  for (; r + 4 <= n_rows; r += 4) {
-    const BlockQ8 *w0 = row(r), *w1 = row(r + 1), *w2 = row(r + 2), *w3 = row(r + 3);
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-           a3 = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; b++) {
-      __m256i qx = q8_load(xq[b]);
-      float dx = _cvtsh_ss(xq[b].d);
-      a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w0[b].d) * dx), q8_block_dot(q8_load(w0[b]), qx), a0);
-      a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w1[b].d) * dx), q8_block_dot(q8_load(w1[b]), qx), a1);
-      a2 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w2[b].d) * dx), q8_block_dot(q8_load(w2[b]), qx), a2);
-      a3 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w3[b].d) * dx), q8_block_dot(q8_load(w3[b]), qx), a3);
-    }
-    _mm_storeu_ps(out + r, hsum4x256(a0, a1, a2, a3));
-  }
-  for (; r < n_rows; r++) out[r] = dot_q8_0_avx2(row(r), xq, n);
+  for (int r = 0; r < n_rows; r++)
+    out[r] = dot_q8_0_avx2<2048>(
+        reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes), xq, n);
 }
 
 // ---- Prompt-batch matmul: register tiles, token blocks ----
@@ -742,7 +702,7 @@ MCTR_AVX512 static void matmul_batch_f16_avx512(const void* w, size_t row_bytes,
 #pragma GCC diagnostic pop
 
 // Q8_0: 4 rows x C tokens (C <= 2). |w| and w's scale are taken once per block for the C
-// tokens; the block sums are in the same order as dot_rows_q8_0_avx2.
+// tokens; each row's block sums in block order, one accumulator per row and token.
 template <int C>
 MCTR_AVX2 static inline void tile_q8_avx2(const BlockQ8* const* wr, const BlockQ8* const* xt, size_t nb,
                                           float* out, size_t out_stride) {
@@ -1511,7 +1471,6 @@ struct Dispatch {
   void (*rmsnorm)(float*, const float*, const float*, int, float);
   void (*swiglu)(float*, const float*, size_t);
   void (*softmax)(float*, int, float);
-  DotKernels dots;
   const char* batch_name;
 };
 
@@ -1552,7 +1511,6 @@ Dispatch pick() {
             avx512 ? rmsnorm_avx512 : rmsnorm_avx2,
             avx512 ? swiglu_avx512 : swiglu_avx2,
             avx512 ? softmax_scaled_avx512 : softmax_scaled_avx2,
-            {dot_f32_avx2, dot_f16_avx2, dot_q8_0_avx2},
             avx512 ? "avx512" : "avx2"};
   }
   return {false,
@@ -1574,7 +1532,6 @@ Dispatch pick() {
           rmsnorm_scalar,
           swiglu_scalar,
           softmax_scaled_scalar,
-          {dot_f32_scalar, dot_f16_scalar, dot_q8_0_scalar},
           "scalar"};
 }
 
@@ -1619,7 +1576,6 @@ std::vector<ElementwiseKernels> elementwise_kernel_variants() {
   }
   return v;
 }
-const DotKernels& dot_kernels() { return dispatch().dots; }
 void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,
                    float* out0, float* out1) {
   dispatch().rows2_f32(w, row_bytes, n_rows, x0, x1, n, out0, out1);

@@ -39,9 +39,9 @@ float dot_f32(const float* w, const float* x, size_t n);
 float dot_f16(const uint16_t* w, const float* x, size_t n);
 float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n);
 
-// A matmul's inner loop: out[r] = dot(row r of w, x) for r < n_rows, the rows row_bytes
-// apart. The SIMD versions work on 4 rows at a time, so each x vector is loaded once for
-// 4 rows and one horizontal sum serves 4 results.
+// One token's matmul (generation): out[r] = dot(row r of w, x) for r < n_rows, the rows
+// row_bytes apart, each the same float dot_f32/dot_f16/dot_q8_0 gives for that row. The SIMD
+// versions go one row after the other and prefetch F16 and Q8_0 rows ahead (kernels.cpp says why).
 void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
 void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
 void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out);
@@ -142,14 +142,6 @@ struct BatchKernels {
 std::vector<BatchKernels> batch_kernel_variants();
 // The name of the F32/F16 batch kernels in use ("scalar", "avx2", "avx512").
 const char* batch_kernel_name();
-
-// The dot kernels in use, to call through one pointer in a matmul's inner loop.
-struct DotKernels {
-  float (*f32)(const float* w, const float* x, size_t n);
-  float (*f16)(const uint16_t* w, const float* x, size_t n);
-  float (*q8_0)(const BlockQ8* w, const BlockQ8* xq, size_t n);
-};
-const DotKernels& dot_kernels();
 
 // The scalar versions, always available (tests compare the two paths).
 float dot_f32_scalar(const float* w, const float* x, size_t n);

@@ -39,30 +39,24 @@ struct MatJob {
 
 // Rows r0..r1 of one matmul for every token of the batch.
 //
-// One token (generation): one row after the other, so the weights stream from memory in
-// order. Measured on this kind of machine, reading 4 rows at once from RAM halves the
-// bandwidth (the prefetchers follow one stream far better than 4 interleaved ones).
-// A batch (prompt): matmul_batch_* computes tiles of 4 rows x 3 tokens over L2-sized blocks
-// of rows and tokens (see kernels.h).
+// One token (generation): dot_rows_* (kernels.h), one row after the other, so the weights
+// stream from memory in order. A batch (prompt): matmul_batch_* computes tiles of 4 rows x 3
+// tokens over L2-sized blocks of rows and tokens (see kernels.h).
 void matmul_rows(const MatJob& j, int r0, int r1) {
   const int n = j.w->cols;
   const size_t rb = j.w->row_bytes;
   const size_t x_stride = j.w->type == GgmlType::Q8_0 ? 0 : static_cast<size_t>(n);
   const size_t xq_stride = static_cast<size_t>(n / kQK8);
   if (j.batch == 1) {
-    const DotKernels& dot = dot_kernels();
-    for (int r = r0; r < r1; r++) {
-      const uint8_t* row = j.w->row(r);
-      switch (j.w->type) {
-        case GgmlType::F32:
-          j.out[r] = dot.f32(reinterpret_cast<const float*>(row), j.x, n);
-          break;
-        case GgmlType::F16:
-          j.out[r] = dot.f16(reinterpret_cast<const uint16_t*>(row), j.x, n);
-          break;
-        default:
-          j.out[r] = dot.q8_0(reinterpret_cast<const BlockQ8*>(row), j.xq, n);
-      }
+    switch (j.w->type) {
+      case GgmlType::F32:
+        dot_rows_f32(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0);
+        break;
+      case GgmlType::F16:
+        dot_rows_f16(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0);
+        break;
+      default:
+        dot_rows_q8_0(j.w->row(r0), rb, r1 - r0, j.xq, n, j.out + r0);
     }
     return;
   }

@@ -111,7 +111,7 @@ TEST(Kernels, SimdDotsMatchScalar) {
   }
 }
 
-// The 4-row kernels against one scalar dot per row, for row counts that are and are not
+// The row kernels (one token's matmul) against one scalar dot per row, for row counts that are and are not
 // multiples of 4 and widths with and without a tail, rows padded apart like a real matrix.
 TEST(Kernels, RowKernelsMatchOneDotPerRow) {
   std::mt19937 rng(5);
@@ -122,16 +122,22 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
       for (auto& v : x) v = nd(rng);
       for (auto& v : w) v = nd(rng);
       std::vector<float> out(rows + 1, -7.0f);
+      // Generation's floats: each row exactly what dot_f32/dot_f16/dot_q8_0 gives for it (the
+      // prefetching row kernels change only what is in flight).
       dot_rows_f32(w.data(), n * 4, rows, x.data(), n, out.data());
-      for (int r = 0; r < rows; r++)
+      for (int r = 0; r < rows; r++) {
         EXPECT_NEAR(out[r], dot_f32_scalar(&w[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+        EXPECT_EQ(out[r], dot_f32(&w[r * n], x.data(), n)) << n << " " << r;
+      }
       EXPECT_EQ(out[rows], -7.0f) << "wrote past the last row";
 
       std::vector<uint16_t> wh(rows * n);
       for (size_t i = 0; i < wh.size(); i++) wh[i] = fp32_to_fp16(w[i]);
       dot_rows_f16(wh.data(), n * 2, rows, x.data(), n, out.data());
-      for (int r = 0; r < rows; r++)
+      for (int r = 0; r < rows; r++) {
         EXPECT_NEAR(out[r], dot_f16_scalar(&wh[r * n], x.data(), n), 1e-4 * std::sqrt(n)) << n << " " << r;
+        EXPECT_EQ(out[r], dot_f16(&wh[r * n], x.data(), n)) << n << " " << r;
+      }
 
       std::vector<float> x1(n), out1(rows + 1, -7.0f);
       for (auto& v : x1) v = nd(rng);
@@ -155,7 +161,7 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
       dot_rows_q8_0(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, out.data());
       for (int r = 0; r < rows; r++) {
         EXPECT_NEAR(out[r], dot_q8_0_scalar(&wq[r * nb], xq.data(), n), 1e-3 * std::sqrt(n)) << n << " " << r;
-        EXPECT_NEAR(out[r], dot_q8_0(&wq[r * nb], xq.data(), n), 1e-3 * std::sqrt(n)) << n << " " << r;
+        EXPECT_EQ(out[r], dot_q8_0(&wq[r * nb], xq.data(), n)) << n << " " << r;
       }
       EXPECT_EQ(out[rows], -7.0f);
     }
