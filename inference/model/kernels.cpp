@@ -265,7 +265,8 @@ void attend_scalar(const float* q, const float* k, const float* v, size_t stride
 }
 
 // Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
-// Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes (dot_rows_avx2 below).
+// Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes, non-temporal (dot_rows_avx2
+// below says why).
 template <typename T, size_t Ahead = 0>
 MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
@@ -274,7 +275,7 @@ MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   for (; i + 32 <= n; i += 32) {
     if constexpr (Ahead > 0)
       for (size_t b = 0; b < 32 * sizeof(T); b += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, _MM_HINT_NTA);
     a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
     a1 = _mm256_fmadd_ps(load8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     a2 = _mm256_fmadd_ps(load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -291,13 +292,15 @@ MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n)
 
 // One token's matvec (generation): one row after the other, each the floats dot_avx2 gives, so
 // the weights stream from memory in order (four rows sharing each x load streamed F16 slower on
-// Zen 2). F16 rows are prefetched 1 KB ahead: converting the halves (vcvtph2ps is two micro-ops
-// there) leaves the loop too few loads in flight to keep the memory busy. F32 rows were slower
-// with a prefetch and take none. Measurements: docs/performance.md.
+// Zen 2). The rows are prefetched ahead with PREFETCHNTA: a token reads each weight once, and
+// the non-temporal hint keeps the stream from being written back into the L3 (on Zen 2 a
+// victim cache of the L2s) and from evicting what is worth keeping there (a small model's
+// layers, the KV cache). F16 and Q8_0 loops spend more micro-ops per 64 bytes (vcvtph2ps is two;
+// a Q8_0 block several), so they prefetch further ahead. Measurements: docs/performance.md.
 template <typename T>
 MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                     float* out) {
-  constexpr size_t kAhead = sizeof(T) == 2 ? 1024 : 0;
+  constexpr size_t kAhead = sizeof(T) == 2 ? 1024 : 256;
   for (int r = 0; r < n_rows; r++)
     out[r] =
         dot_avx2<T, kAhead>(reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
@@ -370,14 +373,14 @@ MCTR_AVX2 static inline __m256i q8_load(const BlockQ8& b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 
-// Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes).
+// Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes), non-temporal.
 template <size_t Ahead = 0>
 MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   const size_t nb = n / kQK8;
   size_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    if constexpr (Ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, _MM_HINT_T0);
+    if constexpr (Ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, _MM_HINT_NTA);
     a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
                          q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
     a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * _cvtsh_ss(xq[b + 1].d)),
@@ -389,10 +392,8 @@ MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t
   return hsum256(_mm256_add_ps(a0, a1));
 }
 
-// One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead:
-// a block's signs, maddubs, madd and scale conversions take several cycles per 34 bytes, too
-// slow a pace of loads for the memory to stay busy without it. Four rows at once sharing the x
-// loads were slower still. Measurements: docs/performance.md.
+// One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead
+// as dot_rows_avx2 does. Four rows at once sharing the x loads were slower.
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out) {
   for (int r = 0; r < n_rows; r++)
