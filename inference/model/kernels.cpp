@@ -1426,6 +1426,22 @@ MCTR_AVX512 static void rmsnorm_avx512(float* out, const float* x, const float* 
 }
 #pragma GCC diagnostic pop
 
+// out[0..8M) = inv * sum_t att[t] v_t[0..8M): M columns of 8 at once, one accumulator each,
+// every value row read once. (One column of 8 at a time over all keys was one chain of FMAs,
+// each waiting for the last.) Each accumulator adds the keys in order: the same floats.
+template <typename V, int M>
+MCTR_AVX2 static inline void weigh_values_avx2(const float* att, const V* v, size_t stride, int n_keys,
+                                               float inv, float* out) {
+  __m256 acc[M];
+  for (int j = 0; j < M; j++) acc[j] = _mm256_setzero_ps();
+  for (int t = 0; t < n_keys; t++) {
+    const __m256 a = _mm256_set1_ps(att[t]);
+    const V* vt = v + t * stride;
+    for (int j = 0; j < M; j++) acc[j] = _mm256_fmadd_ps(a, load8(vt + 8 * j), acc[j]);
+  }
+  for (int j = 0; j < M; j++) _mm256_storeu_ps(out + 8 * j, _mm256_mul_ps(acc[j], _mm256_set1_ps(inv)));
+}
+
 template <typename K, typename V>
 MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
                                     float scale, float* att, float* out) {
@@ -1438,11 +1454,32 @@ MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size
   float sum = 0;
   for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
   const float inv = 1.0f / sum;
-  for (int i = 0; i < hd; i += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int t = 0; t < n_keys; t++)
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(att[t]), load8(v + t * stride + i), acc);
-    _mm256_storeu_ps(out + i, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+  for (int i = 0; i < hd; i += 64) {
+    switch (std::min(8, (hd - i) / 8)) {
+      case 1:
+        weigh_values_avx2<V, 1>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 2:
+        weigh_values_avx2<V, 2>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 3:
+        weigh_values_avx2<V, 3>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 4:
+        weigh_values_avx2<V, 4>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 5:
+        weigh_values_avx2<V, 5>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 6:
+        weigh_values_avx2<V, 6>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      case 7:
+        weigh_values_avx2<V, 7>(att, v + i, stride, n_keys, inv, out + i);
+        break;
+      default:
+        weigh_values_avx2<V, 8>(att, v + i, stride, n_keys, inv, out + i);
+    }
   }
 }
 

@@ -387,7 +387,7 @@ TEST(Kernels, QuantizeSimdMatchesScalarBytes) {
 TEST(Kernels, AttendMatchesScalar) {
   std::mt19937 rng(4);
   std::normal_distribution<float> nd(0, 1);
-  for (int hd : {8, 48, 64, 12}) {
+  for (int hd : {8, 48, 64, 80, 128, 12}) {
     for (int n_keys : {1, 2, 37}) {
       const size_t stride = 3 * hd;  // keys of other heads sit between
       std::vector<float> q(hd), k(n_keys * stride), v(n_keys * stride), att(n_keys), o1(hd), o2(hd);
