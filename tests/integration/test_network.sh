@@ -44,6 +44,15 @@ late_hosts=$(mctr exec late cat /etc/hosts)
 assert_eq "$hosts_before" "$(mctr exec early cat /etc/hosts)" "early's /etc/hosts after late started"
 mctr rm -f late early >/dev/null
 
+echo "-- an IPv4-only network gives its interfaces no IPv6 (Docker, CVE-2024-32473): neither end of the veth"
+if [[ -d /proc/sys/net/ipv6 ]]; then
+  assert_eq 1 "$(mctr exec web cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)" "web's eth0 disable_ipv6"
+  assert_eq "" "$(mctr exec web cat /proc/net/if_inet6 | grep eth0)" "web's eth0 has an IPv6 address"
+  assert_contains "$(mctr exec web cat /proc/net/if_inet6)" " lo" "web's lo keeps ::1"
+  web_id=$(mctr inspect -f '{{.Id}}' web)
+  assert_eq 1 "$(cat "/proc/sys/net/ipv6/conf/mctr${web_id:0:8}/disable_ipv6")" "host end of web's veth disable_ipv6"
+fi
+
 echo "-- port ranges: 8000-8002:80-82 publishes three ports, one DNAT rule each"
 r=$((18000 + _n * 8))  # 8 ports of our own per reserved number
 mctr run -d --name ranged -p "$r-$((r + 2)):80-82" -p "127.0.0.1:$((r + 3))-$((r + 4)):$((r + 3))-$((r + 4))/udp" \
@@ -114,6 +123,7 @@ read -r ip6 len6 gw6 <<<"$v6"
 route=$(mctr exec web6 cat /proc/net/ipv6_route | awk '$1 == "00000000000000000000000000000000" && $2 == "00" {print $5}')
 [[ -n $route && $route != 00000000000000000000000000000000 ]] || fail "no IPv6 default route via a gateway in web6"
 mctr exec web6 grep -q "^$ip6[[:space:]].*web6" /etc/hosts || fail "web6's /etc/hosts has no line for its own IPv6 address"
+assert_eq 0 "$(mctr exec web6 cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)" "web6's eth0 keeps IPv6"
 out=$(mctr run --rm busybox wget -qO- "http://[$ip6]/") || fail "container to container over IPv6"
 assert_eq "hello from httpd" "$out" "container to container over IPv6"
 out=$(wait_http "http://[$gw6]:$((r + 7))/") || fail "no answer on [$gw6]:$((r + 7))"

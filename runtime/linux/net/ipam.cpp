@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -28,6 +29,13 @@ constexpr size_t kFields = 10;
 // A field may hold any byte but these four, which separate fields, lines and
 // list items; they are written as \\ \t \n \,.
 void append_escaped(std::string& out, std::string_view v) {
+  // Nearly every field has nothing to escape: the file is read and written
+  // whole at each attach, so that case is one append.
+  auto special = [](char c) { return c == '\\' || c == '\t' || c == '\n' || c == ','; };
+  if (std::none_of(v.begin(), v.end(), special)) {
+    out += v;
+    return;
+  }
   for (char c : v) {
     switch (c) {
       case '\\':
@@ -50,6 +58,7 @@ void append_escaped(std::string& out, std::string_view v) {
 
 // The value of an escaped field.
 std::string unescaped(std::string_view v) {
+  if (v.find('\\') == std::string_view::npos) return std::string(v);
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
     if (v[i] == '\\' && i + 1 < v.size()) {

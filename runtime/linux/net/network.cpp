@@ -4,6 +4,7 @@
 #include "linux/net/network.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -107,6 +108,18 @@ Subnet choose_free_subnet(NlSocket& sk, const std::vector<AddressPool>& pools, c
               "route or address); set one with MINICTR_SUBNET or \"bip\" in " + settings_file().string());
 }
 
+// An interface that gets no IPv6 address gets no IPv6 at all, as Docker
+// does since CVE-2024-32473. Left on, the kernel gives it a link-local
+// address as it comes up: an IPv6 path between containers that nobody
+// configured, and a duplicate-address probe and multicast-listener reports
+// that the bridge floods to every other container at every start, so a
+// start costs more the more containers run. No-op on a kernel without IPv6.
+void disable_ipv6(const std::string& ifname) {
+  const std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
+  if (::access(path.c_str(), F_OK) != 0) return;
+  write_sysctl(path, "1");
+}
+
 // Inside the container's netns (called on the netns thread). ip6 is used
 // when subnet6 is set.
 std::string configure_container_side(uint32_t ip, const Subnet& subnet, const Ipv6& ip6,
@@ -116,7 +129,10 @@ std::string configure_container_side(uint32_t ip, const Subnet& subnet, const Ip
   int eth0 = link_index(sk, ifname);
   if (eth0 == 0) throw Error(ifname + " did not appear in the container's network namespace");
   addr_add(sk, eth0, ip, subnet.prefix_len);
-  if (subnet6) addr_add6(sk, eth0, ip6, subnet6->prefix_len);  // NODAD: usable at once
+  if (subnet6)
+    addr_add6(sk, eth0, ip6, subnet6->prefix_len);  // NODAD: usable at once
+  else
+    disable_ipv6(ifname);  // this thread's /proc/sys/net is the container's
   link_set_up(sk, ifname);
   if (ifname == kContainerIfname) {  // a second network's interface adds only its subnet's route
     route_add_default(sk, subnet.gateway(), eth0);
@@ -438,13 +454,21 @@ Attachment Network::attach(const NetworkRequest& req, pid_t child_pid) {
   // came in on, which a bridge refuses unless the port is in hairpin mode.
   explain::step("write(2)", "echo 1 > /sys/class/net/" + att.host_veth + "/brport/hairpin_mode");
   fs::write_file("/sys/class/net/" + att.host_veth + "/brport/hairpin_mode", "1");
+  // The host end is a port of the bridge, which holds the gateway's address:
+  // it needs no address of its own. (Up, but without a carrier until eth0
+  // comes up, so the kernel has not started its IPv6 link-local setup yet.)
+  if (!subnet6) {
+    explain::step("write(2)", "echo 1 > /proc/sys/net/ipv6/conf/" + att.host_veth + "/disable_ipv6");
+    disable_ipv6(att.host_veth);
+  }
 
   // 3. Inside the netns: lo up, address, eth0 up, default route via the bridge.
+  const std::string no_ipv6 =
+      subnet6 ? "" : " echo 1 > /proc/sys/net/ipv6/conf/" + req.ifname + "/disable_ipv6;";
   explain::step("setns+netlink", std::string("nsenter --net=") + explain::kNetnsPath +
                                      " sh -c 'ip link set lo up; ip addr add " + att.ip + "/" +
-                                     std::to_string(subnet.prefix_len) +
-                                     " dev eth0; ip link set eth0 up; ip route add default via " +
-                                     att.gateway + "'");
+                                     std::to_string(subnet.prefix_len) + " dev eth0;" + no_ipv6 +
+                                     " ip link set eth0 up; ip route add default via " + att.gateway + "'");
   if (subnet6)
     explain::step("setns+netlink", std::string("nsenter --net=") + explain::kNetnsPath +
                                        " sh -c 'ip -6 addr add " + att.ip6 + "/" +
