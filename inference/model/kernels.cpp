@@ -265,9 +265,9 @@ void attend_scalar(const float* q, const float* k, const float* v, size_t stride
 }
 
 // Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
-// Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes, non-temporal (dot_rows_avx2
+// Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes, with `Hint` (dot_rows_avx2
 // below says why).
-template <typename T, size_t Ahead = 0>
+template <typename T, size_t Ahead = 0, int Hint = _MM_HINT_NTA>
 MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
          a3 = _mm256_setzero_ps();
@@ -275,7 +275,7 @@ MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   for (; i + 32 <= n; i += 32) {
     if constexpr (Ahead > 0)
       for (size_t b = 0; b < 32 * sizeof(T); b += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, _MM_HINT_NTA);
+        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, static_cast<_mm_hint>(Hint));
     a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
     a1 = _mm256_fmadd_ps(load8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     a2 = _mm256_fmadd_ps(load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -292,27 +292,38 @@ MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n)
 
 // One token's matvec (generation): one row after the other, each the floats dot_avx2 gives, so
 // the weights stream from memory in order (four rows sharing each x load streamed F16 slower on
-// Zen 2). The rows are prefetched ahead with PREFETCHNTA: a token reads each weight once, and
-// the non-temporal hint keeps the stream from being written back into the L3 (on Zen 2 a
-// victim cache of the L2s) and from evicting what is worth keeping there (a small model's
-// layers, the KV cache). F16 and Q8_0 loops spend more micro-ops per 64 bytes (vcvtph2ps is two;
-// a Q8_0 block several), so they prefetch further ahead. Measurements: docs/performance.md.
-template <typename T>
+// Zen 2). The rows are prefetched ahead. Weights larger than the last-level cache (kStreamed)
+// are read once per token from memory: PREFETCHNTA keeps that stream from being written back
+// into the L3 (on Zen 2 a victim cache of the L2s) and from evicting what is worth keeping
+// there (the KV cache, the activations). Weights that fit in it (kCached) must stay there for
+// the next token: with the non-temporal hint every token read them from memory again. F16 and
+// Q8_0 loops spend more micro-ops per 64 bytes (vcvtph2ps is two; a Q8_0 block several), so
+// they prefetch further ahead. Measurements: docs/performance.md.
+template <typename T, int Hint>
 MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                     float* out) {
   constexpr size_t kAhead = sizeof(T) == 2 ? 1024 : 256;
   for (int r = 0; r < n_rows; r++)
-    out[r] =
-        dot_avx2<T, kAhead>(reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
+    out[r] = dot_avx2<T, kAhead, Hint>(
+        reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
+}
+
+template <typename T>
+MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
+                                    float* out, RowFetch fetch) {
+  if (fetch == RowFetch::kStreamed)
+    dot_rows_avx2<T, _MM_HINT_NTA>(w, row_bytes, n_rows, x, n, out);
+  else
+    dot_rows_avx2<T, _MM_HINT_T0>(w, row_bytes, n_rows, x, n, out);
 }
 
 MCTR_AVX2 static void dot_rows_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
-                                        float* out) {
-  dot_rows_avx2<float>(w, row_bytes, n_rows, x, n, out);
+                                        float* out, RowFetch fetch) {
+  dot_rows_avx2<float>(w, row_bytes, n_rows, x, n, out, fetch);
 }
 MCTR_AVX2 static void dot_rows_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
-                                        float* out) {
-  dot_rows_avx2<uint16_t>(w, row_bytes, n_rows, x, n, out);
+                                        float* out, RowFetch fetch) {
+  dot_rows_avx2<uint16_t>(w, row_bytes, n_rows, x, n, out, fetch);
 }
 
 // Four rows against two tokens: 8 accumulators, each loaded weight vector used twice.
@@ -373,14 +384,15 @@ MCTR_AVX2 static inline __m256i q8_load(const BlockQ8& b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 
-// Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes), non-temporal.
-template <size_t Ahead = 0>
+// Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes), with `Hint`.
+template <size_t Ahead = 0, int Hint = _MM_HINT_NTA>
 MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   const size_t nb = n / kQK8;
   size_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    if constexpr (Ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, _MM_HINT_NTA);
+    if constexpr (Ahead > 0)
+      _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, static_cast<_mm_hint>(Hint));
     a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
                          q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
     a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * _cvtsh_ss(xq[b + 1].d)),
@@ -394,11 +406,19 @@ MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t
 
 // One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead
 // as dot_rows_avx2 does. Four rows at once sharing the x loads were slower.
+template <int Hint>
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out) {
   for (int r = 0; r < n_rows; r++)
-    out[r] = dot_q8_0_avx2<2048>(
+    out[r] = dot_q8_0_avx2<2048, Hint>(
         reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes), xq, n);
+}
+MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                         size_t n, float* out, RowFetch fetch) {
+  if (fetch == RowFetch::kStreamed)
+    dot_rows_q8_0_avx2<_MM_HINT_NTA>(w, row_bytes, n_rows, xq, n, out);
+  else
+    dot_rows_q8_0_avx2<_MM_HINT_T0>(w, row_bytes, n_rows, xq, n, out);
 }
 
 // ---- Prompt-batch matmul: register tiles, token blocks ----
@@ -1490,14 +1510,21 @@ static void attend_avx2(const float* q, KvRows k, KvRows v, size_t stride, int n
 }
 
 namespace {
+// The scalar kernels prefetch nothing: how the rows are fetched does not apply to them.
+template <typename X, void (*Rows)(const void*, size_t, int, const X*, size_t, float*)>
+void rows_prefetching_nothing(const void* w, size_t row_bytes, int n_rows, const X* x, size_t n, float* out,
+                              RowFetch) {
+  Rows(w, row_bytes, n_rows, x, n, out);
+}
+
 struct Dispatch {
   bool simd;
   float (*f32)(const float*, const float*, size_t);
   float (*f16)(const uint16_t*, const float*, size_t);
   float (*q8)(const BlockQ8*, const BlockQ8*, size_t);
-  void (*rows_f32)(const void*, size_t, int, const float*, size_t, float*);
-  void (*rows_f16)(const void*, size_t, int, const float*, size_t, float*);
-  void (*rows_q8)(const void*, size_t, int, const BlockQ8*, size_t, float*);
+  void (*rows_f32)(const void*, size_t, int, const float*, size_t, float*, RowFetch);
+  void (*rows_f16)(const void*, size_t, int, const float*, size_t, float*, RowFetch);
+  void (*rows_q8)(const void*, size_t, int, const BlockQ8*, size_t, float*, RowFetch);
   void (*rows2_f32)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
   void (*rows2_f16)(const void*, size_t, int, const float*, const float*, size_t, float*, float*);
   void (*batch_f32)(const void*, size_t, int, const float*, size_t, int, size_t, float*, size_t);
@@ -1555,9 +1582,9 @@ Dispatch pick() {
           dot_f32_scalar,
           dot_f16_scalar,
           dot_q8_0_scalar,
-          dot_rows_f32_scalar,
-          dot_rows_f16_scalar,
-          dot_rows_q8_0_scalar,
+          rows_prefetching_nothing<float, dot_rows_f32_scalar>,
+          rows_prefetching_nothing<float, dot_rows_f16_scalar>,
+          rows_prefetching_nothing<BlockQ8, dot_rows_q8_0_scalar>,
           dot_rows2_f32_scalar,
           dot_rows2_f16_scalar,
           matmul_batch_f32_scalar,
@@ -1701,14 +1728,17 @@ void attend(const float* q, const float* k, const float* v, size_t stride, int n
 float dot_f32(const float* w, const float* x, size_t n) { return dispatch().f32(w, x, n); }
 float dot_f16(const uint16_t* w, const float* x, size_t n) { return dispatch().f16(w, x, n); }
 float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n) { return dispatch().q8(w, xq, n); }
-void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
-  dispatch().rows_f32(w, row_bytes, n_rows, x, n, out);
+void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out,
+                  RowFetch fetch) {
+  dispatch().rows_f32(w, row_bytes, n_rows, x, n, out, fetch);
 }
-void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out) {
-  dispatch().rows_f16(w, row_bytes, n_rows, x, n, out);
+void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out,
+                  RowFetch fetch) {
+  dispatch().rows_f16(w, row_bytes, n_rows, x, n, out, fetch);
 }
-void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out) {
-  dispatch().rows_q8(w, row_bytes, n_rows, xq, n, out);
+void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out,
+                   RowFetch fetch) {
+  dispatch().rows_q8(w, row_bytes, n_rows, xq, n, out, fetch);
 }
 
 }  // namespace mctr::infer

@@ -39,12 +39,20 @@ float dot_f32(const float* w, const float* x, size_t n);
 float dot_f16(const uint16_t* w, const float* x, size_t n);
 float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n);
 
+// How one token's matmul prefetches the rows ahead of it: weights that fit in the last-level
+// cache stay there from one token to the next (kCached); larger ones stream from memory at every
+// token and should not evict what the cache holds (kStreamed). kernels.cpp says why.
+enum class RowFetch { kCached, kStreamed };
+
 // One token's matmul (generation): out[r] = dot(row r of w, x) for r < n_rows, the rows
 // row_bytes apart, each the same float dot_f32/dot_f16/dot_q8_0 gives for that row. The SIMD
-// versions go one row after the other and prefetch F16 and Q8_0 rows ahead (kernels.cpp says why).
-void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
-void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out);
-void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out);
+// versions go one row after the other and prefetch the rows ahead as `fetch` says.
+void dot_rows_f32(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out,
+                  RowFetch fetch = RowFetch::kCached);
+void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n, float* out,
+                  RowFetch fetch = RowFetch::kCached);
+void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out,
+                   RowFetch fetch = RowFetch::kCached);
 // The same for two tokens at once (a prompt batch): each weight vector loaded serves both.
 // out0[r] = dot(row r, x0), out1[r] = dot(row r, x1).
 void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,

@@ -1,5 +1,7 @@
 #include "model/transformer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -50,13 +52,13 @@ void matmul_rows(const MatJob& j, int r0, int r1) {
   if (j.batch == 1) {
     switch (j.w->type) {
       case GgmlType::F32:
-        dot_rows_f32(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0);
+        dot_rows_f32(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0, j.w->fetch);
         break;
       case GgmlType::F16:
-        dot_rows_f16(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0);
+        dot_rows_f16(j.w->row(r0), rb, r1 - r0, j.x, n, j.out + r0, j.w->fetch);
         break;
       default:
-        dot_rows_q8_0(j.w->row(r0), rb, r1 - r0, j.xq, n, j.out + r0);
+        dot_rows_q8_0(j.w->row(r0), rb, r1 - r0, j.xq, n, j.out + r0, j.w->fetch);
     }
     return;
   }
@@ -181,9 +183,24 @@ Model::Model(const std::string& path) : file_(path) {
                   " mixes tensor types in attn_q/k/v or in ffn_gate/up");
     layers_.push_back(std::move(w));
   }
+  set_row_fetch();
   for (int i = 0; i < cfg_.rope_dim; i += 2)
     inv_freq_.push_back(
         std::pow(static_cast<double>(cfg_.rope_base), -static_cast<double>(i) / cfg_.rope_dim));
+}
+
+// A token reads every matrix once. If they all fit in the last-level cache, they stay there
+// from one token to the next; if not, each token streams them from memory (RowFetch).
+void Model::set_row_fetch() {
+  std::vector<Weight*> matrices{&output_};
+  for (LayerWeights& w : layers_)
+    for (Weight* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) matrices.push_back(m);
+  size_t bytes = 0;
+  for (const Weight* m : matrices) bytes += static_cast<size_t>(m->rows) * m->row_bytes;
+  const long llc = ::sysconf(_SC_LEVEL3_CACHE_SIZE);  // 0 or -1 when unknown: streamed
+  const RowFetch fetch =
+      llc > 0 && bytes <= static_cast<size_t>(llc) ? RowFetch::kCached : RowFetch::kStreamed;
+  for (Weight* m : matrices) m->fetch = fetch;
 }
 
 Session::Session(const Model& m, int n_ctx, KvTypes kv)

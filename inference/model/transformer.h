@@ -45,6 +45,7 @@ struct Weight {
   int rows = 0;
   int cols = 0;
   size_t row_bytes = 0;
+  RowFetch fetch = RowFetch::kStreamed;  // how one token's matmul reads it (Model's constructor)
   const uint8_t* row(int r) const { return data + static_cast<size_t>(r) * row_bytes; }
 };
 
@@ -75,6 +76,7 @@ class Model {
   Weight load_weight(const std::string& name, int rows, int cols) const;
   std::vector<float> load_vector(const std::string& name, int n) const;
   void forward_batch(Session& s, const int* tokens, int n, ThreadPool& pool) const;
+  void set_row_fetch();
 
   GgufFile file_;
   ModelConfig cfg_;
