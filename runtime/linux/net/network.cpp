@@ -3,9 +3,11 @@
 // (entering the container's netns) and ipam.cpp (who has which address).
 #include "linux/net/network.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -23,6 +25,7 @@
 #include "linux/net/ports.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/scope_guard.h"
@@ -114,10 +117,15 @@ Subnet choose_free_subnet(NlSocket& sk, const std::vector<AddressPool>& pools, c
 // configured, and a duplicate-address probe and multicast-listener reports
 // that the bridge floods to every other container at every start, so a
 // start costs more the more containers run. No-op on a kernel without IPv6.
+// One open: in a container's network namespace the lookup of a /proc/sys/net
+// path compares one cached dentry per namespace (they all hang under one
+// /proc/sys dentry with the same name).
 void disable_ipv6(const std::string& ifname) {
   const std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
-  if (::access(path.c_str(), F_OK) != 0) return;
-  write_sysctl(path, "1");
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return;  // no IPv6 in this kernel
+  if (!fd) throw_sys("open", path);
+  if (::write(fd.get(), "1", 1) != 1) throw_sys("write", path);
 }
 
 // Inside the container's netns (called on the netns thread). ip6 is used
