@@ -4,9 +4,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace mctr::infer {
 
@@ -1462,6 +1464,13 @@ MCTR_AVX2 static inline void weigh_values_avx2(const float* att, const V* v, siz
   for (int j = 0; j < M; j++) _mm256_storeu_ps(out + 8 * j, _mm256_mul_ps(acc[j], _mm256_set1_ps(inv)));
 }
 
+// weigh_values_avx2<V, 1..8>, indexed by M - 1: the number of columns is a template argument so
+// that the accumulators stay in registers.
+template <typename V, size_t... I>
+constexpr auto weigh_values_by_width(std::index_sequence<I...>) {
+  return std::array{&weigh_values_avx2<V, static_cast<int>(I) + 1>...};
+}
+
 template <typename K, typename V>
 MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
                                     float scale, float* att, float* out) {
@@ -1474,33 +1483,9 @@ MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size
   float sum = 0;
   for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
   const float inv = 1.0f / sum;
-  for (int i = 0; i < hd; i += 64) {
-    switch (std::min(8, (hd - i) / 8)) {
-      case 1:
-        weigh_values_avx2<V, 1>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 2:
-        weigh_values_avx2<V, 2>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 3:
-        weigh_values_avx2<V, 3>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 4:
-        weigh_values_avx2<V, 4>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 5:
-        weigh_values_avx2<V, 5>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 6:
-        weigh_values_avx2<V, 6>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      case 7:
-        weigh_values_avx2<V, 7>(att, v + i, stride, n_keys, inv, out + i);
-        break;
-      default:
-        weigh_values_avx2<V, 8>(att, v + i, stride, n_keys, inv, out + i);
-    }
-  }
+  static constexpr auto weigh_values = weigh_values_by_width<V>(std::make_index_sequence<8>{});
+  for (int i = 0; i < hd; i += 64)
+    weigh_values[std::min(8, (hd - i) / 8) - 1](att, v + i, stride, n_keys, inv, out + i);
 }
 
 static void attend_avx2(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale,
