@@ -267,9 +267,12 @@ void attend_scalar(const float* q, const float* k, const float* v, size_t stride
 }
 
 // Four independent accumulators: an FMA takes 4 cycles and two can start per cycle.
+// _mm_prefetch's hint: an enum in GCC's headers, an int in clang's.
+using PrefetchHint = decltype(_MM_HINT_NTA);
+
 // Ahead > 0: prefetch w that many bytes ahead, one line per 64 bytes, with `Hint` (dot_rows_avx2
 // below says why).
-template <typename T, size_t Ahead = 0, int Hint = _MM_HINT_NTA>
+template <typename T, size_t Ahead = 0, PrefetchHint Hint = _MM_HINT_NTA>
 MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
          a3 = _mm256_setzero_ps();
@@ -277,7 +280,7 @@ MCTR_AVX2 static float dot_avx2(const T* w, const float* x, size_t n) {
   for (; i + 32 <= n; i += 32) {
     if constexpr (Ahead > 0)
       for (size_t b = 0; b < 32 * sizeof(T); b += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, static_cast<_mm_hint>(Hint));
+        _mm_prefetch(reinterpret_cast<const char*>(w + i) + Ahead + b, Hint);
     a0 = _mm256_fmadd_ps(load8(w + i), _mm256_loadu_ps(x + i), a0);
     a1 = _mm256_fmadd_ps(load8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     a2 = _mm256_fmadd_ps(load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -301,7 +304,7 @@ MCTR_AVX2 static float dot_f16_avx2(const uint16_t* w, const float* x, size_t n)
 // the next token: with the non-temporal hint every token read them from memory again. F16 and
 // Q8_0 loops spend more micro-ops per 64 bytes (vcvtph2ps is two; a Q8_0 block several), so
 // they prefetch further ahead. Measurements: docs/performance.md.
-template <typename T, int Hint>
+template <typename T, PrefetchHint Hint>
 MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                     float* out) {
   constexpr size_t kAhead = sizeof(T) == 2 ? 1024 : 256;
@@ -387,14 +390,13 @@ MCTR_AVX2 static inline __m256i q8_load(const BlockQ8& b) {
 }
 
 // Ahead > 0: prefetch w that many bytes ahead, once per two blocks (68 bytes), with `Hint`.
-template <size_t Ahead = 0, int Hint = _MM_HINT_NTA>
+template <size_t Ahead = 0, PrefetchHint Hint = _MM_HINT_NTA>
 MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   const size_t nb = n / kQK8;
   size_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    if constexpr (Ahead > 0)
-      _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, static_cast<_mm_hint>(Hint));
+    if constexpr (Ahead > 0) _mm_prefetch(reinterpret_cast<const char*>(w + b) + Ahead, Hint);
     a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d)),
                          q8_block_dot(q8_load(w[b]), q8_load(xq[b])), a0);
     a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * _cvtsh_ss(xq[b + 1].d)),
@@ -408,7 +410,7 @@ MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t
 
 // One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead
 // as dot_rows_avx2 does. Four rows at once sharing the x loads were slower.
-template <int Hint>
+template <PrefetchHint Hint>
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out) {
   for (int r = 0; r < n_rows; r++)
