@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <thread>
 
 #include "container/from_bundle.h"
 #include "container/networks.h"
@@ -125,12 +127,15 @@ class CloneThenGo : public ChildStart {
 };
 
 // On the supervisor's second thread, while the child (in our memory) mounts
-// its root filesystem: its network namespace (unless made in advance), then
-// its cgroup, each handed over on `handoff` as soon as it is ready (NetNs +
-// fd, Cgroup + the files to join it with), or HandoffFailed (the child
-// gives up; the thread's error is the one reported).
-void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, const ChildPlan& plan,
-                           OutsideSetup& outside) {
+// its root filesystem: what it needs from the host side, each handed over on
+// `handoff` as soon as it is ready and in the order the child's steps ask
+// for it (kSharingMemorySteps): its network namespace (NetNs + fd, unless
+// made in advance), its /etc files (EtcFiles), its cgroup (Cgroup + the
+// files to join it with), its seccomp program (SeccompProgram: written to
+// `seccomp`, in the memory the child shares). On failure HandoffFailed: the
+// child gives up, and the thread's error is the one reported.
+void make_in_background(const linux_ns::SyncChannel& handoff, const ChildPlan& plan, OutsideSetup& outside,
+                        std::vector<sock_filter>& seccomp) {
   bool handed_over = false;
   ScopeGuard tell_failure([&] {
     if (!handed_over) protocol::send(handoff.parent_fd(), {protocol::Kind::HandoffFailed, 0, ""});
@@ -139,34 +144,75 @@ void make_netns_and_cgroup(const linux_ns::SyncChannel& handoff, const ChildPlan
     UniqueFd made = plan.netns >= 0 ? UniqueFd() : linux_ns::new_network_namespace();
     protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {made ? made.get() : plan.netns});
   }
+  write_host_etc_files(plan.bundle, plan.fs);
+  protocol::send(handoff.parent_fd(), {protocol::Kind::EtcFiles, 0, ""});
   outside.make_cgroup();
   std::vector<UniqueFd> join = outside.cgroup().open_join_files();
   std::vector<int> fds;
   for (const auto& f : join) fds.push_back(f.get());
   protocol::send(handoff.parent_fd(), {protocol::Kind::Cgroup, 0, ""}, fds);
+  seccomp = seccomp_program(plan.bundle, plan.seccomp_cache);
+  protocol::send(handoff.parent_fd(), {protocol::Kind::SeccompProgram, 0, ""});
   handed_over = true;
 }
+
+// The pid of a child cloned with CLONE_PARENT_SETTID, for another thread:
+// the kernel stores it before the child runs (no wake-up: we poll), or the
+// cloning thread stores -1 when the clone failed.
+class EarlyPid {
+ public:
+  pid_t* for_kernel() { return reinterpret_cast<pid_t*>(&pid_); }
+  void clone_failed() { pid_.store(-1); }
+  pid_t wait() const {
+    pid_t pid;
+    while ((pid = pid_.load()) == 0) std::this_thread::yield();
+    return pid;
+  }
+
+ private:
+  static_assert(sizeof(std::atomic<pid_t>) == sizeof(pid_t) && std::atomic<pid_t>::is_always_lock_free);
+  std::atomic<pid_t> pid_{0};
+};
 
 class CloneSharingMemory : public ChildStart {
  public:
   StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
                      const std::function<void(pid_t)>& ready) override {
-    // What the child would make itself and cannot while it shares our
-    // memory (it must not allocate): its host files and seccomp program.
+    // The child mounts its overlay first thing: its dirs now. The rest of
+    // what it needs from the host side is made by a second thread while
+    // it mounts (we are suspended until it execs).
+    prepare_overlay_dirs(plan.fs);
     linux_ns::SyncChannel sync, handoff;
-    InitLink link{sync.child_fd(),
-                  handoff.child_fd(),
-                  nullptr,
-                  {},
-                  prepare_host_files(plan.bundle, plan.fs, plan.seccomp_cache)};
+    InitLink link{sync.child_fd(), handoff.child_fd(), nullptr, {}, {}};
     const InitPlan init{plan.bundle, plan.fs, plan.stdio};
-    Background make_in_background([&] { make_netns_and_cgroup(handoff, plan, outside); });
+    EarlyPid early_pid;
+    std::atomic<bool> readied = false;
+    const auto cloning_thread = std::this_thread::get_id();
+    Background background([&] {
+      make_in_background(handoff, plan, outside, link.seccomp);
+      // On a thread of its own (not with --explain, which runs this before
+      // the clone), the rest of the outside setup too, while the child
+      // finishes: the state says "running", as CloneThenGo's does before "go".
+      if (std::this_thread::get_id() == cloning_thread) return;
+      if (const pid_t pid = early_pid.wait(); pid > 0) {
+        ready(pid);
+        readied = true;
+      }
+    });
     StartedChild child;
     // No CLONE_NEWNET: the child joins the namespace the thread hands over.
-    child.pid = linux_ns::clone_sharing_memory(linux_ns::container_clone_flags(false), [&] {
-      ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
-      container_init(kSharingMemorySteps, init, link);
-    });
+    try {
+      child.pid = linux_ns::clone_sharing_memory(
+          linux_ns::container_clone_flags(false),
+          [&] {
+            ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
+            container_init(kSharingMemorySteps, init, link);
+          },
+          early_pid.for_kernel());
+    } catch (...) {
+      early_pid.clone_failed();
+      throw;
+    }
     // We run again: the child has exec'd or exited. Its first message is
     // its mount namespace, then an error, or EOF once it exec'd.
     sync.become_parent();
@@ -177,8 +223,8 @@ class CloneSharingMemory : public ChildStart {
       child.setup_error = protocol::recv(sync.parent_fd());
     }
     ScopeGuard kill_child = kill_on_failure(child.pid);
-    make_in_background.join();  // its error, if any, is the one to report (the child gave up on it)
-    if (!child.setup_error) ready(child.pid);  // only the state is left to write
+    background.join();  // its error, if any, is the one to report (the child gave up on it)
+    if (!child.setup_error && !readied) ready(child.pid);
     kill_child.dismiss();
     return child;
   }

@@ -9,8 +9,9 @@
 //    as posix_spawn does: the child runs in the supervisor's memory until
 //    its execve, so the kernel copies no page tables and the child takes no
 //    copy-on-write faults. The supervisor is suspended meanwhile, so a
-//    second thread makes the network namespace and cgroup and hands them to
-//    the child over a socket. Its gain is measured by bench/run.
+//    second thread makes the network namespace, /etc files, cgroup and
+//    seccomp program and hands each to the child over a socket while the
+//    child mounts. Its gain is measured by bench/run.
 #pragma once
 
 #include <sys/types.h>

@@ -162,15 +162,23 @@ void enter_working_dir(const std::string& dir) {
 // address), and the seccomp program (read from the cache of compiled ones).
 std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache) {
+  prepare_overlay_dirs(fs_spec);
+  write_host_etc_files(spec, fs_spec);
+  return seccomp_program(spec, seccomp_cache);
+}
+
+void prepare_overlay_dirs(const rootfs::Spec& fs_spec) {
   const auto& dir = fs_spec.container_dir;
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
   rootfs::prepare_dirs(fs_spec);
-  if (init_writes_etc_files(spec)) {
-    write_etc_files(dir, etc_files_of(spec), "", {});
-    for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
-  }
-  return seccomp_program(spec, seccomp_cache);
+}
+
+void write_host_etc_files(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
+  if (!init_writes_etc_files(spec)) return;
+  const auto& dir = fs_spec.container_dir;
+  write_etc_files(dir, etc_files_of(spec), "", {});
+  for (const char* f : {"hostname", "hosts", "resolv.conf"}) explain::file_written(dir / f);
 }
 
 // A new cgroup namespace makes the cgroup we are in our "/". The
@@ -222,8 +230,8 @@ void exec_command_line(const std::string& executable, const std::vector<std::str
   // Marked before seccomp, which a custom profile may make refuse close_range.
   check_sys(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
   apply_rlimits(proc.rlimits);
-  // The filter is the bundle's linux.seccomp, compiled before the clone
-  // from the same profile, through the cache (prepare_host_files).
+  // The filter is the bundle's linux.seccomp, compiled through the cache
+  // (seccomp_program) by this init or by the supervisor.
   const bool filter = spec.linux_->seccomp.has_value() && !seccomp.empty();
   apply_security(
       id, proc.no_new_privileges, [&] { keep_only(kept_capabilities(proc)); },
@@ -252,15 +260,18 @@ void exec_command_line(const std::string& executable, const std::vector<std::str
 // the memory-sharing start, the supervisor's too: we share this flag.)
 static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)"); }
 
-// The supervisor's second thread makes our network namespace and cgroup
-// while we mount, and hands them over on `handoff_fd` in this order: NetNs
-// with the namespace's fd (unless we use the host's network), then Cgroup
-// with the cgroup files to write to (open_join_files) once it is made;
-// HandoffFailed instead when it could not (the supervisor reports why).
-static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, protocol::Kind what, const char* name) {
+// The supervisor's second thread makes what we need from the host side
+// while we mount, and hands it over on `handoff_fd` in this order: NetNs
+// with the namespace's fd (unless we use the host's network), EtcFiles,
+// Cgroup with the cgroup files to write to (open_join_files), then
+// SeccompProgram; HandoffFailed instead when it could not. This receives
+// the next one, `what` (with fds when it passes any); anything else means
+// the thread failed, and the supervisor reports its error rather than ours.
+static std::vector<UniqueFd> receive_from_supervisor(int handoff_fd, protocol::Kind what, const char* name,
+                                                     bool with_fds = true) {
   std::vector<UniqueFd> fds;
   auto m = protocol::recv(handoff_fd, &fds);
-  if (!m || m->kind != what || fds.empty())
+  if (!m || m->kind != what || (with_fds && fds.empty()))
     throw Error(std::string("the container's ") + name + " could not be made");
   return fds;
 }
@@ -294,14 +305,16 @@ const std::vector<InitStep> kCloneThenGoSteps = {
 };
 
 const std::vector<InitStep> kSharingMemorySteps = {
-    // The host files are made by the supervisor before the clone; its
-    // second thread makes our network namespace and cgroup meanwhile. /sys
-    // after the namespace is ours; the cgroup last, as late as possible.
+    // The overlay's dirs are made by the supervisor before the clone; its
+    // second thread makes the rest meanwhile, in the order we need it (see
+    // make_in_background in child_start.cpp). /sys after the namespace is
+    // ours; the cgroup as late as possible; the seccomp program last.
     InitStep::kSendMountNamespace,
     InitStep::kMountRootFilesystem,
     InitStep::kReceiveNetworkNamespace,
     InitStep::kMountSys,
     InitStep::kStdio,
+    InitStep::kReceiveEtcFiles,
     InitStep::kBindMounts,
     InitStep::kPivotRoot,
     InitStep::kMaskPaths,
@@ -311,6 +324,7 @@ const std::vector<InitStep> kSharingMemorySteps = {
     InitStep::kMountOwnCgroups,
     InitStep::kHostname,
     InitStep::kLoopback,
+    InitStep::kReceiveSeccompProgram,
     InitStep::kExec,
 };
 
@@ -399,6 +413,13 @@ class ContainerInit : public InitSide {
         return receive_root_filesystem(p_, link_.sync_fd);
       case InitStep::kReceiveNetworkNamespace:
         return receive_network_namespace();
+      case InitStep::kReceiveEtcFiles:
+        receive_from_supervisor(link_.handoff_fd, protocol::Kind::EtcFiles, "/etc files", false);
+        return;
+      case InitStep::kReceiveSeccompProgram:
+        // The thread wrote it into link_.seccomp (our memory is its) before saying so.
+        receive_from_supervisor(link_.handoff_fd, protocol::Kind::SeccompProgram, "seccomp program", false);
+        return;
       case InitStep::kMountSys:
         return rootfs::mount_sys(p_.fs);
       case InitStep::kWaitForGo:

@@ -37,6 +37,7 @@ enum class InitStep : uint8_t {
   kMountRootFilesystem,      // run: private propagation, the overlay, /proc and /dev below the mount point
   kReceiveRootFs,            // run --userns, after the id maps: the tree built for us, then /proc, /dev
   kReceiveNetworkNamespace,  // run: setns(2) into the one the supervisor made (unless --network host)
+  kReceiveEtcFiles,          // run: the supervisor's thread has written /etc/hostname, hosts, resolv.conf
   kMountSys,                 // run: sysfs shows the network namespace it is mounted in: after joining it
   kWaitForGo,                // the parent has made our cgroup and network (and written our id maps)
   kJoinCgroupSelf,           // run: into our cgroup, unless born in it (InitLink::join)
@@ -65,6 +66,7 @@ enum class InitStep : uint8_t {
   kReportReady,              // runc: Ready to `create`, which then exits
   kWaitForStart,             // runc: open(2) of the exec fifo blocks until `start`
   kStartContainerHooks,      // runc: startContainer, in the container
+  kReceiveSeccompProgram,    // run: the supervisor's thread has compiled it into InitLink::seccomp
   kExec,                     // user, capabilities, seccomp, execve
 };
 
@@ -88,7 +90,8 @@ class InitSide {
 // clone(2), then "go" once the supervisor has made our cgroup and network.
 extern const std::vector<InitStep> kCloneThenGoSteps;
 // clone(CLONE_VM|CLONE_VFORK): no "go" (the supervisor is suspended until we
-// exec); its second thread hands us our network namespace and cgroup.
+// exec); its second thread hands us our network namespace, /etc files,
+// cgroup and seccomp program, each as soon as it is ready.
 extern const std::vector<InitStep> kSharingMemorySteps;
 // clone(CLONE_NEWUSER|...), run --userns: the supervisor writes our id maps
 // and builds our root filesystem (linux/idmapped_rootfs.h), then "go".
@@ -106,10 +109,13 @@ struct InitPlan {
 // How the init talks with its supervisor.
 struct InitLink {
   int sync_fd = -1;                     // "go" in, an error (SetupFailed) or EOF at exec out
-  int handoff_fd = -1;                  // kReceiveNetworkNamespace, kJoinCgroupHandedOver
+  int handoff_fd = -1;                  // kReceiveNetworkNamespace, kReceiveEtcFiles, ... (the thread's)
   cgroup::Manager* join = nullptr;      // kJoinCgroupSelf; null: born in the group
   std::filesystem::path seccomp_cache;  // kPrepareHostFiles
-  std::vector<sock_filter> seccomp;     // compiled by the supervisor (no kPrepareHostFiles)
+  // Compiled by the supervisor (no kPrepareHostFiles): before the clone
+  // (--userns), or by its thread while we share its memory (read after
+  // kReceiveSeccompProgram).
+  std::vector<sock_filter> seccomp;
 };
 
 // minictr run's init: run_init_steps over `steps` with the supervisor at
@@ -122,6 +128,11 @@ struct InitLink {
 // the program of the bundle's linux.seccomp, compiled or from the cache.
 std::vector<sock_filter> prepare_host_files(const oci::Spec& spec, const rootfs::Spec& fs_spec,
                                             const std::filesystem::path& seccomp_cache);
+// Its parts, for a start that spreads them out: the overlay's upper, work
+// and mount point dirs; /etc/hostname, hosts and resolv.conf (unless the
+// supervisor writes them once it knows the bridge address).
+void prepare_overlay_dirs(const rootfs::Spec& fs_spec);
+void write_host_etc_files(const oci::Spec& spec, const rootfs::Spec& fs_spec);
 
 // process.env of the bundle: image + -e, plus PATH, HOSTNAME (and TERM with
 // -t) when not set, as Docker does. HOME depends on the user's passwd entry

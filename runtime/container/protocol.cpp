@@ -12,7 +12,7 @@ namespace mctr::container::protocol {
 namespace {
 
 constexpr size_t kHeader = 1 + 8;
-constexpr Kind kLastKind = Kind::Ready;
+constexpr Kind kLastKind = Kind::SeccompProgram;
 
 const char* name_of(Kind k) {
   switch (k) {
@@ -42,6 +42,10 @@ const char* name_of(Kind k) {
       return "hooks-done";
     case Kind::Ready:
       return "ready";
+    case Kind::EtcFiles:
+      return "etc-files";
+    case Kind::SeccompProgram:
+      return "seccomp-program";
   }
   return "?";
 }

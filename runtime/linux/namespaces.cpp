@@ -109,13 +109,14 @@ int run_child(void* child) {
 
 }  // namespace
 
-pid_t clone_sharing_memory(int flags, const std::function<void()>& child) {
+pid_t clone_sharing_memory(int flags, const std::function<void()>& child, pid_t* early_pid) {
   explain_clone("clone(2)", flags, "CLONE_VM|CLONE_VFORK too: the child runs in our memory until its execve");
   ChildStack stack;
   // glibc's clone(): the child starts in run_child on the new stack. We
   // return only once it has exec'd or exited, so the stack can go then.
-  int pid = ::clone(run_child, stack.top(), flags | CLONE_VM | CLONE_VFORK | SIGCHLD,
-                    const_cast<std::function<void()>*>(&child));
+  int pid = ::clone(run_child, stack.top(),
+                    flags | CLONE_VM | CLONE_VFORK | SIGCHLD | (early_pid ? CLONE_PARENT_SETTID : 0),
+                    const_cast<std::function<void()>*>(&child), early_pid);
   if (pid < 0) throw_sys("clone(CLONE_VM|CLONE_VFORK)");
   // The child ran in our memory: its explain::set_place was ours too.
   explain::set_place(explain::Place::kHost);

@@ -34,8 +34,10 @@ pid_t clone_process(int flags, int cgroup_fd = -1, bool* joined = nullptr);
 // Until it execs, the child writes into our memory but has its own file
 // descriptors, so it must leave alone every object we use afterwards, and
 // never return: `child` ends in execve() or _exit().
-// Returns the child's pid; `child` has exec'd or exited by then.
-pid_t clone_sharing_memory(int flags, const std::function<void()>& child);
+// Returns the child's pid; `child` has exec'd or exited by then. Our other
+// threads, which run meanwhile, can learn the pid earlier: the kernel stores
+// it in *early_pid before the child starts (CLONE_PARENT_SETTID).
+pid_t clone_sharing_memory(int flags, const std::function<void()>& child, pid_t* early_pid = nullptr);
 // False in ASan builds: the sanitizer does not know the child's stack.
 bool can_share_memory();
 
