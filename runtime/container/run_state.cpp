@@ -79,10 +79,14 @@ void record_failed_start(const std::filesystem::path& root, const std::string& i
 
 void reset_restart_state(const std::filesystem::path& root, const std::string& id) {
   try {
-    update_state(Store(root), id, [](State& s) {
-      s.restart_count = 0;
-      s.stop_requested = false;
-    });
+    const Store store(root);
+    auto lock = store.lock(id);
+    State s = store.state(id);
+    if (s.restart_count == 0 && !s.stop_requested)
+      return;  // nothing to reset (a first start has no state.json)
+    s.restart_count = 0;
+    s.stop_requested = false;
+    store.save_state(id, s);
   } catch (const std::exception&) {
     // The start meets the same store and reports it.
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -104,8 +105,9 @@ void each_object(const json& obj, const char* key, const std::string& at, F each
   if (!v->is_array()) bad(here, "expected an array");
   for (size_t i = 0; i < v->size(); ++i) {
     const json& e = (*v)[i];
-    expect_object(e, index_of(here, i));
-    each(e, index_of(here, i));
+    const std::string at_i = index_of(here, i);
+    expect_object(e, at_i);
+    each(e, at_i);
   }
 }
 
@@ -115,7 +117,14 @@ std::vector<std::string> strings(const json& obj, const char* key, const std::st
   if (!v) return out;
   std::string here = key_of(at, key);
   if (!v->is_array()) bad(here, "expected an array of strings");
-  for (size_t i = 0; i < v->size(); ++i) out.push_back(as_string((*v)[i], index_of(here, i)));
+  out.reserve(v->size());
+  for (size_t i = 0; i < v->size(); ++i) {
+    // The element's place is spelled out only when it is wrong: a seccomp
+    // profile has hundreds of names.
+    const json& e = (*v)[i];
+    if (!e.is_string()) bad(index_of(here, i), "expected a string");
+    out.push_back(e.get<std::string>());
+  }
   return out;
 }
 
@@ -461,7 +470,7 @@ json resources_json(const Resources& r) {
     put(e, "major", d.major);
     put(e, "minor", d.minor);
     put(e, "access", d.access);
-    j["devices"].push_back(e);
+    j["devices"].push_back(std::move(e));
   }
   if (r.memory) {
     json m = json::object();
@@ -490,14 +499,17 @@ json seccomp_json(const Seccomp& s) {
   put(j, "architectures", s.architectures);
   put(j, "flags", s.flags);
   for (const auto& sc : s.syscalls) {
-    json e = {{"names", sc.names}, {"action", sc.action}};
+    // Member by member: a braced list would copy the (long) names array again.
+    json e = json::object();
+    e["names"] = sc.names;
+    e["action"] = sc.action;
     put(e, "errnoRet", sc.errno_ret);
     for (const auto& a : sc.args) {
       json aj = {{"index", a.index}, {"value", a.value}, {"op", a.op}};
       if (a.value_two) aj["valueTwo"] = a.value_two;
-      e["args"].push_back(aj);
+      e["args"].push_back(std::move(aj));
     }
-    j["syscalls"].push_back(e);
+    j["syscalls"].push_back(std::move(e));
   }
   return j;
 }
@@ -514,7 +526,7 @@ json linux_json(const Linux& l) {
   for (const auto& ns : l.namespaces) {
     json e = {{"type", ns.type}};
     put(e, "path", ns.path);
-    j["namespaces"].push_back(e);
+    j["namespaces"].push_back(std::move(e));
   }
   if (!l.uid_mappings.empty()) j["uidMappings"] = id_mappings_json(l.uid_mappings);
   if (!l.gid_mappings.empty()) j["gidMappings"] = id_mappings_json(l.gid_mappings);
@@ -620,7 +632,7 @@ json to_json(const Spec& s) {
     put(e, "type", m.type);
     put(e, "source", m.source);
     put(e, "options", m.options);
-    j["mounts"].push_back(e);
+    j["mounts"].push_back(std::move(e));
   }
   if (s.hooks) j["hooks"] = hooks_json(*s.hooks);
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
