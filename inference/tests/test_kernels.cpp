@@ -116,8 +116,8 @@ TEST(Kernels, SimdDotsMatchScalar) {
 TEST(Kernels, RowKernelsMatchOneDotPerRow) {
   std::mt19937 rng(5);
   std::normal_distribution<float> nd(0, 1);
-  for (size_t n : {32u, 40u, 288u, 768u}) {
-    for (int rows : {1, 3, 4, 7, 13}) {
+  for (size_t n : {32u, 37u, 40u, 288u, 768u}) {
+    for (int rows : {1, 3, 4, 7, 13, 45}) {
       std::vector<float> x(n), w(rows * n);
       for (auto& v : x) v = nd(rng);
       for (auto& v : w) v = nd(rng);
