@@ -11,11 +11,23 @@
 
 namespace mctr::container {
 
-void update_state(const Store& store, const std::string& id, const std::function<void(State&)>& change) {
+namespace {
+
+// update_state for a change that may find nothing to do: `change` says whether it changed s,
+// and only then is state.json written.
+void update_state_if(const Store& store, const std::string& id, const std::function<bool(State&)>& change) {
   auto lock = store.lock(id);
   State s = store.state(id);
-  change(s);
-  store.save_state(id, s);
+  if (change(s)) store.save_state(id, s);
+}
+
+}  // namespace
+
+void update_state(const Store& store, const std::string& id, const std::function<void(State&)>& change) {
+  update_state_if(store, id, [&](State& s) {
+    change(s);
+    return true;
+  });
 }
 
 void record_running(const Store& store, const std::string& id, pid_t pid, const std::string& cgroup_path,
@@ -79,14 +91,12 @@ void record_failed_start(const std::filesystem::path& root, const std::string& i
 
 void reset_restart_state(const std::filesystem::path& root, const std::string& id) {
   try {
-    const Store store(root);
-    auto lock = store.lock(id);
-    State s = store.state(id);
-    if (s.restart_count == 0 && !s.stop_requested)
-      return;  // nothing to reset (a first start has no state.json)
-    s.restart_count = 0;
-    s.stop_requested = false;
-    store.save_state(id, s);
+    update_state_if(Store(root), id, [](State& s) {
+      if (s.restart_count == 0 && !s.stop_requested) return false;  // a first start has no state.json
+      s.restart_count = 0;
+      s.stop_requested = false;
+      return true;
+    });
   } catch (const std::exception&) {
     // The start meets the same store and reports it.
   }
