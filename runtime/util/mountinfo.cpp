@@ -1,7 +1,9 @@
 #include "util/mountinfo.h"
 
+#include <algorithm>
 #include <cctype>
-#include <sstream>
+#include <charconv>
+#include <string_view>
 
 #include "util/fs.h"
 
@@ -9,8 +11,9 @@ namespace mctr::fs {
 
 namespace {
 
-std::string unescape_octal(const std::string& s) {
+std::string unescape_octal(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     bool escape = s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
                   std::isdigit(static_cast<unsigned char>(s[i + 2])) &&
@@ -25,19 +28,41 @@ std::string unescape_octal(const std::string& s) {
   return out;
 }
 
-bool parse_line(const std::string& line, MountInfo& m) {
-  // The optional fields ("shared:15 master:1") vary in number; " - " ends them.
-  auto dash = line.find(" - ");
-  if (dash == std::string::npos) return false;
-  std::istringstream before(line.substr(0, dash));
-  std::istringstream after(line.substr(dash + 3));
-  std::string dev, point;
-  if (!(before >> m.id >> m.parent >> dev >> m.root >> point >> m.options)) return false;
-  if (!(after >> m.fstype >> m.source)) return false;
-  after >> m.super_options;  // absent on some filesystems' lines
-  m.root = unescape_octal(m.root);
-  m.mount_point = unescape_octal(point);
-  m.source = unescape_octal(m.source);
+// The line's space-separated fields (the kernel escapes spaces in paths).
+std::vector<std::string_view> fields_of(std::string_view line) {
+  std::vector<std::string_view> fields;
+  while (!line.empty()) {
+    const size_t start = line.find_first_not_of(' ');
+    if (start == std::string_view::npos) break;
+    line.remove_prefix(start);
+    const size_t end = std::min(line.find(' '), line.size());
+    fields.push_back(line.substr(0, end));
+    line.remove_prefix(end);
+  }
+  return fields;
+}
+
+bool to_int(std::string_view s, int& out) {
+  const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return err == std::errc() && end == s.data() + s.size();
+}
+
+// Split with string_views, not a stream per line: the supervisor reads the
+// table at every start (the cgroup layout) and a stream costs more than the line.
+bool parse_line(std::string_view line, MountInfo& m) {
+  const auto f = fields_of(line);
+  // id parent dev root mount-point options [optional fields...] - fstype source [super-options]
+  if (f.size() < 9) return false;
+  size_t dash = 6;
+  while (dash < f.size() && f[dash] != "-") ++dash;  // the optional fields vary in number
+  if (dash + 2 >= f.size()) return false;
+  if (!to_int(f[0], m.id) || !to_int(f[1], m.parent)) return false;
+  m.root = unescape_octal(f[3]);
+  m.mount_point = unescape_octal(f[4]);
+  m.options = std::string(f[5]);
+  m.fstype = std::string(f[dash + 1]);
+  m.source = unescape_octal(f[dash + 2]);
+  if (dash + 3 < f.size()) m.super_options = std::string(f[dash + 3]);  // absent on some filesystems' lines
   return true;
 }
 
@@ -45,10 +70,12 @@ bool parse_line(const std::string& line, MountInfo& m) {
 
 std::vector<MountInfo> parse_mountinfo(const std::string& text) {
   std::vector<MountInfo> mounts;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t eol = std::min(rest.find('\n'), rest.size());
     MountInfo m;
-    if (parse_line(line, m)) mounts.push_back(std::move(m));
+    if (parse_line(rest.substr(0, eol), m)) mounts.push_back(std::move(m));
+    rest.remove_prefix(std::min(eol + 1, rest.size()));
   }
   return mounts;
 }
