@@ -6,13 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sstream>
+#include <string_view>
 
 #include "linux/in_root.h"
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fd.h"
 #include "util/fs.h"
+#include "util/text.h"
 
 namespace mctr::rootfs {
 
@@ -20,7 +21,7 @@ namespace {
 
 constexpr const char* kTarget = "/sys/fs/cgroup";
 
-bool ends_with_id(const std::string& path, const std::string& id) {
+bool ends_with_id(std::string_view path, std::string_view id) {
   return !id.empty() && path.size() > id.size() &&
          path.compare(path.size() - id.size(), id.size(), id) == 0 &&
          path[path.size() - id.size() - 1] == '/';
@@ -30,18 +31,17 @@ bool ends_with_id(const std::string& path, const std::string& id) {
 
 OwnCgroups own_cgroups(const std::string& proc_self_cgroup, const std::string& id) {
   OwnCgroups own;
-  std::istringstream in(proc_self_cgroup);
-  for (std::string line; std::getline(in, line);) {
+  for (std::string_view line : text::split(proc_self_cgroup, '\n')) {
     // "ID:CONTROLLERS:PATH"; the path may itself hold ':'.
     auto a = line.find(':');
-    auto b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    std::string controllers = line.substr(a + 1, b - a - 1);
+    auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view controllers = line.substr(a + 1, b - a - 1);
     if (!ends_with_id(line.substr(b + 1), id)) continue;
-    if (line.compare(0, a, "0") == 0 && controllers.empty())
+    if (line.substr(0, a) == "0" && controllers.empty())
       own.v2 = true;
     else if (!controllers.empty())
-      own.v1.push_back(controllers);
+      own.v1.emplace_back(controllers);
   }
   return own;
 }
@@ -53,10 +53,9 @@ OwnCgroups read_own_cgroups(const std::string& id) {
 V1MountPoint v1_mount_point(const std::string& controllers) {
   V1MountPoint m;
   std::vector<std::string> names;
-  std::istringstream in(controllers);
-  for (std::string c; std::getline(in, c, ',');) {
-    if (c.rfind("name=", 0) == 0) c = c.substr(5);  // name=systemd -> systemd/
-    if (!c.empty()) names.push_back(c);
+  for (std::string_view c : text::split(controllers, ',')) {
+    if (c.substr(0, 5) == "name=") c.remove_prefix(5);  // name=systemd -> systemd/
+    if (!c.empty()) names.emplace_back(c);
   }
   for (const auto& n : names) m.dir += (m.dir.empty() ? "" : ",") + n;
   if (names.size() > 1) m.links = names;

@@ -1,11 +1,11 @@
 #include "util/mountinfo.h"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <string_view>
 
 #include "util/fs.h"
+#include "util/text.h"
 
 namespace mctr::fs {
 
@@ -28,20 +28,6 @@ std::string unescape_octal(std::string_view s) {
   return out;
 }
 
-// The line's space-separated fields (the kernel escapes spaces in paths).
-std::vector<std::string_view> fields_of(std::string_view line) {
-  std::vector<std::string_view> fields;
-  while (!line.empty()) {
-    const size_t start = line.find_first_not_of(' ');
-    if (start == std::string_view::npos) break;
-    line.remove_prefix(start);
-    const size_t end = std::min(line.find(' '), line.size());
-    fields.push_back(line.substr(0, end));
-    line.remove_prefix(end);
-  }
-  return fields;
-}
-
 bool to_int(std::string_view s, int& out) {
   const auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), out);
   return err == std::errc() && end == s.data() + s.size();
@@ -50,7 +36,7 @@ bool to_int(std::string_view s, int& out) {
 // Split with string_views, not a stream per line: the supervisor reads the
 // table at every start (the cgroup layout) and a stream costs more than the line.
 bool parse_line(std::string_view line, MountInfo& m) {
-  const auto f = fields_of(line);
+  const auto f = text::fields(line);
   // id parent dev root mount-point options [optional fields...] - fstype source [super-options]
   if (f.size() < 9) return false;
   size_t dash = 6;
@@ -70,12 +56,9 @@ bool parse_line(std::string_view line, MountInfo& m) {
 
 std::vector<MountInfo> parse_mountinfo(const std::string& text) {
   std::vector<MountInfo> mounts;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const size_t eol = std::min(rest.find('\n'), rest.size());
+  for (std::string_view line : text::split(text, '\n')) {
     MountInfo m;
-    if (parse_line(rest.substr(0, eol), m)) mounts.push_back(std::move(m));
-    rest.remove_prefix(std::min(eol + 1, rest.size()));
+    if (parse_line(line, m)) mounts.push_back(std::move(m));
   }
   return mounts;
 }

@@ -4,28 +4,21 @@
 #include <sys/vfs.h>
 
 #include <set>
-#include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "util/fs.h"
 #include "util/mountinfo.h"
+#include "util/text.h"
 
 namespace mctr::cgroup {
 
 namespace {
 
 // The v1 controllers the kernel knows; other mount options are ignored.
-const std::set<std::string> kV1Controllers = {"cpu",        "cpuacct", "cpuset", "memory",  "devices",
-                                              "freezer",    "blkio",   "pids",   "net_cls", "net_prio",
-                                              "perf_event", "hugetlb", "rdma",   "misc"};
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string part;
-  while (std::getline(in, part, sep)) out.push_back(part);
-  return out;
-}
+const std::set<std::string, std::less<>> kV1Controllers = {
+    "cpu",  "cpuacct", "cpuset",   "memory",     "devices", "freezer", "blkio",
+    "pids", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma",    "misc"};
 
 bool at_or_below(const std::filesystem::path& mnt, const std::filesystem::path& root) {
   return mnt == root || mnt.parent_path() == root;
@@ -65,8 +58,8 @@ HostLayout parse_mountinfo(const std::string& mountinfo, const std::filesystem::
       // A pure-v2 mount at root wins over a hybrid's .../unified.
       if (h.unified.empty() || m.mount_point == root) h.unified = m.mount_point;
     } else if (m.fstype == "cgroup") {
-      for (const auto& opt : split(m.super_options, ','))
-        if (kV1Controllers.count(opt)) h.v1[opt] = m.mount_point;
+      for (std::string_view opt : text::split(m.super_options, ','))
+        if (kV1Controllers.count(opt)) h.v1[std::string(opt)] = m.mount_point;
     }
   }
   classify(h, root);
@@ -85,8 +78,8 @@ HostLayout probe_directory(const std::filesystem::path& root) {
         h.unified = entry.path();
         continue;
       }
-      for (const auto& ctrl : split(name, ','))
-        if (kV1Controllers.count(ctrl)) h.v1[ctrl] = entry.path();
+      for (std::string_view ctrl : text::split(name, ','))
+        if (kV1Controllers.count(ctrl)) h.v1[std::string(ctrl)] = entry.path();
     }
   }
   classify(h, root);
