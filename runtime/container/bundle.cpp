@@ -319,12 +319,7 @@ oci::Spec bundle_for_start(const Config& cfg, const stdfs::path& container_dir, 
   if (s.linux_) {
     oci::Resources now = resources_of(cfg);  // `update` changes memory, cpu and pids, never devices
     if (s.linux_->resources) now.devices = s.linux_->resources->devices;
-    auto json_of = [](const oci::Resources& r) {
-      oci::Spec only;
-      only.linux_.emplace().resources = r;
-      return oci::to_json(only);
-    };
-    if (!s.linux_->resources || json_of(*s.linux_->resources) != json_of(now)) {
+    if (s.linux_->resources != now) {
       s.linux_->resources = now;
       write_bundle(container_dir, s, !cfg.auto_remove);
     }

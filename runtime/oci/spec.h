@@ -99,6 +99,7 @@ struct DeviceRule {  // linux.resources.devices[]
   std::string type;                     // "a", "c", "b" ("" = all)
   std::optional<int64_t> major, minor;  // unset = any ("*")
   std::string access;                   // subset of "rwm"
+  bool operator==(const DeviceRule&) const = default;
 };
 
 struct Memory {  // linux.resources.memory, bytes
@@ -106,6 +107,7 @@ struct Memory {  // linux.resources.memory, bytes
   std::optional<int64_t> reservation;
   std::optional<int64_t> swap;             // memory + swap, as in cgroup v1; -1 unlimited
   std::optional<bool> disable_oom_killer;  // disableOOMKiller
+  bool operator==(const Memory&) const = default;
 };
 
 struct Cpu {  // linux.resources.cpu
@@ -114,10 +116,12 @@ struct Cpu {  // linux.resources.cpu
   std::optional<uint64_t> period;  // microseconds
   std::string cpus;                // cpuset "0-2,4"
   std::string mems;
+  bool operator==(const Cpu&) const = default;
 };
 
 struct Pids {
   int64_t limit = 0;  // -1 or 0: unlimited
+  bool operator==(const Pids&) const = default;
 };
 
 struct Resources {  // linux.resources
@@ -125,6 +129,7 @@ struct Resources {  // linux.resources
   std::optional<Memory> memory;
   std::optional<Cpu> cpu;
   std::optional<Pids> pids;
+  bool operator==(const Resources&) const = default;
 };
 
 struct SeccompArg {  // linux.seccomp.syscalls[].args[]
