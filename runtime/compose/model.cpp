@@ -429,17 +429,17 @@ bool valid_name(const std::string& n) {
   return true;
 }
 
-const std::set<std::string> kServiceKeys = {
-    "image",   "build",  "command",   "entrypoint", "environment",    "env_file",
-    "ports",   "expose", "volumes",   "networks",   "depends_on",     "healthcheck",
-    "restart", "deploy", "mem_limit", "cpus",       "hostname",       "working_dir",
-    "user",    "labels", "tty",       "stdin_open", "container_name", "init"};
-
 Service service_of(const Ctx& c, const std::string& name, const YAML::Node& key_node, const YAML::Node& n,
                    const std::map<std::string, VolumeDef>& volumes) {
   const std::string k = "services." + name;
   if (!valid_name(name)) fail(c, key_node, k, "invalid service name (want [a-zA-Z0-9][a-zA-Z0-9_.-]*)");
   if (n.IsNull()) fail(c, key_node, k, "a service needs an image or a build");
+  // Made at the first service, not before main() in every minictr process.
+  static const std::set<std::string> kServiceKeys = {
+      "image",   "build",  "command",   "entrypoint", "environment",    "env_file",
+      "ports",   "expose", "volumes",   "networks",   "depends_on",     "healthcheck",
+      "restart", "deploy", "mem_limit", "cpus",       "hostname",       "working_dir",
+      "user",    "labels", "tty",       "stdin_open", "container_name", "init"};
   check_keys(c, n, k, kServiceKeys);
   Service s;
   s.name = name;

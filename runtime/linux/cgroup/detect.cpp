@@ -3,7 +3,8 @@
 #include <linux/magic.h>
 #include <sys/vfs.h>
 
-#include <set>
+#include <algorithm>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -16,9 +17,14 @@ namespace mctr::cgroup {
 namespace {
 
 // The v1 controllers the kernel knows; other mount options are ignored.
-const std::set<std::string, std::less<>> kV1Controllers = {
-    "cpu",  "cpuacct", "cpuset",   "memory",     "devices", "freezer", "blkio",
-    "pids", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma",    "misc"};
+// (An array, not a std::set: nothing to construct before main().)
+constexpr std::string_view kV1Controllers[] = {"cpu",        "cpuacct", "cpuset", "memory",  "devices",
+                                               "freezer",    "blkio",   "pids",   "net_cls", "net_prio",
+                                               "perf_event", "hugetlb", "rdma",   "misc"};
+
+bool is_v1_controller(std::string_view name) {
+  return std::find(std::begin(kV1Controllers), std::end(kV1Controllers), name) != std::end(kV1Controllers);
+}
 
 bool at_or_below(const std::filesystem::path& mnt, const std::filesystem::path& root) {
   return mnt == root || mnt.parent_path() == root;
@@ -59,7 +65,7 @@ HostLayout parse_mountinfo(const std::string& mountinfo, const std::filesystem::
       if (h.unified.empty() || m.mount_point == root) h.unified = m.mount_point;
     } else if (m.fstype == "cgroup") {
       for (std::string_view opt : text::split(m.super_options, ','))
-        if (kV1Controllers.count(opt)) h.v1[std::string(opt)] = m.mount_point;
+        if (is_v1_controller(opt)) h.v1[std::string(opt)] = m.mount_point;
     }
   }
   classify(h, root);
@@ -79,7 +85,7 @@ HostLayout probe_directory(const std::filesystem::path& root) {
         continue;
       }
       for (std::string_view ctrl : text::split(name, ','))
-        if (kV1Controllers.count(ctrl)) h.v1[std::string(ctrl)] = entry.path();
+        if (is_v1_controller(ctrl)) h.v1[std::string(ctrl)] = entry.path();
     }
   }
   classify(h, root);

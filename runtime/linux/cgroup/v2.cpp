@@ -23,7 +23,7 @@ using namespace detail;
 namespace {
 
 // The controllers a container's group uses.
-const std::set<std::string> kWanted = {"cpu", "cpuset", "io", "memory", "pids"};
+constexpr const char* kWanted[] = {"cpu", "cpuset", "io", "memory", "pids"};
 
 std::set<std::string> words(const std::string& s) {
   std::set<std::string> out;
@@ -73,7 +73,7 @@ void V2Manager::enable_controllers(const std::filesystem::path& dir) const {
   std::set<std::string> available = words(fs::read_file(dir / "cgroup.controllers"));
   std::set<std::string> enabled = words(fs::read_file(dir / "cgroup.subtree_control"));
   std::string request;
-  for (const auto& c : kWanted)
+  for (const std::string c : kWanted)
     if (available.count(c) && !enabled.count(c)) request += "+" + c + " ";
   if (request.empty()) return;
   try {
