@@ -5,6 +5,7 @@
 // container's own proc mount.
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "linux/security/security.h"
@@ -40,14 +41,22 @@ const std::vector<std::string>& readonly_paths() {
 namespace {
 
 // A file is hidden behind /dev/null (reads give nothing, writes vanish); a
-// directory behind an empty read-only tmpfs. No stat first: the mount fails
-// with ENOENT where this kernel has no such file (as runc does).
+// directory behind an empty read-only tmpfs. The path is looked at first: a
+// bind of /dev/null onto a directory fails with ENOTDIR only after the kernel
+// has cloned /dev/null's mount, and freeing that clone waits for an RCU grace
+// period (an expedited one, which interrupts every CPU). A path this kernel
+// does not have is skipped.
 void mask_path(const std::string& path) {
-  if (mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) == 0) return;
-  if (errno == ENOENT) return;  // not every kernel has every file
-  if (errno != ENOTDIR) throw_sys("mount(/dev/null)", path);
-  // Binding a file onto a directory fails with ENOTDIR.
-  check_sys(mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;  // not every kernel has every file
+    throw_sys("stat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    check_sys(mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mount(tmpfs)", path);
+    return;
+  }
+  check_sys(mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr), "mount(/dev/null)", path);
 }
 
 }  // namespace
