@@ -158,12 +158,13 @@ int start_and_follow(const std::filesystem::path& root, const std::string& id, b
 }
 
 // Parse the flags and create the container (shared by run and create).
-static container::Config create_from_flags(Globals& g, RunFlags& f, CLI::App* sub, container::RunOptions& o) {
+static container::Config create_from_flags(Globals& g, RunFlags& f, CLI::App* sub, container::RunOptions& o,
+                                           container::WriteBundle when) {
   f.o.cmd = command_as_typed(f.o.cmd, g.argv);
   o = finish_run_flags(f, sub);
   container::Store store(g.root());
   image::Store images(g.root());
-  return container::create_container(store, images, o);
+  return container::create_container(store, images, o, when);
 }
 
 // --explain-script renders once the supervisor is done, so it follows the
@@ -189,7 +190,7 @@ void add_run(CLI::App& app, Globals& g) {
     // The supervisor first: its exec runs while we create the container.
     auto sup = spawn_supervisor(g.root(), !f->o.detach, container::gets_own_network_namespace(f->o));
     container::RunOptions o;
-    auto cfg = create_from_flags(g, *f, sub, o);
+    auto cfg = create_from_flags(g, *f, sub, o, container::WriteBundle::kAtStart);
     g.explained_id = cfg.id;
     g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true);
   });
@@ -201,7 +202,7 @@ void add_create(CLI::App& app, Globals& g) {
   add_run_flags(sub, *f);
   sub->callback([&g, f, sub] {
     container::RunOptions o;
-    std::cout << create_from_flags(g, *f, sub, o).id << "\n";
+    std::cout << create_from_flags(g, *f, sub, o, container::WriteBundle::kNow).id << "\n";
     g.exit_code = 0;
   });
 }

@@ -1,6 +1,7 @@
 #include "container/bundle.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -306,12 +307,14 @@ oci::Spec read_bundle(const stdfs::path& container_dir) {
   return oci::read_bundle_spec(bundle_dir(container_dir));
 }
 
-oci::Spec bundle_for_start(const Config& cfg, const stdfs::path& container_dir, const stdfs::path& rootfs) {
-  if (!stdfs::exists(bundle_dir(container_dir) / "config.json")) {
-    oci::Spec s = spec_from_config(cfg, container_dir, rootfs);
-    write_bundle(container_dir, s, !cfg.auto_remove);
-    return s;
-  }
+bool has_bundle(const stdfs::path& container_dir) {
+  return ::access((bundle_dir(container_dir) / "config.json").c_str(), F_OK) == 0;
+}
+
+oci::Spec bundle_for_start(const Config& cfg, const stdfs::path& container_dir, const stdfs::path& rootfs,
+                           bool* made) {
+  *made = !has_bundle(container_dir);
+  if (*made) return spec_from_config(cfg, container_dir, rootfs);
   oci::Spec s = read_bundle(container_dir);
   // A bundle written before the network mode was kept in it.
   if (s.annotations.emplace(kAnnotationNetwork, cfg.network_mode.str()).second)

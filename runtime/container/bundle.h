@@ -48,15 +48,18 @@ std::filesystem::path init_binary();
 
 // Write <container_dir>/bundle/config.json (fsync with `durable`).
 void write_bundle(const std::filesystem::path& container_dir, const oci::Spec& spec, bool durable);
-// The bundle's spec: the one this process wrote last for that directory
-// (run forks its supervisor right after create), else read and checked.
+// The bundle's spec, read and checked.
 oci::Spec read_bundle(const std::filesystem::path& container_dir);
+bool has_bundle(const std::filesystem::path& container_dir);
 
-// The spec a start runs with: the bundle; for a container created before
-// bundles existed, one made from its config now and written. `update`
-// changes the limits in the private config: a bundle whose
-// linux.resources differ is rewritten with them first.
+// The spec a start runs with. A container with a bundle (`create` writes
+// one) starts from it: `update` changes the limits in the private config,
+// so a bundle whose linux.resources differ is rewritten with them first.
+// One without (`run` leaves it to its start, as dockerd makes a container's
+// spec when it starts it; or one created before bundles existed) gets one
+// made from its config now, which the caller writes (write_bundle) before
+// the container is recorded as running: *made is set then.
 oci::Spec bundle_for_start(const Config& cfg, const std::filesystem::path& container_dir,
-                           const std::filesystem::path& rootfs);
+                           const std::filesystem::path& rootfs, bool* made);
 
 }  // namespace mctr::container

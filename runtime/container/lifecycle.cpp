@@ -123,7 +123,7 @@ bool gets_own_network_namespace(const RunOptions& o) {
   }
 }
 
-Config create_container(const Store& store, image::Store& images, const RunOptions& o) {
+Config create_container(const Store& store, image::Store& images, const RunOptions& o, WriteBundle when) {
   const NetworkMode network_mode = network_mode_from(store, o);
   // Every flag is checked before anything is made (an archive loaded, a
   // bind source created): a refused run leaves nothing behind.
@@ -198,12 +198,12 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   security::read_seccomp_profile(c.security);
   Store& s = const_cast<Store&>(store);
   s.create(c);
-  // The bundle the container runs from (container/bundle.h): written once
-  // the id and hostname are known; without it there is no container.
+  // The bundle the container runs from (container/bundle.h): made once the
+  // id and hostname are known; a spec that cannot be made is no container.
   try {
-    write_bundle(store.dir(c.id),
-                 spec_from_config(c, store.dir(c.id), StorePaths{store.root()}.rootfs_mount_point()),
-                 !c.auto_remove);
+    const oci::Spec spec =
+        spec_from_config(c, store.dir(c.id), StorePaths{store.root()}.rootfs_mount_point());
+    if (when == WriteBundle::kNow) write_bundle(store.dir(c.id), spec, !c.auto_remove);
   } catch (...) {
     store.unlist(c.id);
     store.remove(c.id);

@@ -43,8 +43,16 @@ struct RunOptions {
   int health_retries = 0;
 };
 
+// When a new container's bundle is written: by `create` itself, or by the
+// start that follows at once (`run`: its supervisor makes the spec and
+// writes it while the init mounts, instead of reading back what the CLI
+// wrote a moment before). Either way the spec is made and checked here, so
+// a bad flag fails the create.
+enum class WriteBundle { kNow, kAtStart };
+
 // Merge image config and options into a new container (state "created").
-Config create_container(const Store& store, image::Store& images, const RunOptions& o);
+Config create_container(const Store& store, image::Store& images, const RunOptions& o,
+                        WriteBundle when = WriteBundle::kNow);
 // Whether the container `o` creates gets a network namespace of its own
 // that its supervisor can make in advance: not the host's, not another
 // container's, and no user namespace (which would have to own it).

@@ -80,13 +80,14 @@ struct RunInputs {
   Store store;
   Config cfg;
   std::filesystem::path dir;
+  bool bundle_made = false;  // not on disk yet: written once the init is started
   oci::Spec bundle;
 
   RunInputs(const std::filesystem::path& root, const std::string& id)
       : store(root),
         cfg(store.config(id)),
         dir(store.dir(id)),
-        bundle(bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point())) {
+        bundle(bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point(), &bundle_made)) {
     check_supported(bundle);
   }
 
@@ -195,6 +196,9 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                        .new_netns = new_netns,
                        .netns = netns.get()};
   StartedChild child = choose_child_start(in.bundle)->start(plan, outside, [&](pid_t pid) {
+    // While the init mounts (on the second thread, where there is one): a
+    // container recorded as running has its bundle on disk.
+    if (in.bundle_made) write_bundle(in.dir, in.bundle, !cfg.auto_remove);
     outside.attach_network(pid);
     record_running(in.store, id, pid, outside.cgroup().path(), outside.attachment(),
                    cfg.healthcheck.has_value());
