@@ -62,4 +62,12 @@ rm -r "$MINICTR_ROOT/containers/$id/bundle"
 mctr start -a b3
 [[ -f $MINICTR_ROOT/containers/$id/bundle/config.json ]] || fail "bundle written at start"
 mctr rm b3 >/dev/null
+
+echo "-- run: its supervisor writes the bundle before the container is reported running"
+mctr run -d --name b4 --network none -m 32m busybox sleep 30 >/dev/null
+bundle=$(mctr inspect -f '{{.BundlePath}}' b4)
+assert_eq "['sleep', '30']" "$(field "$bundle" "c['process']['args']")" "run's process.args"
+assert_eq "33554432" "$(field "$bundle" "c['linux']['resources']['memory']['limit']")" "run's memory limit"
+mctr rm -f b4 >/dev/null
+assert_eq "x" "$(mctr run --rm --network none busybox sh -c 'echo x')" "run --rm: the start makes the spec"
 echo PASS test_bundle
