@@ -54,9 +54,9 @@ bool parse_line(std::string_view line, MountInfo& m) {
 
 }  // namespace
 
-std::vector<MountInfo> parse_mountinfo(const std::string& text) {
+std::vector<MountInfo> parse_mountinfo(const std::string& table) {
   std::vector<MountInfo> mounts;
-  for (std::string_view line : text::split(text, '\n')) {
+  for (std::string_view line : text::split(table, '\n')) {
     MountInfo m;
     if (parse_line(line, m)) mounts.push_back(std::move(m));
   }
