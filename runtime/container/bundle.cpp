@@ -94,7 +94,9 @@ std::vector<oci::Mount> mounts_of(const Config& cfg, const stdfs::path& dir) {
   for (const char* f : {"hostname", "hosts", "resolv.conf"})
     m.push_back(
         {std::string("/etc/") + f, "bind", etc_file_path(dir, cfg, f).string(), {"rbind", "rprivate"}});
-  if (cfg.init) m.push_back({kInitPath, "bind", init_binary().string(), {"rbind", "ro"}});
+  if (cfg.init)  // a config from before InitPath: looked up now, as then
+    m.push_back(
+        {kInitPath, "bind", cfg.init_path.empty() ? init_binary().string() : cfg.init_path, {"rbind", "ro"}});
   return m;
 }
 
@@ -256,7 +258,7 @@ stdfs::path bundle_dir(const stdfs::path& container_dir) { return container_dir 
 // re-executed itself from a detached read-only mount of its binary
 // (linux/security/self_exe.h; `exec` and `compose` do) that names no host
 // path, argv[0] (kept by that exec) looked up as the shell did. `run` and
-// `create` write the bundle, so the lookup is the CLI's.
+// `create` look it up (Config::init_path), so the lookup is the CLI's.
 static std::vector<stdfs::path> own_directories() {
   std::vector<stdfs::path> dirs;
   std::error_code ec;

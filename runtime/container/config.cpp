@@ -158,6 +158,7 @@ void to_json(json& j, const Config& c) {
        {"UsernsMode", c.userns},
        {"Created", c.created}};
   if (c.healthcheck) j["Healthcheck"] = healthcheck_json(*c.healthcheck);
+  if (!c.init_path.empty()) j["InitPath"] = c.init_path;
 }
 
 void from_json(const json& j, Config& c) {
@@ -201,6 +202,7 @@ void from_json(const json& j, Config& c) {
     c.restart.max_retries = j["RestartPolicy"].value("MaximumRetryCount", 0);
   }
   c.init = j.value("Init", false);
+  c.init_path = j.value("InitPath", "");
   c.userns = j.value("UsernsMode", "");
   c.healthcheck.reset();
   if (j.contains("Healthcheck")) c.healthcheck = healthcheck_from(j["Healthcheck"]);

@@ -77,6 +77,10 @@ struct Config {
   RestartPolicy restart;
   std::optional<Healthcheck> healthcheck;  // none: no check (or HEALTHCHECK NONE)
   bool init = false;                       // --init: minictr-init as PID 1
+  // With --init, the host's minictr-init, found at create next to the CLI's
+  // binary: the supervisor, which makes `run`'s bundle, runs from a copy of
+  // that binary that names no host path.
+  std::string init_path;
   // --userns: "" for the host's user namespace, else the one range
   // "0:HOST_ID:SIZE" (remap resolved at create) for both uids and gids.
   std::string userns;

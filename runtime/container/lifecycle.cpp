@@ -189,6 +189,7 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   c.log_config = log_config;
   c.restart = restart;
   c.init = o.init;
+  if (c.init) c.init_path = init_binary().string();
   c.userns = userns;
   c.healthcheck = healthcheck;
   security::resolve_capabilities(c.security);  // reject unknown capability names now

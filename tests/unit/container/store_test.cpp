@@ -160,4 +160,16 @@ TEST(ConfigJson, NetworkModeAndRestartRoundTripAsDockerWords) {
   EXPECT_THROW(odd.get<container::Config>(), Error);
 }
 
+TEST(ConfigJson, InitPathRoundTripsAndIsLeftOutWithoutInit) {
+  container::Config c;
+  EXPECT_FALSE(nlohmann::json(c).contains("InitPath"));
+  c.init = true;
+  c.init_path = "/usr/local/bin/minictr-init";
+  const nlohmann::json j = c;
+  EXPECT_EQ(j["InitPath"], "/usr/local/bin/minictr-init");
+  const auto back = j.get<container::Config>();
+  EXPECT_TRUE(back.init);
+  EXPECT_EQ(back.init_path, c.init_path);
+}
+
 }  // namespace
