@@ -309,7 +309,7 @@ oci::Spec read_bundle(const stdfs::path& container_dir) {
   return oci::read_bundle_spec(bundle_dir(container_dir));
 }
 
-bool has_bundle(const stdfs::path& container_dir) {
+static bool has_bundle(const stdfs::path& container_dir) {
   return ::access((bundle_dir(container_dir) / "config.json").c_str(), F_OK) == 0;
 }
 

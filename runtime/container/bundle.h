@@ -50,7 +50,6 @@ std::filesystem::path init_binary();
 void write_bundle(const std::filesystem::path& container_dir, const oci::Spec& spec, bool durable);
 // The bundle's spec, read and checked.
 oci::Spec read_bundle(const std::filesystem::path& container_dir);
-bool has_bundle(const std::filesystem::path& container_dir);
 
 // The spec a start runs with. A container with a bundle (`create` writes
 // one) starts from it: `update` changes the limits in the private config,

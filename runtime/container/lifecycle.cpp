@@ -201,14 +201,18 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   s.create(c);
   // The bundle the container runs from (container/bundle.h): made once the
   // id and hostname are known; a spec that cannot be made is no container.
-  try {
-    const oci::Spec spec =
-        spec_from_config(c, store.dir(c.id), StorePaths{store.root()}.rootfs_mount_point());
-    if (when == WriteBundle::kNow) write_bundle(store.dir(c.id), spec, !c.auto_remove);
-  } catch (...) {
-    store.unlist(c.id);
-    store.remove(c.id);
-    throw;
+  // What the spec is made from was checked above, so `run` leaves making it
+  // to the start (WriteBundle::kAtStart) instead of making it twice.
+  if (when == WriteBundle::kNow) {
+    try {
+      write_bundle(store.dir(c.id),
+                   spec_from_config(c, store.dir(c.id), StorePaths{store.root()}.rootfs_mount_point()),
+                   !c.auto_remove);
+    } catch (...) {
+      store.unlist(c.id);
+      store.remove(c.id);
+      throw;
+    }
   }
   emit_event(store.root(), "create", c);
   return c;

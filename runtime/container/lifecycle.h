@@ -43,11 +43,11 @@ struct RunOptions {
   int health_retries = 0;
 };
 
-// When a new container's bundle is written: by `create` itself, or by the
-// start that follows at once (`run`: its supervisor makes the spec and
-// writes it while the init mounts, instead of reading back what the CLI
-// wrote a moment before). Either way the spec is made and checked here, so
-// a bad flag fails the create.
+// When a new container's bundle is made and written: by `create` itself, or
+// by the start that follows at once (`run`: its supervisor makes the spec
+// and writes it while the init mounts, instead of reading back what the CLI
+// wrote a moment before). Either way every flag the spec is made from is
+// checked here, so a bad flag fails the create.
 enum class WriteBundle { kNow, kAtStart };
 
 // Merge image config and options into a new container (state "created").
