@@ -281,8 +281,9 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
   auto rope_rows = [&](float* vec, int stride, int r0, int r1) {
     for (int b = 0; b < B; b++) {
       float* v = vec + static_cast<size_t>(b) * stride;
-      const float* cs = &s.rope_cos_[static_cast<size_t>(b) * half];
-      const float* sn = &s.rope_sin_[static_cast<size_t>(b) * half];
+      // data() + offset, not &v[i]: with rope.dimension_count 0 (no rotation) the tables are empty.
+      const float* cs = s.rope_cos_.data() + static_cast<size_t>(b) * half;
+      const float* sn = s.rope_sin_.data() + static_cast<size_t>(b) * half;
       for (int h = r0 / hd; h * hd < r1; h++)
         for (int i = 0; i < half; i++) {
           const int p = h * hd + 2 * i;
