@@ -63,6 +63,7 @@ page = next(t for t in tabs if t["type"] == "page")
 # No Origin header: chromium refuses DevTools connections from web origins it was not told of.
 ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
 next_id = 0
+events = []  # the protocol's events (no "id"), kept until wait_event takes them
 
 def call(method, **params):
     global next_id
@@ -70,7 +71,9 @@ def call(method, **params):
     ws.send(json.dumps({"id": next_id, "method": method, "params": params}))
     while True:
         msg = json.loads(ws.recv())
-        if msg.get("id") == next_id:
+        if "method" in msg:
+            events.append(msg)
+        elif msg.get("id") == next_id:
             if "error" in msg:
                 raise RuntimeError(f"{method}: {msg['error']}")
             return msg.get("result", {})
@@ -90,6 +93,16 @@ def wait_for(expr, what, seconds=20):
         time.sleep(0.05)
     raise SystemExit(f"timed out waiting for {what}; page text:\n{js('document.body.innerText')}")
 
+def wait_event(method):
+    while True:
+        for e in events:
+            if e["method"] == method:
+                events.remove(e)
+                return e["params"]
+        msg = json.loads(ws.recv())  # the socket's timeout (30 s) bounds the wait
+        if "method" in msg:
+            events.append(msg)
+
 def click(selector):
     box = js(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
              " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
@@ -102,6 +115,11 @@ def type_into(selector, text):
 
 call("Emulation.setDeviceMetricsOverride", width=1000, height=900, deviceScaleFactor=1, mobile=False)
 call("Page.enable")
+if step == "chat":
+    # The page's request for the history is held back (the DevTools Fetch domain) until a
+    # message has been sent: the page must wait for it, as it must when a busy server answers
+    # /history after the user has pressed Send.
+    call("Fetch.enable", patterns=[{"urlPattern": "*/history"}])
 call("Page.navigate", url=url)
 wait_for("document.readyState === 'complete' && document.getElementById('status').textContent === 'model ready'",
          "the page to load and say 'model ready'")
@@ -114,7 +132,12 @@ if step == "chat":
        "document.getElementById('messages'), {subtree: true, childList: true, characterData: true}); true")
     type_into("#prompt", "Once upon a time")
     js("document.getElementById('temperature').value = '0'; true")
+    held = wait_event("Fetch.requestPaused")
     click("#send")
+    time.sleep(0.5)
+    result["messages_before_history"] = js("document.querySelectorAll('.msg').length")
+    call("Fetch.continueRequest", requestId=held["requestId"])
+    call("Fetch.disable")
     wait_for("document.querySelector('.msg.assistant[data-done=\"1\"]') !== null", "the streamed reply")
     result["reply"] = js("document.querySelector('.msg.assistant[data-done=\"1\"] .text').textContent")
     result["stats"] = js("document.querySelector('.msg.assistant[data-done=\"1\"] .stats').textContent")
@@ -163,6 +186,7 @@ echo "browser part: $((($(date +%s%N) - t0) / 1000000)) ms"
 python3 - "$chat" <<'EOF' || fail "bad page state: $chat"
 import json, sys
 r = json.loads(sys.argv[1])
+assert r["messages_before_history"] == 0, "the page sent before the history had come"
 assert r["user"] == "Once upon a time", r["user"]
 assert r["reply"].strip(), "empty reply"
 assert "tokens/s" in r["stats"] and "first token" in r["stats"], r["stats"]

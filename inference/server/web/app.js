@@ -272,7 +272,12 @@ async function pollHealth() {
   setTimeout(pollHealth, 1000);
 }
 
-$("chat-form").addEventListener("submit", (ev) => {
+// The conversation so far, asked for once as the page loads. A message sent before it has
+// come waits for it: sent without it, the reply would lack the earlier exchanges as context,
+// and the history arriving after the reply would wipe the new exchange off the page.
+const historyLoaded = loadHistory();
+
+$("chat-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const prompt = $("prompt").value;
   if (state.busy) return;
@@ -280,6 +285,9 @@ $("chat-form").addEventListener("submit", (ev) => {
     showError("The message is empty.");
     return;
   }
+  state.busy = true; // a second Enter while the history loads sends nothing more
+  await historyLoaded;
+  state.busy = false;
   send(prompt);
 });
 $("prompt").addEventListener("keydown", (ev) => {
@@ -290,6 +298,7 @@ $("prompt").addEventListener("keydown", (ev) => {
 });
 $("clear").hidden = false;
 $("clear").addEventListener("click", async () => {
+  await historyLoaded; // else the history, arriving later, would put the cleared exchanges back
   showError("");
   try {
     const resp = await fetch("/history", { method: "DELETE" });
@@ -302,6 +311,5 @@ $("clear").addEventListener("click", async () => {
 });
 
 pollHealth();
-loadHistory();
 loadContainer();
 setInterval(loadContainer, 3000);
