@@ -12,7 +12,9 @@
 // KV cache), so no code can generate faster than memory bandwidth / bytes read per token.
 // The tool measures that bandwidth in the same run (a streaming read of a buffer much larger
 // than the L3 cache, with 1 and 2 threads) and prints each row's roofline and how close the
-// measured generation speed comes to it.
+// measured generation speed comes to it. Likewise for the prompt of F32 and F16 weights, a
+// matrix product bound by the core's FP32 FMA throughput, which the tool measures too (1 and 2
+// threads): "pp roof t/s" is that throughput / FLOPs per prompt token.
 #include <immintrin.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -218,6 +220,95 @@ std::pair<double, double> measure_bandwidth(size_t mb) {
   return {r[0], r[1]};
 }
 
+// ---- FMA throughput (the prompt's roofline) ----
+
+// A prompt of F32 or F16 weights is a matrix product done with FP32 FMAs (F16 weights are
+// converted to FP32 first), so no code can evaluate it faster than the core's FMA throughput. Twelve
+// independent accumulator chains: more than an FMA's latency times the FMA pipes (4 x 2), so
+// the loop is bound by throughput alone. FLOPs (2 per lane per FMA) of `iters` iterations.
+// Named accumulators, not an array: GCC keeps an array of vectors in memory here, and the
+// loop then measures store-to-load forwarding instead of the FMAs.
+#define MCTR_FMA12(fma, a, m, c)                                                                  \
+  a##0 = fma(a##0, m, c), a##1 = fma(a##1, m, c), a##2 = fma(a##2, m, c), a##3 = fma(a##3, m, c), \
+  a##4 = fma(a##4, m, c), a##5 = fma(a##5, m, c), a##6 = fma(a##6, m, c), a##7 = fma(a##7, m, c), \
+  a##8 = fma(a##8, m, c), a##9 = fma(a##9, m, c), a##10 = fma(a##10, m, c), a##11 = fma(a##11, m, c)
+#define MCTR_SUM12(a) (a##0 + a##1 + a##2 + a##3 + a##4 + a##5 + a##6 + a##7 + a##8 + a##9 + a##10 + a##11)
+
+__attribute__((target("avx2,fma"))) double fma_flops_avx2(long iters, float* sink) {
+  // Twelve different starting values: equal chains would be computed once.
+  __m256 v0 = _mm256_set1_ps(0.f), v1 = _mm256_set1_ps(1.f), v2 = _mm256_set1_ps(2.f),
+         v3 = _mm256_set1_ps(3.f), v4 = _mm256_set1_ps(4.f), v5 = _mm256_set1_ps(5.f),
+         v6 = _mm256_set1_ps(6.f), v7 = _mm256_set1_ps(7.f), v8 = _mm256_set1_ps(8.f),
+         v9 = _mm256_set1_ps(9.f), v10 = _mm256_set1_ps(10.f), v11 = _mm256_set1_ps(11.f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long i = 0; i < iters; i++) MCTR_FMA12(_mm256_fmadd_ps, v, m, c);
+  *sink += _mm256_cvtss_f32(MCTR_SUM12(v));  // used: the loop stays
+  return 2.0 * 12 * 8 * static_cast<double>(iters);
+}
+__attribute__((target("avx512f"))) double fma_flops_avx512(long iters, float* sink) {
+  // Twelve different starting values: equal chains would be computed once.
+  __m512 v0 = _mm512_set1_ps(0.f), v1 = _mm512_set1_ps(1.f), v2 = _mm512_set1_ps(2.f),
+         v3 = _mm512_set1_ps(3.f), v4 = _mm512_set1_ps(4.f), v5 = _mm512_set1_ps(5.f),
+         v6 = _mm512_set1_ps(6.f), v7 = _mm512_set1_ps(7.f), v8 = _mm512_set1_ps(8.f),
+         v9 = _mm512_set1_ps(9.f), v10 = _mm512_set1_ps(10.f), v11 = _mm512_set1_ps(11.f);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long i = 0; i < iters; i++) MCTR_FMA12(_mm512_fmadd_ps, v, m, c);
+  *sink += _mm512_cvtss_f32(MCTR_SUM12(v));
+  return 2.0 * 12 * 16 * static_cast<double>(iters);
+}
+
+// Best of 5 passes of `threads` threads each running the FMA loop at once: GFLOP/s, with the
+// widest vectors the CPU has and our engine's prompt kernels use (AVX-512, else AVX2).
+double fma_gflops(int threads) {
+  const bool avx512 = __builtin_cpu_supports("avx512f") && std::getenv("MINICTR_INFER_NO_AVX512") == nullptr;
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+  const long iters = 20'000'000;  // ~0.1 s at ~100 GFLOP/s
+  double best = 0;
+  for (int pass = 0; pass < 5; pass++) {
+    std::vector<float> sinks(threads);
+    std::vector<double> flops(threads);
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; t++)
+      workers.emplace_back([&, t] {
+        ready++;
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        flops[t] = avx512 ? fma_flops_avx512(iters, &sinks[t]) : fma_flops_avx2(iters, &sinks[t]);
+      });
+    while (ready.load() < threads) {
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& w : workers) w.join();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double total = 0;
+    for (double f : flops) total += f;
+    best = std::max(best, total / s / 1e9);
+  }
+  return best;
+}
+
+// FLOPs of one prompt of n tokens in one batch, counted as the matrix products do them: two
+// per weight per token for every layer matrix, the output matrix for the last token only (as
+// llama.cpp, whose llama-bench asks for that one's logits), and the attention (scores and
+// weighted values, 2 x 2 x head_dim per head and key, each token attending to itself and all
+// before it). Norms, RoPE, SwiGLU and the softmax are a few per mille and left out.
+double prompt_flops(const Model& m, int n) {
+  const GgufFile& f = m.file();
+  double layer_weights = 0;
+  for (const GgufTensor& t : f.tensors())
+    if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
+      layer_weights += static_cast<double>(t.n_elements());
+  const GgufTensor* out = f.find_tensor("output.weight");
+  const double output_weights =
+      static_cast<double>((out ? *out : f.tensor("token_embd.weight")).n_elements());
+  const ModelConfig& c = m.config();
+  const double attention = 4.0 * c.n_layers * c.q_dim() * (static_cast<double>(n) * (n + 1) / 2);
+  return 2.0 * n * layer_weights + 2.0 * output_weights + attention;
+}
+
 // Bytes read from memory to generate one token at position `pos`: every weight matrix once,
 // but of the token embedding only one row unless it doubles as the output matrix (tied
 // embeddings), plus the K and V cache rows of positions 0..pos (F32).
@@ -274,10 +365,13 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(workdir);
   std::pair<double, double> bw{0, 0};
   if (bandwidth_mb > 0) bw = measure_bandwidth(bandwidth_mb);
+  // The FMA roofline with the bandwidth one (--bandwidth-mb 0 skips both: run.sh measures
+  // them in its first round only).
+  const double gflops[2] = {bandwidth_mb > 0 ? fma_gflops(1) : 0, bandwidth_mb > 0 ? fma_gflops(2) : 0};
 
-  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s %14s\n", "model", "type", "threads",
-              "prompt t/s", "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s", "roof t/s",
-              "of roof", "prompt t/cpu-s");
+  std::printf("%-8s %-5s %7s %11s %9s %13s %11s %8s %9s %9s %7s %14s %8s %11s %7s\n", "model", "type",
+              "threads", "prompt t/s", "gen t/s", "gen t/cpu-s", "peak RSS MB", "MB/tok", "read GB/s",
+              "roof t/s", "of roof", "prompt t/cpu-s", "GFLOP/s", "pp roof t/s", "of roof");
   for (auto& shape : shapes) {
     for (auto& tname : shape == "bundled" ? std::vector<std::string>{"file"} : types) {
       std::string path = bundled;
@@ -308,10 +402,20 @@ int main(int argc, char** argv) {
           std::snprintf(roof_s, sizeof roof_s, "%.1f", roof);
           std::snprintf(pct_s, sizeof pct_s, "%.0f%%", 100 * r.gen_tps / roof);
         }
-        std::printf("%-8s %-5s %7d %11.1f %9.1f %13.1f %11.1f %8.1f %9s %9s %7s %14.1f\n", shape.c_str(),
-                    shape == "bundled" ? type_name(m.weight_type()) : tname.c_str(), th, r.prompt_tps,
-                    r.gen_tps, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s, pct_s,
-                    r.prompt_cpu_tps);
+        // The prompt's FMA roofline, for the weights the engine multiplies with FP32 FMAs (Q8_0
+        // prompts are integer dot products: no FP32 roofline applies).
+        char flops_s[32] = "-", pp_roof_s[32] = "-", pp_pct_s[32] = "-";
+        const double peak = th == 1 ? gflops[0] : th == 2 ? gflops[1] : 0;
+        if (peak > 0 && m.weight_type() != GgmlType::Q8_0) {
+          double pp_roof = peak * 1e9 / (prompt_flops(m, n_prompt) / n_prompt);
+          std::snprintf(flops_s, sizeof flops_s, "%.1f", peak);
+          std::snprintf(pp_roof_s, sizeof pp_roof_s, "%.1f", pp_roof);
+          std::snprintf(pp_pct_s, sizeof pp_pct_s, "%.0f%%", 100 * r.prompt_tps / pp_roof);
+        }
+        std::printf("%-8s %-5s %7d %11.1f %9.1f %13.1f %11.1f %8.1f %9s %9s %7s %14.1f %8s %11s %7s\n",
+                    shape.c_str(), shape == "bundled" ? type_name(m.weight_type()) : tname.c_str(), th,
+                    r.prompt_tps, r.gen_tps, r.gen_cpu_tps, peak_rss_kb() / 1024.0, mb_tok, gbs_s, roof_s,
+                    pct_s, r.prompt_cpu_tps, flops_s, pp_roof_s, pp_pct_s);
         std::fflush(stdout);
       }
     }

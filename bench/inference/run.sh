@@ -14,7 +14,9 @@
 # around the prompt and the generation) and llama.cpp's (perf stat, see llama_cpu_tps), and
 # their ratio: on a machine shared with other work they move far less than wall time.
 # Our tool also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
-# prints each row's roofline: bandwidth / bytes read per generated token.
+# prints each row's roofline: bandwidth / bytes read per generated token; and the core's FP32
+# FMA throughput (GFLOP/s), the prompt's roofline for F32 and F16 weights (a matrix product):
+# "pp roof" tokens/s, and how close each tool's prompt comes to it ("ours", "llama").
 #
 # usage: bench/inference/run.sh [build-dir] [extra minictr-infer-bench flags]
 # env:   LLAMA_BENCH  path of llama-bench (default: the one bench/inference/llama-cpp.sh
@@ -139,10 +141,11 @@ echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_promp
 if [[ -n $llama && ${#gen_depth[@]} -eq 0 ]]; then
   echo "# llama-bench has no -d: its gen column is at depth 0 (an empty context), ours after $n_prompt tokens"
 fi
-fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %9s %9s %6s | %7s %7s %6s %8s %7s\n'
+fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %9s %9s %6s | %7s %7s %6s %8s %7s | %7s %8s %4s %5s\n'
 # shellcheck disable=SC2059
 printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
-  "pp/cpu-s" "llama.cpp" ratio "gen/cpu-s" "llama.cpp" ratio "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof"
+  "pp/cpu-s" "llama.cpp" ratio "gen/cpu-s" "llama.cpp" ratio "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof" \
+  "GFLOP/s" "pp roof" ours llama
 
 models=$src/inference/models
 row() {  # shape type threads [extra minictr-infer-bench flags]
@@ -156,17 +159,18 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
     args=(--bundled "$models/minictr-fortunes-f32.gguf" --models "$shape" --types "$type")
   fi
   local load m ty o_pp=() o_gen=() o_cpu=() o_ppcpu=() l_pp=() l_gen=() l_ppcpu=() l_gencpu=() rss=0 mbt gbs=- roof=- r bw
+  local gflops=- pp_roof=-
   load=$(cut -d' ' -f1 /proc/loadavg)
   for ((r = 0; r < reps; r++)); do
     bw=()
     ((r == 0)) || bw=(--bandwidth-mb 0)  # the roofline's bandwidth: measured in the first round
-    # model type threads prompt gen gen/cpu rss mb/tok gb/s roof of-roof prompt/cpu
-    local line p g c x y pc
+    # model type threads prompt gen gen/cpu rss mb/tok gb/s roof of-roof prompt/cpu gflops pp-roof of-roof
+    local line p g c x y pc fl ppr
     line=$("$bench" --workdir "$workdir" "${args[@]}" --threads "$t" --prompt "$n_prompt" \
       --gen "$n_gen" "$@" "${bw[@]}" | sed -n 2p)
-    read -r m ty _ p g c x mbt y _ _ pc <<<"$line"
+    read -r m ty _ p g c x mbt y _ _ pc fl ppr _ <<<"$line"
     o_pp+=("$p") o_gen+=("$g") o_cpu+=("$c") o_ppcpu+=("$pc")
-    ((r == 0)) && gbs=$y
+    ((r == 0)) && gbs=$y gflops=$fl pp_roof=$ppr
     rss=$(awk -v a="$rss" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
     if [[ -n $llama ]]; then
       l_pp+=("$(llama_tps "$file" "$t" -p "$n_prompt" -n 0)")
@@ -181,18 +185,25 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
       l_pp+=(-) l_gen+=(-) l_ppcpu+=(-) l_gencpu+=(-)
     fi
   done
-  local o_pp_m o_gen_m l_pp_s l_gen_s pct=-
+  local o_pp_m o_gen_m l_pp_s l_gen_s pct=- pp_pct=- l_pp_pct=-
   o_pp_m=$(mean "${o_pp[@]}") o_gen_m=$(mean "${o_gen[@]}")
   l_pp_s=$(stats "${l_pp[@]}") l_gen_s=$(stats "${l_gen[@]}")
   if [[ $gbs != - ]]; then
     roof=$(awk -v b="$gbs" -v m="$mbt" 'BEGIN { printf "%.1f", b * 1e3 / m }')
     pct=$(awk -v g="$o_gen_m" -v r="$roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
   fi
+  # The prompt's FMA roofline (F32 and F16 weights): how close each tool's prompt comes to it.
+  if [[ $pp_roof != - && -n $pp_roof ]]; then
+    pp_pct=$(awk -v g="$o_pp_m" -v r="$pp_roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
+    [[ ${l_pp_s%+-*} == - ]] ||
+      l_pp_pct=$(awk -v g="${l_pp_s%+-*}" -v r="$pp_roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
+  fi
   # shellcheck disable=SC2059
   printf "$fmt" "$m" "$ty" "$t" "$load" "$(stats "${o_pp[@]}")" "$l_pp_s" "$(ratio "$o_pp_m" "${l_pp_s%+-*}")" \
     "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_ppcpu[@]}")" \
     "$(meanp "${l_ppcpu[@]}")" "$(ratio "$(mean "${o_ppcpu[@]}")" "$(meanp "${l_ppcpu[@]}")")" \
-    "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")" "$(ratio "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")")" "$rss" "$mbt" "$gbs" "$roof" "$pct"
+    "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")" "$(ratio "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")")" "$rss" "$mbt" "$gbs" "$roof" "$pct" \
+    "${gflops:--}" "${pp_roof:--}" "$pp_pct" "$l_pp_pct"
 }
 
 for shape in $shapes; do
