@@ -1,7 +1,5 @@
 #include "model/transformer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -10,6 +8,7 @@
 #include <limits>
 #include <optional>
 
+#include "model/cpu_cache.h"
 #include "util/error.h"
 
 namespace mctr::infer {
@@ -197,9 +196,8 @@ void Model::set_row_fetch() {
     for (Weight* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) matrices.push_back(m);
   size_t bytes = 0;
   for (const Weight* m : matrices) bytes += static_cast<size_t>(m->rows) * m->row_bytes;
-  const long llc = ::sysconf(_SC_LEVEL3_CACHE_SIZE);  // 0 or -1 when unknown: streamed
-  const RowFetch fetch =
-      llc > 0 && bytes <= static_cast<size_t>(llc) ? RowFetch::kCached : RowFetch::kStreamed;
+  const size_t llc = last_level_cache_bytes();  // 0 when unknown: streamed
+  const RowFetch fetch = llc > 0 && bytes <= llc ? RowFetch::kCached : RowFetch::kStreamed;
   for (Weight* m : matrices) m->fetch = fetch;
 }
 
