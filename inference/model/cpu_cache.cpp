@@ -51,9 +51,10 @@ size_t last_level_cache_bytes_from(const std::string& cache_dir) {
   return bytes;
 }
 
-// The kernel reads the cache topology the CPU describes (on AMD, cpuid 0x8000001D); glibc
-// 2.36 decodes an older AMD leaf, and on this development VM said 320 MB for a 32 MB L3,
-// which made the 110M models look cache-resident (lscpu and sysfs: 32 MB).
+// The kernel reads the cache the CPU says each core shares (on AMD, cpuid 0x8000001D: 32 MB
+// on this development VM's Zen 4). glibc 2.36 reads cpuid 0x80000006, which here says 320 MB:
+// the L3 of the whole processor (ten 32 MB chiplets), of which one core only ever uses its
+// chiplet's; the 110M models then looked cache-resident.
 size_t last_level_cache_bytes() {
   static const size_t bytes = [] {
     if (size_t b = last_level_cache_bytes_from("/sys/devices/system/cpu/cpu0/cache"); b > 0) return b;
