@@ -52,9 +52,9 @@ size_t last_level_cache_bytes_from(const std::string& cache_dir) {
 }
 
 // The kernel reads the cache the CPU says each core shares (on AMD, cpuid 0x8000001D: 32 MB
-// on this development VM's Zen 4). glibc 2.36 reads cpuid 0x80000006, which here says 320 MB:
-// the L3 of the whole processor (ten 32 MB chiplets), of which one core only ever uses its
-// chiplet's; the 110M models then looked cache-resident.
+// on this development VM's Zen 4). glibc 2.36 reads cpuid 0x80000006, which here says 320 MB,
+// ten times that: by the look of it the whole processor's L3, of which a core only uses its
+// own chiplet's. With it the 110M models looked cache-resident.
 size_t last_level_cache_bytes() {
   static const size_t bytes = [] {
     if (size_t b = last_level_cache_bytes_from("/sys/devices/system/cpu/cpu0/cache"); b > 0) return b;
