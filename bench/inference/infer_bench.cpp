@@ -16,6 +16,8 @@
 // matrix product bound by the core's FP32 FMA throughput, which the tool measures too (1 and 2
 // threads): "pp roof t/s" is that throughput / FLOPs per prompt token.
 #include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -142,6 +144,22 @@ uint64_t xor_fold_scalar(const uint8_t* p, size_t n) {
   return a;
 }
 
+// Puts the calling thread on the t-th CPU this process may use (if there are that many): a
+// 2-thread peak is that of two cores, and a scheduler that packs threads onto one vCPU (this
+// development VM's) would otherwise measure one core twice.
+void pin_to_cpu(int t) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &allowed) || seen++ != t) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    return;
+  }
+}
+
 // Best of `passes` timed reads of the whole buffer, split into one slice per thread: GB/s.
 double read_bandwidth_gbs(const uint8_t* buf, size_t bytes, int threads, int passes) {
   const bool avx2 = __builtin_cpu_supports("avx2");
@@ -155,6 +173,7 @@ double read_bandwidth_gbs(const uint8_t* buf, size_t bytes, int threads, int pas
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; t++)
       workers.emplace_back([&, t] {
+        pin_to_cpu(t);
         ready++;
         while (!go.load(std::memory_order_acquire)) {
         }
@@ -272,6 +291,7 @@ double fma_gflops(int threads) {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; t++)
       workers.emplace_back([&, t] {
+        pin_to_cpu(t);
         ready++;
         while (!go.load(std::memory_order_acquire)) {
         }
