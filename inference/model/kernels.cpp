@@ -313,10 +313,25 @@ MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows,
         reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
 }
 
+// F16 rows streamed on a core whose hardware prefetchers keep enough of one stream in flight
+// (kStreamedNoPrefetch): on a Zen 4 they stream faster one row at a time with no software
+// prefetch, which there only gets in the way. F32 and Q8_0 rows keep theirs (the four bands,
+// the NTA prefetch): without, the 15M F32 rows (short, 1152 bytes) were slower on that Zen 4
+// and Q8_0 did not move. On Zen 2 the prefetch was what made the F16 rows fast (above).
+// Measurements: docs/performance.md.
+template <typename T>
+MCTR_AVX2 static void dot_rows_plain_avx2(const void* w, size_t row_bytes, int n_rows, const float* x,
+                                          size_t n, float* out) {
+  for (int r = 0; r < n_rows; r++)
+    out[r] = dot_avx2<T>(reinterpret_cast<const T*>(static_cast<const uint8_t*>(w) + r * row_bytes), x, n);
+}
+
 template <typename T>
 MCTR_AVX2 static void dot_rows_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                     float* out, RowFetch fetch) {
-  if (fetch == RowFetch::kStreamed)
+  if (fetch == RowFetch::kStreamedNoPrefetch)
+    dot_rows_plain_avx2<T>(w, row_bytes, n_rows, x, n, out);
+  else if (fetch == RowFetch::kStreamed)
     dot_rows_avx2<T, _MM_HINT_NTA>(w, row_bytes, n_rows, x, n, out);
   else
     dot_rows_avx2<T, _MM_HINT_T0>(w, row_bytes, n_rows, x, n, out);
@@ -368,9 +383,10 @@ MCTR_AVX2 static void dot_bands_f32_avx2(const void* w, size_t row_bytes, int n_
   dot_rows_avx2<float, _MM_HINT_NTA>(row(done), row_bytes, n_rows - done, x, n, out + done);
 }
 
+// (The bands for kStreamedNoPrefetch too: see dot_rows_plain_avx2.)
 MCTR_AVX2 static void dot_rows_f32_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
                                         float* out, RowFetch fetch) {
-  if (fetch == RowFetch::kStreamed) return dot_bands_f32_avx2<4>(w, row_bytes, n_rows, x, n, out);
+  if (fetch != RowFetch::kCached) return dot_bands_f32_avx2<4>(w, row_bytes, n_rows, x, n, out);
   dot_rows_avx2<float>(w, row_bytes, n_rows, x, n, out, fetch);
 }
 MCTR_AVX2 static void dot_rows_f16_avx2(const void* w, size_t row_bytes, int n_rows, const float* x, size_t n,
@@ -466,7 +482,7 @@ MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_
 }
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out, RowFetch fetch) {
-  if (fetch == RowFetch::kStreamed)
+  if (fetch != RowFetch::kCached)  // streamed, with or without (no difference measured) the prefetch
     dot_rows_q8_0_avx2<_MM_HINT_NTA>(w, row_bytes, n_rows, xq, n, out);
   else
     dot_rows_q8_0_avx2<_MM_HINT_T0>(w, row_bytes, n_rows, xq, n, out);
@@ -1580,6 +1596,20 @@ bool cpu_has_f16c() {
   return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 
+// AMD's family 19h (Zen 3, Zen 4) and later: see dot_rows_plain_avx2 (measured on a Zen 4;
+// Zen 2, family 17h, and other vendors keep the software prefetch measured there).
+RowFetch pick_streamed_row_fetch() {
+  const char* forced = std::getenv("MINICTR_INFER_STREAM_PREFETCH");
+  if (forced && *forced)
+    return std::strcmp(forced, "0") == 0 ? RowFetch::kStreamedNoPrefetch : RowFetch::kStreamed;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return RowFetch::kStreamed;
+  const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return RowFetch::kStreamed;
+  const unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+  return family >= 0x19 ? RowFetch::kStreamedNoPrefetch : RowFetch::kStreamed;
+}
+
 Dispatch pick() {
   const char* off = std::getenv("MINICTR_INFER_NO_SIMD");
   bool no_simd = off && *off && std::strcmp(off, "0") != 0;
@@ -1639,6 +1669,11 @@ const Dispatch& dispatch() {
   return d;
 }
 }  // namespace
+
+RowFetch streamed_row_fetch() {
+  static const RowFetch fetch = pick_streamed_row_fetch();
+  return fetch;
+}
 
 bool simd_enabled() { return dispatch().simd; }
 const char* batch_kernel_name() { return dispatch().batch_name; }

@@ -41,8 +41,16 @@ float dot_q8_0(const BlockQ8* w, const BlockQ8* xq, size_t n);
 
 // How one token's matmul prefetches the rows ahead of it: weights that fit in the last-level
 // cache stay there from one token to the next (kCached); larger ones stream from memory at every
-// token and should not evict what the cache holds (kStreamed). kernels.cpp says why.
-enum class RowFetch { kCached, kStreamed };
+// token and should not evict what the cache holds (kStreamed: a non-temporal software prefetch
+// ahead of the loads). Cores whose hardware prefetchers alone keep enough of one stream in
+// flight read F16 rows faster without (kStreamedNoPrefetch; F32 and Q8_0 rows read as with
+// kStreamed). kernels.cpp says why and where it was measured.
+enum class RowFetch { kCached, kStreamed, kStreamedNoPrefetch };
+
+// What a weight stream larger than the last-level cache should use on this CPU: kStreamed, or
+// kStreamedNoPrefetch on AMD family 19h and later (Zen 3, Zen 4, ...). MINICTR_INFER_STREAM_PREFETCH=1
+// or 0 forces the software prefetch on or off (to measure both on another CPU).
+RowFetch streamed_row_fetch();
 
 // One token's matmul (generation): out[r] = dot(row r of w, x) for r < n_rows, the rows
 // row_bytes apart, each the same float dot_f32/dot_f16/dot_q8_0 gives for that row. The SIMD

@@ -197,7 +197,7 @@ void Model::set_row_fetch() {
   size_t bytes = 0;
   for (const Weight* m : matrices) bytes += static_cast<size_t>(m->rows) * m->row_bytes;
   const size_t llc = last_level_cache_bytes();  // 0 when unknown: streamed
-  const RowFetch fetch = llc > 0 && bytes <= llc ? RowFetch::kCached : RowFetch::kStreamed;
+  const RowFetch fetch = llc > 0 && bytes <= llc ? RowFetch::kCached : streamed_row_fetch();
   for (Weight* m : matrices) m->fetch = fetch;
 }
 

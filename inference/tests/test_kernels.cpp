@@ -130,9 +130,11 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
         EXPECT_EQ(out[r], dot_f32(&w[r * n], x.data(), n)) << n << " " << r;
       }
       EXPECT_EQ(out[rows], -7.0f) << "wrote past the last row";
-      // How the rows are prefetched (the model's size decides) changes no float.
+      // How the rows are prefetched (the model's size and the CPU decide) changes no float.
       std::vector<float> streamed(rows + 1, -7.0f);
       dot_rows_f32(w.data(), n * 4, rows, x.data(), n, streamed.data(), RowFetch::kStreamed);
+      EXPECT_EQ(streamed, out) << n;
+      dot_rows_f32(w.data(), n * 4, rows, x.data(), n, streamed.data(), RowFetch::kStreamedNoPrefetch);
       EXPECT_EQ(streamed, out) << n;
 
       std::vector<uint16_t> wh(rows * n);
@@ -143,6 +145,8 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
         EXPECT_EQ(out[r], dot_f16(&wh[r * n], x.data(), n)) << n << " " << r;
       }
       dot_rows_f16(wh.data(), n * 2, rows, x.data(), n, streamed.data(), RowFetch::kStreamed);
+      EXPECT_EQ(streamed, out) << n;
+      dot_rows_f16(wh.data(), n * 2, rows, x.data(), n, streamed.data(), RowFetch::kStreamedNoPrefetch);
       EXPECT_EQ(streamed, out) << n;
 
       std::vector<float> x1(n), out1(rows + 1, -7.0f);
@@ -170,9 +174,10 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
         EXPECT_EQ(out[r], dot_q8_0(&wq[r * nb], xq.data(), n)) << n << " " << r;
       }
       EXPECT_EQ(out[rows], -7.0f);
-      dot_rows_q8_0(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, streamed.data(),
-                    RowFetch::kStreamed);
-      EXPECT_EQ(streamed, out) << n;
+      for (RowFetch fetch : {RowFetch::kStreamed, RowFetch::kStreamedNoPrefetch}) {
+        dot_rows_q8_0(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, streamed.data(), fetch);
+        EXPECT_EQ(streamed, out) << n;
+      }
     }
   }
 }
