@@ -3,18 +3,22 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <fstream>
 #include <string>
+
+#include "util/fs.h"
 
 namespace mctr::infer {
 
 namespace {
 
+// The first line of a sysfs file, "" when it is not there (or cannot be read).
 std::string first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
+  try {
+    const std::string text = fs::read_file_if_exists(path).value_or("");
+    return text.substr(0, text.find('\n'));
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 }  // namespace
