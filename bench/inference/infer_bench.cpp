@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "model/synthetic.h"
@@ -160,6 +161,28 @@ void pin_to_cpu(int t) {
   }
 }
 
+// Runs work(t) on `threads` threads at once, thread t pinned to the t-th CPU, all released
+// together once each is ready: the seconds from the release to the last one's end.
+double run_together(int threads, const std::function<void(int)>& work) {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; t++)
+    workers.emplace_back([&, t] {
+      pin_to_cpu(t);
+      ready++;
+      while (!go.load(std::memory_order_acquire)) {
+      }
+      work(t);
+    });
+  while (ready.load() < threads) {
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  go.store(true, std::memory_order_release);
+  for (auto& w : workers) w.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // Best of `passes` timed reads of the whole buffer, split into one slice per thread: GB/s.
 double read_bandwidth_gbs(const uint8_t* buf, size_t bytes, int threads, int passes) {
   const bool avx2 = __builtin_cpu_supports("avx2");
@@ -168,24 +191,10 @@ double read_bandwidth_gbs(const uint8_t* buf, size_t bytes, int threads, int pas
   uint64_t check = 0;
   for (int pass = 0; pass < passes; pass++) {
     std::vector<uint64_t> folds(threads);
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; t++)
-      workers.emplace_back([&, t] {
-        pin_to_cpu(t);
-        ready++;
-        while (!go.load(std::memory_order_acquire)) {
-        }
-        const uint8_t* p = buf + t * slice;
-        folds[t] = avx2 ? xor_fold_avx2(p, slice) : xor_fold_scalar(p, slice);
-      });
-    while (ready.load() < threads) {
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    go.store(true, std::memory_order_release);
-    for (auto& w : workers) w.join();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = run_together(threads, [&](int t) {
+      const uint8_t* p = buf + t * slice;
+      folds[t] = avx2 ? xor_fold_avx2(p, slice) : xor_fold_scalar(p, slice);
+    });
     best = std::max(best, static_cast<double>(slice) * threads / s / 1e9);
     uint64_t fold = 0;
     for (uint64_t f : folds) fold ^= f;
@@ -253,25 +262,23 @@ std::pair<double, double> measure_bandwidth(size_t mb) {
   a##8 = fma(a##8, m, c), a##9 = fma(a##9, m, c), a##10 = fma(a##10, m, c), a##11 = fma(a##11, m, c)
 #define MCTR_SUM12(a) (a##0 + a##1 + a##2 + a##3 + a##4 + a##5 + a##6 + a##7 + a##8 + a##9 + a##10 + a##11)
 
+// Twelve chains with twelve different starting values (equal chains would be computed once).
+#define MCTR_START12(V, set1)                                                                       \
+  V v0 = set1(0.f), v1 = set1(1.f), v2 = set1(2.f), v3 = set1(3.f), v4 = set1(4.f), v5 = set1(5.f), \
+    v6 = set1(6.f), v7 = set1(7.f), v8 = set1(8.f), v9 = set1(9.f), v10 = set1(10.f), v11 = set1(11.f)
+
+// The same loop for the two vector widths: the target attribute and the intrinsics differ.
 __attribute__((target("avx2,fma"))) double fma_flops_avx2(long iters, float* sink) {
-  // Twelve different starting values: equal chains would be computed once.
-  __m256 v0 = _mm256_set1_ps(0.f), v1 = _mm256_set1_ps(1.f), v2 = _mm256_set1_ps(2.f),
-         v3 = _mm256_set1_ps(3.f), v4 = _mm256_set1_ps(4.f), v5 = _mm256_set1_ps(5.f),
-         v6 = _mm256_set1_ps(6.f), v7 = _mm256_set1_ps(7.f), v8 = _mm256_set1_ps(8.f),
-         v9 = _mm256_set1_ps(9.f), v10 = _mm256_set1_ps(10.f), v11 = _mm256_set1_ps(11.f);
-  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (long i = 0; i < iters; i++) MCTR_FMA12(_mm256_fmadd_ps, v, m, c);
+  MCTR_START12(__m256, _mm256_set1_ps);
+  for (long i = 0; i < iters; i++)
+    MCTR_FMA12(_mm256_fmadd_ps, v, _mm256_set1_ps(0.999999f), _mm256_set1_ps(1e-7f));
   *sink += _mm256_cvtss_f32(MCTR_SUM12(v));  // used: the loop stays
   return 2.0 * 12 * 8 * static_cast<double>(iters);
 }
 __attribute__((target("avx512f"))) double fma_flops_avx512(long iters, float* sink) {
-  // Twelve different starting values: equal chains would be computed once.
-  __m512 v0 = _mm512_set1_ps(0.f), v1 = _mm512_set1_ps(1.f), v2 = _mm512_set1_ps(2.f),
-         v3 = _mm512_set1_ps(3.f), v4 = _mm512_set1_ps(4.f), v5 = _mm512_set1_ps(5.f),
-         v6 = _mm512_set1_ps(6.f), v7 = _mm512_set1_ps(7.f), v8 = _mm512_set1_ps(8.f),
-         v9 = _mm512_set1_ps(9.f), v10 = _mm512_set1_ps(10.f), v11 = _mm512_set1_ps(11.f);
-  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-  for (long i = 0; i < iters; i++) MCTR_FMA12(_mm512_fmadd_ps, v, m, c);
+  MCTR_START12(__m512, _mm512_set1_ps);
+  for (long i = 0; i < iters; i++)
+    MCTR_FMA12(_mm512_fmadd_ps, v, _mm512_set1_ps(0.999999f), _mm512_set1_ps(1e-7f));
   *sink += _mm512_cvtss_f32(MCTR_SUM12(v));
   return 2.0 * 12 * 16 * static_cast<double>(iters);
 }
@@ -286,23 +293,9 @@ double fma_gflops(int threads) {
   for (int pass = 0; pass < 5; pass++) {
     std::vector<float> sinks(threads);
     std::vector<double> flops(threads);
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; t++)
-      workers.emplace_back([&, t] {
-        pin_to_cpu(t);
-        ready++;
-        while (!go.load(std::memory_order_acquire)) {
-        }
-        flops[t] = avx512 ? fma_flops_avx512(iters, &sinks[t]) : fma_flops_avx2(iters, &sinks[t]);
-      });
-    while (ready.load() < threads) {
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    go.store(true, std::memory_order_release);
-    for (auto& w : workers) w.join();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = run_together(threads, [&](int t) {
+      flops[t] = avx512 ? fma_flops_avx512(iters, &sinks[t]) : fma_flops_avx2(iters, &sinks[t]);
+    });
     double total = 0;
     for (double f : flops) total += f;
     best = std::max(best, total / s / 1e9);
