@@ -472,7 +472,7 @@ MCTR_AVX2 static float dot_q8_0_avx2(const BlockQ8* w, const BlockQ8* xq, size_t
 }
 
 // One token's matvec: one row after the other (dot_q8_0_avx2's floats), prefetched 2 KB ahead
-// as dot_rows_avx2 does. Four rows at once sharing the x loads were slower.
+// as dot_rows_avx2 does. Four neighbouring rows at once sharing the x loads were slower.
 template <PrefetchHint Hint>
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out) {
@@ -480,10 +480,64 @@ MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_
     out[r] = dot_q8_0_avx2<2048, Hint>(
         reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes), xq, n);
 }
+
+// Q8_0 rows streamed from memory: in four bands far apart, one row of each at a time, as the
+// F32 rows (dot_bands_f32_avx2: one core keeps more reads in flight for four streams than for
+// one), each band prefetched 256 bytes ahead (with or without kStreamedNoPrefetch: the bands
+// without a prefetch were slower). Measured on a Zen 4 only (docs/performance.md). A step computes the rows
+// wr[0..3] over all nb blocks, each with dot_q8_0_avx2's two accumulators (even and odd blocks) in its order:
+// the same floats. The activations' block is loaded once for the four rows.
+constexpr int kQ8Bands = 4;
+constexpr size_t kQ8BandAhead = 256;
+
+// acc + d_w * d_x * (the block's eight int32 sums of w * x)
+MCTR_AVX2 static inline __m256 q8_block_fma(const BlockQ8& w, __m256i qx, float dx, __m256 acc) {
+  return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w.d) * dx), q8_block_dot(q8_load(w), qx), acc);
+}
+
+MCTR_AVX2 static void q8_bands_step_avx2(const BlockQ8* const* wr, const BlockQ8* xq, size_t nb, float* out) {
+  __m256 a0[kQ8Bands], a1[kQ8Bands];
+  for (int k = 0; k < kQ8Bands; k++) a0[k] = a1[k] = _mm256_setzero_ps();
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const __m256i x0 = q8_load(xq[b]), x1 = q8_load(xq[b + 1]);
+    const float d0 = _cvtsh_ss(xq[b].d), d1 = _cvtsh_ss(xq[b + 1].d);
+    for (int k = 0; k < kQ8Bands; k++) {
+      _mm_prefetch(reinterpret_cast<const char*>(wr[k] + b) + kQ8BandAhead, _MM_HINT_NTA);
+      a0[k] = q8_block_fma(wr[k][b], x0, d0, a0[k]);
+      a1[k] = q8_block_fma(wr[k][b + 1], x1, d1, a1[k]);
+    }
+  }
+  for (int k = 0; k < kQ8Bands; k++) {
+    if (b < nb) a0[k] = q8_block_fma(wr[k][b], q8_load(xq[b]), _cvtsh_ss(xq[b].d), a0[k]);
+    out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
+  }
+}
+
+// The bands around a step (AVX2's above, or VNNI's below); the rows left over (n_rows % 4)
+// one at a time.
+template <void (*Step)(const BlockQ8* const*, const BlockQ8*, size_t, float*)>
+static void dot_bands_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n,
+                           float* out) {
+  auto row = [&](int r) {
+    return reinterpret_cast<const BlockQ8*>(static_cast<const uint8_t*>(w) + r * row_bytes);
+  };
+  const int per_band = n_rows / kQ8Bands;
+  for (int q = 0; q < per_band; q++) {
+    const BlockQ8* wr[kQ8Bands];
+    float sums[kQ8Bands];
+    for (int k = 0; k < kQ8Bands; k++) wr[k] = row(q + k * per_band);
+    Step(wr, xq, n / kQK8, sums);
+    for (int k = 0; k < kQ8Bands; k++) out[q + k * per_band] = sums[k];
+  }
+  const int done = per_band * kQ8Bands;
+  dot_rows_q8_0_avx2<_MM_HINT_NTA>(row(done), row_bytes, n_rows - done, xq, n, out + done);
+}
+
 MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
                                          size_t n, float* out, RowFetch fetch) {
-  if (fetch != RowFetch::kCached)  // streamed, with or without (no difference measured) the prefetch
-    dot_rows_q8_0_avx2<_MM_HINT_NTA>(w, row_bytes, n_rows, xq, n, out);
+  if (fetch != RowFetch::kCached)
+    dot_bands_q8_0<q8_bands_step_avx2>(w, row_bytes, n_rows, xq, n, out);
   else
     dot_rows_q8_0_avx2<_MM_HINT_T0>(w, row_bytes, n_rows, xq, n, out);
 }
@@ -1072,6 +1126,51 @@ struct Q8TilesVnni {
   }
 };
 
+// A block of activations for vpdpbusd: its quants, its scale, and where its lanes start,
+// -128 * (the sum of each lane's four x's), as in tile_q8_vnni.
+struct Q8VnniX {
+  __m256i q, start;
+  float d;
+};
+MCTR_VNNI static inline Q8VnniX q8_vnni_x(const BlockQ8& x) {
+  const __m256i q = q8_load(x), bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  return {q, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, q)),
+          _cvtsh_ss(x.d)};
+}
+MCTR_VNNI static inline __m256 q8_vnni_block_fma(const BlockQ8& w, const Q8VnniX& x, __m256 acc) {
+  const __m256i wu = _mm256_xor_si256(q8_load(w), _mm256_set1_epi8(static_cast<char>(0x80)));
+  const __m256i sums = _mm256_dpbusd_epi32(x.start, wu, x.q);
+  return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w.d) * x.d), _mm256_cvtepi32_ps(sums), acc);
+}
+
+// The streamed rows' step (q8_bands_step_avx2) with vpdpbusd, the weights made unsigned as in
+// tile_q8_vnni: the same integers, so the same floats, in fewer instructions per block.
+MCTR_VNNI static void q8_bands_step_vnni(const BlockQ8* const* wr, const BlockQ8* xq, size_t nb, float* out) {
+  __m256 a0[kQ8Bands], a1[kQ8Bands];
+  for (int k = 0; k < kQ8Bands; k++) a0[k] = a1[k] = _mm256_setzero_ps();
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const Q8VnniX x0 = q8_vnni_x(xq[b]), x1 = q8_vnni_x(xq[b + 1]);
+    for (int k = 0; k < kQ8Bands; k++) {
+      _mm_prefetch(reinterpret_cast<const char*>(wr[k] + b) + kQ8BandAhead, _MM_HINT_NTA);
+      a0[k] = q8_vnni_block_fma(wr[k][b], x0, a0[k]);
+      a1[k] = q8_vnni_block_fma(wr[k][b + 1], x1, a1[k]);
+    }
+  }
+  for (int k = 0; k < kQ8Bands; k++) {
+    if (b < nb) a0[k] = q8_vnni_block_fma(wr[k][b], q8_vnni_x(xq[b]), a0[k]);
+    out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
+  }
+}
+
+MCTR_VNNI static void dot_rows_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
+                                         size_t n, float* out, RowFetch fetch) {
+  if (fetch != RowFetch::kCached)
+    dot_bands_q8_0<q8_bands_step_vnni>(w, row_bytes, n_rows, xq, n, out);
+  else
+    dot_rows_q8_0_avx2<_MM_HINT_T0>(w, row_bytes, n_rows, xq, n, out);
+}
+
 // ---- AVX-512 VNNI Q8_0 prompt-batch matmul: 16 rows in the lanes of one vector ----
 //
 // The tiles above put a block's 32 products in the lanes of a vector (8 lanes of 4), so every
@@ -1620,13 +1719,15 @@ Dispatch pick() {
     const bool vnni = allow512 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     const bool avx512 = allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    void (*rows_q8_avx2)(const void*, size_t, int, const BlockQ8*, size_t, float*, RowFetch) =
+        dot_rows_q8_0_avx2;
     return {true,
             dot_f32_avx2,
             dot_f16_avx2,
             dot_q8_0_avx2,
             dot_rows_f32_avx2,
             dot_rows_f16_avx2,
-            dot_rows_q8_0_avx2,
+            vnni ? dot_rows_q8_0_vnni : rows_q8_avx2,
             dot_rows2_f32_avx2,
             dot_rows2_f16_avx2,
             avx512 ? matmul_batch_f32_avx512 : matmul_batch_f32_avx2,
@@ -1696,6 +1797,16 @@ std::vector<BatchKernels> batch_kernel_variants() {
         v.push_back({"vnni256", matmul_batch_f32_avx512, matmul_batch_f16_avx512,
                      matmul_batch_q8_0_blocked<Q8TilesVnni>});
     }
+  }
+  return v;
+}
+std::vector<Q8RowKernels> q8_0_row_kernel_variants() {
+  std::vector<Q8RowKernels> v;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
+    v.push_back({"avx2", dot_rows_q8_0_avx2});
+    if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+      v.push_back({"vnni", dot_rows_q8_0_vnni});
   }
   return v;
 }

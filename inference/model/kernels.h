@@ -61,6 +61,13 @@ void dot_rows_f16(const void* w, size_t row_bytes, int n_rows, const float* x, s
                   RowFetch fetch = RowFetch::kCached);
 void dot_rows_q8_0(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq, size_t n, float* out,
                    RowFetch fetch = RowFetch::kCached);
+// Every SIMD version of dot_rows_q8_0 this CPU can run (AVX2's maddubs; AVX512-VNNI's vpdpbusd
+// where present), whatever MINICTR_INFER_NO_AVX512 says, so the tests check each one's floats.
+struct Q8RowKernels {
+  const char* name;
+  void (*rows)(const void*, size_t, int, const BlockQ8*, size_t, float*, RowFetch);
+};
+std::vector<Q8RowKernels> q8_0_row_kernel_variants();
 // The same for two tokens at once (a prompt batch): each weight vector loaded serves both.
 // out0[r] = dot(row r, x0), out1[r] = dot(row r, x1).
 void dot_rows2_f32(const void* w, size_t row_bytes, int n_rows, const float* x0, const float* x1, size_t n,

@@ -178,6 +178,22 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
         dot_rows_q8_0(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, streamed.data(), fetch);
         EXPECT_EQ(streamed, out) << n;
       }
+      // Each SIMD version, not only the one dispatch picked: one dot per row when cached, the
+      // same floats however the rows are fetched.
+      for (const Q8RowKernels& k : q8_0_row_kernel_variants()) {
+        std::vector<float> cached(rows + 1, -7.0f);
+        k.rows(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, cached.data(), RowFetch::kCached);
+        for (int r = 0; r < rows; r++)
+          EXPECT_NEAR(cached[r], dot_q8_0_scalar(&wq[r * nb], xq.data(), n), 1e-3 * std::sqrt(n)) << k.name;
+        if (simd_enabled()) {
+          EXPECT_EQ(cached, out) << k.name << " " << n << " " << rows;
+        }
+        for (RowFetch fetch : {RowFetch::kStreamed, RowFetch::kStreamedNoPrefetch}) {
+          std::fill(streamed.begin(), streamed.end(), -7.0f);
+          k.rows(wq.data(), nb * sizeof(BlockQ8), rows, xq.data(), n, streamed.data(), fetch);
+          EXPECT_EQ(streamed, cached) << k.name << " " << n << " " << rows;
+        }
+      }
     }
   }
 }
