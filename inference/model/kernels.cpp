@@ -1612,12 +1612,12 @@ MCTR_AVX512 static void rmsnorm_avx512(float* out, const float* x, const float* 
 }
 #pragma GCC diagnostic pop
 
-// out[0..8M) = inv * sum_t att[t] v_t[0..8M): M columns of 8 at once, one accumulator each,
+// out[0..8M) = sum_t att[t] v_t[0..8M): M columns of 8 at once, one accumulator each,
 // every value row read once. (One column of 8 at a time over all keys was one chain of FMAs,
 // each waiting for the last.) Each accumulator adds the keys in order: the same floats.
 template <typename V, int M>
 MCTR_AVX2 static inline void weigh_values_avx2(const float* att, const V* v, size_t stride, int n_keys,
-                                               float inv, float* out) {
+                                               float* out) {
   __m256 acc[M];
   for (int j = 0; j < M; j++) acc[j] = _mm256_setzero_ps();
   for (int t = 0; t < n_keys; t++) {
@@ -1625,7 +1625,7 @@ MCTR_AVX2 static inline void weigh_values_avx2(const float* att, const V* v, siz
     const V* vt = v + t * stride;
     for (int j = 0; j < M; j++) acc[j] = _mm256_fmadd_ps(a, load8(vt + 8 * j), acc[j]);
   }
-  for (int j = 0; j < M; j++) _mm256_storeu_ps(out + 8 * j, _mm256_mul_ps(acc[j], _mm256_set1_ps(inv)));
+  for (int j = 0; j < M; j++) _mm256_storeu_ps(out + 8 * j, acc[j]);
 }
 
 // weigh_values_avx2<V, 1..8>, indexed by M - 1: the number of columns is a template argument so
@@ -1635,21 +1635,36 @@ constexpr auto weigh_values_by_width(std::index_sequence<I...>) {
   return std::array{&weigh_values_avx2<V, static_cast<int>(I) + 1>...};
 }
 
+// The scores q·k_t of eight keys k, k + stride, ..., k + 7 * stride (hd % 8 == 0): one
+// accumulator per key, so eight chains of FMAs run side by side, and each vector of q is loaded
+// once for the eight. (One dot_avx2 call per key spent more on its call and horizontal sum than
+// on the 64 products of a head.)
+template <typename K>
+MCTR_AVX2 static inline __m256 scores8_avx2(const float* q, const K* k, size_t stride, int hd) {
+  __m256 acc[8];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int i = 0; i < hd; i += 8) {
+    const __m256 qv = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(load8(k + j * stride + i), qv, acc[j]);
+  }
+  return _mm256_set_m128(hsum4x256(acc[4], acc[5], acc[6], acc[7]),
+                         hsum4x256(acc[0], acc[1], acc[2], acc[3]));
+}
+
+// One query's attention: the scores eight keys at a time, then softmax_scaled (vectorized,
+// AVX-512 where the CPU has it) and the weighted sum of the values.
 template <typename K, typename V>
 MCTR_AVX2 static void attend_avx2_t(const float* q, const K* k, const V* v, size_t stride, int n_keys, int hd,
                                     float scale, float* att, float* out) {
   if (hd % 8) return attend_scalar_t(q, k, v, stride, n_keys, hd, scale, att, out);
-  float maxv = -INFINITY;
-  for (int t = 0; t < n_keys; t++) {
-    att[t] = dot_avx2(k + t * stride, q, hd) * scale;
-    maxv = std::fmax(maxv, att[t]);
-  }
-  float sum = 0;
-  for (int t = 0; t < n_keys; t++) sum += att[t] = std::exp(att[t] - maxv);
-  const float inv = 1.0f / sum;
+  int t = 0;
+  for (; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(att + t, scores8_avx2(q, k + t * stride, stride, hd));
+  for (; t < n_keys; t++) att[t] = dot_avx2(k + t * stride, q, hd);
+  softmax_scaled(att, n_keys, scale);
   static constexpr auto weigh_values = weigh_values_by_width<V>(std::make_index_sequence<8>{});
   for (int i = 0; i < hd; i += 64)
-    weigh_values[std::min(8, (hd - i) / 8) - 1](att, v + i, stride, n_keys, inv, out + i);
+    weigh_values[std::min(8, (hd - i) / 8) - 1](att, v + i, stride, n_keys, out + i);
 }
 
 static void attend_avx2(const float* q, KvRows k, KvRows v, size_t stride, int n_keys, int hd, float scale,
