@@ -204,8 +204,8 @@ void Model::set_row_fetch() {
 Session::Session(const Model& m, int n_ctx, KvTypes kv)
     : n_ctx_(n_ctx > 0 ? n_ctx : throw Error("context size must be positive")),
       max_batch_(std::clamp(n_ctx, 1, kMaxBatch)),
-      k_cache_(kv.k, static_cast<size_t>(m.config().n_layers) * n_ctx, m.config().kv_dim()),
-      v_cache_(kv.v, static_cast<size_t>(m.config().n_layers) * n_ctx, m.config().kv_dim()) {
+      k_cache_(kv.k, m.config().n_layers, n_ctx_, m.config().n_kv_heads, m.config().head_dim),
+      v_cache_(kv.v, m.config().n_layers, n_ctx_, m.config().n_kv_heads, m.config().head_dim) {
   const ModelConfig& c = m.config();
   const size_t B = max_batch_;
   x_.resize(B * c.dim);
@@ -311,16 +311,15 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
       quantize(s.xb_.data(), dim, w.wq, b);
     });
     const BlockQ8* xq = quantized(w.wq);
-    const size_t cache_row = static_cast<size_t>(l) * s.n_ctx_ + pos0;
     const std::function<void(int, int)> q_then = [&](int r0, int r1) {
       rope_rows(s.q_.data(), q_dim, r0, r1);
     };
     const std::function<void(int, int)> k_then = [&](int r0, int r1) {
       rope_rows(s.k_.data(), kv_dim, r0, r1);
-      for (int b = 0; b < B; b++) s.k_cache_.store(cache_row + b, s.k_.data() + b * kv_dim, r0, r1 - r0);
+      for (int b = 0; b < B; b++) s.k_cache_.store(l, pos0 + b, s.k_.data() + b * kv_dim, r0, r1 - r0);
     };
     const std::function<void(int, int)> v_then = [&](int r0, int r1) {
-      for (int b = 0; b < B; b++) s.v_cache_.store(cache_row + b, s.v_.data() + b * kv_dim, r0, r1 - r0);
+      for (int b = 0; b < B; b++) s.v_cache_.store(l, pos0 + b, s.v_.data() + b * kv_dim, r0, r1 - r0);
     };
     matmul(pool,
            {{&w.wq, s.xb_.data(), xq, s.q_.data(), B, &q_then},
@@ -329,7 +328,9 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
            rope_align);
 
     // Causal attention. Query heads share KV heads in groups.
-    const size_t row0 = static_cast<size_t>(l) * s.n_ctx_;
+    auto keys = [&](int kvh) { return KvRows{s.k_cache_.type(), s.k_cache_.at(l, 0, kvh)}; };
+    auto values = [&](int kvh) { return KvRows{s.v_cache_.type(), s.v_cache_.at(l, 0, kvh)}; };
+    const size_t kv_stride = s.k_cache_.stride();  // the same for the values
     const int group = c.n_heads / c.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     if (B == 1) {  // generation: one task per head
@@ -337,8 +338,7 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
         const int n_keys = pos0 + 1, kvh = h / group;
         thread_local std::vector<float> att;
         att.resize(n_keys);
-        attend(s.q_.data() + h * hd, {s.k_cache_.type(), s.k_cache_.at(row0, kvh * hd)},
-               {s.v_cache_.type(), s.v_cache_.at(row0, kvh * hd)}, kv_dim, n_keys, hd, scale, att.data(),
+        attend(s.q_.data() + h * hd, keys(kvh), values(kvh), kv_stride, n_keys, hd, scale, att.data(),
                &s.att_out_[h * hd]);
       });
     } else {  // a prompt batch: one task per head, all of its queries at once (attend_batch)
@@ -346,9 +346,8 @@ void Model::forward_batch(Session& s, const int* tokens, int B, ThreadPool& pool
         const int kvh = h / group;
         thread_local std::vector<float> scratch;
         scratch.resize(attend_batch_scratch(B, pos0 + B, hd));
-        attend_batch(s.q_.data() + h * hd, q_dim, B, pos0, {s.k_cache_.type(), s.k_cache_.at(row0, kvh * hd)},
-                     {s.v_cache_.type(), s.v_cache_.at(row0, kvh * hd)}, kv_dim, hd, scale, scratch.data(),
-                     s.att_out_.data() + h * hd, q_dim);
+        attend_batch(s.q_.data() + h * hd, q_dim, B, pos0, keys(kvh), values(kvh), kv_stride, hd, scale,
+                     scratch.data(), s.att_out_.data() + h * hd, q_dim);
       });
     }
 

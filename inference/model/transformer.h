@@ -117,7 +117,7 @@ class Session {
   int n_ctx_;
   int max_batch_;  // min(kMaxBatch, n_ctx): the scratch buffers hold that many tokens
   int n_past_ = 0;
-  KvCache k_cache_, v_cache_;  // row layer * n_ctx + pos, kv_dim elements
+  KvCache k_cache_, v_cache_;
   std::vector<float> x_, xb_, q_, k_, v_, att_out_, hb_, hb2_, logits_;
   std::vector<float> rope_cos_, rope_sin_;
   std::vector<BlockQ8> xq_;
