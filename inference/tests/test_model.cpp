@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "model/kernels.h"
+#include "model/kv_cache.h"
 #include "model/synthetic.h"
 #include "model/transformer.h"
 #include "util/error.h"
@@ -70,6 +72,39 @@ TEST(Model, F16KvCacheIsHalfTheSizeAndClose) {
   }
   EXPECT_THROW(parse_kv_type("q8_0"), Error);
   EXPECT_EQ(parse_kv_type("f16"), GgmlType::F16);
+}
+
+// The cache keeps each head's positions together: (layer, pos, head) is at
+// ((layer * heads + head) * n_ctx + pos) * head_len, a head's next position stride() further, and a
+// stored range that crosses heads lands in each head's row.
+TEST(KvCache, HeadByHeadLayout) {
+  const int layers = 2, heads = 3, head_len = 4;
+  const size_t n_ctx = 5;
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16}) {
+    KvCache c(type, layers, n_ctx, heads, head_len);
+    EXPECT_EQ(c.stride(), static_cast<size_t>(head_len));
+    std::vector<float> row(heads * head_len);
+    for (size_t i = 0; i < row.size(); i++) row[i] = static_cast<float>(i + 1);
+    c.store(1, 3, row.data(), 2, 7);  // elements 2..8: the end of head 0, all of head 1, the start of head 2
+    auto at = [&](int layer, size_t pos, int head, int d) {
+      const void* p = c.at(layer, pos, head);
+      return type == GgmlType::F32 ? static_cast<const float*>(p)[d]
+                                   : fp16_to_fp32(static_cast<const uint16_t*>(p)[d]);
+    };
+    for (int head = 0; head < heads; head++)
+      for (int d = 0; d < head_len; d++) {
+        const int e = head * head_len + d;
+        EXPECT_EQ(at(1, 3, head, d), e >= 2 && e < 9 ? row[e] : 0.0f) << head << " " << d;
+        EXPECT_EQ(at(0, 3, head, d), 0.0f);  // the other layer
+        EXPECT_EQ(at(1, 2, head, d), 0.0f);  // the position before
+      }
+    // Position 3 of a head is three strides after its position 0.
+    const size_t elem = type == GgmlType::F32 ? 4 : 2;
+    EXPECT_EQ(static_cast<const char*>(c.at(1, 3, 2)) - static_cast<const char*>(c.at(1, 0, 2)),
+              static_cast<std::ptrdiff_t>(3 * c.stride() * elem));
+    EXPECT_EQ(static_cast<const char*>(c.at(1, 0, 1)) - static_cast<const char*>(c.at(1, 0, 0)),
+              static_cast<std::ptrdiff_t>(n_ctx * head_len * elem));
+  }
 }
 
 TEST(Model, LoadsConfigFromMetadata) {
