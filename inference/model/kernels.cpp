@@ -484,9 +484,10 @@ MCTR_AVX2 static void dot_rows_q8_0_avx2(const void* w, size_t row_bytes, int n_
 // Q8_0 rows streamed from memory: in four bands far apart, one row of each at a time, as the
 // F32 rows (dot_bands_f32_avx2: one core keeps more reads in flight for four streams than for
 // one), each band prefetched 256 bytes ahead (with or without kStreamedNoPrefetch: the bands
-// without a prefetch were slower). Measured on a Zen 4 only (docs/performance.md). A step computes the rows
-// wr[0..3] over all nb blocks, each with dot_q8_0_avx2's two accumulators (even and odd blocks) in its order:
-// the same floats. The activations' block is loaded once for the four rows.
+// without a prefetch were slower). Measured on a Zen 4 only (docs/performance.md).
+// A step computes the rows wr[0..3] over all nb blocks, each with dot_q8_0_avx2's two
+// accumulators (even and odd blocks) in its order: the same floats. Each block of the
+// activations is loaded once for the four rows.
 constexpr int kQ8Bands = 4;
 constexpr size_t kQ8BandAhead = 256;
 
@@ -508,10 +509,12 @@ MCTR_AVX2 static void q8_bands_step_avx2(const BlockQ8* const* wr, const BlockQ8
       a1[k] = q8_block_fma(wr[k][b + 1], x1, d1, a1[k]);
     }
   }
-  for (int k = 0; k < kQ8Bands; k++) {
-    if (b < nb) a0[k] = q8_block_fma(wr[k][b], q8_load(xq[b]), _cvtsh_ss(xq[b].d), a0[k]);
-    out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
+  if (b < nb) {  // an odd block count: the last block goes to the even accumulators
+    const __m256i x = q8_load(xq[b]);
+    const float d = _cvtsh_ss(xq[b].d);
+    for (int k = 0; k < kQ8Bands; k++) a0[k] = q8_block_fma(wr[k][b], x, d, a0[k]);
   }
+  for (int k = 0; k < kQ8Bands; k++) out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
 }
 
 // The bands around a step (AVX2's above, or VNNI's below); the rows left over (n_rows % 4)
@@ -1144,7 +1147,9 @@ MCTR_VNNI static inline __m256 q8_vnni_block_fma(const BlockQ8& w, const Q8VnniX
 }
 
 // The streamed rows' step (q8_bands_step_avx2) with vpdpbusd, the weights made unsigned as in
-// tile_q8_vnni: the same integers, so the same floats, in fewer instructions per block.
+// tile_q8_vnni: the same integers, so the same floats, in fewer instructions per block. (A
+// twin, not one template: a template gets one target attribute, and the AVX2 step compiled for
+// AVX-512 may use EVEX encodings a CPU without AVX-512 cannot run.)
 MCTR_VNNI static void q8_bands_step_vnni(const BlockQ8* const* wr, const BlockQ8* xq, size_t nb, float* out) {
   __m256 a0[kQ8Bands], a1[kQ8Bands];
   for (int k = 0; k < kQ8Bands; k++) a0[k] = a1[k] = _mm256_setzero_ps();
@@ -1157,10 +1162,11 @@ MCTR_VNNI static void q8_bands_step_vnni(const BlockQ8* const* wr, const BlockQ8
       a1[k] = q8_vnni_block_fma(wr[k][b + 1], x1, a1[k]);
     }
   }
-  for (int k = 0; k < kQ8Bands; k++) {
-    if (b < nb) a0[k] = q8_vnni_block_fma(wr[k][b], q8_vnni_x(xq[b]), a0[k]);
-    out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
+  if (b < nb) {  // an odd block count: the last block goes to the even accumulators
+    const Q8VnniX x = q8_vnni_x(xq[b]);
+    for (int k = 0; k < kQ8Bands; k++) a0[k] = q8_vnni_block_fma(wr[k][b], x, a0[k]);
   }
+  for (int k = 0; k < kQ8Bands; k++) out[k] = hsum256(_mm256_add_ps(a0[k], a1[k]));
 }
 
 MCTR_VNNI static void dot_rows_q8_0_vnni(const void* w, size_t row_bytes, int n_rows, const BlockQ8* xq,
