@@ -8,11 +8,10 @@
 
 namespace mctr::container {
 
-NetworkNamespaceInAdvance::NetworkNamespaceInAdvance(bool make) {
-  if (!make) return;
+NetworkNamespaceInAdvance::NetworkNamespaceInAdvance() {
   making_ = std::make_unique<Background>([this] {
-    // Signals are for the supervisor's main thread, which soon reads them
-    // from a signalfd; none may end up here (SIGTERM would end the process).
+    // Signals are for the CLI's main thread, which forwards them to the
+    // container; none may end up here (SIGTERM would end the process).
     // (With --explain this runs on the main thread: its mask comes back.)
     sigset_t all, before;
     sigfillset(&all);

@@ -2,12 +2,14 @@
 //
 // The kernel takes about as long to make a network namespace (its loopback,
 // its sysctl tables, a namespace of every protocol) as the CLI takes to
-// create the container. So when the CLI says the container will have one of
-// its own (gets_own_network_namespace), its supervisor starts making it on a
-// second thread as soon as it runs, while it waits for the CLI and reads the
-// bundle. The bundle still decides: the first start uses it only if the
-// bundle asks for a new network namespace and no user namespace (which would
-// have to own it); otherwise it is dropped.
+// create the container. So when the flags say the container will have one
+// of its own (gets_own_network_namespace), the CLI starts making it on a
+// second thread before it spawns the supervisor, and sends it along with
+// "go" (SupervisorHandle::start): it is made while the supervisor execs and
+// the CLI creates the container, not after. The bundle still decides: the
+// first start uses it only if the bundle asks for a new network namespace
+// and no user namespace (which would have to own it); otherwise it is
+// dropped.
 #pragma once
 
 #include <memory>
@@ -19,7 +21,7 @@ namespace mctr::container {
 
 class NetworkNamespaceInAdvance {
  public:
-  explicit NetworkNamespaceInAdvance(bool make);
+  NetworkNamespaceInAdvance();
   // The namespace, once made: none if not asked for, taken already, or the
   // kernel refused (the start then makes one itself, and says why if that
   // fails too).

@@ -18,7 +18,9 @@
 namespace mctr::container::protocol {
 
 enum class Kind : uint8_t {
-  Go = 1,         // supervisor -> init: cgroup and network are ready; CLI -> supervisor: text = the id to run
+  // supervisor -> init: cgroup and network are ready; CLI -> supervisor: text = the id to
+  // run, fd: the network namespace the CLI made in advance, if any
+  Go = 1,
   SetupFailed,    // init -> supervisor: number = exit code, text = error
   Started,        // supervisor -> CLI: number = the init's host pid
   StartFailed,    // supervisor -> CLI: number = exit code, text = error

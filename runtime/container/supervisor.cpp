@@ -159,7 +159,7 @@ RunOutcome report_exit(const RunInputs& in, OutsideSetup& outside, ExitRecord& e
 // `status_fd` is set to -1 once closed (a detached CLI has its answer).
 // The first run takes the network namespace made in advance, if any.
 RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
-                     RestartManager& restarts, NetworkNamespaceInAdvance& in_advance) {
+                     RestartManager& restarts, UniqueFd& in_advance) {
   const RunInputs in(root, id);
   const Config& cfg = in.cfg;
   // Space for the exit code, taken now: when the container exits the
@@ -186,7 +186,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                                 "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
   const bool new_netns = has_new_network_namespace(in.bundle);
-  UniqueFd netns = in_advance.take();
+  UniqueFd netns = std::move(in_advance);
   if (!new_netns || user_namespace_maps(in.bundle)) netns.reset();
   const ChildPlan plan{.bundle = in.bundle,
                        .fs = fs_spec,
@@ -238,7 +238,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
 }  // namespace
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, NetworkNamespaceInAdvance& netns) {
+                                  bool attached, UniqueFd netns) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) stdio_to_dev_null();

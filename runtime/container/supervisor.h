@@ -7,10 +7,12 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "container/config.h"
+#include "container/network_in_advance.h"
 #include "util/fd.h"
 
 namespace mctr::container {
@@ -34,8 +36,8 @@ class SupervisorHandle {
   // our stdin/stdout/stderr and copies the container's I/O to them;
   // otherwise it detaches from them completely (its own session, /dev/null).
   // With `make_network_namespace` (the container will ask for a network
-  // namespace of its own) it makes one while it waits (see
-  // supervisor_process_main).
+  // namespace of its own) we start making one on a second thread, which
+  // start() hands to the supervisor with the id (network_in_advance.h).
   static SupervisorHandle spawn(const std::filesystem::path& root, bool attached,
                                 bool make_network_namespace = false);
   void start(const std::string& id);
@@ -55,6 +57,8 @@ class SupervisorHandle {
  private:
   UniqueFd status_;
   pid_t supervisor_ = -1;
+  // Held by pointer: its thread writes into it, and handles are moved.
+  std::unique_ptr<NetworkNamespaceInAdvance> netns_;
 };
 
 }  // namespace mctr::container

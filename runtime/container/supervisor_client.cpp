@@ -66,10 +66,9 @@ class ChildFds {
 };
 
 // The supervisor's process: the read-only copy of this binary (see spawn
-// below) as `minictr-shim ROOT 3 attached|detached 4|-1 5|-1 netns|-`, in a
+// below) as `minictr-shim ROOT 3 attached|detached 4|-1 5|-1`, in a
 // session of its own (the terminal's ^C and hang-up do not reach it).
-pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd, bool attached,
-                               bool make_network_namespace) {
+pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd, bool attached) {
   UniqueFd binary = security::open_read_only_self();
   ChildFds fds;
   fds.put(status_fd, kStatusFd);
@@ -79,14 +78,13 @@ pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd,
   std::string root_s = root.string(), status = std::to_string(kStatusFd),
               explain_fd = std::to_string(explain::fd() >= 0 ? kExplainFd : -1),
               records_fd = std::to_string(explain::records_fd() >= 0 ? kRecordsFd : -1),
-              mode = attached ? "attached" : "detached", netns = make_network_namespace ? "netns" : "-";
+              mode = attached ? "attached" : "detached";
   char* argv[] = {const_cast<char*>(kShimName),
                   root_s.data(),
                   status.data(),
                   mode.data(),
                   explain_fd.data(),
                   records_fd.data(),
-                  netns.data(),
                   nullptr};
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
@@ -119,14 +117,21 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  h.supervisor_ = spawn_supervisor_process(root, theirs.get(), attached, make_network_namespace);
+  // First, so that the kernel's slowest part of a start runs while the
+  // supervisor execs and we create the container.
+  if (make_network_namespace) h.netns_ = std::make_unique<NetworkNamespaceInAdvance>();
+  h.supervisor_ = spawn_supervisor_process(root, theirs.get(), attached);
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   return h;
 }
 
 void SupervisorHandle::start(const std::string& id) {
-  protocol::send(status_.get(), {protocol::Kind::Go, 0, id});
+  UniqueFd netns = netns_ ? netns_->take() : UniqueFd();
+  netns_.reset();
+  std::vector<int> fds;
+  if (netns) fds.push_back(netns.get());
+  protocol::send(status_.get(), {protocol::Kind::Go, 0, id}, fds);
 }
 
 SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
@@ -137,9 +142,10 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
 }
 
 // The spawned supervisor: the command line spawn_supervisor_process made, then the
-// container's id from the CLI (none: the CLI failed to create it).
+// container's id from the CLI (none: the CLI failed to create it), with the
+// network namespace it made in advance, if any.
 [[noreturn]] void supervisor_process_main(int argc, char** argv) {
-  if (argc != 7) {
+  if (argc != 6) {
     std::fprintf(stderr, "%s: started by minictr, not by hand\n", kShimName);
     ::_exit(kExitRuntimeError);
   }
@@ -151,10 +157,10 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));
   explain::enable_records(std::atoi(argv[5]));
-  NetworkNamespaceInAdvance netns(std::string_view(argv[6]) == "netns");
-  auto go = protocol::recv(status_fd);
+  std::vector<UniqueFd> netns;
+  auto go = protocol::recv(status_fd, &netns);
   if (!go || go->kind != protocol::Kind::Go) ::_exit(0);
-  supervisor_main(root, go->text, status_fd, attached, netns);
+  supervisor_main(root, go->text, status_fd, attached, netns.empty() ? UniqueFd() : std::move(netns.front()));
 }
 
 StartResult SupervisorHandle::wait_started() {

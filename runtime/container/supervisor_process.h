@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <string>
 
-#include "container/network_in_advance.h"
+#include "util/fd.h"
 
 namespace mctr::container {
 
 // `status_fd`: the socket to the CLI (protocol.h).
-// `netns`: made before the container existed, for its first start.
+// `netns`: the network namespace the CLI made in advance (or none), for its first start.
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, NetworkNamespaceInAdvance& netns);
+                                  bool attached, UniqueFd netns);
 
 }  // namespace mctr::container

@@ -141,7 +141,7 @@ UniqueFd new_network_namespace() {
   const char* self = "/proc/thread-self/ns/net";
   UniqueFd ours(check_sys(::open(self, O_RDONLY | O_CLOEXEC), "open", self));
   explain::step(explain::Kind::kNamespaces, "unshare(2)",
-                "unshare --net   # the container's network namespace, made by the supervisor");
+                "unshare --net   # the container's network namespace");
   check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)");
   // From here this thread is in the new namespace, until the setns below
   // (or, when a step fails, this guard's).

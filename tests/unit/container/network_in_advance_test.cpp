@@ -1,4 +1,4 @@
-// The network namespace a supervisor makes before its container exists
+// The network namespace the CLI makes before its container exists
 // (container/network_in_advance.h), and the CLI's rule for asking for one.
 #include "container/network_in_advance.h"
 
@@ -39,7 +39,7 @@ TEST(NetworkInAdvance, MakesANewNamespaceOnceAndLeavesOursAlone) {
   if (::geteuid() != 0) GTEST_SKIP() << "unshare(CLONE_NEWNET) needs root";
   const int ours = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(ours, 0);
-  c::NetworkNamespaceInAdvance in_advance(true);
+  c::NetworkNamespaceInAdvance in_advance;
   mctr::UniqueFd made = in_advance.take();
   ASSERT_TRUE(made);
   EXPECT_NE(inode_of(made.get()), inode_of(ours));
@@ -48,9 +48,4 @@ TEST(NetworkInAdvance, MakesANewNamespaceOnceAndLeavesOursAlone) {
   EXPECT_FALSE(in_advance.take()) << "taken once";
   ::close(now);
   ::close(ours);
-}
-
-TEST(NetworkInAdvance, NoneWhenNotAsked) {
-  c::NetworkNamespaceInAdvance in_advance(false);
-  EXPECT_FALSE(in_advance.take());
 }
