@@ -244,10 +244,12 @@ void check_container_name(const std::string& n) {
 // start/stop). So the dir is made in one of kNurseries directories (each in a
 // block group of its own: their parent is an ext4 "top" directory, whose
 // subdirectories go to the least used groups) and renamed into containers/;
-// a rename does not move the inode. The churn spreads over 64 groups whose
-// bitmaps stay cached (a new group for every container, chattr +T on
-// containers/, costs two bitmap reads from disk per run instead).
-static constexpr unsigned kNurseries = 64;
+// a rename does not move the inode. The churn spreads over 512 groups whose
+// bitmaps stay cached (~4 MB; a new group for every container, chattr +T on
+// containers/, costs two bitmap reads from disk per run instead). With 64, a
+// few minutes of back-to-back runs still left each group hundreds of freed
+// inodes to skip for every new one (docs/performance.md).
+static constexpr unsigned kNurseries = 512;
 
 static std::filesystem::path nursery_of(const std::filesystem::path& root, const std::string& id) {
   return StorePaths{root}.container_nurseries() /

@@ -53,7 +53,7 @@ TEST_F(ContainerStore, CreateMovesTheDirFromANurseryIntoContainers) {
     ++made;
     EXPECT_TRUE(fsys::is_empty(n.path())) << n.path() << ": the dir was moved out";
     const unsigned k = std::stoul(n.path().filename().string());
-    EXPECT_LT(k, 64u);
+    EXPECT_LT(k, 512u);
   }
   EXPECT_GE(made, 1u);
   EXPECT_LE(made, 2u);
