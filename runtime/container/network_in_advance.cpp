@@ -16,19 +16,22 @@ NetworkNamespaceInAdvance::NetworkNamespaceInAdvance() {
     sigset_t all, before;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &before);
+    UniqueFd made;
     try {
-      netns_ = linux_ns::new_network_namespace();
+      made = linux_ns::new_network_namespace();
     } catch (const std::exception&) {
     }
     pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    std::lock_guard lock(mutex_);
+    netns_ = std::move(made);
+    made_ = true;
+    made_cv_.notify_one();
   });
 }
 
 UniqueFd NetworkNamespaceInAdvance::take() {
-  if (making_) {
-    making_->join();
-    making_.reset();
-  }
+  std::unique_lock lock(mutex_);
+  made_cv_.wait(lock, [this] { return made_; });
   return std::move(netns_);
 }
 

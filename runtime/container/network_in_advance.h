@@ -12,7 +12,9 @@
 // dropped.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "util/fd.h"
 #include "util/parallel.h"
@@ -22,14 +24,18 @@ namespace mctr::container {
 class NetworkNamespaceInAdvance {
  public:
   NetworkNamespaceInAdvance();
-  // The namespace, once made: none if not asked for, taken already, or the
-  // kernel refused (the start then makes one itself, and says why if that
-  // fails too).
+  // The namespace, once made: none if taken already, or if the kernel
+  // refused (the start then makes one itself, and says why if that fails
+  // too). Waits for the namespace, not for the thread to exit: that is left
+  // to the destructor, off the way to "go".
   UniqueFd take();
 
  private:
+  std::mutex mutex_;
+  std::condition_variable made_cv_;
+  bool made_ = false;
   UniqueFd netns_;
-  std::unique_ptr<Background> making_;
+  std::unique_ptr<Background> making_;  // last: its thread uses the members above
 };
 
 }  // namespace mctr::container

@@ -117,10 +117,11 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   SupervisorHandle h;
   h.status_.reset(sv[0]);
   UniqueFd theirs(sv[1]);
-  // First, so that the kernel's slowest part of a start runs while the
-  // supervisor execs and we create the container.
-  if (make_network_namespace) h.netns_ = std::make_unique<NetworkNamespaceInAdvance>();
   h.supervisor_ = spawn_supervisor_process(root, theirs.get(), attached);
+  // The kernel's slowest part of a start, while the supervisor execs and we
+  // create the container. Not before the spawn: until its child has exec'd,
+  // posix_spawn waits, and the thread would take the CPU that child needs.
+  if (make_network_namespace) h.netns_ = std::make_unique<NetworkNamespaceInAdvance>();
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   return h;
@@ -128,7 +129,6 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
 
 void SupervisorHandle::start(const std::string& id) {
   UniqueFd netns = netns_ ? netns_->take() : UniqueFd();
-  netns_.reset();
   std::vector<int> fds;
   if (netns) fds.push_back(netns.get());
   protocol::send(status_.get(), {protocol::Kind::Go, 0, id}, fds);

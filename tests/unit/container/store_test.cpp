@@ -1,7 +1,7 @@
-// container::Store::create: the container's directory is made in one of the
-// nurseries (cache/nurseries/<n>, a "top" directory's children on ext4) and
-// renamed into containers/; system prune's remove_nursery_leftovers() removes
-// what a killed create left there.
+// container::Store::create: the container's directory and its name's link
+// are made in one of the nurseries (cache/nurseries/<n>, a "top" directory's
+// children on ext4) and renamed into containers/ and names/; system prune's remove_nursery_leftovers()
+// removes what a killed create left there.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -39,9 +39,13 @@ class ContainerStore : public ::testing::Test {
 TEST_F(ContainerStore, CreateMovesTheDirFromANurseryIntoContainers) {
   container::Store store(root_);
   container::Config a, b;
+  a.name = "web";
   store.create(a);
   store.create(b);
   ASSERT_NE(a.id, b.id);
+  // The name's link is made in the nursery too, and renamed into names/.
+  EXPECT_EQ(fsys::read_symlink(root_ / "names" / "web"), a.id);
+  EXPECT_EQ(fsys::read_symlink(root_ / "names" / b.name), b.id);
   for (const auto* c : {&a, &b}) {
     EXPECT_TRUE(fsys::is_regular_file(store.dir(c->id) / "config.json")) << c->id;
     EXPECT_EQ(root_ / "containers" / c->id, store.dir(c->id));
@@ -51,7 +55,7 @@ TEST_F(ContainerStore, CreateMovesTheDirFromANurseryIntoContainers) {
   size_t made = 0;
   for (const auto& n : fsys::directory_iterator(nurseries)) {
     ++made;
-    EXPECT_TRUE(fsys::is_empty(n.path())) << n.path() << ": the dir was moved out";
+    EXPECT_TRUE(fsys::is_empty(n.path())) << n.path() << ": the dir and the name's link were moved out";
     const unsigned k = std::stoul(n.path().filename().string());
     EXPECT_LT(k, 512u);
   }
