@@ -97,6 +97,9 @@ void V1Manager::create() {
     // between our two mkdirs: then make it again.
     for (int attempt = 0;; ++attempt) {
       try {
+        // Usually the parents are there: then one mkdir per hierarchy.
+        if (::mkdir(d.c_str(), 0755) == 0) break;
+        if (errno != ENOENT) throw_sys("mkdir", d);
         make_parents(d, is_cpuset);
         check_sys(::mkdir(d.c_str(), 0755), "mkdir", d);
         break;
