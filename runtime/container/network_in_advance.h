@@ -4,9 +4,9 @@
 // its sysctl tables, a namespace of every protocol) as the CLI takes to
 // create the container. So when the flags say the container will have one
 // of its own (gets_own_network_namespace), the CLI starts making it on a
-// second thread before it spawns the supervisor, and sends it along with
-// "go" (SupervisorHandle::start): it is made while the supervisor execs and
-// the CLI creates the container, not after. The bundle still decides: the
+// second thread as soon as it has spawned the supervisor, and sends it along
+// with "go" (SupervisorHandle::start): it is made while the supervisor execs
+// and the CLI creates the container, not after. The bundle still decides: the
 // first start uses it only if the bundle asks for a new network namespace
 // and no user namespace (which would have to own it); otherwise it is
 // dropped.
