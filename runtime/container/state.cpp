@@ -258,7 +258,7 @@ static std::filesystem::path nursery_of(const std::filesystem::path& root, const
 
 // The nursery of container `id`, made if this is its first container.
 static std::filesystem::path make_nursery(const std::filesystem::path& root, const std::string& id) {
-  const auto nursery = nursery_of(root, id);
+  auto nursery = nursery_of(root, id);
   if (::mkdir(nursery.c_str(), 0700) == 0 || errno == EEXIST) return nursery;
   const auto nurseries = StorePaths{root}.container_nurseries();
   if (!std::filesystem::exists(nurseries)) {
