@@ -269,9 +269,9 @@ static std::filesystem::path make_nursery(const std::filesystem::path& root, con
   return nursery;
 }
 
-static void make_container_dir(const std::filesystem::path& root, const std::filesystem::path& dir,
+static void make_container_dir(const std::filesystem::path& nursery, const std::filesystem::path& dir,
                                const std::string& id) {
-  const auto born = make_nursery(root, id) / id;
+  const auto born = nursery / id;
   check_sys(::mkdir(born.c_str(), 0700), "mkdir", born);
   if (::rename(born.c_str(), dir.c_str()) == 0) return;
   if (errno != EXDEV) throw_sys("rename", born);
@@ -321,9 +321,10 @@ static std::optional<std::string> name_owner(const Store& store, const std::stri
 // kNurseries). Made in names/, every container's link came from one group,
 // and on a journal-less ext4 each new one searched past all those freed in
 // the last minutes (~0.25 ms per `run` after a few hundred).
-static void index_name(const std::filesystem::path& root, const std::string& name, const std::string& id) {
+static void index_name(const std::filesystem::path& nursery, const std::filesystem::path& root,
+                       const std::string& name, const std::string& id) {
   const auto link = names_dir(root) / name;
-  auto tmp = make_nursery(root, id) / (id + ".name");
+  auto tmp = nursery / (id + ".name");
   ::unlink(tmp.c_str());
   check_sys(::symlink(id.c_str(), tmp.c_str()), "symlink", tmp);
   if (::rename(tmp.c_str(), link.c_str()) == 0) return;
@@ -400,8 +401,9 @@ void Store::create(Config& cfg) {
   cfg.created = now_rfc3339();
   if (cfg.hostname.empty()) cfg.hostname = cfg.id.substr(0, 12);
   // The link first: a crash before the config exists leaves a link that counts as free.
-  index_name(root_, cfg.name, cfg.id);
-  make_container_dir(root_, dir(cfg.id), cfg.id);
+  const auto nursery = make_nursery(root_, cfg.id);
+  index_name(nursery, root_, cfg.name, cfg.id);
+  make_container_dir(nursery, dir(cfg.id), cfg.id);
   // fsync (~5 ms on ext4) only for a container meant to outlive this run:
   // a --rm container's config is of no use after a power cut.
   fs::write_file_atomic(dir(cfg.id) / "config.json", json(cfg).dump(2) + "\n", 0600, !cfg.auto_remove);
@@ -447,7 +449,8 @@ void Store::rename(const std::string& id, const std::string& new_name) const {
   check_sys(::stat(file.c_str(), &st), "stat", file);
   const std::string old_name = c.name;
   c.name = new_name;
-  index_name(root_, new_name, id);  // a crash before the config is saved: the new link counts as free
+  // A crash before the config is saved: the new link counts as free.
+  index_name(make_nursery(root_, id), root_, new_name, id);
   save_config(c);
   unindex_name(root_, old_name, id);  // the config no longer has it: a stale link would count as free anyway
   const timespec times[2] = {st.st_atim, st.st_mtim};
