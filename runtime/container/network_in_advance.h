@@ -12,10 +12,6 @@
 // dropped.
 #pragma once
 
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-
 #include "util/fd.h"
 #include "util/parallel.h"
 
@@ -28,14 +24,10 @@ class NetworkNamespaceInAdvance {
   // refused (the start then makes one itself, and says why if that fails
   // too). Waits for the namespace, not for the thread to exit: that is left
   // to the destructor, off the way to "go".
-  UniqueFd take();
+  UniqueFd take() { return making_.take(); }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable made_cv_;
-  bool made_ = false;
-  UniqueFd netns_;
-  std::unique_ptr<Background> making_;  // last: its thread uses the members above
+  InAdvance<UniqueFd> making_;
 };
 
 }  // namespace mctr::container

@@ -1,5 +1,6 @@
 #include "util/parallel.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -44,6 +45,14 @@ void run_both(const std::function<void()>& a, const std::function<void()>& b) {
   if (a_error) std::rethrow_exception(a_error);
   if (b_error) std::rethrow_exception(b_error);
 }
+
+SignalsBlocked::SignalsBlocked() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before_);
+}
+
+SignalsBlocked::~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &before_, nullptr); }
 
 Background::Background(std::function<void()> step) : step_(std::move(step)) {
   thread_ = start_thread(step_, error_);

@@ -1,12 +1,14 @@
-// run_both and Background: the step really runs beside this thread (it blocks
+// run_both, Background and InAdvance: the step really runs beside this thread (it blocks
 // on a pipe that only this thread writes), errors come back from join(), and
 // the destructor waits for the step.
 #include "util/parallel.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <stdexcept>
 
 #include "util/fd.h"
@@ -66,6 +68,39 @@ TEST(Background, DestructorWaitsForTheStep) {
 
 TEST(Background, DestructorDropsAnUncollectedError) {
   EXPECT_NO_THROW({ Background step([] { throw std::runtime_error("dropped"); }); });
+}
+
+TEST(InAdvance, TakeWaitsForTheValueNotForTheThreadsExit) {
+  Pipe to_maker, made;
+  InAdvance<int> value([&] {
+    made.write_byte(to_maker.read_byte());
+    return 42;
+  });
+  to_maker.write_byte('m');  // after the constructor: run inline, it would block forever
+  EXPECT_EQ('m', made.read_byte());
+  EXPECT_EQ(42, value.take());
+}
+
+TEST(InAdvance, TakeRethrowsWhatMadeNoValue) {
+  InAdvance<int> value([]() -> int { throw std::runtime_error("no namespace"); });
+  try {
+    value.take();
+    FAIL() << "take() did not rethrow";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ("no namespace", e.what());
+  }
+}
+
+TEST(InAdvance, ItsThreadBlocksEverySignal) {
+  InAdvance<bool> blocked([] {
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    return sigismember(&mask, SIGTERM) == 1 && sigismember(&mask, SIGINT) == 1;
+  });
+  EXPECT_TRUE(blocked.take());
+  sigset_t ours;
+  pthread_sigmask(SIG_BLOCK, nullptr, &ours);
+  EXPECT_EQ(0, sigismember(&ours, SIGTERM));  // the calling thread's mask is untouched
 }
 
 TEST(RunBoth, RunsBothConcurrentlyAndRethrowsTheFirstError) {
