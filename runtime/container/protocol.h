@@ -19,14 +19,15 @@ namespace mctr::container::protocol {
 
 enum class Kind : uint8_t {
   // supervisor -> init: cgroup and network are ready; CLI -> supervisor: text = the id to
-  // run, fd: the network namespace the CLI made in advance, if any
+  // run, number = 1 when a NetNs follows (the network namespace the CLI makes in advance)
   Go = 1,
   SetupFailed,    // init -> supervisor: number = exit code, text = error
   Started,        // supervisor -> CLI: number = the init's host pid
   StartFailed,    // supervisor -> CLI: number = exit code, text = error
   Exited,         // supervisor -> CLI: number = the container's exit code
   MountNs,        // init -> supervisor, fd: the init's mount namespace (shared-memory start)
-  NetNs,          // supervisor thread -> init, fd: the network namespace it made
+  NetNs,          // supervisor thread -> init, CLI -> supervisor after Go, fd: the network namespace made
+                  // in advance (none: the kernel refused; the start makes one itself)
   Cgroup,         // supervisor thread -> init, fds: the files that join the cgroup
   HandoffFailed,  // supervisor thread -> init: it could not; the supervisor reports why
   RootFs,         // supervisor -> init, fd: --userns: the id maps are written; the root tree it built

@@ -251,31 +251,64 @@ void check_container_name(const std::string& n) {
 // inodes to skip for every new one (docs/performance.md).
 static constexpr unsigned kNurseries = 512;
 
-static std::filesystem::path nursery_of(const std::filesystem::path& root, const std::string& id) {
-  return StorePaths{root}.container_nurseries() /
-         std::to_string(std::stoul(id.substr(0, 4), nullptr, 16) % kNurseries);
+static unsigned nursery_number(const std::string& id) {
+  return static_cast<unsigned>(std::stoul(id.substr(0, 4), nullptr, 16) % kNurseries);
 }
 
-// The nursery of container `id`, made if this is its first container.
-static std::filesystem::path make_nursery(const std::filesystem::path& root, const std::string& id) {
-  auto nursery = nursery_of(root, id);
-  if (::mkdir(nursery.c_str(), 0700) == 0 || errno == EEXIST) return nursery;
-  const auto nurseries = StorePaths{root}.container_nurseries();
+static std::filesystem::path nursery_of(const std::filesystem::path& root, const std::string& id) {
+  return StorePaths{root}.container_nurseries() / std::to_string(nursery_number(id));
+}
+
+// The nursery a new container is born in: its own once made, until then the
+// next made one by number. Making one is not for a start to wait on: the
+// kernel puts a top directory's child in a block group nobody used lately,
+// and reads that group's bitmaps from the disk (0.3-2 ms here), so the
+// supervisor makes its container's nursery once the container has exited
+// (Store::make_nursery). None made yet (a new root): nullopt, born in place.
+static std::optional<std::filesystem::path> nursery_for(const std::filesystem::path& root,
+                                                        const std::string& id) {
+  auto own = nursery_of(root, id);
+  struct stat st;
+  if (::stat(own.c_str(), &st) == 0) return own;
+  const unsigned want = nursery_number(id);
+  std::optional<std::filesystem::path> next;
+  unsigned nearest = kNurseries;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(StorePaths{root}.container_nurseries(), ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.empty() || n.size() > 3 ||
+        !std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      continue;
+    const unsigned ahead = (static_cast<unsigned>(std::stoul(n)) + kNurseries - want) % kNurseries;
+    if (ahead < nearest) {
+      nearest = ahead;
+      next = e.path();
+    }
+  }
+  return next;
+}
+
+void Store::make_nursery(const std::string& id) const {
+  const auto nursery = nursery_of(root_, id);
+  if (::mkdir(nursery.c_str(), 0700) == 0 || errno == EEXIST) return;
+  const auto nurseries = StorePaths{root_}.container_nurseries();
   if (!std::filesystem::exists(nurseries)) {
     fs::mkdir_p(nurseries, 0700);
     fs::mark_top_directory(nurseries);
   }
   fs::mkdir_p(nursery, 0700);
-  return nursery;
 }
 
-static void make_container_dir(const std::filesystem::path& nursery, const std::filesystem::path& dir,
-                               const std::string& id) {
-  const auto born = nursery / id;
-  check_sys(::mkdir(born.c_str(), 0700), "mkdir", born);
-  if (::rename(born.c_str(), dir.c_str()) == 0) return;
-  if (errno != EXDEV) throw_sys("rename", born);
-  ::rmdir(born.c_str());  // cache/ is on another filesystem: make it in place
+// The container's dir, born in `nursery` (none: in place) and renamed into containers/.
+static void make_container_dir(const std::optional<std::filesystem::path>& nursery,
+                               const std::filesystem::path& dir, const std::string& id) {
+  if (nursery) {
+    const auto born = *nursery / id;
+    check_sys(::mkdir(born.c_str(), 0700), "mkdir", born);
+    if (::rename(born.c_str(), dir.c_str()) == 0) return;
+    if (errno != EXDEV) throw_sys("rename", born);
+    ::rmdir(born.c_str());  // cache/ is on another filesystem: make it in place
+  }
   fs::mkdir_p(dir, 0700);
 }
 
@@ -321,16 +354,19 @@ static std::optional<std::string> name_owner(const Store& store, const std::stri
 // kNurseries). Made in names/, every container's link came from one group,
 // and on a journal-less ext4 each new one searched past all those freed in
 // the last minutes (~0.25 ms per `run` after a few hundred).
-static void index_name(const std::filesystem::path& nursery, const std::filesystem::path& root,
+static void index_name(const std::optional<std::filesystem::path>& nursery, const std::filesystem::path& root,
                        const std::string& name, const std::string& id) {
   const auto link = names_dir(root) / name;
-  auto tmp = nursery / (id + ".name");
-  ::unlink(tmp.c_str());
-  check_sys(::symlink(id.c_str(), tmp.c_str()), "symlink", tmp);
-  if (::rename(tmp.c_str(), link.c_str()) == 0) return;
-  ::unlink(tmp.c_str());
-  if (errno != EXDEV) throw_sys("rename", link);
-  tmp = names_dir(root) / (".new-" + name);  // cache/ is on another filesystem; names start with [a-zA-Z0-9]
+  if (nursery) {
+    const auto tmp = *nursery / (id + ".name");
+    ::unlink(tmp.c_str());
+    check_sys(::symlink(id.c_str(), tmp.c_str()), "symlink", tmp);
+    if (::rename(tmp.c_str(), link.c_str()) == 0) return;
+    ::unlink(tmp.c_str());
+    if (errno != EXDEV) throw_sys("rename", link);
+  }
+  // No nursery yet, or cache/ is on another filesystem; names start with [a-zA-Z0-9].
+  const auto tmp = names_dir(root) / (".new-" + name);
   ::unlink(tmp.c_str());
   check_sys(::symlink(id.c_str(), tmp.c_str()), "symlink", tmp);
   check_sys(::rename(tmp.c_str(), link.c_str()), "rename", link);
@@ -401,7 +437,7 @@ void Store::create(Config& cfg) {
   cfg.created = now_rfc3339();
   if (cfg.hostname.empty()) cfg.hostname = cfg.id.substr(0, 12);
   // The link first: a crash before the config exists leaves a link that counts as free.
-  const auto nursery = make_nursery(root_, cfg.id);
+  const auto nursery = nursery_for(root_, cfg.id);
   index_name(nursery, root_, cfg.name, cfg.id);
   make_container_dir(nursery, dir(cfg.id), cfg.id);
   // fsync (~5 ms on ext4) only for a container meant to outlive this run:
@@ -450,7 +486,7 @@ void Store::rename(const std::string& id, const std::string& new_name) const {
   const std::string old_name = c.name;
   c.name = new_name;
   // A crash before the config is saved: the new link counts as free.
-  index_name(make_nursery(root_, id), root_, new_name, id);
+  index_name(nursery_for(root_, id), root_, new_name, id);
   save_config(c);
   unindex_name(root_, old_name, id);  // the config no longer has it: a stale link would count as free anyway
   const timespec times[2] = {st.st_atim, st.st_mtim};

@@ -117,6 +117,9 @@ class Store {
   // A container's dir is made elsewhere, then renamed into containers/ (see
   // make_container_dir): remove what a create killed in between left.
   void remove_nursery_leftovers() const;
+  // Make the nursery container `id` is born in, if it is not made yet: its
+  // supervisor does, after the container exited (see nursery_for).
+  void make_nursery(const std::string& id) const;
 
  private:
   std::filesystem::path root_, containers_;

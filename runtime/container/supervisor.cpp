@@ -33,6 +33,7 @@
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
+#include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
 
@@ -80,6 +81,8 @@ struct RunInputs {
   Store store;
   Config cfg;
   std::filesystem::path dir;
+  // Made on a second thread while the bundle is built (none with --userns).
+  std::unique_ptr<InAdvance<UniqueFd>> overlay;
   bool bundle_made = false;  // not on disk yet: written once the init is started
   oci::Spec bundle;
 
@@ -87,8 +90,27 @@ struct RunInputs {
       : store(root),
         cfg(store.config(id)),
         dir(store.dir(id)),
+        overlay(overlay_in_advance(cfg, dir, StorePaths{root}.rootfs_mount_point())),
         bundle(bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point(), &bundle_made)) {
     check_supported(bundle);
+  }
+
+  // The overlay of the image's layers and upper/, made (not mounted) before
+  // the init exists: the init's longest step, and it needs nothing of the
+  // bundle. With --userns the init mounts another tree (idmapped layers).
+  static std::unique_ptr<InAdvance<UniqueFd>> overlay_in_advance(const Config& cfg,
+                                                                 const std::filesystem::path& dir,
+                                                                 const std::filesystem::path& mount_point) {
+    if (!cfg.userns.empty() && cfg.userns != "host") return nullptr;
+    rootfs::Spec s;
+    s.layer_dirs = cfg.layer_dirs;
+    s.container_dir = dir;
+    s.volatile_upper = cfg.auto_remove;
+    s.mount_point = mount_point;
+    return std::make_unique<InAdvance<UniqueFd>>([s] {
+      rootfs::prepare_dirs(s);
+      return rootfs::make_detached_overlay(s);
+    });
   }
 
   // What the init mounts: the overlay of the image layers and upper/ at
@@ -159,7 +181,7 @@ RunOutcome report_exit(const RunInputs& in, OutsideSetup& outside, ExitRecord& e
 // `status_fd` is set to -1 once closed (a detached CLI has its answer).
 // The first run takes the network namespace made in advance, if any.
 RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
-                     RestartManager& restarts, UniqueFd& in_advance) {
+                     RestartManager& restarts, NetworkNamespaceFromCli& in_advance) {
   const RunInputs in(root, id);
   const Config& cfg = in.cfg;
   // Space for the exit code, taken now: when the container exits the
@@ -179,15 +201,18 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   });
   UniqueFd sigfd = supervisor_signalfd();
   ContainerStdio stdio = ContainerStdio::make(in.bundle.process->terminal, attached, cfg.interactive);
-  const rootfs::Spec fs_spec = in.rootfs_spec(stdio);
+  rootfs::Spec fs_spec = in.rootfs_spec(stdio);
 
   // 1. Start the init; its cgroup and network are made from the outside meanwhile.
   explain::step("mkdir(2)", "mkdir -p " + in.dir.string() +
                                 "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
   const bool new_netns = has_new_network_namespace(in.bundle);
-  UniqueFd netns = std::move(in_advance);
+  UniqueFd netns = in_advance.take();
   if (!new_netns || user_namespace_maps(in.bundle)) netns.reset();
+  UniqueFd overlay = in.overlay ? in.overlay->take() : UniqueFd();
+  if (user_namespace_maps(in.bundle)) overlay.reset();
+  fs_spec.overlay_fd = overlay.get();
   const ChildPlan plan{.bundle = in.bundle,
                        .fs = fs_spec,
                        .stdio = stdio.for_init,
@@ -204,7 +229,8 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                    cfg.healthcheck.has_value());
   });
   stdio.close_child_ends();
-  netns.reset();  // the init is in it: it goes when the container's last process does
+  overlay.reset();  // the init attached it (or failed)
+  netns.reset();    // the init is in it: it goes when the container's last process does
   if (child.setup_error) {
     remove_at_end = cfg.auto_remove;
     return {fail_start(in, outside, exit_record, child, status_fd), std::nullopt};
@@ -238,7 +264,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
 }  // namespace
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, UniqueFd netns) {
+                                  bool attached, NetworkNamespaceFromCli netns) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) stdio_to_dev_null();
@@ -273,6 +299,12 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
     } catch (const std::exception&) {
       break;  // removed meanwhile
     }
+  }
+  // Nobody waits for us any more: the nursery of the container's id, for a
+  // later one (see Store::make_nursery).
+  try {
+    Store(root).make_nursery(id);
+  } catch (const std::exception&) {
   }
   ::_exit(code & 0xff);
 }

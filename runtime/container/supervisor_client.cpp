@@ -127,11 +127,29 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   return h;
 }
 
+// "go" as soon as the container exists, the network namespace when made:
+// the supervisor reads the container's config and prepares its root
+// filesystem meanwhile.
 void SupervisorHandle::start(const std::string& id) {
-  UniqueFd netns = netns_ ? netns_->take() : UniqueFd();
+  protocol::send(status_.get(), {protocol::Kind::Go, netns_ ? 1 : 0, id});
+  if (!netns_) return;
+  UniqueFd netns = netns_->take();
   std::vector<int> fds;
   if (netns) fds.push_back(netns.get());
-  protocol::send(status_.get(), {protocol::Kind::Go, 0, id}, fds);
+  try {
+    protocol::send(status_.get(), {protocol::Kind::NetNs, 0, ""}, fds);
+  } catch (const SysError& e) {
+    // It failed before it needed the namespace: wait_started() reads why.
+    if (e.err() != EPIPE && e.err() != ECONNRESET) throw;
+  }
+}
+
+UniqueFd NetworkNamespaceFromCli::take() {
+  if (!std::exchange(follows_, false)) return UniqueFd();
+  std::vector<UniqueFd> fds;
+  auto msg = protocol::recv(status_fd_, &fds);
+  if (!msg || msg->kind != protocol::Kind::NetNs || fds.empty()) return UniqueFd();
+  return std::move(fds.front());
 }
 
 SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, const std::string& id,
@@ -142,8 +160,8 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
 }
 
 // The spawned supervisor: the command line spawn_supervisor_process made, then the
-// container's id from the CLI (none: the CLI failed to create it), with the
-// network namespace it made in advance, if any.
+// container's id from the CLI (none: the CLI failed to create it); the
+// network namespace it makes in advance, if any, follows.
 [[noreturn]] void supervisor_process_main(int argc, char** argv) {
   if (argc != 6) {
     std::fprintf(stderr, "%s: started by minictr, not by hand\n", kShimName);
@@ -157,10 +175,9 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));
   explain::enable_records(std::atoi(argv[5]));
-  std::vector<UniqueFd> netns;
-  auto go = protocol::recv(status_fd, &netns);
+  auto go = protocol::recv(status_fd);
   if (!go || go->kind != protocol::Kind::Go) ::_exit(0);
-  supervisor_main(root, go->text, status_fd, attached, netns.empty() ? UniqueFd() : std::move(netns.front()));
+  supervisor_main(root, go->text, status_fd, attached, NetworkNamespaceFromCli(status_fd, go->number == 1));
 }
 
 StartResult SupervisorHandle::wait_started() {

@@ -10,9 +10,22 @@
 
 namespace mctr::container {
 
+// The network namespace the CLI makes in advance, for the first start: it
+// sends "go" first and the namespace (NetNs) once made, so that the start's
+// first steps run meanwhile. take() receives it, once.
+class NetworkNamespaceFromCli {
+ public:
+  NetworkNamespaceFromCli(int status_fd, bool follows) : status_fd_(status_fd), follows_(follows) {}
+  // None if none follows (any more), or the CLI could not make one.
+  UniqueFd take();
+
+ private:
+  int status_fd_;
+  bool follows_;
+};
+
 // `status_fd`: the socket to the CLI (protocol.h).
-// `netns`: the network namespace the CLI made in advance (or none), for its first start.
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, UniqueFd netns);
+                                  bool attached, NetworkNamespaceFromCli netns);
 
 }  // namespace mctr::container

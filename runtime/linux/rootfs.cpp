@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <tuple>
 
@@ -83,13 +84,59 @@ void make_mounts_private() {
   do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
 }
 
+// fsconfig(2) copies at most 255 bytes of a value: the lower layers go one
+// at a time ("lowerdir+", Linux 6.8+).
+static constexpr size_t kFsconfigValueMax = 255;
+
+static bool configure(int fs, unsigned cmd, const char* key, const char* value) {
+  return ::fsconfig(fs, cmd, key, value, 0) == 0;
+}
+
+UniqueFd make_detached_overlay(const Spec& s) {
+  const auto& d = s.container_dir;
+  std::vector<std::string> lower;  // the top layer first
+  if (s.layer_dirs.empty()) lower.push_back((d / "empty").string());
+  for (size_t i = s.layer_dirs.size(); i-- > 0;) lower.push_back(s.layer_dirs[i]);
+  const std::string upper = (d / "upper").string(), work = (d / "work").string();
+  const auto too_long = [](const std::string& p) { return p.size() > kFsconfigValueMax; };
+  if (too_long(upper) || too_long(work) || std::any_of(lower.begin(), lower.end(), too_long)) return {};
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) return {};
+  bool ok = configure(fs.get(), FSCONFIG_SET_STRING, "source", "overlay");  // as mount(2) names it
+  for (const auto& layer : lower)
+    ok = ok && configure(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", layer.c_str());
+  ok = ok && configure(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str()) &&
+       configure(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str());
+  // "volatile": see mount_overlay.
+  if (s.volatile_upper) ok = ok && configure(fs.get(), FSCONFIG_SET_FLAG, "volatile", nullptr);
+  ok = ok && configure(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr);
+  // Refused (a kernel without "lowerdir+", or a layer it cannot use): the
+  // init mounts it with mount(2), and reports what the kernel says then.
+  if (!ok) return {};
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (mnt)
+    explain::step(
+        explain::Kind::kNote, "fsopen+fsconfig+fsmount(2)",
+        "# the overlay made now, not mounted anywhere yet: the init attaches it (the mount line below)");
+  return mnt;
+}
+
 void mount_overlay(const Spec& s) {
   const auto& d = s.container_dir;
   const bool short_names = needs_short_names(s);
   std::string data = overlay_options(s, short_names);
   if (short_names) {
-    check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
+    if (s.overlay_fd < 0) check_sys(::chdir((d / "l").c_str()), "chdir", d / "l");
     explain::step("chdir(2)", "cd " + (d / "l").string() + "   # short lowerdir names: l/N -> layer dirs");
+  }
+  if (s.overlay_fd >= 0) {
+    // Made in advance (make_detached_overlay): attached here. The trace
+    // shows the mount(2) it stands for.
+    explain::step("move_mount(2)", mount_replay("overlay", s.mount_point, "overlay", 0,
+                                                data + (s.volatile_upper ? ",volatile" : "")));
+    check_sys(::move_mount(s.overlay_fd, "", AT_FDCWD, s.mount_point.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
+              "move_mount overlay", s.mount_point);
+    return;
   }
   // Unmounting an overlay syncs its whole upper filesystem (the host's
   // disk), and the kernel does that while the container's init exits, before

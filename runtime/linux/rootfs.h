@@ -30,11 +30,22 @@ struct Spec {
   // mount namespace, where no other container's mount is seen, so no
   // directory per container is made (and deleted) on the host's disk.
   std::filesystem::path mount_point;
+  // The overlay made in advance (make_detached_overlay), which mount_overlay
+  // attaches; -1: mount_overlay makes it.
+  int overlay_fd = -1;
 };
 
 // Create upper/, work/, the mount point (if missing) and the short layer links l/0..l/N (overlayfs
 // takes its options in one page, so long layer paths would not fit).
 void prepare_dirs(const Spec& s);
+
+// The overlay of `s`, made but not mounted anywhere yet (fsopen, fsconfig,
+// fsmount): its superblock, overlayfs's checks of work/ included, is made
+// on the supervisor's side while the init starts; the init attaches it
+// (mount_overlay with overlay_fd). Its dirs must exist (prepare_dirs). None
+// when the kernel refuses (before 6.8, or a path too long): the init mounts
+// it as usual.
+UniqueFd make_detached_overlay(const Spec& s);
 
 // In the child, in order:
 void make_mounts_private();  // mount --make-rprivate /

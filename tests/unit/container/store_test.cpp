@@ -38,20 +38,25 @@ class ContainerStore : public ::testing::Test {
 
 TEST_F(ContainerStore, CreateMovesTheDirFromANurseryIntoContainers) {
   container::Store store(root_);
-  container::Config a, b;
+  container::Config a, b, c;
   a.name = "web";
-  store.create(a);
-  store.create(b);
+  const fsys::path nurseries = StorePaths{root_}.container_nurseries();
+  store.create(a);  // a new root has no nursery yet: made in place
+  EXPECT_FALSE(fsys::exists(nurseries));
+  store.make_nursery(a.id);  // as its supervisor does once the container exited
+  ASSERT_TRUE(fsys::is_directory(nurseries));
+  store.create(b);  // born in its own nursery if made, else in the next made one (a's)
+  store.make_nursery(b.id);
+  store.create(c);
   ASSERT_NE(a.id, b.id);
   // The name's link is made in the nursery too, and renamed into names/.
   EXPECT_EQ(fsys::read_symlink(root_ / "names" / "web"), a.id);
   EXPECT_EQ(fsys::read_symlink(root_ / "names" / b.name), b.id);
-  for (const auto* c : {&a, &b}) {
-    EXPECT_TRUE(fsys::is_regular_file(store.dir(c->id) / "config.json")) << c->id;
-    EXPECT_EQ(root_ / "containers" / c->id, store.dir(c->id));
+  EXPECT_EQ(fsys::read_symlink(root_ / "names" / c.name), c.id);
+  for (const auto* k : {&a, &b, &c}) {
+    EXPECT_TRUE(fsys::is_regular_file(store.dir(k->id) / "config.json")) << k->id;
+    EXPECT_EQ(root_ / "containers" / k->id, store.dir(k->id));
   }
-  const fsys::path nurseries = StorePaths{root_}.container_nurseries();
-  ASSERT_TRUE(fsys::is_directory(nurseries));
   size_t made = 0;
   for (const auto& n : fsys::directory_iterator(nurseries)) {
     ++made;
@@ -61,7 +66,7 @@ TEST_F(ContainerStore, CreateMovesTheDirFromANurseryIntoContainers) {
   }
   EXPECT_GE(made, 1u);
   EXPECT_LE(made, 2u);
-  EXPECT_EQ(2u, store.ids().size());
+  EXPECT_EQ(3u, store.ids().size());
 }
 
 TEST_F(ContainerStore, PruneRemovesNurseryLeftoversOnly) {
