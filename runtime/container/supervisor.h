@@ -12,7 +12,7 @@
 #include <string>
 
 #include "container/config.h"
-#include "container/network_in_advance.h"
+#include "util/parallel.h"
 #include "util/fd.h"
 
 namespace mctr::container {
@@ -35,9 +35,10 @@ class SupervisorHandle {
   // tell it which container to run with start(). With `attached`, it keeps
   // our stdin/stdout/stderr and copies the container's I/O to them;
   // otherwise it detaches from them completely (its own session, /dev/null).
-  // With `make_network_namespace` (the container will ask for a network
-  // namespace of its own) we start making one on a second thread, which
-  // start() hands to the supervisor with the id (network_in_advance.h).
+  // The spawn runs on a second thread, while we create the container; with
+  // `make_network_namespace` (the container will ask for a network namespace
+  // of its own) that thread then makes one, which start() hands to the
+  // supervisor after the id (network_in_advance.h).
   static SupervisorHandle spawn(const std::filesystem::path& root, bool attached,
                                 bool make_network_namespace = false);
   void start(const std::string& id);
@@ -55,10 +56,16 @@ class SupervisorHandle {
   std::optional<int> wait_exited(pid_t container_pid);
 
  private:
+  // What the second thread made: the supervisor's pid, its network namespace.
+  struct Launched {
+    pid_t pid = -1;
+    UniqueFd netns;
+  };
   UniqueFd status_;
-  pid_t supervisor_ = -1;
+  pid_t supervisor_ = -1;  // known once start() took what the thread made
+  bool netns_follows_ = false;
   // Held by pointer: its thread writes into it, and handles are moved.
-  std::unique_ptr<NetworkNamespaceInAdvance> netns_;
+  std::unique_ptr<InAdvance<Launched>> launching_;
 };
 
 }  // namespace mctr::container

@@ -1,6 +1,7 @@
 // The CLI's side of the supervisor: start it, wait for "started", and when
 // attached wait for "exited" while forwarding the signals the CLI gets.
 #include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/signalfd.h>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "container/network_in_advance.h"
 #include "container/protocol.h"
 #include "container/supervisor.h"
 #include "container/supervisor_process.h"
@@ -68,7 +70,8 @@ class ChildFds {
 // The supervisor's process: the read-only copy of this binary (see spawn
 // below) as `minictr-shim ROOT 3 attached|detached 4|-1 5|-1`, in a
 // session of its own (the terminal's ^C and hang-up do not reach it).
-pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd, bool attached) {
+pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd, bool attached,
+                               const sigset_t& mask) {
   UniqueFd binary = security::open_read_only_self();
   ChildFds fds;
   fds.put(status_fd, kStatusFd);
@@ -88,7 +91,9 @@ pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd,
                   nullptr};
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  // Our main thread's signal mask (the spawning thread blocks every signal).
+  ::posix_spawnattr_setsigmask(&attr, &mask);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
   // posix_spawn, not fork: the child runs in our memory until its exec
   // (clone(CLONE_VM | CLONE_VFORK)), so the kernel copies no page tables and
   // neither process takes a copy-on-write fault for each page it writes.
@@ -108,20 +113,27 @@ pid_t spawn_supervisor_process(const std::filesystem::path& root, int status_fd,
 // The container's init is cloned from it and runs its code until its own
 // execve, so a process in the container that reaches the init's
 // /proc/PID/exe (or starts "#!/proc/self/exe") finds a file nobody can
-// write, never the host's binary (CVE-2019-5736). It is started before the
-// container is created, so that its exec runs while the CLI still works.
+// write, never the host's binary (CVE-2019-5736). It is spawned by a second
+// thread before the container is created: its exec (posix_spawn waits for
+// it) and the network namespace made after it run while we create the
+// container.
 SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool attached,
                                          bool make_network_namespace) {
   int sv[2];
   check_sys(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair");
   SupervisorHandle h;
   h.status_.reset(sv[0]);
-  UniqueFd theirs(sv[1]);
-  h.supervisor_ = spawn_supervisor_process(root, theirs.get(), attached);
-  // The kernel's slowest part of a start, while the supervisor execs and we
-  // create the container. Not before the spawn: until its child has exec'd,
-  // posix_spawn waits, and the thread would take the CPU that child needs.
-  if (make_network_namespace) h.netns_ = std::make_unique<NetworkNamespaceInAdvance>();
+  auto theirs = std::make_shared<UniqueFd>(sv[1]);
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  h.netns_follows_ = make_network_namespace;
+  h.launching_ = std::make_unique<InAdvance<Launched>>([root, attached, make_network_namespace, theirs, mask] {
+    Launched made;
+    made.pid = spawn_supervisor_process(root, theirs->get(), attached, mask);
+    theirs->reset();  // the supervisor's end is its own now
+    if (make_network_namespace) made.netns = make_network_namespace_in_advance();
+    return made;
+  });
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   return h;
@@ -131,11 +143,12 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
 // the supervisor reads the container's config and prepares its root
 // filesystem meanwhile.
 void SupervisorHandle::start(const std::string& id) {
-  protocol::send(status_.get(), {protocol::Kind::Go, netns_ ? 1 : 0, id});
-  if (!netns_) return;
-  UniqueFd netns = netns_->take();
+  protocol::send(status_.get(), {protocol::Kind::Go, netns_follows_ ? 1 : 0, id});
+  Launched made = launching_->take();  // a failed spawn throws here
+  supervisor_ = made.pid;
+  if (!netns_follows_) return;
   std::vector<int> fds;
-  if (netns) fds.push_back(netns.get());
+  if (made.netns) fds.push_back(made.netns.get());
   try {
     protocol::send(status_.get(), {protocol::Kind::NetNs, 0, ""}, fds);
   } catch (const SysError& e) {
