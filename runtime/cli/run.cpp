@@ -116,11 +116,11 @@ container::RunOptions finish_run_flags(RunFlags& f, CLI::App* sub) {
 // Tell a spawned supervisor to start container `id`, and follow it
 // (foreground) or not (-d).
 static int start_and_follow(container::SupervisorHandle& sup, const std::filesystem::path& root,
-                            const std::string& id, bool attach, bool tty, bool print_id) {
+                            const std::string& id, bool attach, bool tty, bool print_id, int overlay = -1) {
   // With -t the terminal goes raw: ^C and friends reach the container as bytes.
   std::optional<pty::RawMode> raw;
   if (attach && tty && ::isatty(0)) raw.emplace(0);
-  sup.start(id);
+  sup.start(id, overlay);
   auto started = sup.wait_started();
   if (!started.ok) {
     raw.reset();
@@ -192,7 +192,8 @@ void add_run(CLI::App& app, Globals& g) {
     container::RunOptions o;
     auto cfg = create_from_flags(g, *f, sub, o, container::WriteBundle::kAtStart);
     g.explained_id = cfg.id;
-    g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true);
+    const UniqueFd overlay = container::make_overlay_in_advance(container::Store(g.root()), cfg);
+    g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true, overlay.get());
   });
 }
 

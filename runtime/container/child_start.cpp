@@ -131,7 +131,7 @@ class CloneThenGo : public ChildStart {
 // its root filesystem: what it needs from the host side, each handed over on
 // `handoff` as soon as it is ready and in the order the child's steps ask
 // for it (kSharingMemorySteps): its network namespace (NetNs + fd, unless
-// made in advance), its /etc files (EtcFiles), its cgroup (Cgroup + the
+// made in advance), its cgroup (Cgroup + the
 // files to join it with), its seccomp program (SeccompProgram: written to
 // `seccomp`, in the memory the child shares). On failure HandoffFailed: the
 // child gives up, and the thread's error is the one reported.
@@ -141,12 +141,10 @@ void make_in_background(const linux_ns::SyncChannel& handoff, const ChildPlan& p
   ScopeGuard tell_failure([&] {
     if (!handed_over) protocol::send(handoff.parent_fd(), {protocol::Kind::HandoffFailed, 0, ""});
   });
-  if (plan.new_netns) {
-    UniqueFd made = plan.netns >= 0 ? UniqueFd() : linux_ns::new_network_namespace();
-    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {made ? made.get() : plan.netns});
+  if (plan.new_netns && plan.netns < 0) {  // one made in advance: the child was born in it
+    UniqueFd made = linux_ns::new_network_namespace();
+    protocol::send(handoff.parent_fd(), {protocol::Kind::NetNs, 0, ""}, {made.get()});
   }
-  write_host_etc_files(plan.bundle, plan.fs);
-  protocol::send(handoff.parent_fd(), {protocol::Kind::EtcFiles, 0, ""});
   outside.make_cgroup();
   std::vector<UniqueFd> join = outside.cgroup().open_join_files();
   std::vector<int> fds;
@@ -180,12 +178,15 @@ class CloneSharingMemory : public ChildStart {
   StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
                      const std::function<void(pid_t)>& ready) override {
     // The child mounts its overlay first thing: its dirs now (made already
-    // with the overlay made in advance). The rest of what it needs from the
-    // host side is made by a second thread while it mounts (we are
-    // suspended until it execs).
+    // with the overlay made in advance), and the /etc files it binds soon
+    // after. The rest of what it needs from the host side is made by a
+    // second thread while it mounts (we are suspended until it execs): a
+    // thread the child waits for early waits for a CPU too, where this
+    // kernel keeps both on one.
     prepare_overlay_dirs(plan.fs);
+    write_host_etc_files(plan.bundle, plan.fs);
     linux_ns::SyncChannel sync, handoff;
-    InitLink link{sync.child_fd(), handoff.child_fd(), nullptr, {}, {}};
+    InitLink link{sync.child_fd(), handoff.child_fd(), nullptr, {}, {}, plan.new_netns && plan.netns >= 0};
     const InitPlan init{plan.bundle, plan.fs, plan.stdio};
     EarlyPid early_pid;
     std::atomic<bool> readied = false;
@@ -218,12 +219,15 @@ class CloneSharingMemory : public ChildStart {
       }
     });
     StartedChild child;
-    // No CLONE_NEWNET: the child joins the namespace the thread hands over.
+    // No CLONE_NEWNET: the child is born in the namespace made in advance,
+    // or joins the one the thread makes and hands over.
+    linux_ns::NetworkNamespaceVisit born_in(plan.new_netns ? plan.netns : -1);
     try {
       child.pid = linux_ns::clone_sharing_memory(
           linux_ns::container_clone_flags(false),
           [&] {
             say_child_runs();
+            if (born_in.home_fd() >= 0) ::close(born_in.home_fd());
             ::close(plan.status_fd);  // our copy stays open: the child has its own fd table
             container_init(kSharingMemorySteps, init, link);
           },
@@ -233,6 +237,7 @@ class CloneSharingMemory : public ChildStart {
       say_child_runs();
       throw;
     }
+    born_in.leave();
     say_child_runs();
     // We run again: the child has exec'd or exited. Its first message is
     // its mount namespace, then an error, or EOF once it exec'd.

@@ -262,8 +262,8 @@ static void make_undumpable() { check_sys(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), 
 
 // The supervisor's second thread makes what we need from the host side
 // while we mount, and hands it over on `handoff_fd` in this order: NetNs
-// with the namespace's fd (unless we use the host's network), EtcFiles,
-// Cgroup with the cgroup files to write to (open_join_files), then
+// with the namespace's fd (unless we use the host's network, or were born
+// in one made in advance), Cgroup with the cgroup files to write to (open_join_files), then
 // SeccompProgram; HandoffFailed instead when it could not. This receives
 // the next one, `what` (with fds when it passes any); anything else means
 // the thread failed, and the supervisor reports its error rather than ours.
@@ -305,7 +305,8 @@ const std::vector<InitStep> kCloneThenGoSteps = {
 };
 
 const std::vector<InitStep> kSharingMemorySteps = {
-    // The overlay's dirs are made by the supervisor before the clone; its
+    // The overlay's dirs and the /etc files are made by the supervisor
+    // before the clone; its
     // second thread makes the rest meanwhile, in the order we need it (see
     // make_in_background in child_start.cpp). /sys after the namespace is
     // ours; the cgroup as late as possible; the seccomp program last.
@@ -314,7 +315,6 @@ const std::vector<InitStep> kSharingMemorySteps = {
     InitStep::kReceiveNetworkNamespace,
     InitStep::kMountSys,
     InitStep::kStdio,
-    InitStep::kReceiveEtcFiles,
     InitStep::kBindMounts,
     InitStep::kPivotRoot,
     InitStep::kMaskPaths,
@@ -413,9 +413,6 @@ class ContainerInit : public InitSide {
         return receive_root_filesystem(p_, link_.sync_fd);
       case InitStep::kReceiveNetworkNamespace:
         return receive_network_namespace();
-      case InitStep::kReceiveEtcFiles:
-        receive_from_supervisor(link_.handoff_fd, protocol::Kind::EtcFiles, "/etc files", false);
-        return;
       case InitStep::kReceiveSeccompProgram:
         // The thread wrote it into link_.seccomp (our memory is its) before saying so.
         receive_from_supervisor(link_.handoff_fd, protocol::Kind::SeccompProgram, "seccomp program", false);
@@ -477,7 +474,7 @@ class ContainerInit : public InitSide {
 
  private:
   void receive_network_namespace() {
-    if (!p_.fs.new_netns) return;
+    if (!p_.fs.new_netns || link_.born_in_netns) return;
     auto netns = receive_from_supervisor(link_.handoff_fd, protocol::Kind::NetNs, "network namespace");
     explain::step(explain::Kind::kNote, "setns(2)", "# join the network namespace the supervisor made");
     check_sys(::setns(netns.front().get(), CLONE_NEWNET), "setns(CLONE_NEWNET)");

@@ -37,7 +37,6 @@ enum class InitStep : uint8_t {
   kMountRootFilesystem,      // run: private propagation, the overlay, /proc and /dev below the mount point
   kReceiveRootFs,            // run --userns, after the id maps: the tree built for us, then /proc, /dev
   kReceiveNetworkNamespace,  // run: setns(2) into the one the supervisor made (unless --network host)
-  kReceiveEtcFiles,          // run: the supervisor's thread has written /etc/hostname, hosts, resolv.conf
   kMountSys,                 // run: sysfs shows the network namespace it is mounted in: after joining it
   kWaitForGo,                // the parent has made our cgroup and network (and written our id maps)
   kJoinCgroupSelf,           // run: into our cgroup, unless born in it (InitLink::join)
@@ -109,13 +108,14 @@ struct InitPlan {
 // How the init talks with its supervisor.
 struct InitLink {
   int sync_fd = -1;                     // "go" in, an error (SetupFailed) or EOF at exec out
-  int handoff_fd = -1;                  // kReceiveNetworkNamespace, kReceiveEtcFiles, ... (the thread's)
+  int handoff_fd = -1;                  // kReceiveNetworkNamespace, kJoinCgroupHandedOver, ... (the thread's)
   cgroup::Manager* join = nullptr;      // kJoinCgroupSelf; null: born in the group
   std::filesystem::path seccomp_cache;  // kPrepareHostFiles
   // Compiled by the supervisor (no kPrepareHostFiles): before the clone
   // (--userns), or by its thread while we share its memory (read after
   // kReceiveSeccompProgram).
   std::vector<sock_filter> seccomp;
+  bool born_in_netns = false;  // kReceiveNetworkNamespace: nothing to receive
 };
 
 // minictr run's init: run_init_steps over `steps` with the supervisor at

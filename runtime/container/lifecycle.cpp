@@ -25,6 +25,7 @@
 #include "linux/init_layer.h"
 #include "linux/net/network.h"
 #include "linux/proc.h"
+#include "linux/rootfs.h"
 #include "linux/user.h"
 #include "util/error.h"
 #include "util/explain.h"
@@ -216,6 +217,17 @@ Config create_container(const Store& store, image::Store& images, const RunOptio
   }
   emit_event(store.root(), "create", c);
   return c;
+}
+
+UniqueFd make_overlay_in_advance(const Store& store, const Config& cfg) {
+  if (!cfg.userns.empty() && cfg.userns != "host") return UniqueFd();
+  rootfs::Spec s;
+  s.layer_dirs = cfg.layer_dirs;
+  s.container_dir = store.dir(cfg.id);
+  s.volatile_upper = cfg.auto_remove;
+  s.mount_point = StorePaths{store.root()}.rootfs_mount_point();
+  rootfs::prepare_dirs(s);
+  return rootfs::make_detached_overlay(s);
 }
 
 int parse_signal(const std::string& in) {

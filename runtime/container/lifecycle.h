@@ -9,6 +9,7 @@
 #include "container/config.h"
 #include "container/state.h"
 #include "image/store.h"
+#include "util/fd.h"
 
 namespace mctr::container {
 
@@ -53,6 +54,13 @@ enum class WriteBundle { kNow, kAtStart };
 // Merge image config and options into a new container (state "created").
 Config create_container(const Store& store, image::Store& images, const RunOptions& o,
                         WriteBundle when = WriteBundle::kNow);
+// The root filesystem of container `cfg`, made by the CLI before "go" and
+// sent with it (SupervisorHandle::start): upper/ and work/, and the overlay
+// made but not mounted anywhere yet (rootfs::make_detached_overlay), which
+// its init attaches. Overlayfs's superblock and its checks of work/ leave the
+// way from "go" to the container's command. None with --userns (the init
+// mounts an idmapped tree) or when the kernel refuses: the init mounts it.
+UniqueFd make_overlay_in_advance(const Store& store, const Config& cfg);
 // Whether the container `o` creates gets a network namespace of its own
 // that its supervisor can make in advance: not the host's, not another
 // container's, and no user namespace (which would have to own it).

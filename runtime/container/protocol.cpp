@@ -42,8 +42,6 @@ const char* name_of(Kind k) {
       return "hooks-done";
     case Kind::Ready:
       return "ready";
-    case Kind::EtcFiles:
-      return "etc-files";
     case Kind::SeccompProgram:
       return "seccomp-program";
   }

@@ -35,9 +35,8 @@ enum class Kind : uint8_t {
   RunHooks,   // init -> create: the bundle's mounts are made, before pivot_root: run prestart/createRuntime
   HooksDone,  // create -> init: text = the container's state JSON (for createContainer/startContainer)
   Ready,      // init -> create: waiting on the exec fifo; `create` writes the pid file and exits
-  // minictr run's shared-memory start, supervisor thread -> init (no payload: the files are on
-  // disk, the program in the memory the init shares):
-  EtcFiles,        // /etc/hostname, hosts and resolv.conf are written
+  // minictr run's shared-memory start, supervisor thread -> init (no payload: the program is in
+  // the memory the init shares):
   SeccompProgram,  // InitLink::seccomp holds the compiled program
 };
 

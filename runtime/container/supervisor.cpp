@@ -33,7 +33,6 @@
 #include "util/error.h"
 #include "util/explain.h"
 #include "util/fs.h"
-#include "util/parallel.h"
 #include "util/paths.h"
 #include "util/scope_guard.h"
 
@@ -81,8 +80,6 @@ struct RunInputs {
   Store store;
   Config cfg;
   std::filesystem::path dir;
-  // Made on a second thread while the bundle is built (none with --userns).
-  std::unique_ptr<InAdvance<UniqueFd>> overlay;
   bool bundle_made = false;  // not on disk yet: written once the init is started
   oci::Spec bundle;
 
@@ -90,27 +87,8 @@ struct RunInputs {
       : store(root),
         cfg(store.config(id)),
         dir(store.dir(id)),
-        overlay(overlay_in_advance(cfg, dir, StorePaths{root}.rootfs_mount_point())),
         bundle(bundle_for_start(cfg, dir, StorePaths{root}.rootfs_mount_point(), &bundle_made)) {
     check_supported(bundle);
-  }
-
-  // The overlay of the image's layers and upper/, made (not mounted) before
-  // the init exists: the init's longest step, and it needs nothing of the
-  // bundle. With --userns the init mounts another tree (idmapped layers).
-  static std::unique_ptr<InAdvance<UniqueFd>> overlay_in_advance(const Config& cfg,
-                                                                 const std::filesystem::path& dir,
-                                                                 const std::filesystem::path& mount_point) {
-    if (!cfg.userns.empty() && cfg.userns != "host") return nullptr;
-    rootfs::Spec s;
-    s.layer_dirs = cfg.layer_dirs;
-    s.container_dir = dir;
-    s.volatile_upper = cfg.auto_remove;
-    s.mount_point = mount_point;
-    return std::make_unique<InAdvance<UniqueFd>>([s] {
-      rootfs::prepare_dirs(s);
-      return rootfs::make_detached_overlay(s);
-    });
   }
 
   // What the init mounts: the overlay of the image layers and upper/ at
@@ -179,9 +157,9 @@ RunOutcome report_exit(const RunInputs& in, OutsideSetup& outside, ExitRecord& e
 
 // One run of the container, from its clone to its teardown.
 // `status_fd` is set to -1 once closed (a detached CLI has its answer).
-// The first run takes the network namespace made in advance, if any.
+// The first run takes what the CLI made in advance, if anything.
 RunOutcome supervise(const std::filesystem::path& root, const std::string& id, int& status_fd, bool attached,
-                     RestartManager& restarts, NetworkNamespaceFromCli& in_advance) {
+                     RestartManager& restarts, MadeByCli& in_advance) {
   const RunInputs in(root, id);
   const Config& cfg = in.cfg;
   // Space for the exit code, taken now: when the container exits the
@@ -208,9 +186,9 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                                 "   # the container's directory: `create` made it (config.json, state.json)");
   OutsideSetup outside(in.store, cfg, in.bundle);
   const bool new_netns = has_new_network_namespace(in.bundle);
-  UniqueFd netns = in_advance.take();
+  UniqueFd netns = in_advance.netns.take();
   if (!new_netns || user_namespace_maps(in.bundle)) netns.reset();
-  UniqueFd overlay = in.overlay ? in.overlay->take() : UniqueFd();
+  UniqueFd overlay = std::move(in_advance.overlay);
   if (user_namespace_maps(in.bundle)) overlay.reset();
   fs_spec.overlay_fd = overlay.get();
   const ChildPlan plan{.bundle = in.bundle,
@@ -264,7 +242,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
 }  // namespace
 
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, NetworkNamespaceFromCli netns) {
+                                  bool attached, MadeByCli in_advance) {
   ::prctl(PR_SET_NAME, "minictr-shim");
   std::signal(SIGPIPE, SIG_IGN);
   if (!attached) stdio_to_dev_null();
@@ -275,7 +253,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
     std::string error;
     RunOutcome run;
     try {
-      run = supervise(root, id, status_fd, attached, restarts, netns);
+      run = supervise(root, id, status_fd, attached, restarts, in_advance);
       code = run.exit_code;
     } catch (const Error& e) {
       code = e.exit_code();

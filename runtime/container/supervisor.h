@@ -12,8 +12,8 @@
 #include <string>
 
 #include "container/config.h"
-#include "util/parallel.h"
 #include "util/fd.h"
+#include "util/parallel.h"
 
 namespace mctr::container {
 
@@ -41,7 +41,9 @@ class SupervisorHandle {
   // supervisor after the id (network_in_advance.h).
   static SupervisorHandle spawn(const std::filesystem::path& root, bool attached,
                                 bool make_network_namespace = false);
-  void start(const std::string& id);
+  // `overlay`: the container's root filesystem made in advance
+  // (make_overlay_in_advance), sent with the id; -1: none.
+  void start(const std::string& id, int overlay = -1);
   // Both at once, for a container that exists already.
   static SupervisorHandle launch(const std::filesystem::path& root, const std::string& id, bool attached);
 

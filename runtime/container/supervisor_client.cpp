@@ -1,8 +1,8 @@
 // The CLI's side of the supervisor: start it, wait for "started", and when
 // attached wait for "exited" while forwarding the signals the CLI gets.
 #include <fcntl.h>
-#include <pthread.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -127,13 +127,14 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
   sigset_t mask;
   pthread_sigmask(SIG_BLOCK, nullptr, &mask);
   h.netns_follows_ = make_network_namespace;
-  h.launching_ = std::make_unique<InAdvance<Launched>>([root, attached, make_network_namespace, theirs, mask] {
-    Launched made;
-    made.pid = spawn_supervisor_process(root, theirs->get(), attached, mask);
-    theirs->reset();  // the supervisor's end is its own now
-    if (make_network_namespace) made.netns = make_network_namespace_in_advance();
-    return made;
-  });
+  h.launching_ =
+      std::make_unique<InAdvance<Launched>>([root, attached, make_network_namespace, theirs, mask] {
+        Launched made;
+        made.pid = spawn_supervisor_process(root, theirs->get(), attached, mask);
+        theirs->reset();  // the supervisor's end is its own now
+        if (make_network_namespace) made.netns = make_network_namespace_in_advance();
+        return made;
+      });
   // It lives on when this CLI process exits (re-parented to init or the
   // nearest subreaper), and exits at once if we never send it an id.
   return h;
@@ -142,8 +143,10 @@ SupervisorHandle SupervisorHandle::spawn(const std::filesystem::path& root, bool
 // "go" as soon as the container exists, the network namespace when made:
 // the supervisor reads the container's config and prepares its root
 // filesystem meanwhile.
-void SupervisorHandle::start(const std::string& id) {
-  protocol::send(status_.get(), {protocol::Kind::Go, netns_follows_ ? 1 : 0, id});
+void SupervisorHandle::start(const std::string& id, int overlay) {
+  std::vector<int> with;
+  if (overlay >= 0) with.push_back(overlay);
+  protocol::send(status_.get(), {protocol::Kind::Go, netns_follows_ ? 1 : 0, id}, with);
   Launched made = launching_->take();  // a failed spawn throws here
   supervisor_ = made.pid;
   if (!netns_follows_) return;
@@ -173,8 +176,9 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
 }
 
 // The spawned supervisor: the command line spawn_supervisor_process made, then the
-// container's id from the CLI (none: the CLI failed to create it); the
-// network namespace it makes in advance, if any, follows.
+// container's id from the CLI (none: the CLI failed to create it) with its
+// root filesystem made in advance, if any; the network namespace it makes
+// in advance, if any, follows.
 [[noreturn]] void supervisor_process_main(int argc, char** argv) {
   if (argc != 6) {
     std::fprintf(stderr, "%s: started by minictr, not by hand\n", kShimName);
@@ -188,9 +192,12 @@ SupervisorHandle SupervisorHandle::launch(const std::filesystem::path& root, con
     if (int fd = std::atoi(argv[i]); fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   explain::enable(std::atoi(argv[4]));
   explain::enable_records(std::atoi(argv[5]));
-  auto go = protocol::recv(status_fd);
+  std::vector<UniqueFd> overlay;
+  auto go = protocol::recv(status_fd, &overlay);
   if (!go || go->kind != protocol::Kind::Go) ::_exit(0);
-  supervisor_main(root, go->text, status_fd, attached, NetworkNamespaceFromCli(status_fd, go->number == 1));
+  supervisor_main(root, go->text, status_fd, attached,
+                  {overlay.empty() ? UniqueFd() : std::move(overlay.front()),
+                   NetworkNamespaceFromCli(status_fd, go->number == 1)});
 }
 
 StartResult SupervisorHandle::wait_started() {

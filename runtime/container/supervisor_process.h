@@ -24,8 +24,15 @@ class NetworkNamespaceFromCli {
   bool follows_;
 };
 
+// What the CLI made in advance for the first start: the overlay
+// (make_overlay_in_advance), which came with "go", and the network namespace.
+struct MadeByCli {
+  UniqueFd overlay;
+  NetworkNamespaceFromCli netns;
+};
+
 // `status_fd`: the socket to the CLI (protocol.h).
 [[noreturn]] void supervisor_main(const std::filesystem::path& root, const std::string& id, int status_fd,
-                                  bool attached, NetworkNamespaceFromCli netns);
+                                  bool attached, MadeByCli in_advance);
 
 }  // namespace mctr::container

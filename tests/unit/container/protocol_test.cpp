@@ -16,10 +16,9 @@ namespace mctr::container::protocol {
 
 namespace {
 
-constexpr Kind kAll[] = {
-    Kind::Go,       Kind::SetupFailed, Kind::Started, Kind::StartFailed,   Kind::Exited,
-    Kind::MountNs,  Kind::NetNs,       Kind::Cgroup,  Kind::HandoffFailed, Kind::RootFs,
-    Kind::RunHooks, Kind::HooksDone,   Kind::Ready,   Kind::EtcFiles,      Kind::SeccompProgram};
+constexpr Kind kAll[] = {Kind::Go,       Kind::SetupFailed, Kind::Started, Kind::StartFailed,   Kind::Exited,
+                         Kind::MountNs,  Kind::NetNs,       Kind::Cgroup,  Kind::HandoffFailed, Kind::RootFs,
+                         Kind::RunHooks, Kind::HooksDone,   Kind::Ready,   Kind::SeccompProgram};
 
 struct Pair {
   UniqueFd a, b;
