@@ -193,7 +193,12 @@ void add_run(CLI::App& app, Globals& g) {
     auto cfg = create_from_flags(g, *f, sub, o, container::WriteBundle::kAtStart);
     g.explained_id = cfg.id;
     const UniqueFd overlay = container::make_overlay_in_advance(container::Store(g.root()), cfg);
-    g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true, overlay.get());
+    try {
+      g.exit_code = start_and_follow(sup, g.root(), cfg.id, !o.detach, o.tty, true, overlay.get());
+    } catch (const container::SupervisorNotStarted&) {
+      container::remove_container(container::Store(g.root()), cfg.id, true);  // nothing half-made
+      throw;
+    }
   });
 }
 

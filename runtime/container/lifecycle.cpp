@@ -226,8 +226,12 @@ UniqueFd make_overlay_in_advance(const Store& store, const Config& cfg) {
   s.container_dir = store.dir(cfg.id);
   s.volatile_upper = cfg.auto_remove;
   s.mount_point = StorePaths{store.root()}.rootfs_mount_point();
-  rootfs::prepare_dirs(s);
-  return rootfs::make_detached_overlay(s);
+  try {
+    rootfs::prepare_dirs(s);
+    return rootfs::make_detached_overlay(s);
+  } catch (const std::exception&) {
+    return UniqueFd();  // the init makes the dirs and mounts it, and reports what fails then
+  }
 }
 
 int parse_signal(const std::string& in) {

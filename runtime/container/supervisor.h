@@ -12,6 +12,7 @@
 #include <string>
 
 #include "container/config.h"
+#include "util/error.h"
 #include "util/fd.h"
 #include "util/parallel.h"
 
@@ -27,6 +28,13 @@ struct StartResult {
 
 // main() of the exec'd supervisor, whose argv[0] is "minictr-shim".
 [[noreturn]] void supervisor_process_main(int argc, char** argv);
+
+// The supervisor process could not be started (posix_spawn refused): nothing
+// runs the container (`run` removes the one it created).
+class SupervisorNotStarted : public Error {
+ public:
+  using Error::Error;
+};
 
 class SupervisorHandle {
  public:

@@ -147,7 +147,12 @@ void SupervisorHandle::start(const std::string& id, int overlay) {
   std::vector<int> with;
   if (overlay >= 0) with.push_back(overlay);
   protocol::send(status_.get(), {protocol::Kind::Go, netns_follows_ ? 1 : 0, id}, with);
-  Launched made = launching_->take();  // a failed spawn throws here
+  Launched made;
+  try {
+    made = launching_->take();
+  } catch (const std::exception& e) {
+    throw SupervisorNotStarted(e.what());
+  }
   supervisor_ = made.pid;
   if (!netns_follows_) return;
   std::vector<int> fds;
