@@ -171,7 +171,8 @@ void prepare_overlay_dirs(const rootfs::Spec& fs_spec) {
   const auto& dir = fs_spec.container_dir;
   explain::step("mkdir(2)", "mkdir -p " + (dir / "upper").string() + " " + (dir / "work").string() + " " +
                                 fs_spec.mount_point.string() + "   # overlay upper, work and mount point");
-  rootfs::prepare_dirs(fs_spec);
+  // With the overlay made in advance the CLI made them (make_overlay_in_advance).
+  if (fs_spec.overlay_fd < 0) rootfs::prepare_dirs(fs_spec);
 }
 
 void write_host_etc_files(const oci::Spec& spec, const rootfs::Spec& fs_spec) {
