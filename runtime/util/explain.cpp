@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/sigpipe.h"
 
 namespace mctr::explain {
 
@@ -22,7 +23,10 @@ void set_place(Place p) { g_place = p; }
 void set_netns_pid(pid_t pid) { g_netns_pid = pid; }
 
 // One write() per line (or record): those of the supervisor and the init never mix.
+// A reader that left (`--explain 2>&1 | grep -q clone3`) must not kill a run
+// halfway, after `create` and before the start: the trace just ends there.
 static void write_all_at_once(int fd, const std::string& s) {
+  SigpipeBlocked reader_may_be_gone;
   ssize_t n = ::write(fd, s.data(), s.size());
   (void)n;
 }

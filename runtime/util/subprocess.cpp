@@ -12,6 +12,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/sigpipe.h"
 
 extern char** environ;
 
@@ -28,29 +29,6 @@ Pipe make_pipe() {
   check_sys(::pipe2(fds, O_CLOEXEC), "pipe2");
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
-
-// A write to a pipe whose reader exited raises SIGPIPE, which would kill us.
-// While this lives, SIGPIPE is blocked in this thread (the write fails with
-// EPIPE instead); one our writes raised is taken back before unblocking.
-class SigpipeBlocked {
- public:
-  SigpipeBlocked() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeBlocked() {
-    const timespec zero{};
-    while (::sigtimedwait(&pipe_, nullptr, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlocked(const SigpipeBlocked&) = delete;
-  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
- private:
-  sigset_t pipe_, old_;
-};
 
 // Where argv[0] is: a path as given, else the first executable in $PATH,
 // /usr/sbin or /sbin.

@@ -60,4 +60,10 @@ out=$(mctr stop --explain -t 1 ex 2>&1)
 assert_contains "$out" "kill -TERM" "stop --explain"
 out=$(mctr rm --explain ex 2>&1)
 assert_contains "$out" "rm -rf" "rm --explain"
+
+echo "-- a reader that leaves early (grep -q) does not leave a created container behind"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  mctr run --rm --explain --network none busybox true 2>&1 | grep -q "unshare"
+done
+[[ -z $(mctr ps -aq) ]] || fail "a trace cut short by its reader left: $(mctr ps -a)"
 echo PASS
