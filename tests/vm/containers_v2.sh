@@ -7,6 +7,22 @@ set -eu
 M=/usr/local/bin/minictr
 fail() { echo "FAIL: $*"; exit 1; }
 export MINICTR_ROOT=/var/lib/minictr
+
+# Should a step hang (scripts/vm kills the VM at 280 s), say where first:
+# every process with its state, where it sleeps in the kernel and its
+# threads' kernel stacks.
+show_processes() {
+  for p in /proc/[0-9]*; do
+    c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null) && [ -n "$c" ] || continue
+    echo "${p#/proc/} $(grep -E '^(State|SigBlk|SigPnd|ShdPnd)' $p/status | tr '\n' ' ')$(cat $p/wchan 2>/dev/null) :: $c"
+    for t in $p/task/*; do
+      echo "   thread ${t##*/} $(cat $t/wchan 2>/dev/null)"
+      sed 's/^/      /' $t/stack 2>/dev/null
+    done
+  done
+}
+(sleep 220; echo "HANG: still running after 220 s"; show_processes) &
+watchdog=$!
 mkdir -p $MINICTR_ROOT
 mount -t tmpfs tmpfs $MINICTR_ROOT   # overlayfs needs xattrs for its upper dir
 [ -f /sys/fs/cgroup/cgroup.controllers ] || fail "not a cgroup v2 host"
@@ -111,4 +127,5 @@ echo "ok bridge container, -p 8080:80: wget 127.0.0.1:8080 and $ip:80 ($page); r
 
 [ -z "$(ls /sys/fs/cgroup/minictr 2>/dev/null | grep -v '^cgroup\.\|^cpu\|^io\.\|^memory\.\|^pids\.\|^cpuset\.\|^hugetlb\.\|^rdma\.\|^misc\.')" ] ||
   fail "groups left: $(ls /sys/fs/cgroup/minictr)"
+kill $watchdog 2>/dev/null || true
 echo "VM containers on cgroup v2: PASS"
