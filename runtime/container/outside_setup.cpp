@@ -57,8 +57,7 @@ cgroup::Manager& OutsideSetup::cgroup() {
 
 void OutsideSetup::make_cgroup() {
   cgroup::Manager& cg = cgroup();
-  explain::step("mkdir(2)", "mkdir " + cg.path() + "   # cgroup " + cgroup::to_string(cg.version()));
-  cg.create();
+  cg.create();  // its steps show the parents and the mkdir
   cg.apply(cgroup_resources(bundle_));
   // Which device nodes the container may mknod and open: the bundle's
   // linux.resources.devices (Docker's list: null, zero, random, tty, pts, ...).

@@ -43,8 +43,10 @@ vm_state() {
 for net in none bridge; do
   orig=$($M --explain-script /tmp/$net.sh run --rm --network $net -m 64m busybox sh -c "$probe") ||
     fail "traced run ($net)"
-  # As on a fresh host: the bridge and its table are made again by the script.
+  # As on a fresh host: the bridge and its table are made again by the script,
+  # and so is the shared cgroup parent minictr/.
   $M network prune -f >/dev/null
+  rmdir /sys/fs/cgroup/minictr || fail "rmdir /sys/fs/cgroup/minictr (the shared parent) after the traced run"
   before=$(vm_state)
   again=$($BASH /tmp/$net.sh 2>/tmp/$net.err) || fail "replay ($net): $(cat /tmp/$net.err)"
   [ "$again" = "$orig" ] || fail "replayed container ($net) differs:

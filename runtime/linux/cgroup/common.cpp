@@ -27,6 +27,8 @@ void write_value(const path& file, const std::string& value, explain::Kind kind)
   fs::write_file(file, value);
 }
 
+void write_value_untraced(const path& file, const std::string& value) { fs::write_file(file, value); }
+
 UniqueFd open_for_write(const path& file) {
   return UniqueFd(check_sys(::open(file.c_str(), O_WRONLY | O_CLOEXEC), "open", file));
 }
@@ -66,7 +68,7 @@ void remove_group_tree(const path& dir) {
   }
 }
 
-void v1_init_cpuset(const path& dir) {
+void v1_init_cpuset(const path& dir, bool traced) {
   for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
     if (!fs::trim(fs::read_file(dir / file)).empty()) continue;
     std::string from_parent = fs::trim(fs::read_file(dir.parent_path() / file));
@@ -74,10 +76,13 @@ void v1_init_cpuset(const path& dir) {
     // group a moment ago and has not filled it yet. Fill it first (the same
     // values it will write): an empty copy would refuse our tasks (ENOSPC).
     if (from_parent.empty()) {
-      v1_init_cpuset(dir.parent_path());
+      v1_init_cpuset(dir.parent_path(), traced);
       from_parent = fs::trim(fs::read_file(dir.parent_path() / file));
     }
-    write_value(dir / file, from_parent);
+    if (traced)
+      write_value(dir / file, from_parent);
+    else
+      write_value_untraced(dir / file, from_parent);
   }
 }
 

@@ -25,6 +25,8 @@ uint64_t read_u64_or_zero(const path& file);
 // Write one value to a cgroup file (throws SysError with the file's path).
 // `kind` tells --explain-script what the write is for (joining the group).
 void write_value(const path& file, const std::string& value, explain::Kind kind = explain::Kind::kCommand);
+// The same, with no --explain step: for writes a step of their own already shows.
+void write_value_untraced(const path& file, const std::string& value);
 UniqueFd open_for_write(const path& file);  // O_WRONLY | O_CLOEXEC, throws with the path
 
 // The pids listed in dir/cgroup.procs (this group only, not its children).
@@ -41,7 +43,8 @@ void remove_group_tree(const path& dir);
 
 // Copy cpuset.cpus/cpuset.mems from the parent when empty: a v1 cpuset group
 // starts with none, and the kernel refuses to add tasks (ENOSPC) until set.
-void v1_init_cpuset(const path& dir);
+// `traced`: each write is an --explain step.
+void v1_init_cpuset(const path& dir, bool traced = true);
 
 // The CFS quota for --cpus over a period in microseconds (--cpus 1.5, period
 // 100000 -> 150000), rounded to the nearest microsecond. cpus must be > 0.

@@ -11,6 +11,7 @@
 #include "linux/cgroup/host_stats.h"
 #include "linux/cgroup/parse.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 #include "util/scope_guard.h"
 
@@ -77,15 +78,45 @@ void V1Manager::make_parents(const std::filesystem::path& d, bool is_cpuset) con
     at /= part;
     bool made = ::mkdir(at.c_str(), 0755) == 0;
     if (!made && errno != EEXIST) throw_sys("mkdir", at);
+    // Untraced: explain_parents() has shown these writes.
     if (made && is_cpuset) {
-      v1_init_cpuset(at);
+      v1_init_cpuset(at, false);
       // New children copy cpus and mems from the parent themselves.
-      write_value(at / "cgroup.clone_children", "1");
+      write_value_untraced(at / "cgroup.clone_children", "1");
     }
   }
 }
 
+// What create() does for the shared parents (make_parents), as commands
+// that change nothing where they are there already: the traced run mostly
+// finds them, made by an earlier container; a replay on a fresh host does not.
+void V1Manager::explain_parents() const {
+  if (!explain::on()) return;
+  std::string parents;
+  for (const auto& d : unique_dirs_) parents += " " + d.parent_path().string();
+  explain::step(
+      "mkdir(2)",
+      "mkdir -p" + parents + "   # the shared parents: the first container makes them, the next find them");
+  const std::filesystem::path cpuset = dir("cpuset");
+  const auto mount = mount_of_.find(cpuset);
+  if (mount == mount_of_.end()) return;
+  std::filesystem::path at = mount->second;
+  for (const auto& part : cpuset.parent_path().lexically_relative(at)) {
+    if (part == ".") continue;
+    const std::filesystem::path parent = at;
+    at /= part;
+    const std::string cpus = (at / "cpuset.cpus").string(), mems = (at / "cpuset.mems").string();
+    explain::step("write(2)", "grep -q . " + cpus + " || { cat " + (parent / "cpuset.cpus").string() + " > " +
+                                  cpus + "; cat " + (parent / "cpuset.mems").string() + " > " + mems +
+                                  "; echo 1 > " + (at / "cgroup.clone_children").string() +
+                                  "; }   # a new cpuset group has no CPUs and no memory nodes: its parent's, "
+                                  "which its children then copy");
+  }
+}
+
 void V1Manager::create() {
+  explain_parents();
+  explain::step("mkdir(2)", "mkdir " + path() + "   # cgroup v1");
   // On failure remove only what this call made (never a group that was there).
   std::vector<std::filesystem::path> made;
   ScopeGuard undo([&] {

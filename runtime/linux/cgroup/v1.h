@@ -41,6 +41,8 @@ class V1Manager : public Manager {
   void freeze_and_kill();
   // mkdir the missing groups between the hierarchy's mount and `d`'s parent.
   void make_parents(const std::filesystem::path& d, bool is_cpuset) const;
+  // --explain: what make_parents does, shown whether or not it runs.
+  void explain_parents() const;
 
   std::map<std::string, std::filesystem::path> dirs_;                // controller -> group dir
   std::vector<std::filesystem::path> unique_dirs_;                   // co-mounted controllers share one

@@ -13,6 +13,7 @@
 #include "linux/cgroup/host_stats.h"
 #include "linux/cgroup/parse.h"
 #include "util/error.h"
+#include "util/explain.h"
 #include "util/fs.h"
 #include "util/scope_guard.h"
 
@@ -76,16 +77,43 @@ void V2Manager::enable_controllers(const std::filesystem::path& dir) const {
   for (const std::string c : kWanted)
     if (available.count(c) && !enabled.count(c)) request += "+" + c + " ";
   if (request.empty()) return;
+  // Untraced: explain_parents() has shown these writes.
   try {
-    write_value(dir / "cgroup.subtree_control", request);
+    write_value_untraced(dir / "cgroup.subtree_control", request);
   } catch (const SysError& e) {
     if (e.err() != EBUSY) throw;
     move_processes_to_leaf(dir);
-    write_value(dir / "cgroup.subtree_control", request);
+    write_value_untraced(dir / "cgroup.subtree_control", request);
+  }
+}
+
+// What create() does for the shared parents, as commands that change
+// nothing where they are there already: the traced run mostly finds them,
+// made by an earlier container; a replay on a fresh host does not. Enabling
+// a controller that is enabled is no change.
+void V2Manager::explain_parents() const {
+  if (!explain::on()) return;
+  std::set<std::string> available = words(fs::read_file(mount_ / "cgroup.controllers"));
+  std::string wanted;
+  for (const std::string c : kWanted)
+    if (available.count(c)) wanted += (wanted.empty() ? "+" : " +") + c;
+  std::filesystem::path at = mount_;
+  explain::step("write(2)", "echo " + explain::sh_quote(wanted) + " > " +
+                                (at / "cgroup.subtree_control").string() +
+                                "   # the controllers its children may use");
+  for (const auto& part : parent_.lexically_relative(mount_)) {
+    if (part == ".") continue;
+    at /= part;
+    explain::step("mkdir(2)", "mkdir -p " + at.string() +
+                                  "   # a shared parent: the first container makes it, the next find it");
+    explain::step("write(2)",
+                  "echo " + explain::sh_quote(wanted) + " > " + (at / "cgroup.subtree_control").string());
   }
 }
 
 void V2Manager::create() {
+  explain_parents();
+  explain::step("mkdir(2)", "mkdir " + dir_.string() + "   # cgroup v2");
   enable_controllers(mount_);
   // The shared parent (minictr/) stays, but `system prune` may remove it
   // between our two mkdirs: then make it again.

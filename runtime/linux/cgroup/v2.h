@@ -34,6 +34,8 @@ class V2Manager : public Manager {
  private:
   // Let the children of `dir` use our controllers (cgroup.subtree_control).
   void enable_controllers(const std::filesystem::path& dir) const;
+  // --explain: what create() does for the shared parents, shown whether or not it does it.
+  void explain_parents() const;
   void apply_memory(const Resources& r);
 
   std::filesystem::path mount_;   // /sys/fs/cgroup
