@@ -99,10 +99,17 @@ bool send_if_listening(int sock, const Message& m) {
 std::optional<Message> recv(int sock, std::vector<UniqueFd>* fds) {
   std::vector<UniqueFd> ignored;
   std::optional<std::string> bytes;
-  try {
-    bytes = linux_ns::SyncChannel::recv_with_fds(sock, fds ? *fds : ignored);
-  } catch (const SysError& e) {
-    if (e.err() != ECONNRESET) throw;
+  // A peer that exits with messages of ours unread (the supervisor that
+  // failed before it took the network namespace the CLI sent) makes the
+  // kernel report ECONNRESET once, ahead of what the peer sent before it
+  // went, which is still queued: read again for that (then EOF).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      bytes = linux_ns::SyncChannel::recv_with_fds(sock, fds ? *fds : ignored);
+      break;
+    } catch (const SysError& e) {
+      if (e.err() != ECONNRESET) throw;
+    }
   }
   if (!bytes) return std::nullopt;
   return decode(*bytes);

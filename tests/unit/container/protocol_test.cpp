@@ -91,4 +91,18 @@ TEST(Protocol, ClosedPeerIsNoMessage) {
   EXPECT_FALSE(send_if_listening(p.b.get(), {Kind::Exited, 0, ""}));
 }
 
+// The supervisor that fails before it reads the network namespace the CLI
+// sent after "go": it answers, then exits with that message unread. The
+// kernel then reports ECONNRESET to the CLI once, ahead of the answer.
+TEST(Protocol, APeerThatLeftWithOurMessageUnreadStillGetsItsAnswerRead) {
+  Pair p;
+  send(p.b.get(), {Kind::StartFailed, 125, "bad settings"});
+  send(p.a.get(), {Kind::NetNs, 0, ""});  // never read by b
+  p.b.reset();
+  auto m = recv(p.a.get());
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, (Message{Kind::StartFailed, 125, "bad settings"}));
+  EXPECT_FALSE(recv(p.a.get()));
+}
+
 }  // namespace mctr::container::protocol
