@@ -763,8 +763,7 @@ MCTR_AVX512 static inline void tile_avx512(const T* const* wr, const float* cons
 
 constexpr int kTok512 = 6;  // tokens per AVX-512 tile
 
-// The tiles of rows wr[0..R) against tokens t0..t1, kTok512 at a time then the rest; the first
-// one prefetches pf's rows (when given), the others find wr's rows in L1/L2.
+// One tile: rows wr[0..R) against tokens t..t+C.
 template <typename T, int R, int C>
 MCTR_AVX512 static inline void tile_at_avx512(const T* const* wr, const float* x, size_t x_stride, int t,
                                               size_t n, float* out, size_t out_stride, const T* const* pf) {
@@ -776,32 +775,41 @@ MCTR_AVX512 static inline void tile_at_avx512(const T* const* wr, const float* x
     tile_avx512<T, R, C, false>(wr, xt, n, out + t * out_stride, out_stride, pf);
 }
 
+// The tiles of rows wr[0..R) against tokens t0..t1: as few tiles as kTok512 tokens each allow,
+// their sizes differing by at most one (44 tokens: 4 x 6 + 4 x 5, not 7 x 6 + 2: a tile of
+// 2 tokens does a third of a full tile's FMAs for the same weight loads). The first tile
+// prefetches pf's rows (when given), the others find wr's rows in L1/L2.
 template <typename T, int R>
 MCTR_AVX512 static void tiles_for_rows_avx512(const T* const* wr, const float* x, size_t x_stride, int t0,
                                               int t1, size_t n, float* out, size_t out_stride,
                                               const T* const* pf) {
+  static_assert(kTok512 == 6, "the switch below has a case for each tile size up to kTok512");
+  const int n_tok = t1 - t0, n_tiles = (n_tok + kTok512 - 1) / kTok512;
   int t = t0;
-  for (; t + kTok512 <= t1; t += kTok512)
-    tile_at_avx512<T, R, kTok512>(wr, x, x_stride, t, n, out, out_stride, t == t0 ? pf : nullptr);
-  const T* const* pf_rest = t == t0 ? pf : nullptr;
-  switch (t1 - t) {
-    case 5:
-      tile_at_avx512<T, R, 5>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
-      break;
-    case 4:
-      tile_at_avx512<T, R, 4>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
-      break;
-    case 3:
-      tile_at_avx512<T, R, 3>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
-      break;
-    case 2:
-      tile_at_avx512<T, R, 2>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
-      break;
-    case 1:
-      tile_at_avx512<T, R, 1>(wr, x, x_stride, t, n, out, out_stride, pf_rest);
-      break;
-    default:
-      break;
+  for (int k = 0; k < n_tiles; k++) {
+    const int size = n_tok / n_tiles + (k < n_tok % n_tiles ? 1 : 0);
+    const T* const* pf_k = k == 0 ? pf : nullptr;
+    switch (size) {
+      case 6:
+        tile_at_avx512<T, R, 6>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+      case 5:
+        tile_at_avx512<T, R, 5>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+      case 4:
+        tile_at_avx512<T, R, 4>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+      case 3:
+        tile_at_avx512<T, R, 3>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+      case 2:
+        tile_at_avx512<T, R, 2>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+      default:
+        tile_at_avx512<T, R, 1>(wr, x, x_stride, t, n, out, out_stride, pf_k);
+        break;
+    }
+    t += size;
   }
 }
 

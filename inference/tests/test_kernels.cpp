@@ -199,8 +199,9 @@ TEST(Kernels, RowKernelsMatchOneDotPerRow) {
 }
 
 // The prompt-batch matmul against one scalar dot per (row, token): row and token counts that
-// leave partial tiles, widths with a tail, a width large enough for several token blocks, and
-// strided rows, activations and outputs (nothing outside the results is written).
+// leave partial tiles (44 tokens: tiles of 6 and 5 in the AVX-512 kernel), widths with a tail, a
+// width large enough for several token blocks, and strided rows, activations and outputs
+// (nothing outside the results is written).
 TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
   std::mt19937 rng(11);
   std::normal_distribution<float> nd(0, 1);
@@ -209,7 +210,7 @@ TEST(Kernels, MatmulBatchMatchesOneDotPerRowAndToken) {
     int rows, tokens;
   };
   for (Shape sh : {Shape{40, 7, 5}, Shape{288, 13, 7}, Shape{768, 8, 6}, Shape{100, 4, 1}, Shape{32, 1, 2},
-                   Shape{8200, 6, 11}, Shape{24576, 5, 11}}) {
+                   Shape{8200, 6, 11}, Shape{24576, 5, 11}, Shape{96, 9, 44}}) {
     const size_t n = sh.n, x_stride = n + 3, out_stride = static_cast<size_t>(sh.rows) + 2;
     const size_t row_len = n + 5;  // padded rows, like a matrix with row_bytes > n elements
     std::vector<float> w(sh.rows * row_len), x(sh.tokens * x_stride);
