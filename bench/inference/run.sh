@@ -14,7 +14,10 @@
 # around the prompt and the generation) and llama.cpp's (perf stat, see llama_cpu_tps), and
 # their ratio: on a machine shared with other work they move far less than wall time.
 # Our tool also measures the memory read bandwidth (1 and 2 threads, a 512 MB buffer) and
-# prints each row's roofline: bandwidth / bytes read per generated token; and the core's FP32
+# prints each row's roofline: bandwidth / bytes read per generated token, and how close each
+# tool's generation comes to it ("of roof", "llama"; where llama.cpp is at L % of it, ours can be
+# r times faster only at r x L %, and above ~100 % only by reading several streams at once,
+# which some CPUs serve faster than one: Zen 2 did, Zen 4 does not); and the core's FP32
 # FMA throughput (GFLOP/s), the prompt's roofline for F32 and F16 weights (a matrix product):
 # "pp roof" tokens/s, and how close each tool's prompt comes to it ("ours", "llama").
 #
@@ -141,10 +144,10 @@ echo "# prompt: $n_prompt tokens in one batch; gen: $n_gen tokens after $n_promp
 if [[ -n $llama && ${#gen_depth[@]} -eq 0 ]]; then
   echo "# llama-bench has no -d: its gen column is at depth 0 (an empty context), ours after $n_prompt tokens"
 fi
-fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %9s %9s %6s | %7s %7s %6s %8s %7s | %7s %8s %4s %5s\n'
+fmt='%-8s %-5s %3s %5s | %14s %15s %6s | %13s %14s %6s | %9s %9s %6s | %9s %9s %6s | %7s %7s %6s %8s %7s %5s | %7s %8s %4s %5s\n'
 # shellcheck disable=SC2059
 printf "$fmt" model type thr load "pp ours" "pp llama.cpp" ratio "gen ours" "gen llama.cpp" ratio \
-  "pp/cpu-s" "llama.cpp" ratio "gen/cpu-s" "llama.cpp" ratio "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof" \
+  "pp/cpu-s" "llama.cpp" ratio "gen/cpu-s" "llama.cpp" ratio "RSS MB" "MB/tok" "GB/s" "roof t/s" "of roof" llama \
   "GFLOP/s" "pp roof" ours llama
 
 models=$src/inference/models
@@ -185,12 +188,14 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
       l_pp+=(-) l_gen+=(-) l_ppcpu+=(-) l_gencpu+=(-)
     fi
   done
-  local o_pp_m o_gen_m l_pp_s l_gen_s pct=- pp_pct=- l_pp_pct=-
+  local o_pp_m o_gen_m l_pp_s l_gen_s pct=- l_pct=- pp_pct=- l_pp_pct=-
   o_pp_m=$(mean "${o_pp[@]}") o_gen_m=$(mean "${o_gen[@]}")
   l_pp_s=$(stats "${l_pp[@]}") l_gen_s=$(stats "${l_gen[@]}")
   if [[ $gbs != - ]]; then
     roof=$(awk -v b="$gbs" -v m="$mbt" 'BEGIN { printf "%.1f", b * 1e3 / m }')
     pct=$(awk -v g="$o_gen_m" -v r="$roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
+    [[ ${l_gen_s%+-*} == - ]] ||
+      l_pct=$(awk -v g="${l_gen_s%+-*}" -v r="$roof" 'BEGIN { printf "%.0f%%", 100 * g / r }')
   fi
   # The prompt's FMA roofline (F32 and F16 weights): how close each tool's prompt comes to it.
   if [[ $pp_roof != - && -n $pp_roof ]]; then
@@ -202,7 +207,7 @@ row() {  # shape type threads [extra minictr-infer-bench flags]
   printf "$fmt" "$m" "$ty" "$t" "$load" "$(stats "${o_pp[@]}")" "$l_pp_s" "$(ratio "$o_pp_m" "${l_pp_s%+-*}")" \
     "$(stats "${o_gen[@]}")" "$l_gen_s" "$(ratio "$o_gen_m" "${l_gen_s%+-*}")" "$(mean "${o_ppcpu[@]}")" \
     "$(meanp "${l_ppcpu[@]}")" "$(ratio "$(mean "${o_ppcpu[@]}")" "$(meanp "${l_ppcpu[@]}")")" \
-    "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")" "$(ratio "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")")" "$rss" "$mbt" "$gbs" "$roof" "$pct" \
+    "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")" "$(ratio "$(mean "${o_cpu[@]}")" "$(meanp "${l_gencpu[@]}")")" "$rss" "$mbt" "$gbs" "$roof" "$pct" "$l_pct" \
     "${gflops:--}" "${pp_roof:--}" "$pp_pct" "$l_pp_pct"
 }
 
