@@ -42,16 +42,36 @@ void mkdir_if_missing(const std::filesystem::path& dir) {
 // hand controllers to children (EBUSY). This happens when our cgroup mount is
 // the root of a cgroup namespace (e.g. inside a container). Do what nsjail
 // and docker-in-docker do: move every process into a leaf group, then retry.
+// Untraced: explain_parents() has shown these moves as the fallback of the
+// subtree_control write (hands_down_controllers).
 void move_processes_to_leaf(const std::filesystem::path& dir) {
   std::filesystem::path leaf = dir / "init";
   mkdir_if_missing(leaf);
   for (pid_t pid : read_procs(dir)) {
     try {
-      write_value(leaf / "cgroup.procs", std::to_string(pid));
+      write_value_untraced(leaf / "cgroup.procs", std::to_string(pid));
     } catch (const SysError&) {
       // ESRCH: exited meanwhile; EINVAL: a kernel thread that cannot move.
     }
   }
+}
+
+// The shell line that hands `wanted` down from `dir`. Where the rule above
+// can stop the write (any group but the hierarchy's root, the only one
+// without cgroup.type) and processes may be in `dir` (our mount's top: the
+// root of a cgroup namespace, when minictr runs inside a container; or a
+// group that has some now), the line moves them into a leaf when the write
+// fails, as move_processes_to_leaf() does, and writes again; elsewhere it is
+// the write alone.
+std::string hands_down_controllers(const std::filesystem::path& dir, const std::string& wanted, bool top) {
+  const std::string write =
+      "echo " + explain::sh_quote(wanted) + " > " + (dir / "cgroup.subtree_control").string();
+  const bool rule_applies = std::filesystem::exists(dir / "cgroup.type");
+  if (!rule_applies || (!top && read_procs(dir).empty())) return write;
+  const std::string leaf = (dir / "init").string();
+  return write + " 2>/dev/null || { mkdir -p " + leaf + "; for p in $(cat " +
+         (dir / "cgroup.procs").string() + "); do echo $p > " + leaf +
+         "/cgroup.procs 2>/dev/null || true; done; " + write + "; }";
 }
 
 std::string limit_or_max(int64_t v) { return v > 0 ? std::to_string(v) : "max"; }
@@ -98,16 +118,14 @@ void V2Manager::explain_parents() const {
   for (const std::string c : kWanted)
     if (available.count(c)) wanted += (wanted.empty() ? "+" : " +") + c;
   std::filesystem::path at = mount_;
-  explain::step("write(2)", "echo " + explain::sh_quote(wanted) + " > " +
-                                (at / "cgroup.subtree_control").string() +
-                                "   # the controllers its children may use");
+  explain::step("write(2)",
+                hands_down_controllers(at, wanted, true) + "   # the controllers its children may use");
   for (const auto& part : parent_.lexically_relative(mount_)) {
     if (part == ".") continue;
     at /= part;
     explain::step("mkdir(2)", "mkdir -p " + at.string() +
                                   "   # a shared parent: the first container makes it, the next find it");
-    explain::step("write(2)",
-                  "echo " + explain::sh_quote(wanted) + " > " + (at / "cgroup.subtree_control").string());
+    explain::step("write(2)", hands_down_controllers(at, wanted, false));
   }
 }
 

@@ -2,7 +2,9 @@
 // skipped on v1 hosts). When minictr runs inside a container, its
 // /sys/fs/cgroup is a group that already holds processes, and writing
 // cgroup.subtree_control there fails with EBUSY: the manager must move those
-// processes into a leaf and retry.
+// processes into a leaf and retry, and its --explain line must do the same
+// when replayed.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -12,16 +14,62 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
 
 #include "linux/cgroup/common.h"
 #include "linux/cgroup/detect.h"
 #include "linux/cgroup/manager.h"
 #include "util/error.h"
+#include "util/explain.h"
 
 namespace fsys = std::filesystem;
 using namespace mctr::cgroup;
 
 namespace {
+
+std::string read_all(const fsys::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// The --explain line that hands the controllers down from `top`, without its
+// "[explain] write(2)" prefix and its comment; empty if there is none.
+std::string handing_down_line(const std::string& trace, const fsys::path& top) {
+  std::istringstream in(trace);
+  const std::string target = " > " + (top / "cgroup.subtree_control").string();
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("[explain] write(2)", 0) != 0 || line.find(target) == std::string::npos) continue;
+    line.erase(0, line.find("echo "));
+    if (auto comment = line.find("   # "); comment != std::string::npos) line.erase(comment);
+    return line;
+  }
+  return {};
+}
+
+// `sh -ec line`'s wait status.
+int run_sh(const std::string& line) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-ec", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = -1;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return status;
+}
+
+// The namespace's root as it was before create(): processes in it, nothing
+// handed down, no leaf.
+void undo_delegation(const fsys::path& root) {
+  ::rmdir((root / "minictr").c_str());
+  std::string off;
+  std::istringstream enabled(read_all(root / "cgroup.subtree_control"));
+  for (std::string c; enabled >> c;) off += "-" + c + " ";
+  if (!off.empty()) std::ofstream(root / "cgroup.subtree_control") << off << std::flush;
+  std::ofstream(root / "cgroup.procs") << ::getpid() << std::flush;
+  mctr::check_sys(::rmdir((root / "init").c_str()), "rmdir", root / "init");
+}
 
 // In the child: become the only process of `nsroot`, make it the root of a
 // new cgroup namespace, mount cgroup2 (in a private mount namespace) and use
@@ -36,7 +84,12 @@ namespace {
     mctr::check_sys(::mount("cgroup2", root.c_str(), "cgroup2", 0, nullptr), "mount", root);
     auto m = make_manager("c1", root);
     if (m->version() != mctr::cgroup::Version::kV2) ::_exit(3);
+    const fsys::path trace_file = root.parent_path() / (root.filename().string() + ".trace");
+    mctr::explain::enable(::open(trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     m->create();  // EBUSY on subtree_control -> move into a leaf -> retry
+    mctr::explain::enable(-1);
+    const std::string trace = read_all(trace_file);
+    fsys::remove(trace_file);
     Resources r;
     r.memory = 32 << 20;
     r.pids_limit = 10;
@@ -45,6 +98,20 @@ namespace {
     if (m->stats().pids_current != 1) ::_exit(5);
     std::ofstream(root / "init" / "cgroup.procs") << ::getpid() << std::flush;
     m->destroy();
+    // The trace's line for the namespace's root, replayed on the root as
+    // create() found it (a plain write would fail with EBUSY there).
+    const std::string line = handing_down_line(trace, root);
+    if (line.find("|| {") == std::string::npos) {
+      std::fprintf(stderr, "no fallback in the trace's line for %s:\n%s\n", root.c_str(), trace.c_str());
+      ::_exit(6);
+    }
+    undo_delegation(root);
+    if (int rc = run_sh(line); rc != 0) {
+      std::fprintf(stderr, "replaying `%s`: status %d\n", line.c_str(), rc);
+      ::_exit(7);
+    }
+    if (read_all(root / "init" / "cgroup.procs").find(std::to_string(::getpid())) == std::string::npos)
+      ::_exit(8);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "in the cgroup namespace: %s\n", e.what());
     ::_exit(4);
