@@ -64,8 +64,7 @@ void move_processes_to_leaf(const std::filesystem::path& dir) {
 // fails, as move_processes_to_leaf() does, and writes again; elsewhere it is
 // the write alone.
 std::string hands_down_controllers(const std::filesystem::path& dir, const std::string& wanted, bool top) {
-  const std::string write =
-      "echo " + explain::sh_quote(wanted) + " > " + (dir / "cgroup.subtree_control").string();
+  std::string write = "echo " + explain::sh_quote(wanted) + " > " + (dir / "cgroup.subtree_control").string();
   const bool rule_applies = std::filesystem::exists(dir / "cgroup.type");
   if (!rule_applies || (!top && read_procs(dir).empty())) return write;
   const std::string leaf = (dir / "init").string();
