@@ -34,6 +34,7 @@ done
 
 echo "-- kill -9 of the supervisor alone: the container dies with it, exit 137"
 mctr run -d --name orphan busybox sleep 1000 >/dev/null
+id=$(mctr inspect -f '{{.Id}}' orphan)
 init=$(mctr inspect -f '{{.State.Pid}}' orphan)
 supervisor=$(awk '{print $4}' "/proc/$init/stat")
 kill -9 "$supervisor"
@@ -42,5 +43,6 @@ for _ in $(seq 100); do kill -0 "$init" 2>/dev/null || break; sleep 0.05; done
 assert_eq "exited 137" "$(mctr inspect -f '{{.State.Status}} {{.State.ExitCode}}' orphan)" "exit after the supervisor's kill"
 assert_contains "$(mctr ps -a | grep orphan)" "Exited (137)" "ps -a"
 mctr rm orphan >/dev/null
+! find /sys/fs/cgroup -name "$id" 2>/dev/null | grep . || fail "a cgroup of the orphan $id is left after rm"
 
 echo "PASS test_crash_recovery"
