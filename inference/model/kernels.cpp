@@ -783,32 +783,21 @@ template <typename T, int R>
 MCTR_AVX512 static void tiles_for_rows_avx512(const T* const* wr, const float* x, size_t x_stride, int t0,
                                               int t1, size_t n, float* out, size_t out_stride,
                                               const T* const* pf) {
-  static_assert(kTok512 == 6, "the switch below has a case for each tile size up to kTok512");
+  using Tile = void (*)(const T* const*, const float*, size_t, int, size_t, float*, size_t, const T* const*);
+  // tile_at_avx512 by its number of tokens
+  static constexpr Tile kTileOf[kTok512 + 1] = {nullptr,
+                                                tile_at_avx512<T, R, 1>,
+                                                tile_at_avx512<T, R, 2>,
+                                                tile_at_avx512<T, R, 3>,
+                                                tile_at_avx512<T, R, 4>,
+                                                tile_at_avx512<T, R, 5>,
+                                                tile_at_avx512<T, R, 6>};
+  static_assert(kTok512 == 6, "kTileOf has an entry for each tile size up to kTok512");
   const int n_tok = t1 - t0, n_tiles = (n_tok + kTok512 - 1) / kTok512;
   int t = t0;
   for (int k = 0; k < n_tiles; k++) {
     const int size = n_tok / n_tiles + (k < n_tok % n_tiles ? 1 : 0);
-    const T* const* pf_k = k == 0 ? pf : nullptr;
-    switch (size) {
-      case 6:
-        tile_at_avx512<T, R, 6>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-      case 5:
-        tile_at_avx512<T, R, 5>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-      case 4:
-        tile_at_avx512<T, R, 4>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-      case 3:
-        tile_at_avx512<T, R, 3>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-      case 2:
-        tile_at_avx512<T, R, 2>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-      default:
-        tile_at_avx512<T, R, 1>(wr, x, x_stride, t, n, out, out_stride, pf_k);
-        break;
-    }
+    kTileOf[size](wr, x, x_stride, t, n, out, out_stride, k == 0 ? pf : nullptr);
     t += size;
   }
 }
