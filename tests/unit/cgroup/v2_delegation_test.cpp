@@ -22,16 +22,13 @@
 #include "linux/cgroup/manager.h"
 #include "util/error.h"
 #include "util/explain.h"
+#include "util/fs.h"
+#include "util/subprocess.h"
 
 namespace fsys = std::filesystem;
 using namespace mctr::cgroup;
 
 namespace {
-
-std::string read_all(const fsys::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 // The --explain line that hands the controllers down from `top`, without its
 // "[explain] write(2)" prefix and its comment; empty if there is none.
@@ -47,24 +44,12 @@ std::string handing_down_line(const std::string& trace, const fsys::path& top) {
   return {};
 }
 
-// `sh -ec line`'s wait status.
-int run_sh(const std::string& line) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-ec", line.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = -1;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
-  return status;
-}
-
 // The namespace's root as it was before create(): processes in it, nothing
 // handed down, no leaf.
 void undo_delegation(const fsys::path& root) {
   ::rmdir((root / "minictr").c_str());
   std::string off;
-  std::istringstream enabled(read_all(root / "cgroup.subtree_control"));
+  std::istringstream enabled(mctr::fs::read_file(root / "cgroup.subtree_control"));
   for (std::string c; enabled >> c;) off += "-" + c + " ";
   if (!off.empty()) std::ofstream(root / "cgroup.subtree_control") << off << std::flush;
   std::ofstream(root / "cgroup.procs") << ::getpid() << std::flush;
@@ -88,7 +73,7 @@ void undo_delegation(const fsys::path& root) {
     mctr::explain::enable(::open(trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     m->create();  // EBUSY on subtree_control -> move into a leaf -> retry
     mctr::explain::enable(-1);
-    const std::string trace = read_all(trace_file);
+    const std::string trace = mctr::fs::read_file(trace_file);
     fsys::remove(trace_file);
     Resources r;
     r.memory = 32 << 20;
@@ -106,11 +91,12 @@ void undo_delegation(const fsys::path& root) {
       ::_exit(6);
     }
     undo_delegation(root);
-    if (int rc = run_sh(line); rc != 0) {
-      std::fprintf(stderr, "replaying `%s`: status %d\n", line.c_str(), rc);
+    if (mctr::ProcessResult r = mctr::run_process({"sh", "-ec", line}); r.status != 0) {
+      std::fprintf(stderr, "replaying `%s`: status %d: %s\n", line.c_str(), r.status, r.err.c_str());
       ::_exit(7);
     }
-    if (read_all(root / "init" / "cgroup.procs").find(std::to_string(::getpid())) == std::string::npos)
+    if (mctr::fs::read_file(root / "init" / "cgroup.procs").find(std::to_string(::getpid())) ==
+        std::string::npos)
       ::_exit(8);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "in the cgroup namespace: %s\n", e.what());
