@@ -60,6 +60,25 @@ void hand_over_root_filesystem(pid_t pid, const ChildPlan& plan, const IdMaps& m
   protocol::send(sync_fd, {protocol::Kind::RootFs, 0, ""}, {tree.get()});
 }
 
+// What the init sends before it execs: its mount namespace (MountNs, the
+// shared-memory start), with -t its terminal's master (Console), then an
+// error (SetupFailed), or nothing: EOF once it exec'd.
+void receive_from_init(int sync_fd, StartedChild& child) {
+  for (;;) {
+    std::vector<UniqueFd> passed;
+    auto m = protocol::recv(sync_fd, &passed);
+    UniqueFd* into = !m || passed.empty()                 ? nullptr
+                     : m->kind == protocol::Kind::MountNs ? &child.mount_ns
+                     : m->kind == protocol::Kind::Console ? &child.console
+                                                          : nullptr;
+    if (!into) {
+      child.setup_error = std::move(m);
+      return;
+    }
+    *into = std::move(passed.front());
+  }
+}
+
 class CloneThenGo : public ChildStart {
  public:
   StartedChild start(const ChildPlan& plan, OutsideSetup& outside,
@@ -121,7 +140,7 @@ class CloneThenGo : public ChildStart {
       }
     }
     // It either execs (its end of the socket closes: EOF) or reports an error.
-    child.setup_error = protocol::recv(sync.parent_fd());
+    receive_from_init(sync.parent_fd(), child);
     kill_child.dismiss();
     return child;
   }
@@ -239,15 +258,9 @@ class CloneSharingMemory : public ChildStart {
     }
     born_in.leave();
     say_child_runs();
-    // We run again: the child has exec'd or exited. Its first message is
-    // its mount namespace, then an error, or EOF once it exec'd.
+    // We run again: the child has exec'd or exited, and its messages wait for us.
     sync.become_parent();
-    std::vector<UniqueFd> passed;
-    child.setup_error = protocol::recv(sync.parent_fd(), &passed);
-    if (child.setup_error && child.setup_error->kind == protocol::Kind::MountNs && !passed.empty()) {
-      child.mount_ns = std::move(passed.front());
-      child.setup_error = protocol::recv(sync.parent_fd());
-    }
+    receive_from_init(sync.parent_fd(), child);
     ScopeGuard kill_child = kill_on_failure(child.pid);
     background.join();  // its error, if any, is the one to report (the child gave up on it)
     if (!child.setup_error && !readied) ready(child.pid);

@@ -48,6 +48,7 @@ struct ChildPlan {
 struct StartedChild {
   pid_t pid = 0;
   UniqueFd mount_ns;
+  UniqueFd console;  // -t: the master of the pty the init made in its devpts
   std::optional<protocol::Message> setup_error;
 };
 

@@ -148,13 +148,10 @@ void in_container_fs(const Store& store, const std::string& id, Fn fn) {
         for (const auto& [type, fd] : ns->fds)
           if (type == CLONE_NEWNS) check_sys(::setns(fd.get(), CLONE_NEWNS), "setns", "mnt");
       } else {
-        rootfs::Spec spec{cfg.layer_dirs,
-                          store.dir(id),
-                          {},
-                          "",
-                          true,
-                          false,
-                          StorePaths{store.root()}.rootfs_mount_point()};
+        rootfs::Spec spec;
+        spec.layer_dirs = cfg.layer_dirs;
+        spec.container_dir = store.dir(id);
+        spec.mount_point = StorePaths{store.root()}.rootfs_mount_point();
         if (!stdfs::exists(store.dir(id) / "upper")) rootfs::prepare_dirs(spec);
         fs::mkdir_p(spec.mount_point, 0755);  // a store no container has started in yet
         check_sys(::unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)");
@@ -188,7 +185,8 @@ void copy_from_container(const Store& store, const std::string& id, const std::s
                          const std::string& dst) {
   UniqueFd proc = host_proc();
   auto [dst_dir, dst_name] = host_destination(dst, base_name(src));
-  in_container_fs(store, id, [&] {
+  // (Structured bindings are named in init-captures: C++17 lambdas cannot capture them.)
+  in_container_fs(store, id, [&, &dst_dir = dst_dir, &dst_name = dst_name] {
     auto [src_dir, src_name] = container_source(src);
     copy_entry(src_dir.get(), src_name, dst_dir.get(), dst_name, src, proc.get(), true);
   });
@@ -198,7 +196,7 @@ void copy_to_container(const Store& store, const std::string& id, const std::str
                        const std::string& dst) {
   UniqueFd proc = host_proc();
   auto [src_dir, src_name] = host_source(src);
-  in_container_fs(store, id, [&] {
+  in_container_fs(store, id, [&, &src_dir = src_dir, &src_name = src_name] {
     auto [dst_dir, dst_name] = container_destination(dst, src_name);
     copy_entry(src_dir.get(), src_name, dst_dir.get(), dst_name, src, proc.get(), true);
   });

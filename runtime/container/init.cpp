@@ -135,12 +135,10 @@ void apply_process_security(const oci::Process& p, const user::Identity& id,
       id, p.no_new_privileges, [&] { keep_only(kept_capabilities(p)); }, [&] { load_seccomp(seccomp); });
 }
 
+// A session of our own; with -t its terminal comes after pivot_root (kConsole).
 static void setup_stdio(const InitStdio& stdio) {
-  if (!stdio.pty_slave.empty()) {
-    pty::make_controlling_terminal(stdio.pty_slave);
-    return;
-  }
   check_sys(::setsid(), "setsid");
+  if (stdio.terminal) return;
   int fds[3] = {stdio.in, stdio.out, stdio.err};
   for (int i = 0; i < 3; ++i)
     if (fds[i] >= 0 && fds[i] != i) check_sys(::dup2(fds[i], i), "dup2");
@@ -300,6 +298,7 @@ const std::vector<InitStep> kCloneThenGoSteps = {
     InitStep::kMaskPaths,
     InitStep::kReadOnlyRoot,
     InitStep::kMountOwnCgroups,
+    InitStep::kConsole,
     InitStep::kHostname,
     InitStep::kLoopback,
     InitStep::kExec,
@@ -323,6 +322,7 @@ const std::vector<InitStep> kSharingMemorySteps = {
     InitStep::kJoinCgroupHandedOver,
     InitStep::kUnshareCgroupNamespace,
     InitStep::kMountOwnCgroups,
+    InitStep::kConsole,
     InitStep::kHostname,
     InitStep::kLoopback,
     InitStep::kReceiveSeccompProgram,
@@ -346,6 +346,7 @@ const std::vector<InitStep> kUserNamespaceSteps = {
     InitStep::kReadOnlyRoot,
     InitStep::kBecomeNamespaceRoot,
     InitStep::kMountOwnCgroups,
+    InitStep::kConsole,
     InitStep::kHostname,
     InitStep::kLoopback,
     InitStep::kExec,
@@ -450,6 +451,8 @@ class ContainerInit : public InitSide {
         return become_namespace_root();
       case InitStep::kMountOwnCgroups:
         return rootfs::mount_own_cgroups(own_cgroups_, cgroups_read_only(p_.spec));
+      case InitStep::kConsole:
+        return make_console();
       case InitStep::kHostname:
         return set_hostname(p_.spec.hostname);
       case InitStep::kLoopback:
@@ -474,6 +477,18 @@ class ContainerInit : public InitSide {
   }
 
  private:
+  // -t: sized before the command runs (the supervisor gets the master only
+  // once we have exec'd), as runc sizes it from process.consoleSize.
+  void make_console() {
+    if (!p_.stdio.terminal) return;
+    const winsize size{p_.stdio.rows, p_.stdio.cols, 0, 0};
+    pty::make_console(
+        [this](int master) {
+          protocol::send(link_.sync_fd, {protocol::Kind::Console, 0, ""}, {master});
+        },
+        size.ws_row && size.ws_col ? &size : nullptr, true);
+  }
+
   void receive_network_namespace() {
     if (!p_.fs.new_netns || link_.born_in_netns) return;
     auto netns = receive_from_supervisor(link_.handoff_fd, protocol::Kind::NetNs, "network namespace");

@@ -21,8 +21,9 @@
 namespace mctr::container {
 
 struct InitStdio {
-  int in = -1, out = -1, err = -1;  // dup2'ed onto 0, 1, 2 (when no pty)
-  std::string pty_slave;            // when -t
+  int in = -1, out = -1, err = -1;    // dup2'ed onto 0, 1, 2 (without a terminal)
+  bool terminal = false;              // -t: a pty in the container's devpts instead (kConsole)
+  unsigned short rows = 0, cols = 0;  // -t: its size, the attached CLI's terminal's (0: none)
 };
 
 // The init's setup, step by step. Every way of starting it runs its own
@@ -43,7 +44,7 @@ enum class InitStep : uint8_t {
   kJoinCgroupHandedOver,     // run: into our cgroup through files the supervisor opened for us
   kJoinNamespaces,           // runc: setns(2) into the namespaces linux.namespaces gives a path
   kUnshareCgroupNamespace,   // our cgroup becomes our "/" in /proc/self/cgroup
-  kStdio,                    // run: the terminal, or setsid + dup2 onto 0, 1, 2
+  kStdio,                    // run: setsid, then (without a terminal) dup2 onto 0, 1, 2
   kNewSession,               // runc: setsid(2) (the console, if any, comes after pivot_root)
   kMountBundle,              // runc: the bundle's mounts in order, under root.path (runc/mounts.h)
   kMakeDeviceNodes,          // runc: linux.devices under root.path/dev
@@ -53,20 +54,20 @@ enum class InitStep : uint8_t {
   kPivotRoot,                // into the new root (runc: or MS_MOVE with --no-pivot, or chroot)
   kBecomeNamespaceRoot,      // with a new user namespace: setresuid/gid(0), the host's mapped ids
   kMountOwnCgroups,          // /sys/fs/cgroup shows our own group(s)
-  kConsole,                  // runc: a pty in our devpts, its master sent to --console-socket
-  kHostname,                 // sethostname(2)
-  kDomainname,               // runc: setdomainname(2)
-  kLoopback,                 // lo up, in a network namespace of our own
-  kSysctls,                  // runc: linux.sysctl
-  kMaskPaths,                // linux.maskedPaths, readonlyPaths
-  kReadOnlyRoot,             // root.readonly
-  kRootPropagation,          // runc: linux.rootfsPropagation shared/rshared on "/"
-  kPrepareProcess,           // runc: cwd, user, the executable, rlimits: found before "ready"
-  kReportReady,              // runc: Ready to `create`, which then exits
-  kWaitForStart,             // runc: open(2) of the exec fifo blocks until `start`
-  kStartContainerHooks,      // runc: startContainer, in the container
-  kReceiveSeccompProgram,    // run: the supervisor's thread has compiled it into InitLink::seccomp
-  kExec,                     // user, capabilities, seccomp, execve
+  kConsole,                // a pty in our devpts, its master sent to the supervisor (runc: --console-socket)
+  kHostname,               // sethostname(2)
+  kDomainname,             // runc: setdomainname(2)
+  kLoopback,               // lo up, in a network namespace of our own
+  kSysctls,                // runc: linux.sysctl
+  kMaskPaths,              // linux.maskedPaths, readonlyPaths
+  kReadOnlyRoot,           // root.readonly
+  kRootPropagation,        // runc: linux.rootfsPropagation shared/rshared on "/"
+  kPrepareProcess,         // runc: cwd, user, the executable, rlimits: found before "ready"
+  kReportReady,            // runc: Ready to `create`, which then exits
+  kWaitForStart,           // runc: open(2) of the exec fifo blocks until `start`
+  kStartContainerHooks,    // runc: startContainer, in the container
+  kReceiveSeccompProgram,  // run: the supervisor's thread has compiled it into InitLink::seccomp
+  kExec,                   // user, capabilities, seccomp, execve
 };
 
 // One way of running the steps: the context they work in (the bundle, the

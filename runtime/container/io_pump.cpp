@@ -18,8 +18,12 @@ ContainerStdio ContainerStdio::make(bool terminal, bool attached, bool interacti
   ContainerStdio s;
   s.devnull.reset(check_sys(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
   if (terminal) {
-    s.tty = pty::open_pty(attached ? 0 : -1);
-    s.for_init.pty_slave = s.tty->slave_path;
+    s.terminal = s.for_init.terminal = true;
+    winsize ws;
+    if (attached && ::ioctl(0, TIOCGWINSZ, &ws) == 0) {
+      s.for_init.rows = ws.ws_row;
+      s.for_init.cols = ws.ws_col;
+    }
     return s;
   }
   int out[2], err[2];
@@ -38,6 +42,13 @@ ContainerStdio ContainerStdio::make(bool terminal, bool attached, bool interacti
 void ContainerStdio::close_child_ends() {
   out_w.reset();
   err_w.reset();
+}
+
+void ContainerStdio::take_master(UniqueFd sent, bool attached) {
+  if (!sent) throw Error("the container's init sent no terminal");
+  master = std::move(sent);
+  winsize ws;
+  if (attached && ::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
 }
 
 UniqueFd supervisor_signalfd() {
@@ -147,8 +158,8 @@ int pump_until_exit(LogWriter& log, ContainerStdio& stdio, bool attached, bool i
   IoPump pump{log, attached};
   pump.sigfd = sigfd;
   pump.pid = pid;
-  if (stdio.tty) {
-    pump.master = stdio.tty->master.get();
+  if (stdio.terminal) {
+    pump.master = stdio.master.get();
     if (attached && interactive) pump.stdin_src = 0;
   } else {
     pump.out = stdio.out_r.get();

@@ -7,11 +7,8 @@
 
 #include <sys/types.h>
 
-#include <optional>
-
 #include "container/init.h"
 #include "container/logfile.h"
-#include "linux/pty.h"
 #include "util/fd.h"
 
 namespace mctr::container {
@@ -19,17 +16,22 @@ namespace mctr::container {
 // The container's standard streams: what its init dup2's onto 0-2, and our
 // ends of them.
 struct ContainerStdio {
-  std::optional<pty::Pty> tty;  // -t: the init gets the slave as 0-2
+  bool terminal = false;  // -t: the init makes a pty in its devpts and sends us the master
+  UniqueFd master;        // that master, once the init has started (take_master)
   UniqueFd out_r, out_w, err_r, err_w;
   UniqueFd devnull;
   InitStdio for_init;
 
-  // A pty with -t (sized like our terminal when attached), else two pipes;
-  // stdin is ours only for an attached -i.
+  // Two pipes, or with -t nothing yet (the init makes the pty, with our
+  // terminal's size when attached); stdin is ours only for an attached -i.
   static ContainerStdio make(bool terminal, bool attached, bool interactive);
   // Once the init is cloned: only it writes to the pipes, so their EOF
   // tells us its output is closed.
   void close_child_ends();
+  // -t, once the init has exec'd: the master it sent (sized by the init
+  // like our terminal, when attached; again here, should it have changed
+  // since). Throws when it sent none.
+  void take_master(UniqueFd sent, bool attached);
 };
 
 // Block the signals the supervisor reads from a signalfd: SIGCHLD (the

@@ -12,7 +12,7 @@ namespace mctr::container::protocol {
 namespace {
 
 constexpr size_t kHeader = 1 + 8;
-constexpr Kind kLastKind = Kind::SeccompProgram;
+constexpr Kind kLastKind = Kind::Console;
 
 const char* name_of(Kind k) {
   switch (k) {
@@ -44,6 +44,8 @@ const char* name_of(Kind k) {
       return "ready";
     case Kind::SeccompProgram:
       return "seccomp-program";
+    case Kind::Console:
+      return "console";
   }
   return "?";
 }

@@ -38,6 +38,7 @@ enum class Kind : uint8_t {
   // minictr run's shared-memory start, supervisor thread -> init (no payload: the program is in
   // the memory the init shares):
   SeccompProgram,  // InitLink::seccomp holds the compiled program
+  Console,         // init -> supervisor, fd: with -t, the master of the pty made in the container's devpts
 };
 
 struct Message {

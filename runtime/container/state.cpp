@@ -567,11 +567,18 @@ std::string Store::resolve(const std::string& ref) const {
 void Store::remove(const std::string& id) const {
   unindex_container(*this, id);
   const auto leaving = nursery_of(root_, id) / (id + ".removed");
-  if (::rename(dir(id).c_str(), leaving.c_str()) == 0) {
-    fs::remove_tree(leaving);
-    return;
+  auto move_out = [&] { return ::rename(dir(id).c_str(), leaving.c_str()) == 0; };
+  bool moved = move_out();
+  if (!moved && errno == ENOENT && std::filesystem::exists(dir(id))) {
+    // Its nursery is not made yet (it was born in another one, or in place
+    // in a new root): make it now rather than delete in place.
+    try {
+      make_nursery(id);
+      moved = move_out();
+    } catch (const std::exception&) {
+    }
   }
-  fs::remove_tree(dir(id));  // no nursery on this filesystem (EXDEV), or none made yet
+  fs::remove_tree(moved ? leaving : dir(id));  // not moved: no nursery on this filesystem (EXDEV)
 }
 
 void Store::unlist(const std::string& id) const {

@@ -92,13 +92,13 @@ struct RunInputs {
   }
 
   // What the init mounts: the overlay of the image layers and upper/ at
-  // the bundle's root.path, the bind mounts, /dev/console with -t.
-  rootfs::Spec rootfs_spec(const ContainerStdio& stdio) const {
+  // the bundle's root.path, and the bind mounts (with -t the init binds
+  // /dev/console itself, after pivot_root).
+  rootfs::Spec rootfs_spec() const {
     std::filesystem::path root_path = bundle.root->path;
     if (root_path.is_relative()) root_path = bundle_dir(dir) / root_path;
-    rootfs::Spec spec{cfg.layer_dirs,  dir,      bind_mounts(bundle), "", has_new_network_namespace(bundle),
+    rootfs::Spec spec{cfg.layer_dirs,  dir,      bind_mounts(bundle), has_new_network_namespace(bundle),
                       cfg.auto_remove, root_path};
-    if (stdio.tty) spec.console = stdio.tty->slave_path;
     return spec;
   }
 };
@@ -179,7 +179,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
   });
   UniqueFd sigfd = supervisor_signalfd();
   ContainerStdio stdio = ContainerStdio::make(in.bundle.process->terminal, attached, cfg.interactive);
-  rootfs::Spec fs_spec = in.rootfs_spec(stdio);
+  rootfs::Spec fs_spec = in.rootfs_spec();
 
   // 1. Start the init; its cgroup and network are made from the outside meanwhile.
   explain::step("mkdir(2)", "mkdir -p " + in.dir.string() +
@@ -207,6 +207,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                    cfg.healthcheck.has_value());
   });
   stdio.close_child_ends();
+  if (stdio.terminal && !child.setup_error) stdio.take_master(std::move(child.console), attached);
   overlay.reset();  // the init attached it (or failed)
   netns.reset();    // the init is in it: it goes when the container's last process does
   if (child.setup_error) {

@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "linux/rootfs.h"
 #include "util/error.h"
+#include "util/explain.h"
 
 namespace mctr::pty {
 
@@ -25,12 +27,19 @@ Pty open_pty(int size_from) {
   return p;
 }
 
-void make_controlling_terminal(const std::string& slave_path) {
-  check_sys(::setsid(), "setsid");
-  int fd = check_sys(::open(slave_path.c_str(), O_RDWR), "open", slave_path);
-  check_sys(::ioctl(fd, TIOCSCTTY, 0), "ioctl(TIOCSCTTY)", slave_path);
-  for (int i = 0; i < 3; ++i) check_sys(::dup2(fd, i), "dup2", slave_path);
-  if (fd > 2) ::close(fd);
+void make_console(const std::function<void(int master)>& send_master, const winsize* size,
+                  bool bind_console) {
+  explain::step(explain::Kind::kNotReplayable, "open(2)",
+                "# open /dev/ptmx (the container's devpts), send the pty's master out (SCM_RIGHTS), bind "
+                "the slave on /dev/console, make it our controlling terminal and fds 0-2");
+  Pty p = open_pty(-1);
+  if (size) check_sys(::ioctl(p.master.get(), TIOCSWINSZ, size), "ioctl(TIOCSWINSZ)", p.slave_path);
+  send_master(p.master.get());
+  p.master.reset();
+  if (bind_console) rootfs::bind_console("/", p.slave_path);
+  UniqueFd slave(check_sys(::open(p.slave_path.c_str(), O_RDWR | O_CLOEXEC), "open", p.slave_path));
+  check_sys(::ioctl(slave.get(), TIOCSCTTY, 0), "ioctl(TIOCSCTTY)", p.slave_path);
+  for (int fd = 0; fd < 3; ++fd) check_sys(::dup2(slave.get(), fd), "dup2", p.slave_path);
 }
 
 static_assert(sizeof(termios) <= 128, "termios buffer too small");

@@ -1,7 +1,12 @@
-// Pseudo-terminals for `-t`: the supervisor keeps the master, the container
-// gets the slave as its controlling terminal and stdin/stdout/stderr.
+// Pseudo-terminals for `-t`: made in the container's own devpts, as runc
+// does; the supervisor (or whoever gave minictr-runc a --console-socket)
+// keeps the master, the container gets the slave as its controlling
+// terminal and stdin/stdout/stderr.
 #pragma once
 
+#include <sys/ioctl.h>
+
+#include <functional>
 #include <string>
 
 #include "util/fd.h"
@@ -17,8 +22,13 @@ struct Pty {
 // (a terminal fd, or -1).
 Pty open_pty(int size_from);
 
-// In the child: new session, the slave as controlling terminal and fds 0-2.
-void make_controlling_terminal(const std::string& slave_path);
+// In the container, after pivot_root: a pty on its devpts (the /dev/ptmx
+// there, so the command's terminal is its /dev/pts/0 as with Docker), sized
+// `size` when given. The master goes to `send_master` (over a socket: the
+// caller closes our copy after it); the slave is bound on /dev/console (when
+// `bind_console`) and becomes the controlling terminal of our session (we
+// must lead one: setsid first) and fds 0-2.
+void make_console(const std::function<void(int master)>& send_master, const winsize* size, bool bind_console);
 
 // Put a terminal in raw mode (no echo, no line editing, no signals from ^C:
 // they go to the container through the pty). Restores on destruction.

@@ -210,7 +210,7 @@ void bind_console(const stdfs::path& root, const std::string& slave_path) {
 // Fill the container's /dev: `dev` is the tmpfs just mounted there, every
 // entry is made relative to it (mknodat, symlinkat, mkdirat), so no path of
 // the image (its /dev may be a symlink anywhere) is ever walked again.
-static void populate_dev(int dev, const std::string& shown, const std::string& console) {
+static void populate_dev(int dev, const std::string& shown) {
   make_default_nodes(dev, shown, false);
   explain::step("mkdir(2)", "mkdir -m 755 " + shown + "/pts");
   check_sys(::mkdirat(dev, "pts", 0755), "mkdirat", shown + "/pts");
@@ -224,13 +224,6 @@ static void populate_dev(int dev, const std::string& shown, const std::string& c
   explain::step("mkdir(2)", "mkdir -m 755 " + shown + "/mqueue");
   check_sys(::mkdirat(dev, "mqueue", 0755), "mkdirat", shown + "/mqueue");
   mount_under(dev, "mqueue", shown + "/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  if (!console.empty()) {
-    explain::step("open(2)", "touch " + shown + "/console");
-    int f = check_sys(::openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600),
-                      "openat", shown + "/console");
-    ::close(f);
-    mount_under(dev, "console", shown + "/console", console.c_str(), nullptr, MS_BIND);
-  }
 }
 
 void mount_proc_dev_sys(const Spec& s) {
@@ -268,14 +261,14 @@ void fill_dev(const Spec& s) {
   const stdfs::path root = s.mount_point;
   UniqueFd dev(open_in_root(root, "/dev", false, true));
   expect_fs(dev.get(), TMPFS_MAGIC, (root / "dev").string());
-  populate_dev(dev.get(), (root / "dev").string(), s.console);
+  populate_dev(dev.get(), (root / "dev").string());
 }
 
 void mount_proc_dev(const Spec& s) {
   mount_proc(s);
   UniqueFd dev = mount_dev_tmpfs(s);
   expect_fs(dev.get(), TMPFS_MAGIC, (s.mount_point / "dev").string());
-  populate_dev(dev.get(), (s.mount_point / "dev").string(), s.console);
+  populate_dev(dev.get(), (s.mount_point / "dev").string());
 }
 
 void mount_sys(const Spec& s) {

@@ -21,7 +21,6 @@ struct Spec {
   std::vector<std::string> layer_dirs;  // lowest layer first
   std::filesystem::path container_dir;  // holds upper/, work/, l/
   std::vector<BindMount> binds;         // volumes and /etc/{hostname,hosts,resolv.conf}
-  std::string console;                  // pty slave to bind on /dev/console ("" = none)
   bool new_netns = true;                // sysfs shows the container's own net devices
   // --rm: the upper dir is thrown away at exit, so mount it "volatile" (see mount_overlay).
   bool volatile_upper = false;

@@ -10,7 +10,6 @@
 
 #include "linux/namespaces.h"
 #include "linux/pty.h"
-#include "linux/rootfs.h"
 #include "util/error.h"
 
 namespace mctr::runc {
@@ -26,22 +25,16 @@ UniqueFd connect_console_socket(const std::string& path) {
 }
 
 void setup_console(int socket, const oci::Process& process, bool bind_console) {
-  pty::Pty p = pty::open_pty(-1);
+  winsize ws{};
   if (process.console_size) {
-    winsize ws{};
     ws.ws_row = static_cast<unsigned short>(process.console_size->height);
     ws.ws_col = static_cast<unsigned short>(process.console_size->width);
-    check_sys(::ioctl(p.master.get(), TIOCSWINSZ, &ws), "ioctl(TIOCSWINSZ)", p.slave_path);
   }
+  // We lead a session of our own already (setsid in the init and in exec).
   // runc names the master "/dev/ptmx" in the message; callers only take the fd.
-  linux_ns::SyncChannel::send_with_fd(socket, "/dev/ptmx", p.master.get());
-  p.master.reset();
-  if (bind_console) rootfs::bind_console("/", p.slave_path);
-  // We lead a session of our own already (setsid in the init and in exec):
-  // the slave becomes its controlling terminal, and fds 0-2.
-  UniqueFd slave(check_sys(::open(p.slave_path.c_str(), O_RDWR | O_CLOEXEC), "open", p.slave_path));
-  check_sys(::ioctl(slave.get(), TIOCSCTTY, 0), "ioctl(TIOCSCTTY)", p.slave_path);
-  for (int fd = 0; fd < 3; ++fd) check_sys(::dup2(slave.get(), fd), "dup2", p.slave_path);
+  pty::make_console(
+      [socket](int master) { linux_ns::SyncChannel::send_with_fd(socket, "/dev/ptmx", master); },
+      process.console_size ? &ws : nullptr, bind_console);
 }
 
 }  // namespace mctr::runc

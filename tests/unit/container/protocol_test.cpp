@@ -16,9 +16,10 @@ namespace mctr::container::protocol {
 
 namespace {
 
-constexpr Kind kAll[] = {Kind::Go,       Kind::SetupFailed, Kind::Started, Kind::StartFailed,   Kind::Exited,
-                         Kind::MountNs,  Kind::NetNs,       Kind::Cgroup,  Kind::HandoffFailed, Kind::RootFs,
-                         Kind::RunHooks, Kind::HooksDone,   Kind::Ready,   Kind::SeccompProgram};
+constexpr Kind kAll[] = {
+    Kind::Go,       Kind::SetupFailed, Kind::Started, Kind::StartFailed,    Kind::Exited,
+    Kind::MountNs,  Kind::NetNs,       Kind::Cgroup,  Kind::HandoffFailed,  Kind::RootFs,
+    Kind::RunHooks, Kind::HooksDone,   Kind::Ready,   Kind::SeccompProgram, Kind::Console};
 
 struct Pair {
   UniqueFd a, b;
@@ -41,8 +42,8 @@ TEST(Protocol, EveryKindRoundTrips) {
 }
 
 TEST(Protocol, RefusesUnknownKindsAndShortMessages) {
-  std::string bytes = encode({Kind::SeccompProgram, 0, ""});
-  bytes[0] = static_cast<char>(static_cast<uint8_t>(Kind::SeccompProgram) + 1);
+  std::string bytes = encode({Kind::Console, 0, ""});
+  bytes[0] = static_cast<char>(static_cast<uint8_t>(Kind::Console) + 1);
   EXPECT_ERROR(decode(bytes), "unknown message kind");
   bytes[0] = 0;
   EXPECT_ERROR(decode(bytes), "unknown message kind 0");
