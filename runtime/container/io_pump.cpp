@@ -44,11 +44,9 @@ void ContainerStdio::close_child_ends() {
   err_w.reset();
 }
 
-void ContainerStdio::take_master(UniqueFd sent, bool attached) {
+void ContainerStdio::take_master(UniqueFd sent) {
   if (!sent) throw Error("the container's init sent no terminal");
   master = std::move(sent);
-  winsize ws;
-  if (attached && ::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
 }
 
 UniqueFd supervisor_signalfd() {

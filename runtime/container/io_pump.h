@@ -28,10 +28,10 @@ struct ContainerStdio {
   // Once the init is cloned: only it writes to the pipes, so their EOF
   // tells us its output is closed.
   void close_child_ends();
-  // -t, once the init has exec'd: the master it sent (sized by the init
-  // like our terminal, when attached; again here, should it have changed
-  // since). Throws when it sent none.
-  void take_master(UniqueFd sent, bool attached);
+  // -t, once the init has exec'd: the master it sent, sized by the init.
+  // (A resize since make() waits on the signalfd, made before it, for the
+  // pump.) Throws when it sent none.
+  void take_master(UniqueFd sent);
 };
 
 // Block the signals the supervisor reads from a signalfd: SIGCHLD (the

@@ -207,7 +207,7 @@ RunOutcome supervise(const std::filesystem::path& root, const std::string& id, i
                    cfg.healthcheck.has_value());
   });
   stdio.close_child_ends();
-  if (stdio.terminal && !child.setup_error) stdio.take_master(std::move(child.console), attached);
+  if (stdio.terminal && !child.setup_error) stdio.take_master(std::move(child.console));
   overlay.reset();  // the init attached it (or failed)
   netns.reset();    // the init is in it: it goes when the container's last process does
   if (child.setup_error) {

@@ -14,7 +14,15 @@
 
 namespace mctr::pty {
 
-Pty open_pty(int size_from) {
+namespace {
+
+struct Pty {
+  UniqueFd master;
+  std::string slave_path;  // /dev/pts/N
+};
+
+// posix_openpt + grantpt + unlockpt, on the devpts of the root we are in.
+Pty open_pty() {
   Pty p;
   p.master.reset(check_sys(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), "posix_openpt", "/dev/ptmx"));
   check_sys(::grantpt(p.master.get()), "grantpt");
@@ -22,17 +30,17 @@ Pty open_pty(int size_from) {
   char name[64];
   if (::ptsname_r(p.master.get(), name, sizeof name) != 0) throw_sys("ptsname_r");
   p.slave_path = name;
-  winsize ws;
-  if (size_from >= 0 && ::ioctl(size_from, TIOCGWINSZ, &ws) == 0) ::ioctl(p.master.get(), TIOCSWINSZ, &ws);
   return p;
 }
+
+}  // namespace
 
 void make_console(const std::function<void(int master)>& send_master, const winsize* size,
                   bool bind_console) {
   explain::step(explain::Kind::kNotReplayable, "open(2)",
                 "# open /dev/ptmx (the container's devpts), send the pty's master out (SCM_RIGHTS), bind "
                 "the slave on /dev/console, make it our controlling terminal and fds 0-2");
-  Pty p = open_pty(-1);
+  Pty p = open_pty();
   if (size) check_sys(::ioctl(p.master.get(), TIOCSWINSZ, size), "ioctl(TIOCSWINSZ)", p.slave_path);
   send_master(p.master.get());
   p.master.reset();

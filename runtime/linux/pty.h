@@ -13,15 +13,6 @@
 
 namespace mctr::pty {
 
-struct Pty {
-  UniqueFd master;
-  std::string slave_path;  // /dev/pts/N
-};
-
-// posix_openpt + grantpt + unlockpt; copies the window size of `size_from`
-// (a terminal fd, or -1).
-Pty open_pty(int size_from);
-
 // In the container, after pivot_root: a pty on its devpts (the /dev/ptmx
 // there, so the command's terminal is its /dev/pts/0 as with Docker), sized
 // `size` when given. The master goes to `send_master` (over a socket: the
