@@ -21,12 +21,13 @@ namespace mctr::cli {
 
 std::filesystem::path Globals::root() const { return resolve_root(root_flag); }
 
+constexpr const char* kVersion = "0.1.0";
+
 void add_version(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("version", "Show the minictr version");
   auto format = std::make_shared<std::string>();
   sub->add_option("-f,--format", *format, "json or a Go template, e.g. '{{.Client.Version}}'");
   sub->callback([&g, format] {
-    constexpr const char* kVersion = "0.1.0";
     if (format->empty()) {
       std::cout << "minictr version " << kVersion << "\n";
     } else {
@@ -157,6 +158,9 @@ static int run_minictr(int argc, char** argv) {
   }
   CLI::App app{"minictr: a small container runtime that shows what Docker does underneath"};
   app.require_subcommand(1);
+  // As `docker --version`. Long form only: with fallthrough, a `-v` here would
+  // answer for a verb that has no -v of its own (`rm -v x` would print this).
+  app.set_version_flag("--version", std::string("minictr version ") + kVersion);
   app.fallthrough();
   Globals g;
   g.argv.assign(argv, argv + argc);
@@ -180,6 +184,8 @@ static int run_minictr(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "minictr: %s\nSee 'minictr --help'.\n", e.what());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI's own errors (issue 18): an unknown verb is named, and every verb
-# but `version` (and --help) says that it needs root, with exit 125 — not an
+# but `version` (and --version, --help) says that it needs root, with exit 125 — not an
 # empty `ps`, "No such image" or "No such container" for a normal user.
 source "$(dirname "$0")/lib.sh"
 
@@ -27,8 +27,9 @@ for verb in ps images "run busybox true" "rm x" "load x.tar" "exec x true" "stat
 done
 echo "ok  every verb as a normal user: $out"
 assert_eq "minictr version 0.1.0" "$(as_user version)" "version as a normal user"
+assert_eq "minictr version 0.1.0" "$(as_user --version)" "--version as a normal user (docker --version)"
 as_user run --help | grep -c "Usage:" >/dev/null || fail "run --help as a normal user"
-echo "ok  version and --help work as a normal user"
+echo "ok  version, --version and --help work as a normal user"
 
 # `run` starts the container's supervisor before it creates the container:
 # when creating fails, the supervisor reads EOF instead of an id and exits.
