@@ -22,6 +22,8 @@ namespace mctr::cli {
 std::filesystem::path Globals::root() const { return resolve_root(root_flag); }
 
 constexpr const char* kVersion = "0.1.0";
+// What `version` and `--version` print (a function: no string built at every start).
+std::string version_line() { return std::string("minictr version ") + kVersion; }
 
 void add_version(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("version", "Show the minictr version");
@@ -29,7 +31,7 @@ void add_version(CLI::App& app, Globals& g) {
   sub->add_option("-f,--format", *format, "json or a Go template, e.g. '{{.Client.Version}}'");
   sub->callback([&g, format] {
     if (format->empty()) {
-      std::cout << "minictr version " << kVersion << "\n";
+      std::cout << version_line() << "\n";
     } else {
       utsname u{};
       ::uname(&u);
@@ -160,7 +162,7 @@ static int run_minictr(int argc, char** argv) {
   app.require_subcommand(1);
   // As `docker --version`. Long form only: with fallthrough, a `-v` here would
   // answer for a verb that has no -v of its own (`rm -v x` would print this).
-  app.set_version_flag("--version", std::string("minictr version ") + kVersion);
+  app.set_version_flag("--version", version_line());
   app.fallthrough();
   Globals g;
   g.argv.assign(argv, argv + argc);
