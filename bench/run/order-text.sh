@@ -23,7 +23,7 @@ grep -q '^MINICTR_HAVE_LLD:INTERNAL=1' "$build/CMakeCache.txt" ||
   { echo "order-text: $build does not link with lld, which alone reads the order (apt install lld)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/minictr-order.XXXXXX)
-trap '"$minictr" --root "$work/root" system prune -a -f >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap '"$minictr" --root "$work/root" system prune >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 "$minictr" --root "$work/root" load -q "$build/images/busybox.tar" >/dev/null
 
 # A fresh list each time: functions the start no longer runs drop out.
